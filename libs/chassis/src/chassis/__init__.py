@@ -1,0 +1,44 @@
+"""The chassis: the thin layer every Mosaic service stands on.
+
+settings (env), logs (structlog JSON), ops probes, graceful server, Postgres, Valkey,
+the client for calls between services, problem+json errors, and the app factory.
+"""
+
+from chassis.app import create_app
+from chassis.cache import Cache
+from chassis.client import (
+    Response,
+    ServiceClient,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from chassis.db import Database
+from chassis.errors import Problem, problem_response
+from chassis.logs import configure_logging, get_logger
+from chassis.resources import Resource, Resources, dependency
+from chassis.server import serve
+from chassis.settings import CacheSettings, DatabaseSettings, ServiceSettings, load_settings
+
+__all__ = [
+    "Cache",
+    "CacheSettings",
+    "Database",
+    "DatabaseSettings",
+    "Problem",
+    "Resource",
+    "Resources",
+    "Response",
+    "ServiceClient",
+    "ServiceSettings",
+    "UpstreamStatusError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "configure_logging",
+    "create_app",
+    "dependency",
+    "get_logger",
+    "load_settings",
+    "problem_response",
+    "serve",
+]

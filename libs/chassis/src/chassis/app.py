@@ -1,0 +1,66 @@
+"""The app factory: what turns a service's routers and resources into a running FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from chassis.errors import install_problem_handlers
+from chassis.middleware import RequestContextMiddleware
+from chassis.ops import Lifecycle
+from chassis.resources import Resource, Resources
+from chassis.settings import ServiceSettings
+
+OnStartup = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    routers: Sequence[APIRouter],
+    resources: Sequence[Resource] = (),
+    on_startup: OnStartup | None = None,
+    title: str | None = None,
+    description: str = "",
+    **fastapi_options: Any,
+) -> FastAPI:
+    """Build a service's app: problem+json errors, request context, resources in the lifespan.
+
+    Resources are opened and awaited (with backoff) before the app serves, and closed after
+    the last in-flight request on shutdown. Routes reach them via `chassis.dependency(Type)`.
+    """
+    registry = Resources(resources)
+    lifecycle = Lifecycle(resources=registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await registry.start(settings.startup_timeout_seconds)
+        try:
+            if on_startup is not None:
+                await on_startup(app)
+            lifecycle.started = True
+            yield
+        finally:
+            lifecycle.started = False
+            await registry.close()
+
+    app = FastAPI(
+        title=title or settings.service_name,
+        version=settings.version,
+        description=description,
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI would load assets from a CDN; the contract is openapi.json.
+        redoc_url=None,
+        **fastapi_options,
+    )
+    app.state.settings = settings
+    app.state.resources = registry
+    app.state.lifecycle = lifecycle
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, budget_ms=settings.request_budget_ms)
+    return app

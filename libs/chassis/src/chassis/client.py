@@ -1,0 +1,288 @@
+"""Calls between services: one pooled aiohttp session per process.
+
+Every call carries the request id, a child `traceparent` and the absolute deadline, and
+never outlives that deadline. Only idempotent calls are retried (GET, HEAD, PUT, DELETE,
+OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts with jittered backoff,
+and only for failures that say nothing was done or that it may be done again: connection
+errors, timeouts, 502/503/504.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+import stamina
+from multidict import CIMultiDictProxy
+
+from chassis import context
+from chassis.errors import Problem
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+MAX_ATTEMPTS = 3
+
+
+class UpstreamUnavailable(Problem):
+    """The callee could not be reached or failed (after retries, within the deadline)."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(
+            503,
+            "upstream-unavailable",
+            f"The {service} service is unavailable right now ({reason}); try again shortly.",
+            service=service,
+        )
+        self.service = service
+        self.reason = reason
+
+
+class UpstreamTimeout(Problem):
+    """The deadline passed before the callee answered."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            504,
+            "upstream-timeout",
+            f"The {service} service did not answer within the request's deadline.",
+            service=service,
+        )
+        self.service = service
+
+
+class UpstreamStatusError(Problem):
+    """The callee answered with a 4xx the caller did not expect."""
+
+    def __init__(self, service: str, status: int, problem: dict[str, Any]) -> None:
+        detail = str(problem.get("detail") or f"{service} answered {status}")
+        super().__init__(502, "upstream-rejected", detail, service=service, upstream_status=status)
+        self.service = service
+        self.upstream_status = status
+        self.problem = problem
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, response: Response | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class ServiceClient:
+    """A client for one callee service, e.g. `ServiceClient("catalog", settings.catalog_url)`.
+
+    Clients of one process share a single aiohttp session (connection pool) so TCP and TLS
+    connections are reused across callees' replicas.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        connect_timeout: float = 1.0,
+        request_timeout: float = 5.0,
+        caller: str = "",
+    ) -> None:
+        self.name = f"http:{service}"
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.caller = caller
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        if self._session is None:
+            self._session = _shared_session()
+
+    async def ping(self) -> None:
+        """Callees are not part of our readiness: a down callee must not take us out of rotation.
+
+        Failing readiness on a dependency would cascade one outage into all its callers.
+        """
+
+    async def close(self) -> None:
+        self._session = None
+        await _release_shared_session()
+
+    async def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        """GET and decode JSON; a non-2xx answer raises `UpstreamStatusError`."""
+        response = await self.request("GET", path, params=params)
+        if not response.ok:
+            raise UpstreamStatusError(self.service, response.status, _problem(response))
+        return response.json()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send one call; return the answer, or raise when the callee cannot be reached."""
+        method = method.upper()
+        retry = method in IDEMPOTENT_METHODS or idempotency_key is not None
+        body = orjson.dumps(json) if json is not None else None
+        extra = dict(headers or {})
+        if idempotency_key is not None:
+            extra["Idempotency-Key"] = idempotency_key
+        if body is not None:
+            extra["Content-Type"] = "application/json"
+
+        started = time.time()
+        deadline = context.deadline.get() or started + (timeout or self.request_timeout)
+        if not retry:
+            return await self._checked(method, path, params, body, extra, deadline, timeout)
+        try:
+            async for attempt in stamina.retry_context(
+                on=_Retryable,
+                attempts=MAX_ATTEMPTS,
+                timeout=max(deadline - started, 0.001),
+                wait_initial=0.05,
+                wait_max=0.5,
+                wait_jitter=0.05,
+            ):
+                with attempt:
+                    return await self._checked(method, path, params, body, extra, deadline, timeout)
+        except _Retryable as failure:
+            if failure.response is not None:
+                return failure.response
+            raise self._unavailable(failure.reason, deadline) from None
+        raise AssertionError("unreachable: retry_context either returns or raises")
+
+    async def _checked(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        timeout: float | None,
+    ) -> Response:
+        try:
+            response = await self._send(method, path, params, body, headers, deadline, timeout)
+        except _Retryable as failure:
+            if method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers:
+                raise
+            # Not safe to repeat: hand back what the callee said, or report it as down.
+            if failure.response is not None:
+                return failure.response
+            raise self._unavailable(failure.reason, deadline) from None
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        timeout: float | None,
+    ) -> Response:
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            raise UpstreamTimeout(self.service)
+        session = self._session
+        if session is None:
+            raise RuntimeError(f"{self.name} is not open; it opens in the app's lifespan")
+        budget = min(remaining, timeout or self.request_timeout)
+        try:
+            async with session.request(
+                method,
+                self.base_url + path,
+                params=_query(params),
+                data=body,
+                headers={**_propagated(deadline), **headers},
+                timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
+            ) as raw:
+                response = Response(raw.status, _plain(raw.headers), await raw.read())
+        except TimeoutError:
+            raise _Retryable("timed out") from None
+        except aiohttp.ClientError as error:
+            raise _Retryable(type(error).__name__) from None
+        if response.status in RETRYABLE_STATUSES:
+            raise _Retryable(f"answered {response.status}", response)
+        return response
+
+    def _unavailable(self, reason: str, deadline: float) -> Problem:
+        if time.time() >= deadline:
+            return UpstreamTimeout(self.service)
+        return UpstreamUnavailable(self.service, reason)
+
+
+def _propagated(deadline: float) -> dict[str, str]:
+    headers = {context.DEADLINE_HEADER: str(int(deadline * 1000))}
+    if request_id := context.request_id.get():
+        headers[context.REQUEST_ID_HEADER] = request_id
+    trace = context.trace.get()
+    headers[context.TRACEPARENT_HEADER] = (trace.child() if trace else context.Trace.new()).header()
+    return headers
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    return {key: str(value) for key, value in params.items() if value is not None}
+
+
+def _plain(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
+def _problem(response: Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except orjson.JSONDecodeError:
+        return {"detail": response.body[:200].decode("utf-8", "replace")}
+    return data if isinstance(data, dict) else {"detail": str(data)}
+
+
+# One session per process, shared by every ServiceClient (reference-counted by open clients).
+_session: aiohttp.ClientSession | None = None
+_users = 0
+
+
+def _shared_session() -> aiohttp.ClientSession:
+    global _session, _users
+    if _session is None or _session.closed:
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30)
+        _session = aiohttp.ClientSession(
+            connector=connector,
+            json_serialize=lambda data: orjson.dumps(data).decode(),
+            auto_decompress=True,
+        )
+    _users += 1
+    return _session
+
+
+async def _release_shared_session() -> None:
+    global _session, _users
+    _users = max(_users - 1, 0)
+    if _users == 0 and _session is not None:
+        await _session.close()
+        _session = None

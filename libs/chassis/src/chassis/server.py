@@ -1,0 +1,150 @@
+"""Running a service process: the API port, the ops port, and a graceful SIGTERM.
+
+On SIGTERM (or Ctrl-C) the process: reports not-ready at once, stops accepting, lets
+in-flight requests finish within the grace period, closes its pools, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import Callable, Generator
+from typing import NoReturn
+
+import uvicorn
+from fastapi import FastAPI
+
+from chassis.logs import configure_logging, get_logger
+from chassis.ops import Lifecycle, create_ops_app
+from chassis.settings import ServiceSettings
+
+_log = get_logger("chassis.server")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: `serve()` owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def serve(factory: Callable[[], FastAPI]) -> NoReturn:
+    """Run the app built by `factory` until SIGTERM; never returns.
+
+    `factory` loads the settings first, so a bad setting stops the process with one line
+    before anything starts.
+    """
+    app = factory()
+    settings: ServiceSettings = app.state.settings
+    configure_logging(
+        service=settings.service_name,
+        version=settings.version,
+        log_format=settings.log_format,
+        level=settings.log_level,
+    )
+    try:
+        import uvloop
+
+        ok = uvloop.run(_serve(app, settings))
+    except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
+        ok = asyncio.run(_serve(app, settings))
+    sys.exit(0 if ok else 1)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT: replicas share one port and the kernel
+    spreads connections over them, as kube-proxy spreads them over a Service's pods."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
+    lifecycle: Lifecycle = app.state.lifecycle
+    ops = _Server(
+        uvicorn.Config(
+            create_ops_app(lifecycle, service=settings.service_name, version=settings.version),
+            host=settings.host,
+            port=settings.ops_port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+    )
+    api = _Server(
+        uvicorn.Config(
+            app,
+            lifespan="off",  # run below, so the API port opens only once resources answer
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            timeout_keep_alive=30,
+            server_header=False,
+        )
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            api.force_exit = True
+            return
+        _log.info("shutting down", signal=signal.Signals(signum).name)
+        lifecycle.draining = True
+        api.should_exit = True
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    ops_task = asyncio.create_task(ops.serve())
+    served = False
+    try:
+        startup = asyncio.create_task(_enter_lifespan(app))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({startup, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not startup.done():
+            startup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await startup
+            return True  # stopped while still starting: a clean exit
+        lifespan = startup.result()
+        if lifespan is None:
+            return False
+        stopped.cancel()
+        try:
+            sock = listening_socket(settings.host, settings.port)
+        except OSError as error:
+            _log.error("cannot listen", host=settings.host, port=settings.port, error=str(error))
+            await lifespan.aclose()
+            return False
+        _log.info("serving", host=settings.host, port=settings.port, ops_port=settings.ops_port)
+        await api.serve(sockets=[sock])
+        served = True
+        await lifespan.aclose()
+        _log.info("stopped")
+    finally:
+        ops.should_exit = True
+        await ops_task
+    return served
+
+
+async def _enter_lifespan(app: FastAPI) -> contextlib.AsyncExitStack | None:
+    """Start the app's lifespan (resources up); None when that fails."""
+    stack = contextlib.AsyncExitStack()
+    try:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+    except Exception as error:
+        _log.error("startup failed", error=f"{type(error).__name__}: {error}")
+        await stack.aclose()
+        return None
+    return stack

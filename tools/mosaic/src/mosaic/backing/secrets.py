@@ -1,0 +1,42 @@
+"""Passwords generated once per $MOSAIC_HOME and kept in a file only its owner can read."""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+
+class Secrets:
+    """A small JSON file of named passwords (`postgres/admin`, `valkey/catalog`, ...)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def password(self, name: str) -> str:
+        """The password stored under name, generated and saved on first use."""
+        values = self._read()
+        if name not in values:
+            # URL-safe, so it goes into a URL, an SQL literal or an ACL rule unescaped.
+            values[name] = secrets.token_urlsafe(24)
+            self._write(values)
+        return values[name]
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.path} is not a JSON object; delete it to start afresh")
+        return {str(k): str(v) for k, v in data.items()}
+
+    def _write(self, values: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        # Created 0600 from the start: the passwords are never readable by others.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(values, out, indent=2, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(self.path)

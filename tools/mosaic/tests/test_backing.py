@@ -1,0 +1,113 @@
+"""The embedded backing servers and per-service provisioning, against real servers."""
+
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+import redis.exceptions
+from mosaic.backing import BackingServers, provision_postgres, provision_valkey
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackingServers]:
+    # Its own servers rather than the shared `backing` fixture: one test restarts them.
+    with BackingServers(tmp_path_factory.mktemp("mosaic-backing")) as started:
+        yield started
+
+
+async def test_a_service_uses_its_own_database(servers: BackingServers) -> None:
+    conn = await asyncpg.connect(servers.database_url("alpha"))
+    try:
+        assert await conn.fetchval("SELECT current_database()") == "alpha"
+        await conn.execute("CREATE TABLE IF NOT EXISTS things (name text)")
+    finally:
+        await conn.close()
+
+
+async def test_a_role_cannot_open_another_services_database(servers: BackingServers) -> None:
+    alpha_url = servers.database_url("alpha")
+    servers.database_url("beta")
+    for other in ("beta", "postgres", "template1"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+            await asyncpg.connect(alpha_url.rsplit("/", 1)[0] + "/" + other)
+
+
+async def test_provisioning_is_idempotent(servers: BackingServers) -> None:
+    url = servers.database_url("gamma")
+    password = servers.secrets.password("postgres/gamma")
+    for _ in range(2):
+        again = await provision_postgres(servers.admin_database_url, "gamma", password)
+        assert again == url
+        again = await provision_valkey(servers.admin_redis_url, "gamma", password)
+    conn = await asyncpg.connect(url)
+    await conn.close()
+    client = aioredis.Redis.from_url(again)
+    try:
+        assert await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def test_a_valkey_user_only_touches_its_own_keys(servers: BackingServers) -> None:
+    servers.redis_url("beta")
+    alpha = aioredis.Redis.from_url(servers.redis_url("alpha"))
+    try:
+        await alpha.set("alpha:x", "1")
+        async with alpha.pipeline() as pipe:
+            pipe.incr("alpha:n").expire("alpha:n", 60)
+            await pipe.execute()
+        await alpha.xadd("alpha:events", {"k": "v"})
+        await alpha.publish("alpha:news", "hello")
+        assert await alpha.get("alpha:x") == b"1"
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await alpha.get("beta:x")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await alpha.publish("beta:news", "hello")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await alpha.flushall()
+    finally:
+        await alpha.aclose()
+
+
+async def test_the_default_valkey_user_is_off(servers: BackingServers) -> None:
+    port = servers.admin_redis_url.rsplit(":", 1)[1].split("/")[0]
+    client = aioredis.Redis(host="127.0.0.1", port=int(port))
+    try:
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            await client.get("alpha:x")
+    finally:
+        await client.aclose()
+
+
+def test_passwords_are_private(servers: BackingServers) -> None:
+    assert (servers.home / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_data_survives_a_restart(servers: BackingServers) -> None:
+    conn = await asyncpg.connect(servers.database_url("delta"))
+    await conn.execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+    await conn.close()
+    client = aioredis.Redis.from_url(servers.redis_url("delta"))
+    await client.set("delta:kept", "yes")
+    await client.aclose()
+
+    servers.stop()
+    servers.start()
+
+    conn = await asyncpg.connect(servers.database_url("delta"))
+    try:
+        assert await conn.fetchval("SELECT v FROM kept") == 42
+    finally:
+        await conn.close()
+    client = aioredis.Redis.from_url(servers.redis_url("delta"))
+    try:
+        assert await client.get("delta:kept") == b"yes"
+    finally:
+        await client.aclose()
+
+
+def test_the_shared_fixture_hands_out_urls(backing: BackingServers) -> None:
+    assert backing.database_url("catalog").startswith("postgresql://catalog:")
+    assert backing.redis_url("catalog").startswith("redis://catalog:")
+    assert backing.admin_database_url.startswith("postgresql://postgres:")

@@ -1,0 +1,137 @@
+"""The app factory's behaviour as a caller sees it: problem+json, deadlines, the request log."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from chassis import Problem, ServiceSettings, configure_logging, create_app
+from fastapi import APIRouter, FastAPI
+
+router = APIRouter()
+
+
+@router.get("/v1/things/{thing_id}")
+async def get_thing(thing_id: int, limit: int = 10) -> dict[str, int]:
+    if thing_id == 404:
+        raise Problem(404, "thing-not-found", f"There is no thing {thing_id}.")
+    if thing_id == 500:
+        raise RuntimeError("database password is hunter2")
+    return {"id": thing_id, "limit": limit}
+
+
+@pytest.fixture
+async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app: FastAPI = create_app(settings, routers=[router])
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def test_success_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/things/7")
+    assert response.status_code == 200
+    assert response.json() == {"id": 7, "limit": 10}
+    assert response.headers["x-request-id"]
+
+
+async def test_caller_request_id_is_kept(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/things/7", headers={"x-request-id": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+
+
+async def test_problem_is_rfc9457(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/things/404")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("/thing-not-found")
+    assert body["status"] == 404
+    assert body["title"] == "Not found"
+    assert body["detail"] == "There is no thing 404."
+    assert body["instance"] == "/v1/things/404"
+
+
+@pytest.mark.parametrize("url", ["/v1/things/abc", "/v1/things/1?limit=lots"])
+async def test_bad_input_is_422_problem(client: httpx.AsyncClient, url: str) -> None:
+    response = await client.get(url)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("/invalid-request")
+    assert body["errors"][0]["location"].startswith(("path.", "query."))
+
+
+async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_unexpected_error_is_500_problem_without_traceback(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/v1/things/500")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert response.json()["type"].endswith("/internal")
+
+
+async def test_expired_deadline_is_refused_without_running_the_handler(
+    client: httpx.AsyncClient,
+) -> None:
+    expired = str(int((time.time() - 1) * 1000))
+    response = await client.get("/v1/things/500", headers={"x-deadline": expired})
+    assert response.status_code == 504
+    assert response.json()["type"].endswith("/deadline-exceeded")
+
+
+async def test_future_deadline_is_served(client: httpx.AsyncClient) -> None:
+    future = str(int((time.time() + 5) * 1000))
+    response = await client.get("/v1/things/1", headers={"x-deadline": future})
+    assert response.status_code == 200
+
+
+async def test_one_canonical_json_line_per_request(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(service="testsvc", version="1.2.3", log_format="json")
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    capsys.readouterr()
+    await client.get(
+        "/v1/things/9",
+        headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01", "x-request-id": "r-1"},
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    requests = [line for line in lines if line["event"] == "request"]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["service"] == "testsvc"
+    assert line["version"] == "1.2.3"
+    assert line["method"] == "GET"
+    assert line["route"] == "/v1/things/{thing_id}"
+    assert line["status"] == 200
+    assert isinstance(line["duration_ms"], float)
+    assert line["request_id"] == "r-1"
+    assert line["trace_id"] == trace_id
+    assert line["level"] == "info"
+    assert line["timestamp"].endswith("Z")
+
+
+async def test_library_logs_use_the_same_renderer(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    configure_logging(service="testsvc", version="1", log_format="json")
+    capsys.readouterr()
+    logging.getLogger("some.library").warning("disk %s is full", "sda")
+    line = json.loads(capsys.readouterr().out)
+    assert line["event"] == "disk sda is full"
+    assert line["service"] == "testsvc"
+    assert line["level"] == "warning"

@@ -1,0 +1,165 @@
+"""The service client against a real HTTP server: propagation, retries, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+from chassis import (
+    ServiceClient,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    context,
+)
+
+from .conftest import free_port
+
+
+@dataclass
+class Upstream:
+    """A real aiohttp server that fails the first `failures` calls of each path."""
+
+    url: str = ""
+    failures: int = 0
+    fail_status: int = 503
+    delay: float = 0.0
+    calls: list[web.Request] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.calls.append(request)
+        count = self.seen[request.path] = self.seen.get(request.path, 0) + 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if request.path == "/missing":
+            return web.json_response({"detail": "no such thing"}, status=404)
+        if count <= self.failures:
+            return web.json_response({"detail": "try later"}, status=self.fail_status)
+        return web.json_response({"ok": True, "count": count})
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    state = Upstream()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", state.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    state.url = f"http://127.0.0.1:{port}"
+    yield state
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def client(upstream: Upstream) -> AsyncIterator[ServiceClient]:
+    client = ServiceClient("upstream", upstream.url, request_timeout=2.0)
+    await client.open()
+    yield client
+    await client.close()
+
+
+async def test_propagates_request_id_trace_and_deadline(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    trace = context.Trace.new()
+    deadline = time.time() + 3
+    context.request_id.set("req-42")
+    context.trace.set(trace)
+    context.deadline.set(deadline)
+    try:
+        assert await client.get_json("/v1/x") == {"ok": True, "count": 1}
+    finally:
+        context.request_id.set(None)
+        context.trace.set(None)
+        context.deadline.set(None)
+    headers = upstream.calls[0].headers
+    assert headers["x-request-id"] == "req-42"
+    sent = context.Trace.parse(headers["traceparent"])
+    assert sent is not None
+    assert sent.trace_id == trace.trace_id
+    assert sent.span_id != trace.span_id
+    assert int(headers["x-deadline"]) == int(deadline * 1000)
+
+
+async def test_idempotent_call_is_retried_until_success(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.failures = 2
+    assert await client.get_json("/v1/x") == {"ok": True, "count": 3}
+    assert len(upstream.calls) == 3
+
+
+async def test_gives_up_after_three_attempts(client: ServiceClient, upstream: Upstream) -> None:
+    upstream.failures = 10
+    response = await client.request("GET", "/v1/x")
+    assert response.status == 503
+    assert len(upstream.calls) == 3
+
+
+async def test_post_without_idempotency_key_is_never_retried(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.failures = 1
+    response = await client.request("POST", "/v1/orders", json={"a": 1})
+    assert response.status == 503
+    assert len(upstream.calls) == 1
+
+
+async def test_post_with_idempotency_key_is_retried_with_the_same_key(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.failures = 1
+    response = await client.request("POST", "/v1/charges", json={"a": 1}, idempotency_key="k-1")
+    assert response.status == 200
+    assert [call.headers["Idempotency-Key"] for call in upstream.calls] == ["k-1", "k-1"]
+
+
+async def test_client_errors_are_not_retried(client: ServiceClient, upstream: Upstream) -> None:
+    with pytest.raises(UpstreamStatusError) as raised:
+        await client.get_json("/missing")
+    assert raised.value.upstream_status == 404
+    assert len(upstream.calls) == 1
+
+
+async def test_unreachable_callee_is_a_503_problem() -> None:
+    client = ServiceClient("ghost", f"http://127.0.0.1:{free_port()}")
+    await client.open()
+    try:
+        with pytest.raises(UpstreamUnavailable) as raised:
+            await client.get_json("/v1/x")
+    finally:
+        await client.close()
+    assert raised.value.status == 503
+    assert "ghost" in raised.value.detail
+
+
+async def test_slow_callee_is_cut_at_the_deadline(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.delay = 1.0
+    context.deadline.set(time.time() + 0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await client.get_json("/v1/slow")
+    finally:
+        context.deadline.set(None)
+    # Retries stay inside the deadline instead of multiplying it.
+    assert time.monotonic() - started < 0.9
+
+
+async def test_expired_deadline_sends_nothing(client: ServiceClient, upstream: Upstream) -> None:
+    context.deadline.set(time.time() - 1)
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await client.get_json("/v1/x")
+    finally:
+        context.deadline.set(None)
+    assert upstream.calls == []

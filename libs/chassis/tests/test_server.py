@@ -1,0 +1,101 @@
+"""A real service process: probes, waiting for backing services, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import free_port
+
+SAMPLE = Path(__file__).with_name("sample_service.py")
+
+
+class Process:
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.ops_port = free_port()
+        self.gate = tmp_path / "gate"
+        env = {
+            **os.environ,
+            "MOSAIC_SERVICE": "sample",
+            "PORT": str(self.port),
+            "OPS_PORT": str(self.ops_port),
+            "GATE": str(self.gate),
+            "LOG_FORMAT": "json",
+            "SHUTDOWN_GRACE_SECONDS": "5",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SAMPLE)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def ops(self, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.ops_port}{path}", timeout=2)
+
+    def wait_for(self, path: str, status: int, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.ops(path).status_code == status:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None, self.proc.communicate()[0]
+            time.sleep(0.05)
+        raise AssertionError(f"{path} never answered {status}")
+
+
+@pytest.fixture
+def process(tmp_path: Path) -> Iterator[Process]:
+    process = Process(tmp_path)
+    yield process
+    if process.proc.poll() is None:
+        process.proc.kill()
+    process.proc.communicate(timeout=10)
+
+
+def test_waits_for_backing_services_then_serves(process: Process) -> None:
+    process.wait_for("/healthz", 200)
+    unready = process.ops("/readyz")
+    assert unready.status_code == 503
+    with pytest.raises(httpx.ConnectError):  # the API port opens only once ready
+        httpx.get(f"http://127.0.0.1:{process.port}/v1/slow?seconds=0", timeout=1)
+    process.gate.touch()
+    process.wait_for("/readyz", 200)
+    assert process.ops("/readyz").json()["checks"] == {"gated": "ok"}
+    response = httpx.get(f"http://127.0.0.1:{process.port}/v1/slow?seconds=0", timeout=2)
+    assert response.status_code == 200
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits_zero(process: Process) -> None:
+    process.gate.touch()
+    process.wait_for("/readyz", 200)
+    results: list[httpx.Response] = []
+
+    def slow_call() -> None:
+        url = f"http://127.0.0.1:{process.port}/v1/slow?seconds=1.5"
+        results.append(httpx.get(url, timeout=10))
+
+    caller = threading.Thread(target=slow_call)
+    caller.start()
+    time.sleep(0.4)  # the slow request is in flight
+    process.proc.send_signal(signal.SIGTERM)
+    process.wait_for("/readyz", 503, timeout=1)  # out of rotation at once
+    caller.join(timeout=10)
+    assert [r.status_code for r in results] == [200]
+    output, _ = process.proc.communicate(timeout=10)
+    assert process.proc.returncode == 0, output
+    assert "closed gated backend" in output  # pools closed after the last request
+    assert "Traceback" not in output

@@ -1,0 +1,37 @@
+"""Wiring: the chassis app with the shop's pages, pictures, static files and error pages."""
+
+from chassis import ServiceClient, create_app, load_settings
+from fastapi import FastAPI
+
+from frontend import pages, pictures
+from frontend.assets import HashedStaticFiles
+from frontend.clients import CatalogClient
+from frontend.error_pages import install_error_pages
+from frontend.rendering import PACKAGE_DIR, Pages
+from frontend.security import SecurityHeadersMiddleware
+from frontend.settings import FrontendSettings
+
+
+def build_app(settings: FrontendSettings) -> FastAPI:
+    catalog = CatalogClient(
+        ServiceClient("catalog", str(settings.catalog_url), caller=settings.service_name)
+    )
+    app = create_app(
+        settings,
+        routers=[pages.router, pictures.router],
+        resources=[catalog],
+        title="Mosaic shop",
+        description="The browser-facing shop: server-rendered HTML pages.",
+        openapi_url=None,  # HTML for people, not an API: nothing for a client to generate from
+    )
+    static = HashedStaticFiles(PACKAGE_DIR / "static")
+    app.mount("/static", static, name="static")
+    app.state.pages = Pages(static)
+    install_error_pages(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def main_app() -> FastAPI:
+    """The app from the environment; a missing or bad variable stops the process here."""
+    return build_app(load_settings(FrontendSettings))

@@ -1,0 +1,159 @@
+"""Calls to the catalog service, and the shapes the shop needs from its answers.
+
+The contract is catalog's `/v1` API (docs/contracts-draft.md). Answers are validated here so
+a page never renders half a product: a broken answer becomes `CatalogBroken`, which the
+shop shows as "temporarily unavailable" like any other catalog failure.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from chassis import Response, ServiceClient, UpstreamStatusError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+PRODUCT_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+PRODUCT_ID_MAX_LENGTH = 64
+CATEGORY_SLUG = PRODUCT_ID  # the same kebab-case shape, by convention
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class _Answer(BaseModel):
+    # Ignore fields we do not show: catalog may add fields without breaking the shop.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Money(_Answer):
+    amount: StrictInt  # minor units; a float here is a contract breach, not a price
+    currency: Currency
+
+
+class Product(_Answer):
+    id: str
+    name: str
+    description: str = ""
+    category: str
+    price: Money
+    picture: str
+    tags: list[str] = []
+
+
+class Category(_Answer):
+    slug: str
+    name: str
+    description: str = ""
+    product_count: int = 0
+
+
+class ProductPage(_Answer):
+    items: list[Product]
+    page: int
+    page_size: int
+    total: int
+
+
+class _Categories(_Answer):
+    items: list[Category]
+
+
+class CatalogError(Exception):
+    """Base of what the frontend raises about catalog answers."""
+
+
+class ProductNotFound(CatalogError):
+    pass
+
+
+class CategoryNotFound(CatalogError):
+    pass
+
+
+class CatalogBroken(CatalogError):
+    """Catalog answered, but not in the contract's shape (a bug, not an outage)."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture answer passed through as is: body, status and its caching headers."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+_PICTURE_HEADERS = ("content-type", "cache-control", "etag", "last-modified")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def is_product_id(value: str) -> bool:
+    return len(value) <= PRODUCT_ID_MAX_LENGTH and PRODUCT_ID.fullmatch(value) is not None
+
+
+def _problem_kind(error: UpstreamStatusError) -> str:
+    return str(error.problem.get("type", "")).rsplit("/", 1)[-1]
+
+
+class CatalogClient:
+    """What the shop asks of catalog; one method per question.
+
+    Also a chassis resource (opened and closed in the app's lifespan) by delegating to the
+    HTTP client, so routes can ask for it by its own type.
+    """
+
+    def __init__(self, http: ServiceClient) -> None:
+        self.http = http
+        self.name = http.name
+
+    async def open(self) -> None:
+        await self.http.open()
+
+    async def ping(self) -> None:
+        await self.http.ping()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def categories(self) -> list[Category]:
+        return self._parse(_Categories, await self.http.get_json("/v1/categories")).items
+
+    async def products(self, *, category: str | None, page: int, page_size: int) -> ProductPage:
+        params = {"category": category, "page": page, "page_size": page_size}
+        try:
+            answer = await self.http.get_json("/v1/products", params=params)
+        except UpstreamStatusError as error:
+            if error.upstream_status == 404 and _problem_kind(error) == "category-not-found":
+                raise CategoryNotFound(category) from None
+            raise
+        return self._parse(ProductPage, answer)
+
+    async def product(self, product_id: str) -> Product:
+        try:
+            answer = await self.http.get_json(f"/v1/products/{product_id}")
+        except UpstreamStatusError as error:
+            if error.upstream_status == 404:
+                raise ProductNotFound(product_id) from None
+            raise
+        return self._parse(Product, answer)
+
+    async def search(self, query: str, *, page: int, page_size: int) -> ProductPage:
+        params = {"q": query, "page": page, "page_size": page_size}
+        return self._parse(ProductPage, await self.http.get_json("/v1/search", params=params))
+
+    async def picture(self, name: str, *, if_none_match: str | None) -> Picture:
+        """`name` is a file name like `ceramic-pour-over.svg`, already checked by the caller."""
+        headers = {"If-None-Match": if_none_match} if if_none_match else None
+        answer: Response = await self.http.request("GET", f"/v1/pictures/{name}", headers=headers)
+        if answer.status >= 500:
+            raise CatalogBroken(f"picture {name}: catalog answered {answer.status}")
+        kept = {key: answer.headers[key] for key in _PICTURE_HEADERS if key in answer.headers}
+        return Picture(status=answer.status, body=answer.body, headers=kept)
+
+    @staticmethod
+    def _parse(model: type[M], answer: Any) -> M:
+        try:
+            return model.model_validate(answer)
+        except ValidationError as error:
+            raise CatalogBroken(f"{model.__name__}: {error.error_count()} invalid fields") from None

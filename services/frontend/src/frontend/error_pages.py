@@ -1,0 +1,122 @@
+"""Friendly HTML error pages in place of the chassis' problem+json: people read these.
+
+Every failure a shopper can meet gets a page in the shop's layout with a way forward, and
+the right status code for crawlers and caches. Never a stack trace.
+"""
+
+from collections.abc import Mapping
+
+from chassis import Problem, get_logger
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from frontend.clients import CatalogBroken, CategoryNotFound, ProductNotFound
+from frontend.rendering import Pages
+
+_log = get_logger("frontend.errors")
+
+RETRY_AFTER_SECONDS = "10"
+
+_PARAMETER_HINTS = {
+    "page": "The page number must be a whole number from 1 up.",
+    "q": "Search terms can be up to 100 characters long.",
+}
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def _error_page(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    *,
+    retry: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    retry_href = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _pages(request).render(
+        request,
+        "error.html",
+        title=title,
+        status_code=status,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+        status=status,
+        message=message,
+        retry_href=retry_href if retry else None,
+    )
+
+
+async def _product_not_found(request: Request, exc: Exception) -> Response:
+    message = "This product may have sold out for good, or the link may be mistyped."
+    return _error_page(request, 404, "We couldn't find that product", message)
+
+
+async def _category_not_found(request: Request, exc: Exception) -> Response:
+    message = "There is no category at this address. Try one from the menu above."
+    return _error_page(request, 404, "We couldn't find that category", message)
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    names = {str(err["loc"][-1]) for err in exc.errors() if err.get("loc")}
+    hints = [_PARAMETER_HINTS[name] for name in sorted(names) if name in _PARAMETER_HINTS]
+    message = " ".join(hints) or "Part of this address isn't something we understand."
+    return _error_page(request, 400, "That link doesn't look right", message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = exc.detail if exc.detail != "Not Found" else "There is nothing at this address."
+        return _error_page(request, 404, "Page not found", message)
+    if exc.status_code == 405:
+        message = "This address only shows a page; it does not take submissions."
+        return _error_page(request, 405, "That didn't work", message, headers=exc.headers)
+    return _error_page(request, exc.status_code, "That didn't work", "Please go back and retry.")
+
+
+async def _catalog_unavailable(request: Request, exc: Exception) -> Response:
+    # Expected in operation (catalog down, slow or misbehaving): a warning, not a traceback.
+    _log.warning("catalog unavailable", error=type(exc).__name__, detail=str(exc))
+    message = (
+        "Our product shelves aren't answering right now. Nothing is wrong on your side; "
+        "please try again in a moment."
+    )
+    return _error_page(
+        request,
+        503,
+        "The shop is taking a short break",
+        message,
+        retry=True,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    if exc.status >= 500:  # upstream unavailable, timed out or rejected us: all "try later"
+        return await _catalog_unavailable(request, exc)
+    return _error_page(request, exc.status, exc.title, exc.detail)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    _log.error("unhandled error", path=request.url.path, exc_info=exc)
+    message = "Something went wrong on our side. It has been logged; please try again."
+    return _error_page(request, 500, "Sorry, that's our fault", message, retry=True)
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Replaces the chassis' JSON handlers (same keys, so these win)."""
+    app.add_exception_handler(ProductNotFound, _product_not_found)
+    app.add_exception_handler(CategoryNotFound, _category_not_found)
+    app.add_exception_handler(CatalogBroken, _catalog_unavailable)
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,123 @@
+"""The shop's pages: home, category, search and product."""
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.responses import HTMLResponse
+
+from frontend.clients import CATEGORY_SLUG, CategoryNotFound, ProductNotFound, is_product_id
+from frontend.dependencies import CatalogDep, PagesDep, concurrently
+from frontend.paging import Pager
+from frontend.rendering import MAX_QUERY_LENGTH
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+HOME_PRODUCTS = 8
+PAGE_SIZE = 24
+# Far beyond any real catalog; stops `page=10**100` from reaching catalog at all.
+MAX_PAGE = 10_000
+
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+SearchQuery = Annotated[str, Query(max_length=MAX_QUERY_LENGTH)]
+
+
+@router.get("/")
+async def home(request: Request, catalog: CatalogDep, pages: PagesDep) -> HTMLResponse:
+    categories, listing = await concurrently(
+        catalog.categories(), catalog.products(category=None, page=1, page_size=HOME_PRODUCTS)
+    )
+    return pages.render(
+        request,
+        "home.html",
+        title="Everyday things, made to last",
+        description="Coffee gear, kitchenware and little luxuries for the home.",
+        categories=categories,
+        products=listing.items,
+    )
+
+
+@router.get("/category/{slug}")
+async def category(
+    request: Request, slug: str, catalog: CatalogDep, pages: PagesDep, page: PageNumber = 1
+) -> HTMLResponse:
+    if len(slug) > 64 or not CATEGORY_SLUG.fullmatch(slug):
+        raise CategoryNotFound(slug)  # cannot exist: no need to ask catalog
+    categories, listing = await concurrently(
+        catalog.categories(), catalog.products(category=slug, page=page, page_size=PAGE_SIZE)
+    )
+    current = next((c for c in categories if c.slug == slug), None)
+    pager = Pager(page=page, page_size=PAGE_SIZE, total=listing.total)
+    if current is None:
+        raise CategoryNotFound(slug)
+    if pager.beyond_last:
+        raise HTTPException(404, "There is no such page in this category.")
+    return pages.render(
+        request,
+        "category.html",
+        title=current.name if page == 1 else f"{current.name}, page {page}",
+        description=current.description,
+        categories=categories,
+        current_category=slug,
+        category=current,
+        crumbs=[("Home", "/"), (current.name, None)],
+        products=listing.items,
+        pager=pager,
+        page_url=lambda n: f"/category/{slug}" + (f"?page={n}" if n > 1 else ""),
+    )
+
+
+@router.get("/search")
+async def search(
+    request: Request,
+    catalog: CatalogDep,
+    pages: PagesDep,
+    q: SearchQuery = "",
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    query = " ".join(q.split())  # collapse stray whitespace; "  " is an empty search
+    if not query:
+        categories = await catalog.categories()
+        return pages.render(
+            request, "search.html", title="Search", categories=categories, query="", products=[]
+        )
+    categories, listing = await concurrently(
+        catalog.categories(), catalog.search(query, page=page, page_size=PAGE_SIZE)
+    )
+    pager = Pager(page=page, page_size=PAGE_SIZE, total=listing.total)
+    if listing.total and pager.beyond_last:
+        raise HTTPException(404, "There are not that many pages of results.")
+    return pages.render(
+        request,
+        "search.html",
+        title=f"Search: {query}",
+        categories=categories,
+        query=query,
+        products=listing.items,
+        pager=pager,
+        page_url=lambda n: "/search?" + urlencode({"q": query, **({"page": n} if n > 1 else {})}),
+    )
+
+
+@router.get("/product/{product_id}")
+async def product(
+    request: Request, product_id: str, catalog: CatalogDep, pages: PagesDep
+) -> HTMLResponse:
+    if not is_product_id(product_id):
+        raise ProductNotFound(product_id)  # cannot exist: no need to ask catalog
+    categories, item = await concurrently(catalog.categories(), catalog.product(product_id))
+    current = next((c for c in categories if c.slug == item.category), None)
+    crumbs: list[tuple[str, str | None]] = [("Home", "/")]
+    if current is not None:
+        crumbs.append((current.name, f"/category/{current.slug}"))
+    crumbs.append((item.name, None))
+    return pages.render(
+        request,
+        "product.html",
+        title=item.name,
+        description=item.description[:160],
+        categories=categories,
+        current_category=item.category,
+        crumbs=crumbs,
+        product=item,
+    )

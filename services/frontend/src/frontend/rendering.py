@@ -1,0 +1,72 @@
+"""Jinja2 set up for the shop: autoescaped templates, price filter, asset and picture URLs."""
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from frontend.assets import HashedStaticFiles
+from frontend.clients import Money, Product, is_product_id
+from frontend.money import format_price
+
+PACKAGE_DIR = Path(__file__).parent
+MAX_QUERY_LENGTH = 100
+
+
+def price(money: Money) -> str:
+    return format_price(money.amount, money.currency)
+
+
+def picture_url(product: Product) -> str:
+    """Our own URL for a product's picture: the browser never talks to catalog directly.
+
+    The file name comes from catalog's `picture` field when it has the contract's shape, so
+    catalog stays free to name pictures apart from product ids.
+    """
+    name = PurePosixPath(urlsplit(product.picture).path).name
+    if name.endswith(".svg") and is_product_id(name.removesuffix(".svg")):
+        return f"/pictures/{name}"
+    return f"/pictures/{product.id}.svg"
+
+
+class Pages:
+    """Renders page templates into HTML responses."""
+
+    def __init__(self, static: HashedStaticFiles) -> None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
+            autoescape=True,  # every template is HTML; nothing from catalog is trusted markup
+            undefined=jinja2.StrictUndefined,  # a typo in a template fails tests, not silently
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters["price"] = price
+        env.globals.update(
+            static_url=static.url_path,
+            picture_url=picture_url,
+            max_query_length=MAX_QUERY_LENGTH,
+        )
+        self._templates = Jinja2Templates(env=env)
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        *,
+        title: str,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        context.setdefault("categories", [])
+        return self._templates.TemplateResponse(
+            request,
+            template,
+            {"title": title, **context},
+            status_code=status_code,
+            headers=headers,
+        )

@@ -1,0 +1,249 @@
+"""A stand-in catalog (a real aiohttp server on 127.0.0.1 speaking catalog's /v1 contract,
+with in-memory data) and the frontend app wired to it, driven in-process through httpx.
+
+The stand-in is a fake of our own port, not a mock of a library: the frontend talks to it
+over real HTTP with the chassis client, so timeouts, retries and deadlines are exercised.
+"""
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from frontend.app import build_app
+from frontend.settings import FrontendSettings
+
+PROBLEMS = "https://mosaic.dev/problems/"
+
+CATEGORIES = [
+    {"slug": "coffee", "name": "Coffee", "description": "Brewers, grinders and cups."},
+    {"slug": "kitchen", "name": "Kitchen", "description": "Tools for everyday cooking."},
+    {"slug": "tea", "name": "Tea", "description": "Pots, cups & <b>leaves</b>."},
+]
+
+
+def _product(pid: str, name: str, category: str, amount: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "name": name,
+        "description": extra.pop("description", f"A fine {name.lower()}."),
+        "category": category,
+        "price": {"amount": amount, "currency": extra.pop("currency", "USD")},
+        "picture": f"/v1/pictures/{pid}.svg",
+        "tags": extra.pop("tags", []),
+    }
+
+
+def _products() -> list[dict[str, Any]]:
+    products = [
+        _product(
+            "ceramic-pour-over",
+            "Ceramic Pour-Over",
+            "coffee",
+            2400,
+            description="Hand-thrown stoneware dripper.\n\nFits most mugs.",
+            tags=["ceramic", "brewing"],
+        ),
+        _product("chef-knife", "Chef's Knife", "kitchen", 8900, tags=["steel"]),
+        _product("matcha-whisk", "Matcha Whisk", "tea", 1850, tags=["bamboo"]),
+        # Untrusted text from catalog must come out escaped, never as markup.
+        _product(
+            "tricky-mug",
+            "Mug <script>alert(1)</script>",
+            "kitchen",
+            1200,
+            description='<img src=x onerror="alert(1)"> A mug.',
+        ),
+    ]
+    # Enough coffee products for two pages of 24.
+    products += [
+        _product(f"coffee-beans-{n}", f"Coffee Beans No. {n}", "coffee", 1000 + n)
+        for n in range(1, 27)
+    ]
+    return products
+
+
+def _svg(pid: str) -> bytes:
+    return f'<svg xmlns="http://www.w3.org/2000/svg"><title>{pid}</title></svg>'.encode()
+
+
+@dataclass
+class FakeCatalog:
+    """Catalog as the frontend sees it; tests turn its knobs to simulate trouble."""
+
+    products: list[dict[str, Any]] = field(default_factory=_products)
+    delay: float = 0.0  # seconds before every answer
+    fail_with: int | None = None  # answer every call with this status
+    calls: list[str] = field(default_factory=list)
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._trouble])
+        app.router.add_get("/v1/categories", self._categories)
+        app.router.add_get("/v1/products", self._list)
+        app.router.add_get("/v1/products/{pid}", self._one)
+        app.router.add_get("/v1/search", self._search)
+        app.router.add_get("/v1/pictures/{name}", self._picture)
+        # Cancel handlers whose client gave up, so a "slow catalog" test ends promptly.
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = self.runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    @web.middleware
+    async def _trouble(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.calls.append(request.path_qs)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "internal", "simulated failure")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def _categories(self, _: web.Request) -> web.Response:
+        items = [
+            {**c, "product_count": sum(p["category"] == c["slug"] for p in self.products)}
+            for c in CATEGORIES
+        ]
+        return web.json_response({"items": items})
+
+    async def _list(self, request: web.Request) -> web.Response:
+        category = request.query.get("category")
+        if category is not None and category not in {c["slug"] for c in CATEGORIES}:
+            return _problem(404, "category-not-found", f"no category {category}")
+        found = [p for p in self.products if category is None or p["category"] == category]
+        return _paged(request, found)
+
+    async def _one(self, request: web.Request) -> web.Response:
+        pid = request.match_info["pid"]
+        for product in self.products:
+            if product["id"] == pid:
+                return web.json_response(product)
+        return _problem(404, "product-not-found", f"no product {pid}")
+
+    async def _search(self, request: web.Request) -> web.Response:
+        words = request.query.get("q", "").lower().split()
+        found = [
+            p
+            for p in self.products
+            if words and all(w in f"{p['name']} {' '.join(p['tags'])}".lower() for w in words)
+        ]
+        return _paged(request, found)
+
+    async def _picture(self, request: web.Request) -> web.Response:
+        pid = request.match_info["name"].removesuffix(".svg")
+        if pid not in {p["id"] for p in self.products}:
+            return _problem(404, "picture-not-found", "no picture")
+        body = _svg(pid)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=86400, immutable"}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, content_type="image/svg+xml", headers=headers)
+
+
+def _paged(request: web.Request, found: list[dict[str, Any]]) -> web.Response:
+    page = int(request.query.get("page", "1"))
+    size = int(request.query.get("page_size", "24"))
+    items = found[(page - 1) * size : page * size]
+    return web.json_response({"items": items, "page": page, "page_size": size, "total": len(found)})
+
+
+def _problem(status: int, kind: str, detail: str) -> web.Response:
+    body = {"type": PROBLEMS + kind, "title": kind, "status": status, "detail": detail}
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+@pytest.fixture
+async def catalog() -> AsyncIterator[FakeCatalog]:
+    fake = FakeCatalog()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def frontend_settings(catalog_url: str, budget_ms: int = 2000) -> FrontendSettings:
+    return FrontendSettings(
+        MOSAIC_SERVICE="frontend",
+        PORT=8080,
+        OPS_PORT=9080,
+        CATALOG_URL=catalog_url,
+        REQUEST_BUDGET_MS=budget_ms,
+    )
+
+
+@pytest.fixture
+def budget_ms() -> int:
+    """The request deadline; overridden by tests about slowness."""
+    return 2000
+
+
+@pytest.fixture
+async def app(catalog: FakeCatalog, budget_ms: int) -> AsyncIterator[FastAPI]:
+    application = build_app(frontend_settings(catalog.url, budget_ms))
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def shop(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    # raise_app_exceptions=False: a 500 must reach the test as the page a person would see.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:
+        yield client
+
+
+class PageAudit(HTMLParser):
+    """What a page test asserts on: structure a person and a screen reader rely on."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._in_h1 = False
+        self.h1: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_h1 = self._in_h1 or tag == "h1"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h1":
+            self._in_h1 = False
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._in_h1:
+            self.h1.append(data)
+
+    def all(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+    @property
+    def heading(self) -> str:
+        return " ".join("".join(self.h1).split())
+
+    @property
+    def plain_text(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+@pytest.fixture
+def audit() -> type[PageAudit]:
+    return PageAudit

@@ -12,7 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from frontend.clients import CatalogBroken, CategoryNotFound, ProductNotFound
+from frontend.clients import (
+    CatalogBroken,
+    CatalogClient,
+    CatalogError,
+    Category,
+    CategoryNotFound,
+    ProductNotFound,
+)
 from frontend.rendering import Pages
 
 _log = get_logger("frontend.errors")
@@ -30,6 +37,19 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
+async def _menu(request: Request) -> list[Category]:
+    """The category menu for a "not found" page, so a lost shopper has somewhere to go.
+
+    Best effort: catalog is up (it just said "not found"), but if it fails now the page
+    still renders, without the menu.
+    """
+    catalog: CatalogClient = request.app.state.resources.get(CatalogClient)
+    try:
+        return await catalog.categories()
+    except (Problem, CatalogError):
+        return []
+
+
 def _error_page(
     request: Request,
     status: int,
@@ -38,6 +58,7 @@ def _error_page(
     *,
     retry: bool = False,
     headers: Mapping[str, str] | None = None,
+    categories: list[Category] | None = None,
 ) -> Response:
     retry_href = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return _pages(request).render(
@@ -49,17 +70,20 @@ def _error_page(
         status=status,
         message=message,
         retry_href=retry_href if retry else None,
+        categories=categories or [],
     )
 
 
 async def _product_not_found(request: Request, exc: Exception) -> Response:
     message = "This product may have sold out for good, or the link may be mistyped."
-    return _error_page(request, 404, "We couldn't find that product", message)
+    menu = await _menu(request)
+    return _error_page(request, 404, "We couldn't find that product", message, categories=menu)
 
 
 async def _category_not_found(request: Request, exc: Exception) -> Response:
     message = "There is no category at this address. Try one from the menu above."
-    return _error_page(request, 404, "We couldn't find that category", message)
+    menu = await _menu(request)
+    return _error_page(request, 404, "We couldn't find that category", message, categories=menu)
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:

@@ -28,11 +28,11 @@ class Pager:
 
     @property
     def numbers(self) -> list[int | None]:
-        """Page links: first, last, and two around the current one; `None` marks a gap.
+        """Page links: first, last, and one either side of the current; `None` marks a gap.
 
-        Keeps the bar short on phones however many pages there are.
+        At most seven entries, so the row fits a phone however many pages there are.
         """
-        wanted = {1, self.pages, *range(self.page - 2, self.page + 3)}
+        wanted = {1, self.pages, *range(self.page - 1, self.page + 2)}
         shown = sorted(n for n in wanted if 1 <= n <= self.pages)
         numbers: list[int | None] = []
         for n in shown:

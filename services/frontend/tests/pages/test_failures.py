@@ -26,6 +26,25 @@ async def test_missing_things_get_a_404_page(shop: httpx.AsyncClient, audit, pat
     assert any(a["href"] == "/" for a in page.all("a"))
 
 
+@pytest.mark.parametrize("path", ["/product/no-such-thing", "/category/garden"])
+async def test_not_found_pages_offer_the_category_menu(shop: httpx.AsyncClient, audit, path):
+    page = audit((await shop.get(path)).text)
+
+    assert "/category/tea" in [a["href"] for a in page.all("a")]
+
+
+async def test_not_found_page_renders_even_if_the_menu_fails(
+    shop: httpx.AsyncClient, catalog, audit
+):
+    catalog.fail_with = 500
+
+    response = await shop.get("/product/Not_An_Id")  # never asked of catalog; the menu is
+
+    assert response.status_code == 404
+    assert "/category/tea" not in response.text
+    assert catalog.calls == ["/v1/categories"]
+
+
 @pytest.mark.parametrize(
     "path",
     [

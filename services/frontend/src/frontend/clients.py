@@ -13,9 +13,9 @@ from typing import Annotated, Any, TypeVar
 from chassis import Response, ServiceClient, UpstreamStatusError
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-PRODUCT_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-PRODUCT_ID_MAX_LENGTH = 64
-CATEGORY_SLUG = PRODUCT_ID  # the same kebab-case shape, by convention
+# Product ids per the contract; category slugs share the kebab-case shape by convention.
+KEBAB_CASE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MAX_ID_LENGTH = 64
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
@@ -89,7 +89,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def is_product_id(value: str) -> bool:
-    return len(value) <= PRODUCT_ID_MAX_LENGTH and PRODUCT_ID.fullmatch(value) is not None
+    """Whether catalog could have such a product; anything else is a 404 without asking."""
+    return len(value) <= MAX_ID_LENGTH and KEBAB_CASE.fullmatch(value) is not None
+
+
+is_category_slug = is_product_id
 
 
 def _problem_kind(error: UpstreamStatusError) -> str:

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse
 
-from frontend.clients import CATEGORY_SLUG, CategoryNotFound, ProductNotFound, is_product_id
+from frontend.clients import CategoryNotFound, ProductNotFound, is_category_slug, is_product_id
 from frontend.dependencies import CatalogDep, PagesDep, concurrently
 from frontend.paging import Pager
 from frontend.rendering import MAX_QUERY_LENGTH
@@ -41,7 +41,7 @@ async def home(request: Request, catalog: CatalogDep, pages: PagesDep) -> HTMLRe
 async def category(
     request: Request, slug: str, catalog: CatalogDep, pages: PagesDep, page: PageNumber = 1
 ) -> HTMLResponse:
-    if len(slug) > 64 or not CATEGORY_SLUG.fullmatch(slug):
+    if not is_category_slug(slug):
         raise CategoryNotFound(slug)  # cannot exist: no need to ask catalog
     categories, listing = await concurrently(
         catalog.categories(), catalog.products(category=slug, page=page, page_size=PAGE_SIZE)

@@ -21,6 +21,15 @@ async def test_home_lists_products_with_pictures_and_prices(shop: httpx.AsyncCli
     assert nav == ["/category/coffee", "/category/kitchen", "/category/tea"]
 
 
+async def test_home_of_an_empty_shop_says_so(shop: httpx.AsyncClient, catalog, audit):
+    catalog.products.clear()
+
+    response = await shop.get("/")
+
+    assert response.status_code == 200
+    assert "The shelves are being stocked." in audit(response.text).plain_text
+
+
 async def test_category_page_lists_its_products_in_pages(shop: httpx.AsyncClient, audit):
     first = audit((await shop.get("/category/coffee")).text)
     second_response = await shop.get("/category/coffee?page=2")

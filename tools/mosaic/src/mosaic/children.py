@@ -6,6 +6,7 @@ all) and asks the kernel to send it its stop signal when the runner dies, even b
 fast and cleanly, Valkey saves, services drain; all of them exit within their grace period.
 """
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -15,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mosaic.errors import MosaicError
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork, as preexec_fn must not
@@ -68,3 +71,28 @@ def stop_sync(pid: int, command: Command, poll: Callable[[], int | None]) -> Non
     signal_group(pid, signal.SIGKILL)  # also reaps stragglers left in the group
     while poll() is None:
         time.sleep(0.01)
+
+
+async def spawn(command: Command, limit: int) -> asyncio.subprocess.Process:
+    """Start a child with stdout and stderr merged into one pipe of lines up to `limit`."""
+    try:
+        return await asyncio.create_subprocess_exec(
+            *command.argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            limit=limit,
+            **popen_kwargs(command),
+        )
+    except OSError as error:  # e.g. a missing program or folder
+        raise MosaicError(f"cannot start {' '.join(command.argv)}: {error}") from None
+
+
+async def terminate(process: asyncio.subprocess.Process, command: Command, grace: float) -> None:
+    """Its stop signal to the group, up to `grace` seconds to exit, then SIGKILL."""
+    if process.returncode is None:
+        signal_group(process.pid, command.stop_signal)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(process.wait()), grace)
+    signal_group(process.pid, signal.SIGKILL)  # the rest of its group, if any
+    await process.wait()

@@ -1,2 +1,128 @@
+"""The `mosaic` command line: run the whole shop locally and look at it."""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mosaic.errors import MosaicError
+from mosaic.home import mosaic_home, services_dir
+from mosaic.logs import LogStream
+from mosaic.plan import parse_scale
+from mosaic.stack import UpOptions
+from mosaic.status import print_status, stop_runner
+from mosaic.up import run_up
+
+app = typer.Typer(
+    help="Run, inspect and operate Mosaic, the microservices shop, on this machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+_err = Console(stderr=True, highlight=False)
+
+
+@app.command()
+def up(
+    port: Annotated[
+        int,
+        typer.Option(help="Port of the shop's front door (the edge).", min=1, max=65535),
+    ] = 8080,
+    scale: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SERVICE=N",
+            help="Run N replicas of every process of SERVICE (or SERVICE.TYPE=N); repeatable.",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MOSAIC_DATABASE_URL",
+            help="Admin URL of an external Postgres to provision and use instead of ours.",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MOSAIC_REDIS_URL",
+            help="Admin URL of an external Valkey/Redis to provision and use instead of ours.",
+        ),
+    ] = None,
+    ready_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for every process to be ready.", min=1)
+    ] = 120.0,
+    services: Annotated[
+        Path | None, typer.Option("--services-dir", hidden=True, envvar="MOSAIC_SERVICES_DIR")
+    ] = None,
+) -> None:
+    """Run the whole shop here: Postgres, Valkey and every service.
+
+    On first run it creates a database, role and Valkey user per service under
+    $MOSAIC_HOME (default: .mosaic/ in the repository). Every start runs each service's
+    release phase (migrations), then every process of its Procfile, restarts crashed ones,
+    and streams all output here. Ctrl-C or `mosaic down` stops everything; data persists.
+    """
+    options = UpOptions(
+        home=mosaic_home(),
+        services_dir=services_dir(services),
+        port=port,
+        scale=parse_scale(scale or []),
+        database_url=database_url,
+        redis_url=redis_url,
+        ready_timeout=ready_timeout,
+    )
+    asyncio.run(run_up(options, LogStream()))
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show each process of the running `mosaic up`.
+
+    Every process with its service, type, replica, pid, port, ops port and state
+    (starting, ready, restarting, crashed, stopped). Exits with 1 when no
+    `mosaic up` runs on this $MOSAIC_HOME.
+    """
+    if not print_status(mosaic_home(), as_json):
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.", min=1)] = 60,
+) -> None:
+    """Stop the running `mosaic up`.
+
+    Sends it SIGTERM (as Ctrl-C in its terminal would) and waits until every process of
+    it has stopped.
+    """
+    stop_runner(mosaic_home(), timeout)
+
+
 def main() -> None:
-    raise SystemExit("mosaic: not built yet")
+    try:
+        app()
+    except MosaicError as error:
+        _err.print(f"mosaic: {error.message}", style="bold red")
+        if error.output:
+            _err.print(error.output.rstrip(), markup=False)
+        if error.hint:
+            _err.print(error.hint, markup=False)
+        sys.exit(error.exit_code)
+    except Exception as error:
+        if os.environ.get("MOSAIC_DEBUG"):
+            raise
+        _err.print(f"mosaic: unexpected error: {error!r}", style="bold red", markup=False)
+        _err.print("Run again with MOSAIC_DEBUG=1 to see where it happened, and report it.")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

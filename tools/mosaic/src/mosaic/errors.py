@@ -4,6 +4,8 @@
 class MosaicError(Exception):
     """Something the user can act on: what went wrong and what to do next."""
 
+    exit_code = 1
+
     def __init__(self, message: str, hint: str = "", *, output: str = "") -> None:
         super().__init__(message)
         self.message = message
@@ -17,3 +19,9 @@ class MosaicError(Exception):
         if self.hint:
             parts.append(self.hint)
         return "\n".join(parts)
+
+
+class UsageError(MosaicError):
+    """A bad command line: exit code 2, as for any other usage error."""
+
+    exit_code = 2

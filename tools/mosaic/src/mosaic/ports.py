@@ -2,14 +2,21 @@
 
 import socket
 
+# The kernel may hand the same free port out twice in a row once we close it; ports for one
+# run are chosen before any process binds them, so remember which ones we gave out.
+_given: set[int] = set()
+
 
 def free_port() -> int:
-    """A port that was free a moment ago.
+    """A port that was free a moment ago and that this process has not handed out before.
 
-    The kernel picks it; a process that loses the race to bind it fails at start and is
-    started again with a new port by its caller.
+    The kernel picks it; a process that loses the race to bind it fails at start and its
+    supervisor starts it again.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port

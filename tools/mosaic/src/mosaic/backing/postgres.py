@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncpg
 
+from mosaic.backing.waiting import wait_until
 from mosaic.children import Command
 from mosaic.errors import MosaicError
 from mosaic.ports import free_port
@@ -70,25 +71,20 @@ class EmbeddedPostgres:
             argv, env=_server_env(), user=self.os_user, stop_signal=signal.SIGINT, grace_seconds=30
         )
 
+    async def ping(self) -> bool:
+        """True when the admin can log in and run a query."""
+        try:
+            conn = await asyncpg.connect(self.admin_url, timeout=2)
+        except _CONNECT_ERRORS:
+            return False
+        try:
+            return bool(await conn.fetchval("SELECT true"))
+        finally:
+            await conn.close()
+
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
-        """Return once the admin can run a query; raise if the server dies or takes too long."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if not alive():
-                raise MosaicError("postgres stopped while starting; its output is shown above")
-            try:
-                conn = await asyncpg.connect(self.admin_url, timeout=2)
-            except _CONNECT_ERRORS:
-                if loop.time() > deadline:
-                    raise MosaicError(f"postgres was not ready within {timeout:.0f} s") from None
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                await conn.fetchval("SELECT 1")
-            finally:
-                await conn.close()
-            return
+        """Return once ping() succeeds; raise if the server dies or takes too long."""
+        await wait_until(self.ping, "postgres", timeout, alive)
 
     def _initdb(self) -> None:
         # initdb into a sibling and rename: a cluster is either complete or absent, even if

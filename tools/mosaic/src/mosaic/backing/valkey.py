@@ -4,7 +4,6 @@ Persistence is the append-only file plus RDB snapshots, so neither a restart nor
 loses more than a second of writes. Logins are per ACL user; the `default` user is off.
 """
 
-import asyncio
 import hashlib
 import os
 import signal
@@ -15,8 +14,8 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from mosaic.backing.waiting import wait_until
 from mosaic.children import Command
-from mosaic.errors import MosaicError
 from mosaic.ports import free_port
 
 ADMIN_USER = "admin"
@@ -82,23 +81,19 @@ class EmbeddedValkey:
             grace_seconds=30,
         )
 
+    async def ping(self) -> bool:
+        """True when the admin user gets a PONG."""
+        client = aioredis.Redis.from_url(self.admin_url, socket_connect_timeout=1)
+        try:
+            return bool(await client.ping())
+        except (OSError, redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+            return False
+        finally:
+            await client.aclose()
+
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
-        """Return once the admin user gets a PONG; raise if the server dies or takes too long."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if not alive():
-                raise MosaicError("valkey stopped while starting; its output is shown above")
-            client = aioredis.Redis.from_url(self.admin_url, socket_connect_timeout=1)
-            try:
-                await client.ping()
-                return
-            except (OSError, redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
-                if loop.time() > deadline:
-                    raise MosaicError(f"valkey was not ready within {timeout:.0f} s") from None
-                await asyncio.sleep(0.05)
-            finally:
-                await client.aclose()
+        """Return once ping() succeeds; raise if the server dies or takes too long."""
+        await wait_until(self.ping, "valkey", timeout, alive)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -1,0 +1,102 @@
+"""What `mosaic up` runs: every process of every service, its ports and its environment."""
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mosaic.errors import UsageError
+from mosaic.home import venv_bin
+from mosaic.ports import free_port
+from mosaic.services import Service, url_variable
+
+_SCALE = re.compile(r"^(?P<target>[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)?)=(?P<count>\d+)$")
+MAX_REPLICAS = 16
+# Admin URLs and other services' settings must never reach a service by inheritance.
+_NOT_INHERITED = re.compile(r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST)$")
+
+
+def parse_scale(values: list[str]) -> dict[str, int]:
+    """`SERVICE=N` (every process type) or `SERVICE.TYPE=N` to replica counts."""
+    scale: dict[str, int] = {}
+    for value in values:
+        match = _SCALE.match(value.strip())
+        if match is None:
+            raise UsageError(
+                f"--scale {value!r}: expected SERVICE=N or SERVICE.TYPE=N",
+                "For example: --scale catalog=3 or --scale catalog.web=2",
+            )
+        count = int(match["count"])
+        if not 1 <= count <= MAX_REPLICAS:
+            raise UsageError(f"--scale {value!r}: N must be between 1 and {MAX_REPLICAS}")
+        scale[match["target"]] = count
+    return scale
+
+
+@dataclass(frozen=True)
+class ProcessPlan:
+    service: Service
+    kind: str  # the Procfile process type
+    replica: int
+    port: int  # shared by the replicas of the service (SO_REUSEPORT)
+    ops_port: int  # this replica's /healthz and /readyz
+
+    @property
+    def name(self) -> str:
+        return f"{self.service.name}.{self.kind}.{self.replica}"
+
+
+def plan_processes(
+    services: list[Service], scale: Mapping[str, int], edge_port: int
+) -> list[ProcessPlan]:
+    known = {s.name for s in services} | {f"{s.name}.{t}" for s in services for t in s.processes}
+    if unknown := sorted(set(scale) - known):
+        raise UsageError(
+            f"--scale names {', '.join(unknown)}, which is no service or process type",
+            f"Services and types here: {', '.join(sorted(known))}",
+        )
+    plans = []
+    for service in services:
+        port = edge_port if service.edge else free_port()
+        for kind in service.processes:
+            count = scale.get(f"{service.name}.{kind}", scale.get(service.name, 1))
+            for replica in range(1, count + 1):
+                plans.append(ProcessPlan(service, kind, replica, port, free_port()))
+    return plans
+
+
+def service_ports(plans: list[ProcessPlan]) -> dict[str, int]:
+    return {plan.service.name: plan.port for plan in plans}
+
+
+def service_env(
+    service: Service, ports: Mapping[str, int], urls: Mapping[str, str]
+) -> dict[str, str]:
+    """Environment shared by every process of a service, its release phase included.
+
+    `urls` holds this service's own DATABASE_URL / REDIS_URL (and nothing of any other).
+    """
+    env = {k: v for k, v in os.environ.items() if not _NOT_INHERITED.match(k)}
+    bin_dir = venv_bin()
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        VIRTUAL_ENV=str(bin_dir.parent),
+        PYTHONUNBUFFERED="1",  # lines reach the runner as they are written
+        HOST="127.0.0.1",
+        PORT=str(ports[service.name]),
+        MOSAIC_SERVICE=service.name,
+        LOG_FORMAT="json",
+    )
+    env.update(urls)
+    for callee in service.calls:
+        env[url_variable(callee)] = f"http://127.0.0.1:{ports[callee]}"
+    return env
+
+
+def process_env(base: Mapping[str, str], plan: ProcessPlan) -> dict[str, str]:
+    return {
+        **base,
+        "OPS_PORT": str(plan.ops_port),
+        "MOSAIC_PROCESS": plan.kind,
+        "MOSAIC_REPLICA": str(plan.replica),
+    }

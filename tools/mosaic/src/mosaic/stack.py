@@ -1,0 +1,195 @@
+"""Everything one `mosaic up` runs, started in phases and stopped in reverse:
+backing servers, provisioning, release phases, then every process of every service."""
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from mosaic.attach import Backing
+from mosaic.children import Command
+from mosaic.errors import MosaicError
+from mosaic.logs import LogStream
+from mosaic.plan import ProcessPlan, plan_processes, process_env, service_env, service_ports
+from mosaic.procfile import shell_argv
+from mosaic.release import run_release
+from mosaic.services import Service, discover_services
+from mosaic.state import write_state
+from mosaic.supervisor import Identity, State, Supervised
+
+PROGRESS_EVERY = 2.0  # seconds between "waiting for ..." lines
+
+
+@dataclass
+class UpOptions:
+    home: Path
+    services_dir: Path
+    port: int = 8080
+    scale: dict[str, int] = field(default_factory=dict)
+    database_url: str | None = None  # an external server's admin URL, instead of ours
+    redis_url: str | None = None
+    ready_timeout: float = 120.0
+    grace_seconds: float = 10.0
+
+
+class Stack:
+    def __init__(self, options: UpOptions, logs: LogStream) -> None:
+        self.options = options
+        self.logs = logs
+        self.backing = Backing(
+            options.home, logs, self.save_state, options.database_url, options.redis_url
+        )
+        self.processes: list[Supervised] = []
+        self.url = f"http://127.0.0.1:{options.port}"
+        self.ready = False
+        self._http: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        began = time.monotonic()
+        services = discover_services(self.options.services_dir)
+        plans = plan_processes(services, self.options.scale, self.options.port)
+        edge = next((s for s in services if s.edge), None)
+        if edge is None:
+            self.url = f"http://127.0.0.1:{plans[-1].port}"  # the caller of all others
+        else:
+            _check_port_free(self.options.port)
+        releases = [f"{s.name}.release" for s in services if s.release]
+        self.logs.reserve([p.name for p in plans] + releases + ["postgres", "valkey"])
+        self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
+        self.save_state()
+
+        postgres = any("postgres" in s.backing for s in services)
+        valkey = any("valkey" in s.backing for s in services)
+        await self.backing.start_embedded(
+            postgres and not self.options.database_url, valkey and not self.options.redis_url
+        )
+        ports = service_ports(plans)
+        envs = {s.name: service_env(s, ports, await self.backing.provision(s)) for s in services}
+        if releases:
+            self.logs.note(f"running the release phase of {', '.join(releases)}")
+            await _all_or_none([self._release(s, envs[s.name]) for s in services if s.release])
+
+        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        self.logs.note(f"starting {', '.join(p.name for p in plans)}")
+        for plan in plans:
+            self._supervise(plan, process_env(envs[plan.service.name], plan))
+        await self._wait_ready(self.processes)
+        self.ready = True
+        self.save_state()
+        self.logs.note(
+            f"all {len(self.processes)} processes ready in {time.monotonic() - began:.1f} s"
+        )
+        self.logs.banner(f"Mosaic is ready: {self.url}")
+
+    async def stop(self) -> None:
+        """Services first, all at once; then Valkey; Postgres last."""
+        self.ready = False
+        await asyncio.gather(*(p.stop() for p in self.processes))
+        for server in self.backing.servers:
+            await server.stop()
+        if self._http is not None:
+            await self._http.close()
+        self.save_state()
+
+    def kill(self) -> None:
+        """SIGKILL everything at once: a second Ctrl-C while stopping."""
+        for supervised in [*self.processes, *self.backing.servers]:
+            supervised.kill()
+
+    def save_state(self) -> None:
+        everything = [*self.backing.servers, *self.processes]
+        write_state(
+            self.options.home,
+            {
+                "runner_pid": os.getpid(),
+                "home": str(self.options.home),
+                "url": self.url,
+                "ready": self.ready,
+                "processes": [p.status() for p in everything],
+            },
+        )
+
+    async def _release(self, service: Service, env: dict[str, str]) -> None:
+        assert service.release is not None
+        command = Command(
+            shell_argv(service.release),
+            cwd=service.folder,
+            env={**env, "MOSAIC_PROCESS": "release"},
+            grace_seconds=self.options.grace_seconds,
+        )
+        await run_release(service.name, command, self.logs)
+
+    def _supervise(self, plan: ProcessPlan, env: dict[str, str]) -> None:
+        command = Command(
+            shell_argv(plan.service.processes[plan.kind]),
+            cwd=plan.service.folder,
+            env=env,
+            grace_seconds=self.options.grace_seconds,
+        )
+        identity = Identity(
+            plan.name, plan.service.name, plan.kind, plan.replica, plan.port, plan.ops_port
+        )
+        probe = partial(self._readyz, plan.ops_port)
+        supervised = Supervised(identity, command, probe, self.logs, self.save_state)
+        self.processes.append(supervised)
+        supervised.start()
+
+    async def _readyz(self, ops_port: int) -> bool:
+        assert self._http is not None
+        try:
+            url = f"http://127.0.0.1:{ops_port}/readyz"
+            async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=1)) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
+
+    async def _wait_ready(self, processes: Sequence[Supervised]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.ready_timeout
+        next_note = loop.time() + PROGRESS_EVERY
+        while pending := [p for p in processes if not p.settled.is_set()]:
+            if crashed := [p for p in processes if p.state == State.CRASHED]:
+                raise crashed[0].failure()
+            if loop.time() > deadline:
+                raise MosaicError(
+                    f"not ready after {self.options.ready_timeout:.0f} s: "
+                    + ", ".join(p.identity.name for p in pending),
+                    "Their output is above; each must answer 200 on /readyz at its OPS_PORT.",
+                )
+            if loop.time() > next_note:
+                self.logs.note(f"waiting for {', '.join(p.identity.name for p in pending)}")
+                next_note = loop.time() + PROGRESS_EVERY
+            await asyncio.sleep(0.05)
+        if crashed := [p for p in processes if p.state == State.CRASHED]:
+            raise crashed[0].failure()
+
+
+async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
+    """Run concurrently; on the first failure cancel the rest (and stop their processes)."""
+    tasks = [asyncio.create_task(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the server will: a port held only by closed connections (TIME_WAIT) is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise MosaicError(
+                f"port {port} is already in use",
+                "Stop whatever uses it, or pick another port with `mosaic up --port N`.",
+            ) from None

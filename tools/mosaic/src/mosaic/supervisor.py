@@ -1,0 +1,185 @@
+"""Keep one process running: start it, stream its output, probe its readiness, restart it
+with exponential backoff when it dies, stop it gracefully."""
+
+import asyncio
+import contextlib
+import enum
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from mosaic.children import Command, signal_group, spawn, terminate
+from mosaic.errors import MosaicError
+from mosaic.logs import LINE_LIMIT, LogStream
+
+EX_CONFIG = 78  # the contract: a bad setting; restarting cannot help
+PROBE_INTERVAL = 0.1
+
+
+class State(enum.StrEnum):
+    STARTING = "starting"
+    READY = "ready"
+    RESTARTING = "restarting"
+    CRASHED = "crashed"
+    STOPPED = "stopped"
+
+
+@dataclass
+class Backoff:
+    """0.5 s, 1 s, 2 s, ... up to 30 s between restarts; back to 0.5 s after 30 s of uptime."""
+
+    initial: float = 0.5
+    cap: float = 30.0
+    reset_after: float = 30.0
+    failures: int = 0
+
+    def next_delay(self, uptime: float) -> float:
+        if uptime >= self.reset_after:
+            self.failures = 0
+        delay = min(self.cap, self.initial * 2.0**self.failures)
+        self.failures += 1
+        return delay
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How a process shows up in logs and `mosaic status`."""
+
+    name: str  # catalog.web.1, postgres, valkey
+    service: str
+    process: str
+    replica: int = 1
+    port: int | None = None
+    ops_port: int | None = None
+
+
+@dataclass
+class Supervised:
+    identity: Identity
+    command: Command
+    probe: Callable[[], Awaitable[bool]]
+    logs: LogStream
+    on_change: Callable[[], None]
+    give_up_after: int = 5  # consecutive failures without ever becoming ready
+    state: State = State.STOPPED
+    pid: int | None = None
+    started_at: float | None = None  # process creation time, to recognise it later
+    restarts: int = 0
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+    settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready, or given up
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _process: asyncio.subprocess.Process | None = None
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.identity.name)
+
+    async def stop(self, grace: float | None = None) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is not None:
+            await terminate(process, self.command, grace or self.command.grace_seconds)
+        if self._task is not None:
+            await self._task
+
+    def kill(self) -> None:
+        """SIGKILL its process group now; the run loop then ends as after stop()."""
+        self._stopping.set()
+        if self.pid is not None:
+            signal_group(self.pid, signal.SIGKILL)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.identity.name,
+            "service": self.identity.service,
+            "process": self.identity.process,
+            "replica": self.identity.replica,
+            "pid": self.pid,
+            "port": self.identity.port,
+            "ops_port": self.identity.ops_port,
+            "state": str(self.state),
+            "restarts": self.restarts,
+            "started_at": self.started_at,
+        }
+
+    def failure(self) -> MosaicError:
+        return MosaicError(
+            f"{self.identity.name} keeps failing to start; its last output:",
+            "Fix the cause, then run `mosaic up` again.",
+            output="\n".join(self.tail) or "(no output)",
+        )
+
+    async def _run(self) -> None:
+        backoff = Backoff()
+        failures_before_ready = 0
+        while not self._stopping.is_set():
+            self._set(State.STARTING)
+            began = time.monotonic()
+            code = await self._run_once()
+            if self._stopping.is_set():
+                break
+            uptime = time.monotonic() - began
+            failures_before_ready = 0 if self.settled.is_set() else failures_before_ready + 1
+            if code == EX_CONFIG or failures_before_ready >= self.give_up_after:
+                reason = "a configuration error (exit code 78)" if code == EX_CONFIG else "failures"
+                self.logs.note(
+                    f"{self.identity.name} exited with {code}; not restarting after {reason}"
+                )
+                self._set(State.CRASHED)
+                self.settled.set()
+                return
+            delay = backoff.next_delay(uptime)
+            self.logs.note(
+                f"{self.identity.name} exited with code {code}; restarting in {delay:g} s"
+            )
+            self._set(State.RESTARTING)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            self.restarts += 1
+        self._set(State.STOPPED)
+
+    async def _run_once(self) -> int | None:
+        try:
+            process = await spawn(self.command, LINE_LIMIT)
+        except MosaicError as error:
+            self.tail.append(str(error))
+            self.logs.note(str(error))
+            return None
+        self._process, self.pid = process, process.pid
+        self.started_at = _create_time(process.pid)
+        self.on_change()
+        if self._stopping.is_set():  # stop() came while it was being spawned
+            await terminate(process, self.command, self.command.grace_seconds)
+        assert process.stdout is not None
+        pump = asyncio.create_task(self.logs.pump(self.identity.name, process.stdout, self.tail))
+        probe = asyncio.create_task(self._probe_until_ready())
+        code = await process.wait()
+        probe.cancel()
+        await asyncio.gather(pump, probe, return_exceptions=True)
+        self._process, self.pid = None, None
+        return code
+
+    async def _probe_until_ready(self) -> None:
+        while True:
+            if await self.probe():
+                break
+            await asyncio.sleep(PROBE_INTERVAL)
+        self._set(State.READY)
+        self.settled.set()
+
+    def _set(self, state: State) -> None:
+        self.state = state
+        self.on_change()
+
+
+def _create_time(pid: int) -> float | None:
+    try:
+        created: float = psutil.Process(pid).create_time()
+        return created
+    except psutil.Error:
+        return None

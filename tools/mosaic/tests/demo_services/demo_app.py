@@ -1,0 +1,70 @@
+"""A stand-in service for the runner's tests: the runner contract and nothing else.
+
+GET / on $PORT (bound with SO_REUSEPORT) answers JSON about this process: its pid, the
+environment the runner gave it, a Valkey counter and the rows its release wrote to Postgres.
+$OPS_PORT answers /readyz. SIGTERM stops it with exit code 0. A missing setting exits 78.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+
+SHOWN = ("PORT", "OPS_PORT", "HOST", "MOSAIC_SERVICE", "MOSAIC_PROCESS", "MOSAIC_REPLICA")
+
+
+async def main() -> None:
+    try:
+        port, ops_port = int(os.environ["PORT"]), int(os.environ["OPS_PORT"])
+    except KeyError as missing:
+        print(f"missing setting {missing}", flush=True)
+        sys.exit(78)
+    db = cache = None
+    if "DATABASE_URL" in os.environ:
+        import asyncpg
+
+        db = await asyncpg.connect(os.environ["DATABASE_URL"])
+    if "REDIS_URL" in os.environ:
+        import redis.asyncio as aioredis
+
+        cache = aioredis.Redis.from_url(os.environ["REDIS_URL"])
+    service = os.environ["MOSAIC_SERVICE"]
+
+    async def page(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = {
+            "pid": os.getpid(),
+            "env": {k: v for k, v in os.environ.items() if k in SHOWN or k.endswith("_URL")},
+            "hits": await cache.incr(f"{service}:hits") if cache else None,
+            "releases": await db.fetchval("SELECT count(*) FROM releases") if db else None,
+        }
+        data = json.dumps(body).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + data)
+        await writer.drain()
+        writer.close()
+
+    async def ops(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((os.environ["HOST"], port))
+    web = await asyncio.start_server(page, sock=sock)
+    probe = await asyncio.start_server(ops, "127.0.0.1", ops_port)
+    print(json.dumps({"event": "started", "level": "info", "port": port}), flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    web.close()
+    probe.close()
+    print("stopped", flush=True)
+
+
+asyncio.run(main())

@@ -1,0 +1,139 @@
+"""`mosaic up` / `status` / `down` against two stand-in services (demo_services/), as real
+processes: env contract, readiness, restarts, clean stop, persistence, failure messages."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from mosaic.ports import free_port
+from mosaic.testing import UpProcess, mosaic, wait_until
+
+DEMO = Path(__file__).parent / "demo_services"
+
+
+def get_json(url: str) -> dict[str, Any]:
+    response = httpx.get(url, timeout=5)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def gone(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def up(home: Path, *args: str, **env: str) -> UpProcess:
+    return UpProcess(home, free_port(), *args, extra_env={"MOSAIC_SERVICES_DIR": str(DEMO), **env})
+
+
+def test_up_runs_restarts_stops_and_keeps_data(tmp_path: Path) -> None:
+    runner = up(tmp_path, "--scale", "back=2")
+    with runner:
+        url = runner.wait_ready()
+        front = get_json(url)
+        assert front["env"]["MOSAIC_SERVICE"] == "front"
+        assert set(front["env"]) >= {"PORT", "OPS_PORT", "HOST", "BACK_URL", "MOSAIC_REPLICA"}
+        assert not any(k in front["env"] for k in ("DATABASE_URL", "REDIS_URL"))
+        back = get_json(front["env"]["BACK_URL"])
+        assert back["env"]["DATABASE_URL"].startswith("postgresql://back:")
+        assert back["env"]["REDIS_URL"].startswith("redis://back:")
+        assert not any(k.startswith("MOSAIC_") and k.endswith("_URL") for k in back["env"])
+        assert back["releases"] == 1
+
+        processes = runner.processes()
+        assert {"postgres", "valkey", "back.web.1", "back.web.2", "front.web.1"} == set(processes)
+        replicas = [processes["back.web.1"], processes["back.web.2"]]
+        assert replicas[0]["port"] == replicas[1]["port"]
+        assert replicas[0]["ops_port"] != replicas[1]["ops_port"]
+        assert all(p["state"] == "ready" for p in processes.values())
+
+        second = mosaic("up", "--port", str(free_port()), env=runner.env)
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+
+        killed = processes["back.web.1"]["pid"]
+        os.kill(killed, signal.SIGKILL)
+        wait_until(
+            lambda: (
+                runner.processes()["back.web.1"]["pid"] not in (killed, None)
+                and runner.processes()["back.web.1"]["state"] == "ready"
+            ),
+            timeout=10,
+            what="back.web.1 restarted and ready",
+        )
+        pids = [p["pid"] for p in runner.processes().values()]
+        down = mosaic("down", env=runner.env, timeout=90)
+        assert down.returncode == 0, down.stderr
+        assert "stopped" in down.stdout
+        assert runner.process is not None and runner.process.wait(5) == 0
+        assert all(gone(pid) for pid in pids)
+        not_running = mosaic("status", env=runner.env)
+        assert not_running.returncode == 1
+        assert "mosaic up" in not_running.stdout
+
+    with up(tmp_path) as again:
+        front = get_json(again.wait_ready())
+        back = get_json(front["env"]["BACK_URL"])
+        assert back["releases"] == 2
+        assert back["hits"] == 2
+
+
+def test_a_failed_release_stops_up_with_its_output(tmp_path: Path) -> None:
+    with up(tmp_path, DEMO_FAIL_RELEASE="1") as runner:
+        assert runner.process is not None
+        assert runner.process.wait(60) == 1
+    assert "release phase of back failed (exit code 3)" in runner.output
+    assert "release failed on purpose" in runner.output
+    assert "Traceback" not in runner.output
+
+
+def test_children_do_not_outlive_a_killed_runner(tmp_path: Path) -> None:
+    with up(tmp_path) as runner:
+        runner.wait_ready()
+        pids = [p["pid"] for p in runner.processes().values()]
+        assert runner.process is not None
+        runner.process.kill()
+        wait_until(lambda: all(map(gone, pids)), timeout=15, what="every child stopped")
+    with up(tmp_path) as again:  # and the next run starts cleanly on the same home
+        again.wait_ready()
+
+
+def test_status_without_up_says_so(tmp_path: Path) -> None:
+    env = {**os.environ, "MOSAIC_HOME": str(tmp_path)}
+    result = mosaic("status", "--json", env=env)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["running"] is False
+    result = mosaic("down", env=env)
+    assert result.returncode == 0
+    assert "nothing to stop" in result.stdout
+
+
+def test_every_command_explains_itself() -> None:
+    for command in ([], ["up"], ["status"], ["down"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "mosaic", *command, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0
+        assert "Usage:" in result.stdout
+
+
+@pytest.mark.parametrize("scale", ["back", "back=0", "back=x", "nope=2", "back.worker=2"])
+def test_bad_scale_is_a_usage_error(tmp_path: Path, scale: str) -> None:
+    env = {**os.environ, "MOSAIC_HOME": str(tmp_path), "MOSAIC_SERVICES_DIR": str(DEMO)}
+    result = mosaic("up", "--scale", scale, "--port", str(free_port()), env=env)
+    assert result.returncode == 2
+    assert "--scale" in result.stderr
+    assert "Traceback" not in result.stderr

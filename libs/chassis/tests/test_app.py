@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from chassis import Problem, ServiceSettings, configure_logging, create_app
+from chassis import Problem, ServiceSettings, configure_logging, context, create_app
 from fastapi import APIRouter, FastAPI
 
 router = APIRouter()
@@ -97,6 +97,32 @@ async def test_future_deadline_is_served(client: httpx.AsyncClient) -> None:
     future = str(int((time.time() + 5) * 1000))
     response = await client.get("/v1/things/1", headers={"x-deadline": future})
     assert response.status_code == 200
+
+
+async def test_no_caller_gets_more_than_the_budget(settings: ServiceSettings) -> None:
+    seen: list[float | None] = []
+    probe = APIRouter()
+
+    @probe.get("/v1/deadline")
+    async def deadline() -> None:
+        seen.append(context.remaining_seconds())
+
+    for edge in (False, True):
+        app = create_app(settings.model_copy(update={"edge": edge}), routers=[probe])
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                far = str(int((time.time() + 3600) * 1000))
+                await client.get("/v1/deadline", headers={"x-deadline": far})
+                soon = str(int((time.time() + 1) * 1000))
+                await client.get("/v1/deadline", headers={"x-deadline": soon})
+    budget = settings.request_budget_ms / 1000
+    inner_far, inner_soon, edge_far, edge_soon = seen
+    assert inner_far is not None and inner_far <= budget  # capped
+    assert inner_soon is not None and inner_soon <= 1  # the caller's shorter deadline holds
+    # At the edge, a browser's header is ignored: the service's own budget applies.
+    assert edge_far is not None and edge_soon is not None
+    assert budget - 1 < edge_soon <= budget
 
 
 async def test_one_canonical_json_line_per_request(

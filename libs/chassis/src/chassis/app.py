@@ -62,5 +62,7 @@ def create_app(
     install_problem_handlers(app)
     for router in routers:
         app.include_router(router)
-    app.add_middleware(RequestContextMiddleware, budget_ms=settings.request_budget_ms)
+    app.add_middleware(
+        RequestContextMiddleware, budget_ms=settings.request_budget_ms, edge=settings.edge
+    )
     return app

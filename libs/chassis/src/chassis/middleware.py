@@ -21,9 +21,11 @@ _log = get_logger("chassis.request")
 class RequestContextMiddleware:
     """Binds request id, trace and deadline; refuses expired work; logs one line per request."""
 
-    def __init__(self, app: ASGIApp, *, budget_ms: int) -> None:
+    def __init__(self, app: ASGIApp, *, budget_ms: int, edge: bool = False) -> None:
         self.app = app
         self.budget = budget_ms / 1000
+        # At the edge the caller is a browser: its x-deadline is not ours to trust.
+        self.edge = edge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,9 +38,11 @@ class RequestContextMiddleware:
         parent = context.Trace.parse(headers.get(context.TRACEPARENT_HEADER))
         trace = parent.child() if parent else context.Trace.new()
         now = time.time()
-        deadline = context.parse_deadline(headers.get(context.DEADLINE_HEADER))
-        if deadline is None:
-            deadline = now + self.budget
+        # No request gets more than this service's budget, whatever its caller asked for.
+        deadline = now + self.budget
+        if not self.edge:
+            asked = context.parse_deadline(headers.get(context.DEADLINE_HEADER))
+            deadline = min(deadline, asked) if asked is not None else deadline
 
         request_id_token = context.request_id.set(request_id)
         trace_token = context.trace.set(trace)

@@ -61,7 +61,12 @@ class ServiceSettings(BaseSettings):
         validation_alias="REQUEST_BUDGET_MS",
         ge=10,
         le=120_000,
-        description="deadline in ms given to a request that arrives without x-deadline",
+        description="the most ms a request may take here; a caller's x-deadline may shorten it",
+    )
+    edge: bool = Field(
+        default=False,
+        validation_alias="EDGE",
+        description="true for a browser-facing service: ignore callers' x-deadline",
     )
     startup_timeout_seconds: float = Field(
         default=60.0,

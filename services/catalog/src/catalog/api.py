@@ -1,0 +1,207 @@
+"""The catalog's HTTP API, /v1: routes only; the work is in `handlers`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from chassis import Cache, Database, Problem, dependency, problem_response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from catalog import handlers, pictures
+from catalog.cache import CatalogCache, InvalidationFailed
+from catalog.domain import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+    MAX_SLUG_LENGTH,
+    SLUG_PATTERN,
+    CatalogError,
+    CategoryList,
+    CategoryNotFound,
+    InvalidSearch,
+    PageRequest,
+    Product,
+    ProductChanges,
+    ProductDraft,
+    ProductNotFound,
+    ProductPage,
+    ReadOnlyField,
+    UnknownCategory,
+    read_search,
+)
+from catalog.settings import CatalogSettings
+from catalog.store import Store
+
+router = APIRouter(prefix="/v1")
+
+
+def _store(database: Annotated[Database, Depends(dependency(Database))]) -> Store:
+    return Store(database)
+
+
+def _cache(request: Request, cache: Annotated[Cache, Depends(dependency(Cache))]) -> CatalogCache:
+    settings: CatalogSettings = request.app.state.settings
+    return CatalogCache(cache, ttl_seconds=settings.cache_ttl_seconds)
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+CacheDep = Annotated[CatalogCache, Depends(_cache)]
+ProductIdPath = Annotated[
+    str, Path(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["ceramic-pour-over"])
+]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="products per page")]
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error is sent."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    schema = ProblemDetails.model_json_schema()
+    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
+Responses = dict[int | str, dict[str, Any]]
+INVALID: Responses = {422: _problem("A parameter or the body is not valid")}
+PRODUCT_NOT_FOUND: Responses = {404: _problem("No such product")}
+
+
+def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+@router.get("/categories", response_model=CategoryList)
+async def list_categories(store: StoreDep, cache: CacheDep) -> Response:
+    return _json(await handlers.categories(store, cache))
+
+
+@router.get(
+    "/products",
+    response_model=ProductPage,
+    responses={**INVALID, 404: _problem("No such category")},
+)
+async def list_products(
+    store: StoreDep,
+    cache: CacheDep,
+    category: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH)] = None,
+    page: Page = 1,
+    page_size: PageSize = DEFAULT_PAGE_SIZE,
+) -> Response:
+    paging = PageRequest(page, page_size)
+    return _json(await handlers.products(store, cache, category, paging))
+
+
+@router.get("/products/{product_id}", response_model=Product, responses=PRODUCT_NOT_FOUND)
+async def get_product(product_id: ProductIdPath, store: StoreDep, cache: CacheDep) -> Response:
+    return _json(await handlers.product(store, cache, product_id))
+
+
+@router.get("/search", response_model=ProductPage, responses=INVALID)
+async def search_products(
+    store: StoreDep,
+    cache: CacheDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_LENGTH,
+            pattern=r"\S",
+            description='words to look for; "quoted phrases", -excluded and partial words work',
+        ),
+    ],
+    page: Page = 1,
+    page_size: PageSize = DEFAULT_PAGE_SIZE,
+) -> Response:
+    paging = PageRequest(page, page_size)
+    return _json(await handlers.search(store, cache, read_search(q), paging))
+
+
+@router.put(
+    "/products/{product_id}",
+    response_model=Product,
+    responses={201: {"model": Product, "description": "Created"}, **INVALID},
+)
+async def put_product(
+    product_id: ProductIdPath, draft: ProductDraft, store: StoreDep, cache: CacheDep
+) -> Response:
+    product, created = await handlers.save_product(store, cache, product_id, draft)
+    if created:
+        location = {"Location": f"{router.prefix}/products/{product_id}"}
+        return _json(orjson.dumps(product), 201, location)
+    return _json(orjson.dumps(product))
+
+
+@router.patch(
+    "/products/{product_id}",
+    response_model=Product,
+    responses={**PRODUCT_NOT_FOUND, **INVALID},
+)
+async def patch_product(
+    product_id: ProductIdPath, changes: ProductChanges, store: StoreDep, cache: CacheDep
+) -> Response:
+    return _json(orjson.dumps(await handlers.revise_product(store, cache, product_id, changes)))
+
+
+@router.get(
+    "/pictures/{product_id}.svg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {}}, "description": "The picture"},
+        304: {"description": "The client's copy (If-None-Match) is current"},
+        **PRODUCT_NOT_FOUND,
+    },
+)
+async def get_picture(
+    product_id: ProductIdPath,
+    store: StoreDep,
+    cache: CacheDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    picture = pictures.picture(product_id)
+    if picture is None:
+        await handlers.product(store, cache, product_id)  # 404 unless it exists
+        picture = pictures.placeholder()
+    headers = {
+        "ETag": picture.etag,
+        # A day, then revalidated by ETag: not `immutable`, since a release may redraw one.
+        "Cache-Control": "public, max-age=86400",
+        # Pictures are static drawings; if one ever carried script, it must not run.
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if picture.matches(if_none_match):
+        return Response(status_code=304, headers=headers)
+    return Response(picture.svg, media_type="image/svg+xml", headers=headers)
+
+
+_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
+    ProductNotFound: (404, "product-not-found"),
+    CategoryNotFound: (404, "category-not-found"),
+    UnknownCategory: (422, "unknown-category"),
+    ReadOnlyField: (422, "read-only-field"),
+    InvalidSearch: (422, "invalid-request"),
+}
+
+
+async def on_catalog_error(request: Request, error: Exception) -> Response:
+    """Installed by the app for `CatalogError` and `InvalidationFailed`."""
+    if isinstance(error, InvalidationFailed):
+        detail = "The change is saved, but cached reads may show the old product; repeat it."
+        problem = Problem(503, "cache-unavailable", detail, headers={"Retry-After": "1"})
+    else:
+        assert isinstance(error, CatalogError)
+        status, kind = _PROBLEMS[type(error)]
+        problem = Problem(status, kind, str(error))
+    return problem_response(problem, request.url.path)

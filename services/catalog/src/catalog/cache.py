@@ -1,0 +1,84 @@
+"""Cache-aside for catalog reads in Valkey, with TTL, and invalidation on every write.
+
+Every cached response lives under the current *generation*: `catalog:<generation>:<name>`.
+A write commits to Postgres first and then replaces the generation, so every entry made
+before it (product, list pages, search pages, categories) stops being read at once and
+expires on its own TTL. This is also race-free: a reader that loaded old rows reads the
+generation before the database, so it files them under the old generation, never the new.
+The price is one extra Valkey round trip per read, which buys correctness after writes
+across all replicas without any list of keys to chase.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+
+from chassis import Cache, get_logger
+from redis.exceptions import RedisError
+
+_log = get_logger("catalog.cache")
+
+# Opaque and never reused: if Valkey loses this key (restart, eviction), the fresh token
+# still cannot match entries filed under an older generation.
+GENERATION_KEY = "generation"
+
+
+class CatalogCache:
+    def __init__(self, cache: Cache, *, ttl_seconds: int) -> None:
+        self.cache = cache
+        self.ttl_seconds = ttl_seconds
+
+    async def through(self, name: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached body for `name`, or `load()`'s, cached for next time.
+
+        Valkey being down slows reads (every one goes to Postgres) but never fails them.
+        """
+        try:
+            key = self.cache.key(await self.generation(), name)
+            cached = await self._get(key)
+        except RedisError as error:
+            _log.warning("cache unavailable on read", error=str(error))
+            return await load()
+        if cached is not None:
+            return cached
+        body = await load()
+        try:
+            await self.cache.client.set(key, body, ex=self.ttl_seconds)
+        except RedisError as error:
+            _log.warning("cache unavailable on fill", error=str(error))
+        return body
+
+    async def generation(self) -> str:
+        client = self.cache.client
+        key = self.cache.key(GENERATION_KEY)
+        current = await self._get(key)
+        if current is None:
+            # First read after a start or a loss: whoever sets it first wins, all agree.
+            await client.set(key, _new_generation(), nx=True)
+            current = await self._get(key)
+            if current is None:  # pragma: no cover - deleted between the two calls
+                raise RedisError("the cache generation vanished")
+        return current.decode()
+
+    async def _get(self, key: str) -> bytes | None:
+        value = await self.cache.client.get(key)
+        # The chassis' client leaves responses undecoded, so this is bytes; typed loosely.
+        return value.encode() if isinstance(value, str) else value
+
+    async def invalidate(self) -> None:
+        """Retire every cached read, or raise `InvalidationFailed`."""
+        try:
+            await self.cache.client.set(self.cache.key(GENERATION_KEY), _new_generation())
+        except RedisError as error:
+            _log.error("cache unavailable on invalidation", error=str(error))
+            raise InvalidationFailed from error
+
+
+class InvalidationFailed(Exception):
+    """A write was committed but cached reads could not be retired: they may show the old
+    product until their TTL. Repeating the (idempotent) write retires them."""
+
+
+def _new_generation() -> str:
+    return secrets.token_hex(8)

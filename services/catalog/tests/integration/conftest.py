@@ -1,0 +1,133 @@
+"""The catalog on real Postgres and Valkey: migrated by its own release command, then
+driven in-process over HTTP.
+
+Seeded products are shared by all tests and left as seeded; a test that writes uses ids
+starting with `test-`, removed after it, and every test starts with an empty cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from catalog.app import create_catalog_app
+from catalog.settings import CatalogSettings
+from mosaic.backing import BackingServers
+from redis.asyncio import Redis
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Alembic as the release phase does: from the service folder, URL in the env."""
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=SERVICE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+Migrate = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def alembic() -> Migrate:
+    """`alembic(database_url, "upgrade", "head")` in a test."""
+    return migrate
+
+
+@dataclass(frozen=True)
+class Urls:
+    database: str
+    redis: str
+
+
+@pytest.fixture(scope="session")
+def urls(backing: BackingServers) -> Urls:
+    found = Urls(backing.database_url("catalog"), backing.redis_url("catalog"))
+    result = migrate(found.database, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    return found
+
+
+@pytest.fixture(scope="session")
+async def client(urls: Urls) -> AsyncIterator[httpx.AsyncClient]:
+    settings = CatalogSettings.model_validate(
+        {
+            "MOSAIC_SERVICE": "catalog",
+            "PORT": 1,  # served in-process: the ports are never bound
+            "OPS_PORT": 2,
+            "DATABASE_URL": urls.database,
+            "REDIS_URL": urls.redis,
+        }
+    )
+    app = create_catalog_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as http:
+            yield http
+
+
+@pytest.fixture(scope="session")
+async def valkey(urls: Urls) -> AsyncIterator[Redis]:
+    """Valkey as the catalog's own ACL user sees it."""
+    redis = Redis.from_url(urls.redis)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture
+async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection, to change rows behind the service's back."""
+    connection = await asyncpg.connect(urls.database)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(urls: Urls, valkey: Redis) -> AsyncIterator[None]:
+    await _forget_cache(valkey)
+    yield
+    connection = await asyncpg.connect(urls.database)
+    try:
+        await connection.execute("DELETE FROM products WHERE id LIKE 'test-%'")
+    finally:
+        await connection.close()
+    await _forget_cache(valkey)
+
+
+async def _forget_cache(valkey: Redis) -> None:
+    keys = [key async for key in valkey.scan_iter(match="catalog:*", count=1000)]
+    if keys:
+        await valkey.delete(*keys)
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, object]:
+    """The response is problem+json of this status, with a `type` ending in `/kind`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, object] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    assert body["status"] == status
+    return body
+
+
+ProblemCheck = Callable[[httpx.Response, int, str], dict[str, object]]
+
+
+@pytest.fixture
+def problem() -> ProblemCheck:
+    """`problem(response, 404, "product-not-found")` in a test; returns the body."""
+    return assert_problem

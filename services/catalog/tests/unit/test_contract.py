@@ -1,0 +1,30 @@
+"""The committed OpenAPI contract matches the code."""
+
+from __future__ import annotations
+
+import json
+
+from catalog.openapi import CONTRACT, REGENERATE, contract
+
+
+def test_openapi_json_is_up_to_date() -> None:
+    committed = CONTRACT.read_bytes() if CONTRACT.exists() else b""
+    assert committed == contract(), (
+        f"{CONTRACT.name} differs from the API in the code. If the change is intended, "
+        f"run `{REGENERATE}` from the repository root with the workspace venv and commit "
+        "the file; if not, the code broke the contract."
+    )
+
+
+def test_the_contract_has_the_agreed_routes() -> None:
+    paths = json.loads(contract())["paths"]
+    assert set(paths) == {
+        "/v1/categories",
+        "/v1/products",
+        "/v1/products/{product_id}",
+        "/v1/search",
+        "/v1/pictures/{product_id}.svg",
+    }
+    assert set(paths["/v1/products/{product_id}"]) == {"get", "put", "patch"}
+    errors = paths["/v1/products/{product_id}"]["get"]["responses"]["404"]["content"]
+    assert set(errors) == {"application/problem+json"}

@@ -65,21 +65,17 @@ class Stack:
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
         self.save_state()
 
-        postgres = any("postgres" in s.backing for s in services)
-        valkey = any("valkey" in s.backing for s in services)
-        await self.backing.start_embedded(
-            postgres and not self.options.database_url, valkey and not self.options.redis_url
-        )
-        ports = service_ports(plans)
-        envs = {s.name: service_env(s, ports, await self.backing.provision(s)) for s in services}
-        if releases:
-            self.logs.note(f"running the release phase of {', '.join(releases)}")
-            await _all_or_none([self._release(s, envs[s.name]) for s in services if s.release])
-
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
-        self.logs.note(f"starting {', '.join(p.name for p in plans)}")
-        for plan in plans:
-            self._supervise(plan, process_env(envs[plan.service.name], plan))
+        backing_ready = asyncio.Event()
+        ports = service_ports(plans)
+        # Each service goes its own way: backing (if it has any), release, processes; a
+        # service without backing starts at once; any failure stops them all.
+        await _all_or_none(
+            [
+                self._start_backing(services, backing_ready),
+                *(self._bring_up(s, ports, plans, backing_ready) for s in services),
+            ]
+        )
         await self._wait_ready(self.processes)
         self.ready = True
         self.save_state()
@@ -115,6 +111,32 @@ class Stack:
                 "processes": [p.status() for p in everything],
             },
         )
+
+    async def _start_backing(self, services: list[Service], done: asyncio.Event) -> None:
+        postgres = any("postgres" in s.backing for s in services)
+        valkey = any("valkey" in s.backing for s in services)
+        await self.backing.start_embedded(
+            postgres and not self.options.database_url, valkey and not self.options.redis_url
+        )
+        done.set()
+
+    async def _bring_up(
+        self,
+        service: Service,
+        ports: dict[str, int],
+        plans: list[ProcessPlan],
+        backing_ready: asyncio.Event,
+    ) -> None:
+        if service.backing:
+            await backing_ready.wait()
+        env = service_env(service, ports, await self.backing.provision(service))
+        if service.release is not None:
+            self.logs.note(f"running the release phase of {service.name}")
+            await self._release(service, env)
+        mine = [p for p in plans if p.service is service]
+        self.logs.note(f"starting {', '.join(p.name for p in mine)}")
+        for plan in mine:
+            self._supervise(plan, process_env(env, plan))
 
     async def _release(self, service: Service, env: dict[str, str]) -> None:
         assert service.release is not None

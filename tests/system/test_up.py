@@ -1,0 +1,77 @@
+"""The whole shop under `mosaic up`, as a user runs it: pages served, a killed process
+replaced within seconds, a clean stop that leaves no process behind, data kept across runs."""
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from mosaic.ports import free_port
+from mosaic.testing import UpProcess, wait_until
+
+pytestmark = pytest.mark.system
+
+PRODUCT_LINK = re.compile(r'href="/product/([a-z0-9]+(?:-[a-z0-9]+)*)"')
+
+
+def gone(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def serves(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_the_shop_runs_heals_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
+    home, port = tmp_path / "mosaic-home", free_port()
+    marker = f"Kept across restarts {time.time_ns()}"
+
+    with UpProcess(home, port) as up:
+        url = up.wait_ready(timeout=90)
+        assert url == f"http://127.0.0.1:{port}"
+        front_page = httpx.get(url + "/", timeout=10)
+        assert front_page.status_code == 200
+        product_id = PRODUCT_LINK.findall(front_page.text)[0]
+        product_page = f"{url}/product/{product_id}"
+        assert httpx.get(product_page, timeout=10).status_code == 200
+
+        catalog = up.processes()["catalog.web.1"]
+        changed = httpx.patch(
+            f"http://127.0.0.1:{catalog['port']}/v1/products/{product_id}",
+            json={"name": marker},
+            timeout=10,
+        )
+        assert changed.status_code == 200, changed.text
+        assert marker in httpx.get(product_page, timeout=10).text
+
+        os.kill(catalog["pid"], signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        def healed() -> bool:
+            now = up.processes()["catalog.web.1"]
+            return now["pid"] not in (None, catalog["pid"]) and now["state"] == "ready"
+
+        wait_until(healed, timeout=10, what="catalog.web.1 restarted and ready")
+        wait_until(lambda: serves(product_page), timeout=10, what="the product page again")
+        assert serves(url + "/")
+        assert time.monotonic() - killed_at < 10
+
+        pids = [p["pid"] for p in up.processes().values() if p["pid"] is not None]
+        assert {"postgres", "valkey", "catalog.web.1", "frontend.web.1"} <= set(up.processes())
+        assert up.stop(timeout=60) == 0
+        lingering = [pid for pid in pids if not gone(pid)]
+        assert not lingering, f"still running after stop: {lingering}"
+
+    with UpProcess(home, port) as again:
+        url = again.wait_ready(timeout=60)
+        assert marker in httpx.get(f"{url}/product/{product_id}", timeout=10).text

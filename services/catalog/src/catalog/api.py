@@ -186,6 +186,12 @@ async def get_picture(
     return Response(picture.svg, media_type="image/svg+xml", headers=headers)
 
 
+# HEAD too: caches and link checkers ask before they fetch. The server drops the body.
+router.add_api_route(
+    "/pictures/{product_id}.svg", get_picture, methods=["HEAD"], include_in_schema=False
+)
+
+
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     ProductNotFound: (404, "product-not-found"),
     CategoryNotFound: (404, "category-not-found"),

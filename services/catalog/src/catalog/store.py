@@ -106,9 +106,11 @@ class Store:
             where.append(products.c.category == category)
         order = (products.c.name, products.c.id)
         async with self.database.engine.connect() as connection:
-            if category is not None and not await _category_exists(connection, category):
+            found = await _page(connection, where, order, paging)
+            # An empty page may mean an unknown category; only then is it worth asking.
+            if not found.items and category and not await _category_exists(connection, category):
                 raise CategoryNotFound(category)
-            return await _page(connection, where, order, paging)
+            return found
 
     async def search(self, query: SearchQuery, paging: PageRequest) -> ProductPage:
         exact = func.websearch_to_tsquery(_ENGLISH, query.text)

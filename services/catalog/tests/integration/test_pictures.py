@@ -16,6 +16,14 @@ async def test_a_picture_is_svg_with_cache_headers(client: httpx.AsyncClient) ->
     assert response.content.startswith(b"<svg")
 
 
+async def test_head_answers_like_get(client: httpx.AsyncClient) -> None:
+    head = await client.head("/v1/pictures/wool-socks.svg")
+    get = await client.get("/v1/pictures/wool-socks.svg")
+    assert head.status_code == 200
+    assert head.headers["etag"] == get.headers["etag"]
+    assert head.headers["content-type"] == "image/svg+xml"
+
+
 async def test_a_current_copy_gets_304(client: httpx.AsyncClient) -> None:
     first = await client.get("/v1/pictures/gooseneck-kettle.svg")
     etag = first.headers["etag"]

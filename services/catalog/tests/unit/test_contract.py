@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from catalog import domain
+from catalog.api import _PROBLEMS
 from catalog.openapi import CONTRACT, REGENERATE, contract
 
 
@@ -28,3 +30,14 @@ def test_the_contract_has_the_agreed_routes() -> None:
     assert set(paths["/v1/products/{product_id}"]) == {"get", "put", "patch"}
     errors = paths["/v1/products/{product_id}"]["get"]["responses"]["404"]["content"]
     assert set(errors) == {"application/problem+json"}
+
+
+def test_every_catalog_error_has_a_problem_type() -> None:
+    errors = {
+        value
+        for value in vars(domain).values()
+        if isinstance(value, type)
+        and issubclass(value, domain.CatalogError)
+        and value is not domain.CatalogError
+    }
+    assert errors == set(_PROBLEMS)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
-from chassis import Cache, Database, Problem, dependency, problem_response
+from chassis import Cache, Database, dependency
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from catalog import handlers, pictures
-from catalog.cache import CatalogCache, InvalidationFailed
+from catalog.cache import CatalogCache
 from catalog.domain import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
@@ -19,20 +18,15 @@ from catalog.domain import (
     MAX_QUERY_LENGTH,
     MAX_SLUG_LENGTH,
     SLUG_PATTERN,
-    CatalogError,
     CategoryList,
-    CategoryNotFound,
-    InvalidSearch,
     PageRequest,
     Product,
     ProductChanges,
     ProductDraft,
-    ProductNotFound,
     ProductPage,
-    ReadOnlyField,
-    UnknownCategory,
     read_search,
 )
+from catalog.problems import INVALID, PRODUCT_NOT_FOUND, documented
 from catalog.settings import CatalogSettings
 from catalog.store import Store
 
@@ -57,27 +51,6 @@ Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number"
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="products per page")]
 
 
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, as every error is sent."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    request_id: str | None = None
-
-
-def _problem(description: str) -> dict[str, Any]:
-    schema = ProblemDetails.model_json_schema()
-    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
-
-
-Responses = dict[int | str, dict[str, Any]]
-INVALID: Responses = {422: _problem("A parameter or the body is not valid")}
-PRODUCT_NOT_FOUND: Responses = {404: _problem("No such product")}
-
-
 def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
@@ -90,7 +63,7 @@ async def list_categories(store: StoreDep, cache: CacheDep) -> Response:
 @router.get(
     "/products",
     response_model=ProductPage,
-    responses={**INVALID, 404: _problem("No such category")},
+    responses={**INVALID, 404: documented("No such category")},
 )
 async def list_products(
     store: StoreDep,
@@ -190,24 +163,3 @@ async def get_picture(
 router.add_api_route(
     "/pictures/{product_id}.svg", get_picture, methods=["HEAD"], include_in_schema=False
 )
-
-
-_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
-    ProductNotFound: (404, "product-not-found"),
-    CategoryNotFound: (404, "category-not-found"),
-    UnknownCategory: (422, "unknown-category"),
-    ReadOnlyField: (422, "read-only-field"),
-    InvalidSearch: (422, "invalid-request"),
-}
-
-
-async def on_catalog_error(request: Request, error: Exception) -> Response:
-    """Installed by the app for `CatalogError` and `InvalidationFailed`."""
-    if isinstance(error, InvalidationFailed):
-        detail = "The change is saved, but cached reads may show the old product; repeat it."
-        problem = Problem(503, "cache-unavailable", detail, headers={"Retry-After": "1"})
-    else:
-        assert isinstance(error, CatalogError)
-        status, kind = _PROBLEMS[type(error)]
-        problem = Problem(status, kind, str(error))
-    return problem_response(problem, request.url.path)

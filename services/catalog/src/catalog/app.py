@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from catalog import api
 from catalog.cache import InvalidationFailed
 from catalog.domain import CatalogError
+from catalog.problems import on_catalog_error
 from catalog.settings import CatalogSettings
 
 
@@ -23,6 +24,6 @@ def create_catalog_app(settings: CatalogSettings | None = None) -> FastAPI:
             Cache(settings.redis_url, prefix="catalog"),
         ],
     )
-    app.add_exception_handler(CatalogError, api.on_catalog_error)
-    app.add_exception_handler(InvalidationFailed, api.on_catalog_error)
+    app.add_exception_handler(CatalogError, on_catalog_error)
+    app.add_exception_handler(InvalidationFailed, on_catalog_error)
     return app

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
+from catalog.domain import CategoryList, Product, ProductPage
+from pydantic import TypeAdapter
 
 SEEDED = 30
 
@@ -113,3 +115,21 @@ async def test_bad_query_parameters_are_422_problems(
 ) -> None:
     body = problem(await client.get("/v1/products", params=params), 422, "invalid-request")
     assert body["errors"]  # says which parameter and why
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/v1/categories", CategoryList),
+        ("/v1/products?page_size=100", ProductPage),
+        ("/v1/products/chefs-knife", Product),
+        ("/v1/search?q=wood", ProductPage),
+    ],
+)
+async def test_bodies_match_the_published_schema(
+    client: httpx.AsyncClient, path: str, shape: type[Any]
+) -> None:
+    # The bodies are serialized by orjson, the contract is written by pydantic from the
+    # same classes: this keeps the two honest, constraints included.
+    body = (await client.get(path)).content
+    TypeAdapter(shape).validate_json(body, strict=False)

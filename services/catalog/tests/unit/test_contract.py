@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from catalog import domain
-from catalog.api import _PROBLEMS
 from catalog.openapi import CONTRACT, REGENERATE, contract
+from catalog.problems import PROBLEMS
 
 
 def test_openapi_json_is_up_to_date() -> None:
@@ -40,4 +40,4 @@ def test_every_catalog_error_has_a_problem_type() -> None:
         and issubclass(value, domain.CatalogError)
         and value is not domain.CatalogError
     }
-    assert errors == set(_PROBLEMS)
+    assert errors == set(PROBLEMS)

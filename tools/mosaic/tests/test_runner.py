@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
 import pytest
+from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic, wait_until
 
@@ -137,3 +139,20 @@ def test_bad_scale_is_a_usage_error(tmp_path: Path, scale: str) -> None:
     assert result.returncode == 2
     assert "--scale" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_up_attaches_external_servers_by_url(tmp_path: Path, backing: BackingServers) -> None:
+    external = {
+        "MOSAIC_DATABASE_URL": backing.admin_database_url,
+        "MOSAIC_REDIS_URL": backing.admin_redis_url,
+    }
+    with up(tmp_path, **external) as runner:
+        front = get_json(runner.wait_ready())
+        back = get_json(front["env"]["BACK_URL"])
+        assert {"postgres", "valkey"}.isdisjoint(runner.processes())
+    database_url, redis_url = back["env"]["DATABASE_URL"], back["env"]["REDIS_URL"]
+    assert urlsplit(database_url).port == urlsplit(backing.admin_database_url).port
+    assert urlsplit(database_url).username == "back"
+    assert urlsplit(redis_url).port == urlsplit(backing.admin_redis_url).port
+    assert urlsplit(redis_url).username == "back"
+    assert backing.admin_database_url not in runner.output

@@ -85,32 +85,33 @@ def read_state(home: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def reap_leftovers(home: Path) -> list[str]:
-    """Kill processes a SIGKILLed `up` left behind, by the state it last wrote.
+def reap_leftovers(home: Path, grace: float = 10.0) -> list[str]:
+    """Stop processes a SIGKILLed `up` left behind, by the state it last wrote.
 
-    Children get their stop signal when the runner dies (PDEATHSIG); this catches the rest,
-    e.g. a grandchild of a shell. Only a process with the recorded pid *and* creation time
-    is touched, so a reused pid is safe.
+    Its children got their stop signal when it died (PDEATHSIG) and are probably exiting
+    already: give them `grace` seconds, then SIGKILL their process groups (which also
+    catches grandchildren, e.g. of a shell). Only a process with the recorded pid *and*
+    creation time is touched, so a reused pid is safe.
     """
-    state = read_state(home) or {}
-    killed: dict[int, str] = {}
-    for entry in state.get("processes", []):
+    leftovers: dict[int, str] = {}
+    for entry in (read_state(home) or {}).get("processes", []):
         pid, created = entry.get("pid"), entry.get("started_at")
-        if not isinstance(pid, int) or created is None:
-            continue
-        try:
-            process = psutil.Process(pid)
-            if abs(process.create_time() - float(created)) > 0.01:
-                continue
-        except psutil.Error:
-            continue
+        if isinstance(pid, int) and created is not None and _is(pid, float(created)):
+            leftovers[pid] = str(entry.get("name", pid))
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(map(_alive, leftovers)):
+        time.sleep(0.05)
+    for pid in leftovers:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        killed[pid] = str(entry.get("name", pid))
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(map(_alive, killed)):
-        time.sleep(0.05)
-    return list(killed.values())
+    return list(leftovers.values())
+
+
+def _is(pid: int, created: float) -> bool:
+    try:
+        return bool(abs(psutil.Process(pid).create_time() - created) < 0.01)
+    except psutil.Error:
+        return False
 
 
 def _alive(pid: int) -> bool:

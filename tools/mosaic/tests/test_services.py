@@ -1,0 +1,120 @@
+"""Reading services: Procfiles, [tool.mosaic] tables, --scale, and the env a process gets."""
+
+from pathlib import Path
+
+import pytest
+from mosaic.errors import MosaicError, UsageError
+from mosaic.plan import parse_scale, plan_processes, process_env, service_env
+from mosaic.procfile import parse_procfile, shell_argv
+from mosaic.services import discover_services
+
+
+def write_service(root: Path, name: str, table: str, procfile: str) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n\n[tool.mosaic]\n{table}')
+    (folder / "Procfile").write_text(procfile)
+
+
+def test_a_procfile_maps_types_to_commands_in_order() -> None:
+    text = "# comment\n\nrelease: alembic upgrade head\nweb: python -m catalog --x=1\n"
+    assert parse_procfile(text) == {
+        "release": "alembic upgrade head",
+        "web": "python -m catalog --x=1",
+    }
+
+
+@pytest.mark.parametrize("text", ["web python -m x", "web:", ": cmd", "web: a\nweb: b"])
+def test_a_bad_procfile_line_is_named(text: str) -> None:
+    with pytest.raises(MosaicError, match="line"):
+        parse_procfile(text)
+
+
+def test_a_simple_command_is_execed_and_a_compound_one_keeps_its_shell() -> None:
+    assert shell_argv("python -m catalog") == ["/bin/sh", "-c", "exec python -m catalog"]
+    assert shell_argv("echo 'a && b'")[2].startswith("exec ")
+    assert shell_argv("alembic upgrade head && seed")[2] == "alembic upgrade head && seed"
+
+
+def test_services_are_found_and_ordered_callees_first(tmp_path: Path) -> None:
+    write_service(tmp_path, "front", 'calls = ["middle"]\nedge = true\n', "web: a\n")
+    write_service(tmp_path, "middle", 'calls = ["store"]\nbacking = ["valkey"]\n', "web: b\n")
+    write_service(tmp_path, "store", 'backing = ["postgres"]\n', "release: m\nweb: c\n")
+    (tmp_path / "not_a_service").mkdir()
+    services = discover_services(tmp_path)
+    assert [s.name for s in services] == ["store", "middle", "front"]
+    store = services[0]
+    assert store.release == "m"
+    assert store.processes == {"web": "c"}
+    assert store.backing == {"postgres"}
+    assert services[2].edge
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('backing = ["mysql"]\n', "unknown backing service mysql"),
+        ('calls = ["ghost"]\n', "calls ghost"),
+        ("calls = 3\n", "must be a list"),
+        ("edge = 1\n", "edge must be true or false"),
+    ],
+)
+def test_a_bad_mosaic_table_is_explained(tmp_path: Path, table: str, message: str) -> None:
+    write_service(tmp_path, "svc", table, "web: a\n")
+    with pytest.raises(MosaicError, match=message):
+        discover_services(tmp_path)
+
+
+def test_a_call_cycle_is_refused(tmp_path: Path) -> None:
+    write_service(tmp_path, "a", 'calls = ["b"]\n', "web: a\n")
+    write_service(tmp_path, "b", 'calls = ["a"]\n', "web: b\n")
+    with pytest.raises(MosaicError, match="cycle"):
+        discover_services(tmp_path)
+
+
+def test_scale_parses_services_and_process_types() -> None:
+    assert parse_scale(["catalog=3", "catalog.worker=2"]) == {"catalog": 3, "catalog.worker": 2}
+
+
+@pytest.mark.parametrize("value", ["catalog", "catalog=", "=2", "catalog=0", "catalog=99", "C=1"])
+def test_bad_scale_is_a_usage_error(value: str) -> None:
+    with pytest.raises(UsageError, match="--scale") as caught:
+        parse_scale([value])
+    assert caught.value.exit_code == 2
+
+
+def test_replicas_share_the_service_port_and_each_has_an_ops_port(tmp_path: Path) -> None:
+    write_service(tmp_path, "front", 'calls = ["store"]\nedge = true\n', "web: a\n")
+    write_service(tmp_path, "store", 'backing = ["postgres"]\n', "web: b\nworker: c\n")
+    services = discover_services(tmp_path)
+    plans = plan_processes(services, {"store": 2, "store.worker": 1}, edge_port=8123)
+    names = [p.name for p in plans]
+    assert names == ["store.web.1", "store.web.2", "store.worker.1", "front.web.1"]
+    assert len({p.port for p in plans if p.service.name == "store"}) == 1
+    assert len({p.ops_port for p in plans}) == len(plans)
+    assert plans[-1].port == 8123
+    with pytest.raises(UsageError, match="ghost"):
+        plan_processes(services, {"ghost": 2}, edge_port=8123)
+
+
+def test_a_process_sees_its_own_urls_and_no_admin_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOSAIC_DATABASE_URL", "postgresql://admin:secret@db/postgres")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://someone:else@db/x")
+    write_service(tmp_path, "front", 'calls = ["store"]\nedge = true\n', "web: a\n")
+    write_service(tmp_path, "store", 'backing = ["postgres"]\n', "web: b\n")
+    store, front = discover_services(tmp_path)
+    plans = plan_processes([store, front], {}, edge_port=8123)
+    ports = {p.service.name: p.port for p in plans}
+    front_env = process_env(service_env(front, ports, {}), plans[1])
+    assert front_env["STORE_URL"] == f"http://127.0.0.1:{ports['store']}"
+    assert front_env["PORT"] == "8123"
+    assert front_env["MOSAIC_SERVICE"] == "front"
+    assert front_env["MOSAIC_PROCESS"] == "web"
+    assert front_env["MOSAIC_REPLICA"] == "1"
+    assert front_env["LOG_FORMAT"] == "json"
+    assert "MOSAIC_DATABASE_URL" not in front_env
+    assert "DATABASE_URL" not in front_env
+    store_env = service_env(store, ports, {"DATABASE_URL": "postgresql://store:pw@h/store"})
+    assert store_env["DATABASE_URL"] == "postgresql://store:pw@h/store"

@@ -17,6 +17,8 @@ from mosaic.logs import LogStream
 from mosaic.services import Service
 from mosaic.supervisor import Identity, State, Supervised
 
+SERVER_START_TIMEOUT = 60  # seconds; both start in about one
+
 
 @dataclass
 class Backing:
@@ -49,7 +51,13 @@ class Backing:
             starting.append(self._supervise("postgres", pg.command(), pg.ping, pg.port))
             self.database_url = pg.admin_url
         for supervised in starting:
-            await supervised.settled.wait()
+            try:
+                await asyncio.wait_for(supervised.settled.wait(), SERVER_START_TIMEOUT)
+            except TimeoutError:
+                raise MosaicError(
+                    f"{supervised.identity.name} was not ready within {SERVER_START_TIMEOUT} s",
+                    "Its output is above.",
+                ) from None
             if supervised.state == State.CRASHED:
                 raise supervised.failure()
             where = f"127.0.0.1:{supervised.identity.port}"

@@ -79,11 +79,11 @@ class Supervised:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.identity.name)
 
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(self) -> None:
         self._stopping.set()
         process = self._process
         if process is not None:
-            await terminate(process, self.command, grace or self.command.grace_seconds)
+            await terminate(process, self.command, self.command.grace_seconds)
         if self._task is not None:
             await self._task
 
@@ -126,17 +126,13 @@ class Supervised:
             uptime = time.monotonic() - began
             failures_before_ready = 0 if self.settled.is_set() else failures_before_ready + 1
             if code == EX_CONFIG or failures_before_ready >= self.give_up_after:
-                reason = "a configuration error (exit code 78)" if code == EX_CONFIG else "failures"
-                self.logs.note(
-                    f"{self.identity.name} exited with {code}; not restarting after {reason}"
-                )
+                why = "a configuration error" if code == EX_CONFIG else "it never became ready"
+                self.logs.note(f"{self.identity.name} {_ended(code)}: {why}; not restarting")
                 self._set(State.CRASHED)
                 self.settled.set()
                 return
             delay = backoff.next_delay(uptime)
-            self.logs.note(
-                f"{self.identity.name} exited with code {code}; restarting in {delay:g} s"
-            )
+            self.logs.note(f"{self.identity.name} {_ended(code)}; restarting in {delay:g} s")
             self._set(State.RESTARTING)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
@@ -160,7 +156,11 @@ class Supervised:
         probe = asyncio.create_task(self._probe_until_ready())
         code = await process.wait()
         probe.cancel()
-        await asyncio.gather(pump, probe, return_exceptions=True)
+        # Whatever it left in its group would hold the pipe open and is orphaned anyway.
+        signal_group(process.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(pump, 2)
+        await asyncio.gather(probe, return_exceptions=True)
         self._process, self.pid = None, None
         return code
 
@@ -175,6 +175,17 @@ class Supervised:
     def _set(self, state: State) -> None:
         self.state = state
         self.on_change()
+
+
+def _ended(code: int | None) -> str:
+    if code is None:
+        return "could not start"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def _create_time(pid: int) -> float | None:

@@ -33,11 +33,15 @@ from catalog.store import Store
 router = APIRouter(prefix="/v1")
 
 
-def _store(database: Annotated[Database, Depends(dependency(Database))]) -> Store:
+# async, though they await nothing: FastAPI runs a plain `def` dependency in a worker
+# thread, which costs more per request than everything else these do.
+async def _store(database: Annotated[Database, Depends(dependency(Database))]) -> Store:
     return Store(database)
 
 
-def _cache(request: Request, cache: Annotated[Cache, Depends(dependency(Cache))]) -> CatalogCache:
+async def _cache(
+    request: Request, cache: Annotated[Cache, Depends(dependency(Cache))]
+) -> CatalogCache:
     settings: CatalogSettings = request.app.state.settings
     return CatalogCache(cache, ttl_seconds=settings.cache_ttl_seconds)
 

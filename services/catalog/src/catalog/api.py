@@ -26,7 +26,7 @@ from catalog.domain import (
     ProductPage,
     read_search,
 )
-from catalog.problems import INVALID, PRODUCT_NOT_FOUND, documented
+from catalog.problems import INVALID, NOT_CACHED, PRODUCT_NOT_FOUND, documented
 from catalog.settings import CatalogSettings
 from catalog.store import Store
 
@@ -80,7 +80,11 @@ async def list_products(
     return _json(await handlers.products(store, cache, category, paging))
 
 
-@router.get("/products/{product_id}", response_model=Product, responses=PRODUCT_NOT_FOUND)
+@router.get(
+    "/products/{product_id}",
+    response_model=Product,
+    responses={**PRODUCT_NOT_FOUND, **INVALID},
+)
 async def get_product(product_id: ProductIdPath, store: StoreDep, cache: CacheDep) -> Response:
     return _json(await handlers.product(store, cache, product_id))
 
@@ -108,7 +112,7 @@ async def search_products(
 @router.put(
     "/products/{product_id}",
     response_model=Product,
-    responses={201: {"model": Product, "description": "Created"}, **INVALID},
+    responses={201: {"model": Product, "description": "Created"}, **INVALID, **NOT_CACHED},
 )
 async def put_product(
     product_id: ProductIdPath, draft: ProductDraft, store: StoreDep, cache: CacheDep
@@ -123,7 +127,7 @@ async def put_product(
 @router.patch(
     "/products/{product_id}",
     response_model=Product,
-    responses={**PRODUCT_NOT_FOUND, **INVALID},
+    responses={**PRODUCT_NOT_FOUND, **INVALID, **NOT_CACHED},
 )
 async def patch_product(
     product_id: ProductIdPath, changes: ProductChanges, store: StoreDep, cache: CacheDep
@@ -138,6 +142,7 @@ async def patch_product(
         200: {"content": {"image/svg+xml": {}}, "description": "The picture"},
         304: {"description": "The client's copy (If-None-Match) is current"},
         **PRODUCT_NOT_FOUND,
+        **INVALID,
     },
 )
 async def get_picture(

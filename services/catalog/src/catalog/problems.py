@@ -41,6 +41,11 @@ async def on_catalog_error(request: Request, error: Exception) -> Response:
     return problem_response(problem, request.url.path)
 
 
+class FieldError(BaseModel):
+    location: str
+    message: str
+
+
 class ProblemDetails(BaseModel):
     """RFC 9457 problem details, as every error is sent."""
 
@@ -50,6 +55,7 @@ class ProblemDetails(BaseModel):
     detail: str
     instance: str | None = None
     request_id: str | None = None
+    errors: list[FieldError] | None = None  # on 422: which parameter or field, and why
 
 
 def documented(description: str) -> dict[str, Any]:
@@ -61,3 +67,6 @@ def documented(description: str) -> dict[str, Any]:
 Responses = dict[int | str, dict[str, Any]]
 INVALID: Responses = {422: documented("A parameter or the body is not valid")}
 PRODUCT_NOT_FOUND: Responses = {404: documented("No such product")}
+NOT_CACHED: Responses = {
+    503: documented("Saved, but cached reads may still show the old product: repeat it")
+}

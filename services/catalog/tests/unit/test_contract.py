@@ -28,8 +28,16 @@ def test_the_contract_has_the_agreed_routes() -> None:
         "/v1/pictures/{product_id}.svg",
     }
     assert set(paths["/v1/products/{product_id}"]) == {"get", "put", "patch"}
-    errors = paths["/v1/products/{product_id}"]["get"]["responses"]["404"]["content"]
-    assert set(errors) == {"application/problem+json"}
+
+
+def test_every_error_in_the_contract_is_problem_json() -> None:
+    for path, operations in json.loads(contract())["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert set(response["content"]) == {"application/problem+json"}, (
+                        f"{method.upper()} {path} {status}"
+                    )
 
 
 def test_every_catalog_error_has_a_problem_type() -> None:

@@ -9,10 +9,8 @@ import os
 from importlib import metadata
 
 from alembic import context
-from chassis import DatabaseSettings, configure_logging
+from chassis import DatabaseSettings, configure_logging, load_settings
 from chassis.db import async_url
-from chassis.settings import describe_errors, fail
-from pydantic import ValidationError
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -25,11 +23,7 @@ configure_logging(
 
 
 def database_url() -> str:
-    try:
-        settings = DatabaseSettings()  # type: ignore[call-arg]  # read from the environment
-    except ValidationError as error:
-        fail(describe_errors(DatabaseSettings, error))  # type: ignore[arg-type]
-    return async_url(settings.database_url)
+    return async_url(load_settings(DatabaseSettings).database_url)
 
 
 def run_migrations_offline() -> None:

@@ -14,7 +14,7 @@ from chassis.client import (
     UpstreamUnavailable,
 )
 from chassis.db import Database
-from chassis.errors import Problem, problem_response
+from chassis.errors import Problem, ProblemDetails, documented, problem_response
 from chassis.logs import configure_logging, get_logger
 from chassis.resources import Resource, Resources, dependency
 from chassis.server import serve
@@ -26,6 +26,7 @@ __all__ = [
     "Database",
     "DatabaseSettings",
     "Problem",
+    "ProblemDetails",
     "Resource",
     "Resources",
     "Response",
@@ -37,6 +38,7 @@ __all__ = [
     "configure_logging",
     "create_app",
     "dependency",
+    "documented",
     "get_logger",
     "load_settings",
     "problem_response",

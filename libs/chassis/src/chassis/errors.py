@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -116,3 +117,30 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+
+
+class FieldError(BaseModel):
+    location: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error is sent."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None  # on 422: which parameter or field, and why
+
+
+def documented(description: str) -> dict[str, Any]:
+    """An error response for a route's `responses=`, with the media type it really has.
+
+    Without it FastAPI documents errors as `application/json` `HTTPValidationError`, which
+    is not what callers receive.
+    """
+    schema = ProblemDetails.model_json_schema()
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EX_CONFIG = 78  # sysexits.h: configuration error
 
-S = TypeVar("S", bound="ServiceSettings")
+S = TypeVar("S", bound=BaseSettings)
 
 
 class ServiceSettings(BaseSettings):
@@ -132,14 +132,17 @@ class CacheSettings(BaseSettings):
 
 
 def load_settings(cls: type[S]) -> S:
-    """Read settings from the environment, or stop the process with one clear line."""
+    """Read settings from the environment, or stop the process with one clear line.
+
+    Any settings class works, e.g. `load_settings(DatabaseSettings)` in a migration process.
+    """
     try:
         return cls()
     except ValidationError as error:
         fail(describe_errors(cls, error))
 
 
-def describe_errors(cls: type[ServiceSettings], error: ValidationError) -> str:
+def describe_errors(cls: type[BaseSettings], error: ValidationError) -> str:
     """One line naming each bad variable and what it expects."""
     parts = []
     for item in error.errors():
@@ -152,7 +155,7 @@ def describe_errors(cls: type[ServiceSettings], error: ValidationError) -> str:
     return "configuration error: " + "; ".join(parts)
 
 
-def _field_for_alias(cls: type[ServiceSettings], alias: str) -> FieldInfo | None:
+def _field_for_alias(cls: type[BaseSettings], alias: str) -> FieldInfo | None:
     for field in cls.model_fields.values():
         if isinstance(field.validation_alias, str) and field.validation_alias == alias:
             return field

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from chassis import Cache, Database, dependency
+from chassis import Cache, Database, dependency, documented
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
@@ -26,7 +26,7 @@ from catalog.domain import (
     ProductPage,
     read_search,
 )
-from catalog.problems import INVALID, NOT_CACHED, PRODUCT_NOT_FOUND, documented
+from catalog.problems import INVALID, NOT_CACHED, PRODUCT_NOT_FOUND
 from catalog.settings import CatalogSettings
 from catalog.store import Store
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chassis import Problem, problem_response
+from chassis.errors import documented
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from catalog.cache import InvalidationFailed
 from catalog.domain import (
@@ -39,29 +39,6 @@ async def on_catalog_error(request: Request, error: Exception) -> Response:
         status, kind = PROBLEMS[type(error)]
         problem = Problem(status, kind, str(error))
     return problem_response(problem, request.url.path)
-
-
-class FieldError(BaseModel):
-    location: str
-    message: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, as every error is sent."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldError] | None = None  # on 422: which parameter or field, and why
-
-
-def documented(description: str) -> dict[str, Any]:
-    """An error response for the OpenAPI contract, with the media type it really has."""
-    schema = ProblemDetails.model_json_schema()
-    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
 
 
 Responses = dict[int | str, dict[str, Any]]

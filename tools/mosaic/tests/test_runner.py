@@ -4,6 +4,7 @@ processes: env contract, readiness, restarts, clean stop, persistence, failure m
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,27 @@ def test_a_failed_release_stops_up_with_its_output(tmp_path: Path) -> None:
     assert "Traceback" not in runner.output
 
 
+def test_a_process_with_bad_config_stops_up_with_its_output(tmp_path: Path) -> None:
+    with up(tmp_path, DEMO_BAD_SETTING="front") as runner:
+        assert runner.process is not None
+        assert runner.process.wait(60) == 1
+    assert "front.web.1 exited with code 78: a configuration error" in runner.output
+    assert "front.web.1 has a configuration error; its last output:" in runner.output
+    assert "bad or missing setting 'DEMO_BAD_SETTING'" in runner.output
+
+
+def test_a_busy_port_is_explained(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "MOSAIC_HOME": str(tmp_path), "MOSAIC_SERVICES_DIR": str(DEMO)}
+        result = mosaic("up", "--port", str(port), env=env)
+    assert result.returncode == 1
+    assert f"port {port} is already in use" in result.stderr
+    assert "--port" in result.stderr
+
+
 def test_children_do_not_outlive_a_killed_runner(tmp_path: Path) -> None:
     with up(tmp_path) as runner:
         runner.wait_ready()
@@ -121,7 +143,7 @@ def test_status_without_up_says_so(tmp_path: Path) -> None:
 
 
 def test_every_command_explains_itself() -> None:
-    for command in ([], ["up"], ["status"], ["down"]):
+    for command in ([], ["up"], ["status"], ["down"], ["test"]):
         result = subprocess.run(
             [sys.executable, "-m", "mosaic", *command, "--help"],
             capture_output=True,

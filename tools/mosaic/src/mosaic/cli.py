@@ -1,6 +1,5 @@
 """The `mosaic` command line: run the whole shop locally and look at it."""
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -10,12 +9,10 @@ import typer
 from rich.console import Console
 
 from mosaic.errors import MosaicError
-from mosaic.home import mosaic_home, services_dir
-from mosaic.logs import LogStream
-from mosaic.plan import parse_scale
-from mosaic.stack import UpOptions
-from mosaic.status import print_status, stop_runner
-from mosaic.up import run_up
+from mosaic.home import mosaic_home, services_dir, workspace_root
+
+# Each command imports what it needs when it runs: `status` and `down` stay quick (tests and
+# scripts poll them) instead of loading the database and HTTP clients `up` needs.
 
 app = typer.Typer(
     help="Run, inspect and operate Mosaic, the microservices shop, on this machine.",
@@ -24,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -68,6 +65,13 @@ def up(
     release phase (migrations), then every process of its Procfile, restarts crashed ones,
     and streams all output here. Ctrl-C or `mosaic down` stops everything; data persists.
     """
+    import asyncio
+
+    from mosaic.logs import LogStream
+    from mosaic.plan import parse_scale
+    from mosaic.stack import UpOptions
+    from mosaic.up import run_up
+
     options = UpOptions(
         home=mosaic_home(),
         services_dir=services_dir(services),
@@ -90,6 +94,8 @@ def status(
     (starting, ready, restarting, crashed, stopped). Exits with 1 when no
     `mosaic up` runs on this $MOSAIC_HOME.
     """
+    from mosaic.status import print_status
+
     if not print_status(mosaic_home(), as_json):
         raise typer.Exit(1)
 
@@ -103,7 +109,26 @@ def down(
     Sends it SIGTERM (as Ctrl-C in its terminal would) and waits until every process of
     it has stopped.
     """
+    from mosaic.status import stop_runner
+
     stop_runner(mosaic_home(), timeout)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(
+    ctx: typer.Context,
+    static: Annotated[
+        bool, typer.Option("--static/--no-static", help="Run ruff and mypy before pytest.")
+    ] = True,
+) -> None:
+    """Run the whole test suite: ruff, mypy (strict), then pytest.
+
+    Further arguments go to pytest, e.g. `mosaic test -k catalog -x`. The tests start
+    their own servers on free ports, so this runs fine beside `mosaic up`.
+    """
+    from mosaic.checks import run_checks
+
+    raise typer.Exit(run_checks(workspace_root(), ctx.args, static=static))
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ other processes start (migrations, seed data)."""
 
 import asyncio
 from collections import deque
+from pathlib import Path
 
 from mosaic.children import Command, spawn, terminate
 from mosaic.errors import MosaicError
@@ -25,7 +26,7 @@ async def run_release(service: str, command: Command, logs: LogStream) -> None:
     if code != 0:
         raise MosaicError(
             f"the release phase of {service} failed (exit code {code}); its last output:",
-            f"Fix it (see the `release:` line of services/{service}/Procfile), "
+            f"Fix it (the `release:` line of {Path(command.cwd or '.') / 'Procfile'}), "
             "then run `mosaic up` again.",
             output="\n".join(tail) or "(no output)",
         )

@@ -17,7 +17,7 @@ _STATE_STYLES = {"ready": "green", "starting": "yellow", "restarting": "yellow",
 
 def print_status(home: Path, as_json: bool) -> bool:
     """Print the state of the running `up`; False when none runs."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     pid = runner_pid(home)
     state = read_state(home) if pid is not None else None
     if pid is None or state is None:
@@ -47,7 +47,7 @@ def print_status(home: Path, as_json: bool) -> bool:
 
 
 def stop_runner(home: Path, timeout: float) -> None:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     pid = runner_pid(home)
     if pid is None:
         console.print(f"Mosaic is not running on {home}; nothing to stop.", markup=False)

@@ -70,6 +70,7 @@ class Supervised:
     pid: int | None = None
     started_at: float | None = None  # process creation time, to recognise it later
     restarts: int = 0
+    last_exit: int | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready, or given up
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -108,8 +109,9 @@ class Supervised:
         }
 
     def failure(self) -> MosaicError:
+        what = "has a configuration error" if self.last_exit == EX_CONFIG else "keeps failing"
         return MosaicError(
-            f"{self.identity.name} keeps failing to start; its last output:",
+            f"{self.identity.name} {what}; its last output:",
             "Fix the cause, then run `mosaic up` again.",
             output="\n".join(self.tail) or "(no output)",
         )
@@ -120,7 +122,7 @@ class Supervised:
         while not self._stopping.is_set():
             self._set(State.STARTING)
             began = time.monotonic()
-            code = await self._run_once()
+            code = self.last_exit = await self._run_once()
             if self._stopping.is_set():
                 break
             uptime = time.monotonic() - began

@@ -87,7 +87,10 @@ class UpProcess:
 
     def status(self) -> dict[str, Any]:
         result = mosaic("status", "--json", env=self.env)
-        data: dict[str, Any] = json.loads(result.stdout)
+        try:
+            data: dict[str, Any] = json.loads(result.stdout)
+        except ValueError:
+            raise AssertionError(f"mosaic status --json failed: {result}") from None
         return data
 
     def processes(self) -> dict[str, dict[str, Any]]:

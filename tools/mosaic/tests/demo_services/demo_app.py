@@ -18,8 +18,10 @@ SHOWN = ("PORT", "OPS_PORT", "HOST", "MOSAIC_SERVICE", "MOSAIC_PROCESS", "MOSAIC
 async def main() -> None:
     try:
         port, ops_port = int(os.environ["PORT"]), int(os.environ["OPS_PORT"])
+        if os.environ.get("DEMO_BAD_SETTING") == os.environ["MOSAIC_SERVICE"]:
+            raise KeyError("DEMO_BAD_SETTING")
     except KeyError as missing:
-        print(f"missing setting {missing}", flush=True)
+        print(f"bad or missing setting {missing}", flush=True)
         sys.exit(78)
     db = cache = None
     if "DATABASE_URL" in os.environ:

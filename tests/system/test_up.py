@@ -67,6 +67,7 @@ def test_the_shop_runs_heals_stops_cleanly_and_keeps_its_data(tmp_path: Path) ->
         assert time.monotonic() - killed_at < 10
 
         pids = [p["pid"] for p in up.processes().values() if p["pid"] is not None]
+        pids += [child.pid for pid in pids for child in psutil.Process(pid).children(True)]
         assert {"postgres", "valkey", "catalog.web.1", "frontend.web.1"} <= set(up.processes())
         assert up.stop(timeout=60) == 0
         lingering = [pid for pid in pids if not gone(pid)]

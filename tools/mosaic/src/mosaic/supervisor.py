@@ -167,11 +167,17 @@ class Supervised:
         return code
 
     async def _probe_until_ready(self) -> None:
-        while True:
-            if await self.probe():
-                break
-            await asyncio.sleep(PROBE_INTERVAL)
-        self._set(State.READY)
+        try:
+            while True:
+                if await self.probe():
+                    break
+                await asyncio.sleep(PROBE_INTERVAL)
+        except MosaicError as error:  # it runs, but will never be usable as it is
+            self.tail.append(str(error))
+            self.logs.note(str(error))
+            self._set(State.CRASHED)
+        else:
+            self._set(State.READY)
         self.settled.set()
 
     def _set(self, state: State) -> None:

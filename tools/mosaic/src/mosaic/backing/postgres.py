@@ -77,6 +77,12 @@ class EmbeddedPostgres:
             conn = await asyncpg.connect(self.admin_url, timeout=2)
         except _CONNECT_ERRORS:
             return False
+        except asyncpg.InvalidPasswordError:
+            raise MosaicError(
+                "the Postgres admin password in secrets.json does not open this cluster",
+                f"Restore the secrets.json that belongs to {self.data_dir}, "
+                "or delete that folder to start with an empty database.",
+            ) from None
         try:
             return bool(await conn.fetchval("SELECT true"))
         finally:

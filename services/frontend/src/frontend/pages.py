@@ -13,7 +13,6 @@ from frontend.rendering import MAX_QUERY_LENGTH
 
 router = APIRouter(default_response_class=HTMLResponse)
 
-HOME_PRODUCTS = 8
 PAGE_SIZE = 24
 # Far beyond any real catalog; stops `page=10**100` from reaching catalog at all.
 MAX_PAGE = 10_000
@@ -23,17 +22,25 @@ SearchQuery = Annotated[str, Query(max_length=MAX_QUERY_LENGTH)]
 
 
 @router.get("/")
-async def home(request: Request, catalog: CatalogDep, pages: PagesDep) -> HTMLResponse:
+async def home(
+    request: Request, catalog: CatalogDep, pages: PagesDep, page: PageNumber = 1
+) -> HTMLResponse:
+    """The shop window: categories, then every product, a page of 24 at a time."""
     categories, listing = await concurrently(
-        catalog.categories(), catalog.products(category=None, page=1, page_size=HOME_PRODUCTS)
+        catalog.categories(), catalog.products(category=None, page=page, page_size=PAGE_SIZE)
     )
+    pager = Pager(page=page, page_size=PAGE_SIZE, total=listing.total)
+    if pager.beyond_last and page > 1:
+        raise HTTPException(404, "There is no such page in the shop.")
     return pages.render(
         request,
         "home.html",
-        title="Everyday things, made to last",
+        title="Everyday things, made to last" if page == 1 else f"All products, page {page}",
         description="Coffee gear, kitchenware and little luxuries for the home.",
         categories=categories,
         products=listing.items,
+        pager=pager,
+        page_url=lambda n: "/" + (f"?page={n}" if n > 1 else ""),
     )
 
 

@@ -21,6 +21,19 @@ async def test_home_lists_products_with_pictures_and_prices(shop: httpx.AsyncCli
     assert nav == ["/category/coffee", "/category/kitchen", "/category/tea"]
 
 
+async def test_home_shows_every_product_in_pages_of_24(shop: httpx.AsyncClient, audit):
+    first = audit((await shop.get("/")).text)
+    second = audit((await shop.get("/?page=2")).text)
+    beyond = await shop.get("/?page=3")
+
+    cards = [li for li in first.all("li") if li.get("class") == "product-card"]
+    assert len(cards) == 24
+    assert "Showing 1\N{EN DASH}24 of 30 products" in first.plain_text
+    assert any(a.get("rel") == "next" and a["href"] == "/?page=2" for a in first.all("a"))
+    assert "Showing 25\N{EN DASH}30 of 30 products" in second.plain_text
+    assert beyond.status_code == 404
+
+
 async def test_home_of_an_empty_shop_says_so(shop: httpx.AsyncClient, catalog, audit):
     catalog.products.clear()
 

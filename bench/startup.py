@@ -1,0 +1,90 @@
+"""What `mosaic up` costs: seconds to the ready line (cold and warm) and RSS per process.
+
+Run: .venv/bin/python bench/startup.py [--runs 3] [--scale catalog=2 ...]
+Cold = a new empty $MOSAIC_HOME (initdb, provisioning, migrations and seed included);
+warm = `up` again on the same home. Packages are already installed (the ./mosaic bootstrap).
+Figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from mosaic.testing import UpProcess
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def one_run(home: Path, extra: list[str]) -> tuple[float, dict[str, float]]:
+    started = time.monotonic()
+    with UpProcess(home, free_port(), *extra) as up:
+        up.wait_ready(timeout=120)
+        took = time.monotonic() - started
+        time.sleep(2)  # let start-up garbage settle before reading memory
+        rss = {}
+        for name, info in up.processes().items():
+            try:
+                proc = psutil.Process(info["pid"])
+                total = proc.memory_info().rss
+                if name == "postgres":  # its backends are separate processes
+                    total += sum(c.memory_info().rss for c in proc.children(recursive=True))
+                rss[name] = total / 2**20
+            except psutil.NoSuchProcess:
+                continue
+        runner = psutil.Process(up.process.pid if up.process else 0)
+        rss["mosaic up (runner)"] = runner.memory_info().rss / 2**20
+        assert up.stop() == 0, up.output_tail()
+    return took, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="cold and warm runs each")
+    parser.add_argument("--scale", action="append", default=[], help="passed to mosaic up")
+    args = parser.parse_args()
+    extra = [f"--scale={s}" for s in args.scale]
+    cold, warm = [], []
+    rss: dict[str, float] = {}
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="mosaic-bench-") as tmp:
+            home = Path(tmp) / "home"
+            home.mkdir()
+            console.print(f"run {run + 1}/{args.runs}: cold ...")
+            took, _ = one_run(home, extra)
+            cold.append(took)
+            console.print(f"run {run + 1}/{args.runs}: warm ...")
+            took, rss = one_run(home, extra)
+            warm.append(took)
+    table = Table(title="mosaic up: seconds to the ready line")
+    for column in ("start", "median", "min", "max"):
+        table.add_column(column)
+    for label, values in (("cold", cold), ("warm", warm)):
+        table.add_row(
+            label, f"{statistics.median(values):.1f}", f"{min(values):.1f}", f"{max(values):.1f}"
+        )
+    console.print(table)
+    memory = Table(title="RSS per process after a warm start (MiB)")
+    memory.add_column("process")
+    memory.add_column("RSS")
+    for name, mib in sorted(rss.items()):
+        memory.add_row(name, f"{mib:.0f}")
+    memory.add_row("total", f"{sum(rss.values()):.0f}")
+    console.print(memory)
+
+
+if __name__ == "__main__":
+    main()

@@ -25,17 +25,19 @@ def print_status(home: Path, as_json: bool) -> bool:
             print(json.dumps({"running": False, "home": str(home)}))
         else:
             console.print(f"Mosaic is not running on {home}.", markup=False)
-            console.print("Start it with `mosaic up`.", markup=False)
+            console.print("Start it with `./mosaic up` from the repository root.", markup=False)
         return False
     if as_json:
         print(json.dumps({"running": True, **state}, indent=2))
         return True
     phase = f"ready at {state.get('url')}" if state.get("ready") else "starting or stopping"
     console.print(f"Mosaic (pid {pid}) is {phase}; home {home}", markup=False)
-    table = Table("process", "pid", "port", "ops port", "state", "restarts")
+    table = Table("service", "type", "replica", "pid", "port", "ops port", "state", "restarts")
     for p in state.get("processes", []):
         table.add_row(
-            p.get("name"),
+            p.get("service") or p.get("name"),
+            _text(p.get("process")),
+            _text(p.get("replica")),
             _text(p.get("pid")),
             _text(p.get("port")),
             _text(p.get("ops_port")),

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +15,24 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import pytest
+from cryptography import x509
 from mosaic.backing import BackingServers
+from mosaic.pki import Pki, client_ssl_context, spiffe_id
+from mosaic.plan import callee_scheme
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic, wait_until
 
 DEMO = Path(__file__).parent / "demo_services"
 
 
-def get_json(url: str) -> dict[str, Any]:
-    response = httpx.get(url, timeout=5)
+def get_json(url: str, home: Path | None = None) -> dict[str, Any]:
+    """GET url; an https one as the front service, with its certificate from home."""
+    verify: ssl.SSLContext | bool = True
+    if url.startswith("https:"):
+        assert home is not None
+        front = Pki.of(home).service("front")
+        verify = client_ssl_context(front.ca_cert, front.cert, front.key)
+    response = httpx.get(url, timeout=5, verify=verify)
     response.raise_for_status()
     data: dict[str, Any] = response.json()
     return data
@@ -47,7 +57,7 @@ def test_up_runs_restarts_stops_and_keeps_data(tmp_path: Path) -> None:
         assert front["env"]["MOSAIC_SERVICE"] == "front"
         assert set(front["env"]) >= {"PORT", "OPS_PORT", "HOST", "BACK_URL", "MOSAIC_REPLICA"}
         assert not any(k in front["env"] for k in ("DATABASE_URL", "REDIS_URL"))
-        back = get_json(front["env"]["BACK_URL"])
+        back = get_json(front["env"]["BACK_URL"], tmp_path)
         assert back["env"]["DATABASE_URL"].startswith("postgresql://back:")
         assert back["env"]["REDIS_URL"].startswith("redis://back:")
         assert not any(k.startswith("MOSAIC_") and k.endswith("_URL") for k in back["env"])
@@ -86,7 +96,7 @@ def test_up_runs_restarts_stops_and_keeps_data(tmp_path: Path) -> None:
 
     with up(tmp_path) as again:
         front = get_json(again.wait_ready())
-        back = get_json(front["env"]["BACK_URL"])
+        back = get_json(front["env"]["BACK_URL"], tmp_path)
         assert back["releases"] == 2
         assert back["hits"] == 2
 
@@ -170,7 +180,7 @@ def test_up_attaches_external_servers_by_url(tmp_path: Path, backing: BackingSer
     }
     with up(tmp_path, **external) as runner:
         front = get_json(runner.wait_ready())
-        back = get_json(front["env"]["BACK_URL"])
+        back = get_json(front["env"]["BACK_URL"], tmp_path)
         assert {"postgres", "valkey"}.isdisjoint(runner.processes())
     database_url, redis_url = back["env"]["DATABASE_URL"], back["env"]["REDIS_URL"]
     assert urlsplit(database_url).port == urlsplit(backing.admin_database_url).port
@@ -178,3 +188,55 @@ def test_up_attaches_external_servers_by_url(tmp_path: Path, backing: BackingSer
     assert urlsplit(redis_url).port == urlsplit(backing.admin_redis_url).port
     assert urlsplit(redis_url).username == "back"
     assert backing.admin_database_url not in runner.output
+
+
+SECURITY_FILES = ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE", "SERVICE_SIGNING_KEY_FILE")
+
+
+@pytest.mark.parametrize("transport", ["mtls", "mesh"])
+def test_every_process_gets_its_identity_and_trust(tmp_path: Path, transport: str) -> None:
+    with up(tmp_path, "--transport", transport) as runner:
+        front = get_json(runner.wait_ready())["env"]
+        back = get_json(front["BACK_URL"], tmp_path)["env"]
+        assert runner.status()["transport"] == transport
+    pki = Pki.of(tmp_path)
+    assert "issued the ca of ca (missing" in runner.output
+    assert "issued the certificate of back (missing" in runner.output
+
+    for name, env in (("front", front), ("back", back)):
+        files = pki.service(name)
+        assert env["TRANSPORT_SECURITY"] == transport
+        assert env["SERVICE_SIGNING_KEY_FILE"] == str(files.signing_key)
+        assert env["SERVICE_TRUST_DIR"] == str(pki.trust_dir)
+        assert {p.name for p in pki.trust_dir.iterdir()} == {"front.pub", "back.pub"}
+        if transport == "mtls":
+            assert env["TLS_CERT_FILE"] == str(files.cert)
+            assert env["TLS_KEY_FILE"] == str(files.key)
+            assert env["TLS_CA_FILE"] == str(pki.ca_cert)
+            certificate = x509.load_pem_x509_certificate(files.cert.read_bytes())
+            sans = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            assert spiffe_id(name) in sans.value.get_values_for_type(x509.UniformResourceIdentifier)
+        else:  # behind a mesh the sidecars hold the certificates; tokens stay on
+            assert not any(k.startswith("TLS_") for k in env)
+        for variable in SECURITY_FILES:
+            if variable in env:
+                assert Path(env[variable]).is_file()
+    assert front["BACK_URL"].startswith(f"{callee_scheme(transport)}://127.0.0.1:")
+    if transport == "mesh":
+        assert front["BACK_URL"].startswith("http://")
+
+    # The next start keeps every certificate and key it finds.
+    before = {p: p.read_bytes() for p in pki.root.rglob("*") if p.is_file()}
+    with up(tmp_path, "--transport", transport) as again:
+        again.wait_ready()
+    assert "issued the" not in again.output
+    assert {p: p.read_bytes() for p in pki.root.rglob("*") if p.is_file()} == before
+
+
+def test_a_service_cannot_inherit_another_identity(tmp_path: Path) -> None:
+    stray = {"TLS_CERT_FILE": "/nope", "SERVICE_TRUST_DIR": "/nope", "TRANSPORT_SECURITY": "x"}
+    with up(tmp_path, "--transport", "mesh", **stray) as runner:
+        front = get_json(runner.wait_ready())["env"]
+    assert "TLS_CERT_FILE" not in front
+    assert front["SERVICE_TRUST_DIR"] == str(Pki.of(tmp_path).trust_dir)
+    assert front["TRANSPORT_SECURITY"] == "mesh"

@@ -1,5 +1,6 @@
 """The `mosaic` command line: run the whole shop locally and look at it."""
 
+import enum
 import os
 import sys
 from pathlib import Path
@@ -22,6 +23,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Transport(enum.StrEnum):
+    mtls = "mtls"
+    mesh = "mesh"
 
 
 @app.command()
@@ -54,6 +60,14 @@ def up(
     ready_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for every process to be ready.", min=1)
     ] = 120.0,
+    transport: Annotated[
+        Transport,
+        typer.Option(
+            help="mtls: services require TLS 1.3 with client certificates between them. "
+            "mesh: plain HTTP between services, as behind a service mesh that does mTLS "
+            "for them; service tokens stay on in both.",
+        ),
+    ] = Transport.mtls,
     services: Annotated[
         Path | None, typer.Option("--services-dir", hidden=True, envvar="MOSAIC_SERVICES_DIR")
     ] = None,
@@ -61,9 +75,11 @@ def up(
     """Run the whole shop here: Postgres, Valkey and every service.
 
     On first run it creates a database, role and Valkey user per service under
-    $MOSAIC_HOME (default: .mosaic/ in the repository). Every start runs each service's
-    release phase (migrations), then every process of its Procfile, restarts crashed ones,
-    and streams all output here. Ctrl-C or `mosaic down` stops everything; data persists.
+    $MOSAIC_HOME (default: .mosaic/ in the repository), and a local CA with a certificate
+    and a token signing key per service (pki/; certificates are renewed near expiry).
+    Every start runs each service's release phase (migrations), then every process of its
+    Procfile, restarts crashed ones, and streams all output here. Ctrl-C or `mosaic down`
+    stops everything; data persists.
     """
     import asyncio
 
@@ -80,6 +96,7 @@ def up(
         database_url=database_url,
         redis_url=redis_url,
         ready_timeout=ready_timeout,
+        transport=transport.value,
     )
     asyncio.run(run_up(options, LogStream()))
 

@@ -7,13 +7,23 @@ from dataclasses import dataclass
 
 from mosaic.errors import UsageError
 from mosaic.home import venv_bin
+from mosaic.pki import Pki
 from mosaic.ports import free_port
 from mosaic.services import Service, url_variable
 
 _SCALE = re.compile(r"^(?P<target>[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)?)=(?P<count>\d+)$")
 MAX_REPLICAS = 16
+TRANSPORTS = ("mtls", "mesh")  # services terminate TLS themselves, or a mesh does it for them
+
+# THE switch between runner and chassis (issue 3): in mtls mode, do callers reach services
+# over https? Only once the chassis serves TLS on API ports whenever TLS_CERT_FILE is set;
+# until then the certificates are handed over but the URLs stay http.
+CALLEES_SERVE_TLS = False
 # Admin URLs and other services' settings must never reach a service by inheritance.
-_NOT_INHERITED = re.compile(r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST)$")
+_NOT_INHERITED = re.compile(
+    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST|TRANSPORT_SECURITY"
+    r"|TLS_(CERT|KEY|CA)_FILE|SERVICE_SIGNING_KEY_FILE|SERVICE_TRUST_DIR)$"
+)
 
 
 def parse_scale(values: list[str]) -> dict[str, int]:
@@ -69,12 +79,39 @@ def service_ports(plans: list[ProcessPlan]) -> dict[str, int]:
     return {plan.service.name: plan.port for plan in plans}
 
 
+def callee_scheme(transport: str) -> str:
+    """http or https: how callers reach a non-edge service's API port."""
+    return "https" if transport == "mtls" and CALLEES_SERVE_TLS else "http"
+
+
+def security_env(pki: Pki, service: Service, transport: str) -> dict[str, str]:
+    """The service's identity and trust store (issue 3): certificate files in mtls mode
+    only (behind a mesh the sidecar holds them); token keys in every mode."""
+    files = pki.service(service.name)
+    env = {
+        "TRANSPORT_SECURITY": transport,
+        "SERVICE_SIGNING_KEY_FILE": str(files.signing_key),
+        "SERVICE_TRUST_DIR": str(files.trust_dir),
+    }
+    if transport == "mtls":
+        env.update(
+            TLS_CERT_FILE=str(files.cert),
+            TLS_KEY_FILE=str(files.key),
+            TLS_CA_FILE=str(files.ca_cert),
+        )
+    return env
+
+
 def service_env(
-    service: Service, ports: Mapping[str, int], urls: Mapping[str, str]
+    service: Service,
+    ports: Mapping[str, int],
+    urls: Mapping[str, str],
+    security: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment shared by every process of a service, its release phase included.
 
-    `urls` holds this service's own DATABASE_URL / REDIS_URL (and nothing of any other).
+    `urls` holds this service's own DATABASE_URL / REDIS_URL (and nothing of any other);
+    `security` its credentials (`security_env`), which also decide the callees' scheme.
     """
     env = {k: v for k, v in os.environ.items() if not _NOT_INHERITED.match(k)}
     bin_dir = venv_bin()
@@ -88,8 +125,10 @@ def service_env(
         LOG_FORMAT="json",
     )
     env.update(urls)
+    env.update(security or {})
+    scheme = callee_scheme(env.get("TRANSPORT_SECURITY", "mesh"))
     for callee in service.calls:
-        env[url_variable(callee)] = f"http://127.0.0.1:{ports[callee]}"
+        env[url_variable(callee)] = f"{scheme}://127.0.0.1:{ports[callee]}"
     return env
 
 

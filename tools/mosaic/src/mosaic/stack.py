@@ -17,7 +17,15 @@ from mosaic.attach import Backing
 from mosaic.children import Command
 from mosaic.errors import MosaicError
 from mosaic.logs import LogStream
-from mosaic.plan import ProcessPlan, plan_processes, process_env, service_env, service_ports
+from mosaic.pki import Pki, ensure_pki
+from mosaic.plan import (
+    ProcessPlan,
+    plan_processes,
+    process_env,
+    security_env,
+    service_env,
+    service_ports,
+)
 from mosaic.procfile import shell_argv
 from mosaic.release import run_release
 from mosaic.services import Service, discover_services
@@ -37,6 +45,7 @@ class UpOptions:
     redis_url: str | None = None
     ready_timeout: float = 120.0
     grace_seconds: float = 10.0
+    transport: str = "mtls"  # or "mesh": plain HTTP between services, tokens still on
 
 
 class Stack:
@@ -64,6 +73,8 @@ class Stack:
         self.logs.reserve([p.name for p in plans] + releases + ["postgres", "valkey"])
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
         self.save_state()
+        for issued in ensure_pki(self.options.home, [s.name for s in services]):
+            self.logs.note(f"issued the {issued.describe()}")
 
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         backing_ready = asyncio.Event()
@@ -107,6 +118,7 @@ class Stack:
                 "runner_pid": os.getpid(),
                 "home": str(self.options.home),
                 "url": self.url,
+                "transport": self.options.transport,
                 "ready": self.ready,
                 "processes": [p.status() for p in everything],
             },
@@ -129,7 +141,8 @@ class Stack:
     ) -> None:
         if service.backing:
             await backing_ready.wait()
-        env = service_env(service, ports, await self.backing.provision(service))
+        credentials = security_env(Pki.of(self.options.home), service, self.options.transport)
+        env = service_env(service, ports, await self.backing.provision(service), credentials)
         if service.release is not None:
             self.logs.note(f"running the release phase of {service.name}")
             await self._release(service, env)

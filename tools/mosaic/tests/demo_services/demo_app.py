@@ -3,6 +3,8 @@
 GET / on $PORT (bound with SO_REUSEPORT) answers JSON about this process: its pid, the
 environment the runner gave it, a Valkey counter and the rows its release wrote to Postgres.
 $OPS_PORT answers /readyz. SIGTERM stops it with exit code 0. A missing setting exits 78.
+Like a chassis service, a non-edge one requires mTLS on $PORT when callers are told to use
+https (the runner's switch), with the certificate files the runner hands it.
 """
 
 import asyncio
@@ -10,9 +12,39 @@ import json
 import os
 import signal
 import socket
+import ssl
 import sys
+import tomllib
+from pathlib import Path
 
-SHOWN = ("PORT", "OPS_PORT", "HOST", "MOSAIC_SERVICE", "MOSAIC_PROCESS", "MOSAIC_REPLICA")
+from mosaic.plan import callee_scheme
+
+SHOWN = (
+    "PORT",
+    "OPS_PORT",
+    "HOST",
+    "MOSAIC_SERVICE",
+    "MOSAIC_PROCESS",
+    "MOSAIC_REPLICA",
+    "TRANSPORT_SECURITY",
+    "TLS_CERT_FILE",
+    "TLS_KEY_FILE",
+    "TLS_CA_FILE",
+    "SERVICE_SIGNING_KEY_FILE",
+    "SERVICE_TRUST_DIR",
+)
+
+
+def server_tls() -> ssl.SSLContext | None:
+    edge = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mosaic"].get("edge")
+    if edge or callee_scheme(os.environ.get("TRANSPORT_SECURITY", "mesh")) != "https":
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=os.environ["TLS_CA_FILE"])
+    context.load_cert_chain(os.environ["TLS_CERT_FILE"], os.environ["TLS_KEY_FILE"])
+    return context
 
 
 async def main() -> None:
@@ -58,7 +90,7 @@ async def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((os.environ["HOST"], port))
-    web = await asyncio.start_server(page, sock=sock)
+    web = await asyncio.start_server(page, sock=sock, ssl=server_tls())
     probe = await asyncio.start_server(ops, "127.0.0.1", ops_port)
     print(json.dumps({"event": "started", "level": "info", "port": port}), flush=True)
     stop = asyncio.Event()

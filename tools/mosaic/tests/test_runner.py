@@ -208,7 +208,7 @@ def test_every_process_gets_its_identity_and_trust(tmp_path: Path, transport: st
         assert env["TRANSPORT_SECURITY"] == transport
         assert env["SERVICE_SIGNING_KEY_FILE"] == str(files.signing_key)
         assert env["SERVICE_TRUST_DIR"] == str(pki.trust_dir)
-        assert {p.name for p in pki.trust_dir.iterdir()} == {"front.pub", "back.pub"}
+        assert {p.name for p in pki.trust_dir.iterdir()} == {"front.pub", "back.pub", "admin.pub"}
         if transport == "mtls":
             assert env["TLS_CERT_FILE"] == str(files.cert)
             assert env["TLS_KEY_FILE"] == str(files.key)

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 from mosaic.errors import MosaicError, UsageError
-from mosaic.plan import parse_scale, plan_processes, process_env, service_env
+from mosaic.pki import Pki
+from mosaic.plan import (
+    callee_scheme,
+    parse_scale,
+    plan_processes,
+    process_env,
+    security_env,
+    service_env,
+)
 from mosaic.procfile import parse_procfile, shell_argv
 from mosaic.services import discover_services
 
@@ -57,6 +65,8 @@ def test_services_are_found_and_ordered_callees_first(tmp_path: Path) -> None:
         ('calls = ["ghost"]\n', "calls ghost"),
         ("calls = 3\n", "must be a list"),
         ("edge = 1\n", "edge must be true or false"),
+        ('api = ["catalog.api"]\n', "must read module:router"),
+        ('api = "catalog.api:router"\n', "must be a list"),
     ],
 )
 def test_a_bad_mosaic_table_is_explained(tmp_path: Path, table: str, message: str) -> None:
@@ -108,7 +118,7 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
     plans = plan_processes([store, front], {}, edge_port=8123)
     ports = {p.service.name: p.port for p in plans}
     front_env = process_env(service_env(front, ports, {}), plans[1])
-    assert front_env["STORE_URL"] == f"http://127.0.0.1:{ports['store']}"
+    assert front_env["STORE_URL"] == f"http://127.0.0.1:{ports['store']}"  # no credentials
     assert front_env["PORT"] == "8123"
     assert front_env["MOSAIC_SERVICE"] == "front"
     assert front_env["MOSAIC_PROCESS"] == "web"
@@ -118,3 +128,42 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
     assert "DATABASE_URL" not in front_env
     store_env = service_env(store, ports, {"DATABASE_URL": "postgresql://store:pw@h/store"})
     assert store_env["DATABASE_URL"] == "postgresql://store:pw@h/store"
+
+
+def test_routers_for_the_policy_are_named_in_the_table(tmp_path: Path) -> None:
+    write_service(
+        tmp_path, "store", 'api = ["store.api:router", "store.admin:routes"]\n', "web: a\n"
+    )
+    assert discover_services(tmp_path)[0].api == ("store.api:router", "store.admin:routes")
+
+
+def test_no_service_may_take_the_operators_name(tmp_path: Path) -> None:
+    write_service(tmp_path, "admin", "", "web: a\n")
+    with pytest.raises(MosaicError, match="operator"):
+        discover_services(tmp_path)
+
+
+@pytest.mark.parametrize("transport", ["mtls", "mesh"])
+def test_credentials_are_handed_over_by_file_and_decide_the_scheme(
+    tmp_path: Path, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TLS_CERT_FILE", "/someone/elses.crt")
+    write_service(tmp_path / "s", "front", 'calls = ["store"]\nedge = true\n', "web: a\n")
+    write_service(tmp_path / "s", "store", "", "web: b\n")
+    _, front = discover_services(tmp_path / "s")
+    pki = Pki.of(tmp_path / "home")
+    ports = {"store": 8001, "front": 8000}
+
+    env = service_env(front, ports, {}, security_env(pki, front, transport))
+
+    assert env["TRANSPORT_SECURITY"] == transport
+    assert env["SERVICE_SIGNING_KEY_FILE"] == str(pki.service("front").signing_key)
+    assert env["SERVICE_TRUST_DIR"] == str(pki.trust_dir)
+    assert env["STORE_URL"] == f"{callee_scheme(transport)}://127.0.0.1:8001"
+    if transport == "mtls":
+        assert env["TLS_CERT_FILE"] == str(pki.service("front").cert)
+        assert env["TLS_KEY_FILE"] == str(pki.service("front").key)
+        assert env["TLS_CA_FILE"] == str(pki.ca_cert)
+    else:
+        assert callee_scheme(transport) == "http"
+        assert not {"TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"} & set(env)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from mosaic.admin.cli import app as admin_app
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
 
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.add_typer(admin_app, name="admin")
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

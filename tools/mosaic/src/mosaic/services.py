@@ -1,6 +1,7 @@
 """The services of the workspace: services/*/pyproject.toml ([tool.mosaic]) + Procfile."""
 
 import graphlib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from mosaic.errors import MosaicError
 from mosaic.procfile import RELEASE, read_procfile
 
 BACKINGS = frozenset({"postgres", "valkey"})
+_ROUTER_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+OPERATOR = "admin"  # the identity of `mosaic admin` calls; no service may take its name
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Service:
     edge: bool
     processes: dict[str, str]  # long-running process types to commands, Procfile order
     release: str | None  # the one-off release command, if any
+    api: tuple[str, ...] = ()  # "module:router" of its API routes, for `mosaic admin policy`
 
 
 def url_variable(service: str) -> str:
@@ -37,6 +41,11 @@ def load_service(folder: Path) -> Service:
     table = data.get("tool", {}).get("mosaic", {})
     name = folder.name
     check_service_name(name)
+    if name == OPERATOR:
+        raise MosaicError(
+            f"{folder}: {OPERATOR!r} is the operator's identity, not a name for a service",
+            "Rename the service folder.",
+        )
     backing = frozenset(_strings(table.get("backing", []), f"{pyproject}: tool.mosaic.backing"))
     if unknown := sorted(backing - BACKINGS):
         raise MosaicError(
@@ -47,11 +56,17 @@ def load_service(folder: Path) -> Service:
     edge = table.get("edge", False)
     if not isinstance(edge, bool):
         raise MosaicError(f"{pyproject}: tool.mosaic.edge must be true or false")
+    api = tuple(_strings(table.get("api", []), f"{pyproject}: tool.mosaic.api"))
+    if bad := [a for a in api if not _ROUTER_REF.match(a)]:
+        raise MosaicError(
+            f"{pyproject}: tool.mosaic.api entries must read module:router, not {bad[0]!r}",
+            f'For example: api = ["{name}.api:router"]',
+        )
     types = read_procfile(folder / "Procfile")
     release = types.pop(RELEASE, None)
     if not types:
         raise MosaicError(f"{folder / 'Procfile'} has no long-running process type (e.g. web)")
-    return Service(name, folder, backing, calls, edge, types, release)
+    return Service(name, folder, backing, calls, edge, types, release, api)
 
 
 def discover_services(services_dir: Path) -> list[Service]:

@@ -28,7 +28,7 @@ from mosaic.plan import (
 )
 from mosaic.procfile import shell_argv
 from mosaic.release import run_release
-from mosaic.services import Service, discover_services
+from mosaic.services import OPERATOR, Service, discover_services
 from mosaic.state import write_state
 from mosaic.supervisor import Identity, State, Supervised
 
@@ -73,7 +73,8 @@ class Stack:
         self.logs.reserve([p.name for p in plans] + releases + ["postgres", "valkey"])
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
         self.save_state()
-        for issued in ensure_pki(self.options.home, [s.name for s in services]):
+        identities = [s.name for s in services] + [OPERATOR]  # `mosaic admin call` too
+        for issued in ensure_pki(self.options.home, identities):
             self.logs.note(f"issued the {issued.describe()}")
 
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))

@@ -67,9 +67,11 @@ async def main() -> None:
     service = os.environ["MOSAIC_SERVICE"]
 
     async def page(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
+        request = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in request[1:] if ": " in line)
         body = {
             "pid": os.getpid(),
+            "service_token": {k.lower(): v for k, v in headers.items()}.get("x-service-token"),
             "env": {k: v for k, v in os.environ.items() if k in SHOWN or k.endswith("_URL")},
             "hits": await cache.incr(f"{service}:hits") if cache else None,
             "releases": await db.fetchval("SELECT count(*) FROM releases") if db else None,

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from chassis.settings import ServiceSettings
+from chassis.testing import ServiceKeys
 
 
 def free_port() -> int:
@@ -14,10 +16,19 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def keys(tmp_path: Path) -> ServiceKeys:
+    """Signing keys for the test's own caller identity, `tester`, trusted by the app."""
+    return ServiceKeys(tmp_path / "keys", ["tester"])
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch, keys: ServiceKeys) -> None:
     monkeypatch.setenv("MOSAIC_SERVICE", "testsvc")
     monkeypatch.setenv("PORT", str(free_port()))
     monkeypatch.setenv("OPS_PORT", str(free_port()))
+    # Plain HTTP in-process (TLS is tested with real processes); tokens are still checked.
+    monkeypatch.setenv("TRANSPORT_SECURITY", "mesh")
+    monkeypatch.setenv("SERVICE_TRUST_DIR", str(keys.trust_dir))
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from chassis import Problem, ServiceSettings, configure_logging, context, create_app
+from chassis import Problem, ServiceSettings, callers, configure_logging, context, create_app
+from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
 
-router = APIRouter()
+router = APIRouter(dependencies=[callers("tester")])
 
 
 @router.get("/v1/things/{thing_id}")
@@ -25,11 +26,14 @@ async def get_thing(thing_id: int, limit: int = 10) -> dict[str, int]:
 
 
 @pytest.fixture
-async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
+async def client(settings: ServiceSettings, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(settings, routers=[router])
+    headers = keys.headers("tester", settings.service_name)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=headers
+        ) as client:
             yield client
 
 
@@ -99,9 +103,11 @@ async def test_future_deadline_is_served(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
 
 
-async def test_no_caller_gets_more_than_the_budget(settings: ServiceSettings) -> None:
+async def test_no_caller_gets_more_than_the_budget(
+    settings: ServiceSettings, keys: ServiceKeys
+) -> None:
     seen: list[float | None] = []
-    probe = APIRouter()
+    probe = APIRouter(dependencies=[callers("tester")])
 
     @probe.get("/v1/deadline")
     async def deadline() -> None:
@@ -111,7 +117,10 @@ async def test_no_caller_gets_more_than_the_budget(settings: ServiceSettings) ->
         app = create_app(settings.model_copy(update={"edge": edge}), routers=[probe])
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = keys.headers("tester", settings.service_name)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", headers=headers
+            ) as client:
                 far = str(int((time.time() + 3600) * 1000))
                 await client.get("/v1/deadline", headers={"x-deadline": far})
                 soon = str(int((time.time() + 1) * 1000))

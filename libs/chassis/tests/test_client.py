@@ -6,16 +6,20 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import jwt
 import pytest
 from aiohttp import web
 from chassis import (
+    Credentials,
     ServiceClient,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
     context,
 )
+from chassis.testing import ServiceKeys
 
 from .conftest import free_port
 
@@ -58,8 +62,20 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
-async def client(upstream: Upstream) -> AsyncIterator[ServiceClient]:
-    client = ServiceClient("upstream", upstream.url, request_timeout=2.0)
+def credentials(tmp_path: Path) -> Credentials:
+    keys = ServiceKeys(tmp_path, ["caller"])
+    return Credentials(
+        "caller",
+        transport="mesh",
+        tls_files=None,
+        signing_key=keys.key_file("caller"),
+        trust_dir=keys.trust_dir,
+    )
+
+
+@pytest.fixture
+async def client(upstream: Upstream, credentials: Credentials) -> AsyncIterator[ServiceClient]:
+    client = ServiceClient("upstream", upstream.url, request_timeout=2.0, credentials=credentials)
     await client.open()
     yield client
     await client.close()
@@ -128,8 +144,25 @@ async def test_client_errors_are_not_retried(client: ServiceClient, upstream: Up
     assert len(upstream.calls) == 1
 
 
-async def test_unreachable_callee_is_a_503_problem() -> None:
-    client = ServiceClient("ghost", f"http://127.0.0.1:{free_port()}")
+async def test_every_call_carries_a_service_token_for_the_callee(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    await client.get_json("/v1/x")
+    token = upstream.calls[0].headers["x-service-token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == "caller"
+    assert claims["aud"] == "upstream"
+    assert claims["exp"] - claims["iat"] <= 60
+
+
+async def test_a_client_without_a_signing_key_refuses_to_open() -> None:
+    client = ServiceClient("upstream", "http://127.0.0.1:1")
+    with pytest.raises(RuntimeError, match="SERVICE_SIGNING_KEY_FILE"):
+        await client.open()
+
+
+async def test_unreachable_callee_is_a_503_problem(credentials: Credentials) -> None:
+    client = ServiceClient("ghost", f"http://127.0.0.1:{free_port()}", credentials=credentials)
     await client.open()
     try:
         with pytest.raises(UpstreamUnavailable) as raised:

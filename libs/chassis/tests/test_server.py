@@ -32,6 +32,8 @@ class Process:
             "GATE": str(self.gate),
             "LOG_FORMAT": "json",
             "SHUTDOWN_GRACE_SECONDS": "5",
+            "TRANSPORT_SECURITY": "mesh",
+            "EDGE": "true",
         }
         self.proc = subprocess.Popen(
             [sys.executable, str(SAMPLE)],
@@ -74,7 +76,7 @@ def test_waits_for_backing_services_then_serves(process: Process) -> None:
         httpx.get(f"http://127.0.0.1:{process.port}/v1/slow?seconds=0", timeout=1)
     process.gate.touch()
     process.wait_for("/readyz", 200)
-    assert process.ops("/readyz").json()["checks"] == {"gated": "ok"}
+    assert process.ops("/readyz").json()["checks"] == {"credentials": "ok", "gated": "ok"}
     response = httpx.get(f"http://127.0.0.1:{process.port}/v1/slow?seconds=0", timeout=2)
     assert response.status_code == 200
 

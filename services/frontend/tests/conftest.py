@@ -16,6 +16,7 @@ import httpx
 import pytest
 from aiohttp import web
 from asgi_lifespan import LifespanManager
+from chassis.testing import ServiceKeys
 from fastapi import FastAPI
 from frontend.app import build_app
 from frontend.settings import FrontendSettings
@@ -177,13 +178,23 @@ async def catalog() -> AsyncIterator[FakeCatalog]:
     await fake.stop()
 
 
-def frontend_settings(catalog_url: str, budget_ms: int = 2000) -> FrontendSettings:
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    """The frontend's own signing key: its calls to the stand-in catalog carry real tokens."""
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend"])
+
+
+def frontend_settings(
+    catalog_url: str, keys: ServiceKeys, budget_ms: int = 2000
+) -> FrontendSettings:
     return FrontendSettings(
         MOSAIC_SERVICE="frontend",
         PORT=8080,
         OPS_PORT=9080,
         CATALOG_URL=catalog_url,
         REQUEST_BUDGET_MS=budget_ms,
+        TRANSPORT_SECURITY="mesh",
+        SERVICE_SIGNING_KEY_FILE=keys.key_file("frontend"),
     )
 
 
@@ -194,8 +205,8 @@ def budget_ms() -> int:
 
 
 @pytest.fixture
-async def app(catalog: FakeCatalog, budget_ms: int) -> AsyncIterator[FastAPI]:
-    application = build_app(frontend_settings(catalog.url, budget_ms))
+async def app(catalog: FakeCatalog, budget_ms: int, keys: ServiceKeys) -> AsyncIterator[FastAPI]:
+    application = build_app(frontend_settings(catalog.url, keys, budget_ms))
     async with LifespanManager(application):
         yield application
 

@@ -17,12 +17,14 @@ from chassis.db import Database
 from chassis.errors import Problem, ProblemDetails, documented, problem_response
 from chassis.logs import configure_logging, get_logger
 from chassis.resources import Resource, Resources, dependency
+from chassis.security import Credentials, callers, route_policies
 from chassis.server import serve
 from chassis.settings import CacheSettings, DatabaseSettings, ServiceSettings, load_settings
 
 __all__ = [
     "Cache",
     "CacheSettings",
+    "Credentials",
     "Database",
     "DatabaseSettings",
     "Problem",
@@ -35,6 +37,7 @@ __all__ = [
     "UpstreamStatusError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "callers",
     "configure_logging",
     "create_app",
     "dependency",
@@ -42,5 +45,6 @@ __all__ = [
     "get_logger",
     "load_settings",
     "problem_response",
+    "route_policies",
     "serve",
 ]

@@ -12,6 +12,7 @@ from chassis.errors import install_problem_handlers
 from chassis.middleware import RequestContextMiddleware
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
+from chassis.security import Credentials, require_policies
 from chassis.settings import ServiceSettings
 
 OnStartup = Callable[[FastAPI], Awaitable[None]]
@@ -23,6 +24,7 @@ def create_app(
     routers: Sequence[APIRouter],
     resources: Sequence[Resource] = (),
     on_startup: OnStartup | None = None,
+    credentials: Credentials | None = None,
     title: str | None = None,
     description: str = "",
     **fastapi_options: Any,
@@ -31,8 +33,11 @@ def create_app(
 
     Resources are opened and awaited (with backoff) before the app serves, and closed after
     the last in-flight request on shutdown. Routes reach them via `chassis.dependency(Type)`.
+    Pass the same `credentials` the app's `ServiceClient`s use (made from the settings when
+    omitted). Unless the service is the edge, every route must declare its callers.
     """
-    registry = Resources(resources)
+    credentials = credentials or Credentials.from_settings(settings)
+    registry = Resources([credentials, *resources])
     lifecycle = Lifecycle(resources=registry)
 
     @asynccontextmanager
@@ -59,9 +64,12 @@ def create_app(
     app.state.settings = settings
     app.state.resources = registry
     app.state.lifecycle = lifecycle
+    app.state.credentials = credentials
     install_problem_handlers(app)
     for router in routers:
         app.include_router(router)
+    if not settings.edge:
+        require_policies(app.routes)
     app.add_middleware(
         RequestContextMiddleware, budget_ms=settings.request_budget_ms, edge=settings.edge
     )

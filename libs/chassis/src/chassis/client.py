@@ -21,6 +21,8 @@ from multidict import CIMultiDictProxy
 
 from chassis import context
 from chassis.errors import Problem
+from chassis.security import Credentials
+from chassis.tokens import TOKEN_HEADER
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -100,17 +102,25 @@ class ServiceClient:
         *,
         connect_timeout: float = 1.0,
         request_timeout: float = 5.0,
-        caller: str = "",
+        credentials: Credentials | None = None,
     ) -> None:
         self.name = f"http:{service}"
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
-        self.caller = caller
+        self.credentials = credentials
+        self._https = self.base_url.startswith("https://")
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
+        if self.credentials is None or self.credentials.signer is None:
+            raise RuntimeError(
+                f"calls to {self.service} need credentials with a signing key "
+                "(SERVICE_SIGNING_KEY_FILE): every call carries a service token"
+            )
+        if self._https and self.credentials.tls is None:
+            raise RuntimeError(f"{self.base_url} is https but TLS_CERT_FILE etc. are not set")
         if self._session is None:
             self._session = _shared_session()
 
@@ -211,14 +221,20 @@ class ServiceClient:
         if session is None:
             raise RuntimeError(f"{self.name} is not open; it opens in the app's lifespan")
         budget = min(remaining, timeout or self.request_timeout)
+        credentials = self.credentials
+        assert credentials is not None  # checked in open()
+        token = credentials.token_for(self.service)
+        identity = {TOKEN_HEADER: token} if token else {}
+        tls = credentials.tls.client if self._https and credentials.tls else None
         try:
             async with session.request(
                 method,
                 self.base_url + path,
                 params=_query(params),
                 data=body,
-                headers={**_propagated(deadline), **headers},
+                headers={**_propagated(deadline), **identity, **headers},
                 timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
+                ssl=tls if tls is not None else True,
             ) as raw:
                 response = Response(raw.status, _plain(raw.headers), await raw.read())
         except TimeoutError:

@@ -16,12 +16,32 @@ from typing import NoReturn
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chassis.logs import configure_logging, get_logger
 from chassis.ops import Lifecycle, create_ops_app
+from chassis.security import Credentials
 from chassis.settings import ServiceSettings
+from chassis.tls import peer_identity
 
 _log = get_logger("chassis.server")
+
+
+class _IdentityProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, plus the verified client identity in the ASGI scope.
+
+    uvicorn does not put TLS details into the scope; the ASGI TLS extension
+    (`scope["extensions"]["tls"]`) is where an app expects them. The identity is read once
+    per connection, at the handshake, not per request.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._tls = {"client_identity": peer_identity(transport.get_extra_info("ssl_object"))}
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope["extensions"] = {"tls": self._tls}  # type: ignore[dict-item]
 
 
 class _Server(uvicorn.Server):
@@ -80,9 +100,15 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
             access_log=False,
         )
     )
+    credentials: Credentials = app.state.credentials
+    tls = None
+    if not settings.edge and settings.transport_security == "mtls" and credentials.tls:
+        tls = credentials.tls.server  # reloaded in place when the certificate is rotated
     api = _Server(
         uvicorn.Config(
             app,
+            http=_IdentityProtocol if tls else "httptools",
+            ssl_context_factory=(lambda _config, _default: tls) if tls else None,
             lifespan="off",  # run below, so the API port opens only once resources answer
             log_config=None,
             access_log=False,
@@ -127,7 +153,13 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
             _log.error("cannot listen", host=settings.host, port=settings.port, error=str(error))
             await lifespan.aclose()
             return False
-        _log.info("serving", host=settings.host, port=settings.port, ops_port=settings.ops_port)
+        _log.info(
+            "serving",
+            host=settings.host,
+            port=settings.port,
+            ops_port=settings.ops_port,
+            transport="mtls" if tls else "plain",
+        )
         await api.serve(sockets=[sock])
         served = True
         await lifespan.aclose()

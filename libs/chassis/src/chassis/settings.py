@@ -10,7 +10,14 @@ import sys
 from importlib import metadata
 from typing import Literal, NoReturn, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import (
+    DirectoryPath,
+    Field,
+    FilePath,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -74,6 +81,43 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="how long to keep retrying backing services at start",
     )
+
+    transport_security: Literal["mtls", "mesh"] = Field(
+        default="mtls",
+        validation_alias="TRANSPORT_SECURITY",
+        description="mtls (services terminate TLS themselves) or mesh (a service mesh does)",
+    )
+    tls_cert_file: FilePath | None = Field(
+        default=None, validation_alias="TLS_CERT_FILE", description="an existing PEM certificate"
+    )
+    tls_key_file: FilePath | None = Field(
+        default=None, validation_alias="TLS_KEY_FILE", description="an existing PEM private key"
+    )
+    tls_ca_file: FilePath | None = Field(
+        default=None, validation_alias="TLS_CA_FILE", description="an existing PEM CA certificate"
+    )
+    service_signing_key_file: FilePath | None = Field(
+        default=None,
+        validation_alias="SERVICE_SIGNING_KEY_FILE",
+        description="an existing Ed25519 private key (PEM) to sign service tokens",
+    )
+    service_trust_dir: DirectoryPath | None = Field(
+        default=None,
+        validation_alias="SERVICE_TRUST_DIR",
+        description="a folder of <service>.pub Ed25519 public keys",
+    )
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> ServiceSettings:
+        tls = (self.tls_cert_file, self.tls_key_file, self.tls_ca_file)
+        if self.transport_security == "mtls" and not all(tls):
+            raise ValueError(
+                "TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE must all be set when "
+                "TRANSPORT_SECURITY=mtls (or set TRANSPORT_SECURITY=mesh behind a service mesh)"
+            )
+        if not self.edge and self.service_trust_dir is None:
+            raise ValueError("SERVICE_TRUST_DIR must be set: a service verifies its callers")
+        return self
 
     @field_validator("version", mode="after")
     @classmethod
@@ -146,7 +190,10 @@ def describe_errors(cls: type[BaseSettings], error: ValidationError) -> str:
     """One line naming each bad variable and what it expects."""
     parts = []
     for item in error.errors():
-        name = str(item["loc"][0]) if item["loc"] else "?"
+        if not item["loc"]:  # a rule across several variables; its message names them
+            parts.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        name = str(item["loc"][0])
         field = _field_for_alias(cls, name)
         expected = field.description if field is not None and field.description else ""
         problem = "is not set" if item["type"] == "missing" else f"is invalid ({item['msg']})"

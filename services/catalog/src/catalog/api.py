@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from chassis import Cache, Database, dependency, documented
+from chassis import Cache, Database, callers, dependency, documented
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
@@ -31,6 +31,10 @@ from catalog.settings import CatalogSettings
 from catalog.store import Store
 
 router = APIRouter(prefix="/v1")
+
+# Who may call: the shop's pages read; only the operator's admin tool writes (no service does).
+READERS = [callers("frontend")]
+WRITERS = [callers("admin")]
 
 
 # async, though they await nothing: FastAPI runs a plain `def` dependency in a worker
@@ -59,13 +63,14 @@ def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = 
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
-@router.get("/categories", response_model=CategoryList)
+@router.get("/categories", response_model=CategoryList, dependencies=READERS)
 async def list_categories(store: StoreDep, cache: CacheDep) -> Response:
     return _json(await handlers.categories(store, cache))
 
 
 @router.get(
     "/products",
+    dependencies=READERS,
     response_model=ProductPage,
     responses={**INVALID, 404: documented("No such category")},
 )
@@ -82,6 +87,7 @@ async def list_products(
 
 @router.get(
     "/products/{product_id}",
+    dependencies=READERS,
     response_model=Product,
     responses={**PRODUCT_NOT_FOUND, **INVALID},
 )
@@ -89,7 +95,7 @@ async def get_product(product_id: ProductIdPath, store: StoreDep, cache: CacheDe
     return _json(await handlers.product(store, cache, product_id))
 
 
-@router.get("/search", response_model=ProductPage, responses=INVALID)
+@router.get("/search", response_model=ProductPage, responses=INVALID, dependencies=READERS)
 async def search_products(
     store: StoreDep,
     cache: CacheDep,
@@ -111,6 +117,7 @@ async def search_products(
 
 @router.put(
     "/products/{product_id}",
+    dependencies=WRITERS,
     response_model=Product,
     responses={201: {"model": Product, "description": "Created"}, **INVALID, **NOT_CACHED},
 )
@@ -126,6 +133,7 @@ async def put_product(
 
 @router.patch(
     "/products/{product_id}",
+    dependencies=WRITERS,
     response_model=Product,
     responses={**PRODUCT_NOT_FOUND, **INVALID, **NOT_CACHED},
 )
@@ -137,6 +145,7 @@ async def patch_product(
 
 @router.get(
     "/pictures/{product_id}.svg",
+    dependencies=READERS,
     response_class=Response,
     responses={
         200: {"content": {"image/svg+xml": {}}, "description": "The picture"},
@@ -170,5 +179,9 @@ async def get_picture(
 
 # HEAD too: caches and link checkers ask before they fetch. The server drops the body.
 router.add_api_route(
-    "/pictures/{product_id}.svg", get_picture, methods=["HEAD"], include_in_schema=False
+    "/pictures/{product_id}.svg",
+    get_picture,
+    methods=["HEAD"],
+    include_in_schema=False,
+    dependencies=READERS,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from catalog.app import create_catalog_app
 from catalog.settings import CatalogSettings
+from chassis.testing import ServiceKeys
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
 
@@ -63,7 +64,24 @@ def urls(backing: BackingServers) -> Urls:
 
 
 @pytest.fixture(scope="session")
-async def client(urls: Urls) -> AsyncIterator[httpx.AsyncClient]:
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    """Real signing keys for the callers the catalog's allowlists name."""
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend", "admin", "stranger"])
+
+
+def as_allowed_caller(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
+    """Sign each request as the caller the route allows: frontend reads, admin writes."""
+
+    async def sign(request: httpx.Request) -> None:
+        if "x-service-token" not in request.headers:
+            caller = "frontend" if request.method in ("GET", "HEAD") else "admin"
+            request.headers["x-service-token"] = keys.token(caller, "catalog")
+
+    return sign
+
+
+@pytest.fixture(scope="session")
+async def client(urls: Urls, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
     settings = CatalogSettings.model_validate(
         {
             "MOSAIC_SERVICE": "catalog",
@@ -71,12 +89,19 @@ async def client(urls: Urls) -> AsyncIterator[httpx.AsyncClient]:
             "OPS_PORT": 2,
             "DATABASE_URL": urls.database,
             "REDIS_URL": urls.redis,
+            # In-process there is no TLS to terminate; every call still carries a token.
+            "TRANSPORT_SECURITY": "mesh",
+            "SERVICE_TRUST_DIR": str(keys.trust_dir),
         }
     )
     app = create_catalog_app(settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as http:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://catalog",
+            event_hooks={"request": [as_allowed_caller(keys)]},
+        ) as http:
             yield http
 
 

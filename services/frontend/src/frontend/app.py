@@ -1,6 +1,6 @@
 """Wiring: the chassis app with the shop's pages, pictures, static files and error pages."""
 
-from chassis import ServiceClient, create_app, load_settings
+from chassis import Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 
 from frontend import pages, pictures
@@ -13,11 +13,13 @@ from frontend.settings import FrontendSettings
 
 
 def build_app(settings: FrontendSettings) -> FastAPI:
+    credentials = Credentials.from_settings(settings)
     catalog = CatalogClient(
-        ServiceClient("catalog", str(settings.catalog_url), caller=settings.service_name)
+        ServiceClient("catalog", str(settings.catalog_url), credentials=credentials)
     )
     app = create_app(
         settings,
+        credentials=credentials,
         routers=[pages.router, pictures.router],
         resources=[catalog],
         title="Mosaic shop",

@@ -2,7 +2,12 @@ import pytest
 from chassis import load_settings
 from frontend.settings import FrontendSettings
 
-BASE = {"MOSAIC_SERVICE": "frontend", "PORT": "8080", "OPS_PORT": "9080"}
+BASE = {
+    "MOSAIC_SERVICE": "frontend",
+    "PORT": "8080",
+    "OPS_PORT": "9080",
+    "TRANSPORT_SECURITY": "mesh",
+}
 
 
 def test_catalog_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,204 @@
+"""Zero trust against the real catalog under `mosaic up`: every way of not being an allowed
+caller is refused, at the handshake or with the right status; the allowed caller succeeds;
+certificates rotate under load without a failed request."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from mosaic.pki import (
+    Pki,
+    client_ssl_context,
+    issue_ca,
+    issue_leaf,
+    load_signing_key,
+    new_signing_key,
+    sign_token,
+    write_leaf_files,
+)
+from mosaic.ports import free_port
+from mosaic.testing import UpProcess, mosaic
+
+pytestmark = pytest.mark.system
+
+PRODUCTS = "/v1/products"
+LEEWAY = 5  # the chassis's tolerance for clock differences, in seconds
+
+
+@dataclass
+class Shop:
+    up: UpProcess
+    home: Path
+    pki: Pki
+    catalog: str  # https://127.0.0.1:<port>
+
+    def tls(self, cert: Path | None, key: Path | None = None) -> httpx.Client:
+        context = client_ssl_context(self.pki.ca_cert, cert, key)
+        return httpx.Client(base_url=self.catalog, verify=context, timeout=5)
+
+    def as_service(self, name: str) -> httpx.Client:
+        files = self.pki.service(name)
+        return self.tls(files.cert, files.key)
+
+    def token(self, issuer: str, audience: str = "catalog", **options: object) -> str:
+        key = load_signing_key(self.pki.service(issuer).signing_key)
+        return sign_token(key, issuer=issuer, audience=audience, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    home = tmp_path_factory.mktemp("zero-trust") / "home"
+    with UpProcess(home, free_port()) as up:
+        up.wait_ready(timeout=90)
+        port = up.processes()["catalog.web.1"]["port"]
+        yield Shop(up, home, Pki.of(home), f"https://127.0.0.1:{port}")
+
+
+def refused_at_handshake(client: httpx.Client, headers: dict[str, str] | None = None) -> bool:
+    try:
+        with client:
+            client.get(PRODUCTS, headers=headers)
+    except httpx.TransportError:
+        return True
+    return False
+
+
+def test_plain_http_is_refused(shop: Shop) -> None:
+    with pytest.raises(httpx.TransportError):
+        httpx.get(shop.catalog.replace("https://", "http://") + PRODUCTS, timeout=5)
+
+
+def test_no_client_certificate_is_refused_at_the_handshake(shop: Shop) -> None:
+    assert refused_at_handshake(shop.tls(None), {"x-service-token": shop.token("frontend")})
+
+
+def test_a_certificate_from_another_ca_is_refused(shop: Shop, tmp_path: Path) -> None:
+    cert, key = write_leaf_files(issue_leaf(issue_ca("Not Mosaic"), "frontend"), tmp_path)
+    assert refused_at_handshake(shop.tls(cert, key), {"x-service-token": shop.token("frontend")})
+
+
+def test_an_expired_certificate_is_refused(shop: Shop, tmp_path: Path) -> None:
+    ca = shop.pki.load_ca()
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
+    expired = issue_leaf(ca, "frontend", not_before=past, not_after=past + datetime.timedelta(1))
+    cert, key = write_leaf_files(expired, tmp_path)
+    assert refused_at_handshake(shop.tls(cert, key), {"x-service-token": shop.token("frontend")})
+
+
+def refusal(shop: Shop, client: httpx.Client, token: str | None, path: str = PRODUCTS) -> int:
+    headers = {"x-service-token": token} if token is not None else {}
+    with client:
+        response = client.get(path, headers=headers)
+    if response.status_code in (401, 403):
+        assert response.headers["content-type"] == "application/problem+json"
+    return response.status_code
+
+
+def test_no_token_is_401(shop: Shop) -> None:
+    assert refusal(shop, shop.as_service("frontend"), None) == 401
+
+
+def test_an_expired_token_is_401(shop: Shop) -> None:
+    stale = shop.token("frontend", issued_at=time.time() - 300)
+    assert refusal(shop, shop.as_service("frontend"), stale) == 401
+
+
+def test_a_token_for_another_audience_is_401(shop: Shop) -> None:
+    assert refusal(shop, shop.as_service("frontend"), shop.token("frontend", "cart")) == 401
+
+
+def test_alg_none_is_401(shop: Shop) -> None:
+    unsigned = sign_token(None, issuer="frontend", audience="catalog")
+    assert refusal(shop, shop.as_service("frontend"), unsigned) == 401
+
+
+def test_a_token_signed_by_an_unregistered_key_is_401(shop: Shop) -> None:
+    forged = sign_token(new_signing_key(), issuer="frontend", audience="catalog")
+    assert refusal(shop, shop.as_service("frontend"), forged) == 401
+
+
+def test_a_token_not_matching_the_client_certificate_is_401(shop: Shop) -> None:
+    # catalog's own, valid token, presented over frontend's certificate.
+    assert refusal(shop, shop.as_service("frontend"), shop.token("catalog")) == 401
+
+
+def test_a_proven_caller_not_on_the_allowlist_is_403(shop: Shop) -> None:
+    assert refusal(shop, shop.as_service("catalog"), shop.token("catalog")) == 403
+
+
+def test_the_allowed_caller_succeeds(shop: Shop) -> None:
+    assert refusal(shop, shop.as_service("frontend"), shop.token("frontend")) == 200
+
+
+def test_refusals_are_logged_with_caller_and_route(shop: Shop) -> None:
+    refusal(shop, shop.as_service("catalog"), shop.token("catalog"))
+    line = shop.up.wait_for('"caller refused"', timeout=5)
+    assert '"caller":"catalog"' in line or '"peer":' in line
+    assert '"route":"/v1/products"' in line
+
+
+def test_a_replayed_token_is_refused_after_it_expires(shop: Shop) -> None:
+    short = shop.token("frontend", lifetime=1)
+    assert refusal(shop, shop.as_service("frontend"), short) == 200
+    time.sleep(1 + LEEWAY + 1)
+    assert refusal(shop, shop.as_service("frontend"), short) == 401
+
+
+def served_serial(shop: Shop) -> int:
+    """The serial of the certificate catalog presents to a new connection."""
+    client = shop.as_service("frontend")
+    with client, client.stream("GET", "/v1/categories") as response:
+        stream = response.extensions["network_stream"]
+        der = stream.get_extra_info("ssl_object").getpeercert(True)
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def test_certificates_rotate_under_load_without_a_failed_request(shop: Shop) -> None:
+    before = served_serial(shop)
+    token = shop.token("frontend")
+    failures: list[str] = []
+    done = threading.Event()
+    count = 0
+
+    def load() -> None:
+        nonlocal count
+        while not done.is_set():
+            # A new client each time: new connections, so new handshakes meet new certificates.
+            try:
+                with shop.as_service("frontend") as client:
+                    for _ in range(5):
+                        status = client.get(
+                            "/v1/categories", headers={"x-service-token": token}
+                        ).status_code
+                        count += 1
+                        if status != 200:
+                            failures.append(str(status))
+            except httpx.HTTPError as error:
+                failures.append(repr(error))
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(1)
+        rotated = mosaic("admin", "rotate-certs", env=shop.up.env, timeout=60)
+        assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+        deadline = time.monotonic() + 20
+        while served_serial(shop) == before and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(1)  # more requests on the new certificate
+    finally:
+        done.set()
+        for worker in workers:
+            worker.join(timeout=30)
+    assert served_serial(shop) != before, "catalog still presents the old certificate"
+    assert failures == []
+    assert count > 50

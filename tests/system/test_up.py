@@ -1,6 +1,7 @@
 """The whole shop under `mosaic up`, as a user runs it: pages served, a killed process
 replaced within seconds, a clean stop that leaves no process behind, data kept across runs."""
 
+import json
 import os
 import re
 import signal
@@ -11,7 +12,7 @@ import httpx
 import psutil
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, wait_until
+from mosaic.testing import UpProcess, mosaic, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -46,12 +47,19 @@ def test_the_shop_runs_heals_stops_cleanly_and_keeps_its_data(tmp_path: Path) ->
         assert httpx.get(product_page, timeout=10).status_code == 200
 
         catalog = up.processes()["catalog.web.1"]
-        changed = httpx.patch(
-            f"http://127.0.0.1:{catalog['port']}/v1/products/{product_id}",
-            json={"name": marker},
-            timeout=10,
+        # Catalog's write routes allow only the operator, over mTLS with a service token.
+        changed = mosaic(
+            "admin",
+            "call",
+            "catalog",
+            f"/v1/products/{product_id}",
+            "-X",
+            "PATCH",
+            "--data",
+            json.dumps({"name": marker}),
+            env=up.env,
         )
-        assert changed.status_code == 200, changed.text
+        assert changed.returncode == 0, changed.stderr
         assert marker in httpx.get(product_page, timeout=10).text
 
         os.kill(catalog["pid"], signal.SIGKILL)

@@ -15,10 +15,10 @@ _SCALE = re.compile(r"^(?P<target>[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)?)=(?P<count>
 MAX_REPLICAS = 16
 TRANSPORTS = ("mtls", "mesh")  # services terminate TLS themselves, or a mesh does it for them
 
-# THE switch between runner and chassis (issue 3): in mtls mode, do callers reach services
-# over https? Only once the chassis serves TLS on API ports whenever TLS_CERT_FILE is set;
-# until then the certificates are handed over but the URLs stay http.
-CALLEES_SERVE_TLS = False
+# THE switch between runner and chassis (issue 3): in mtls mode, callers reach services
+# over https, because the chassis serves TLS on a non-edge API port whenever TLS_CERT_FILE
+# is set. Turned off, certificates are still handed over but the URLs stay http.
+CALLEES_SERVE_TLS = True
 # Admin URLs and other services' settings must never reach a service by inheritance.
 _NOT_INHERITED = re.compile(
     r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST|TRANSPORT_SECURITY"

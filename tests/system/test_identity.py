@@ -39,6 +39,7 @@ class Shop:
     home: Path
     pki: Pki
     catalog: str  # https://127.0.0.1:<port>
+    shop_url: str  # the frontend, plain HTTP for browsers
 
     def tls(self, cert: Path | None, key: Path | None = None) -> httpx.Client:
         context = client_ssl_context(self.pki.ca_cert, cert, key)
@@ -57,9 +58,9 @@ class Shop:
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     home = tmp_path_factory.mktemp("zero-trust") / "home"
     with UpProcess(home, free_port()) as up:
-        up.wait_ready(timeout=90)
+        url = up.wait_ready(timeout=90)
         port = up.processes()["catalog.web.1"]["port"]
-        yield Shop(up, home, Pki.of(home), f"https://127.0.0.1:{port}")
+        yield Shop(up, home, Pki.of(home), f"https://127.0.0.1:{port}", url)
 
 
 def refused_at_handshake(client: httpx.Client, headers: dict[str, str] | None = None) -> bool:
@@ -202,3 +203,24 @@ def test_certificates_rotate_under_load_without_a_failed_request(shop: Shop) -> 
     assert served_serial(shop) != before, "catalog still presents the old certificate"
     assert failures == []
     assert count > 50
+
+
+def test_signing_keys_rotate_without_breaking_calls(shop: Shop) -> None:
+    page = shop.shop_url + "/product/brass-compass"
+    assert httpx.get(page, timeout=10).status_code == 200
+    rotated = mosaic("admin", "rotate-certs", "--signing-keys", env=shop.up.env, timeout=90)
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    # Every service picks up its new key and the others' new public keys, live.
+    shop.up.wait_for('"signing key reloaded"', timeout=15)
+    shop.up.wait_for('"trusted keys reloaded"', timeout=15)
+    # Old tokens stay valid (the previous key stays trusted); new ones use the new key.
+    failures = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status = httpx.get(page, timeout=10).status_code
+        if status != 200:
+            failures.append(status)
+        time.sleep(0.25)
+    assert failures == []
+    called = mosaic("admin", "call", "catalog", "/v1/categories", env=shop.up.env)
+    assert called.returncode == 0, called.stderr

@@ -63,7 +63,9 @@ class Credentials:
         self.service = service
         self.transport = transport
         self.tls = ReloadingContexts(*tls_files) if tls_files else None
+        self.signing_key = signing_key
         self.signer = TokenSigner(service, load_signing_key(signing_key)) if signing_key else None
+        self._signing_stamp = signing_key.stat().st_mtime if signing_key else 0.0
         self.trust = TrustStore(trust_dir) if trust_dir else None
         self.verifier = TokenVerifier(service, self.trust) if self.trust else None
         self._watch: asyncio.Task[None] | None = None
@@ -80,7 +82,7 @@ class Credentials:
         )
 
     async def open(self) -> None:
-        if self._watch is None and (self.tls or self.trust):
+        if self._watch is None and (self.tls or self.trust or self.signer):
             self._watch = asyncio.create_task(self._watch_files())
 
     async def ping(self) -> None:
@@ -102,8 +104,18 @@ class Credentials:
                     _log.info("certificate reloaded", cert=str(self.tls.cert))
                 if self.trust is not None and self.trust.reload_if_changed():
                     _log.info("trusted keys reloaded", services=sorted(self.trust.services))
+                self._reload_signing_key()
             except Exception as error:  # a half-rotated pair: the next round will succeed
                 _log.warning("credentials not reloaded yet", error=str(error))
+
+    def _reload_signing_key(self) -> None:
+        if self.signing_key is None or self.signer is None:
+            return
+        stamp = self.signing_key.stat().st_mtime
+        if stamp != self._signing_stamp:
+            self.signer.replace_key(load_signing_key(self.signing_key))
+            self._signing_stamp = stamp
+            _log.info("signing key reloaded", key=str(self.signing_key))
 
     def token_for(self, audience: str) -> str | None:
         return self.signer.token_for(audience) if self.signer else None

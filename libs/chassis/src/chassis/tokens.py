@@ -46,6 +46,11 @@ class TokenSigner:
         self.key = key
         self._tokens: dict[str, tuple[str, float]] = {}
 
+    def replace_key(self, key: Ed25519PrivateKey) -> None:
+        """A rotated key: tokens signed with the old one are not handed out any more."""
+        self.key = key
+        self._tokens.clear()
+
     def token_for(self, audience: str) -> str:
         now = time.time()
         cached = self._tokens.get(audience)
@@ -75,7 +80,7 @@ class TrustStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._keys: dict[str, list[Ed25519PublicKey]] = {}
         self._stamp: tuple[tuple[str, float], ...] = ()
         self.reload_if_changed()
 
@@ -86,16 +91,19 @@ class TrustStore:
         stamp = self._current_stamp()
         if stamp == self._stamp:
             return False
-        keys = {}
+        keys: dict[str, list[Ed25519PublicKey]] = {}
         for path in self.folder.glob("*.pub"):
-            key = load_pem_public_key(path.read_bytes())
-            if isinstance(key, Ed25519PublicKey):
-                keys[path.stem] = key
+            # During a rotation a file holds the new key and the previous one: trust both.
+            keys[path.stem] = [
+                key
+                for block in _pem_blocks(path.read_bytes())
+                if isinstance(key := load_pem_public_key(block), Ed25519PublicKey)
+            ]
         self._keys, self._stamp = keys, stamp
         return True
 
-    def key(self, service: str) -> Ed25519PublicKey | None:
-        return self._keys.get(service)
+    def keys(self, service: str) -> list[Ed25519PublicKey]:
+        return self._keys.get(service, [])
 
     @property
     def services(self) -> frozenset[str]:
@@ -136,24 +144,10 @@ class TokenVerifier:
         issuer = unverified.get("iss")
         if not isinstance(issuer, str):
             raise TokenRejected("token has no issuer")
-        key = self.trust.key(issuer)
-        if key is None:
+        keys = self.trust.keys(issuer)
+        if not keys:
             raise TokenRejected(f"token issuer {issuer!r} has no registered key")
-        try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                leeway=LEEWAY,
-                options={"require": ["iss", "aud", "iat", "exp", "jti"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise TokenRejected("token has expired") from None
-        except jwt.InvalidAudienceError:
-            raise TokenRejected(f"token is not addressed to {self.audience}") from None
-        except jwt.PyJWTError as error:
-            raise TokenRejected(f"token is invalid: {error}") from None
+        claims = self._decode(token, keys)
         issued, expires = claims["iat"], claims["exp"]
         if not isinstance(issued, int | float) or not isinstance(expires, int | float):
             raise TokenRejected("token times are not numbers")
@@ -162,3 +156,32 @@ class TokenVerifier:
         if issued > now + LEEWAY:
             raise TokenRejected("token is issued in the future")
         return VerifiedToken(issuer=issuer, expires=float(expires))
+
+    def _decode(self, token: str, keys: list[Ed25519PublicKey]) -> dict[str, object]:
+        """The verified claims; any one of the issuer's current keys may have signed."""
+        for index, key in enumerate(keys):
+            try:
+                claims: dict[str, object] = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    audience=self.audience,
+                    leeway=LEEWAY,
+                    options={"require": ["iss", "aud", "iat", "exp", "jti"]},
+                )
+                return claims
+            except jwt.InvalidSignatureError:
+                if index == len(keys) - 1:
+                    raise TokenRejected("token signature does not verify") from None
+            except jwt.ExpiredSignatureError:
+                raise TokenRejected("token has expired") from None
+            except jwt.InvalidAudienceError:
+                raise TokenRejected(f"token is not addressed to {self.audience}") from None
+            except jwt.PyJWTError as error:
+                raise TokenRejected(f"token is invalid: {error}") from None
+        raise TokenRejected("token issuer has no registered key")
+
+
+def _pem_blocks(data: bytes) -> list[bytes]:
+    marker = b"-----END PUBLIC KEY-----"
+    return [block + marker for block in data.split(marker) if block.strip()]

@@ -21,7 +21,7 @@ TRANSPORTS = ("mtls", "mesh")  # services terminate TLS themselves, or a mesh do
 CALLEES_SERVE_TLS = True
 # Admin URLs and other services' settings must never reach a service by inheritance.
 _NOT_INHERITED = re.compile(
-    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST|TRANSPORT_SECURITY"
+    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST|EDGE|TRANSPORT_SECURITY"
     r"|TLS_(CERT|KEY|CA)_FILE|SERVICE_SIGNING_KEY_FILE|SERVICE_TRUST_DIR)$"
 )
 
@@ -122,6 +122,7 @@ def service_env(
         HOST="127.0.0.1",
         PORT=str(ports[service.name]),
         MOSAIC_SERVICE=service.name,
+        EDGE="true" if service.edge else "false",  # [tool.mosaic] edge decides, not a default
         LOG_FORMAT="json",
     )
     env.update(urls)

@@ -1,0 +1,1 @@
+"""Mosaic currency: supported currencies and conversion from ECB reference rates."""

@@ -1,0 +1,1 @@
+"""Mosaic accounts: identity for the shop."""

@@ -1,0 +1,104 @@
+"""What the API reads and writes: request bodies and responses, as the contract shows them.
+
+Bounds here are about shape only (a sane size, one line of text); the rules a person can
+act on (a weak password, a malformed address) are the domain's, with their own errors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from accounts.domain import MAX_NAME_LENGTH, clean_name
+
+# Generous: a limit only against abuse. The policy's own bounds apply to new passwords.
+AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+AnyEmail = Annotated[str, Field(min_length=1, max_length=320, examples=["ada@example.com"])]
+DisplayName = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    ),
+    AfterValidator(clean_name),
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Registration(_Request):
+    email: AnyEmail
+    password: Annotated[AnyPassword, Field(description="12 to 128 characters, hard to guess")]
+    display_name: DisplayName
+
+
+class Credentials(_Request):
+    email: AnyEmail
+    password: AnyPassword
+
+
+class Refresh(_Request):
+    session_token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordChange(_Request):
+    current_password: AnyPassword
+    new_password: AnyPassword
+
+
+class ProfileChanges(_Request):
+    """Fields to change; what is left out stays. A new email needs the current password."""
+
+    display_name: DisplayName | None = None
+    email: AnyEmail | None = None
+    current_password: AnyPassword | None = None
+
+
+class Registered(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    email: Annotated[str, Field(description="the address as accounts normalized it")]
+    detail: str = (
+        "If the address was free, the account is ready: sign in with it. If it was already "
+        "registered, its owner hears about this attempt by mail."
+    )
+
+
+class Profile(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    created_at: datetime
+
+
+class AccessToken(BaseModel):
+    token: Annotated[str, Field(description="send as `Authorization: Bearer <token>`")]
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme, not a secret)
+    expires_at: Annotated[datetime, Field(description="refresh it before then")]
+
+
+class SessionInfo(BaseModel):
+    id: str
+    user_id: str
+    expires_at: Annotated[datetime, Field(description="the latest it can live")]
+
+
+class NewSession(SessionInfo):
+    token: Annotated[
+        str,
+        Field(description="the refresh credential: keep it server-side, never in a browser"),
+    ]
+
+
+class SignedIn(BaseModel):
+    user: Profile
+    session: NewSession
+    access_token: AccessToken
+
+
+class Refreshed(BaseModel):
+    user: Profile
+    session: SessionInfo
+    access_token: AccessToken

@@ -1,0 +1,265 @@
+"""Persistence: users and sessions in accounts' own Postgres database.
+
+The schema is owned by the Alembic migrations; these tables only name what the queries
+read and write. Times come from Postgres (`now()`), one clock for every replica.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chassis import Database
+from sqlalchemy import (
+    Column,
+    DateTime,
+    LargeBinary,
+    MetaData,
+    Row,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from accounts.domain import EmailUnavailable, User
+from accounts.schemas import Profile
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("password_changed_at", DateTime(timezone=True)),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("user_id", UUID(as_uuid=False), nullable=False),
+    Column("token_hash", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+_UNIQUE_VIOLATION = "23505"
+# Insert, or find who has the address: the CTE's insert is invisible to the outer SELECT
+# of `users`, so exactly one of the two branches answers.
+_ADD_USER = text(
+    """
+    WITH added AS (
+        INSERT INTO users (id, email, display_name, password_hash)
+        VALUES (:id, :email, :display_name, :password_hash)
+        ON CONFLICT (email) DO NOTHING
+        RETURNING id
+    )
+    SELECT id, true AS created FROM added
+    UNION ALL
+    SELECT id, false AS created FROM users
+    WHERE email = :email AND NOT EXISTS (SELECT 1 FROM added)
+    """
+)
+_PROFILE = (users.c.id, users.c.email, users.c.display_name, users.c.created_at)
+# Dead sessions of a user are deleted when they next sign in, once revoked this long.
+_KEEP_REVOKED = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    expires_at: datetime
+
+
+def _live() -> Any:
+    return sessions.c.revoked_at.is_(None) & (sessions.c.expires_at > func.now())
+
+
+class Store:
+    """Reads and writes for one request; cheap to create."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # --- users -------------------------------------------------------------------------
+
+    async def add_user(self, email: str, display_name: str, password_hash: str) -> tuple[str, bool]:
+        """Add a user unless the address is taken: the user's id, and whether it is new.
+
+        One statement either way, so a taken address answers as fast as a free one.
+        """
+        values = {
+            "id": str(uuid.uuid4()),
+            "email": email,
+            "display_name": display_name,
+            "password_hash": password_hash,
+        }
+        while True:
+            async with self.database.engine.begin() as connection:
+                row = (await connection.execute(_ADD_USER, values)).first()
+            # No row: a concurrent registration of the same address committed after this
+            # statement's snapshot was taken; the next try sees it.
+            if row is not None:
+                return str(row.id), bool(row.created)
+
+    async def user_by_email(self, email: str) -> User | None:
+        return await self._user(users.c.email == email)
+
+    async def user(self, user_id: str) -> User | None:
+        return await self._user(users.c.id == user_id)
+
+    async def _user(self, where: Any) -> User | None:
+        query = select(
+            users.c.id, users.c.email, users.c.display_name, users.c.password_hash
+        ).where(where)
+        async with self.database.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else User(*row)
+
+    async def profile(self, user_id: str) -> Profile | None:
+        query = select(*_PROFILE).where(users.c.id == user_id)
+        async with self.database.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else _profile(row)
+
+    async def update_profile(
+        self, user_id: str, *, display_name: str | None, email: str | None
+    ) -> Profile | None:
+        values: dict[str, Any] = {"updated_at": func.now()}
+        if display_name is not None:
+            values["display_name"] = display_name
+        if email is not None:
+            values["email"] = email
+        statement = (
+            users.update().where(users.c.id == user_id).values(**values).returning(*_PROFILE)
+        )
+        async with self.database.engine.begin() as connection:
+            try:
+                row = (await connection.execute(statement)).first()
+            except IntegrityError as error:
+                if _sqlstate(error) == _UNIQUE_VIOLATION:
+                    raise EmailUnavailable from None
+                raise
+        return None if row is None else _profile(row)
+
+    async def replace_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
+        """Store a rehash, unless the password changed meanwhile."""
+        statement = (
+            users.update()
+            .where(users.c.id == user_id, users.c.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
+        async with self.database.engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def change_password(
+        self, user_id: str, new_hash: str, token_hash: bytes, lifetime: timedelta
+    ) -> tuple[list[str], SessionRecord]:
+        """New password, every live session revoked, one new session: all or nothing."""
+        statement = (
+            users.update()
+            .where(users.c.id == user_id)
+            .values(password_hash=new_hash, password_changed_at=func.now(), updated_at=func.now())
+        )
+        async with self.database.engine.begin() as connection:
+            await connection.execute(statement)
+            revoked = await _revoke_all(connection, user_id)
+            session = await _open_session(connection, user_id, token_hash, lifetime)
+        return revoked, session
+
+    # --- sessions ----------------------------------------------------------------------
+
+    async def open_session(
+        self, user_id: str, token_hash: bytes, lifetime: timedelta
+    ) -> SessionRecord:
+        async with self.database.engine.begin() as connection:
+            return await _open_session(connection, user_id, token_hash, lifetime)
+
+    async def use_session(self, token_hash: bytes, idle: timedelta) -> SessionRecord | None:
+        """The live session with this token, marked as used now; None if it is over."""
+        statement = (
+            sessions.update()
+            .where(
+                sessions.c.token_hash == token_hash,
+                _live(),
+                sessions.c.last_seen_at > func.now() - idle,
+            )
+            .values(last_seen_at=func.now())
+            .returning(sessions.c.id, sessions.c.user_id, sessions.c.expires_at)
+        )
+        async with self.database.engine.begin() as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else SessionRecord(*row)
+
+    async def live_session(self, session_id: str) -> SessionRecord | None:
+        query = select(sessions.c.id, sessions.c.user_id, sessions.c.expires_at).where(
+            sessions.c.id == session_id, _live()
+        )
+        async with self.database.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else SessionRecord(*row)
+
+    async def revoke_sessions(self, user_id: str) -> list[str]:
+        """Revoke every live session of the user; the ids of those revoked."""
+        async with self.database.engine.begin() as connection:
+            return await _revoke_all(connection, user_id)
+
+
+async def _open_session(
+    connection: AsyncConnection, user_id: str, token_hash: bytes, lifetime: timedelta
+) -> SessionRecord:
+    # Housekeeping in passing: the user's sessions that are long over go, so the table
+    # holds what is live plus a day of history, with no cleanup job to run.
+    await connection.execute(
+        sessions.delete().where(
+            sessions.c.user_id == user_id,
+            (sessions.c.expires_at < func.now())
+            | (sessions.c.revoked_at < func.now() - _KEEP_REVOKED),
+        )
+    )
+    statement = (
+        sessions.insert()
+        .values(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            token_hash=token_hash,
+            expires_at=func.now() + lifetime,
+        )
+        .returning(sessions.c.id, sessions.c.user_id, sessions.c.expires_at)
+    )
+    return SessionRecord(*(await connection.execute(statement)).one())
+
+
+async def _revoke_all(connection: AsyncConnection, user_id: str) -> list[str]:
+    statement = (
+        sessions.update()
+        .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(sessions.c.id)
+    )
+    return list((await connection.execute(statement)).scalars())
+
+
+def _profile(row: Row[Any, Any, Any, Any]) -> Profile:
+    return Profile(
+        id=row.id, email=row.email, display_name=row.display_name, created_at=row.created_at
+    )
+
+
+def _sqlstate(error: IntegrityError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)

@@ -1,0 +1,293 @@
+"""accounts on real Postgres and Valkey: migrated by its own release command, then driven
+in-process over HTTP with real service tokens, as the frontend calls it.
+
+Every test starts with no users and no limits counted. Password hashing is made cheap
+through the settings (`ACCOUNTS_ARGON2_*`), the way an operator would tune it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from accounts.app import create_accounts_app
+from accounts.handlers import Rules
+from accounts.settings import AccountsSettings
+from asgi_lifespan import LifespanManager
+from chassis.testing import ServiceKeys
+from fastapi import FastAPI
+from mosaic.backing import BackingServers
+from redis.asyncio import Redis
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+PASSWORD = "plum-kettle-orbit-42"  # passes the policy
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 8
+REGISTRATION_LIMIT = 6
+
+
+def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Alembic as the release phase does: from the service folder, URL in the env."""
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=SERVICE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+Migrate = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def alembic() -> Migrate:
+    return migrate
+
+
+@dataclass(frozen=True)
+class Urls:
+    database: str
+    redis: str
+
+
+@pytest.fixture(scope="session")
+def urls(backing: BackingServers) -> Urls:
+    found = Urls(backing.database_url("accounts"), backing.redis_url("accounts"))
+    result = migrate(found.database, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    return found
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    """Real keys: accounts' own (it signs user tokens) and its callers'."""
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["accounts", "frontend", "stranger"])
+
+
+def settings_for(urls: Urls, keys: ServiceKeys, **overrides: Any) -> AccountsSettings:
+    return AccountsSettings.model_validate(
+        {
+            "MOSAIC_SERVICE": "accounts",
+            "PORT": 1,  # served in-process: the ports are never bound
+            "OPS_PORT": 2,
+            "DATABASE_URL": urls.database,
+            "REDIS_URL": urls.redis,
+            # In-process there is no TLS to terminate; every call still carries a token.
+            "TRANSPORT_SECURITY": "mesh",
+            "SERVICE_TRUST_DIR": str(keys.trust_dir),
+            "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("accounts")),
+            # Cheap hashing for tests; production keeps the defaults.
+            "ACCOUNTS_ARGON2_TIME_COST": 1,
+            "ACCOUNTS_ARGON2_MEMORY_KIB": 64,
+            "ACCOUNTS_SIGNIN_LIMIT_PER_ACCOUNT": ACCOUNT_LIMIT,
+            "ACCOUNTS_SIGNIN_LIMIT_PER_ADDRESS": ADDRESS_LIMIT,
+            "ACCOUNTS_SIGNIN_WINDOW_SECONDS": 60,
+            "ACCOUNTS_REGISTRATION_LIMIT_PER_ADDRESS": REGISTRATION_LIMIT,
+            **overrides,
+        }
+    )
+
+
+def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def sign(request: httpx.Request) -> None:
+        if "x-service-token" not in request.headers:
+            request.headers["x-service-token"] = keys.token("frontend", "accounts")
+
+    return sign
+
+
+@pytest.fixture(scope="session")
+def app(urls: Urls, keys: ServiceKeys) -> FastAPI:
+    return create_accounts_app(settings_for(urls, keys))
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://accounts",
+            event_hooks={"request": [as_frontend(keys)]},
+        ) as http:
+            yield http
+
+
+@pytest.fixture(scope="session")
+async def valkey(urls: Urls) -> AsyncIterator[Redis]:
+    """Valkey as accounts' own ACL user sees it."""
+    redis = Redis.from_url(urls.redis)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture
+async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection, to look at or change rows behind the service's back."""
+    connection = await asyncpg.connect(urls.database)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(urls: Urls, valkey: Redis) -> AsyncIterator[None]:
+    yield
+    connection = await asyncpg.connect(urls.database)
+    try:
+        await connection.execute("TRUNCATE users, sessions, addresses")
+    finally:
+        await connection.close()
+    await forget_valkey(valkey)
+
+
+async def forget_valkey(valkey: Redis) -> None:
+    keys = [key async for key in valkey.scan_iter(match="accounts:*", count=1000)]
+    if keys:
+        await valkey.delete(*keys)
+
+
+def fresh_client_address() -> str:
+    """A fresh documentation-style address, so no two tests share a limit."""
+    number = uuid.uuid4().int
+    return f"198.{18 + number % 2}.{number // 2 % 256}.{number // 512 % 256}"
+
+
+def fresh_email() -> str:
+    return f"shopper-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@pytest.fixture
+def password() -> str:
+    """A password the policy accepts; what `register` and `shopper` use by default."""
+    return PASSWORD
+
+
+@pytest.fixture
+def rules(app: FastAPI) -> Rules:
+    """The limits and lifetimes the app under test runs with."""
+    rules: Rules = app.state.rules
+    return rules
+
+
+@pytest.fixture
+def email() -> str:
+    """An address no one has registered."""
+    return fresh_email()
+
+
+@pytest.fixture
+def client_address() -> str:
+    """A browser address no limit has counted yet."""
+    return fresh_client_address()
+
+
+Register = Callable[..., Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+def register(client: httpx.AsyncClient) -> Register:
+    """`await register(email, password=..., name=..., address=...)`: POST /v1/users."""
+
+    async def send(
+        email: str,
+        password: str = PASSWORD,
+        *,
+        name: str = "Ada Lovelace",
+        address: str | None = None,
+    ) -> httpx.Response:
+        return await client.post(
+            "/v1/users",
+            json={"email": email, "password": password, "display_name": name},
+            headers={"x-client-address": address or fresh_client_address()},
+        )
+
+    return send
+
+
+@dataclass
+class Shopper:
+    """A registered, signed-in user, as the frontend holds them."""
+
+    http: httpx.AsyncClient
+    email: str
+    password: str
+    address: str
+    signed_in: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> str:
+        return str(self.signed_in["user"]["id"])
+
+    @property
+    def access_token(self) -> str:
+        return str(self.signed_in["access_token"]["token"])
+
+    @property
+    def session_token(self) -> str:
+        return str(self.signed_in["session"]["token"])
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    async def sign_in(self, password: str | None = None) -> httpx.Response:
+        return await self.http.post(
+            "/v1/sessions",
+            json={"email": self.email, "password": password or self.password},
+            headers={"x-client-address": self.address},
+        )
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request with this shopper's access token."""
+        headers = {**self.auth, **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+
+ShopperFactory = Callable[..., Awaitable[Shopper]]
+
+
+@pytest.fixture
+def shopper(client: httpx.AsyncClient, register: Register) -> ShopperFactory:
+    """`await shopper()`: a new user, registered and signed in."""
+
+    async def make(email: str | None = None, password: str = PASSWORD) -> Shopper:
+        person = Shopper(client, email or fresh_email(), password, fresh_client_address())
+        registered = await register(person.email, password, address=person.address)
+        assert registered.status_code == 202, registered.text
+        response = await person.sign_in()
+        assert response.status_code == 201, response.text
+        person.signed_in = response.json()
+        return person
+
+    return make
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    """The response is problem+json of this status, with a `type` ending in `/kind`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    assert body["status"] == status
+    return body
+
+
+ProblemCheck = Callable[[httpx.Response, int, str], dict[str, Any]]
+
+
+@pytest.fixture
+def problem() -> ProblemCheck:
+    """`problem(response, 404, "address-not-found")` in a test; returns the body."""
+    return assert_problem

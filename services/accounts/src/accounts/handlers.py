@@ -201,16 +201,20 @@ async def sign_out(accounts: Accounts, viewer: Viewer) -> None:
     _log.info("signed out", user_id=viewer.user_id, sessions_revoked=len(revoked))
 
 
-async def _confirm_password(accounts: Accounts, user_id: str, password: str) -> tuple[str, str]:
+async def _confirm_password(
+    accounts: Accounts, user_id: str, password: str, *, count_success: bool = False
+) -> tuple[str, str]:
     """Check a signed-in user's password (limited per user, so a stolen session cannot
-    guess it); their email address and display name."""
+    guess it); their email address and display name. With `count_success`, a right
+    password counts against the limit too."""
     attempt = await accounts.limiter.attempt((accounts.rules.password_checks_per_user, user_id))
     user = await accounts.store.user(user_id)
     if user is None:
         raise SessionEnded
     if not await accounts.passwords.verify(user.password_hash, password):
         raise WrongPassword
-    await accounts.limiter.forgive(attempt)
+    if not count_success:
+        await accounts.limiter.forgive(attempt)
     return user.email, user.display_name
 
 
@@ -240,7 +244,11 @@ async def update_profile(accounts: Accounts, viewer: Viewer, changes: ProfileCha
         email = normalize_email(changes.email)
         if changes.current_password is None:
             raise PasswordRequired
-        await _confirm_password(accounts, viewer.user_id, changes.current_password)
+        # Every email change counts, right password or not: "that address is taken" tells
+        # a signed-in user who has an account, so they get few chances to ask.
+        await _confirm_password(
+            accounts, viewer.user_id, changes.current_password, count_success=True
+        )
     updated = await accounts.store.update_profile(
         viewer.user_id, display_name=changes.display_name, email=email
     )

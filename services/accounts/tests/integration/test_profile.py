@@ -51,6 +51,20 @@ async def test_an_address_someone_else_has_cannot_be_taken(
     assert (await ada.call("GET", "/v1/users/me")).json()["email"] == ada.email
 
 
+async def test_email_changes_are_limited_even_with_the_right_password(
+    shopper: Any, password: str, rules: Rules, problem: Any
+) -> None:
+    """Each "taken" answer tells who has an account: a user gets few chances to ask."""
+    ada, bob = await shopper(), await shopper()
+    probe = {"email": bob.email, "current_password": password}
+    for _ in range(rules.password_checks_per_user.attempts):
+        problem(await ada.call("PATCH", "/v1/users/me", json=probe), 409, "email-unavailable")
+    problem(await ada.call("PATCH", "/v1/users/me", json=probe), 429, "too-many-attempts")
+    # Changing the name needs no password and is not limited.
+    name = {"display_name": "Ada"}
+    assert (await ada.call("PATCH", "/v1/users/me", json=name)).status_code == 200
+
+
 async def test_password_confirmations_are_limited(shopper: Any, rules: Rules, problem: Any) -> None:
     """A stolen session cannot be used to guess the password."""
     ada = await shopper()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chassis import get_logger
+from chassis.user_tokens import UserTokenExpired, UserTokenRejected
 
 from accounts.address_book import AddressBook
 from accounts.domain import (
@@ -47,7 +48,6 @@ from accounts.schemas import (
 )
 from accounts.session_cache import SessionCache
 from accounts.store import SessionRecord, Store
-from accounts.user_tokens import UserTokenExpired, UserTokenRejected
 
 _log = get_logger("accounts.handlers")
 

@@ -11,8 +11,7 @@ signing key is published, or every token accounts signed would be refused everyw
 from __future__ import annotations
 
 from chassis import Credentials
-
-from accounts.user_tokens import UserTokenSigner, UserTokenVerifier
+from chassis.user_tokens import UserTokenSigner, UserTokenVerifier
 
 
 class UserTokens:

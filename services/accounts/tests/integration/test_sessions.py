@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from accounts.user_tokens import UserTokenSigner
 from chassis.testing import ServiceKeys
+from chassis.user_tokens import UserTokenSigner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from redis.asyncio import Redis

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import jwt
 import pytest
-from accounts.user_tokens import (
+from chassis.testing import ServiceKeys
+from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
+from chassis.user_tokens import (
     MAX_LIFETIME,
     UserTokenExpired,
     UserTokenRejected,
@@ -19,8 +21,6 @@ from accounts.user_tokens import (
     UserTokenVerifier,
     key_id,
 )
-from chassis.testing import ServiceKeys
-from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,

@@ -16,6 +16,9 @@ audience names no service and its lifetime exceeds the 60 s a service token may 
 A valid signature proves the user signed in at most `exp - iat` ago, not that the session
 still stands: a service that must notice a sign-out at once asks accounts
 (`GET /v1/sessions/current`); the others accept up to one token lifetime of staleness.
+
+Routes that act for a signed-in user take `UserDep` (`current_user`): the claims of a
+valid `Authorization: Bearer` user token, or 401 problem+json.
 """
 
 from __future__ import annotations
@@ -26,12 +29,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 import jwt
 import orjson
-from chassis.tokens import TrustStore
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi import Depends, Request
+
+from chassis.errors import Problem
+from chassis.tokens import TrustStore
 
 ALGORITHM = "EdDSA"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
@@ -181,3 +188,25 @@ class UserTokenSigner:
         }
         headers = {"typ": TOKEN_TYPE, "kid": kid}
         return jwt.encode(claims, key, algorithm=ALGORITHM, headers=headers), expires
+
+
+async def current_user(request: Request) -> UserClaims:
+    """The signed-in user of this request, from its user access token; 401 otherwise."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "user-unauthenticated", "Sign in first: no user access token.")
+    verifier: UserTokenVerifier | None = getattr(request.app.state, "user_tokens", None)
+    if verifier is None:
+        trust = request.app.state.credentials.trust
+        if trust is None:
+            raise Problem(503, "security-unconfigured", "This service cannot verify users.")
+        verifier = request.app.state.user_tokens = UserTokenVerifier(trust)
+    try:
+        return verifier.verify(token)
+    except UserTokenExpired:
+        raise Problem(401, "access-token-expired", "The user access token has expired.") from None
+    except UserTokenRejected as rejected:
+        raise Problem(401, "access-token-invalid", f"The user token is {rejected}.") from None
+
+
+UserDep = Annotated[UserClaims, Depends(current_user)]

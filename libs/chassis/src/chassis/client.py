@@ -9,6 +9,8 @@ errors, timeouts, 502/503/504.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -166,15 +168,25 @@ class ServiceClient:
         deadline = context.deadline.get() or started + (timeout or self.request_timeout)
         if not retry:
             return await self._checked(method, path, params, body, extra, deadline, timeout)
+        # The first attempt stays outside the retry machinery: building it on every call
+        # cost ~200 µs of CPU and left reference cycles whose collection stalled every
+        # request in flight (measured with bench/hop.py). It is entered after a failure.
+        try:
+            return await self._checked(method, path, params, body, extra, deadline, timeout)
+        except _Retryable:
+            pass
         try:
             async for attempt in stamina.retry_context(
                 on=_Retryable,
-                attempts=MAX_ATTEMPTS,
-                timeout=max(deadline - started, 0.001),
+                attempts=MAX_ATTEMPTS - 1,
+                timeout=max(deadline - time.time(), 0.001),
                 wait_initial=0.05,
                 wait_max=0.5,
                 wait_jitter=0.05,
             ):
+                if attempt.num == 1:  # the backoff before the second attempt overall
+                    jitter = random.random() * 0.05  # noqa: S311 (spreading retries, not secrecy)
+                    await asyncio.sleep(min(0.05 + jitter, _left(deadline)))
                 with attempt:
                     return await self._checked(method, path, params, body, extra, deadline, timeout)
         except _Retryable as failure:
@@ -249,6 +261,10 @@ class ServiceClient:
         if time.time() >= deadline:
             return UpstreamTimeout(self.service)
         return UpstreamUnavailable(self.service, reason)
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.time(), 0.0)
 
 
 def _propagated(deadline: float) -> dict[str, str]:

@@ -184,14 +184,92 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
     return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend"])
 
 
+# Units of each currency per US dollar, in minor units per cent where it matters.
+RATES = {"USD": (1, 1), "EUR": (93, 100), "JPY": (161, 1), "GBP": (79, 100)}
+EXPONENTS = {"USD": 2, "EUR": 2, "JPY": 0, "GBP": 2}
+
+
+@dataclass
+class FakeCurrency:
+    """Currency's /v1 contract with four made-up rates against the dollar."""
+
+    fail_with: int | None = None
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+    idempotency_keys: list[str | None] = field(default_factory=list)
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/v1/currencies", self._currencies)
+        app.router.add_post("/v1/convert", self._convert)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def _currencies(self, _: web.Request) -> web.Response:
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "internal", "simulated failure")
+        items = [
+            {"code": c, "name": c, "exponent": e, "per_euro": "1"} for c, e in EXPONENTS.items()
+        ]
+        return web.json_response({"items": items, "rates": {}})
+
+    async def _convert(self, request: web.Request) -> web.Response:
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "internal", "simulated failure")
+        body = await request.json()
+        self.conversions.append(body)
+        self.idempotency_keys.append(request.headers.get("Idempotency-Key"))
+        to = body["to"]
+        if to not in RATES:
+            return _problem(422, "unsupported-currency", f"no {to}")
+        numerator, denominator = RATES[to]
+        items = []
+        for item in body["items"]:
+            assert item["currency"] == "USD"
+            amount = item["amount"] * numerator * 10 ** EXPONENTS[to] // (denominator * 100)
+            items.append({"original": item, "converted": {"amount": amount, "currency": to}})
+        return web.json_response({"items": items, "rates_date": "2024-06-28"})
+
+
+@pytest.fixture
+async def currency() -> AsyncIterator[FakeCurrency]:
+    fake = FakeCurrency()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(backing: Any) -> str:
+    """A real Valkey, with the ACL user `mosaic up` gives the frontend (`frontend:*` keys)."""
+    url: str = backing.redis_url("frontend")
+    return url
+
+
 def frontend_settings(
-    catalog_url: str, keys: ServiceKeys, budget_ms: int = 2000
+    catalog_url: str,
+    keys: ServiceKeys,
+    budget_ms: int = 2000,
+    *,
+    currency_url: str = "http://127.0.0.1:9",
+    redis_url: str = "redis://127.0.0.1:9/0",
 ) -> FrontendSettings:
     return FrontendSettings(
         MOSAIC_SERVICE="frontend",
         PORT=8080,
         OPS_PORT=9080,
         CATALOG_URL=catalog_url,
+        CURRENCY_URL=currency_url,
+        REDIS_URL=redis_url,
         REQUEST_BUDGET_MS=budget_ms,
         TRANSPORT_SECURITY="mesh",
         SERVICE_SIGNING_KEY_FILE=keys.key_file("frontend"),
@@ -205,8 +283,17 @@ def budget_ms() -> int:
 
 
 @pytest.fixture
-async def app(catalog: FakeCatalog, budget_ms: int, keys: ServiceKeys) -> AsyncIterator[FastAPI]:
-    application = build_app(frontend_settings(catalog.url, keys, budget_ms))
+async def app(
+    catalog: FakeCatalog,
+    currency: FakeCurrency,
+    redis_url: str,
+    budget_ms: int,
+    keys: ServiceKeys,
+) -> AsyncIterator[FastAPI]:
+    settings = frontend_settings(
+        catalog.url, keys, budget_ms, currency_url=currency.url, redis_url=redis_url
+    )
+    application = build_app(settings)
     async with LifespanManager(application):
         yield application
 

@@ -1,14 +1,16 @@
 """Wiring: the chassis app with the shop's pages, pictures, static files and error pages."""
 
-from chassis import Credentials, ServiceClient, create_app, load_settings
+from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 
-from frontend import pages, pictures
+from frontend import pages, pictures, preferences
 from frontend.assets import HashedStaticFiles
 from frontend.clients import CatalogClient
+from frontend.currency import CurrencyClient
 from frontend.error_pages import install_error_pages
 from frontend.rendering import PACKAGE_DIR, Pages
 from frontend.security import SecurityHeadersMiddleware
+from frontend.sessions import SessionMiddleware
 from frontend.settings import FrontendSettings
 
 
@@ -17,11 +19,15 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     catalog = CatalogClient(
         ServiceClient("catalog", str(settings.catalog_url), credentials=credentials)
     )
+    currency = CurrencyClient(
+        ServiceClient("currency", str(settings.currency_url), credentials=credentials)
+    )
+    sessions = Cache(settings.redis_url, prefix="frontend")
     app = create_app(
         settings,
         credentials=credentials,
-        routers=[pages.router, pictures.router],
-        resources=[catalog],
+        routers=[pages.router, pictures.router, preferences.router],
+        resources=[catalog, currency, sessions],
         title="Mosaic shop",
         description="The browser-facing shop: server-rendered HTML pages.",
         openapi_url=None,  # HTML for people, not an API: nothing for a client to generate from
@@ -30,6 +36,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     app.mount("/static", static, name="static")
     app.state.pages = Pages(static)
     install_error_pages(app)
+    app.add_middleware(SessionMiddleware, idle_seconds=settings.session_idle_hours * 3600)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 

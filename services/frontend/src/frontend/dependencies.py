@@ -1,4 +1,4 @@
-"""What routes are handed: the catalog client and the page renderer, as `Annotated` aliases."""
+"""What routes are handed: callee clients, the page renderer, the shopper's prices."""
 
 import asyncio
 from collections.abc import Awaitable
@@ -7,7 +7,9 @@ from typing import Annotated, TypeVar
 from chassis import dependency
 from fastapi import Depends, Request
 
-from frontend.clients import CatalogClient
+from frontend.clients import CatalogClient, Product
+from frontend.currency import BASE_CURRENCY, ConversionFailed, CurrencyClient
+from frontend.forms import session_of
 from frontend.rendering import Pages
 
 A = TypeVar("A")
@@ -20,7 +22,35 @@ def _pages(request: Request) -> Pages:
 
 
 CatalogDep = Annotated[CatalogClient, Depends(dependency(CatalogClient))]
+CurrencyDep = Annotated[CurrencyClient, Depends(dependency(CurrencyClient))]
 PagesDep = Annotated[Pages, Depends(_pages)]
+
+
+def chosen_currency(request: Request) -> str:
+    code = session_of(request).get("currency", BASE_CURRENCY)
+    return code if isinstance(code, str) else BASE_CURRENCY
+
+
+class Prices:
+    """A page's prices in the shopper's currency: one batch call, catalog's prices on failure."""
+
+    def __init__(self, request: Request, currency: CurrencyDep) -> None:
+        self.request = request
+        self.currency = currency
+
+    async def shown(self, products: list[Product]) -> list[Product]:
+        wanted = chosen_currency(self.request)
+        try:
+            shown, _ = await concurrently(
+                self.currency.shown(products, wanted), self.currency.refresh_offered()
+            )
+        except ConversionFailed:
+            self.request.state.prices_unconverted = True
+            return products
+        return shown
+
+
+PricesDep = Annotated[Prices, Depends(Prices)]
 
 
 async def concurrently(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:

@@ -20,6 +20,7 @@ from frontend.clients import (
     CategoryNotFound,
     ProductNotFound,
 )
+from frontend.forms import CsrfRejected
 from frontend.rendering import Pages
 
 _log = get_logger("frontend.errors")
@@ -129,6 +130,15 @@ async def _problem(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status, exc.title, exc.detail)
 
 
+async def _csrf_rejected(request: Request, exc: Exception) -> Response:
+    _log.warning("form refused without its CSRF token", path=request.url.path)
+    message = (
+        "This form had expired or didn't come from our shop, so nothing was changed. "
+        "Please go back, reload the page and try again."
+    )
+    return _error_page(request, 403, "That form couldn't be accepted", message)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     _log.error("unhandled error", path=request.url.path, exc_info=exc)
     message = "Something went wrong on our side. It has been logged; please try again."
@@ -137,6 +147,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def install_error_pages(app: FastAPI) -> None:
     """Replaces the chassis' JSON handlers (same keys, so these win)."""
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_exception_handler(ProductNotFound, _product_not_found)
     app.add_exception_handler(CategoryNotFound, _category_not_found)
     app.add_exception_handler(CatalogBroken, _catalog_unavailable)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse
 
 from frontend.clients import CategoryNotFound, ProductNotFound, is_category_slug, is_product_id
-from frontend.dependencies import CatalogDep, PagesDep, concurrently
+from frontend.dependencies import CatalogDep, PagesDep, PricesDep, concurrently
 from frontend.paging import Pager
 from frontend.rendering import MAX_QUERY_LENGTH
 
@@ -23,7 +23,7 @@ SearchQuery = Annotated[str, Query(max_length=MAX_QUERY_LENGTH)]
 
 @router.get("/")
 async def home(
-    request: Request, catalog: CatalogDep, pages: PagesDep, page: PageNumber = 1
+    request: Request, catalog: CatalogDep, pages: PagesDep, prices: PricesDep, page: PageNumber = 1
 ) -> HTMLResponse:
     """The shop window: categories, then every product, a page of 24 at a time."""
     categories, listing = await concurrently(
@@ -38,7 +38,7 @@ async def home(
         title="Everyday things, made to last" if page == 1 else f"All products, page {page}",
         description="Coffee gear, kitchenware and little luxuries for the home.",
         categories=categories,
-        products=listing.items,
+        products=await prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: "/" + (f"?page={n}" if n > 1 else ""),
     )
@@ -46,7 +46,12 @@ async def home(
 
 @router.get("/category/{slug}")
 async def category(
-    request: Request, slug: str, catalog: CatalogDep, pages: PagesDep, page: PageNumber = 1
+    request: Request,
+    slug: str,
+    catalog: CatalogDep,
+    pages: PagesDep,
+    prices: PricesDep,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     if not is_category_slug(slug):
         raise CategoryNotFound(slug)  # cannot exist: no need to ask catalog
@@ -68,7 +73,7 @@ async def category(
         current_category=slug,
         category=current,
         crumbs=[("Home", "/"), (current.name, None)],
-        products=listing.items,
+        products=await prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: f"/category/{slug}" + (f"?page={n}" if n > 1 else ""),
     )
@@ -79,6 +84,7 @@ async def search(
     request: Request,
     catalog: CatalogDep,
     pages: PagesDep,
+    prices: PricesDep,
     q: SearchQuery = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
@@ -100,7 +106,7 @@ async def search(
         title=f"Search: {query}",
         categories=categories,
         query=query,
-        products=listing.items,
+        products=await prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: "/search?" + urlencode({"q": query, **({"page": n} if n > 1 else {})}),
     )
@@ -108,7 +114,7 @@ async def search(
 
 @router.get("/product/{product_id}")
 async def product(
-    request: Request, product_id: str, catalog: CatalogDep, pages: PagesDep
+    request: Request, product_id: str, catalog: CatalogDep, pages: PagesDep, prices: PricesDep
 ) -> HTMLResponse:
     if not is_product_id(product_id):
         raise ProductNotFound(product_id)  # cannot exist: no need to ask catalog
@@ -126,5 +132,5 @@ async def product(
         categories=categories,
         current_category=item.category,
         crumbs=crumbs,
-        product=item,
+        product=(await prices.shown([item]))[0],
     )

@@ -11,7 +11,10 @@ from starlette.templating import Jinja2Templates
 
 from frontend.assets import HashedStaticFiles
 from frontend.clients import Money, Product, is_product_id
+from frontend.currency import BASE_CURRENCY, CurrencyClient
+from frontend.forms import csrf_token
 from frontend.money import format_price
+from frontend.sessions import Session
 
 PACKAGE_DIR = Path(__file__).parent
 MAX_QUERY_LENGTH = 100
@@ -63,6 +66,7 @@ class Pages:
         **context: Any,
     ) -> HTMLResponse:
         context.setdefault("categories", [])
+        context.update(_shopper(request))
         return self._templates.TemplateResponse(
             request,
             template,
@@ -70,3 +74,23 @@ class Pages:
             status_code=status_code,
             headers=headers,
         )
+
+
+def _shopper(request: Request) -> dict[str, Any]:
+    """What the layout shows on every page: currency selector, flashes, the signed-in user.
+
+    An error page rendered outside the session middleware (a crash) shows no forms.
+    """
+    session: Session | None = getattr(request.state, "session", None)
+    currency: CurrencyClient = request.app.state.resources.get(CurrencyClient)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    chosen = session.get("currency", BASE_CURRENCY) if session is not None else BASE_CURRENCY
+    return {
+        "csrf_token": csrf_token(session) if session is not None else None,
+        "flashes": session.take_flashes() if session is not None else [],
+        "user": session.get("user") if session is not None else None,
+        "here": here,
+        "currencies": currency.offered,
+        "currency": chosen,
+        "prices_unconverted": getattr(request.state, "prices_unconverted", False),
+    }

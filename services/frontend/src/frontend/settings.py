@@ -1,10 +1,10 @@
-"""The frontend's configuration: the chassis' settings plus where catalog lives."""
+"""The frontend's configuration: the chassis' settings, where its callees live, sessions."""
 
-from chassis import ServiceSettings
+from chassis import CacheSettings, ServiceSettings
 from pydantic import Field, HttpUrl
 
 
-class FrontendSettings(ServiceSettings):
+class FrontendSettings(ServiceSettings, CacheSettings):
     edge: bool = Field(
         default=True,
         validation_alias="EDGE",
@@ -13,4 +13,15 @@ class FrontendSettings(ServiceSettings):
     catalog_url: HttpUrl = Field(
         validation_alias="CATALOG_URL",
         description="the catalog service's base URL, e.g. http://127.0.0.1:8001",
+    )
+    currency_url: HttpUrl = Field(
+        validation_alias="CURRENCY_URL",
+        description="the currency service's base URL, e.g. http://127.0.0.1:8002",
+    )
+    session_idle_hours: int = Field(
+        default=7 * 24,
+        validation_alias="FRONTEND_SESSION_IDLE_HOURS",
+        ge=1,
+        le=90 * 24,
+        description="hours a shopper's session lives without a visit (1..2160)",
     )

@@ -39,7 +39,8 @@ async def test_page_is_accessible_in_structure(shop: httpx.AsyncClient, audit, p
     assert len(page.all("h1")) == 1
     assert all(img.get("alt") is not None for img in page.all("img"))
     labelled = {label["for"] for label in page.all("label")}
-    assert all(field["id"] in labelled for field in page.all("input"))
+    fields = [f for f in page.all("input") + page.all("select") if f.get("type") != "hidden"]
+    assert all(field["id"] in labelled for field in fields)
 
 
 async def test_pages_carry_a_strict_content_security_policy(shop: httpx.AsyncClient):

@@ -7,6 +7,8 @@ BASE = {
     "PORT": "8080",
     "OPS_PORT": "9080",
     "TRANSPORT_SECURITY": "mesh",
+    "CURRENCY_URL": "http://127.0.0.1:8002",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 

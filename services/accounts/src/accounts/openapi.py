@@ -10,9 +10,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from chassis.contract import contract_main, placeholder_env, render
+from chassis.testing import ServiceKeys
+from fastapi import FastAPI
 
 from accounts.app import create_accounts_app
 from accounts.settings import AccountsSettings
@@ -22,46 +22,24 @@ REGENERATE = "python -m accounts.openapi"
 
 
 def contract() -> bytes:
-    """The app's OpenAPI document: pretty, keys sorted, so diffs show real changes only."""
-    # Placeholder settings: building the schema opens no connection and signs nothing.
+    # Building the schema opens no connection and signs nothing, but accounts refuses to
+    # start without a signing key: a throwaway one.
     with tempfile.TemporaryDirectory() as folder:
-        key_file = Path(folder) / "signing.key"
-        key_file.write_bytes(
-            Ed25519PrivateKey.generate().private_bytes(
-                Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-            )
-        )
-        document = create_accounts_app(_placeholder_settings(key_file)).openapi()
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        return render(_schema_app(Path(folder)))
 
 
-def _placeholder_settings(key_file: Path) -> AccountsSettings:
-    return AccountsSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "accounts",
-            "SERVICE_VERSION": "1",
-            "PORT": 1,
-            "OPS_PORT": 2,
-            "DATABASE_URL": "postgresql://accounts@127.0.0.1/accounts",
-            "REDIS_URL": "redis://127.0.0.1/0",
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": tempfile.gettempdir(),  # no caller is checked here
-            "SERVICE_SIGNING_KEY_FILE": str(key_file),
-        }
+def _schema_app(folder: Path) -> FastAPI:
+    keys = ServiceKeys(folder, ["accounts"])
+    env = placeholder_env(
+        "accounts",
+        DATABASE_URL="postgresql://accounts@127.0.0.1/accounts",
+        REDIS_URL="redis://127.0.0.1/0",
+        SERVICE_SIGNING_KEY_FILE=str(keys.key_file("accounts")),
     )
-
-
-def main(argv: list[str]) -> int:
-    current = contract()
-    if "--check" in argv:
-        if CONTRACT.exists() and CONTRACT.read_bytes() == current:
-            return 0
-        print(f"{CONTRACT} is out of date; run: {REGENERATE}", file=sys.stderr)
-        return 1
-    CONTRACT.write_bytes(current)
-    print(f"wrote {CONTRACT}")
-    return 0
+    return create_accounts_app(AccountsSettings.model_validate(env))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    with tempfile.TemporaryDirectory() as folder:
+        code = contract_main(lambda: _schema_app(Path(folder)), CONTRACT, REGENERATE, sys.argv[1:])
+    raise SystemExit(code)

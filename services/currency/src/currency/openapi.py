@@ -7,10 +7,10 @@ python -m currency.openapi --check  # exit 1 if the file and the code disagree
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-import orjson
+from chassis.contract import contract_main, placeholder_env, render
+from fastapi import FastAPI
 
 from currency.app import create_currency_app
 from currency.settings import CurrencySettings
@@ -19,34 +19,14 @@ CONTRACT = Path(__file__).resolve().parents[2] / "openapi.json"
 REGENERATE = "python -m currency.openapi"
 
 
+def schema_app() -> FastAPI:
+    """The app with placeholder settings: building the schema binds no port."""
+    return create_currency_app(CurrencySettings.model_validate(placeholder_env("currency")))
+
+
 def contract() -> bytes:
-    """The app's OpenAPI document: pretty, keys sorted, so diffs show real changes only."""
-    # Placeholder settings: building the schema binds no port and checks no caller.
-    settings = CurrencySettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "currency",
-            "SERVICE_VERSION": "1",
-            "PORT": 1,
-            "OPS_PORT": 2,
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": tempfile.gettempdir(),
-        }
-    )
-    document = create_currency_app(settings).openapi()
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-
-
-def main(argv: list[str]) -> int:
-    current = contract()
-    if "--check" in argv:
-        if CONTRACT.exists() and CONTRACT.read_bytes() == current:
-            return 0
-        print(f"{CONTRACT} is out of date; run: {REGENERATE}", file=sys.stderr)
-        return 1
-    CONTRACT.write_bytes(current)
-    print(f"wrote {CONTRACT}")
-    return 0
+    return render(schema_app())
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(contract_main(schema_app, CONTRACT, REGENERATE, sys.argv[1:]))

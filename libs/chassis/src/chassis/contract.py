@@ -1,0 +1,53 @@
+"""A service's committed API contract (`openapi.json`), generated from its app.
+
+A service's `openapi.py` names its app factory and settings, then hands over:
+
+    if __name__ == "__main__":
+        raise SystemExit(contract_main(build, Path(__file__).parents[2] / "openapi.json",
+                                       "python -m catalog.openapi", sys.argv[1:]))
+
+`--check` exits 1 when the file and the code disagree (its test runs in the suite).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+
+
+def placeholder_env(service: str, **extra: Any) -> dict[str, Any]:
+    """Settings for building the schema only: no port is bound, no caller checked."""
+    return {
+        "MOSAIC_SERVICE": service,
+        "SERVICE_VERSION": "1",
+        "PORT": 1,
+        "OPS_PORT": 2,
+        "TRANSPORT_SECURITY": "mesh",
+        "SERVICE_TRUST_DIR": tempfile.gettempdir(),
+        **extra,
+    }
+
+
+def render(app: FastAPI) -> bytes:
+    """The OpenAPI document: pretty, keys sorted, so diffs show real changes only."""
+    return orjson.dumps(app.openapi(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def contract_main(
+    build: Callable[[], FastAPI], path: Path, regenerate: str, argv: list[str]
+) -> int:
+    current = render(build())
+    if "--check" in argv:
+        if path.exists() and path.read_bytes() == current:
+            return 0
+        print(f"{path} is out of date; run: {regenerate}", file=sys.stderr)
+        return 1
+    path.write_bytes(current)
+    print(f"wrote {path}")
+    return 0

@@ -7,8 +7,11 @@ over real HTTP with the chassis client, so timeouts, retries and deadlines are e
 
 import asyncio
 import hashlib
+import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -165,8 +168,8 @@ def _paged(request: web.Request, found: list[dict[str, Any]]) -> web.Response:
     return web.json_response({"items": items, "page": page, "page_size": size, "total": len(found)})
 
 
-def _problem(status: int, kind: str, detail: str) -> web.Response:
-    body = {"type": PROBLEMS + kind, "title": kind, "status": status, "detail": detail}
+def _problem(status: int, kind: str, detail: str, **extra: Any) -> web.Response:
+    body = {"type": PROBLEMS + kind, "title": kind, "status": status, "detail": detail, **extra}
     return web.json_response(body, status=status, content_type="application/problem+json")
 
 
@@ -248,6 +251,153 @@ async def currency() -> AsyncIterator[FakeCurrency]:
     await fake.stop()
 
 
+@dataclass
+class FakeAccounts:
+    """accounts' /v1 contract for the frontend: users, sessions, access tokens, addresses.
+
+    `access_seconds` sets how long an access token lives, so tests can make one expire.
+    """
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # by email
+    sessions: dict[str, str] = field(default_factory=dict)  # session token -> email
+    access: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # token -> ...
+    addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    client_addresses: list[str | None] = field(default_factory=list)
+    refreshes: int = 0
+    access_seconds: float = 600.0
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/users", self._register)
+        app.router.add_post("/v1/sessions", self._sign_in)
+        app.router.add_post("/v1/sessions/refresh", self._refresh)
+        app.router.add_delete("/v1/sessions/current", self._sign_out)
+        app.router.add_get("/v1/users/me", self._me)
+        app.router.add_get("/v1/users/me/addresses", self._addresses)
+        app.router.add_post("/v1/users/me/addresses", self._add_address)
+        app.router.add_delete("/v1/users/me/addresses/{aid}", self._delete_address)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    def _profile(self, email: str) -> dict[str, Any]:
+        user = self.users[email]
+        return {"id": user["id"], "email": email, "display_name": user["name"],
+                "created_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+
+    def _access(self, email: str, session_token: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(16)
+        expires = time.time() + self.access_seconds
+        self.access[token] = (email, session_token, expires)
+        stamp = datetime.fromtimestamp(expires, UTC).isoformat()
+        return {"token": token, "token_type": "Bearer", "expires_at": stamp}
+
+    def _viewer(self, request: web.Request) -> str | web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.access:
+            return _problem(401, "access-token-invalid", "no such token")
+        email, session_token, expires = self.access[token]
+        if session_token not in self.sessions:
+            return _problem(401, "session-ended", "signed out")
+        if expires < time.time():
+            return _problem(401, "access-token-expired", "expired")
+        return email
+
+    async def _register(self, request: web.Request) -> web.Response:
+        self.client_addresses.append(request.headers.get("x-client-address"))
+        body = await request.json()
+        if len(body["password"]) < 12:
+            reasons = ["Use at least 12 characters."]
+            return _problem(422, "password-rejected", "Choose a stronger one.", reasons=reasons)
+        if body["email"] not in self.users:
+            self.users[body["email"]] = {
+                "id": secrets.token_hex(8), "name": body["display_name"],
+                "password": body["password"],
+            }  # fmt: skip
+        return web.json_response({"status": "accepted", "email": body["email"]}, status=202)
+
+    async def _sign_in(self, request: web.Request) -> web.Response:
+        self.client_addresses.append(request.headers.get("x-client-address"))
+        body = await request.json()
+        user = self.users.get(body["email"])
+        if user is None or user["password"] != body["password"]:
+            return _problem(401, "invalid-credentials", "no")
+        token = secrets.token_urlsafe(32)
+        self.sessions[token] = body["email"]
+        session = {"id": secrets.token_hex(8), "user_id": user["id"], "token": token,
+                   "expires_at": "2030-01-01T00:00:00Z"}  # fmt: skip
+        answer = {"user": self._profile(body["email"]), "session": session,
+                  "access_token": self._access(body["email"], token)}  # fmt: skip
+        return web.json_response(answer, status=201)
+
+    async def _refresh(self, request: web.Request) -> web.Response:
+        self.refreshes += 1
+        token = (await request.json())["session_token"]
+        if token not in self.sessions:
+            return _problem(401, "session-ended", "signed out")
+        email = self.sessions[token]
+        answer = {"user": self._profile(email), "access_token": self._access(email, token),
+                  "session": {"id": "s", "user_id": self.users[email]["id"],
+                              "expires_at": "2030-01-01T00:00:00Z"}}  # fmt: skip
+        return web.json_response(answer)
+
+    async def _sign_out(self, request: web.Request) -> web.Response:
+        email = self._viewer(request)
+        if isinstance(email, web.Response):
+            return email
+        for token in [t for t, e in self.sessions.items() if e == email]:
+            del self.sessions[token]
+        return web.Response(status=204)
+
+    async def _me(self, request: web.Request) -> web.Response:
+        email = self._viewer(request)
+        if isinstance(email, web.Response):
+            return email
+        return web.json_response(self._profile(email))
+
+    async def _addresses(self, request: web.Request) -> web.Response:
+        email = self._viewer(request)
+        if isinstance(email, web.Response):
+            return email
+        return web.json_response({"items": self.addresses.get(email, [])})
+
+    async def _add_address(self, request: web.Request) -> web.Response:
+        email = self._viewer(request)
+        if isinstance(email, web.Response):
+            return email
+        body = await request.json()
+        if not body.get("city"):
+            return _problem(422, "invalid-request", "city missing")
+        address = {**body, "id": secrets.token_hex(6)}
+        self.addresses.setdefault(email, []).append(address)
+        return web.json_response(address, status=201)
+
+    async def _delete_address(self, request: web.Request) -> web.Response:
+        email = self._viewer(request)
+        if isinstance(email, web.Response):
+            return email
+        kept = [a for a in self.addresses.get(email, []) if a["id"] != request.match_info["aid"]]
+        self.addresses[email] = kept
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def accounts() -> AsyncIterator[FakeAccounts]:
+    fake = FakeAccounts()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_url(backing: Any) -> str:
     """A real Valkey, with the ACL user `mosaic up` gives the frontend (`frontend:*` keys)."""
@@ -261,6 +411,7 @@ def frontend_settings(
     budget_ms: int = 2000,
     *,
     currency_url: str = "http://127.0.0.1:9",
+    accounts_url: str = "http://127.0.0.1:9",
     redis_url: str = "redis://127.0.0.1:9/0",
 ) -> FrontendSettings:
     return FrontendSettings(
@@ -269,6 +420,7 @@ def frontend_settings(
         OPS_PORT=9080,
         CATALOG_URL=catalog_url,
         CURRENCY_URL=currency_url,
+        ACCOUNTS_URL=accounts_url,
         REDIS_URL=redis_url,
         REQUEST_BUDGET_MS=budget_ms,
         TRANSPORT_SECURITY="mesh",
@@ -286,12 +438,18 @@ def budget_ms() -> int:
 async def app(
     catalog: FakeCatalog,
     currency: FakeCurrency,
+    accounts: FakeAccounts,
     redis_url: str,
     budget_ms: int,
     keys: ServiceKeys,
 ) -> AsyncIterator[FastAPI]:
     settings = frontend_settings(
-        catalog.url, keys, budget_ms, currency_url=currency.url, redis_url=redis_url
+        catalog.url,
+        keys,
+        budget_ms,
+        currency_url=currency.url,
+        accounts_url=accounts.url,
+        redis_url=redis_url,
     )
     application = build_app(settings)
     async with LifespanManager(application):

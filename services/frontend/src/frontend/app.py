@@ -3,7 +3,8 @@
 from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 
-from frontend import pages, pictures, preferences
+from frontend import account, identity, pages, pictures, preferences
+from frontend.accounts import AccountsClient
 from frontend.assets import HashedStaticFiles
 from frontend.clients import CatalogClient
 from frontend.currency import CurrencyClient
@@ -22,12 +23,21 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     currency = CurrencyClient(
         ServiceClient("currency", str(settings.currency_url), credentials=credentials)
     )
+    accounts = AccountsClient(
+        ServiceClient("accounts", str(settings.accounts_url), credentials=credentials)
+    )
     sessions = Cache(settings.redis_url, prefix="frontend")
     app = create_app(
         settings,
         credentials=credentials,
-        routers=[pages.router, pictures.router, preferences.router],
-        resources=[catalog, currency, sessions],
+        routers=[
+            pages.router,
+            pictures.router,
+            preferences.router,
+            identity.router,
+            account.router,
+        ],
+        resources=[catalog, currency, accounts, sessions],
         title="Mosaic shop",
         description="The browser-facing shop: server-rendered HTML pages.",
         openapi_url=None,  # HTML for people, not an API: nothing for a client to generate from

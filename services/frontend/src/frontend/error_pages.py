@@ -5,13 +5,15 @@ the right status code for crawlers and caches. Never a stack trace.
 """
 
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from chassis import Problem, get_logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from frontend.accounts import AccountsRefused
 from frontend.clients import (
     CatalogBroken,
     CatalogClient,
@@ -20,8 +22,9 @@ from frontend.clients import (
     CategoryNotFound,
     ProductNotFound,
 )
-from frontend.forms import CsrfRejected
+from frontend.forms import CsrfRejected, session_of
 from frontend.rendering import Pages
+from frontend.viewer import NotSignedIn
 
 _log = get_logger("frontend.errors")
 
@@ -139,6 +142,18 @@ async def _csrf_rejected(request: Request, exc: Exception) -> Response:
     return _error_page(request, 403, "That form couldn't be accepted", message)
 
 
+async def _not_signed_in(request: Request, exc: Exception) -> Response:
+    session_of(request).flash("Please sign in to see that page.")
+    target = request.url.path if request.method == "GET" else "/account"
+    return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+
+
+async def _accounts_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AccountsRefused)
+    message = exc.detail or "Please go back and try again."
+    return _error_page(request, exc.status, "That didn't work", message)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     _log.error("unhandled error", path=request.url.path, exc_info=exc)
     message = "Something went wrong on our side. It has been logged; please try again."
@@ -148,6 +163,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def install_error_pages(app: FastAPI) -> None:
     """Replaces the chassis' JSON handlers (same keys, so these win)."""
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(NotSignedIn, _not_signed_in)
+    app.add_exception_handler(AccountsRefused, _accounts_refused)
     app.add_exception_handler(ProductNotFound, _product_not_found)
     app.add_exception_handler(CategoryNotFound, _category_not_found)
     app.add_exception_handler(CatalogBroken, _catalog_unavailable)

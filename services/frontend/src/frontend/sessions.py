@@ -89,9 +89,10 @@ class SessionStore:
     async def save(self, session: Session) -> None:
         client = self.cache.client
         if session.modified:
-            await client.set(
-                self._key(session.id), orjson.dumps(session.data), ex=self.idle_seconds
-            )
+            # A known id is only updated, never recreated: a request that raced a sign-out
+            # must not bring the ended session back.
+            key, data = self._key(session.id), orjson.dumps(session.data)
+            await client.set(key, data, ex=self.idle_seconds, xx=not session.new)
         if session.replaced_id is not None:
             await client.delete(self._key(session.replaced_id))
             session.replaced_id = None

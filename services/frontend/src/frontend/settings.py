@@ -18,6 +18,10 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         validation_alias="CURRENCY_URL",
         description="the currency service's base URL, e.g. http://127.0.0.1:8002",
     )
+    accounts_url: HttpUrl = Field(
+        validation_alias="ACCOUNTS_URL",
+        description="the accounts service's base URL, e.g. http://127.0.0.1:8003",
+    )
     session_idle_hours: int = Field(
         default=7 * 24,
         validation_alias="FRONTEND_SESSION_IDLE_HOURS",

@@ -99,3 +99,27 @@ async def test_security_headers_on_every_response(shop: httpx.AsyncClient):
     page_policy = (await shop.get("/")).headers["content-security-policy"]
     assert "frame-ancestors 'none'" in page_policy
     assert "script-src" not in page_policy  # default-src 'none' forbids every script
+
+
+async def test_a_request_racing_a_sign_out_does_not_bring_the_session_back(redis_url: str):
+    from chassis import Cache
+    from frontend.sessions import SessionStore
+
+    cache = Cache(redis_url, prefix="frontend")
+    await cache.open()
+    try:
+        store = SessionStore(cache, idle_seconds=60)
+        session = await store.load(None)
+        session["user"] = {"id": "u1", "name": "Ada"}
+        await store.save(session)
+        racing = await store.load(session.id)  # loaded before the sign-out below
+        signed_out = await store.load(session.id)
+        signed_out.clear()
+        await store.save(signed_out)
+
+        racing.flash("late")
+        await store.save(racing)
+
+        assert not await cache.client.exists(cache.key("session", session.id))
+    finally:
+        await cache.close()

@@ -8,6 +8,7 @@ BASE = {
     "OPS_PORT": "9080",
     "TRANSPORT_SECURITY": "mesh",
     "CURRENCY_URL": "http://127.0.0.1:8002",
+    "ACCOUNTS_URL": "http://127.0.0.1:8003",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 

@@ -1,0 +1,69 @@
+"""The account page: the profile and saved addresses of the signed-in user."""
+
+import re
+from contextlib import suppress
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from frontend.accounts import AccountsRefused
+from frontend.dependencies import PagesDep, concurrently
+from frontend.forms import FormDep
+from frontend.viewer import ViewerDep
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+ADDRESS_FIELDS = ("recipient", "line1", "line2", "city", "region", "postal_code", "country")
+ADDRESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@router.get("/account")
+async def account(request: Request, pages: PagesDep, viewer: ViewerDep) -> Response:
+    profile, addresses = await concurrently(
+        viewer.call("GET", "/v1/users/me"), viewer.call("GET", "/v1/users/me/addresses")
+    )
+    return pages.render(
+        request,
+        "account.html",
+        title="Your account",
+        profile=profile,
+        addresses=addresses["items"],
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/account/addresses")
+async def add_address(form: FormDep, viewer: ViewerDep) -> Response:
+    draft = {name: form.get(name, "").strip() for name in ADDRESS_FIELDS}
+    draft["country"] = draft["country"].upper()
+    try:
+        await viewer.call("POST", "/v1/users/me/addresses", json=draft)
+    except AccountsRefused as refused:
+        viewer.session.flash(_address_error(refused), "error")
+    else:
+        viewer.session.flash("Address saved.", "success")
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/addresses/{address_id}/delete")
+async def delete_address(address_id: str, form: FormDep, viewer: ViewerDep) -> Response:
+    if ADDRESS_ID.fullmatch(address_id):
+        # Already gone (or never ours) is fine: the list shown next says what there is.
+        with suppress(AccountsRefused):
+            await viewer.call("DELETE", f"/v1/users/me/addresses/{address_id}")
+    viewer.session.flash("Address removed.", "success")
+    return RedirectResponse("/account", status_code=303)
+
+
+def _address_error(refused: AccountsRefused) -> str:
+    if refused.kind == "address-limit-reached":
+        return "You have saved as many addresses as an account can keep; remove one first."
+    fields = sorted(
+        {
+            str(error.get("location", [""])[-1])
+            for error in refused.problem.get("errors", [])
+            if isinstance(error, dict) and error.get("location")
+        }
+    )
+    named = ", ".join(name.replace("_", " ") for name in fields)
+    return "Please check the address" + (f" ({named})." if named else ".")

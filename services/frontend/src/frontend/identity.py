@@ -1,0 +1,99 @@
+"""Sign-up, sign-in and sign-out pages, through accounts. Every post carries CSRF."""
+
+from contextlib import suppress
+from typing import Annotated
+
+from chassis import dependency
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
+from frontend.dependencies import PagesDep
+from frontend.forms import FormDep, SessionDep, local_path
+from frontend.viewer import NotSignedIn, ViewerDep
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+AccountsDep = Annotated[AccountsClient, Depends(dependency(AccountsClient))]
+Next = Annotated[str, Query(max_length=500)]
+
+SIGN_IN_REFUSED = "That email and password don't match an account. Please try again."
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "0.0.0.0"
+
+
+def _too_many(refused: AccountsRefused) -> str:
+    wait = f" Please wait {refused.retry_after} seconds." if refused.retry_after else ""
+    return "Too many attempts for now." + wait
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, pages: PagesDep, next: Next = "/account") -> Response:
+    return pages.render(request, "sign_in.html", title="Sign in", next=local_path(next), email="")
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep, viewer: ViewerDep
+) -> Response:
+    email, target = form.get("email", "").strip(), local_path(form.get("next"), "/account")
+    try:
+        answer = await accounts.sign_in(email, form.get("password", ""), client_address(request))
+    except AccountsRefused as refused:
+        error = _too_many(refused) if refused.status == 429 else SIGN_IN_REFUSED
+        status = 429 if refused.status == 429 else 401
+        return pages.render(
+            request, "sign_in.html", title="Sign in", status_code=status,
+            error=error, email=email, next=target,
+        )  # fmt: skip
+    viewer.start(answer)
+    viewer.session.flash(f"Welcome back, {answer['user']['display_name']}.", "success")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/sign-up")
+async def sign_up_page(request: Request, pages: PagesDep) -> Response:
+    return pages.render(request, "sign_up.html", title="Create an account", email="", name="")
+
+
+@router.post("/sign-up")
+async def sign_up(
+    request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep, viewer: ViewerDep
+) -> Response:
+    email, name = form.get("email", "").strip(), form.get("name", "").strip()
+    password, address = form.get("password", ""), client_address(request)
+
+    def again(error: str, reasons: list[str], status: int) -> Response:
+        return pages.render(
+            request, "sign_up.html", title="Create an account", status_code=status,
+            error=error, reasons=reasons, email=email, name=name,
+        )  # fmt: skip
+
+    try:
+        await accounts.register(email, password, name, address)
+    except AccountsRefused as refused:
+        if refused.status == 429:
+            return again(_too_many(refused), [], 429)
+        reasons = [str(r) for r in refused.problem.get("reasons", []) if isinstance(r, str)]
+        return again(refused.detail or "Please check the form.", reasons, 422)
+    try:
+        answer = await accounts.sign_in(email, password, address)
+    except AccountsRefused:
+        message = "If you already have an account with this email, please sign in."
+        viewer.session.flash(message)
+        return RedirectResponse("/sign-in", status_code=303)
+    viewer.start(answer)
+    viewer.session.flash(f"Welcome to Mosaic, {answer['user']['display_name']}.", "success")
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/sign-out")
+async def sign_out(form: FormDep, viewer: ViewerDep, session: SessionDep) -> Response:
+    """Ends every accounts session of the user, then forgets them here (new session id)."""
+    with suppress(NotSignedIn, SignedOut):  # already over: signing out again is fine
+        await viewer.call("DELETE", "/v1/sessions/current")
+    viewer.forget()
+    session.flash("You're signed out. See you soon.", "success")
+    return RedirectResponse("/", status_code=303)

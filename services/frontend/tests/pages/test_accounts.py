@@ -1,0 +1,161 @@
+"""Sign-up, sign-in, sign-out and the account page, against a stand-in accounts."""
+
+import httpx
+from redis.asyncio import Redis
+
+from .test_sessions import csrf_of
+
+PASSWORD = "correct horse battery staple"
+
+
+async def post_form(shop: httpx.AsyncClient, audit, page: str, action: str, **fields: str):
+    token = csrf_of(audit, (await shop.get(page)).text)
+    return await shop.post(action, data={"csrf_token": token, **fields})
+
+
+async def sign_up(shop: httpx.AsyncClient, audit, email: str = "ada@example.com"):
+    fields = {"name": "Ada", "email": email, "password": PASSWORD}
+    return await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+
+
+async def test_sign_up_signs_in_and_shows_the_name(shop: httpx.AsyncClient, accounts, audit):
+    response = await sign_up(shop, audit)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account"
+    page = audit((await shop.get("/account")).text)
+    assert page.heading == "Your account"
+    assert "ada@example.com" in page.plain_text
+    assert "Welcome to Mosaic, Ada." in page.plain_text
+    assert any(f.get("action") == "/sign-out" for f in page.all("form"))
+    assert accounts.client_addresses == ["127.0.0.1", "127.0.0.1"]
+
+
+async def test_flash_messages_show_once(shop: httpx.AsyncClient, audit):
+    await sign_up(shop, audit)
+
+    first = audit((await shop.get("/")).text).plain_text
+    second = audit((await shop.get("/")).text).plain_text
+
+    assert "Welcome to Mosaic, Ada." in first
+    assert "Welcome to Mosaic, Ada." not in second
+
+
+async def test_a_rejected_password_says_why(shop: httpx.AsyncClient, audit):
+    fields = {"name": "Ada", "email": "ada@example.com", "password": "short"}
+    response = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+
+    assert response.status_code == 422
+    assert "Use at least 12 characters." in audit(response.text).plain_text
+
+
+async def test_sign_in_gets_a_new_session_id(shop: httpx.AsyncClient, accounts, audit, redis_url):
+    await sign_up(shop, audit)
+    await post_form(shop, audit, "/", "/sign-out")
+    await shop.get("/")
+    before = shop.cookies["session"]
+
+    response = await post_form(
+        shop, audit, "/sign-in", "/sign-in", email="ada@example.com", password=PASSWORD
+    )
+
+    after = shop.cookies["session"]
+    assert response.status_code == 303
+    assert after != before
+    async with Redis.from_url(redis_url) as valkey:
+        assert not await valkey.exists(f"frontend:session:{before}")
+        assert await valkey.exists(f"frontend:session:{after}")
+
+
+async def test_wrong_password_is_refused_without_saying_which_part(shop: httpx.AsyncClient, audit):
+    await sign_up(shop, audit)
+    await post_form(shop, audit, "/", "/sign-out")
+
+    response = await post_form(
+        shop, audit, "/sign-in", "/sign-in", email="ada@example.com", password="nope" * 4
+    )
+
+    assert response.status_code == 401
+    assert "don't match an account" in audit(response.text).plain_text
+
+
+async def test_sign_out_needs_csrf(shop: httpx.AsyncClient, audit):
+    await sign_up(shop, audit)
+
+    response = await shop.post("/sign-out", data={})
+
+    assert response.status_code == 403
+    assert (await shop.get("/account")).status_code == 200  # still signed in
+
+
+async def test_after_sign_out_the_old_cookie_is_refused(
+    shop: httpx.AsyncClient, app, accounts, audit
+):
+    await sign_up(shop, audit)
+    old = shop.cookies["session"]
+
+    response = await post_form(shop, audit, "/", "/sign-out")
+
+    assert response.status_code == 303
+    assert not accounts.sessions  # accounts ended the session too
+    assert "You're signed out." in audit((await shop.get("/")).text).plain_text
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as thief:
+        thief.cookies.set("session", old)
+        stolen = await thief.get("/account")
+    assert stolen.status_code == 303
+    assert stolen.headers["location"].startswith("/sign-in")
+
+
+async def test_account_page_needs_a_signed_in_user(shop: httpx.AsyncClient):
+    response = await shop.get("/account")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=/account"
+
+
+async def test_an_expired_access_token_is_refreshed(shop: httpx.AsyncClient, accounts, audit):
+    accounts.access_seconds = 0  # the token handed out at sign-in is already stale
+    await sign_up(shop, audit)
+    accounts.access_seconds = 600
+
+    response = await shop.get("/account")
+
+    assert response.status_code == 200
+    assert accounts.refreshes >= 1
+
+
+async def test_an_ended_accounts_session_means_signed_out(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit)
+    accounts.sessions.clear()  # e.g. a password change elsewhere
+
+    response = await shop.get("/account")
+
+    assert response.status_code == 303
+    assert "Sign in" in audit((await shop.get("/")).text).plain_text
+
+
+async def test_addresses_can_be_added_and_removed(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit)
+    address = {
+        "recipient": "Ada Lovelace", "line1": "12 St James's Square", "line2": "",
+        "city": "London", "region": "", "postal_code": "SW1Y 4JH", "country": "gb",
+    }  # fmt: skip
+
+    added = await post_form(shop, audit, "/account", "/account/addresses", **address)
+    page = audit((await shop.get("/account")).text)
+
+    assert added.status_code == 303
+    assert "12 St James's Square" in page.plain_text
+    assert accounts.addresses["ada@example.com"][0]["country"] == "GB"
+    removal = next(f["action"] for f in page.all("form") if "/delete" in str(f["action"]))
+    await post_form(shop, audit, "/account", str(removal))
+    assert "No saved addresses yet." in audit((await shop.get("/account")).text).plain_text
+
+
+async def test_a_bad_address_is_explained(shop: httpx.AsyncClient, audit):
+    await sign_up(shop, audit)
+
+    await post_form(shop, audit, "/account", "/account/addresses", recipient="Ada", city="")
+
+    assert "Please check the address" in audit((await shop.get("/account")).text).plain_text

@@ -32,8 +32,9 @@ from catalog.store import Store
 
 router = APIRouter(prefix="/v1")
 
-# Who may call: the shop's pages read; only the operator's admin tool writes (no service does).
-READERS = [callers("frontend")]
+# Who may call: the shop's pages and the cart (it checks products exist) read; only the
+# operator's admin tool writes (no service does).
+READERS = [callers("frontend", "cart")]
 WRITERS = [callers("admin")]
 
 

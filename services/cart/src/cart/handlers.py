@@ -1,0 +1,22 @@
+"""What each request does: plain functions over the store and the catalog port."""
+
+from __future__ import annotations
+
+from cart.catalog import Product, Products, find_all
+from cart.domain import Cart, Owner, UnknownProduct
+from cart.store import Store
+
+
+async def add_item(
+    store: Store, products: Products, owner: Owner, cart_id: str, product_id: str, quantity: int
+) -> Cart:
+    await store.cart(owner, cart_id)  # someone else's cart is 404 before catalog hears of it
+    # Asked outside the transaction: no row lock is held while waiting on another service.
+    if await products.find(product_id) is None:
+        raise UnknownProduct(product_id)
+    return await store.add(owner, cart_id, product_id, quantity)
+
+
+async def products_of(products: Products, cart: Cart) -> dict[str, Product | None]:
+    """Current catalog data for each line (None: catalog no longer has it)."""
+    return await find_all(products, [line.product_id for line in cart.lines])

@@ -1,0 +1,179 @@
+"""Postgres queries. Every change to a cart runs in one transaction that first locks the
+cart's row, owner checked in the same statement: concurrent changes to one cart take turns
+(no lost update, the line limit holds), and someone else's cart is simply not found."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from chassis import Database
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cart.domain import Cart, CartNotFound, Line, LineNotFound, Owner, added, merged
+
+
+def _queries(column: str) -> dict[str, TextClause]:
+    """The queries that name the owner's column; built once, from constants only."""
+    return {
+        "find": text(f"SELECT id FROM carts WHERE {column} = :owner"),  # noqa: S608
+        "owned": text(f"SELECT id FROM carts WHERE id = :id AND {column} = :owner"),  # noqa: S608
+        "lock": text(
+            f"SELECT id FROM carts WHERE id = :id AND {column} = :owner FOR UPDATE"  # noqa: S608
+        ),
+        "create": text(
+            f"INSERT INTO carts (id, {column}) VALUES (gen_random_uuid(), :owner)"  # noqa: S608
+            f" ON CONFLICT ({column}) DO NOTHING RETURNING id"
+        ),
+    }
+
+
+_BY_OWNER = {"visitor": _queries("visitor_id"), "user": _queries("user_id")}
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def open(self, owner: Owner) -> tuple[str, bool]:
+        """The owner's cart id, created if it has none; and whether it was created now."""
+        async with self.database.engine.begin() as connection:
+            return await _open(connection, owner)
+
+    async def find(self, owner: Owner) -> Cart | None:
+        """The owner's cart, if they have one."""
+        async with self.database.engine.connect() as connection:
+            found = await connection.scalar(
+                _BY_OWNER[owner.kind]["find"],
+                {"owner": owner.id},
+            )
+            if found is None:
+                return None
+            return Cart(str(found), await _lines(connection, str(found)))
+
+    async def cart(self, owner: Owner, cart_id: str) -> Cart:
+        async with self.database.engine.connect() as connection:
+            found = await connection.scalar(
+                _BY_OWNER[owner.kind]["owned"],
+                {"id": cart_id, "owner": owner.id},
+            )
+            if found is None:
+                raise CartNotFound
+            return Cart(cart_id, await _lines(connection, cart_id))
+
+    async def add(self, owner: Owner, cart_id: str, product_id: str, quantity: int) -> Cart:
+        async with self._changing(owner, cart_id) as connection:
+            total = added(await _lines(connection, cart_id), product_id, quantity)
+            await connection.execute(
+                text(
+                    "INSERT INTO cart_lines (cart_id, product_id, quantity)"
+                    " VALUES (:cart, :product, :quantity)"
+                    " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = :quantity"
+                ),
+                {"cart": cart_id, "product": product_id, "quantity": total},
+            )
+            return Cart(cart_id, await _lines(connection, cart_id))
+
+    async def set_quantity(
+        self, owner: Owner, cart_id: str, product_id: str, quantity: int
+    ) -> Cart:
+        async with self._changing(owner, cart_id) as connection:
+            changed = await connection.scalar(
+                text(
+                    "UPDATE cart_lines SET quantity = :quantity"
+                    " WHERE cart_id = :cart AND product_id = :product RETURNING product_id"
+                ),
+                {"cart": cart_id, "product": product_id, "quantity": quantity},
+            )
+            if changed is None:
+                raise LineNotFound(product_id)
+            return Cart(cart_id, await _lines(connection, cart_id))
+
+    async def remove(self, owner: Owner, cart_id: str, product_id: str) -> None:
+        async with self._changing(owner, cart_id) as connection:
+            await connection.execute(
+                text("DELETE FROM cart_lines WHERE cart_id = :cart AND product_id = :product"),
+                {"cart": cart_id, "product": product_id},
+            )
+
+    async def clear(self, owner: Owner, cart_id: str) -> None:
+        async with self._changing(owner, cart_id) as connection:
+            await connection.execute(
+                text("DELETE FROM cart_lines WHERE cart_id = :cart"), {"cart": cart_id}
+            )
+
+    async def merge(self, user: Owner, visitor: Owner) -> Cart:
+        """Move the visitor's lines into the user's cart and delete the visitor's cart, in
+        one transaction. Repeating it finds no visitor cart and changes nothing."""
+        async with self.database.engine.begin() as connection:
+            user_cart, _ = await _open(connection, user)
+            # Both rows locked in one statement, in id order: two merges cannot deadlock.
+            rows = await connection.execute(
+                text(
+                    "SELECT id, visitor_id FROM carts WHERE id = :user_cart"
+                    " OR visitor_id = :visitor ORDER BY id FOR UPDATE"
+                ),
+                {"user_cart": user_cart, "visitor": visitor.id},
+            )
+            visitor_cart = next((row.id for row in rows if row.visitor_id is not None), None)
+            if visitor_cart is not None:
+                lines = merged(
+                    await _lines(connection, user_cart), await _lines(connection, visitor_cart)
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO cart_lines (cart_id, product_id, quantity)"
+                        " VALUES (:cart, :product, :quantity)"
+                        " ON CONFLICT (cart_id, product_id)"
+                        " DO UPDATE SET quantity = excluded.quantity"
+                    ),
+                    [
+                        {"cart": user_cart, "product": line.product_id, "quantity": line.quantity}
+                        for line in lines
+                    ],
+                )
+                await connection.execute(
+                    text("DELETE FROM carts WHERE id = :id"), {"id": visitor_cart}
+                )
+                await _touch(connection, user_cart)
+            return Cart(user_cart, await _lines(connection, user_cart))
+
+    @asynccontextmanager
+    async def _changing(self, owner: Owner, cart_id: str) -> AsyncIterator[AsyncConnection]:
+        """A transaction holding the lock on the owner's cart; CartNotFound if it is not theirs."""
+        async with self.database.engine.begin() as connection:
+            locked = await connection.scalar(
+                _BY_OWNER[owner.kind]["lock"],
+                {"id": cart_id, "owner": owner.id},
+            )
+            if locked is None:
+                raise CartNotFound
+            yield connection
+            await _touch(connection, cart_id)
+
+
+async def _open(connection: AsyncConnection, owner: Owner) -> tuple[str, bool]:
+    queries = _BY_OWNER[owner.kind]
+    created = await connection.scalar(queries["create"], {"owner": owner.id})
+    if created is not None:
+        return str(created), True
+    existing = await connection.scalar(queries["find"], {"owner": owner.id})
+    return str(existing), False
+
+
+async def _lines(connection: AsyncConnection, cart_id: str) -> tuple[Line, ...]:
+    rows = await connection.execute(
+        text(
+            "SELECT product_id, quantity FROM cart_lines WHERE cart_id = :cart"
+            " ORDER BY added_at, product_id"
+        ),
+        {"cart": cart_id},
+    )
+    return tuple(Line(row.product_id, row.quantity) for row in rows)
+
+
+async def _touch(connection: AsyncConnection, cart_id: str) -> None:
+    await connection.execute(
+        text("UPDATE carts SET updated_at = now() WHERE id = :id"), {"id": cart_id}
+    )

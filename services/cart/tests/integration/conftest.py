@@ -1,0 +1,261 @@
+"""cart on real Postgres, migrated by its own release command, driven in-process over HTTP
+with real service tokens as the frontend calls it, and calling a stand-in catalog: a tiny
+aiohttp server on a real socket that, like catalog, refuses a call without a service token.
+
+Every test starts with no carts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiohttp import web
+from asgi_lifespan import LifespanManager
+from cart.app import create_cart_app
+from cart.settings import CartSettings
+from chassis.testing import ServiceKeys
+from chassis.user_tokens import UserTokenSigner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from fastapi import FastAPI
+from mosaic.backing import BackingServers
+from mosaic.ports import free_port
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+PRODUCTS = {"brass-compass", "ceramic-pour-over", "wool-socks"} | {f"p-{n}" for n in range(60)}
+BROKEN = "broken-product"  # the stand-in answers 500 for it
+
+
+def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Alembic as the release phase does: from the service folder, URL in the env."""
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=SERVICE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+Migrate = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def alembic() -> Migrate:
+    return migrate
+
+
+@pytest.fixture(scope="session")
+def database_url(backing: BackingServers) -> str:
+    url = backing.database_url("cart")
+    result = migrate(url, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    """Real keys: cart's own (it signs calls to catalog), its callers', and accounts' (user
+    tokens are signed with it)."""
+    names = ["cart", "frontend", "stranger", "accounts", "impostor"]
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), names)
+
+
+@dataclass
+class StandInCatalog:
+    """What the stand-in saw: the service token of every call, by product id."""
+
+    url: str = ""
+    calls: list[tuple[str, str | None]] = field(default_factory=list)
+
+    async def product(self, request: web.Request) -> web.Response:
+        product_id = request.match_info["product_id"]
+        token = request.headers.get("x-service-token")
+        self.calls.append((product_id, token))
+        if not token:
+            return _problem(401, "caller-unauthenticated")
+        if product_id == BROKEN:
+            return _problem(500, "internal-error")
+        if product_id not in PRODUCTS:
+            return _problem(404, "product-not-found")
+        price = {"amount": 1200, "currency": "EUR"}
+        return web.json_response({"id": product_id, "name": product_id.title(), "price": price})
+
+
+def _problem(status: int, kind: str) -> web.Response:
+    body = {"type": f"https://mosaic.example/problems/{kind}", "title": kind, "status": status}
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+@pytest.fixture(scope="session")
+async def catalog() -> AsyncIterator[StandInCatalog]:
+    stand_in = StandInCatalog()
+    app = web.Application()
+    app.router.add_get("/v1/products/{product_id}", stand_in.product)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    stand_in.url = f"http://127.0.0.1:{port}"
+    yield stand_in
+    await runner.cleanup()
+
+
+def settings_for(database_url: str, catalog_url: str, keys: ServiceKeys) -> CartSettings:
+    return CartSettings.model_validate(
+        {
+            "MOSAIC_SERVICE": "cart",
+            "PORT": 1,  # served in-process: the ports are never bound
+            "OPS_PORT": 2,
+            "DATABASE_URL": database_url,
+            "CATALOG_URL": catalog_url,
+            # In-process there is no TLS to terminate; every call still carries a token.
+            "TRANSPORT_SECURITY": "mesh",
+            "SERVICE_TRUST_DIR": str(keys.trust_dir),
+            "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("cart")),
+        }
+    )
+
+
+def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def sign(request: httpx.Request) -> None:
+        if "x-service-token" not in request.headers:
+            request.headers["x-service-token"] = keys.token("frontend", "cart")
+
+    return sign
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan run, and an HTTP client calling it as the frontend."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://cart",
+            event_hooks={"request": [as_frontend(keys)]},
+        ) as http:
+            yield http
+
+
+@pytest.fixture(scope="session")
+async def client(
+    database_url: str, catalog: StandInCatalog, keys: ServiceKeys
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(
+        create_cart_app(settings_for(database_url, catalog.url, keys)), keys
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def client_without_catalog(
+    database_url: str, keys: ServiceKeys
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A cart whose CATALOG_URL points at a port nothing listens on."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    async with serving(create_cart_app(settings_for(database_url, nowhere, keys)), keys) as http:
+        yield http
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection, to look at or change rows behind the service's back."""
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(autouse=True)
+async def no_carts(database_url: str) -> AsyncIterator[None]:
+    yield
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("TRUNCATE carts CASCADE")
+    finally:
+        await connection.close()
+
+
+def _private_key(path: Path) -> Ed25519PrivateKey:
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Whom a request is for, as the frontend would say it: headers to send."""
+
+    headers: dict[str, str]
+
+
+ShopperFactory = Callable[..., Shopper]
+
+
+@pytest.fixture(scope="session")
+def user_tokens(keys: ServiceKeys) -> UserTokenSigner:
+    """Signs user tokens as accounts does, with accounts' key (trusted by cart)."""
+    key = _private_key(keys.key_file("accounts"))
+    return UserTokenSigner(lambda: key, lifetime=600)
+
+
+@pytest.fixture
+def visitor() -> Callable[[], Shopper]:
+    """`visitor()`: a new anonymous visitor, with an id as the frontend makes them."""
+    return lambda: Shopper({"x-visitor-id": secrets.token_urlsafe(16)})
+
+
+@pytest.fixture
+def user(user_tokens: UserTokenSigner) -> Callable[..., Shopper]:
+    """`user()`: a new signed-in user; `user(user_id)` another token for the same user."""
+
+    def make(user_id: str | None = None) -> Shopper:
+        token, _ = user_tokens.issue(user_id or secrets.token_hex(16), secrets.token_hex(8))
+        return Shopper({"Authorization": f"Bearer {token}"})
+
+    return make
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    """The response is problem+json of this status, with a `type` ending in `/kind`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    assert body["status"] == status
+    return body
+
+
+async def open_cart(client: httpx.AsyncClient, shopper: Shopper) -> str:
+    response = await client.post("/v1/carts", headers=shopper.headers)
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["id"])
+
+
+async def add(
+    client: httpx.AsyncClient, shopper: Shopper, cart_id: str, product_id: str, quantity: int = 1
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/carts/{cart_id}/items",
+        json={"product_id": product_id, "quantity": quantity},
+        headers=shopper.headers,
+    )
+
+
+def quantities(response: httpx.Response) -> dict[str, int]:
+    assert response.status_code == 200, response.text
+    return {line["product_id"]: line["quantity"] for line in response.json()["lines"]}

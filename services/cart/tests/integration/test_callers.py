@@ -1,0 +1,28 @@
+"""Who may call: only the frontend, on every route."""
+
+from __future__ import annotations
+
+import httpx
+from cart import api
+from chassis import route_policies
+from chassis.testing import ServiceKeys
+
+
+async def test_no_service_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/carts", headers={"x-service-token": ""})
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("/caller-unauthenticated")
+
+
+async def test_a_service_not_on_the_list_is_403(
+    client: httpx.AsyncClient, keys: ServiceKeys
+) -> None:
+    response = await client.post("/v1/carts", headers=keys.headers("stranger", "cart"))
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/caller-not-allowed")
+
+
+def test_every_route_allows_the_frontend_only() -> None:
+    policies = route_policies(api.router)
+    assert len(policies) == 8
+    assert all(p["declared"] and p["callers"] == ["frontend"] for p in policies)

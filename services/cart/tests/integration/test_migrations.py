@@ -1,0 +1,65 @@
+"""The release phase: migrations run up and down cleanly, on a database of their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from mosaic.backing import BackingServers
+
+
+async def test_upgrade_downgrade_upgrade(backing: BackingServers, alembic: Any) -> None:
+    url = backing.database_url("cart_migrations")
+    up = alembic(url, "upgrade", "head")
+    assert up.returncode == 0, up.stderr
+    assert '"event":"Running upgrade  -> 0001' in up.stdout  # JSON log lines
+    connection = await asyncpg.connect(url)
+    try:
+        tables = await connection.fetchval(
+            "SELECT array_agg(tablename ORDER BY tablename) FROM pg_tables"
+            " WHERE schemaname = 'public'"
+        )
+        assert tables == ["alembic_version", "cart_lines", "carts"]
+        assert alembic(url, "downgrade", "base").returncode == 0
+        left = await connection.fetchval(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        assert left == 1  # alembic_version only
+    finally:
+        await connection.close()
+    again = alembic(url, "upgrade", "head")
+    assert again.returncode == 0, again.stderr
+
+
+async def test_the_schema_refuses_what_the_service_never_writes(database_url: str) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        cart = await connection.fetchval(
+            "INSERT INTO carts (id, visitor_id) VALUES (gen_random_uuid(), $1) RETURNING id",
+            "v" * 22,
+        )
+        for statement, args in (
+            ("INSERT INTO carts (id) VALUES (gen_random_uuid())", ()),
+            (
+                "INSERT INTO carts (id, visitor_id, user_id) VALUES (gen_random_uuid(), $1, 'u')",
+                ("w" * 22,),
+            ),
+            ("INSERT INTO carts (id, visitor_id) VALUES (gen_random_uuid(), 'short')", ()),
+            (
+                "INSERT INTO cart_lines (cart_id, product_id, quantity) VALUES ($1, 'a', 11)",
+                (cart,),
+            ),
+            ("INSERT INTO cart_lines (cart_id, product_id, quantity) VALUES ($1, 'a', 0)", (cart,)),
+            (
+                "INSERT INTO cart_lines (cart_id, product_id, quantity) VALUES ($1, 'A B', 1)",
+                (cart,),
+            ),
+        ):
+            try:
+                await connection.execute(statement, *args)
+            except asyncpg.CheckViolationError:
+                continue
+            raise AssertionError(f"accepted: {statement}")
+    finally:
+        await connection.execute("TRUNCATE carts CASCADE")
+        await connection.close()

@@ -1,0 +1,51 @@
+"""The committed OpenAPI contract matches the code."""
+
+from __future__ import annotations
+
+import json
+
+from cart import domain
+from cart.openapi import CONTRACT, REGENERATE, contract
+from cart.problems import PROBLEMS
+
+
+def test_openapi_json_is_up_to_date() -> None:
+    committed = CONTRACT.read_bytes() if CONTRACT.exists() else b""
+    assert committed == contract(), (
+        f"{CONTRACT.name} differs from the API in the code. If the change is intended, "
+        f"run `{REGENERATE}` from the repository root with the workspace venv and commit "
+        "the file; if not, the code broke the contract."
+    )
+
+
+def test_the_contract_has_the_agreed_routes() -> None:
+    paths = json.loads(contract())["paths"]
+    assert {path: sorted(operations) for path, operations in paths.items()} == {
+        "/v1/carts": ["post"],
+        "/v1/carts/current": ["get"],
+        "/v1/carts/merge": ["post"],
+        "/v1/carts/{cart_id}": ["get"],
+        "/v1/carts/{cart_id}/items": ["delete", "post"],
+        "/v1/carts/{cart_id}/items/{product_id}": ["delete", "put"],
+    }
+
+
+def test_every_error_in_the_contract_is_problem_json() -> None:
+    for path, operations in json.loads(contract())["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert set(response["content"]) == {"application/problem+json"}, (
+                        f"{method.upper()} {path} {status}"
+                    )
+
+
+def test_every_cart_error_has_a_problem_type() -> None:
+    errors = {
+        value
+        for value in vars(domain).values()
+        if isinstance(value, type)
+        and issubclass(value, domain.CartError)
+        and value is not domain.CartError
+    }
+    assert errors == set(PROBLEMS)

@@ -62,7 +62,9 @@ def test_the_policy_shown_is_the_code_and_only_mtls_reaches_a_service(tmp_path: 
     assert policy["warnings"] == []
 
     assert called.returncode == 0, called.stderr
-    assert "calling as frontend" in called.stderr
+    # By default the first service the route's allowlist names (sorted) is the caller.
+    readers = next(r["callers"] for r in in_code["catalog"] if r["path"] == "/v1/products")
+    assert f"calling as {sorted(readers)[0]}," in called.stderr
     assert "200 OK" in called.stderr
     assert len(json.loads(called.stdout)["items"]) == 2
 

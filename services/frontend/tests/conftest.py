@@ -264,6 +264,7 @@ class FakeAccounts:
     addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     client_addresses: list[str | None] = field(default_factory=list)
     refreshes: int = 0
+    refuse_sign_in: int | None = None  # e.g. 429: every sign-in is refused with it
     access_seconds: float = 600.0
     url: str = ""
     runner: web.AppRunner | None = None
@@ -327,6 +328,10 @@ class FakeAccounts:
 
     async def _sign_in(self, request: web.Request) -> web.Response:
         self.client_addresses.append(request.headers.get("x-client-address"))
+        if self.refuse_sign_in == 429:
+            response = _problem(429, "too-many-attempts", "Too many attempts.")
+            response.headers["Retry-After"] = "120"
+            return response
         body = await request.json()
         user = self.users.get(body["email"])
         if user is None or user["password"] != body["password"]:

@@ -159,3 +159,14 @@ async def test_a_bad_address_is_explained(shop: httpx.AsyncClient, audit):
     await post_form(shop, audit, "/account", "/account/addresses", recipient="Ada", city="")
 
     assert "Please check the address" in audit((await shop.get("/account")).text).plain_text
+
+
+async def test_too_many_sign_ins_say_how_long_to_wait(shop: httpx.AsyncClient, accounts, audit):
+    accounts.refuse_sign_in = 429
+
+    response = await post_form(
+        shop, audit, "/sign-in", "/sign-in", email="ada@example.com", password=PASSWORD
+    )
+
+    assert response.status_code == 429
+    assert "Please wait 120 seconds." in audit(response.text).plain_text

@@ -1,6 +1,8 @@
 """Sessions live in a real Valkey; the browser holds only an opaque id. Forms need CSRF."""
 
 import httpx
+from chassis import Cache
+from frontend.sessions import SessionStore
 from redis.asyncio import Redis
 
 
@@ -102,9 +104,6 @@ async def test_security_headers_on_every_response(shop: httpx.AsyncClient):
 
 
 async def test_a_request_racing_a_sign_out_does_not_bring_the_session_back(redis_url: str):
-    from chassis import Cache
-    from frontend.sessions import SessionStore
-
     cache = Cache(redis_url, prefix="frontend")
     await cache.open()
     try:
@@ -123,3 +122,15 @@ async def test_a_request_racing_a_sign_out_does_not_bring_the_session_back(redis
         assert not await cache.client.exists(cache.key("session", session.id))
     finally:
         await cache.close()
+
+
+async def test_each_visit_slides_the_expiry_forward(shop: httpx.AsyncClient, redis_url: str):
+    await shop.get("/")
+    key = f"frontend:session:{shop.cookies['session']}"
+    async with Redis.from_url(redis_url) as valkey:
+        await valkey.expire(key, 60)
+
+        response = await shop.get("/search?q=")
+
+        assert await valkey.ttl(key) > 7 * 24 * 3600 - 60
+    assert f"Max-Age={7 * 24 * 3600}" in response.headers["set-cookie"]

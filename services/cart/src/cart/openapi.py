@@ -7,10 +7,10 @@ python -m cart.openapi --check  # exit 1 if the file and the code disagree
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-import orjson
+from chassis.contract import contract_main, placeholder_env, render
+from fastapi import FastAPI
 
 from cart.app import create_cart_app
 from cart.settings import CartSettings
@@ -19,36 +19,19 @@ CONTRACT = Path(__file__).resolve().parents[2] / "openapi.json"
 REGENERATE = "python -m cart.openapi"
 
 
-def contract() -> bytes:
-    """The app's OpenAPI document: pretty, keys sorted, so diffs show real changes only."""
-    # Placeholder settings: building the schema opens no connection.
-    settings = CartSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "cart",
-            "SERVICE_VERSION": "1",
-            "PORT": 1,
-            "OPS_PORT": 2,
-            "DATABASE_URL": "postgresql://cart@127.0.0.1/cart",
-            "CATALOG_URL": "http://127.0.0.1:3",
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": tempfile.gettempdir(),  # no caller is checked here
-        }
+def schema_app() -> FastAPI:
+    """The app with placeholder settings: building the schema opens no connection."""
+    env = placeholder_env(
+        "cart",
+        DATABASE_URL="postgresql://cart@127.0.0.1/cart",
+        CATALOG_URL="http://127.0.0.1:3",
     )
-    document = create_cart_app(settings).openapi()
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return create_cart_app(CartSettings.model_validate(env))
 
 
-def main(argv: list[str]) -> int:
-    current = contract()
-    if "--check" in argv:
-        if CONTRACT.exists() and CONTRACT.read_bytes() == current:
-            return 0
-        print(f"{CONTRACT} is out of date; run: {REGENERATE}", file=sys.stderr)
-        return 1
-    CONTRACT.write_bytes(current)
-    print(f"wrote {CONTRACT}")
-    return 0
+def contract() -> bytes:
+    return render(schema_app())
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(contract_main(schema_app, CONTRACT, REGENERATE, sys.argv[1:]))

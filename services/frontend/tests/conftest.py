@@ -403,6 +403,160 @@ async def accounts() -> AsyncIterator[FakeAccounts]:
     await fake.stop()
 
 
+OWNER = web.RequestKey("owner", str)
+
+
+@dataclass
+class FakeCart:
+    """cart's /v1 contract for the frontend, in memory: a cart per owner (visitor or user).
+
+    Every call must carry a service token and say whose cart (`Authorization: Bearer` from
+    the stand-in accounts wins over `x-visitor-id`); another owner's cart id is a 404.
+    """
+
+    catalog: FakeCatalog
+    accounts: FakeAccounts
+    carts: dict[str, dict[str, Any]] = field(default_factory=dict)  # by owner
+    merges: list[tuple[str, str]] = field(default_factory=list)  # (user email, visitor id)
+    owners_seen: list[str] = field(default_factory=list)
+    fail_with: int | None = None
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._checked])
+        app.router.add_get("/v1/carts/current", self._current)
+        app.router.add_post("/v1/carts", self._ensure)
+        app.router.add_post("/v1/carts/merge", self._merge)
+        app.router.add_get("/v1/carts/{cid}", self._view)
+        app.router.add_post("/v1/carts/{cid}/items", self._add)
+        app.router.add_put("/v1/carts/{cid}/items/{pid}", self._change)
+        app.router.add_delete("/v1/carts/{cid}/items/{pid}", self._remove)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    def lines_of(self, owner: str) -> dict[str, int]:
+        return dict(self.carts.get(owner, {}).get("lines", {}))
+
+    @web.middleware
+    async def _checked(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "internal", "simulated failure")
+        if not request.headers.get("x-service-token"):
+            return _problem(401, "service-token-missing", "no service token")
+        owner = self._owner(request)
+        if isinstance(owner, web.Response):
+            return owner
+        self.owners_seen.append(owner)
+        request[OWNER] = owner
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def _owner(self, request: web.Request) -> str | web.Response:
+        authorization = request.headers.get("Authorization")
+        if authorization is not None:
+            found = self.accounts.access.get(authorization.removeprefix("Bearer "))
+            if found is None:
+                return _problem(401, "access-token-invalid", "bad token")
+            return "user:" + found[0]
+        visitor = request.headers.get("x-visitor-id", "")
+        if not 22 <= len(visitor) <= 64:
+            return _problem(400, "owner-missing", "say whose cart")
+        return "visitor:" + visitor
+
+    def _view_of(self, cart: dict[str, Any], *, products: bool = False) -> dict[str, Any]:
+        known = {p["id"]: p for p in self.catalog.products}
+        lines = [
+            {"product_id": pid, "quantity": n, "product": known.get(pid) if products else None}
+            for pid, n in cart["lines"].items()
+        ]
+        return {"id": cart["id"], "lines": lines, "line_count": len(lines),
+                "item_count": sum(cart["lines"].values())}  # fmt: skip
+
+    def _cart(self, request: web.Request) -> dict[str, Any] | None:
+        cart = self.carts.get(request[OWNER])
+        return cart if cart is not None and cart["id"] == request.match_info["cid"] else None
+
+    async def _current(self, request: web.Request) -> web.Response:
+        cart = self.carts.get(request[OWNER])
+        if cart is None:
+            return _problem(404, "cart-not-found", "no cart yet")
+        return web.json_response(self._view_of(cart))
+
+    async def _ensure(self, request: web.Request) -> web.Response:
+        owner = request[OWNER]
+        created = owner not in self.carts
+        cart = self.carts.setdefault(owner, {"id": secrets.token_hex(8), "lines": {}})
+        return web.json_response(self._view_of(cart), status=201 if created else 200)
+
+    async def _merge(self, request: web.Request) -> web.Response:
+        owner, visitor = request[OWNER], request.headers.get("x-visitor-id", "")
+        if not owner.startswith("user:") or not visitor:
+            return _problem(400, "owner-missing", "merge needs a user and a visitor")
+        self.merges.append((owner.removeprefix("user:"), visitor))
+        cart = self.carts.setdefault(owner, {"id": secrets.token_hex(8), "lines": {}})
+        for pid, n in self.carts.pop("visitor:" + visitor, {"lines": {}})["lines"].items():
+            cart["lines"][pid] = min(10, cart["lines"].get(pid, 0) + n)
+        return web.json_response(self._view_of(cart))
+
+    async def _view(self, request: web.Request) -> web.Response:
+        cart = self._cart(request)
+        if cart is None:
+            return _problem(404, "cart-not-found", "no such cart")
+        products = request.query.get("include") == "products"
+        return web.json_response(self._view_of(cart, products=products))
+
+    async def _add(self, request: web.Request) -> web.Response:
+        cart = self._cart(request)
+        if cart is None:
+            return _problem(404, "cart-not-found", "no such cart")
+        body = await request.json()
+        pid, quantity = body["product_id"], body.get("quantity", 1)
+        if pid not in {p["id"] for p in self.catalog.products}:
+            return _problem(422, "unknown-product", f"no product {pid}")
+        if cart["lines"].get(pid, 0) + quantity > 10:
+            return _problem(422, "quantity-out-of-range", "at most 10")
+        if pid not in cart["lines"] and len(cart["lines"]) >= 50:
+            return _problem(422, "too-many-lines", "at most 50 lines")
+        cart["lines"][pid] = cart["lines"].get(pid, 0) + quantity
+        return web.json_response(self._view_of(cart))
+
+    async def _change(self, request: web.Request) -> web.Response:
+        cart = self._cart(request)
+        if cart is None:
+            return _problem(404, "cart-not-found", "no such cart")
+        pid, quantity = request.match_info["pid"], (await request.json())["quantity"]
+        if pid not in cart["lines"]:
+            return _problem(404, "line-not-found", "no such line")
+        if not 1 <= quantity <= 10:
+            return _problem(422, "invalid-request", "1..10")
+        cart["lines"][pid] = quantity
+        return web.json_response(self._view_of(cart))
+
+    async def _remove(self, request: web.Request) -> web.Response:
+        cart = self._cart(request)
+        if cart is None:
+            return _problem(404, "cart-not-found", "no such cart")
+        cart["lines"].pop(request.match_info["pid"], None)
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def cart(catalog: FakeCatalog, accounts: FakeAccounts) -> AsyncIterator[FakeCart]:
+    fake = FakeCart(catalog, accounts)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_url(backing: Any) -> str:
     """A real Valkey, with the ACL user `mosaic up` gives the frontend (`frontend:*` keys)."""
@@ -417,6 +571,7 @@ def frontend_settings(
     *,
     currency_url: str = "http://127.0.0.1:9",
     accounts_url: str = "http://127.0.0.1:9",
+    cart_url: str = "http://127.0.0.1:9",
     redis_url: str = "redis://127.0.0.1:9/0",
 ) -> FrontendSettings:
     return FrontendSettings(
@@ -426,6 +581,7 @@ def frontend_settings(
         CATALOG_URL=catalog_url,
         CURRENCY_URL=currency_url,
         ACCOUNTS_URL=accounts_url,
+        CART_URL=cart_url,
         REDIS_URL=redis_url,
         REQUEST_BUDGET_MS=budget_ms,
         TRANSPORT_SECURITY="mesh",
@@ -444,6 +600,7 @@ async def app(
     catalog: FakeCatalog,
     currency: FakeCurrency,
     accounts: FakeAccounts,
+    cart: FakeCart,
     redis_url: str,
     budget_ms: int,
     keys: ServiceKeys,
@@ -454,6 +611,7 @@ async def app(
         budget_ms,
         currency_url=currency.url,
         accounts_url=accounts.url,
+        cart_url=cart.url,
         redis_url=redis_url,
     )
     application = build_app(settings)

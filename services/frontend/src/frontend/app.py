@@ -3,9 +3,10 @@
 from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 
-from frontend import account, identity, pages, pictures, preferences
+from frontend import account, cart, identity, pages, pictures, preferences
 from frontend.accounts import AccountsClient
 from frontend.assets import HashedStaticFiles
+from frontend.carts import CartClient
 from frontend.clients import CatalogClient
 from frontend.currency import CurrencyClient
 from frontend.error_pages import install_error_pages
@@ -26,6 +27,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     accounts = AccountsClient(
         ServiceClient("accounts", str(settings.accounts_url), credentials=credentials)
     )
+    carts = CartClient(ServiceClient("cart", str(settings.cart_url), credentials=credentials))
     sessions = Cache(settings.redis_url, prefix="frontend")
     app = create_app(
         settings,
@@ -36,8 +38,9 @@ def build_app(settings: FrontendSettings) -> FastAPI:
             preferences.router,
             identity.router,
             account.router,
+            cart.router,
         ],
-        resources=[catalog, currency, accounts, sessions],
+        resources=[catalog, currency, accounts, carts, sessions],
         title="Mosaic shop",
         description="The browser-facing shop: server-rendered HTML pages.",
         openapi_url=None,  # HTML for people, not an API: nothing for a client to generate from

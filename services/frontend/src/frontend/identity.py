@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
+from frontend.cart_owner import CartDep, merge_after_sign_in
 from frontend.dependencies import PagesDep
 from frontend.forms import FormDep, SessionDep, local_path
 from frontend.viewer import NotSignedIn, ViewerDep
@@ -36,7 +37,12 @@ async def sign_in_page(request: Request, pages: PagesDep, next: Next = "/account
 
 @router.post("/sign-in")
 async def sign_in(
-    request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep, viewer: ViewerDep
+    request: Request,
+    form: FormDep,
+    pages: PagesDep,
+    accounts: AccountsDep,
+    viewer: ViewerDep,
+    carts: CartDep,
 ) -> Response:
     email, target = form.get("email", "").strip(), local_path(form.get("next"), "/account")
     try:
@@ -49,6 +55,7 @@ async def sign_in(
             error=error, email=email, next=target,
         )  # fmt: skip
     viewer.start(answer)
+    await merge_after_sign_in(viewer, carts)
     viewer.session.flash(f"Welcome back, {answer['user']['display_name']}.", "success")
     return RedirectResponse(target, status_code=303)
 
@@ -60,7 +67,12 @@ async def sign_up_page(request: Request, pages: PagesDep) -> Response:
 
 @router.post("/sign-up")
 async def sign_up(
-    request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep, viewer: ViewerDep
+    request: Request,
+    form: FormDep,
+    pages: PagesDep,
+    accounts: AccountsDep,
+    viewer: ViewerDep,
+    carts: CartDep,
 ) -> Response:
     email, name = form.get("email", "").strip(), form.get("name", "").strip()
     password, address = form.get("password", ""), client_address(request)
@@ -85,6 +97,7 @@ async def sign_up(
         viewer.session.flash(message)
         return RedirectResponse("/sign-in", status_code=303)
     viewer.start(answer)
+    await merge_after_sign_in(viewer, carts)
     viewer.session.flash(f"Welcome to Mosaic, {answer['user']['display_name']}.", "success")
     return RedirectResponse("/account", status_code=303)
 

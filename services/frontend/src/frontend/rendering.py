@@ -89,6 +89,7 @@ def _shopper(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(session) if session is not None else None,
         "flashes": session.take_flashes() if session is not None else [],
         "user": session.get("user") if session is not None else None,
+        "cart_items": session.get("cart_items", 0) if session is not None else 0,
         "here": here,
         "currencies": currency.offered,
         "currency": chosen,

@@ -22,6 +22,10 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         validation_alias="ACCOUNTS_URL",
         description="the accounts service's base URL, e.g. http://127.0.0.1:8003",
     )
+    cart_url: HttpUrl = Field(
+        validation_alias="CART_URL",
+        description="the cart service's base URL, e.g. http://127.0.0.1:8004",
+    )
     session_idle_hours: int = Field(
         default=7 * 24,
         validation_alias="FRONTEND_SESSION_IDLE_HOURS",

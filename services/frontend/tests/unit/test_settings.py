@@ -9,6 +9,7 @@ BASE = {
     "TRANSPORT_SECURITY": "mesh",
     "CURRENCY_URL": "http://127.0.0.1:8002",
     "ACCOUNTS_URL": "http://127.0.0.1:8003",
+    "CART_URL": "http://127.0.0.1:8004",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 

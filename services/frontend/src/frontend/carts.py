@@ -1,0 +1,140 @@
+"""Calls to the cart service: whose cart (a visitor id or the user's token), and its lines.
+
+cart refuses in ways a shopper can act on (422 `unknown-product`, `quantity-out-of-range`,
+`too-many-lines`): those come back as `CartRefused` with a message to flash. Down, slow or
+off the contract is `CartUnavailable`: the shop flashes it, never shows a 500.
+"""
+
+from typing import Any
+
+from chassis import Problem, Response, ServiceClient
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
+
+from frontend.clients import Product
+
+MIN_QUANTITY, MAX_QUANTITY = 1, 10
+
+REFUSALS = {
+    "unknown-product": "That product isn't in the shop any more.",
+    "quantity-out-of-range": f"A cart holds {MIN_QUANTITY} to {MAX_QUANTITY} of each product.",
+    "too-many-lines": "Your cart is full: it holds at most 50 different products.",
+    "line-not-found": "That product is no longer in your cart.",
+}
+UNAVAILABLE = "The cart is unavailable right now. Please try again in a moment."
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Line(_Answer):
+    product_id: str
+    quantity: StrictInt
+    product: Product | None = None  # with `include=products`; None when catalog lost it
+
+
+class Cart(_Answer):
+    id: str
+    lines: list[Line]
+    item_count: StrictInt
+
+
+class CartRefused(Exception):
+    """cart said no for a reason the shopper can fix; `message` says it in the shop's words."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.message = REFUSALS.get(kind, "That change couldn't be made to your cart.")
+
+
+class CartUnavailable(Exception):
+    """cart is down, slow, or answered off the contract."""
+
+
+class CartClient:
+    """What the shop asks of cart; also a chassis resource, like `CatalogClient`.
+
+    `owner` is the headers saying whose cart: `x-visitor-id`, or `Authorization: Bearer`.
+    """
+
+    def __init__(self, http: ServiceClient) -> None:
+        self.http = http
+        self.name = http.name
+
+    async def open(self) -> None:
+        await self.http.open()
+
+    async def ping(self) -> None:
+        await self.http.ping()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def current(self, owner: dict[str, str]) -> Cart | None:
+        """The owner's cart, or None when they have none yet (creates nothing)."""
+        response = await self._request("GET", "/v1/carts/current", owner)
+        return None if response.status == 404 else self._cart(response)
+
+    async def with_products(self, owner: dict[str, str]) -> Cart | None:
+        """The owner's cart with catalog's current products on its lines; None if none yet."""
+        cart = await self.current(owner)
+        if cart is None:
+            return None
+        path = f"/v1/carts/{cart.id}"
+        return self._cart(await self._request("GET", path, owner, params={"include": "products"}))
+
+    async def add(self, owner: dict[str, str], product_id: str, quantity: int) -> Cart:
+        cart = self._cart(await self._request("POST", "/v1/carts", owner))
+        body = {"product_id": product_id, "quantity": quantity}
+        return self._cart(await self._request("POST", f"/v1/carts/{cart.id}/items", owner, body))
+
+    async def change(self, owner: dict[str, str], product_id: str, quantity: int) -> Cart | None:
+        cart = await self.current(owner)
+        if cart is None:
+            raise CartRefused("line-not-found")
+        path = f"/v1/carts/{cart.id}/items/{product_id}"
+        return self._cart(await self._request("PUT", path, owner, {"quantity": quantity}))
+
+    async def remove(self, owner: dict[str, str], product_id: str) -> Cart | None:
+        cart = await self.current(owner)
+        if cart is None:
+            return None
+        await self._request("DELETE", f"/v1/carts/{cart.id}/items/{product_id}", owner)
+        return await self.current(owner)
+
+    async def merge(self, token: str, visitor_id: str) -> Cart:
+        owner = {"Authorization": f"Bearer {token}", "x-visitor-id": visitor_id}
+        return self._cart(await self._request("POST", "/v1/carts/merge", owner))
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        owner: dict[str, str],
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Response:
+        try:
+            response = await self.http.request(
+                method, path, json=json, headers=owner, params=params
+            )
+        except Problem as error:
+            raise CartUnavailable(type(error).__name__) from None
+        if response.ok or (response.status == 404 and path == "/v1/carts/current"):
+            return response
+        if response.status >= 500 or response.status in {401, 403}:
+            raise CartUnavailable(f"cart answered {response.status}")
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {}
+        kind = str(problem.get("type", "")).rsplit("/", 1)[-1] if isinstance(problem, dict) else ""
+        raise CartRefused(kind)
+
+    @staticmethod
+    def _cart(response: Response) -> Cart:
+        try:
+            return Cart.model_validate(response.json())
+        except (ValidationError, ValueError):
+            raise CartUnavailable("answer off the contract") from None

@@ -14,9 +14,10 @@ page to cart's health; the count here catches up at the next change or cart-page
 import secrets
 from typing import Annotated
 
-from chassis import dependency, get_logger
+from chassis import Problem, dependency, get_logger
 from fastapi import Depends
 
+from frontend.accounts import AccountsRefused
 from frontend.carts import Cart, CartClient, CartRefused, CartUnavailable
 from frontend.sessions import Session
 from frontend.viewer import NotSignedIn, Viewer
@@ -45,6 +46,8 @@ async def owner_of(viewer: Viewer) -> dict[str, str]:
             return {"Authorization": f"Bearer {await viewer.access_token()}"}
         except NotSignedIn:
             pass  # the accounts session ended: this shopper is a visitor again
+        except (Problem, AccountsRefused) as error:  # no fresh token: no owner to name
+            raise CartUnavailable(f"accounts: {type(error).__name__}") from None
     return {"x-visitor-id": visitor_id(viewer.session)}
 
 

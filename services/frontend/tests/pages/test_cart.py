@@ -3,6 +3,7 @@
 import httpx
 
 from .test_accounts import PASSWORD, post_form, sign_up
+from .test_sessions import csrf_of
 
 PRODUCT = "/product/ceramic-pour-over"
 
@@ -165,3 +166,18 @@ async def test_a_failed_merge_still_signs_in(shop: httpx.AsyncClient, cart, audi
     text = audit((await shop.get("/account")).text).plain_text
     assert "Your account" in text
     assert "We couldn't bring over the cart" in text
+
+
+async def test_accounts_down_at_token_refresh_is_a_flash(
+    shop: httpx.AsyncClient, accounts, cart, audit
+):
+    accounts.access_seconds = 1  # inside the refresh margin: every cart call refreshes first
+    await sign_up(shop, audit)
+    token = (await shop.get(PRODUCT)).text
+    await accounts.stop()
+
+    fields = {"product_id": "chef-knife", "quantity": "1", "csrf_token": csrf_of(audit, token)}
+    response = await shop.post("/cart/items", data=fields)
+
+    assert response.status_code == 303
+    assert "The cart is unavailable right now." in audit((await shop.get("/")).text).plain_text

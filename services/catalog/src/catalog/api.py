@@ -32,9 +32,9 @@ from catalog.store import Store
 
 router = APIRouter(prefix="/v1")
 
-# Who may call: the shop's pages and the cart (it checks products exist) read; only the
-# operator's admin tool writes (no service does).
-READERS = [callers("frontend", "cart")]
+# Who may call: the shop's pages, the cart (it checks products exist) and recommendations
+# (it ranks products) read; only the operator's admin tool writes (no service does).
+READERS = [callers("frontend", "cart", "recommendations")]
 WRITERS = [callers("admin")]
 
 

@@ -1,0 +1,68 @@
+"""The recommendations service's HTTP API, /v1: routes only; the rules are in `ranking`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from chassis import callers, dependency
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from recommendations import handlers
+from recommendations.catalog import CatalogClient
+from recommendations.problems import DOCUMENTED
+from recommendations.ranking import DEFAULT_LIMIT, MAX_EXCLUDED, MAX_LIMIT
+from recommendations.schemas import RecommendationList, recommendation_list
+
+router = APIRouter(prefix="/v1")
+
+# Who may call: the shop's pages (a product page, the cart page).
+READERS = [callers("frontend")]
+
+# Catalog's product ids: lowercase slugs of at most 64 characters.
+SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+MAX_SLUG_LENGTH = 64
+
+CatalogDep = Annotated[CatalogClient, Depends(dependency(CatalogClient))]
+ProductId = Annotated[
+    str | None,
+    Query(
+        pattern=f"^{SLUG}$",
+        max_length=MAX_SLUG_LENGTH,
+        description="the product on the page; omit it for a cart (then `exclude` is the cart)",
+        examples=["ceramic-pour-over"],
+    ),
+]
+Exclude = Annotated[
+    str,
+    Query(
+        pattern=f"^(?:{SLUG}(?:,{SLUG})*)?$",
+        max_length=MAX_EXCLUDED * (MAX_SLUG_LENGTH + 1),
+        description=f"product ids never to suggest (the cart's), comma-separated, at most "
+        f"{MAX_EXCLUDED}",
+        examples=["brass-compass,wool-socks"],
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="the most products to suggest")]
+
+
+@router.get(
+    "/recommendations",
+    response_model=RecommendationList,
+    responses=DOCUMENTED,
+    dependencies=READERS,
+)
+async def recommendations(
+    products: CatalogDep,
+    product_id: ProductId = None,
+    exclude: Exclude = "",
+    limit: Limit = DEFAULT_LIMIT,
+) -> Response:
+    """ "You may also like": for a product page, or for a cart; best first, never the product
+    itself nor anything excluded, the same answer for the same catalog."""
+    excluded = [product for product in exclude.split(",") if product]
+    if len(set(excluded)) > MAX_EXCLUDED:
+        raise handlers.TooManyExcluded(len(set(excluded)))
+    picks = await handlers.for_product_or_cart(products, product_id, excluded, limit)
+    return Response(orjson.dumps(recommendation_list(picks)), media_type="application/json")

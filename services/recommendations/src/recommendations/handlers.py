@@ -1,0 +1,41 @@
+"""What a request for recommendations does: find the seeds, fetch candidates, rank."""
+
+from __future__ import annotations
+
+from recommendations import catalog
+from recommendations.catalog import Catalog
+from recommendations.ranking import MAX_EXCLUDED, Pick, recommend
+
+
+class RecommendationError(Exception):
+    """A request the rules refuse; the API turns each kind into problem+json."""
+
+
+class TooManyExcluded(RecommendationError):
+    def __init__(self, count: int) -> None:
+        super().__init__(f"exclude names {count} products; at most {MAX_EXCLUDED} are allowed.")
+
+
+class ProductNotFound(RecommendationError):
+    def __init__(self, product_id: str) -> None:
+        super().__init__(f"There is no product {product_id!r}.")
+        self.product_id = product_id
+
+
+async def for_product_or_cart(
+    products: Catalog, product_id: str | None, exclude: list[str], limit: int
+) -> list[Pick]:
+    """For a product page (`product_id`), or for a cart (no product; `exclude` is the cart).
+
+    An unknown `product_id` is an error; an unknown excluded id is simply nothing to exclude.
+    """
+    if product_id is not None:
+        seed = await products.product(product_id)
+        if seed is None:
+            raise ProductNotFound(product_id)
+        seeds = [seed]
+    else:
+        seeds = await catalog.products(products, sorted(set(exclude)))
+    categories = sorted({str(seed["category"]) for seed in seeds})
+    found = await catalog.candidates(products, categories)
+    return recommend(seeds, found, exclude=exclude, limit=limit)

@@ -1,0 +1,186 @@
+"""recommendations driven in-process over HTTP with real service tokens, as the frontend
+calls it, and calling a stand-in catalog: a tiny aiohttp server on a real socket that, like
+catalog, refuses a call without a service token meant for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from asgi_lifespan import LifespanManager
+from chassis.testing import ServiceKeys
+from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
+from fastapi import FastAPI
+from mosaic.ports import free_port
+from recommendations.app import create_recommendations_app
+from recommendations.settings import RecommendationsSettings
+
+SLOW = "slow-product"  # the stand-in takes longer than any deadline to answer for it
+BROKEN = "broken-product"  # the stand-in answers 500 for it
+
+
+def _product(product_id: str, category: str, *tags: str) -> dict[str, Any]:
+    return {
+        "id": product_id,
+        "name": product_id.replace("-", " ").title(),
+        "description": "",
+        "category": category,
+        "price": {"amount": 1200, "currency": "USD"},
+        "picture": f"/v1/pictures/{product_id}.svg",
+        "tags": list(tags),
+    }
+
+
+# In catalog's order: by name, then id.
+PRODUCTS = [
+    _product("apron", "kitchen", "cotton"),
+    _product(BROKEN, "kitchen"),
+    _product("brass-compass", "outdoors", "brass"),
+    _product("ceramic-pour-over", "kitchen", "coffee", "ceramic"),
+    _product("kettle", "kitchen", "coffee", "tea"),
+    _product("mug", "kitchen", "coffee", "ceramic"),
+    _product("notebook", "stationery", "paper"),
+    _product(SLOW, "kitchen"),
+    _product("tent", "outdoors", "camping"),
+    _product("wool-socks", "clothing", "wool"),
+]
+BY_ID = {p["id"]: p for p in PRODUCTS if p["id"] not in (SLOW, BROKEN)}  # in catalog's order
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    """Real keys: recommendations' own (it signs calls to catalog) and its callers'."""
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["recommendations", "frontend", "stranger"])
+
+
+@dataclass
+class StandInCatalog:
+    """What the stand-in saw: the verified caller of every call (None: refused)."""
+
+    verifier: TokenVerifier
+    url: str = ""
+    callers: list[str | None] = field(default_factory=list)
+
+    def _caller(self, request: web.Request) -> str | None:
+        # As catalog does: signed by a trusted key, meant for catalog, not expired.
+        try:
+            return self.verifier.verify(request.headers.get("x-service-token", "")).issuer
+        except TokenRejected:
+            return None
+
+    async def product(self, request: web.Request) -> web.Response:
+        caller = self._caller(request)
+        self.callers.append(caller)
+        if caller is None:
+            return _problem(401, "caller-unauthenticated")
+        product_id = request.match_info["product_id"]
+        if product_id == SLOW:
+            await asyncio.sleep(5)
+        if product_id == BROKEN:
+            return _problem(500, "internal-error")
+        if product_id not in BY_ID:
+            return _problem(404, "product-not-found")
+        return web.json_response(BY_ID[product_id])
+
+    async def products(self, request: web.Request) -> web.Response:
+        caller = self._caller(request)
+        self.callers.append(caller)
+        if caller is None:
+            return _problem(401, "caller-unauthenticated")
+        category = request.query.get("category")
+        size = int(request.query.get("page_size", "24"))
+        # The misbehaving products are reached by id only, never listed.
+        listed = BY_ID.values()
+        items = [p for p in listed if category is None or p["category"] == category]
+        if category is not None and not items:
+            return _problem(404, "category-not-found")
+        page = {"items": items[:size], "page": 1, "page_size": size, "total": len(items)}
+        return web.json_response(page)
+
+
+def _problem(status: int, kind: str) -> web.Response:
+    body = {"type": f"https://mosaic.example/problems/{kind}", "title": kind, "status": status}
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+@pytest.fixture(scope="session")
+async def catalog(keys: ServiceKeys) -> AsyncIterator[StandInCatalog]:
+    stand_in = StandInCatalog(TokenVerifier("catalog", TrustStore(keys.trust_dir)))
+    app = web.Application()
+    app.router.add_get("/v1/products", stand_in.products)
+    app.router.add_get("/v1/products/{product_id}", stand_in.product)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    stand_in.url = f"http://127.0.0.1:{port}"
+    yield stand_in
+    await runner.cleanup()
+
+
+def settings_for(catalog_url: str, keys: ServiceKeys) -> RecommendationsSettings:
+    return RecommendationsSettings.model_validate(
+        {
+            "MOSAIC_SERVICE": "recommendations",
+            "PORT": 1,  # served in-process: the ports are never bound
+            "OPS_PORT": 2,
+            "CATALOG_URL": catalog_url,
+            # In-process there is no TLS to terminate; every call still carries a token.
+            "TRANSPORT_SECURITY": "mesh",
+            "SERVICE_TRUST_DIR": str(keys.trust_dir),
+            "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("recommendations")),
+        }
+    )
+
+
+def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def sign(request: httpx.Request) -> None:
+        if "x-service-token" not in request.headers:
+            request.headers["x-service-token"] = keys.token("frontend", "recommendations")
+
+    return sign
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan run, and an HTTP client calling it as the frontend."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://recommendations",
+            event_hooks={"request": [as_frontend(keys)]},
+        ) as http:
+            yield http
+
+
+@pytest.fixture(scope="session")
+async def client(catalog: StandInCatalog, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_recommendations_app(settings_for(catalog.url, keys)), keys) as http:
+        yield http
+
+
+@pytest.fixture
+async def client_without_catalog(keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    """A service whose CATALOG_URL points at a port nothing listens on."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    async with serving(create_recommendations_app(settings_for(nowhere, keys)), keys) as http:
+        yield http
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    """The response is problem+json of this status, with a `type` ending in `/kind`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    assert body["status"] == status
+    return body

@@ -6,6 +6,9 @@ Real keys and real signatures (no fakes): tests of a service run it in-process b
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -46,3 +49,19 @@ class ServiceKeys:
 
     def headers(self, caller: str, audience: str) -> dict[str, str]:
         return {"x-service-token": self.token(caller, audience)}
+
+
+def run_alembic(
+    service_dir: Path, database_url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a service's Alembic as its release phase does: from the service folder, in a
+    process of its own, with DATABASE_URL in the env (e.g. `"upgrade", "head"`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=service_dir,
+        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -7,9 +7,7 @@ through the settings (`ACCOUNTS_ARGON2_*`), the way an operator would tune it.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from accounts.app import create_accounts_app
 from accounts.handlers import Rules
 from accounts.settings import AccountsSettings
 from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, run_alembic
 from fastapi import FastAPI
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
@@ -37,15 +35,7 @@ REGISTRATION_LIMIT = 6
 
 def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=SERVICE_DIR,
-        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_alembic(SERVICE_DIR, database_url, *args)
 
 
 Migrate = Callable[..., subprocess.CompletedProcess[str]]

@@ -7,10 +7,8 @@ Every test starts with no carts.
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from aiohttp import web
 from asgi_lifespan import LifespanManager
 from cart.app import create_cart_app
 from cart.settings import CartSettings
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, run_alembic
 from chassis.user_tokens import UserTokenSigner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -39,15 +37,7 @@ BROKEN = "broken-product"  # the stand-in answers 500 for it
 
 def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=SERVICE_DIR,
-        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_alembic(SERVICE_DIR, database_url, *args)
 
 
 Migrate = Callable[..., subprocess.CompletedProcess[str]]

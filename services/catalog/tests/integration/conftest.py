@@ -7,9 +7,7 @@ starting with `test-`, removed after it, and every test starts with an empty cac
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from catalog.app import create_catalog_app
 from catalog.settings import CatalogSettings
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, run_alembic
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
 
@@ -29,15 +27,7 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=SERVICE_DIR,
-        env={**os.environ, "DATABASE_URL": database_url, "LOG_FORMAT": "json"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_alembic(SERVICE_DIR, database_url, *args)
 
 
 Migrate = Callable[..., subprocess.CompletedProcess[str]]

@@ -7,7 +7,9 @@ the new certificate, connections already open carry on, nothing restarts.
 
 from __future__ import annotations
 
+import shutil
 import ssl
+import tempfile
 from pathlib import Path
 
 TRUST_DOMAIN = "mosaic.local"
@@ -66,9 +68,12 @@ class ReloadingContexts:
     def reload_if_changed(self) -> bool:
         """Load new files into the live contexts; True when something changed.
 
-        The certificate and key are replaced together by the issuer (atomic renames), but
-        a reader may still catch one new file and one old: then loading fails, and the
-        next poll, after both renames, succeeds.
+        The issuer replaces certificate and key with two atomic renames, so a poll can
+        catch one new file and one old. Loading such a pair into a live context would leave
+        it without a usable certificate (OpenSSL drops the certificate when the key does
+        not match), so the files are first copied to a private folder and checked there as
+        a pair; only a consistent snapshot reaches the live contexts, else the next poll
+        tries again.
         """
         try:
             stamp = self._current_stamp()
@@ -76,8 +81,13 @@ class ReloadingContexts:
             return False
         if stamp == self._stamp:
             return False
-        for context in (self.server, self.client):
-            context.load_verify_locations(cafile=str(self.ca))
-            context.load_cert_chain(str(self.cert), str(self.key))
+        with tempfile.TemporaryDirectory(prefix="mosaic-tls-") as folder:
+            cert, key, ca = (Path(folder) / name for name in ("cert.pem", "key.pem", "ca.pem"))
+            for source, copy in ((self.cert, cert), (self.key, key), (self.ca, ca)):
+                shutil.copyfile(source, copy)
+            server_context(cert, key, ca)  # raises on a mismatched pair: nothing is touched
+            for context in (self.server, self.client):
+                context.load_verify_locations(cafile=str(ca))
+                context.load_cert_chain(str(cert), str(key))
         self._stamp = stamp
         return True

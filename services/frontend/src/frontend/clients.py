@@ -1,6 +1,6 @@
 """Calls to the catalog service, and the shapes the shop needs from its answers.
 
-The contract is catalog's `/v1` API (docs/contracts-draft.md). Answers are validated here so
+The contract is catalog's `/v1` API (services/catalog/openapi.json). Answers are validated here so
 a page never renders half a product: a broken answer becomes `CatalogBroken`, which the
 shop shows as "temporarily unavailable" like any other catalog failure.
 """

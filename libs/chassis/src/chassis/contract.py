@@ -51,3 +51,16 @@ def contract_main(
     path.write_bytes(current)
     print(f"wrote {path}")
     return 0
+
+
+def errors_not_problem_json(document: bytes) -> list[str]:
+    """Every documented error response (status >= 400) whose media type is not exactly
+    problem+json, as `METHOD /path status`: what a contract test expects to be empty."""
+    wrong = []
+    for path, operations in orjson.loads(document)["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                media = set(response.get("content", {}))
+                if int(status) >= 400 and media != {"application/problem+json"}:
+                    wrong.append(f"{method.upper()} {path} {status}")
+    return wrong

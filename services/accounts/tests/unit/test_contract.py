@@ -7,6 +7,7 @@ import json
 from accounts import addresses, domain
 from accounts.openapi import CONTRACT, REGENERATE, contract
 from accounts.problems import PROBLEMS
+from chassis.contract import errors_not_problem_json
 
 
 def test_openapi_json_is_up_to_date() -> None:
@@ -33,13 +34,7 @@ def test_the_contract_has_the_agreed_routes() -> None:
 
 
 def test_every_error_in_the_contract_is_problem_json() -> None:
-    for path, operations in json.loads(contract())["paths"].items():
-        for method, operation in operations.items():
-            for status, response in operation["responses"].items():
-                if int(status) >= 400:
-                    assert set(response["content"]) == {"application/problem+json"}, (
-                        f"{method.upper()} {path} {status}"
-                    )
+    assert errors_not_problem_json(contract()) == []
 
 
 def test_routes_about_the_user_declare_the_bearer_token() -> None:

@@ -1,7 +1,8 @@
 """`mosaic test`: the whole test suite, as CI and a newcomer run it.
 
-Static checks first (they take seconds and explain themselves), then pytest over every
-package. Each step is a separate process from the workspace's own environment.
+Static checks first (they take seconds and explain themselves), then the browser the browser
+tests need (installed on a fresh machine), then pytest over every package. Each check is a
+separate process from the workspace's own environment.
 """
 
 from __future__ import annotations
@@ -9,33 +10,59 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
 
+from mosaic.chromium import ensure_chromium_here
+from mosaic.errors import MosaicError
+
 console = Console(stderr=True)
 
+# A step is a command to run in the workspace, or a function that raises MosaicError.
+Step = tuple[str, list[str] | Callable[[], None]]
 
-def _steps(root: Path, pytest_args: Sequence[str]) -> list[tuple[str, list[str]]]:
+
+def _chromium() -> None:
+    path = ensure_chromium_here(say=lambda line: console.print(f"  {line}", markup=False))
+    console.print(f"  using {path}", markup=False)
+
+
+def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
     bin_dir = Path(sys.executable).parent
-    return [
+    static_steps: list[Step] = [
         ("ruff lint", [str(bin_dir / "ruff"), "check", "--no-cache", "."]),
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
+    ]
+    tests: list[Step] = [
+        ("chromium for the browser tests", _chromium),
         ("pytest", [str(bin_dir / "pytest"), *pytest_args]),
     ]
+    return [*static_steps, *tests] if static else tests
+
+
+def _run(step: list[str] | Callable[[], None], root: Path) -> int:
+    if isinstance(step, list):
+        return subprocess.run(step, cwd=root, check=False).returncode
+    try:
+        step()
+    except MosaicError as error:
+        console.print(error.message, style="red", markup=False)
+        if error.hint:
+            console.print(f"  {error.hint}", markup=False)
+        return 1
+    return 0
 
 
 def run_checks(root: Path, pytest_args: Sequence[str], *, static: bool = True) -> int:
     """Run every step, stop at the first failure, return its exit code (0 when all pass)."""
-    steps = _steps(root, pytest_args)
-    if not static:
-        steps = steps[-1:]
-    for index, (name, command) in enumerate(steps, start=1):
+    steps = _steps(pytest_args, static=static)
+    for index, (name, step) in enumerate(steps, start=1):
         console.rule(f"[bold]{index}/{len(steps)} {name}")
         started = time.monotonic()
-        code = subprocess.run(command, cwd=root, check=False).returncode
+        code = _run(step, root)
         took = time.monotonic() - started
         if code != 0:
             console.print(f"[red]✗ {name} failed (exit {code}) after {took:.0f} s[/red]")

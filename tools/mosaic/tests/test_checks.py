@@ -1,0 +1,44 @@
+"""`mosaic test`'s steps: Chromium is made sure of before pytest, with or without static checks."""
+
+from pathlib import Path
+
+import pytest
+from mosaic import checks
+from mosaic.errors import MosaicError
+
+
+def names(*, static: bool) -> list[str]:
+    return [name for name, _ in checks._steps(["-x"], static=static)]
+
+
+def test_chromium_comes_right_before_pytest_with_or_without_static_checks() -> None:
+    assert names(static=True) == [
+        "ruff lint",
+        "ruff format",
+        "mypy (strict)",
+        "chromium for the browser tests",
+        "pytest",
+    ]
+    assert names(static=False) == ["chromium for the browser tests", "pytest"]
+    pytest_command = checks._steps(["-x", "-k", "cart"], static=False)[-1][1]
+    assert isinstance(pytest_command, list)
+    assert pytest_command[-3:] == ["-x", "-k", "cart"]
+
+
+def test_a_missing_browser_stops_the_run_before_pytest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_chromium() -> None:
+        raise MosaicError("The browser tests need Chromium.", "Install it with apt-get.")
+
+    pytest_ran = tmp_path / "pytest-ran"
+    monkeypatch.setattr(
+        checks,
+        "_steps",
+        lambda args, static: [("chromium", no_chromium), ("pytest", ["touch", str(pytest_ran)])],
+    )
+    assert checks.run_checks(tmp_path, [], static=False) == 1
+    assert not pytest_ran.exists()
+    err = capsys.readouterr().err
+    assert "The browser tests need Chromium." in err
+    assert "Install it with apt-get." in err

@@ -557,6 +557,60 @@ async def cart(catalog: FakeCatalog, accounts: FakeAccounts) -> AsyncIterator[Fa
     await fake.stop()
 
 
+@dataclass
+class FakeRecommendations:
+    """recommendations' /v1 contract: the first products of the same category as the one asked
+    about, then others; `delay` and `fail_with` simulate trouble, `calls` records queries."""
+
+    catalog: FakeCatalog
+    delay: float = 0.0
+    fail_with: int | None = None
+    calls: list[dict[str, str]] = field(default_factory=list)
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/v1/recommendations", self._recommendations)
+        # Cancel handlers whose client gave up, so a "slow" test ends promptly.
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def _recommendations(self, request: web.Request) -> web.Response:
+        self.calls.append(dict(request.query))
+        if not request.headers.get("x-service-token"):
+            return _problem(401, "service-token-missing", "no service token")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "internal", "simulated failure")
+        pid, limit = request.query["product_id"], int(request.query.get("limit", "4"))
+        known = {p["id"]: p for p in self.catalog.products}
+        if pid not in known:
+            return _problem(404, "product-not-found", f"no product {pid}")
+        others = [p for p in self.catalog.products if p["id"] != pid]
+        others.sort(key=lambda p: p["category"] != known[pid]["category"])
+        keys = ("id", "name", "category", "price", "picture")
+        items = [{**{k: p[k] for k in keys}, "reason": "same-category"} for p in others[:limit]]
+        return web.json_response({"items": items})
+
+
+@pytest.fixture
+async def recommendations(catalog: FakeCatalog) -> AsyncIterator[FakeRecommendations]:
+    fake = FakeRecommendations(catalog)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_url(backing: Any) -> str:
     """A real Valkey, with the ACL user `mosaic up` gives the frontend (`frontend:*` keys)."""
@@ -572,7 +626,9 @@ def frontend_settings(
     currency_url: str = "http://127.0.0.1:9",
     accounts_url: str = "http://127.0.0.1:9",
     cart_url: str = "http://127.0.0.1:9",
+    recommendations_url: str = "http://127.0.0.1:9",
     redis_url: str = "redis://127.0.0.1:9/0",
+    **extra: Any,
 ) -> FrontendSettings:
     return FrontendSettings(
         MOSAIC_SERVICE="frontend",
@@ -582,10 +638,12 @@ def frontend_settings(
         CURRENCY_URL=currency_url,
         ACCOUNTS_URL=accounts_url,
         CART_URL=cart_url,
+        RECOMMENDATIONS_URL=recommendations_url,
         REDIS_URL=redis_url,
         REQUEST_BUDGET_MS=budget_ms,
         TRANSPORT_SECURITY="mesh",
         SERVICE_SIGNING_KEY_FILE=keys.key_file("frontend"),
+        **extra,
     )
 
 
@@ -596,14 +654,22 @@ def budget_ms() -> int:
 
 
 @pytest.fixture
+def extra_settings() -> dict[str, Any]:
+    """More FrontendSettings fields by alias (e.g. TRUSTED_PROXIES); overridden per test."""
+    return {}
+
+
+@pytest.fixture
 async def app(
     catalog: FakeCatalog,
     currency: FakeCurrency,
     accounts: FakeAccounts,
     cart: FakeCart,
+    recommendations: FakeRecommendations,
     redis_url: str,
     budget_ms: int,
     keys: ServiceKeys,
+    extra_settings: dict[str, Any],
 ) -> AsyncIterator[FastAPI]:
     settings = frontend_settings(
         catalog.url,
@@ -612,7 +678,9 @@ async def app(
         currency_url=currency.url,
         accounts_url=accounts.url,
         cart_url=cart.url,
+        recommendations_url=recommendations.url,
         redis_url=redis_url,
+        **extra_settings,
     )
     application = build_app(settings)
     async with LifespanManager(application):

@@ -10,6 +10,7 @@ from frontend.carts import CartClient
 from frontend.clients import CatalogClient
 from frontend.currency import CurrencyClient
 from frontend.error_pages import install_error_pages
+from frontend.recommendations import RecommendationsClient
 from frontend.rendering import PACKAGE_DIR, Pages
 from frontend.security import SecurityHeadersMiddleware
 from frontend.sessions import SessionMiddleware
@@ -28,6 +29,12 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         ServiceClient("accounts", str(settings.accounts_url), credentials=credentials)
     )
     carts = CartClient(ServiceClient("cart", str(settings.cart_url), credentials=credentials))
+    recommendations = RecommendationsClient(
+        ServiceClient(
+            "recommendations", str(settings.recommendations_url), credentials=credentials
+        ),
+        timeout_seconds=settings.recommendations_timeout_ms / 1000,
+    )
     sessions = Cache(settings.redis_url, prefix="frontend")
     app = create_app(
         settings,
@@ -40,7 +47,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
             account.router,
             cart.router,
         ],
-        resources=[catalog, currency, accounts, carts, sessions],
+        resources=[catalog, currency, accounts, carts, recommendations, sessions],
         title="Mosaic shop",
         description="The browser-facing shop: server-rendered HTML pages.",
         openapi_url=None,  # HTML for people, not an API: nothing for a client to generate from

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 from chassis import dependency
 from fastapi import Depends, Request
@@ -10,10 +10,12 @@ from fastapi import Depends, Request
 from frontend.clients import CatalogClient, Product
 from frontend.currency import BASE_CURRENCY, ConversionFailed, CurrencyClient
 from frontend.forms import session_of
+from frontend.recommendations import RecommendationsClient
 from frontend.rendering import Pages
 
 A = TypeVar("A")
 B = TypeVar("B")
+C = TypeVar("C")
 
 
 def _pages(request: Request) -> Pages:
@@ -23,6 +25,7 @@ def _pages(request: Request) -> Pages:
 
 CatalogDep = Annotated[CatalogClient, Depends(dependency(CatalogClient))]
 CurrencyDep = Annotated[CurrencyClient, Depends(dependency(CurrencyClient))]
+RecommendationsDep = Annotated[RecommendationsClient, Depends(dependency(RecommendationsClient))]
 PagesDep = Annotated[Pages, Depends(_pages)]
 
 
@@ -53,19 +56,28 @@ class Prices:
 PricesDep = Annotated[Prices, Depends(Prices)]
 
 
-async def concurrently(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
-    """Await both at once; if one fails, cancel the other and raise the first failure as is.
+@overload
+async def concurrently(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
 
-    A page is only as slow as its slowest catalog call, and the error pages see the plain
+
+@overload
+async def concurrently(
+    first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /
+) -> tuple[A, B, C]: ...
+
+
+async def concurrently(*calls: Awaitable[Any]) -> tuple[Any, ...]:
+    """Await all at once; if one fails, cancel the others and raise the first failure as is.
+
+    A page is only as slow as its slowest call, and the error pages see the plain
     exception rather than an ExceptionGroup.
     """
     try:
         async with asyncio.TaskGroup() as group:
-            a = group.create_task(_awaited(first))
-            b = group.create_task(_awaited(second))
+            tasks = [group.create_task(_awaited(call)) for call in calls]
     except ExceptionGroup as failures:
         raise failures.exceptions[0] from None
-    return a.result(), b.result()
+    return tuple(task.result() for task in tasks)
 
 
 async def _awaited(value: Awaitable[A]) -> A:

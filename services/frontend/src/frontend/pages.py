@@ -7,7 +7,13 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse
 
 from frontend.clients import CategoryNotFound, ProductNotFound, is_category_slug, is_product_id
-from frontend.dependencies import CatalogDep, PagesDep, PricesDep, concurrently
+from frontend.dependencies import (
+    CatalogDep,
+    PagesDep,
+    PricesDep,
+    RecommendationsDep,
+    concurrently,
+)
 from frontend.paging import Pager
 from frontend.rendering import MAX_QUERY_LENGTH
 
@@ -114,16 +120,28 @@ async def search(
 
 @router.get("/product/{product_id}")
 async def product(
-    request: Request, product_id: str, catalog: CatalogDep, pages: PagesDep, prices: PricesDep
+    request: Request,
+    product_id: str,
+    catalog: CatalogDep,
+    pages: PagesDep,
+    prices: PricesDep,
+    recommendations: RecommendationsDep,
 ) -> HTMLResponse:
     if not is_product_id(product_id):
         raise ProductNotFound(product_id)  # cannot exist: no need to ask catalog
-    categories, item = await concurrently(catalog.categories(), catalog.product(product_id))
+    # "You may also like" is asked alongside catalog, so it adds no time of its own; it
+    # never fails (an empty list instead), so only catalog's failures cancel the page.
+    categories, item, suggested = await concurrently(
+        catalog.categories(),
+        catalog.product(product_id),
+        recommendations.for_product(product_id),
+    )
     current = next((c for c in categories if c.slug == item.category), None)
     crumbs: list[tuple[str, str | None]] = [("Home", "/")]
     if current is not None:
         crumbs.append((current.name, f"/category/{current.slug}"))
     crumbs.append((item.name, None))
+    shown = await prices.shown([item, *suggested])  # one conversion for the whole page
     return pages.render(
         request,
         "product.html",
@@ -132,5 +150,6 @@ async def product(
         categories=categories,
         current_category=item.category,
         crumbs=crumbs,
-        product=(await prices.shown([item]))[0],
+        product=shown[0],
+        suggested=shown[1:],
     )

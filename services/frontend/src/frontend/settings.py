@@ -1,7 +1,12 @@
-"""The frontend's configuration: the chassis' settings, where its callees live, sessions."""
+"""The frontend's configuration: the chassis' settings, where its callees live, sessions,
+and which proxies in front of it may say who the client is."""
+
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated, Any
 
 from chassis import CacheSettings, ServiceSettings
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, IPvAnyNetwork, field_validator
+from pydantic_settings import NoDecode
 
 
 class FrontendSettings(ServiceSettings, CacheSettings):
@@ -26,6 +31,18 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         validation_alias="CART_URL",
         description="the cart service's base URL, e.g. http://127.0.0.1:8004",
     )
+    recommendations_url: HttpUrl = Field(
+        validation_alias="RECOMMENDATIONS_URL",
+        description="the recommendations service's base URL, e.g. http://127.0.0.1:8005",
+    )
+    recommendations_timeout_ms: int = Field(
+        default=350,
+        validation_alias="RECOMMENDATIONS_TIMEOUT_MS",
+        ge=10,
+        le=5000,
+        description="ms a product page waits for 'You may also like' before showing without it "
+        "(10..5000)",
+    )
     session_idle_hours: int = Field(
         default=7 * 24,
         validation_alias="FRONTEND_SESSION_IDLE_HOURS",
@@ -33,3 +50,20 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         le=90 * 24,
         description="hours a shopper's session lives without a visit (1..2160)",
     )
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        validation_alias="TRUSTED_PROXIES",
+        description="comma-separated CIDRs of the proxies (ingress, load balancer) whose "
+        "X-Forwarded-For is believed, e.g. 10.0.0.0/8,fd00::/8; empty trusts none",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(self.trusted_proxies)

@@ -10,6 +10,7 @@ BASE = {
     "CURRENCY_URL": "http://127.0.0.1:8002",
     "ACCOUNTS_URL": "http://127.0.0.1:8003",
     "CART_URL": "http://127.0.0.1:8004",
+    "RECOMMENDATIONS_URL": "http://127.0.0.1:8005",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 

@@ -9,7 +9,7 @@ from frontend.assets import HashedStaticFiles
 from frontend.carts import CartClient
 from frontend.clients import CatalogClient
 from frontend.currency import CurrencyClient
-from frontend.error_pages import install_error_pages
+from frontend.error_pages import install_error_pages, sessions_unavailable
 from frontend.recommendations import RecommendationsClient
 from frontend.rendering import PACKAGE_DIR, Pages
 from frontend.security import SecurityHeadersMiddleware
@@ -56,7 +56,11 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     app.mount("/static", static, name="static")
     app.state.pages = Pages(static)
     install_error_pages(app)
-    app.add_middleware(SessionMiddleware, idle_seconds=settings.session_idle_hours * 3600)
+    app.add_middleware(
+        SessionMiddleware,
+        idle_seconds=settings.session_idle_hours * 3600,
+        unavailable_page=sessions_unavailable,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 

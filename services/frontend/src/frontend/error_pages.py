@@ -126,6 +126,25 @@ async def _catalog_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def sessions_unavailable(request: Request) -> Response:
+    """Valkey, where sessions live, cannot be reached: a page without forms, try again soon.
+
+    Logged by the session middleware; rendered here so it looks like every other page.
+    """
+    message = (
+        "We can't keep track of your visit right now, so pages and your cart are paused. "
+        "Nothing is wrong on your side; please try again in a moment."
+    )
+    return _error_page(
+        request,
+        503,
+        "The shop is taking a short break",
+        message,
+        retry=request.method == "GET",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     if exc.status >= 500:  # upstream unavailable, timed out or rejected us: all "try later"

@@ -9,10 +9,14 @@ the shopper gets a fresh one, so nobody can plant a session id on someone else.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from chassis import Cache
+from chassis import Cache, get_logger
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "session"
@@ -20,6 +24,13 @@ SECURE_COOKIE = "__Host-session"  # Secure, Path=/, no Domain: bound to this exa
 # Routes that never read or change a session: no Valkey round trip, no Set-Cookie on
 # responses that browsers and proxies cache.
 SESSIONLESS_PREFIXES = ("/static/", "/pictures/")
+# Valkey unreachable, refusing or timing out: every page needs the session, so the shop
+# answers "try again shortly" (a 503 page) rather than a 500.
+STORE_FAILURES = (RedisError, OSError)
+
+_log = get_logger("frontend.sessions")
+
+UnavailablePage = Callable[[Request], Awaitable[Response]]
 
 
 def new_id() -> str:
@@ -132,11 +143,24 @@ class SessionMiddleware:
 
     The cookie goes out on every page response, so its Max-Age slides with Valkey's TTL.
     Pure ASGI: the save happens just before the response starts, after the route ran.
+    When Valkey cannot be reached at either point, the shopper gets `unavailable_page`
+    (the route's own response, if any, is dropped: what it rendered was not remembered).
     """
 
-    def __init__(self, app: ASGIApp, *, idle_seconds: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, idle_seconds: int, unavailable_page: UnavailablePage
+    ) -> None:
         self.app = app
         self.idle_seconds = idle_seconds
+        self.unavailable_page = unavailable_page
+
+    async def _unavailable(
+        self, scope: Scope, receive: Receive, send: Send, error: Exception
+    ) -> None:
+        _log.warning("session store unavailable", error=type(error).__name__, detail=str(error))
+        scope.setdefault("state", {}).pop("session", None)  # the page shows no forms
+        response = await self.unavailable_page(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(SESSIONLESS_PREFIXES):
@@ -146,12 +170,25 @@ class SessionMiddleware:
             scope["app"].state.resources.get(Cache), idle_seconds=self.idle_seconds
         )
         secure = served_over_tls(scope)
-        session = await store.load(_cookie_value(scope, SECURE_COOKIE if secure else COOKIE))
+        try:
+            session = await store.load(_cookie_value(scope, SECURE_COOKIE if secure else COOKIE))
+        except STORE_FAILURES as error:
+            await self._unavailable(scope, receive, send, error)
+            return
         scope.setdefault("state", {})["session"] = session
+        replaced = False
 
         async def send_with_cookie(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the rest of the route's response, in place of which a 503 went out
             if message["type"] == "http.response.start":
-                await store.save(session)
+                try:
+                    await store.save(session)
+                except STORE_FAILURES as error:
+                    replaced = True
+                    await self._unavailable(scope, receive, send, error)
+                    return
                 if not session.new or session.modified:  # an untouched new session stays unsaved
                     cookie = set_cookie_header(session, secure=secure, max_age=self.idle_seconds)
                     message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie)]

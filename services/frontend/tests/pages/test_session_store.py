@@ -1,0 +1,115 @@
+"""Valkey (the session store) unreachable: a friendly 503 page with Retry-After, never a 500.
+
+The frontend reaches the real test Valkey through a small TCP relay the test can cut, so the
+app starts normally and then loses its store, as it would when Valkey goes away in operation.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+
+class Relay:
+    """A TCP relay to Valkey; `cut()` closes it and every connection through it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            for writer in list(self.writers):
+                writer.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            self.writers.discard(writer)
+
+
+@pytest.fixture
+async def relay(backing) -> AsyncIterator[Relay]:
+    target = urlsplit(backing.redis_url("frontend"))
+    found = Relay(target.hostname or "127.0.0.1", target.port or 6379)
+    await found.start()
+    yield found
+    await found.cut()
+
+
+@pytest.fixture
+def redis_url(redis_url: str, relay: Relay) -> str:
+    """The frontend's Valkey URL (its ACL user), through the relay."""
+    parts = urlsplit(redis_url)
+    return parts._replace(
+        netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{relay.port}"
+    ).geturl()
+
+
+async def test_pages_work_through_the_relay(shop: httpx.AsyncClient):
+    assert (await shop.get("/")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/product/ceramic-pour-over", "/cart", "/sign-in"])
+async def test_valkey_down_is_a_503_page(
+    shop: httpx.AsyncClient, relay: Relay, audit, capsys: pytest.CaptureFixture[str], path
+):
+    await shop.get("/")
+    await relay.cut()
+    capsys.readouterr()
+
+    response = await shop.get(path)
+
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["retry-after"]
+    assert response.headers["cache-control"] == "no-store"
+    page = audit(response.text)
+    assert page.heading == "The shop is taking a short break"
+    assert any(a["href"] == path for a in page.all("a"))  # try again
+    assert not page.all("form") or all(f.get("method") == "get" for f in page.all("form"))
+    assert "Traceback" not in response.text and "Error:" not in response.text
+    logged = capsys.readouterr().out
+    assert "session store unavailable" in logged
+    assert "Traceback" not in logged
+
+
+async def test_valkey_lost_before_the_save_is_a_503_page(
+    shop: httpx.AsyncClient, relay: Relay, catalog, audit
+):
+    """The route ran, but its session (a new one, with its CSRF token) could not be kept: a
+    page whose forms would all be refused is worse than saying so."""
+    catalog.delay = 0.3
+    page = asyncio.create_task(shop.get("/product/ceramic-pour-over"))
+    await asyncio.sleep(0.1)
+    await relay.cut()
+
+    response = await page
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert "set-cookie" not in response.headers
+    assert audit(response.text).heading == "The shop is taking a short break"
+    assert "Traceback" not in response.text

@@ -82,6 +82,22 @@ class UpProcess:
                     raise AssertionError(f"mosaic up {why} before {text!r}:\n{self.output_tail()}")
                 self._changed.wait(min(left, 0.5))
 
+    def wait_for_line(self, matches: Callable[[str], bool], timeout: float, what: str) -> str:
+        """The first output line for which matches(line) holds; fails with `what` after
+        timeout seconds (or once `up` has exited without printing one)."""
+        deadline, seen = time.monotonic() + timeout, 0
+        with self._changed:
+            while True:
+                for line in self.lines[seen:]:
+                    if matches(line):
+                        return line
+                seen = len(self.lines)
+                assert self.process is not None
+                left = deadline - time.monotonic()
+                if self.process.poll() is not None or left <= 0:
+                    raise AssertionError(f"not within {timeout:g} s: {what}")
+                self._changed.wait(min(left, 0.5))
+
     def wait_ready(self, timeout: float = 60) -> str:
         return self.wait_for("Mosaic is ready: ", timeout).split(": ", 1)[1]
 

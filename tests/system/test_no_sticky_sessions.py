@@ -1,0 +1,236 @@
+"""No sticky sessions: with two frontend replicas on one port, a shopper whose every request
+is served by the other replica than the one before builds a cart, signs up, out and in, and
+sees one session throughout; one replica killed mid-session changes nothing for them.
+
+Which replica served a request is read, not guessed: each request carries its own
+`x-request-id` (the edge keeps a caller's id and returns it), and the runner's log stream
+names the process that wrote each canonical request line (`frontend.web.2 | {...}`). Every
+request opens a fresh TCP connection, so the kernel's SO_REUSEPORT spread picks the replica;
+to reach a given one, connections are opened until a cookieless probe on one lands there,
+and the shopper's request follows on that same keep-alive connection.
+"""
+
+import html
+import json
+import os
+import re
+import signal
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from mosaic.ports import free_port
+from mosaic.testing import UpProcess, wait_until
+
+pytestmark = pytest.mark.system
+
+REPLICAS = ("frontend.web.1", "frontend.web.2")
+PASSWORD = "violet harbour lantern drifts quietly"
+CONNECTIONS_TO_REACH_A_REPLICA = 60  # each lands on the wanted one with p = 1/2
+PRODUCT_LINK = re.compile(r'href="/product/([a-z0-9]+(?:-[a-z0-9]+)*)"')
+STYLESHEET = re.compile(r'href="(/static/[^"]+\.css)"')
+CART_LINE = re.compile(r'action="/cart/items/([a-z0-9-]+)/remove"')
+CART_COUNT = re.compile(r'class="cart-count">\((\d+)\)<')
+SIGNED_IN_AS = re.compile(r'class="account-nav__name" href="/account">([^<]*)<')
+HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def other(replica: str) -> str:
+    return REPLICAS[1 - REPLICAS.index(replica)]
+
+
+def served_by(up: UpProcess, request_id: str) -> str:
+    """The frontend replica whose canonical request line carries this request id."""
+
+    def logged_it(line: str) -> bool:
+        source, _, text = line.partition(" | ")
+        if not source.startswith("frontend.web.") or request_id not in text:
+            return False
+        try:
+            event = json.loads(text)
+        except ValueError:
+            return False
+        return bool(event.get("event") == "request" and event.get("request_id") == request_id)
+
+    line = up.wait_for_line(logged_it, timeout=20, what=f"the request line of {request_id}")
+    return line.partition(" | ")[0].strip()
+
+
+@dataclass
+class Served:
+    response: httpx.Response
+    replica: str
+
+    @property
+    def page(self) -> str:
+        return self.response.text
+
+
+@dataclass
+class Shopper:
+    """One browser: its session cookie, and a fresh TCP connection for each request."""
+
+    up: UpProcess
+    url: str
+    cookie: str | None = None
+    probe_path: str = "/"
+    trail: list[str] = field(default_factory=list)  # who served each of its requests
+
+    def send(
+        self, connection: httpx.Client, method: str, path: str, data: dict[str, str] | None
+    ) -> Served:
+        request_id = f"no-sticky-{uuid.uuid4().hex}"
+        headers = {"x-request-id": request_id}
+        if self.cookie is not None:
+            headers["cookie"] = f"session={self.cookie}"
+        response = connection.request(method, path, data=data, headers=headers)
+        assert response.headers["x-request-id"] == request_id  # the edge kept our id
+        self.cookie = response.cookies.get("session", self.cookie)
+        return Served(response, served_by(self.up, request_id))
+
+    def probe(self, connection: httpx.Client) -> str:
+        """Which replica holds this connection: a cookieless GET that touches no session."""
+        request_id = f"probe-{uuid.uuid4().hex}"
+        answer = connection.get(self.probe_path, headers={"x-request-id": request_id})
+        assert answer.status_code == 200
+        return served_by(self.up, request_id)
+
+    def visit(
+        self, method: str, path: str, data: dict[str, str] | None = None, *, on: str | None = None
+    ) -> Served:
+        """One request: on any replica, or on `on` over the first connection that lands there."""
+        for _ in range(CONNECTIONS_TO_REACH_A_REPLICA):
+            with httpx.Client(base_url=self.url, timeout=20) as connection:
+                if on is not None and self.probe(connection) != on:
+                    continue
+                served = self.send(connection, method, path, data)
+            assert on in (None, served.replica), "the keep-alive connection stayed on it"
+            self.trail.append(served.replica)
+            return served
+        raise AssertionError(f"no connection out of {CONNECTIONS_TO_REACH_A_REPLICA} reached {on}")
+
+    def next(self, method: str, path: str, data: dict[str, str] | None = None) -> Served:
+        """The shopper's next request, served by the other replica than their last one."""
+        return self.visit(method, path, data, on=other(self.trail[-1]))
+
+    def submit(self, page: Served, action: str, **fields: str) -> Served:
+        """Post the page's form (its hidden fields, CSRF token among them) on the other replica."""
+        return self.next("POST", action, {**form_fields(page.page, action), **fields})
+
+
+def form_fields(page: str, action: str) -> dict[str, str]:
+    found = re.search(rf'<form[^>]*\baction="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert found, f"the page has no form posting to {action}"
+    return {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(found[1])}
+
+
+def cart_count(page: str) -> int:
+    found = CART_COUNT.search(page)
+    assert found, "every page shows the cart count"
+    return int(found[1])
+
+
+def signed_in_as(page: str) -> str | None:
+    found = SIGNED_IN_AS.search(page)
+    return html.unescape(found[1]) if found else None
+
+
+def gone(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.fixture
+def shopper(tmp_path: Path) -> Iterator[Shopper]:
+    with UpProcess(tmp_path / "home", free_port(), "--scale", "frontend=2") as up:
+        url = up.wait_ready(timeout=120)
+        assert set(REPLICAS) <= set(up.processes())
+        yield Shopper(up, url)
+
+
+def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
+    shopper: Shopper,
+) -> None:
+    up = shopper.up
+    email = f"ada.{uuid.uuid4().hex[:10]}@example.com"
+
+    home = shopper.visit("GET", "/")
+    assert home.response.status_code == 200
+    shopper.probe_path = STYLESHEET.findall(home.page)[0]  # sessionless, cheap
+    first, second = list(dict.fromkeys(PRODUCT_LINK.findall(home.page)))[:2]
+
+    # A cart of two products, each form read on one replica and posted on the other.
+    product = shopper.next("GET", f"/product/{first}")
+    added = shopper.submit(product, "/cart/items", quantity="2")
+    assert added.response.status_code == 303
+    product = shopper.next("GET", f"/product/{second}")
+    assert "Added to your cart." in product.page  # a flash written by the other replica
+    assert cart_count(product.page) == 2
+    assert shopper.submit(product, "/cart/items").response.status_code == 303
+    cart = shopper.next("GET", "/cart")
+    assert sorted(CART_LINE.findall(cart.page)) == sorted([first, second])
+    assert cart_count(cart.page) == 3
+
+    # Sign up: the visitor's cart becomes the user's.
+    visitor_cookie = shopper.cookie
+    form = shopper.next("GET", "/sign-up")
+    signed_up = shopper.submit(
+        form, "/sign-up", name="Ada Lovelace", email=email, password=PASSWORD
+    )
+    assert signed_up.response.status_code == 303
+    assert shopper.cookie != visitor_cookie  # a new session id at sign-in
+    account = shopper.next("GET", "/account")
+    assert account.response.status_code == 200
+    assert signed_in_as(account.page) == "Ada Lovelace"
+    assert email in account.page
+    assert cart_count(account.page) == 3
+
+    # Out and back in: the cart is the user's now, kept by cart, found again.
+    signed_out = shopper.submit(account, "/sign-out")
+    assert signed_out.response.status_code == 303
+    home = shopper.next("GET", "/")
+    assert signed_in_as(home.page) is None
+    assert cart_count(home.page) == 0
+    form = shopper.next("GET", "/sign-in")
+    signed_in = shopper.submit(form, "/sign-in", email=email, password=PASSWORD)
+    assert signed_in.response.status_code == 303
+    cart = shopper.next("GET", "/cart")
+    assert signed_in_as(cart.page) == "Ada Lovelace"
+    assert sorted(CART_LINE.findall(cart.page)) == sorted([first, second])
+    assert cart_count(cart.page) == 3
+
+    assert all(a != b for a, b in pairwise(shopper.trail)), shopper.trail
+    assert len(shopper.trail) == 14
+
+    # Kill the replica the shopper would reach next, the way a crash would.
+    doomed = other(shopper.trail[-1])
+    before = up.processes()[doomed]
+    os.kill(before["pid"], signal.SIGKILL)
+    wait_until(lambda: gone(before["pid"]), timeout=10, what=f"{doomed} dead")
+
+    cart = shopper.visit("GET", "/cart")
+    assert cart.replica == other(doomed)
+    assert cart.response.status_code == 200
+    assert signed_in_as(cart.page) == "Ada Lovelace"
+    assert sorted(CART_LINE.findall(cart.page)) == sorted([first, second])
+    assert cart_count(cart.page) == 3
+
+    def restarted() -> bool:
+        now = up.processes()[doomed]
+        return now["pid"] not in (None, before["pid"]) and now["state"] == "ready"
+
+    wait_until(restarted, timeout=60, what=f"{doomed} restarted and ready")
+    assert up.processes()[doomed]["restarts"] == before["restarts"] + 1
+
+    # The new process has never seen this shopper, and serves them all the same.
+    account = shopper.visit("GET", "/account", on=doomed)
+    assert account.response.status_code == 200
+    assert signed_in_as(account.page) == "Ada Lovelace"
+    assert cart_count(account.page) == 3

@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
 from frontend.cart_owner import CartDep, merge_after_sign_in
+from frontend.client_address import client_address
 from frontend.dependencies import PagesDep
 from frontend.forms import FormDep, SessionDep, local_path
 from frontend.viewer import NotSignedIn, ViewerDep
@@ -19,10 +20,6 @@ AccountsDep = Annotated[AccountsClient, Depends(dependency(AccountsClient))]
 Next = Annotated[str, Query(max_length=500)]
 
 SIGN_IN_REFUSED = "That email and password don't match an account. Please try again."
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "0.0.0.0"
 
 
 def _too_many(refused: AccountsRefused) -> str:

@@ -170,3 +170,14 @@ async def test_too_many_sign_ins_say_how_long_to_wait(shop: httpx.AsyncClient, a
 
     assert response.status_code == 429
     assert "Please wait 120 seconds." in audit(response.text).plain_text
+
+
+async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    token = csrf_of(audit, (await shop.get("/sign-in")).text)
+    fields = {"csrf_token": token, "email": "ada@example.com", "password": PASSWORD}
+
+    await shop.post("/sign-in", data=fields, headers={"X-Forwarded-For": "198.51.100.9"})
+
+    assert accounts.client_addresses == ["127.0.0.1"]  # the peer; no TRUSTED_PROXIES set

@@ -37,3 +37,49 @@ def test_missing_or_bad_catalog_url_stops_the_process(
 
     assert stopped.value.code == 78
     assert "CATALOG_URL" in capsys.readouterr().err
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
+    for name, value in {**BASE, "CATALOG_URL": "http://127.0.0.1:8001", **extra}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_no_proxy_is_trusted_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch)
+
+    assert load_settings(FrontendSettings).proxy_networks == ()
+
+
+def test_trusted_proxies_are_comma_separated_cidrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch, TRUSTED_PROXIES=" 10.0.0.0/8, fd00::/8 ,127.0.0.1")
+
+    networks = load_settings(FrontendSettings).proxy_networks
+
+    assert [str(n) for n in networks] == ["10.0.0.0/8", "fd00::/8", "127.0.0.1/32"]
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "10.0.0.1/8", "ingress", "10.0.0.0/8;1.2.3.4"])
+def test_a_bad_trusted_proxy_stops_the_process_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    _environment(monkeypatch, TRUSTED_PROXIES=value)
+
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(FrontendSettings)
+
+    assert stopped.value.code == 78
+    error = capsys.readouterr().err
+    assert error.startswith("configuration error: TRUSTED_PROXIES is invalid")
+    assert error.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["0", "9000", "soon"])
+def test_a_bad_recommendations_timeout_stops_the_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    _environment(monkeypatch, RECOMMENDATIONS_TIMEOUT_MS=value)
+
+    with pytest.raises(SystemExit):
+        load_settings(FrontendSettings)
+
+    assert "RECOMMENDATIONS_TIMEOUT_MS" in capsys.readouterr().err

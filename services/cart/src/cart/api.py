@@ -17,13 +17,16 @@ from cart.catalog import CatalogProducts
 from cart.domain import CartNotFound
 from cart.owners import OwnerDep, UserOwnerDep, VisitorDep
 from cart.problems import CART_NOT_FOUND, CATALOG_DOWN, INVALID, OWNER, Responses
-from cart.schemas import CartView, ItemToAdd, QuantityChange, cart_view
+from cart.schemas import CartView, ItemToAdd, OrderedLines, QuantityChange, cart_view
 from cart.store import Store
 
 router = APIRouter(prefix="/v1")
 
-# Who may call: the shop's pages (orders joins with issue 5).
+# Who may call: the shop's pages; orders reads the owner's cart at checkout and, once the
+# order is confirmed, takes the ordered lines out of it.
 SHOP = [callers("frontend")]
+CHECKOUT_READ = [callers("frontend", "orders")]
+ORDERS = [callers("orders")]
 
 
 async def _store(database: Annotated[Database, Depends(dependency(Database))]) -> Store:
@@ -33,6 +36,7 @@ async def _store(database: Annotated[Database, Depends(dependency(Database))]) -
 StoreDep = Annotated[Store, Depends(_store)]
 ProductsDep = Annotated[CatalogProducts, Depends(dependency(CatalogProducts))]
 CartId = Annotated[uuid.UUID, Path(description="the cart's id, from POST /v1/carts")]
+OrderId = Annotated[uuid.UUID, Path(description="the order's id, from orders")]
 ProductPath = Annotated[str, Path(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
 Include = Annotated[
     str | None,
@@ -56,9 +60,10 @@ async def open_cart(owner: OwnerDep, store: StoreDep, response: Response) -> Car
     return cart_view(await store.cart(owner, cart_id))
 
 
-@router.get("/carts/current", dependencies=SHOP, response_model=CartView, responses=ERRORS)
+@router.get("/carts/current", dependencies=CHECKOUT_READ, response_model=CartView, responses=ERRORS)
 async def current_cart(owner: OwnerDep, store: StoreDep) -> CartView:
-    """The owner's cart without creating one (404 if they have none yet): for a header."""
+    """The owner's cart without creating one (404 if they have none yet): for a header, and
+    for orders at checkout."""
     cart = await store.find(owner)
     if cart is None:
         raise CartNotFound
@@ -153,3 +158,22 @@ async def remove_item(
 async def clear_cart(cart_id: CartId, owner: OwnerDep, store: StoreDep) -> Response:
     await store.clear(owner, str(cart_id))
     return Response(status_code=204)
+
+
+@router.put(
+    "/carts/{cart_id}/orders/{order_id}",
+    dependencies=ORDERS,
+    response_model=CartView,
+    responses={**CART_NOT_FOUND, **INVALID},
+)
+async def remove_ordered_lines(
+    cart_id: CartId, order_id: OrderId, ordered: OrderedLines, store: StoreDep
+) -> CartView:
+    """For orders, once an order is confirmed: take the units it bought out of the cart (a
+    line goes at zero; units added since the checkout stay). Once per order: repeating it
+    for the same order changes nothing, so it is safe to retry.
+
+    No owner proof here: orders read the cart id with the owner's proof at checkout, and
+    may finish this in its recovery long after the shopper's access token has expired.
+    Only orders may call it."""
+    return cart_view(await store.remove_ordered(str(cart_id), str(order_id), ordered.as_lines()))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cart.catalog import Product
 from cart.domain import (
+    MAX_LINES,
     MAX_PRODUCT_ID_LENGTH,
     MAX_QUANTITY,
     MIN_QUANTITY,
     PRODUCT_ID_PATTERN,
     Cart,
+    Line,
 )
 
 ProductId = Annotated[
@@ -47,6 +49,27 @@ class ItemToAdd(_Body):
 
 class QuantityChange(_Body):
     quantity: Quantity
+
+
+class OrderedLine(_Body):
+    product_id: ProductId
+    quantity: Quantity
+
+
+class OrderedLines(_Body):
+    """What an order bought from this cart: the units to take out of it."""
+
+    lines: Annotated[list[OrderedLine], Field(max_length=MAX_LINES)]
+
+    @field_validator("lines")
+    @classmethod
+    def _one_line_per_product(cls, lines: list[OrderedLine]) -> list[OrderedLine]:
+        if len({line.product_id for line in lines}) != len(lines):
+            raise ValueError("each product may appear once")
+        return lines
+
+    def as_lines(self) -> tuple[Line, ...]:
+        return tuple(Line(line.product_id, line.quantity) for line in self.lines)
 
 
 class LineView(BaseModel):

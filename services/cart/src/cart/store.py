@@ -139,6 +139,45 @@ class Store:
                 await _touch(connection, user_cart)
             return Cart(user_cart, await _lines(connection, user_cart))
 
+    async def remove_ordered(self, cart_id: str, order_id: str, lines: tuple[Line, ...]) -> Cart:
+        """Take what an order bought out of the cart, once per order: each line loses the
+        ordered units (gone at zero), so units added since the checkout stay. The order id
+        is recorded in the same transaction; a repeat finds it and changes nothing."""
+        async with self.database.engine.begin() as connection:
+            locked = await connection.scalar(
+                text("SELECT id FROM carts WHERE id = :id FOR UPDATE"), {"id": cart_id}
+            )
+            if locked is None:
+                raise CartNotFound
+            first = await connection.scalar(
+                text(
+                    "INSERT INTO cart_orders (order_id, cart_id) VALUES (:order, :cart)"
+                    " ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+                ),
+                {"order": order_id, "cart": cart_id},
+            )
+            if first is not None and lines:
+                ordered = [
+                    {"cart": cart_id, "product": line.product_id, "quantity": line.quantity}
+                    for line in lines
+                ]
+                await connection.execute(
+                    text(
+                        "DELETE FROM cart_lines WHERE cart_id = :cart AND product_id = :product"
+                        " AND quantity <= :quantity"
+                    ),
+                    ordered,
+                )
+                await connection.execute(
+                    text(
+                        "UPDATE cart_lines SET quantity = quantity - :quantity"
+                        " WHERE cart_id = :cart AND product_id = :product"
+                    ),
+                    ordered,
+                )
+                await _touch(connection, cart_id)
+            return Cart(cart_id, await _lines(connection, cart_id))
+
     @asynccontextmanager
     async def _changing(self, owner: Owner, cart_id: str) -> AsyncIterator[AsyncConnection]:
         """A transaction holding the lock on the owner's cart; CartNotFound if it is not theirs."""

@@ -60,7 +60,7 @@ def database_url(backing: BackingServers) -> str:
 def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
     """Real keys: cart's own (it signs calls to catalog), its callers', and accounts' (user
     tokens are signed with it)."""
-    names = ["cart", "frontend", "stranger", "accounts", "impostor"]
+    names = ["cart", "frontend", "orders", "stranger", "accounts", "impostor"]
     return ServiceKeys(tmp_path_factory.mktemp("keys"), names)
 
 

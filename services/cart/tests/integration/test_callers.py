@@ -1,6 +1,9 @@
-"""Who may call: only the frontend, on every route."""
+"""Who may call: the frontend on every shopper's route; orders reads the current cart and
+takes ordered lines out, and may do nothing else."""
 
 from __future__ import annotations
+
+import uuid
 
 import httpx
 from cart import api
@@ -22,7 +25,20 @@ async def test_a_service_not_on_the_list_is_403(
     assert response.json()["type"].endswith("/caller-not-allowed")
 
 
-def test_every_route_allows_the_frontend_only() -> None:
-    policies = route_policies(api.router)
-    assert len(policies) == 8
-    assert all(p["declared"] and p["callers"] == ["frontend"] for p in policies)
+def test_each_route_names_its_callers() -> None:
+    policies = {(p["method"], p["path"]): p for p in route_policies(api.router)}
+    assert len(policies) == 9
+    assert all(p["declared"] for p in policies.values())
+    special = {
+        ("GET", "/v1/carts/current"): ["frontend", "orders"],
+        ("PUT", "/v1/carts/{cart_id}/orders/{order_id}"): ["orders"],
+    }
+    for route, policy in policies.items():
+        assert sorted(policy["callers"]) == special.get(route, ["frontend"]), route
+
+
+async def test_the_frontend_may_not_remove_ordered_lines(client: httpx.AsyncClient) -> None:
+    cart, order = uuid.uuid4(), uuid.uuid4()
+    response = await client.put(f"/v1/carts/{cart}/orders/{order}", json={"lines": []})
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/caller-not-allowed")

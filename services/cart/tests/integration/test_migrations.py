@@ -19,7 +19,7 @@ async def test_upgrade_downgrade_upgrade(backing: BackingServers, alembic: Any) 
             "SELECT array_agg(tablename ORDER BY tablename) FROM pg_tables"
             " WHERE schemaname = 'public'"
         )
-        assert tables == ["alembic_version", "cart_lines", "carts"]
+        assert tables == ["alembic_version", "cart_lines", "cart_orders", "carts"]
         assert alembic(url, "downgrade", "base").returncode == 0
         left = await connection.fetchval(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"

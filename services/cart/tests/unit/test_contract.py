@@ -28,6 +28,7 @@ def test_the_contract_has_the_agreed_routes() -> None:
         "/v1/carts/{cart_id}": ["get"],
         "/v1/carts/{cart_id}/items": ["delete", "post"],
         "/v1/carts/{cart_id}/items/{product_id}": ["delete", "put"],
+        "/v1/carts/{cart_id}/orders/{order_id}": ["put"],
     }
 
 

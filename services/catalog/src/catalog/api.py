@@ -32,9 +32,10 @@ from catalog.store import Store
 
 router = APIRouter(prefix="/v1")
 
-# Who may call: the shop's pages, the cart (it checks products exist) and recommendations
-# (it ranks products) read; only the operator's admin tool writes (no service does).
-READERS = [callers("frontend", "cart", "recommendations")]
+# Who may call: the shop's pages, the cart (it checks products exist), recommendations
+# (it ranks products) and orders (it prices a checkout) read; only the operator's admin
+# tool writes (no service does).
+READERS = [callers("frontend", "cart", "recommendations", "orders")]
 WRITERS = [callers("admin")]
 
 

@@ -41,7 +41,7 @@ def test_every_route_declares_its_callers() -> None:
     policies = route_policies(api.router)
     assert policies, "the router has routes"
     assert all(p["declared"] for p in policies)
-    readers = ["cart", "frontend", "recommendations"]
+    readers = ["cart", "frontend", "orders", "recommendations"]
     reads = {p["callers"] == readers for p in policies if p["method"] in ("GET", "HEAD")}
     writes = {p["callers"] == ["admin"] for p in policies if p["method"] in ("PUT", "PATCH")}
     assert reads == {True}

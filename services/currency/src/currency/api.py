@@ -25,8 +25,8 @@ from currency.problems import INVALID
 
 router = APIRouter(prefix="/v1")
 
-# Who may call: the shop's pages. orders will convert too, once it exists (issue 5).
-READERS = [callers("frontend")]
+# Who may call: the shop's pages, and orders (it prices a checkout in the shopper's currency).
+READERS = [callers("frontend", "orders")]
 
 
 # async, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread.

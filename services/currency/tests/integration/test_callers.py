@@ -55,4 +55,4 @@ def test_every_route_declares_its_callers() -> None:
         ("GET", "/v1/convert"),
         ("POST", "/v1/convert"),
     }
-    assert all(p["declared"] and p["callers"] == ["frontend"] for p in policies)
+    assert all(p["declared"] and p["callers"] == ["frontend", "orders"] for p in policies)

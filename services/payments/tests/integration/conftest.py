@@ -1,0 +1,176 @@
+"""payments on real Postgres, migrated by its own release command, driven in-process over
+HTTP with real service tokens, as orders (or admin, or a stranger) calls it.
+
+Every test starts with an empty ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from chassis.testing import ServiceKeys, run_alembic
+from fastapi import FastAPI
+from mosaic.backing import BackingServers
+from payments.app import create_payments_app
+from payments.settings import PaymentsSettings
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+PROCESSOR_TIMEOUT = 0.3  # seconds; the setting's default (2) is tested on its own
+
+VISA = "4242 4242 4242 4242"
+MASTERCARD = "5555555555554444"
+DECLINED = "4000000000000002"
+INSUFFICIENT_FUNDS = "4000000000009995"
+PROCESSING_ERROR = "4000000000000119"
+TIMES_OUT = "4000-1234-5678-9017"
+
+
+def migrate(database_url: str, *args: str) -> Any:
+    """Run Alembic as the release phase does: from the service folder, URL in the env."""
+    return run_alembic(SERVICE_DIR, database_url, *args)
+
+
+@pytest.fixture(scope="session")
+def alembic() -> Callable[..., Any]:
+    return migrate
+
+
+@pytest.fixture(scope="session")
+def database_url(backing: BackingServers) -> str:
+    url = backing.database_url("payments")
+    result = migrate(url, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["payments", "orders", "admin", "cart"])
+
+
+def settings_for(database_url: str, keys: ServiceKeys, **extra: Any) -> PaymentsSettings:
+    env = {
+        "MOSAIC_SERVICE": "payments",
+        "PORT": 1,  # served in-process: the ports are never bound
+        "OPS_PORT": 2,
+        "DATABASE_URL": database_url,
+        "PROCESSOR_TIMEOUT_SECONDS": PROCESSOR_TIMEOUT,
+        # In-process there is no TLS to terminate; every call still carries a token.
+        "TRANSPORT_SECURITY": "mesh",
+        "SERVICE_TRUST_DIR": str(keys.trust_dir),
+        "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("payments")),
+        **extra,
+    }
+    # extra's None: leave the variable unset (its default applies)
+    return PaymentsSettings.model_validate({k: v for k, v in env.items() if v is not None})
+
+
+def signed_as(caller: str, keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def sign(request: httpx.Request) -> None:
+        if "x-service-token" not in request.headers:
+            request.headers["x-service-token"] = keys.token(caller, "payments")
+
+    return sign
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan run, and an HTTP client calling it as orders."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://payments",
+            event_hooks={"request": [signed_as("orders", keys)]},
+            timeout=60,
+        ) as http:
+            yield http
+
+
+@pytest.fixture(scope="session")
+async def client(database_url: str, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_payments_app(settings_for(database_url, keys)), keys) as http:
+        yield http
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection, to look at rows behind the service's back."""
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(autouse=True)
+async def empty_ledger(database_url: str) -> AsyncIterator[None]:
+    yield
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("TRUNCATE charges, refunds, idempotency_keys")
+    finally:
+        await connection.close()
+
+
+def new_key() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+def reference() -> str:
+    return f"order:{uuid.uuid4()}"
+
+
+def charge_body(number: str = VISA, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "amount": {"amount": 4599, "currency": "EUR"},
+        "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        "reference": reference(),
+        "description": "Mosaic order",
+    }
+    card = {k.removeprefix("card_"): v for k, v in changes.items() if k.startswith("card_")}
+    body["card"].update(card)
+    body.update({k: v for k, v in changes.items() if not k.startswith("card_")})
+    return body
+
+
+async def charge(
+    client: httpx.AsyncClient, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    return await client.post(
+        "/v1/charges", json=body, headers={"Idempotency-Key": key or new_key()}
+    )
+
+
+async def charged(client: httpx.AsyncClient, amount: int = 4599) -> dict[str, Any]:
+    """A succeeded charge of `amount` EUR."""
+    response = await charge(client, charge_body(amount={"amount": amount, "currency": "EUR"}))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def refund(
+    client: httpx.AsyncClient, charge_id: str, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/charges/{charge_id}/refunds",
+        json=body,
+        headers={"Idempotency-Key": key or new_key()},
+    )
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    """The response is problem+json of this status, with a `type` ending in `/kind`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    assert body["status"] == status
+    return body

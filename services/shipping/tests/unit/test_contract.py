@@ -1,0 +1,51 @@
+"""The committed OpenAPI contract matches the code."""
+
+from __future__ import annotations
+
+import json
+
+from chassis.contract import errors_not_problem_json
+from shipping import domain
+from shipping.openapi import CONTRACT, REGENERATE, contract
+from shipping.problems import PROBLEMS
+
+
+def test_openapi_json_is_up_to_date() -> None:
+    committed = CONTRACT.read_bytes() if CONTRACT.exists() else b""
+    assert committed == contract(), (
+        f"{CONTRACT.name} differs from the API in the code. If the change is intended, "
+        f"run `{REGENERATE}` from the repository root with the workspace venv and commit "
+        "the file; if not, the code broke the contract."
+    )
+
+
+def test_the_contract_has_the_agreed_routes() -> None:
+    paths = json.loads(contract())["paths"]
+    assert {path: sorted(operations) for path, operations in paths.items()} == {
+        "/v1/quotes": ["post"],
+        "/v1/shipments": ["get", "post"],
+        "/v1/shipments/{shipment_id}": ["get"],
+        "/v1/shipments/{shipment_id}/cancel": ["post"],
+    }
+
+
+def test_creating_a_shipment_documents_its_key() -> None:
+    operation = json.loads(contract())["paths"]["/v1/shipments"]["post"]
+    [header] = [p for p in operation["parameters"] if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert sorted(operation["responses"]) == ["201", "400", "422"]
+
+
+def test_every_error_in_the_contract_is_problem_json() -> None:
+    assert errors_not_problem_json(contract()) == []
+
+
+def test_every_shipping_error_has_a_problem_type() -> None:
+    errors = {
+        value
+        for value in vars(domain).values()
+        if isinstance(value, type)
+        and issubclass(value, domain.ShippingError)
+        and value is not domain.ShippingError
+    }
+    assert errors == set(PROBLEMS)

@@ -566,6 +566,7 @@ class FakeRecommendations:
     delay: float = 0.0
     fail_with: int | None = None
     calls: list[dict[str, str]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # event-loop time of each call
     url: str = ""
     runner: web.AppRunner | None = None
 
@@ -586,6 +587,7 @@ class FakeRecommendations:
 
     async def _recommendations(self, request: web.Request) -> web.Response:
         self.calls.append(dict(request.query))
+        self.arrivals.append(asyncio.get_running_loop().time())
         if not request.headers.get("x-service-token"):
             return _problem(401, "service-token-missing", "no service token")
         if self.delay:

@@ -1,20 +1,33 @@
 """The cart page and its forms: add from a product page, change a quantity, remove a line.
 
 Every form posts with CSRF and redirects back (303), so the cart works without JavaScript.
-cart's refusals and outages become flash messages, never an error page.
+cart's refusals and outages become flash messages, never an error page. With htmx, the same
+posts answer with a fragment instead (the message, the cart's contents, the header count),
+so the page updates in place.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.cart_owner import CartDep, owner_of, remember_count
-from frontend.carts import MAX_QUANTITY, MIN_QUANTITY, UNAVAILABLE, CartRefused, CartUnavailable
+from frontend.carts import (
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    UNAVAILABLE,
+    Cart,
+    CartClient,
+    CartRefused,
+    CartUnavailable,
+)
 from frontend.clients import Money, Product, is_product_id
-from frontend.dependencies import PagesDep, PricesDep
+from frontend.dependencies import PagesDep, Prices, PricesDep
 from frontend.forms import FormDep, local_path
-from frontend.viewer import ViewerDep
+from frontend.rendering import Pages, wants_partial
+from frontend.viewer import Viewer, ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse)
 
@@ -38,10 +51,8 @@ def _back(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/cart")
-async def cart_page(
-    request: Request, pages: PagesDep, prices: PricesDep, carts: CartDep, viewer: ViewerDep
-) -> Response:
+async def _contents(carts: CartClient, viewer: Viewer, prices: Prices) -> dict[str, Any]:
+    """What the cart's contents show: lines with totals in the shopper's currency."""
     unavailable = False
     lines: list[ShownLine] = []
     try:
@@ -65,74 +76,125 @@ async def cart_page(
     subtotal = (
         Money(amount=sum(t.amount for t in totals), currency=totals[0].currency) if totals else None
     )
+    return {
+        "lines": lines,
+        "subtotal": subtotal,
+        "unavailable": unavailable,
+        "quantities": range(MIN_QUANTITY, MAX_QUANTITY + 1),
+    }
+
+
+@router.get("/cart")
+async def cart_page(
+    request: Request, pages: PagesDep, prices: PricesDep, carts: CartDep, viewer: ViewerDep
+) -> Response:
+    contents = await _contents(carts, viewer, prices)
     return pages.render(
         request,
         "cart.html",
         title="Your cart",
-        lines=lines,
-        subtotal=subtotal,
-        unavailable=unavailable,
-        quantities=range(MIN_QUANTITY, MAX_QUANTITY + 1),
-        status_code=503 if unavailable else 200,
+        status_code=503 if contents["unavailable"] else 200,
+        **contents,
     )
 
 
+Change = Callable[[dict[str, str]], Awaitable[Cart | None]]
+Message = tuple[str, str]  # (kind, text), as a flash
+
+
+async def _changed(viewer: Viewer, change: Change, success: str) -> Message:
+    """Make the change to the shopper's cart; what to tell them about it."""
+    try:
+        remember_count(viewer.session, await change(await owner_of(viewer)))
+    except CartRefused as refused:
+        return "error", refused.message
+    except CartUnavailable:
+        return "error", UNAVAILABLE
+    return "success", success
+
+
+def _flashed(viewer: Viewer, message: Message, target: str) -> Response:
+    """Without JavaScript: the message waits in the session for the page we go back to."""
+    viewer.session.flash(message[1], message[0])
+    return _back(target)
+
+
 @router.post("/cart/items")
-async def add_to_cart(form: FormDep, carts: CartDep, viewer: ViewerDep) -> Response:
-    product_id, session = form.get("product_id", ""), viewer.session
+async def add_to_cart(
+    request: Request, form: FormDep, pages: PagesDep, carts: CartDep, viewer: ViewerDep
+) -> Response:
+    product_id = form.get("product_id", "")
     target = local_path(
         form.get("next"), f"/product/{product_id}" if is_product_id(product_id) else "/"
     )
     quantity = _quantity(form.get("quantity", "1"))
+    message: Message
     if not is_product_id(product_id):
-        session.flash("That product isn't in the shop.", "error")
-        return _back(target)
-    if quantity is None:
-        session.flash(f"Choose a quantity from {MIN_QUANTITY} to {MAX_QUANTITY}.", "error")
-        return _back(target)
-    try:
-        remember_count(session, await carts.add(await owner_of(viewer), product_id, quantity))
-    except CartRefused as refused:
-        session.flash(refused.message, "error")
-    except CartUnavailable:
-        session.flash(UNAVAILABLE, "error")
+        message = "error", "That product isn't in the shop."
+    elif quantity is None:
+        message = "error", f"Choose a quantity from {MIN_QUANTITY} to {MAX_QUANTITY}."
     else:
-        session.flash("Added to your cart.", "success")
-    return _back(target)
+        message = await _changed(
+            viewer, lambda owner: carts.add(owner, product_id, quantity), "Added to your cart."
+        )
+    if not wants_partial(request):
+        return _flashed(viewer, message, target)
+    return pages.render(request, "partials/cart_added.html", title="", message=message)
 
 
 @router.post("/cart/items/{product_id}")
 async def change_quantity(
-    product_id: str, form: FormDep, carts: CartDep, viewer: ViewerDep
+    request: Request,
+    product_id: str,
+    form: FormDep,
+    pages: PagesDep,
+    prices: PricesDep,
+    carts: CartDep,
+    viewer: ViewerDep,
 ) -> Response:
-    session, quantity = viewer.session, _quantity(form.get("quantity", ""))
+    quantity = _quantity(form.get("quantity", ""))
+    message: Message
     if not is_product_id(product_id) or quantity is None:
-        session.flash(f"Choose a quantity from {MIN_QUANTITY} to {MAX_QUANTITY}.", "error")
-        return _back("/cart")
-    try:
-        remember_count(session, await carts.change(await owner_of(viewer), product_id, quantity))
-    except CartRefused as refused:
-        session.flash(refused.message, "error")
-    except CartUnavailable:
-        session.flash(UNAVAILABLE, "error")
+        message = "error", f"Choose a quantity from {MIN_QUANTITY} to {MAX_QUANTITY}."
     else:
-        session.flash("Quantity updated.", "success")
-    return _back("/cart")
+        message = await _changed(
+            viewer, lambda owner: carts.change(owner, product_id, quantity), "Quantity updated."
+        )
+    if not wants_partial(request):
+        return _flashed(viewer, message, "/cart")
+    return await _contents_fragment(request, pages, prices, carts, viewer, message)
 
 
 @router.post("/cart/items/{product_id}/remove")
 async def remove_line(
-    product_id: str, form: FormDep, carts: CartDep, viewer: ViewerDep
+    request: Request,
+    product_id: str,
+    form: FormDep,
+    pages: PagesDep,
+    prices: PricesDep,
+    carts: CartDep,
+    viewer: ViewerDep,
 ) -> Response:
-    session = viewer.session
     if not is_product_id(product_id):
         return _back("/cart")
-    try:
-        remember_count(session, await carts.remove(await owner_of(viewer), product_id))
-    except CartRefused as refused:
-        session.flash(refused.message, "error")
-    except CartUnavailable:
-        session.flash(UNAVAILABLE, "error")
-    else:
-        session.flash("Removed from your cart.", "success")
-    return _back("/cart")
+    message = await _changed(
+        viewer, lambda owner: carts.remove(owner, product_id), "Removed from your cart."
+    )
+    if not wants_partial(request):
+        return _flashed(viewer, message, "/cart")
+    return await _contents_fragment(request, pages, prices, carts, viewer, message)
+
+
+async def _contents_fragment(
+    request: Request,
+    pages: Pages,
+    prices: Prices,
+    carts: CartClient,
+    viewer: Viewer,
+    message: Message,
+) -> Response:
+    """The cart's contents after a change, with its message and the header's new count."""
+    contents = await _contents(carts, viewer, prices)
+    return pages.render(
+        request, "partials/cart_contents.html", title="", message=message, **contents
+    )

@@ -23,7 +23,7 @@ from frontend.clients import (
     ProductNotFound,
 )
 from frontend.forms import CsrfRejected, session_of
-from frontend.rendering import Pages
+from frontend.rendering import Pages, wants_partial
 from frontend.viewer import NotSignedIn
 
 _log = get_logger("frontend.errors")
@@ -65,12 +65,17 @@ def _error_page(
     categories: list[Category] | None = None,
 ) -> Response:
     retry_href = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    if wants_partial(request):
+        # htmx asked for a fragment: the error page replaces the whole page instead, as the
+        # same failure would without JavaScript (base.html's htmx-config swaps 4xx/5xx).
+        headers |= {"HX-Retarget": "body", "HX-Reswap": "innerHTML"}
     return _pages(request).render(
         request,
         "error.html",
         title=title,
         status_code=status,
-        headers={"Cache-Control": "no-store", **(headers or {})},
+        headers=headers,
         status=status,
         message=message,
         retry_href=retry_href if retry else None,

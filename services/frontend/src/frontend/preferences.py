@@ -2,12 +2,13 @@
 
 import re
 
-from fastapi import APIRouter
-from starlette.responses import RedirectResponse
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
 
 from frontend.currency import BASE_CURRENCY
 from frontend.dependencies import CurrencyDep
 from frontend.forms import FormDep, SessionDep, local_path
+from frontend.rendering import wants_partial
 
 router = APIRouter()
 
@@ -16,12 +17,19 @@ CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 @router.post("/currency")
 async def choose_currency(
-    form: FormDep, session: SessionDep, currency: CurrencyDep
-) -> RedirectResponse:
-    """Remember the currency and go back to the page the shopper was on (no JavaScript)."""
+    request: Request, form: FormDep, session: SessionDep, currency: CurrencyDep
+) -> Response:
+    """Remember the currency and go back to the page the shopper was on.
+
+    Without JavaScript that is a redirect after pressing "Set"; with htmx the choice applies
+    as soon as it is made, and the page reloads (every price on it changes).
+    """
     code = form.get("currency", "")
     if CURRENCY_CODE.fullmatch(code) and (code == BASE_CURRENCY or currency.is_offered(code)):
         session["currency"] = code
     else:
         session.flash("That currency isn't one we can show prices in.", "error")
-    return RedirectResponse(local_path(form.get("next")), status_code=303)
+    target = local_path(form.get("next"))
+    if wants_partial(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)

@@ -20,6 +20,15 @@ PACKAGE_DIR = Path(__file__).parent
 MAX_QUERY_LENGTH = 100
 
 
+def wants_partial(request: Request) -> bool:
+    """An htmx request (not its history restore) may get a fragment instead of a whole page.
+
+    Without JavaScript no such header is sent: plain forms get full pages and redirects.
+    """
+    headers = request.headers
+    return headers.get("hx-request") == "true" and "hx-history-restore-request" not in headers
+
+
 def price(money: Money) -> str:
     return format_price(money.amount, money.currency)
 
@@ -87,7 +96,8 @@ def _shopper(request: Request) -> dict[str, Any]:
     chosen = session.get("currency", BASE_CURRENCY) if session is not None else BASE_CURRENCY
     return {
         "csrf_token": csrf_token(session) if session is not None else None,
-        "flashes": session.take_flashes() if session is not None else [],
+        # A fragment shows no flashes: they wait for the next whole page.
+        "flashes": session.take_flashes() if session and not wants_partial(request) else [],
         "user": session.get("user") if session is not None else None,
         "cart_items": session.get("cart_items", 0) if session is not None else 0,
         "here": here,

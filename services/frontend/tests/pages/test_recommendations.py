@@ -103,23 +103,22 @@ async def test_slow_recommendations_do_not_hold_the_page(
 
     assert response.status_code == 200
     assert "You may also like" not in response.text
-    assert elapsed < 1.0  # the 350 ms deadline, not the 3 s sleep nor the 2 s page budget
+    assert elapsed < 1.5  # the 350 ms deadline, not the 3 s sleep nor the 2 s page budget
     assert_one_warning(capsys)
 
 
 async def test_recommendations_are_asked_alongside_catalog(
     shop: httpx.AsyncClient, catalog, recommendations
 ):
-    catalog.delay = recommendations.delay = 0.2
-    loop_time = asyncio.get_running_loop().time
+    catalog.delay = 0.5
 
-    started = loop_time()
+    started = asyncio.get_running_loop().time()
     response = await shop.get(PRODUCT)
-    elapsed = loop_time() - started
 
     assert response.status_code == 200
     assert "You may also like" in response.text
-    assert elapsed < 0.39  # one round of 0.2 s, not two in a row
+    # Asked while catalog was still answering, not after it: no latency of its own.
+    assert recommendations.arrivals[0] - started < 0.5
 
 
 async def test_catalog_down_is_still_the_503_page(shop: httpx.AsyncClient, catalog):

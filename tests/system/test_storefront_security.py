@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -18,16 +19,84 @@ from mosaic.testing import UpProcess
 pytestmark = pytest.mark.system
 
 PASSWORD = "violet harbour lantern drifts quietly"
-PRODUCT_LINK = re.compile(r'href="/product/([a-z0-9]+(?:-[a-z0-9]+)*)"')
-CART_LINE = re.compile(r'action="/cart/items/([a-z0-9-]+)/remove"')
-CART_COUNT = re.compile(r'class="cart-count">\((\d+)\)<')
-SIGNED_IN_AS = re.compile(r'class="account-nav__name" href="/account">([^<]*)<')
-ADDRESS_DELETE = re.compile(r'action="/account/addresses/([A-Za-z0-9_-]+)/delete"')
-HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+CART_LINE_REMOVAL = re.compile(r"/cart/items/([^/]+)/remove")
+ADDRESS_REMOVAL = re.compile(r"/account/addresses/([^/]+)/delete")
 ADDRESS = {
     "recipient": "Ada Lovelace", "line1": "12 St James's Square", "line2": "",
     "city": "London", "region": "", "postal_code": "SW1Y 4JH", "country": "GB",
 }  # fmt: skip
+
+
+class Page(HTMLParser):
+    """What a test reads of a shop page, by structure rather than exact markup: the forms
+    (action -> hidden fields), links, the selected option of each select, and the text of
+    the header's cart count and signed-in name."""
+
+    MARKED = ("cart-count", "account-nav__name")
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__()
+        self.status, self.text = response.status_code, response.text
+        self.forms: dict[str, dict[str, str]] = {}
+        self.links: list[str] = []
+        self.stylesheets: list[str] = []
+        self.selected: dict[str, str] = {}  # select id -> chosen value
+        self.marked: dict[str, str] = {}
+        self._form: dict[str, str] | None = None
+        self._select = ""
+        self._marking: str | None = None
+        self.feed(self.text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        self._marking = next((c for c in found.get("class", "").split() if c in self.MARKED), None)
+        if tag == "form":
+            self._form = self.forms.setdefault(found.get("action", ""), {})
+        elif tag == "input" and self._form is not None and found.get("type") == "hidden":
+            self._form.setdefault(found.get("name", ""), found.get("value", ""))
+        elif tag == "a" and "href" in found:
+            self.links.append(found["href"])
+        elif tag == "link" and found.get("rel") == "stylesheet":
+            self.stylesheets.append(found["href"])
+        elif tag == "select":
+            self._select = found.get("id", found.get("name", ""))
+        elif tag == "option" and "selected" in found:
+            self.selected[self._select] = found.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._marking = None
+        if tag == "form":
+            self._form = None
+
+    def handle_data(self, data: str) -> None:
+        if self._marking is not None:
+            self.marked[self._marking] = self.marked.get(self._marking, "") + data
+
+    def form(self, action: str) -> dict[str, str]:
+        assert action in self.forms, f"no form posting to {action} on the page"
+        return dict(self.forms[action])
+
+    def products(self) -> list[str]:
+        return list(
+            dict.fromkeys(
+                h.removeprefix("/product/") for h in self.links if h.startswith("/product/")
+            )
+        )
+
+    def cart_lines(self) -> list[str]:
+        return sorted(m[1] for a in self.forms if (m := CART_LINE_REMOVAL.fullmatch(a)))
+
+    @property
+    def cart_count(self) -> int:
+        count = self.marked.get("cart-count", "").strip().strip("()")
+        assert count.isdecimal(), "every page shows the cart's item count"
+        return int(count)
+
+    @property
+    def signed_in_as(self) -> str | None:
+        name = self.marked.get("account-nav__name")
+        return name.strip() if name is not None else None
 
 
 @dataclass
@@ -46,25 +115,20 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     home = tmp_path_factory.mktemp("storefront-security") / "home"
     with UpProcess(home, free_port()) as up:
         url = up.wait_ready(timeout=120)
-        front_page = httpx.get(url + "/", timeout=20)
-        assert front_page.status_code == 200
-        products = list(dict.fromkeys(PRODUCT_LINK.findall(front_page.text)))
+        products = Page(httpx.get(url + "/", timeout=20)).products()
         assert len(products) >= 2, "the seeded catalog shows products on the front page"
         yield Shop(up, url, products)
 
 
-def form_fields(page: str, action: str) -> dict[str, str]:
-    """The hidden fields of the page's form that posts to `action` (CSRF token included)."""
-    found = re.search(rf'<form[^>]*\baction="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
-    assert found, f"the page has no form posting to {action}"
-    return {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(found[1])}
+def open_page(browser: httpx.Client, path: str) -> Page:
+    page = Page(browser.get(path))
+    assert page.status == 200, path
+    return page
 
 
-def submit(browser: httpx.Client, page_path: str, action: str, **fields: str) -> httpx.Response:
+def submit(browser: httpx.Client, path: str, action: str, **fields: str) -> httpx.Response:
     """Open the page, then post its form as a browser would: its hidden fields plus ours."""
-    page = browser.get(page_path)
-    assert page.status_code == 200, page_path
-    return browser.post(action, data={**form_fields(page.text, action), **fields})
+    return browser.post(action, data={**open_page(browser, path).form(action), **fields})
 
 
 def sign_up(browser: httpx.Client, name: str) -> str:
@@ -75,27 +139,14 @@ def sign_up(browser: httpx.Client, name: str) -> str:
     return email
 
 
-def signed_in_as(page: str) -> str | None:
-    found = SIGNED_IN_AS.search(page)
-    return html.unescape(found[1]) if found else None
-
-
 def cart_of(browser: httpx.Client) -> tuple[list[str], int]:
     """The products on the cart page, and the header's item count there."""
-    page = browser.get("/cart")
-    assert page.status_code == 200
-    count = CART_COUNT.search(page.text)
-    assert count, "every page shows the cart count"
-    return CART_LINE.findall(page.text), int(count[1])
+    page = open_page(browser, "/cart")
+    return page.cart_lines(), page.cart_count
 
 
-def quantity_in_cart(browser: httpx.Client, product: str) -> int:
-    page = browser.get("/cart").text
-    found = re.search(rf'id="quantity-{product}" name="quantity">(.*?)</select>', page, re.S)
-    assert found, f"{product} is in the cart"
-    selected = re.search(r'<option value="(\d+)" selected>', found[1])
-    assert selected
-    return int(selected[1])
+def addresses_of(page: Page) -> list[str]:
+    return [m[1] for action in page.forms if (m := ADDRESS_REMOVAL.fullmatch(action))]
 
 
 def is_friendly_page(response: httpx.Response) -> bool:
@@ -108,21 +159,25 @@ def is_friendly_page(response: httpx.Response) -> bool:
     )
 
 
+def without_token(fields: dict[str, str], token: str | None) -> dict[str, str]:
+    """The form's fields with its CSRF token left out (None) or replaced."""
+    forged = {name: value for name, value in fields.items() if name != "csrf_token"}
+    return forged if token is None else {**forged, "csrf_token": token}
+
+
 def test_forms_without_this_sessions_csrf_token_are_refused_and_change_nothing(
     shop: Shop,
 ) -> None:
     product = shop.products[0]
     with shop.visitor() as shopper, shop.visitor() as other:
-        page = shopper.get(f"/product/{product}")
-        fields = form_fields(page.text, "/cart/items")
-        others_token = form_fields(other.get("/").text, "/currency")["csrf_token"]
+        fields = open_page(shopper, f"/product/{product}").form("/cart/items")
+        others_token = open_page(other, "/").form("/currency")["csrf_token"]
         assert others_token != fields["csrf_token"]
 
         for token in (None, "", "forged-" + fields["csrf_token"][7:], others_token):
-            forged = {k: v for k, v in fields.items() if k != "csrf_token"}
-            if token is not None:
-                forged["csrf_token"] = token
-            refused = shopper.post("/cart/items", data={**forged, "quantity": "3"})
+            refused = shopper.post(
+                "/cart/items", data={**without_token(fields, token), "quantity": "3"}
+            )
             assert refused.status_code == 403, token
             assert is_friendly_page(refused)
             assert "That form couldn't be accepted" in html.unescape(refused.text)
@@ -135,20 +190,20 @@ def test_forms_without_this_sessions_csrf_token_are_refused_and_change_nothing(
 
     with shop.visitor() as owner, shop.visitor() as intruder:
         email = sign_up(owner, "Grace Hopper")
-        sign_in = form_fields(intruder.get("/sign-in").text, "/sign-in")
+        sign_in = open_page(intruder, "/sign-in").form("/sign-in")
         credentials = {"email": email, "password": PASSWORD}
         for token in (None, "not-the-token"):
-            fields = {k: v for k, v in sign_in.items() if k != "csrf_token"}
-            if token is not None:
-                fields["csrf_token"] = token
-            assert intruder.post("/sign-in", data={**fields, **credentials}).status_code == 403
+            answer = intruder.post(
+                "/sign-in", data={**without_token(sign_in, token), **credentials}
+            )
+            assert answer.status_code == 403
         assert intruder.get("/account").status_code == 303  # still nobody
-        assert signed_in_as(intruder.get("/").text) is None
+        assert open_page(intruder, "/").signed_in_as is None
 
         # Sign-out needs the token too: a cross-site post cannot sign the owner out.
         assert owner.post("/sign-out", data={}).status_code == 403
         assert owner.post("/sign-out", data={"csrf_token": "x"}).status_code == 403
-        assert signed_in_as(owner.get("/account").text) == "Grace Hopper"
+        assert open_page(owner, "/account").signed_in_as == "Grace Hopper"
 
 
 @dataclass
@@ -188,7 +243,7 @@ def test_guessing_a_password_is_stopped_with_a_friendly_429(locked_out: LockedOu
 
     # While locked, even the right password is refused: the limit is no guessing oracle.
     assert locked_out.right_password.status_code == 429
-    assert signed_in_as(locked_out.right_password.text) is None
+    assert Page(locked_out.right_password).signed_in_as is None
 
 
 @pytest.mark.xfail(
@@ -208,7 +263,7 @@ def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> 
         sign_up(browser, "Hedy Lamarr")
         signed_in = browser.cookies["session"]
         assert signed_in != before_sign_in  # sign-in moved the session to a new id
-        assert signed_in_as(browser.get("/account").text) == "Hedy Lamarr"
+        assert open_page(browser, "/account").signed_in_as == "Hedy Lamarr"
 
         signed_out = submit(browser, "/account", "/sign-out")
         assert signed_out.status_code == 303
@@ -221,8 +276,8 @@ def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> 
             assert account.headers["location"] == "/sign-in?next=/account"
             home = replay.get("/", headers={"cookie": f"session={old}"})
             assert home.status_code == 200
-            assert signed_in_as(home.text) is None
-            assert 'href="/sign-in"' in home.text
+            assert Page(home).signed_in_as is None
+            assert "/sign-in" in Page(home).links
             assert home.cookies.get("session") not in (None, old)  # a fresh id, never the old
 
 
@@ -233,35 +288,37 @@ def test_one_shopper_cannot_reach_anothers_cart_profile_or_addresses(shop: Shop)
         added = submit(ada, f"/product/{product}", "/cart/items", quantity="2")
         assert added.status_code == 303
         assert submit(ada, "/account", "/account/addresses", **ADDRESS).status_code == 303
-        ada_page = ada.get("/account").text
-        [ada_address] = ADDRESS_DELETE.findall(ada_page)
-        assert ADDRESS["line1"] in html.unescape(ada_page)
+        ada_page = open_page(ada, "/account")
+        [ada_address] = addresses_of(ada_page)
+        assert ADDRESS["line1"] in html.unescape(ada_page.text)
 
         bob_email = sign_up(bob, "Bob Kahn")
-        bob_page = html.unescape(bob.get("/account").text)
-        assert bob_email in bob_page
-        assert ada_email not in bob_page
-        assert ADDRESS["line1"] not in bob_page
-        assert ada_address not in bob_page
+        bob_page = open_page(bob, "/account")
+        seen_by_bob = html.unescape(bob_page.text)
+        assert bob_email in seen_by_bob
+        assert ada_email not in seen_by_bob
+        assert ADDRESS["line1"] not in seen_by_bob
+        assert ada_address not in seen_by_bob
         assert cart_of(bob) == ([], 0)
 
-        # Bob posts Ada's address id and product through his own, valid forms.
-        csrf = form_fields(bob.get("/account").text, "/account/addresses")["csrf_token"]
-        removal = bob.post(f"/account/addresses/{ada_address}/delete", data={"csrf_token": csrf})
+        # Bob posts Ada's address id and product through his own forms, with his valid token.
+        token = {"csrf_token": bob_page.form("/account/addresses")["csrf_token"]}
+        removal = bob.post(f"/account/addresses/{ada_address}/delete", data=token)
         assert removal.status_code in (303, 403, 404)
-        changed = bob.post(f"/cart/items/{product}", data={"csrf_token": csrf, "quantity": "7"})
+        changed = bob.post(f"/cart/items/{product}", data={**token, "quantity": "7"})
         assert changed.status_code in (303, 403, 404)
-        removed = bob.post(f"/cart/items/{product}/remove", data={"csrf_token": csrf})
+        removed = bob.post(f"/cart/items/{product}/remove", data=token)
         assert removed.status_code in (303, 403, 404)
 
-        ada_page = html.unescape(ada.get("/account").text)
-        assert ADDRESS["line1"] in ada_page
-        assert ADDRESS_DELETE.findall(ada.get("/account").text) == [ada_address]
-        assert bob_email not in ada_page
-        assert cart_of(ada) == ([product], 2)
-        assert quantity_in_cart(ada, product) == 2
+        ada_page = open_page(ada, "/account")
+        assert addresses_of(ada_page) == [ada_address]
+        assert ADDRESS["line1"] in html.unescape(ada_page.text)
+        assert bob_email not in html.unescape(ada_page.text)
+        ada_cart = open_page(ada, "/cart")
+        assert (ada_cart.cart_lines(), ada_cart.cart_count) == ([product], 2)
+        assert ada_cart.selected[f"quantity-{product}"] == "2"
         assert cart_of(bob) == ([], 0)
-        assert ADDRESS["line1"] not in html.unescape(bob.get("/account").text)
+        assert addresses_of(open_page(bob, "/account")) == []
 
 
 def test_a_new_visitor_sees_nothing_of_the_shoppers_before(shop: Shop) -> None:

@@ -1,0 +1,1 @@
+"""Mosaic orders: checkout as a saga, order history, events through a transactional outbox."""

@@ -1,0 +1,136 @@
+"""orders' HTTP API, /v1: routes only; the checkout in `checkout`, storage in `store`.
+
+Every route acts for the owner the request proves (owners.py); an order that is not the
+owner's answers 404, exactly like a missing one. A guest reaches their order by the
+unguessable token of its link.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from chassis import Database, Problem, callers, dependency
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
+
+from orders import keys
+from orders.checkout import Checkout
+from orders.owners import OwnerDep, UserOwnerDep, proof_of
+from orders.problems import CHECKOUT, INVALID, NOT_FOUND, OWNER, checkout_answer
+from orders.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CheckoutIn,
+    CheckoutView,
+    OrderList,
+    OrderView,
+    order_view,
+)
+from orders.store import Store
+
+router = APIRouter(prefix="/v1")
+
+# Who may call: the shop's pages.
+SHOP = [callers("frontend")]
+
+
+async def _store(
+    request: Request, database: Annotated[Database, Depends(dependency(Database))]
+) -> Store:
+    return Store(database, lease_seconds=request.app.state.settings.lease_seconds)
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+CheckoutDep = Annotated[Checkout, Depends(dependency(Checkout))]
+OrderId = Annotated[uuid.UUID, Path(description="the order's id")]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="one per checkout form: a repeat gets the first request's answer",
+    ),
+]
+
+
+class OrderNotFound(Problem):
+    def __init__(self) -> None:
+        # The same answer for a missing order and someone else's: ids reveal nothing.
+        super().__init__(404, "order-not-found", "No such order.")
+
+
+@router.post(
+    "/orders",
+    dependencies=SHOP,
+    status_code=201,
+    response_model=CheckoutView,
+    responses={
+        201: {"description": "Confirmed: paid, shipped, and the cart's lines removed"},
+        202: {
+            "model": CheckoutView,
+            "description": "Still processing (a callee is down; the recovery finishes it): "
+            "ask again with the same key, or GET the order",
+        },
+        **OWNER,
+        **CHECKOUT,
+        **INVALID,
+    },
+)
+async def place_order(
+    form: CheckoutIn,
+    key: IdempotencyKey,
+    owner: OwnerDep,
+    store: StoreDep,
+    checkout: CheckoutDep,
+    request: Request,
+) -> Response:
+    """Place an order from the owner's cart: reprice it, quote shipping, charge the card,
+    create the shipment, confirm, and take the ordered lines out of the cart. The answer
+    comes when that has ended. The card goes to payments and is never stored or logged."""
+    placed = await checkout.place(store, owner, key, form, proof_of(request, owner))
+    return checkout_answer(placed)
+
+
+@router.get(
+    "/orders",
+    dependencies=SHOP,
+    response_model=OrderList,
+    responses={**OWNER, **INVALID},
+)
+async def order_history(
+    user: UserOwnerDep,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="how many, newest first")] = 20,
+) -> OrderList:
+    """The signed-in user's orders, newest first."""
+    return OrderList(items=[order_view(order) for order in await store.history(user, limit)])
+
+
+@router.get(
+    "/orders/by-token/{token}",
+    dependencies=SHOP,
+    response_model=OrderView,
+    responses={**NOT_FOUND, **INVALID},
+)
+async def order_by_token(
+    token: Annotated[str, Path(max_length=128, description="the guest link's token")],
+    store: StoreDep,
+) -> OrderView:
+    """A guest's order, by the token of its status link (kept only as a hash here)."""
+    found = await store.by_token(keys.token_hash(token))
+    if found is None:
+        raise OrderNotFound
+    return order_view(found)
+
+
+@router.get(
+    "/orders/{order_id}",
+    dependencies=SHOP,
+    response_model=OrderView,
+    responses={**OWNER, **NOT_FOUND, **INVALID},
+)
+async def get_order(order_id: OrderId, owner: OwnerDep, store: StoreDep) -> OrderView:
+    found = await store.owned(owner, str(order_id))
+    if found is None:
+        raise OrderNotFound
+    return order_view(found)

@@ -1,0 +1,297 @@
+"""The saga's calls to the other services: adapters from `ports` to their HTTP APIs.
+
+Each turns the callee's answer into the port's terms: a result, `Rejected` (a business
+failure the shopper must hear about, with the form field it concerns) or `Unavailable`
+(timeouts, 5xx and connection failures, after the chassis client's retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from chassis import Response, ServiceClient, UpstreamTimeout, UpstreamUnavailable, get_logger
+
+from orders.domain import Address, Failure, Line, Money, Order
+from orders.ports import (
+    Card,
+    CartContents,
+    CartLine,
+    ChargeRecord,
+    OwnerProof,
+    Product,
+    Rejected,
+    ShipmentRecord,
+    ShippingOption,
+    Unavailable,
+)
+
+_log = get_logger("orders.clients")
+
+
+class _Adapter:
+    """A resource wrapping one ServiceClient (opened and closed in the lifespan)."""
+
+    def __init__(self, http: ServiceClient) -> None:
+        self.http = http
+        self.name = http.name
+
+    async def open(self) -> None:
+        await self.http.open()
+
+    async def ping(self) -> None:
+        await self.http.ping()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def _call(self, method: str, path: str, **options: Any) -> Response:
+        try:
+            response = await self.http.request(method, path, **options)
+        except (UpstreamUnavailable, UpstreamTimeout) as down:
+            raise Unavailable(self.http.service, down.detail) from None
+        if response.status >= 500:
+            raise Unavailable(self.http.service, f"answered {response.status}")
+        return response
+
+    def _unexpected(self, response: Response) -> Unavailable:
+        """An answer this adapter does not know: logged, and treated as not done."""
+        _log.error(
+            "unexpected answer",
+            service=self.http.service,
+            status=response.status,
+            type=_body(response).get("type"),
+        )
+        return Unavailable(self.http.service, f"answered {response.status}")
+
+
+class CartClient(_Adapter):
+    async def current(self, proof: OwnerProof) -> CartContents | None:
+        response = await self._call("GET", "/v1/carts/current", headers=proof.headers)
+        if response.status == 404:
+            return None
+        if not response.ok:
+            raise self._unexpected(response)
+        body = response.json()
+        lines = tuple(CartLine(line["product_id"], line["quantity"]) for line in body["lines"])
+        return CartContents(body["id"], lines)
+
+    async def remove_ordered(self, cart_id: str, order_id: str, lines: Sequence[Line]) -> None:
+        ordered = [{"product_id": line.product_id, "quantity": line.quantity} for line in lines]
+        response = await self._call(
+            "PUT", f"/v1/carts/{cart_id}/orders/{order_id}", json={"lines": ordered}
+        )
+        if response.status == 404:  # the cart is gone (merged at sign-in): nothing to remove
+            return
+        if not response.ok:
+            raise self._unexpected(response)
+
+
+class CatalogClient(_Adapter):
+    async def products(self, product_ids: Sequence[str]) -> dict[str, Product | None]:
+        found = await asyncio.gather(*(self._product(product_id) for product_id in product_ids))
+        return dict(zip(product_ids, found, strict=True))
+
+    async def _product(self, product_id: str) -> Product | None:
+        response = await self._call("GET", f"/v1/products/{product_id}")
+        if response.status == 404:
+            return None
+        if not response.ok:
+            raise self._unexpected(response)
+        body = response.json()
+        return Product(body["id"], body["name"], _money(body["price"]))
+
+
+class CurrencyClient(_Adapter):
+    async def convert(self, amounts: Sequence[Money], to: str) -> list[Money]:
+        items = [{"amount": money.amount, "currency": money.currency} for money in amounts]
+        response = await self._call(
+            "POST",
+            "/v1/convert",
+            json={"to": to, "items": items},
+            idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
+        )
+        if response.status == 422:
+            raise Rejected(
+                Failure(
+                    "currency-not-supported",
+                    f"Prices cannot be shown in {to}; choose another currency.",
+                    422,
+                    "currency",
+                )
+            )
+        if not response.ok:
+            raise self._unexpected(response)
+        return [_money(item["converted"]) for item in response.json()["items"]]
+
+
+class PaymentsClient(_Adapter):
+    async def charge(self, key: str, order: Order, card: Card) -> ChargeRecord:
+        body = {
+            "amount": {"amount": order.total.amount, "currency": order.currency},
+            "card": {
+                "number": card.number,
+                "exp_month": card.exp_month,
+                "exp_year": card.exp_year,
+                "cvc": card.cvc,
+            },
+            "reference": order.reference,
+            "description": f"Mosaic order {order.id}",
+        }
+        response = await self._call("POST", "/v1/charges", json=body, idempotency_key=key)
+        if response.status == 201:
+            charge = response.json()
+            return ChargeRecord(charge["id"], True, charge["net"]["amount"])
+        problem = _body(response)
+        if response.status == 402:
+            raise Rejected(_declined(problem))
+        if response.status == 422 and _kind(problem) in {"card-invalid", "invalid-request"}:
+            field, message = _first_error(problem, default_field="card")
+            raise Rejected(Failure("card-invalid", message, 422, field))
+        raise self._unexpected(response)
+
+    async def charges(self, reference: str) -> list[ChargeRecord]:
+        response = await self._call("GET", "/v1/charges", params={"reference": reference})
+        if not response.ok:
+            raise self._unexpected(response)
+        return [_charge_record(charge) for charge in response.json()["charges"]]
+
+    async def refund(self, key: str, charge_id: str, reason: str) -> None:
+        response = await self._call(
+            "POST",
+            f"/v1/charges/{charge_id}/refunds",
+            json={"reason": reason},
+            idempotency_key=key,
+        )
+        if response.status == 409 and _kind(_body(response)) == "over-refund":
+            return  # already refunded in full
+        if not response.ok:
+            raise self._unexpected(response)
+
+
+class ShippingClient(_Adapter):
+    async def quote(self, address: Address, lines: Sequence[CartLine]) -> list[ShippingOption]:
+        destination = {"country": address.country, "postal_code": address.postal_code}
+        response = await self._call(
+            "POST",
+            "/v1/quotes",
+            json={"destination": _present(destination), "items": _items(lines)},
+            idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
+        )
+        if response.status == 422:
+            raise Rejected(_undeliverable(_body(response)))
+        if not response.ok:
+            raise self._unexpected(response)
+        return [
+            ShippingOption(
+                option["id"],
+                option["name"],
+                _money(option["price"]),
+                option["days"]["min"],
+                option["days"]["max"],
+            )
+            for option in response.json()["options"]
+        ]
+
+    async def ship(self, key: str, order: Order) -> ShipmentRecord:
+        assert order.shipping is not None
+        address = order.address
+        body = {
+            "reference": order.reference,
+            "option": order.shipping.option,
+            "address": _present(
+                {
+                    "name": address.name,
+                    "line1": address.line1,
+                    "line2": address.line2,
+                    "city": address.city,
+                    "postal_code": address.postal_code,
+                    "country": address.country,
+                }
+            ),
+            "items": _items([CartLine(line.product_id, line.quantity) for line in order.lines]),
+        }
+        response = await self._call("POST", "/v1/shipments", json=body, idempotency_key=key)
+        if response.status == 201:
+            return _shipment(response.json())
+        if response.status == 422 and _kind(_body(response)) != "idempotency-key-reused":
+            raise Rejected(_undeliverable(_body(response)))
+        raise self._unexpected(response)
+
+    async def shipments(self, reference: str) -> list[ShipmentRecord]:
+        response = await self._call("GET", "/v1/shipments", params={"reference": reference})
+        if not response.ok:
+            raise self._unexpected(response)
+        return [_shipment(item) for item in response.json()["items"]]
+
+    async def cancel(self, shipment_id: str) -> None:
+        response = await self._call(
+            "POST",
+            f"/v1/shipments/{shipment_id}/cancel",
+            idempotency_key=f"cancel-{shipment_id}",  # cancelling is idempotent: retry it
+        )
+        if not response.ok and response.status != 404:
+            raise self._unexpected(response)
+
+
+def _money(data: dict[str, Any]) -> Money:
+    return Money(int(data["amount"]), str(data["currency"]))
+
+
+def _items(lines: Sequence[CartLine]) -> list[dict[str, Any]]:
+    return [{"product_id": line.product_id, "quantity": line.quantity} for line in lines]
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _shipment(data: dict[str, Any]) -> ShipmentRecord:
+    return ShipmentRecord(data["id"], data["tracking_id"], data["status"] == "cancelled")
+
+
+def _body(response: Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _kind(problem: dict[str, Any]) -> str:
+    return str(problem.get("type", "")).rsplit("/", 1)[-1]
+
+
+def _first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, str]:
+    errors = problem.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    field = first.get("field") or str(first.get("location", "")).removeprefix("body.")
+    message = first.get("message") or problem.get("detail") or "This is not valid."
+    return field or default_field, str(message)
+
+
+def _declined(problem: dict[str, Any]) -> Failure:
+    reason = problem.get("detail") or "Your card was declined."
+    return Failure(_kind(problem) or "card-declined", str(reason), 402, "card")
+
+
+def _undeliverable(problem: dict[str, Any]) -> Failure:
+    """Shipping's 422 in the checkout form's terms: `destination.country` is the address's."""
+    field, message = _first_error(problem, default_field="address")
+    field = str(problem.get("field") or field)
+    field = "address." + field.split(".", 1)[1] if "." in field else field
+    if field.startswith("address.") and field.count(".") > 1:
+        field = "address." + field.rsplit(".", 1)[1]
+    detail = problem.get("detail") or message
+    return Failure(_kind(problem) or "destination-not-served", str(detail), 422, field)
+
+
+def _charge_record(charge: dict[str, Any]) -> ChargeRecord:
+    succeeded = charge["status"] == "succeeded"
+    failure = None
+    if not succeeded and charge.get("failure"):
+        code = str(charge["failure"]["code"]).replace("_", "-")
+        failure = Failure(code, str(charge["failure"]["message"]), 402, "card")
+    return ChargeRecord(charge["id"], succeeded, int(charge["net"]["amount"]), failure)

@@ -1,0 +1,212 @@
+"""The events orders publishes (stream `events:orders`), versioned: their payloads, and the
+JSON Schemas committed under `services/orders/events/` (generated from these models:
+`python -m orders.events` rewrites them; a test checks they match and that every event
+the saga writes validates against them).
+
+Envelope (chassis.events.Event): {"id", "type", "version", "occurred_at", "data"}.
+A new version of an event gets a new model and file (`OrderConfirmed.v2.json`); a
+version, once published, never changes.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from orders.domain import Money, Order
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events"
+STREAM = "events:orders"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event as written to the outbox, in the same transaction as the state change."""
+
+    type: str
+    version: int
+    data: dict[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MoneyV1(_Data):
+    amount: int = Field(description="integer minor units")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+
+
+class LineV1(_Data):
+    product_id: str
+    name: str
+    quantity: int = Field(ge=1)
+    unit_price: MoneyV1
+    line_total: MoneyV1
+
+
+class OrderConfirmedV1(_Data):
+    """An order was paid and shipped: exactly one per confirmed order."""
+
+    order_id: uuid.UUID
+    email: str
+    lines: list[LineV1] = Field(min_length=1)
+    subtotal: MoneyV1
+    shipping: MoneyV1
+    shipping_option: str
+    total: MoneyV1
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    tracking_id: str
+    status_url: str | None = Field(
+        description="the order's status page for guests: a path carrying the unguessable token"
+    )
+    placed_at: AwareDatetime
+
+
+class OrderCancelledV1(_Data):
+    """An order was cancelled; whatever had been charged is refunded."""
+
+    order_id: uuid.UUID
+    email: str
+    code: str = Field(description="why, as a stable slug, e.g. card-declined")
+    reason: str = Field(description="why, for the shopper")
+    field: str | None = Field(description="the checkout form's field it concerns, if any")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    status_url: str | None
+    placed_at: AwareDatetime
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: uuid.UUID
+    version: Literal[1]
+    occurred_at: AwareDatetime
+
+
+class OrderConfirmedEventV1(_Envelope):
+    type: Literal["OrderConfirmed"]
+    data: OrderConfirmedV1
+
+
+class OrderCancelledEventV1(_Envelope):
+    type: Literal["OrderCancelled"]
+    data: OrderCancelledV1
+
+
+ENVELOPES: dict[tuple[str, int], type[_Envelope]] = {
+    ("OrderConfirmed", 1): OrderConfirmedEventV1,
+    ("OrderCancelled", 1): OrderCancelledEventV1,
+}
+
+
+def _money(money: Money) -> dict[str, Any]:
+    return {"amount": money.amount, "currency": money.currency}
+
+
+def _status_url(order: Order) -> str | None:
+    return f"/orders/status/{order.status_token}" if order.status_token else None
+
+
+def _placed(order: Order) -> str:
+    return (order.placed_at or datetime.now(UTC)).isoformat()
+
+
+def confirmed(order: Order) -> OutboxEvent:
+    assert order.shipping is not None and order.tracking_id is not None
+    return OutboxEvent(
+        "OrderConfirmed",
+        1,
+        {
+            "order_id": order.id,
+            "email": order.email,
+            "lines": [
+                {
+                    "product_id": line.product_id,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unit_price": _money(line.unit_price),
+                    "line_total": _money(line.total),
+                }
+                for line in order.lines
+            ],
+            "subtotal": _money(order.subtotal),
+            "shipping": _money(order.shipping.price),
+            "shipping_option": order.shipping.option,
+            "total": _money(order.total),
+            "currency": order.currency,
+            "tracking_id": order.tracking_id,
+            "status_url": _status_url(order),
+            "placed_at": _placed(order),
+        },
+    )
+
+
+def cancelled(order: Order) -> OutboxEvent:
+    assert order.failure is not None
+    return OutboxEvent(
+        "OrderCancelled",
+        1,
+        {
+            "order_id": order.id,
+            "email": order.email,
+            "code": order.failure.code,
+            "reason": order.failure.reason,
+            "field": order.failure.field,
+            "currency": order.currency,
+            "status_url": _status_url(order),
+            "placed_at": _placed(order),
+        },
+    )
+
+
+def schema(kind: str, version: int) -> bytes:
+    """The JSON Schema of an event's envelope, as committed."""
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://mosaic.dev/events/orders/{kind}.v{version}.json",
+        **ENVELOPES[(kind, version)].model_json_schema(),
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def schema_path(kind: str, version: int) -> Path:
+    return SCHEMAS / f"{kind}.v{version}.json"
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for kind, version in ENVELOPES:
+        path, current = schema_path(kind, version), schema(kind, version)
+        if "--check" in argv:
+            if not path.exists() or path.read_bytes() != current:
+                stale.append(path.name)
+            continue
+        path.write_bytes(current)
+        print(f"wrote {path}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run: python -m orders.events", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

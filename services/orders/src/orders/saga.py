@@ -1,0 +1,197 @@
+r"""The checkout saga: drives one order from its step to its end, one local step at a time.
+
+    pricing -> quoting -> charging -> shipping -> confirmed (+ cart lines removed)
+         \________\___________\__________\____> compensating -> cancelled
+
+Every step is persisted (with the lease renewed and fenced: `SagaStore.save`) before the
+call out it announces, so a crash anywhere leaves the order at a step that says what may
+have happened. Calls that change something carry an idempotency key derived from the order
+id ("order-<id>-charge", "order-<id>-shipment", ...): repeating one after a crash or a
+timeout can never charge or ship twice.
+
+A business failure (declined card, address not served, empty cart...) compensates what
+was done, in reverse: the shipment is cancelled, the charge refunded, and the order is
+cancelled with a reason the shopper can read. A transient failure (timeout, 5xx) is retried
+with the same key while the deadline allows; after that the order is left where it is, for
+the recovery job (`jobs.py`), which drives it on with the same code.
+
+The card is known only to the live checkout that received it: a driver without it (the
+recovery) goes forward only from a confirmed charge, and compensates an order that had not
+got that far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+from chassis import get_logger
+
+from orders import events, pricing
+from orders.domain import (
+    CART_CLEARED,
+    Failure,
+    Order,
+    Step,
+    interrupted,
+    payment_unconfirmed,
+    shop_unavailable,
+)
+from orders.ports import Card, LeaseLost, OwnerProof, Rejected, SagaStore, Unavailable, Upstream
+
+_log = get_logger("orders.saga")
+
+Crash = Callable[[str], None]
+Clock = Callable[[], float]
+_Work = Coroutine[Any, Any, Order]
+BACKOFF = (0.1, 0.3, 0.8, 1.5)  # seconds between tries of a step that found a callee down
+
+
+def no_crash(_: str) -> None:
+    """The test hook's default: no effect."""
+
+
+class Saga:
+    def __init__(
+        self,
+        store: SagaStore,
+        upstream: Upstream,
+        *,
+        holder: str,
+        crash: Crash = no_crash,
+        clock: Clock = time.time,
+    ) -> None:
+        self.store = store
+        self.up = upstream
+        self.holder = holder  # this driver's lease id
+        self.crash = crash
+        self.clock = clock
+
+    async def run(
+        self,
+        order: Order,
+        *,
+        deadline: float,
+        card: Card | None = None,
+        proof: OwnerProof | None = None,
+    ) -> Order:
+        """Drive the order as far as it goes before `deadline`; return where it stands.
+
+        The caller holds the order's lease. The order is finished, or was left at a step
+        to be driven on later (a callee stayed down, or our lease was taken over)."""
+        tries = 0
+        while not order.finished:
+            try:
+                order = await self._step(order, card, proof)
+                tries = 0
+            except Unavailable as down:
+                pause = BACKOFF[min(tries, len(BACKOFF) - 1)]
+                tries += 1
+                if self.clock() + pause < deadline:
+                    _log.info("retrying", order_id=order.id, step=order.step, service=down.service)
+                    await asyncio.sleep(pause)
+                    continue
+                if order.step in (Step.PRICING, Step.QUOTING) and card is not None:
+                    # Nothing was charged, nothing can be: the shopper may simply try again.
+                    order = await self._fail(order, shop_unavailable(down.service, order.step))
+                    continue
+                _log.warning("left for recovery", order_id=order.id, step=order.step)
+                return order
+            except LeaseLost:
+                _log.warning("lease lost; another driver has the order", order_id=order.id)
+                return order
+        return order
+
+    async def _step(self, order: Order, card: Card | None, proof: OwnerProof | None) -> Order:
+        match order.step:
+            case Step.PRICING | Step.QUOTING if card is None or proof is None:
+                return await self._fail(order, interrupted(order.step))
+            case Step.PRICING:
+                assert proof is not None
+                return await self._guarded(order, self._price(order, proof))
+            case Step.QUOTING:
+                return await self._guarded(order, self._quote(order))
+            case Step.CHARGING:
+                return await self._guarded(order, self._charge(order, card))
+            case Step.SHIPPING:
+                return await self._guarded(order, self._ship(order))
+            case Step.CONFIRMED:
+                return await self._clear_cart(order)
+            case Step.COMPENSATING:
+                return await self._compensate(order)
+            case Step.CANCELLED:
+                return order
+
+    async def _guarded(self, order: Order, work: _Work) -> Order:
+        """Run a forward step; a Rejected turns into compensation."""
+        try:
+            return await work
+        except Rejected as rejected:
+            return await self._fail(order, replace(rejected.failure, at=order.step))
+
+    async def _price(self, order: Order, proof: OwnerProof) -> Order:
+        cart = await self.up.carts.current(proof)
+        priced = await pricing.price_cart(self.up.catalog, self.up.currency, cart, order.currency)
+        return await self._save(
+            replace(order, step=Step.QUOTING, cart_id=cart.id if cart else None, lines=priced)
+        )
+
+    async def _quote(self, order: Order) -> Order:
+        shipping = await pricing.quote(self.up.shipping, self.up.currency, order)
+        return await self._save(replace(order, step=Step.CHARGING, shipping=shipping))
+
+    async def _charge(self, order: Order, card: Card | None) -> Order:
+        if card is None:  # the recovery: forward only from a charge payments confirms
+            records = await self.up.payments.charges(order.reference)
+            taken = next((c for c in records if c.succeeded and c.net > 0), None)
+            if taken is None:
+                failed = next((c.failure for c in reversed(records) if c.failure), None)
+                raise Rejected(failed or payment_unconfirmed())
+            return await self._save(replace(order, step=Step.SHIPPING, charge_id=taken.id))
+        charge = await self.up.payments.charge(f"order-{order.id}-charge", order, card)
+        return await self._save(replace(order, step=Step.SHIPPING, charge_id=charge.id))
+
+    async def _ship(self, order: Order) -> Order:
+        shipment = await self.up.shipping.ship(f"order-{order.id}-shipment", order)
+        confirmed = replace(
+            order,
+            step=Step.CONFIRMED,
+            shipment_id=shipment.id,
+            tracking_id=shipment.tracking_id,
+        )
+        _log.info("order confirmed", order_id=order.id)
+        return await self._save(confirmed, events.confirmed(confirmed))
+
+    async def _clear_cart(self, order: Order) -> Order:
+        if order.cart_id is not None:
+            await self.up.carts.remove_ordered(order.cart_id, order.id, order.lines)
+        return await self._save(replace(order, cart_cleared=True), point=CART_CLEARED)
+
+    async def _fail(self, order: Order, failure: Failure) -> Order:
+        _log.info("order failing", order_id=order.id, step=order.step, code=failure.code)
+        return await self._save(replace(order, step=Step.COMPENSATING, failure=failure))
+
+    async def _compensate(self, order: Order) -> Order:
+        """Undo in reverse: the shipment, then the charge. Each undo is safe to repeat."""
+        if order.shipment_attempted:
+            for shipment in await self.up.shipping.shipments(order.reference):
+                if not shipment.cancelled:
+                    await self.up.shipping.cancel(shipment.id)
+        if order.payment_attempted:
+            for charge in await self.up.payments.charges(order.reference):
+                if charge.succeeded and charge.net > 0:
+                    key = f"order-{order.id}-refund-{charge.id}"
+                    await self.up.payments.refund(key, charge.id, "order cancelled")
+        cancelled = replace(order, step=Step.CANCELLED)
+        _log.info("order cancelled", order_id=order.id)
+        return await self._save(cancelled, events.cancelled(cancelled))
+
+    async def _save(
+        self, order: Order, event: events.OutboxEvent | None = None, point: str | None = None
+    ) -> Order:
+        await self.store.save(order, self.holder, event)
+        self.crash(point or order.step.value)
+        return order

@@ -1,0 +1,208 @@
+"""The shapes of the API's bodies: the checkout form orders takes, the orders it shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+
+from orders.domain import Address, Order, Step
+from orders.ports import Card
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # printed on labels and e-mails: no control characters
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_PRINTABLE)
+]
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,255}$"
+
+
+class _Body(BaseModel):
+    # The card is in the body: inputs are never echoed in errors (nor, so, in logs).
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class AddressIn(_Body):
+    name: Text
+    line1: Text
+    line2: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
+    country: Annotated[
+        str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])
+    ]
+
+    def address(self) -> Address:
+        return Address(
+            name=self.name,
+            line1=self.line1,
+            line2=self.line2.strip() or None,
+            city=self.city,
+            postal_code=self.postal_code or None,
+            country=self.country,
+        )
+
+
+class CardIn(_Body):
+    """Passed to payments (which checks Luhn, expiry, CVC) and never stored or logged."""
+
+    number: SecretStr = Field(max_length=40, description="digits; spaces and dashes are ignored")
+    exp_month: int = Field(ge=1, le=12, examples=[12])
+    exp_year: int = Field(ge=2000, le=2100, examples=[2030])
+    cvc: SecretStr = Field(max_length=4, description="3 digits (4 for American Express)")
+
+    @field_validator("number")
+    @classmethod
+    def _digits(cls, value: SecretStr) -> SecretStr:
+        if not all(c.isdigit() or c in " -" for c in value.get_secret_value()):
+            raise ValueError("only digits, spaces and dashes")
+        return value
+
+    @field_validator("cvc")
+    @classmethod
+    def _cvc_digits(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().isdigit():
+            raise ValueError("only digits")
+        return value
+
+    def card(self) -> Card:
+        return Card(
+            self.number.get_secret_value(),
+            self.exp_month,
+            self.exp_year,
+            self.cvc.get_secret_value(),
+        )
+
+
+class CheckoutIn(_Body):
+    email: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
+        Field(examples=["ada@example.com"]),
+    ]
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])
+    shipping_option: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{0,31}$",
+        description="from a shipping quote",
+        examples=["standard"],
+    )
+    address: AddressIn
+    card: CardIn
+
+    def canonical(self) -> bytes:
+        """The request as sorted JSON, card included: what its fingerprint is taken of."""
+        data = self.model_dump(mode="json")
+        data["card"] = {**data["card"], **_revealed(self.card)}
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def _revealed(card: CardIn) -> dict[str, Any]:
+    return {"number": card.number.get_secret_value(), "cvc": card.cvc.get_secret_value()}
+
+
+class MoneyView(BaseModel):
+    amount: int = Field(description="integer minor units")
+    currency: str
+
+
+class LineView(BaseModel):
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: MoneyView
+    line_total: MoneyView
+
+
+class DaysView(BaseModel):
+    min: int
+    max: int
+
+
+class ShippingView(BaseModel):
+    option: str
+    name: str
+    price: MoneyView
+    days: DaysView
+
+
+Status = Literal["processing", "confirmed", "cancelled"]
+
+
+class OrderView(BaseModel):
+    id: str
+    status: Status = Field(
+        description="processing (the checkout is still running, or waits for the recovery), "
+        "confirmed or cancelled"
+    )
+    currency: str
+    lines: list[LineView]
+    subtotal: MoneyView | None = Field(description="null until the cart was priced")
+    shipping: ShippingView | None
+    total: MoneyView | None = Field(description="null until shipping was priced")
+    tracking_id: str | None
+    cancel_reason: str | None = Field(description="why it was cancelled, for the shopper")
+    cancel_field: str | None = Field(description="the checkout form's field it concerns")
+    placed_at: datetime
+
+
+class CheckoutView(OrderView):
+    status_url_token: str = Field(
+        description="the guest link's token: GET /v1/orders/by-token/{token}; shown once "
+        "(and to a repeat of this checkout)"
+    )
+
+
+class OrderList(BaseModel):
+    items: list[OrderView] = Field(description="newest first")
+
+
+def _money(money: Any) -> MoneyView:
+    return MoneyView(amount=money.amount, currency=money.currency)
+
+
+def status_of(order: Order) -> Status:
+    if order.step is Step.CONFIRMED:
+        return "confirmed"
+    if order.step is Step.CANCELLED:
+        return "cancelled"
+    return "processing"
+
+
+def order_view(order: Order) -> OrderView:
+    shipping = order.shipping
+    failure = order.failure if order.step is Step.CANCELLED else None
+    assert order.placed_at is not None
+    return OrderView(
+        id=order.id,
+        status=status_of(order),
+        currency=order.currency,
+        lines=[
+            LineView(
+                product_id=line.product_id,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=_money(line.unit_price),
+                line_total=_money(line.total),
+            )
+            for line in order.lines
+        ],
+        subtotal=_money(order.subtotal) if order.lines else None,
+        shipping=ShippingView(
+            option=shipping.option,
+            name=shipping.name,
+            price=_money(shipping.price),
+            days=DaysView(min=shipping.days_min, max=shipping.days_max),
+        )
+        if shipping
+        else None,
+        total=_money(order.total) if shipping else None,
+        tracking_id=order.tracking_id,
+        cancel_reason=failure.reason if failure else None,
+        cancel_field=failure.field if failure else None,
+        placed_at=order.placed_at,
+    )
+
+
+def checkout_view(order: Order, token: str) -> CheckoutView:
+    return CheckoutView(**order_view(order).model_dump(), status_url_token=token)

@@ -1,0 +1,236 @@
+"""Postgres: orders with their saga state and lease, and the outbox.
+
+The lease makes one driver at a time: a live checkout or the recovery takes it with one
+conditional UPDATE (free, expired, or already its own), and every save is fenced by it (a
+driver whose lease was taken over saves nothing, `LeaseLost`). A save that ends the saga
+writes its event to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chassis import Database
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orders import rows
+from orders.domain import Order, Owner, Step
+from orders.events import OutboxEvent
+from orders.ports import LeaseLost
+
+COLUMNS = (
+    "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
+    " lines, shipping, charge_id, shipment_id, tracking_id, failure, cart_cleared,"
+    " placed_at, status_token"
+)
+UNFINISHED = "step <> 'cancelled' AND NOT (step = 'confirmed' AND cart_cleared)"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An order found or created under a checkout's key."""
+
+    order: Order
+    fingerprint: bytes
+    sealed_token: bytes
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    order: Order
+    key_hash: bytes
+    fingerprint: bytes
+    token_hash: bytes
+    sealed_token: bytes
+
+
+_JSON = (bindparam("address", type_=JSONB),)
+_SAVE_JSON = (
+    bindparam("lines", type_=JSONB),
+    bindparam("shipping", type_=JSONB),
+    bindparam("failure", type_=JSONB),
+)
+
+
+class Store:
+    def __init__(self, database: Database, *, lease_seconds: float) -> None:
+        self.database = database
+        self.lease = lease_seconds
+
+    async def claim(self, new: NewOrder, holder: str) -> Claim:
+        """Create the order under its key, leased to `holder`; or find the order the key
+        already made. Concurrent claims of one key wait on the unique index: one creates."""
+        order = new.order
+        async with self.database.engine.begin() as connection:
+            created = await connection.scalar(
+                text(
+                    f"INSERT INTO orders (id, owner_kind, owner_id, key_hash, fingerprint, email,"  # noqa: S608
+                    " currency, shipping_option, address, step, status_token_hash,"
+                    " status_token_sealed, status_token, lease_holder, lease_until)"
+                    " VALUES (:id, :owner_kind, :owner_id, :key_hash, :fingerprint, :email,"
+                    " :currency, :option, :address, :step, :token_hash, :sealed, :token,"
+                    " :holder, now() + make_interval(secs => :lease))"
+                    " ON CONFLICT (key_hash) WHERE key_hash IS NOT NULL DO NOTHING"
+                    f" RETURNING {COLUMNS}"
+                ).bindparams(*_JSON),
+                {
+                    "id": order.id,
+                    "owner_kind": order.owner.kind,
+                    "owner_id": order.owner.id,
+                    "key_hash": new.key_hash,
+                    "fingerprint": new.fingerprint,
+                    "email": order.email,
+                    "currency": order.currency,
+                    "option": order.shipping_option,
+                    "address": rows.address_json(order.address),
+                    "step": Step.PRICING.value,
+                    "token_hash": new.token_hash,
+                    "sealed": new.sealed_token,
+                    "token": order.status_token,
+                    "holder": holder,
+                    "lease": self.lease,
+                },
+            )
+            if created is not None:
+                return Claim(
+                    await _order(connection, order.id), new.fingerprint, new.sealed_token, True
+                )
+        found = await self.by_key(new.key_hash)
+        if found is None:  # released between our insert and this read: claim again
+            return await self.claim(new, holder)
+        return found
+
+    async def by_key(self, key_hash: bytes) -> Claim | None:
+        async with self.database.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        f"SELECT {COLUMNS}, fingerprint, status_token_sealed FROM orders"  # noqa: S608
+                        " WHERE key_hash = :key"
+                    ),
+                    {"key": key_hash},
+                )
+            ).first()
+        if row is None:
+            return None
+        return Claim(rows.order_of(row), row.fingerprint, row.status_token_sealed, False)
+
+    async def take_lease(self, order_id: str, holder: str) -> Order | None:
+        """The unfinished order, now leased to `holder`; None if someone else holds it."""
+        async with self.database.engine.begin() as connection:
+            taken = await connection.scalar(
+                text(
+                    "UPDATE orders SET lease_holder = :holder,"  # noqa: S608
+                    " lease_until = now() + make_interval(secs => :lease)"
+                    " WHERE id = :id AND (lease_until < now() OR lease_holder = :holder)"
+                    f" AND {UNFINISHED} RETURNING id"
+                ),
+                {"id": order_id, "holder": holder, "lease": self.lease},
+            )
+            return await _order(connection, order_id) if taken else None
+
+    async def save(self, order: Order, holder: str, event: OutboxEvent | None = None) -> None:
+        ended = order.step in (Step.CONFIRMED, Step.CANCELLED)
+        async with self.database.engine.begin() as connection:
+            saved = await connection.scalar(
+                text(
+                    "UPDATE orders SET step = :step, cart_id = :cart_id, lines = :lines,"
+                    " shipping = :shipping, subtotal = :subtotal, total = :total,"
+                    " charge_id = :charge_id, shipment_id = :shipment_id,"
+                    " tracking_id = :tracking_id, failure = :failure,"
+                    " cart_cleared = :cart_cleared, updated_at = now(),"
+                    " status_token = CASE WHEN :ended THEN NULL ELSE status_token END,"
+                    " key_hash = CASE WHEN :release THEN NULL ELSE key_hash END,"
+                    " lease_until = now() + make_interval(secs => :lease)"
+                    " WHERE id = :id AND lease_holder = :holder RETURNING id"
+                ).bindparams(*_SAVE_JSON),
+                {
+                    "id": order.id,
+                    "holder": holder,
+                    "lease": self.lease,
+                    "step": order.step.value,
+                    "cart_id": order.cart_id,
+                    "lines": rows.lines_json(order.lines),
+                    "shipping": rows.shipping_json(order.shipping),
+                    "subtotal": order.subtotal.amount if order.lines else None,
+                    "total": order.total.amount if order.shipping else None,
+                    "charge_id": order.charge_id,
+                    "shipment_id": order.shipment_id,
+                    "tracking_id": order.tracking_id,
+                    "failure": rows.failure_json(order.failure),
+                    "cart_cleared": order.cart_cleared,
+                    "ended": ended,
+                    "release": order.key_released,
+                },
+            )
+            if saved is None:
+                raise LeaseLost(order.id)
+            if event is not None:
+                await connection.execute(
+                    text(
+                        "INSERT INTO outbox (event_id, type, version, order_id, payload)"
+                        " VALUES (:id, :type, :version, :order_id, :payload)"
+                    ).bindparams(bindparam("payload", type_=JSONB)),
+                    {
+                        "id": event.id,
+                        "type": event.type,
+                        "version": event.version,
+                        "order_id": order.id,
+                        "payload": event.envelope(),
+                    },
+                )
+
+    async def stale(self, limit: int) -> list[str]:
+        """Unfinished orders whose lease has expired: the recovery's work, oldest first."""
+        async with self.database.engine.connect() as connection:
+            found = await connection.scalars(
+                text(
+                    f"SELECT id FROM orders WHERE {UNFINISHED} AND lease_until < now()"  # noqa: S608
+                    " ORDER BY lease_until LIMIT :limit"
+                ),
+                {"limit": limit},
+            )
+            return [str(order_id) for order_id in found]
+
+    async def order(self, order_id: str) -> Order | None:
+        async with self.database.engine.connect() as connection:
+            return await _find(connection, "id = :id", {"id": order_id})
+
+    async def owned(self, owner: Owner, order_id: str) -> Order | None:
+        async with self.database.engine.connect() as connection:
+            return await _find(
+                connection,
+                "id = :id AND owner_kind = :kind AND owner_id = :owner",
+                {"id": order_id, "kind": owner.kind, "owner": owner.id},
+            )
+
+    async def by_token(self, token_hash: bytes) -> Order | None:
+        async with self.database.engine.connect() as connection:
+            return await _find(connection, "status_token_hash = :hash", {"hash": token_hash})
+
+    async def history(self, owner: Owner, limit: int) -> list[Order]:
+        async with self.database.engine.connect() as connection:
+            result = await connection.execute(
+                text(
+                    f"SELECT {COLUMNS} FROM orders WHERE owner_kind = :kind AND owner_id = :owner"  # noqa: S608
+                    " ORDER BY placed_at DESC, id LIMIT :limit"
+                ),
+                {"kind": owner.kind, "owner": owner.id, "limit": limit},
+            )
+            return [rows.order_of(row) for row in result]
+
+
+async def _find(connection: AsyncConnection, where: str, params: dict[str, object]) -> Order | None:
+    """`where` is one of this module's constant conditions, never input."""
+    query = text(f"SELECT {COLUMNS} FROM orders WHERE {where}")  # noqa: S608
+    row = (await connection.execute(query, params)).first()
+    return rows.order_of(row) if row is not None else None
+
+
+async def _order(connection: AsyncConnection, order_id: str) -> Order:
+    found = await _find(connection, "id = :id", {"id": order_id})
+    assert found is not None
+    return found

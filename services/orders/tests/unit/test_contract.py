@@ -1,0 +1,43 @@
+"""The committed contracts match the code: the OpenAPI document and the event schemas."""
+
+from __future__ import annotations
+
+import json
+
+from chassis.contract import errors_not_problem_json
+from orders import events
+from orders.openapi import CONTRACT, REGENERATE, contract
+
+
+def test_openapi_json_is_up_to_date() -> None:
+    committed = CONTRACT.read_bytes() if CONTRACT.exists() else b""
+    assert committed == contract(), (
+        f"{CONTRACT.name} differs from the API in the code. If the change is intended, "
+        f"run `{REGENERATE}` from the repository root with the workspace venv and commit "
+        "the file; if not, the code broke the contract."
+    )
+
+
+def test_the_contract_has_the_agreed_routes() -> None:
+    paths = json.loads(contract())["paths"]
+    assert {path: sorted(operations) for path, operations in paths.items()} == {
+        "/v1/orders": ["get", "post"],
+        "/v1/orders/by-token/{token}": ["get"],
+        "/v1/orders/{order_id}": ["get"],
+    }
+
+
+def test_every_error_in_the_contract_is_problem_json() -> None:
+    assert errors_not_problem_json(contract()) == []
+
+
+def test_the_event_schemas_are_committed_as_generated() -> None:
+    assert events.main(["--check"]) == 0, "run `python -m orders.events` and commit the files"
+
+
+def test_each_event_schema_is_versioned_and_names_its_type() -> None:
+    for (kind, version), _ in events.ENVELOPES.items():
+        schema = json.loads(events.schema_path(kind, version).read_bytes())
+        assert schema["$id"].endswith(f"/{kind}.v{version}.json")
+        assert schema["properties"]["type"]["const"] == kind
+        assert schema["properties"]["version"]["const"] == version

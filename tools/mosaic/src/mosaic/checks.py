@@ -49,9 +49,9 @@ def _run(step: list[str] | Callable[[], None], root: Path) -> int:
     try:
         step()
     except MosaicError as error:
-        console.print(error.message, style="red", markup=False)
+        console.print(error.message, style="red", markup=False, soft_wrap=True)
         if error.hint:
-            console.print(f"  {error.hint}", markup=False)
+            console.print(f"  {error.hint}", markup=False, soft_wrap=True)
         return 1
     return 0
 

@@ -77,20 +77,21 @@ def ensure_chromium(
     say(f"Installed Chromium at {path}")
 
 
-def ensure_chromium_here(say: Say) -> Path:
-    """ensure_chromium on this machine; apt-get's progress goes straight to the terminal."""
-    path = chromium_path()
+def run_apt_get(command: Sequence[str]) -> int:
+    """Run an apt-get command with its progress on our terminal; never asks a question."""
     environ = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(command, env=environ, stdin=subprocess.DEVNULL, check=False)
+    return done.returncode
 
-    def run(command: Sequence[str]) -> int:
-        done = subprocess.run(command, env=environ, stdin=subprocess.DEVNULL, check=False)
-        return done.returncode
 
+def ensure_chromium_here(say: Say) -> Path:
+    """ensure_chromium on this machine; returns the browser's path."""
+    path = chromium_path()
     ensure_chromium(
         path,
         apt_get=shutil.which("apt-get") is not None,
         root=os.geteuid() == 0,
-        run=run,
+        run=run_apt_get,
         say=say,
     )
     return path

@@ -1,0 +1,444 @@
+"""orders on real Postgres, migrated by its own release command, driven in-process over
+HTTP as the frontend calls it, with stand-ins for its five callees: one small aiohttp
+server on a real socket that, like the real services, refuses a call without a service
+token, keeps payments' and shipping's idempotency by key, and can be told to fail.
+
+Every test starts with no orders.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiohttp import web
+from asgi_lifespan import LifespanManager
+from chassis.testing import ServiceKeys, run_alembic
+from chassis.user_tokens import UserTokenSigner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from fastapi import FastAPI
+from mosaic.backing import BackingServers
+from mosaic.ports import free_port
+from orders.app import create_orders_app
+from orders.settings import OrdersSettings
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+GOOD_CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+DECLINED_CARD = {**GOOD_CARD, "number": "4000000000000002"}
+REFUSED_POSTAL_CODE = "99999"  # the stand-in shipping quotes it but refuses the shipment
+PRICES = {"wool-socks": 1200, "brass-compass": 4500}  # USD cents
+RATES = {"USD": 1.0, "EUR": 0.9}
+
+
+def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_alembic(SERVICE_DIR, database_url, *args)
+
+
+@pytest.fixture(scope="session")
+def alembic() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return migrate
+
+
+@pytest.fixture(scope="session")
+def database_url(backing: BackingServers) -> str:
+    url = backing.database_url("orders")
+    result = migrate(url, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+    names = ["orders", "frontend", "stranger", "accounts"]
+    return ServiceKeys(tmp_path_factory.mktemp("keys"), names)
+
+
+def _problem(status: int, kind: str, detail: str = "", **extra: Any) -> web.Response:
+    body = {
+        "type": f"https://mosaic.dev/problems/{kind}",
+        "title": kind,
+        "status": status,
+        "detail": detail or kind,
+        **extra,
+    }
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+@dataclass
+class StandIns:
+    """cart, catalog, currency, payments and shipping, as far as orders uses them."""
+
+    url: str = ""
+    carts: dict[str, dict[str, Any]] = field(default_factory=dict)  # owner header -> cart
+    removals: dict[str, list[Any]] = field(default_factory=dict)  # order id -> lines
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> charge
+    charge_keys: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    refunds: dict[str, str] = field(default_factory=dict)  # key -> charge id
+    shipments: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> shipment
+    unauthenticated: int = 0
+    payments_down: int = 0  # answer 503 to this many charge calls
+    seen_bodies: list[bytes] = field(default_factory=list)
+
+    def reset(self) -> None:
+        for store in (self.carts, self.removals, self.charges, self.charge_keys):
+            store.clear()
+        self.refunds.clear()
+        self.shipments.clear()
+        self.payments_down = 0
+        self.seen_bodies.clear()
+
+    def fill_cart(self, shopper: Shopper, lines: dict[str, int]) -> str:
+        cart_id = str(uuid.uuid4())
+        self.carts[shopper.owner_key] = {
+            "id": cart_id,
+            "lines": [{"product_id": p, "quantity": q} for p, q in lines.items()],
+        }
+        return cart_id
+
+    def net(self, order_id: str) -> int:
+        return sum(
+            c["amount"]["amount"]
+            for c in self.charges.values()
+            if c["reference"] == f"order:{order_id}"
+            and c["status"] == "succeeded"
+            and c["id"] not in self.refunds.values()
+        )
+
+    def active_shipments(self, order_id: str) -> int:
+        return sum(
+            1
+            for s in self.shipments.values()
+            if s["reference"] == f"order:{order_id}" and s["status"] == "created"
+        )
+
+    @web.middleware
+    async def tokens(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.seen_bodies.append(await request.read())
+        if not request.headers.get("x-service-token"):
+            self.unauthenticated += 1
+            return _problem(401, "caller-unauthenticated")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    # cart
+    async def current_cart(self, request: web.Request) -> web.Response:
+        owner = request.headers.get("authorization") or request.headers.get("x-visitor-id", "")
+        cart = self.carts.get(owner)
+        if cart is None:
+            return _problem(404, "cart-not-found")
+        return web.json_response(cart)
+
+    async def remove_ordered(self, request: web.Request) -> web.Response:
+        order_id = request.match_info["order_id"]
+        self.removals.setdefault(order_id, (await request.json())["lines"])
+        return web.json_response({"id": request.match_info["cart_id"], "lines": []})
+
+    # catalog
+    async def product(self, request: web.Request) -> web.Response:
+        product_id = request.match_info["product_id"]
+        if product_id not in PRICES:
+            return _problem(404, "product-not-found")
+        price = {"amount": PRICES[product_id], "currency": "USD"}
+        return web.json_response({"id": product_id, "name": product_id.title(), "price": price})
+
+    # currency
+    async def convert(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["to"] not in RATES:
+            return _problem(422, "invalid-request")
+        items = [
+            {
+                "original": item,
+                "converted": {
+                    "amount": round(item["amount"] * RATES[body["to"]]),
+                    "currency": body["to"],
+                },
+            }
+            for item in body["items"]
+        ]
+        return web.json_response({"items": items, "rates_date": "2024-06-28"})
+
+    # payments
+    async def charge(self, request: web.Request) -> web.Response:
+        key = request.headers["Idempotency-Key"]
+        if key in self.charge_keys:
+            status, stored = self.charge_keys[key]
+            return web.json_response(stored, status=status)
+        if self.payments_down:
+            self.payments_down -= 1
+            return _problem(503, "unavailable")
+        body = await request.json()
+        charge_id = str(uuid.uuid4())
+        declined = body["card"]["number"].replace(" ", "") == DECLINED_CARD["number"]
+        charge = {
+            "id": charge_id,
+            "status": "failed" if declined else "succeeded",
+            "amount": body["amount"],
+            "reference": body["reference"],
+            "failure": {"code": "card_declined", "message": "Your card was declined."}
+            if declined
+            else None,
+        }
+        self.charges[charge_id] = charge
+        if declined:
+            answer: tuple[int, dict[str, Any]] = (
+                402,
+                {
+                    "type": "https://mosaic.dev/problems/card-declined",
+                    "title": "Card declined",
+                    "status": 402,
+                    "detail": "Your card was declined.",
+                    "code": "card_declined",
+                    "charge_id": charge_id,
+                },
+            )
+        else:
+            answer = (201, {**self._charge_view(charge)})
+        self.charge_keys[key] = answer
+        return web.json_response(answer[1], status=answer[0])
+
+    def _charge_view(self, charge: dict[str, Any]) -> dict[str, Any]:
+        refunded = charge["id"] in self.refunds.values()
+        taken = charge["status"] == "succeeded" and not refunded
+        net = {"amount": charge["amount"]["amount"] if taken else 0, "currency": "EUR"}
+        return {**charge, "net": net}
+
+    async def charges_by_reference(self, request: web.Request) -> web.Response:
+        reference = request.query["reference"]
+        found = [self._charge_view(c) for c in self.charges.values() if c["reference"] == reference]
+        return web.json_response({"charges": found})
+
+    async def refund(self, request: web.Request) -> web.Response:
+        charge_id = request.match_info["charge_id"]
+        self.refunds.setdefault(request.headers["Idempotency-Key"], charge_id)
+        return web.json_response({"id": "r1", "charge_id": charge_id}, status=201)
+
+    # shipping
+    async def quote(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["destination"]["country"] == "AQ":
+            return _problem(
+                422,
+                "destination-not-served",
+                "Mosaic does not deliver to Antarctica.",
+                field="destination.country",
+            )
+        options = [
+            {
+                "id": "standard",
+                "name": "Standard",
+                "price": {"amount": 500, "currency": "USD"},
+                "days": {"min": 3, "max": 5},
+            },
+            {
+                "id": "express",
+                "name": "Express",
+                "price": {"amount": 1500, "currency": "USD"},
+                "days": {"min": 1, "max": 2},
+            },
+        ]
+        return web.json_response({"zone": "europe", "options": options})
+
+    async def ship(self, request: web.Request) -> web.Response:
+        key = request.headers["Idempotency-Key"]
+        body = await request.json()
+        if body["address"].get("postal_code") == REFUSED_POSTAL_CODE:
+            return _problem(
+                422,
+                "destination-not-served",
+                "We no longer deliver to this postal code.",
+                field="address.postal_code",
+            )
+        if key not in self.shipments:
+            self.shipments[key] = {
+                "id": str(uuid.uuid4()),
+                "tracking_id": "MOS" + secrets.token_hex(6).upper(),
+                "status": "created",
+                "reference": body["reference"],
+            }
+        return web.json_response(self.shipments[key], status=201)
+
+    async def shipments_by_reference(self, request: web.Request) -> web.Response:
+        reference = request.query["reference"]
+        found = [s for s in self.shipments.values() if s["reference"] == reference]
+        return web.json_response({"items": found})
+
+    async def cancel_shipment(self, request: web.Request) -> web.Response:
+        for shipment in self.shipments.values():
+            if shipment["id"] == request.match_info["shipment_id"]:
+                shipment["status"] = "cancelled"
+                return web.json_response(shipment)
+        return _problem(404, "shipment-not-found")
+
+
+@pytest.fixture(scope="session")
+async def stand_ins() -> AsyncIterator[StandIns]:
+    s = StandIns()
+    app = web.Application(middlewares=[s.tokens])
+    app.router.add_get("/v1/carts/current", s.current_cart)
+    app.router.add_put("/v1/carts/{cart_id}/orders/{order_id}", s.remove_ordered)
+    app.router.add_get("/v1/products/{product_id}", s.product)
+    app.router.add_post("/v1/convert", s.convert)
+    app.router.add_post("/v1/charges", s.charge)
+    app.router.add_get("/v1/charges", s.charges_by_reference)
+    app.router.add_post("/v1/charges/{charge_id}/refunds", s.refund)
+    app.router.add_post("/v1/quotes", s.quote)
+    app.router.add_post("/v1/shipments", s.ship)
+    app.router.add_get("/v1/shipments", s.shipments_by_reference)
+    app.router.add_post("/v1/shipments/{shipment_id}/cancel", s.cancel_shipment)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    s.url = f"http://127.0.0.1:{port}"
+    yield s
+    await runner.cleanup()
+
+
+def settings_env(database_url: str, url: str, keys: ServiceKeys, **extra: Any) -> dict[str, Any]:
+    return {
+        "MOSAIC_SERVICE": "orders",
+        "PORT": 1,
+        "OPS_PORT": 2,
+        "DATABASE_URL": database_url,
+        "CART_URL": url,
+        "CATALOG_URL": url,
+        "CURRENCY_URL": url,
+        "PAYMENTS_URL": url,
+        "SHIPPING_URL": url,
+        "TRANSPORT_SECURITY": "mesh",
+        "SERVICE_TRUST_DIR": str(keys.trust_dir),
+        "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("orders")),
+        "SAGA_SECONDS": 5,
+        "LEASE_SECONDS": 10,
+        **extra,
+    }
+
+
+def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def sign(request: httpx.Request) -> None:
+        if "x-service-token" not in request.headers:
+            request.headers["x-service-token"] = keys.token("frontend", "orders")
+
+    return sign
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://orders",
+            event_hooks={"request": [as_frontend(keys)]},
+            timeout=60,
+        ) as http:
+            yield http
+
+
+@pytest.fixture(scope="session")
+async def client(
+    database_url: str, stand_ins: StandIns, keys: ServiceKeys
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = OrdersSettings.model_validate(settings_env(database_url, stand_ins.url, keys))
+    async with serving(create_orders_app(settings), keys) as http:
+        yield http
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean(database_url: str, stand_ins: StandIns) -> AsyncIterator[None]:
+    stand_ins.reset()
+    yield
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("TRUNCATE orders, outbox")
+    finally:
+        await connection.close()
+
+
+@dataclass(frozen=True)
+class Shopper:
+    headers: dict[str, str]
+
+    @property
+    def owner_key(self) -> str:
+        return self.headers.get("Authorization") or self.headers["x-visitor-id"]
+
+
+def _private_key(path: Path) -> Ed25519PrivateKey:
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+@pytest.fixture(scope="session")
+def user_tokens(keys: ServiceKeys) -> UserTokenSigner:
+    key = _private_key(keys.key_file("accounts"))
+    return UserTokenSigner(lambda: key, lifetime=600)
+
+
+@pytest.fixture
+def visitor() -> Callable[[], Shopper]:
+    return lambda: Shopper({"x-visitor-id": secrets.token_urlsafe(16)})
+
+
+@pytest.fixture
+def user(user_tokens: UserTokenSigner) -> Callable[..., Shopper]:
+    def make(user_id: str | None = None) -> Shopper:
+        token, _ = user_tokens.issue(user_id or secrets.token_hex(16), secrets.token_hex(8))
+        return Shopper({"Authorization": f"Bearer {token}"})
+
+    return make
+
+
+def checkout_form(**changes: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "email": "ada@example.com",
+        "currency": "EUR",
+        "shipping_option": "standard",
+        "address": {
+            "name": "Ada Lovelace",
+            "line1": "Unter den Linden 1",
+            "city": "Berlin",
+            "postal_code": "10117",
+            "country": "DE",
+        },
+        "card": GOOD_CARD,
+    }
+    form.update(changes)
+    return form
+
+
+async def place(
+    client: httpx.AsyncClient, shopper: Shopper, key: str | None = None, **changes: Any
+) -> httpx.Response:
+    return await client.post(
+        "/v1/orders",
+        json=checkout_form(**changes),
+        headers={**shopper.headers, "Idempotency-Key": key or secrets.token_urlsafe(16)},
+    )
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    return body

@@ -1,0 +1,222 @@
+"""Placing orders end to end (in-process orders, real Postgres, stand-in callees)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+
+import asyncpg
+import httpx
+import pytest
+
+from .conftest import (
+    DECLINED_CARD,
+    REFUSED_POSTAL_CODE,
+    Shopper,
+    StandIns,
+    assert_problem,
+    checkout_form,
+    place,
+)
+
+CARD_NUMBER = "4242424242424242"
+
+
+async def test_a_checkout_confirms_charges_ships_and_clears_the_cart(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 2, "brass-compass": 1})
+    response = await place(client, shopper)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status"] == "confirmed"
+    # EUR at 0.9 per USD: 2 x 1080 + 4050 = 6210, shipping 450.
+    assert order["subtotal"] == {"amount": 6210, "currency": "EUR"}
+    assert order["shipping"]["price"] == {"amount": 450, "currency": "EUR"}
+    assert order["total"] == {"amount": 6660, "currency": "EUR"}
+    assert [line["line_total"]["amount"] for line in order["lines"]] == [2160, 4050]
+    assert order["tracking_id"].startswith("MOS")
+    assert response.headers["location"] == f"/v1/orders/{order['id']}"
+    assert stand_ins.net(order["id"]) == 6660
+    assert stand_ins.active_shipments(order["id"]) == 1
+    assert stand_ins.removals[order["id"]] == [
+        {"product_id": "wool-socks", "quantity": 2},
+        {"product_id": "brass-compass", "quantity": 1},
+    ]
+    row = await db.fetchrow("SELECT step, cart_cleared, status_token FROM orders")
+    assert (row["step"], row["cart_cleared"], row["status_token"]) == ("confirmed", True, None)
+    events = await db.fetch("SELECT type, payload FROM outbox")
+    assert [e["type"] for e in events] == ["OrderConfirmed"]
+    mine = await client.get(f"/v1/orders/{order['id']}", headers=shopper.headers)
+    assert mine.status_code == 200 and mine.json()["status"] == "confirmed"
+    by_link = await client.get(f"/v1/orders/by-token/{order['status_url_token']}")
+    assert by_link.status_code == 200 and by_link.json()["id"] == order["id"]
+
+
+async def test_the_card_is_never_stored_nor_logged(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for card in ({"number": "4242 4242 4242 4242"}, DECLINED_CARD):
+        shopper = visitor()
+        stand_ins.fill_cart(shopper, {"wool-socks": 1})
+        await place(client, shopper, card={**DECLINED_CARD, **card, "cvc": "987"})
+    rows = [
+        *await db.fetch("SELECT * FROM orders"),
+        *await db.fetch("SELECT * FROM outbox"),
+    ]
+    assert len(rows) == 4  # two orders, an event each
+    logs = capsys.readouterr()
+    for text in ("\n".join(str(dict(row)) for row in rows), logs.out, logs.err):
+        assert CARD_NUMBER not in text and "4242 4242" not in text
+        assert "4000000000000002" not in text and "cvc" not in text
+
+
+async def test_a_declined_card_cancels_with_a_reason_and_nothing_to_refund(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    response = await place(client, shopper, card=DECLINED_CARD)
+    body = assert_problem(response, 402, "card-declined")
+    assert body["detail"] == "Your card was declined."
+    assert body["field"] == "card"
+    assert body["order"]["status"] == "cancelled"
+    assert body["order"]["cancel_reason"] == "Your card was declined."
+    assert stand_ins.refunds == {} and stand_ins.shipments == {}
+    assert stand_ins.removals == {}  # the cart is kept
+
+
+async def test_a_shipment_refused_after_the_charge_is_refunded(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    form = checkout_form()
+    address = {**form["address"], "postal_code": REFUSED_POSTAL_CODE}
+    response = await place(client, shopper, address=address)
+    body = assert_problem(response, 422, "destination-not-served")
+    assert body["field"] == "address.postal_code"
+    order_id = body["order_id"]
+    assert len(stand_ins.refunds) == 1
+    assert stand_ins.net(order_id) == 0
+    assert stand_ins.removals == {}
+
+
+async def test_an_address_not_served_is_refused_before_payment(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    address = {**checkout_form()["address"], "country": "AQ", "postal_code": ""}
+    body = assert_problem(
+        await place(client, shopper, address=address), 422, "destination-not-served"
+    )
+    assert body["field"] == "address.country"
+    assert stand_ins.charges == {}
+
+
+async def test_an_empty_cart_is_409(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    assert_problem(await place(client, visitor()), 409, "cart-empty")
+
+
+async def test_the_same_key_gives_the_same_answer(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    key = secrets.token_urlsafe(16)
+    first = await place(client, shopper, key)
+    again = await place(client, shopper, key)
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(stand_ins.charges) == 1 and len(stand_ins.shipments) == 1
+    declined = visitor()
+    stand_ins.fill_cart(declined, {"wool-socks": 1})
+    answers = [await place(client, declined, "k1", card=DECLINED_CARD) for _ in range(2)]
+    assert answers[0].status_code == answers[1].status_code == 402
+    assert answers[0].content == answers[1].content
+
+
+async def test_the_same_key_with_another_body_is_422(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    await place(client, shopper, "key-1")
+    for changed in ({"email": "other@example.com"}, {"card": {**DECLINED_CARD}}):
+        assert_problem(
+            await place(client, shopper, "key-1", **changed), 422, "idempotency-key-reused"
+        )
+    # Another owner's same key is another checkout.
+    other = visitor()
+    stand_ins.fill_cart(other, {"wool-socks": 1})
+    assert (await place(client, other, "key-1")).status_code == 201
+
+
+async def test_fifty_concurrent_checkouts_with_one_key_make_one_order(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 3})
+    key = secrets.token_urlsafe(16)
+    answers = await asyncio.gather(*(place(client, shopper, key) for _ in range(50)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.content for a in answers}) == 1
+    assert await db.fetchval("SELECT count(*) FROM orders") == 1
+    assert len(stand_ins.charges) == 1 and len(stand_ins.shipments) == 1
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_payments_down_briefly_is_retried_with_the_same_key(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.payments_down = 4  # more than one client call's three attempts
+    response = await place(client, shopper)
+    assert response.status_code == 201, response.text
+    assert len(stand_ins.charges) == 1
+
+
+async def test_bad_requests_are_problems_never_500(
+    client: httpx.AsyncClient, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    no_key = await client.post("/v1/orders", json=checkout_form(), headers=shopper.headers)
+    assert_problem(no_key, 422, "invalid-request")
+    bad_key = await client.post(
+        "/v1/orders", json=checkout_form(), headers={**shopper.headers, "Idempotency-Key": "a b"}
+    )
+    assert_problem(bad_key, 422, "invalid-request")
+    assert_problem(
+        await client.post("/v1/orders", json=checkout_form(), headers={"Idempotency-Key": "k"}),
+        401,
+        "owner-unknown",
+    )
+    for change in (
+        {"card": {**DECLINED_CARD, "number": "4242x"}},
+        {"card": {**DECLINED_CARD, "exp_month": 13}},
+        {"currency": "eur"},
+        {"email": "nope"},
+        {"address": {"name": "A"}},
+    ):
+        response = await place(client, shopper, **change)
+        body = assert_problem(response, 422, "invalid-request")
+        assert "4242x" not in response.text
+        assert body["errors"]

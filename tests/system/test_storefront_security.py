@@ -246,10 +246,6 @@ def test_guessing_a_password_is_stopped_with_a_friendly_429(locked_out: LockedOu
     assert Page(locked_out.right_password).signed_in_as is None
 
 
-@pytest.mark.xfail(
-    reason="frontend bug: identity.py renders the sign-in 429 without accounts' Retry-After "
-    "header (the wait is only in the page text)"
-)
 def test_the_429_carries_retry_after(locked_out: LockedOut) -> None:
     retry_after = locked_out.locked.headers.get("retry-after", "")
     assert retry_after.isdecimal()

@@ -22,9 +22,21 @@ Next = Annotated[str, Query(max_length=500)]
 SIGN_IN_REFUSED = "That email and password don't match an account. Please try again."
 
 
+DEFAULT_RETRY_AFTER = "60"  # when accounts names no wait of its own
+
+
 def _too_many(refused: AccountsRefused) -> str:
-    wait = f" Please wait {refused.retry_after} seconds." if refused.retry_after else ""
-    return "Too many attempts for now." + wait
+    return f"Too many attempts for now. Please wait {_retry_after(refused)} seconds."
+
+
+def _retry_after(refused: AccountsRefused) -> str:
+    """accounts' Retry-After (seconds), passed on to the browser and its person."""
+    given = str(refused.retry_after or "").strip()
+    return given if given.isdecimal() and len(given) <= 6 else DEFAULT_RETRY_AFTER
+
+
+def _limited(refused: AccountsRefused) -> dict[str, str] | None:
+    return {"Retry-After": _retry_after(refused)} if refused.status == 429 else None
 
 
 @router.get("/sign-in")
@@ -49,7 +61,7 @@ async def sign_in(
         status = 429 if refused.status == 429 else 401
         return pages.render(
             request, "sign_in.html", title="Sign in", status_code=status,
-            error=error, email=email, next=target,
+            headers=_limited(refused), error=error, email=email, next=target,
         )  # fmt: skip
     viewer.start(answer)
     await merge_after_sign_in(viewer, carts)
@@ -74,17 +86,19 @@ async def sign_up(
     email, name = form.get("email", "").strip(), form.get("name", "").strip()
     password, address = form.get("password", ""), client_address(request)
 
-    def again(error: str, reasons: list[str], status: int) -> Response:
+    def again(
+        error: str, reasons: list[str], status: int, headers: dict[str, str] | None = None
+    ) -> Response:
         return pages.render(
             request, "sign_up.html", title="Create an account", status_code=status,
-            error=error, reasons=reasons, email=email, name=name,
+            headers=headers, error=error, reasons=reasons, email=email, name=name,
         )  # fmt: skip
 
     try:
         await accounts.register(email, password, name, address)
     except AccountsRefused as refused:
         if refused.status == 429:
-            return again(_too_many(refused), [], 429)
+            return again(_too_many(refused), [], 429, _limited(refused))
         reasons = [str(r) for r in refused.problem.get("reasons", []) if isinstance(r, str)]
         return again(refused.detail or "Please check the form.", reasons, 422)
     try:

@@ -169,6 +169,7 @@ async def test_too_many_sign_ins_say_how_long_to_wait(shop: httpx.AsyncClient, a
     )
 
     assert response.status_code == 429
+    assert response.headers["retry-after"] == "120"  # accounts' wait, told to the browser too
     assert "Please wait 120 seconds." in audit(response.text).plain_text
 
 

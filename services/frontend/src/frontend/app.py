@@ -60,6 +60,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         SessionMiddleware,
         idle_seconds=settings.session_idle_hours * 3600,
         unavailable_page=sessions_unavailable,
+        trusted_proxies=settings.proxy_networks,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -45,6 +45,12 @@ def address_behind(
     return str(nearest)
 
 
+def is_trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:
+    """Whether the direct peer is one of the proxies whose forwarding headers we believe."""
+    address = _parsed(peer)
+    return address is not None and _is_trusted(address, trusted)
+
+
 def _is_trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address in network for network in trusted)
 

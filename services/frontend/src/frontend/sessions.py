@@ -9,7 +9,7 @@ the shopper gets a fresh one, so nobody can plant a session id on someone else.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -18,6 +18,8 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from frontend.client_address import Network, is_trusted_peer
 
 COOKIE = "session"
 SECURE_COOKIE = "__Host-session"  # Secure, Path=/, no Domain: bound to this exact origin
@@ -109,11 +111,18 @@ class SessionStore:
             session.replaced_id = None
 
 
-def served_over_tls(scope: Scope) -> bool:
-    """Whether the browser used https: directly, or at a proxy that says so."""
-    for name, value in scope.get("headers", []):
-        if name == b"x-forwarded-proto":
-            return bool(value.split(b",")[0].strip().lower() == b"https")
+def served_over_tls(scope: Scope, trusted: Sequence[Network] = ()) -> bool:
+    """Whether the browser used https: directly, or at a trusted proxy that says so.
+
+    `X-Forwarded-Proto` is believed only from a peer in `trusted` (TRUSTED_PROXIES), like
+    `X-Forwarded-For`: anyone else could claim https and be handed a cookie named for it.
+    The right-most value is the one the nearest (trusted) proxy wrote.
+    """
+    client = scope.get("client")
+    if is_trusted_peer(client[0] if client else None, trusted):
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-proto":
+                return bool(value.split(b",")[-1].strip().lower() == b"https")
     return bool(scope.get("scheme") == "https")
 
 
@@ -148,11 +157,17 @@ class SessionMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, idle_seconds: int, unavailable_page: UnavailablePage
+        self,
+        app: ASGIApp,
+        *,
+        idle_seconds: int,
+        unavailable_page: UnavailablePage,
+        trusted_proxies: Sequence[Network] = (),
     ) -> None:
         self.app = app
         self.idle_seconds = idle_seconds
         self.unavailable_page = unavailable_page
+        self.trusted_proxies = tuple(trusted_proxies)
 
     async def _unavailable(
         self, scope: Scope, receive: Receive, send: Send, error: Exception
@@ -169,7 +184,7 @@ class SessionMiddleware:
         store = SessionStore(
             scope["app"].state.resources.get(Cache), idle_seconds=self.idle_seconds
         )
-        secure = served_over_tls(scope)
+        secure = served_over_tls(scope, self.trusted_proxies)
         try:
             session = await store.load(_cookie_value(scope, SECURE_COOKIE if secure else COOKIE))
         except STORE_FAILURES as error:

@@ -1,4 +1,5 @@
-"""Behind a trusted ingress (TRUSTED_PROXIES), accounts is told the shopper's address."""
+"""Behind a trusted ingress (TRUSTED_PROXIES): accounts is told the shopper's address, and
+the scheme the ingress saw decides the session cookie."""
 
 from typing import Any
 
@@ -30,3 +31,19 @@ async def test_what_the_client_wrote_itself_is_not(shop: httpx.AsyncClient, acco
     await sign_in_from(shop, audit, "6.6.6.6, 203.0.113.7")
 
     assert accounts.client_addresses == ["203.0.113.7"]
+
+
+async def test_over_tls_at_the_ingress_the_cookie_is_secure_with_the_host_prefix(
+    shop: httpx.AsyncClient,
+):
+    response = await shop.get("/", headers={"X-Forwarded-Proto": "https"})
+
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "; Secure" in cookie and "Domain" not in cookie and "Path=/" in cookie
+
+
+async def test_the_nearest_proxy_s_scheme_counts(shop: httpx.AsyncClient):
+    response = await shop.get("/", headers={"X-Forwarded-Proto": "https, http"})
+
+    assert response.headers["set-cookie"].startswith("session=")

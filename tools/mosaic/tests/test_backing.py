@@ -90,6 +90,8 @@ async def test_data_survives_a_restart(servers: BackingServers) -> None:
     await conn.close()
     client = aioredis.Redis.from_url(servers.redis_url("delta"))
     await client.set("delta:kept", "yes")
+    async with client.pipeline(transaction=True) as multi:  # replayed from the AOF as EXEC
+        await multi.set("delta:multi", "yes").incr("delta:n").execute()
     await client.aclose()
 
     servers.stop()
@@ -103,6 +105,7 @@ async def test_data_survives_a_restart(servers: BackingServers) -> None:
     client = aioredis.Redis.from_url(servers.redis_url("delta"))
     try:
         assert await client.get("delta:kept") == b"yes"
+        assert await client.get("delta:multi") == b"yes"
     finally:
         await client.aclose()
 

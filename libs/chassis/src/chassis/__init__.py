@@ -15,20 +15,26 @@ from chassis.client import (
 )
 from chassis.db import Database
 from chassis.errors import Problem, ProblemDetails, documented, problem_response
+from chassis.events import BrokerSettings, Consumer, Event, Publisher
 from chassis.logs import configure_logging, get_logger
 from chassis.resources import Resource, Resources, dependency
 from chassis.security import Credentials, callers, route_policies
 from chassis.server import serve
 from chassis.settings import CacheSettings, DatabaseSettings, ServiceSettings, load_settings
+from chassis.worker import Worker, serve_worker
 
 __all__ = [
+    "BrokerSettings",
     "Cache",
     "CacheSettings",
+    "Consumer",
     "Credentials",
     "Database",
     "DatabaseSettings",
+    "Event",
     "Problem",
     "ProblemDetails",
+    "Publisher",
     "Resource",
     "Resources",
     "Response",
@@ -37,6 +43,7 @@ __all__ = [
     "UpstreamStatusError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "Worker",
     "callers",
     "configure_logging",
     "create_app",
@@ -47,4 +54,5 @@ __all__ = [
     "problem_response",
     "route_policies",
     "serve",
+    "serve_worker",
 ]

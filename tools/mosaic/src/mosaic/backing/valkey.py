@@ -51,7 +51,7 @@ class EmbeddedValkey:
         digest = hashlib.sha256(self.password.encode()).hexdigest()
         _write_private(
             acl,
-            f"user default off resetpass -@all\nuser {ADMIN_USER} on #{digest} ~* &* +@all\n",
+            f"user default off resetpass ~* &* +@all\nuser {ADMIN_USER} on #{digest} ~* &* +@all\n",
         )
         _write_private(
             self.config_path,

@@ -1,0 +1,349 @@
+"""Events between services on Redis Streams: an envelope, a publisher, a consumer group.
+
+A producer appends to its own stream, `events:<service>`, one entry per event with one
+field, `event`, holding the JSON envelope. Consumers read it in a consumer group: each
+entry goes to one consumer of the group, is acknowledged once its handler returned, and
+stays pending otherwise, to be claimed again after `claim_idle_seconds` (by any consumer
+of the group, itself included). Delivery is therefore at least once: handlers dedupe by
+`Event.id`.
+
+Built on redis-py's stream commands rather than FastStream (checked against 0.7.8): its
+stream subscriber either reads new entries (XREADGROUP) or claims idle ones (XAUTOCLAIM,
+one per call), never both; its claim-while-reading option needs Redis 8.4, which Valkey
+lacks; it stops for good when the group is gone (NOGROUP) instead of recreating it; and it
+wraps bodies in its own message format. The loop below is small and does all of that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.exceptions
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from chassis.logs import get_logger
+
+FIELD = "event"  # the one field of a stream entry: the JSON envelope
+_log = get_logger("chassis.events")
+# The broker is away (stopped, restarting, unreachable): back off and reconnect.
+_UNAVAILABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    OSError,
+)
+
+
+def stream_of(service: str) -> str:
+    """The stream a service publishes to, e.g. events:orders."""
+    return f"events:{service}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """The envelope of every event: `{"id", "type", "version", "occurred_at", "data"}`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")
+    version: int = Field(ge=1)
+    occurred_at: AwareDatetime = Field(default_factory=_now)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class BrokerSettings(BaseSettings):
+    """Mixin for services that publish or consume events."""
+
+    broker_url: str = Field(
+        validation_alias="BROKER_URL",
+        description="a Redis URL of the event broker, e.g. redis://user:password@127.0.0.1:6379/0",
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value.split("://", 1)[0] not in {"redis", "rediss", "valkey", "valkeys"}:
+            raise ValueError("expected a redis:// or rediss:// URL")
+        return value
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not take the event (down, restarting, unreachable); try again later."""
+
+
+def _client(url: str, read_timeout: float) -> Redis:
+    return Redis.from_url(
+        url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1),
+        socket_connect_timeout=2,
+        socket_timeout=read_timeout,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),  # our callers back off and retry themselves
+    )
+
+
+class Publisher:
+    """Appends events to streams: `async with Publisher(url) as p: await p.publish(...)`.
+
+    Also a chassis Resource ("broker"), so /readyz of a publishing process checks it.
+    """
+
+    name = "broker"
+
+    def __init__(self, broker_url: str, *, maxlen: int | None = None) -> None:
+        self.url = broker_url
+        self.maxlen = maxlen  # trim each stream to about this many entries; None keeps all
+        self._client: Redis | None = None
+
+    async def open(self) -> None:
+        if self._client is None:
+            self._client = _client(self.url, read_timeout=5)
+
+    async def ping(self) -> None:
+        await self._open_client().ping()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def publish(self, stream: str, event: Event) -> str:
+        """Append the event; return its entry id. Raises BrokerUnavailable when the
+        broker cannot be reached (the entry may or may not have been written)."""
+        try:
+            entry_id = await self._open_client().xadd(
+                stream, {FIELD: event.model_dump_json()}, maxlen=self.maxlen, approximate=True
+            )
+        except _UNAVAILABLE as error:
+            raise BrokerUnavailable(f"cannot publish to {stream}: {error}") from error
+        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    async def __aenter__(self) -> Publisher:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def _open_client(self) -> Redis:
+        if self._client is None:
+            raise RuntimeError("Publisher is not open; use `async with` or open() first")
+        return self._client
+
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class Consumer:
+    """One consumer of a consumer group on one stream; `await consumer.run()`.
+
+    run() creates the group if missing (reading from the stream's start), first delivers
+    what this consumer had in hand when it last stopped, then new entries; every
+    `claim_idle_seconds / 2` it claims entries pending longer than `claim_idle_seconds`
+    (a dead consumer's, or its own whose handler failed). It runs until cancelled or
+    stop(), reconnecting with backoff while the broker is away. A malformed entry is
+    logged and acknowledged: retrying it cannot help.
+
+    Also a chassis Resource ("broker"), so a worker's /readyz checks the broker.
+    """
+
+    name = "broker"
+
+    def __init__(
+        self,
+        broker_url: str,
+        stream: str,
+        group: str,
+        consumer_name: str,
+        handler: Handler,
+        *,
+        claim_idle_seconds: float = 30.0,
+        batch: int = 10,
+        block_seconds: float = 1.0,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self.url = broker_url
+        self.stream = stream
+        self.group = group
+        self.consumer_name = consumer_name
+        self.handler = handler
+        self.claim_idle_ms = max(1, int(claim_idle_seconds * 1000))
+        self.batch = batch
+        self.block_ms = max(1, int(block_seconds * 1000))
+        self.max_backoff = max_backoff_seconds
+        self.connected = False  # the group exists and the last command reached the broker
+        self._client: Redis | None = None
+        self._stopping = False
+
+    async def open(self) -> None:
+        if self._client is None:
+            self._client = _client(self.url, read_timeout=self.block_ms / 1000 + 5)
+
+    async def ping(self) -> None:
+        await self.open()
+        assert self._client is not None
+        await self._client.ping()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def stop(self) -> None:
+        """Return from run() once the entry in hand is handled (within block_seconds)."""
+        self._stopping = True
+
+    async def run(self) -> None:
+        await self.open()
+        assert self._client is not None
+        client, delay = self._client, 0.1
+        try:
+            while not self._stopping:
+                try:
+                    await self._consume(client)
+                except _UNAVAILABLE as error:
+                    if self.connected:
+                        _log.warning("broker unavailable", stream=self.stream, error=str(error))
+                    self.connected = False
+                    await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
+                    delay = min(self.max_backoff, delay * 2)
+                    continue
+                except redis.exceptions.ResponseError as error:
+                    if "NOGROUP" not in str(error):
+                        raise
+                    _log.warning("consumer group gone; creating it again", stream=self.stream)
+                    continue
+                delay = 0.1
+        finally:
+            self.connected = False
+
+    async def _consume(self, client: Redis) -> None:
+        await self._ensure_group(client)
+        if not self.connected:
+            _log.info("consuming", stream=self.stream, group=self.group)
+        self.connected = True
+        await self._read(client, "0")  # what this consumer had in hand before
+        loop = asyncio.get_running_loop()
+        next_claim = 0.0
+        while not self._stopping:
+            if loop.time() >= next_claim:
+                await self._claim(client)
+                next_claim = loop.time() + self.claim_idle_ms / 2000
+            await self._read(client, ">")
+
+    async def _ensure_group(self, client: Redis) -> None:
+        try:
+            await client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def _read(self, client: Redis, start: str) -> None:
+        """Deliver a batch; `0` re-reads this consumer's own pending entries (all of them),
+        `>` waits up to block_ms for new ones."""
+        while not self._stopping:
+            reply: Any = await client.xreadgroup(
+                self.group,
+                self.consumer_name,
+                {self.stream: start},
+                count=self.batch,
+                block=self.block_ms if start == ">" else None,
+            )
+            entries = _entries(reply)
+            for entry_id, fields in entries:
+                await self._deliver(client, entry_id, fields)
+            if start == ">" or len(entries) < self.batch:
+                return
+            start = _after(entries[-1][0])
+
+    async def _claim(self, client: Redis) -> None:
+        start: bytes | str = "0-0"
+        while not self._stopping:
+            reply: Any = await client.xautoclaim(
+                self.stream,
+                self.group,
+                self.consumer_name,
+                min_idle_time=self.claim_idle_ms,
+                start_id=start,
+                count=self.batch,
+            )
+            next_start, entries = reply[0], _pairs(reply[1])
+            for entry_id, fields in entries:
+                _log.info("claimed an idle event", stream=self.stream, entry=_text(entry_id))
+                await self._deliver(client, entry_id, fields)
+            if next_start in (b"0-0", "0-0"):
+                return
+            start = next_start
+
+    async def _deliver(
+        self, client: Redis, entry_id: bytes, fields: dict[bytes, bytes] | None
+    ) -> None:
+        event = _parse(fields)
+        entry = _text(entry_id)
+        if event is None:
+            _log.error("malformed event acknowledged and skipped", stream=self.stream, entry=entry)
+        else:
+            try:
+                await self.handler(event)
+            except Exception:
+                _log.exception(
+                    "event handler failed; the event stays pending for another try",
+                    stream=self.stream,
+                    entry=entry,
+                    event_id=str(event.id),
+                    event_type=event.type,
+                )
+                return
+        await client.xack(self.stream, self.group, entry_id)
+
+
+Entry = tuple[bytes, dict[bytes, bytes] | None]  # None: the entry was deleted meanwhile
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """The entries of an XREADGROUP reply on one stream (RESP2 list or RESP3 map)."""
+    if not reply:
+        return []
+    streams = list(reply.values()) if isinstance(reply, dict) else [s[1] for s in reply]
+    return _pairs(streams[0])
+
+
+def _pairs(entries: Any) -> list[Entry]:
+    return [(entry[0], entry[1]) for entry in entries or []]
+
+
+def _parse(fields: dict[bytes, bytes] | None) -> Event | None:
+    raw = (fields or {}).get(FIELD.encode())
+    if raw is None:
+        return None
+    try:
+        return Event.model_validate_json(raw)
+    except (ValidationError, ValueError):
+        return None
+
+
+def _after(entry_id: bytes) -> str:
+    """The smallest id after entry_id, to page through pending entries."""
+    millis, seq = _text(entry_id).split("-")
+    return f"{millis}-{int(seq) + 1}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

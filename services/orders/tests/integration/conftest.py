@@ -319,7 +319,7 @@ def settings_env(database_url: str, url: str, keys: ServiceKeys, **extra: Any) -
         "TRANSPORT_SECURITY": "mesh",
         "SERVICE_TRUST_DIR": str(keys.trust_dir),
         "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("orders")),
-        "SAGA_SECONDS": 5,
+        "SAGA_SECONDS": 2,
         "LEASE_SECONDS": 10,
         **extra,
     }

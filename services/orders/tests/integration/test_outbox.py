@@ -1,0 +1,135 @@
+"""The outbox: written in the state change's transaction, relayed in order, marked published."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from chassis import Database
+from orders.domain import Step
+from orders.events import ENVELOPES, STREAM, OutboxEvent
+from orders.outbox import Relay
+from orders.store import Store
+
+from .conftest import Shopper, StandIns, place
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, pool_size=2)
+    await db.open()
+    yield db
+    await db.close()
+
+
+async def _confirmed(
+    client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper
+) -> dict[str, Any]:
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    response = await place(client, shopper)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_state_change_whose_event_fails_to_write_leaves_neither(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+) -> None:
+    order_id = (await _confirmed(client, stand_ins, visitor()))["id"]
+    existing = await db.fetchval("SELECT event_id FROM outbox")
+    store = Store(database, lease_seconds=10)
+    order = await store.order(order_id)
+    assert order is not None
+    await db.execute("UPDATE orders SET lease_holder = 'me'")
+    # The same event id again: the outbox insert fails, so the whole transaction does.
+    event = OutboxEvent("OrderCancelled", 1, {}, id=str(existing))
+    with pytest.raises(Exception, match="duplicate key"):
+        await store.save(replace(order, step=Step.CANCELLED), "me", event)
+    assert await db.fetchval("SELECT step FROM orders") == "confirmed"
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_the_events_written_validate_against_their_schemas(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+) -> None:
+    confirmed = await _confirmed(client, stand_ins, visitor())
+    declined = visitor()
+    stand_ins.fill_cart(declined, {"wool-socks": 1})
+    await place(
+        client,
+        declined,
+        card={"number": "4000000000000002", "exp_month": 1, "exp_year": 2031, "cvc": "111"},
+    )
+    rows = await db.fetch("SELECT type, version, payload FROM outbox ORDER BY seq")
+    assert [r["type"] for r in rows] == ["OrderConfirmed", "OrderCancelled"]
+    for row in rows:
+        payload = orjson.loads(row["payload"])
+        ENVELOPES[(row["type"], row["version"])].model_validate(payload)
+    data = orjson.loads(rows[0]["payload"])["data"]
+    assert data["status_url"] == f"/orders/status/{confirmed['status_url_token']}"
+    assert data["total"] == confirmed["total"]
+
+
+class FakeBroker:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.entries: list[tuple[str, dict[str, Any]]] = []
+        self.fail_after = fail_after
+
+    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
+        if self.fail_after is not None and len(self.entries) >= self.fail_after:
+            raise ConnectionError("broker away")
+        self.entries.append((stream, envelope))
+
+
+async def test_the_relay_publishes_in_order_and_marks_rows_published(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+) -> None:
+    for _ in range(3):
+        await _confirmed(client, stand_ins, visitor())
+    written = [
+        str(r["event_id"]) for r in await db.fetch("SELECT event_id FROM outbox ORDER BY seq")
+    ]
+    broker = FakeBroker(fail_after=2)
+    relay = Relay(database, broker, batch=10)
+    with pytest.raises(ConnectionError):
+        await relay.relay_once()
+    # What the broker took is marked; the rest waits for the next round.
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
+    broker.fail_after = None
+    assert await relay.relay_once() == 1
+    assert await relay.relay_once() == 0
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert [envelope["id"] for _, envelope in broker.entries] == written
+    assert {stream for stream, _ in broker.entries} == {STREAM}
+
+
+async def test_two_relays_publish_each_event_once(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+) -> None:
+    for _ in range(4):
+        await _confirmed(client, stand_ins, visitor())
+    broker = FakeBroker()
+    relays = [Relay(database, broker, batch=2) for _ in range(2)]
+    await asyncio.gather(*(relay.relay_once() for relay in relays * 2))
+    assert len(broker.entries) == 4
+    assert len({envelope["id"] for _, envelope in broker.entries}) == 4

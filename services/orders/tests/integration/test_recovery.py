@@ -1,0 +1,134 @@
+"""The recovery job on real Postgres: stuck sagas driven to their end, once, concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import httpx
+from chassis.testing import ServiceKeys
+from orders.jobs import recover
+from orders.settings import JobSettings
+
+from .conftest import SERVICE_DIR, Shopper, StandIns, place, settings_env
+
+
+def job_settings(database_url: str, stand_ins: StandIns, keys: ServiceKeys) -> JobSettings:
+    env = settings_env(database_url, stand_ins.url, keys)
+    env.pop("PORT"), env.pop("OPS_PORT")  # a job has no ports of its own
+    return JobSettings.model_validate(env)
+
+
+async def _stuck_at_charging(
+    client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper, db: asyncpg.Connection
+) -> dict[str, Any]:
+    """A checkout whose payments call never got through: left at charging."""
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.payments_down = 10_000
+    response = await place(client, shopper)
+    stand_ins.payments_down = 0
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "processing"
+    await db.execute("UPDATE orders SET lease_until = now() - interval '1 second'")
+    return body
+
+
+async def test_recovery_goes_forward_from_a_charge_payments_confirms(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    database_url: str,
+    keys: ServiceKeys,
+) -> None:
+    shopper = visitor()
+    order = await _stuck_at_charging(client, stand_ins, shopper, db)
+    # The charge did go through (its answer was lost): payments knows it by reference.
+    stand_ins.charges["ch-lost"] = {
+        "id": "ch-lost",
+        "status": "succeeded",
+        "amount": order["total"],
+        "reference": f"order:{order['id']}",
+        "failure": None,
+    }
+    counts = await recover(job_settings(database_url, stand_ins, keys), limit=10)
+    assert counts == {"found": 1, "driven": 1, "finished": 1}
+    assert await db.fetchval("SELECT step FROM orders") == "confirmed"
+    assert stand_ins.active_shipments(order["id"]) == 1
+    assert order["id"] in stand_ins.removals
+    again = await client.get(f"/v1/orders/{order['id']}", headers=shopper.headers)
+    assert again.json()["status"] == "confirmed"
+
+
+async def test_recovery_compensates_when_no_charge_went_through(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    database_url: str,
+    keys: ServiceKeys,
+) -> None:
+    order = await _stuck_at_charging(client, stand_ins, visitor(), db)
+    await recover(job_settings(database_url, stand_ins, keys), limit=10)
+    row = await db.fetchrow("SELECT step, failure FROM orders")
+    assert row["step"] == "cancelled" and "payment-unconfirmed" in row["failure"]
+    assert stand_ins.net(order["id"]) == 0 and stand_ins.shipments == {}
+    assert stand_ins.removals == {}
+    assert await db.fetchval("SELECT type FROM outbox") == "OrderCancelled"
+
+
+async def test_concurrent_recoveries_drive_each_order_once(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    database_url: str,
+    keys: ServiceKeys,
+) -> None:
+    orders = [await _stuck_at_charging(client, stand_ins, visitor(), db) for _ in range(4)]
+    for n, order in enumerate(orders):
+        stand_ins.charges[f"ch-{n}"] = {
+            "id": f"ch-{n}",
+            "status": "succeeded",
+            "amount": order["total"],
+            "reference": f"order:{order['id']}",
+            "failure": None,
+        }
+    settings = job_settings(database_url, stand_ins, keys)
+    passes = await asyncio.gather(*(recover(settings, limit=10) for _ in range(3)))
+    assert sum(p["driven"] for p in passes) == 4
+    assert await db.fetchval("SELECT count(*) FROM orders WHERE step = 'confirmed'") == 4
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 4
+    assert len(stand_ins.shipments) == 4
+
+
+async def test_recovery_leaves_a_live_checkouts_saga_alone(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    database_url: str,
+    keys: ServiceKeys,
+) -> None:
+    await _stuck_at_charging(client, stand_ins, visitor(), db)
+    await db.execute("UPDATE orders SET lease_until = now() + interval '1 minute'")
+    counts = await recover(job_settings(database_url, stand_ins, keys), limit=10)
+    assert counts["driven"] == 0
+    assert await db.fetchval("SELECT step FROM orders") == "charging"
+
+
+def test_the_job_has_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "orders.jobs", "recover", "--help"],
+        cwd=SERVICE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and "--limit" in result.stdout

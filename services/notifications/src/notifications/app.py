@@ -1,0 +1,54 @@
+"""Wiring: settings, Postgres, the SMTP server and the consumer of `events:orders`."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from chassis import Database, load_settings
+from chassis.events import Consumer, stream_of
+from chassis.worker import Worker
+
+from notifications.handler import Notifier
+from notifications.mailer import SmtpMailer
+from notifications.settings import NotificationsSettings
+from notifications.smtp_check import SmtpServer
+
+GROUP = "notifications"  # the consumer group: each event reaches one of our processes
+STREAMS = ("orders",)  # whose events we read; [tool.mosaic] consumes says the same
+
+
+def consumer_name(settings: NotificationsSettings) -> str:
+    """Unique per process, so a dead process's pending events are claimed by the living."""
+    return settings.consumer_name or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def create_worker(settings: NotificationsSettings | None = None) -> Worker:
+    settings = settings or load_settings(NotificationsSettings)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    notifier = Notifier(
+        database,
+        SmtpMailer(settings.smtp, timeout=settings.smtp_timeout_seconds),
+        shop_url=settings.shop_url,
+        sender=settings.mail_from,
+    )
+    consumers = [
+        Consumer(
+            settings.broker_url,
+            stream_of(producer),
+            GROUP,
+            consumer_name(settings),
+            notifier.handle,
+            claim_idle_seconds=settings.retry_after_seconds,
+        )
+        for producer in STREAMS
+    ]
+    return Worker(
+        settings=settings,
+        loops=consumers,
+        resources=[
+            database,
+            SmtpServer(settings.smtp, timeout=min(5.0, settings.smtp_timeout_seconds)),
+            *consumers,
+        ],
+    )

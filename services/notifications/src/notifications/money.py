@@ -1,0 +1,44 @@
+"""Prices for people in e-mails: integer minor units plus an ISO 4217 code → `$24.00`.
+
+The same rules as the storefront's pages (services/frontend/src/frontend/money.py), kept
+here as our own copy because services never import each other: a shopper must read the
+same figure in the confirmation e-mail as on the order page. One locale (en-US), no Babel
+(~30 MB of CLDR data for one function); integers and `Decimal`, a float never touches a price.
+"""
+
+from decimal import Decimal
+
+# Digits after the decimal point, for currencies whose count is not 2 (ISO 4217).
+_MINOR_UNIT_DIGITS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}  # fmt: skip
+
+# Symbols an en-US reader recognises without ambiguity; others show the code ("CHF 12.00").
+_SYMBOLS: dict[str, str] = {
+    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩", "ILS": "₪",
+    "VND": "₫", "NGN": "₦", "PHP": "₱", "UAH": "₴",
+}  # fmt: skip
+
+
+def minor_unit_digits(currency: str) -> int:
+    """How many decimal places the currency has (2 unless ISO 4217 says otherwise)."""
+    return _MINOR_UNIT_DIGITS.get(currency.upper(), 2)
+
+
+def format_price(amount: int, currency: str) -> str:
+    """`format_price(2400, "USD") == "$24.00"`; `format_price(1500, "JPY") == "¥1,500"`."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError(f"amount must be an int of minor units, got {type(amount).__name__}")
+    code = currency.upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
+    digits = minor_unit_digits(code)
+    major = Decimal(abs(amount)).scaleb(-digits)
+    number = f"{major:,.{digits}f}"
+    sign = "-" if amount < 0 else ""
+    symbol = _SYMBOLS.get(code)
+    if symbol is not None:
+        return f"{sign}{symbol}{number}"
+    return f"{sign}{code}\N{NO-BREAK SPACE}{number}"

@@ -1,0 +1,150 @@
+"""The handler without broker, database or SMTP server: what it acks without sending.
+
+Unknown types and versions, malformed data and an id that is not a UUID are acked (the
+handler returns) with a warning; they never reach the database or the mailer.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from chassis import Database, configure_logging
+from chassis.events import Event
+from notifications.handler import Notifier
+
+
+class UntouchableDatabase(Database):
+    """Fails the test if the handler opens a transaction."""
+
+    def __init__(self) -> None:
+        super().__init__("postgresql://nobody@127.0.0.1:1/none")
+
+    def session(self) -> Any:
+        raise AssertionError("the handler touched the database")
+
+
+class RecordingMailer:
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+
+
+@dataclass(frozen=True)
+class LooseEvent:
+    """An envelope as a producer might get it wrong."""
+
+    id: Any
+    type: str
+    version: int
+    data: Any
+
+
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
+
+
+@pytest.fixture
+def notifier(mailer: RecordingMailer) -> Notifier:
+    return Notifier(
+        UntouchableDatabase(), mailer, shop_url="http://shop", sender="orders@mosaic.example"
+    )
+
+
+def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The structlog event dicts of the warnings logged (through the stdlib, as configured)."""
+    return [
+        dict(record.msg)
+        for record in caplog.records
+        if record.levelno == logging.WARNING and isinstance(record.msg, dict)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def chassis_logs() -> None:
+    configure_logging(service="notifications", version="test", log_format="json")
+
+
+@pytest.mark.parametrize(
+    ("event_type", "version"),
+    [("OrderCancelled", 1), ("OrderConfirmed", 2), ("OrderShipped", 1), ("orderconfirmed", 1)],
+)
+async def test_unknown_types_and_versions_are_acked_with_a_warning(
+    notifier: Notifier,
+    mailer: RecordingMailer,
+    order_data: Any,
+    caplog: pytest.LogCaptureFixture,
+    event_type: str,
+    version: int,
+) -> None:
+    event = Event(type=event_type, version=version, data=order_data())
+    await notifier.handle(event)  # returns: the consumer acks
+    assert mailer.sent == []
+    [warning] = warnings_logged(caplog)
+    assert warning["event"] == "event ignored: no handler for this type and version"
+    assert warning["event_id"] == str(event.id)
+    assert warning["event_type"] == event_type
+    assert warning["event_version"] == version
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"order_id": "x"},
+        {"unexpected": "shape", "lines": "none"},
+    ],
+)
+async def test_malformed_data_is_acked_with_a_warning_naming_the_fields(
+    notifier: Notifier,
+    mailer: RecordingMailer,
+    caplog: pytest.LogCaptureFixture,
+    data: dict[str, Any],
+) -> None:
+    await notifier.handle(Event(type="OrderConfirmed", version=1, data=data))
+    assert mailer.sent == []
+    [warning] = warnings_logged(caplog)
+    assert warning["event"] == "event ignored: malformed data"
+    assert any(error.startswith("order_id: ") for error in warning["errors"])
+
+
+async def test_the_warning_does_not_repeat_the_shopper_s_address(
+    notifier: Notifier,
+    mailer: RecordingMailer,
+    order_data: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = order_data(email="ada.lovelace@example.com", total={"amount": 1.5, "currency": "EUR"})
+    await notifier.handle(Event(type="OrderConfirmed", version=1, data=data))
+    assert mailer.sent == []
+    [warning] = warnings_logged(caplog)
+    assert any(error.startswith("total.amount: ") for error in warning["errors"])
+    assert "ada.lovelace" not in caplog.text
+
+
+@pytest.mark.parametrize("data", [None, [], "text", 42])
+async def test_data_that_is_no_object_is_acked(
+    notifier: Notifier, mailer: RecordingMailer, caplog: pytest.LogCaptureFixture, data: Any
+) -> None:
+    await notifier.handle(LooseEvent(uuid.uuid4(), "OrderConfirmed", 1, data))
+    assert mailer.sent == []
+    assert len(warnings_logged(caplog)) == 1
+
+
+async def test_an_id_that_is_no_uuid_is_acked(
+    notifier: Notifier,
+    mailer: RecordingMailer,
+    order_data: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await notifier.handle(LooseEvent("order-1", "OrderConfirmed", 1, order_data()))
+    assert mailer.sent == []
+    [warning] = warnings_logged(caplog)
+    assert warning["event"] == "event ignored: its id is not a UUID"

@@ -2,8 +2,8 @@
 is served by the other replica than the one before builds a cart, signs up, out and in, and
 sees one session throughout; one replica killed mid-session changes nothing for them.
 
-Which replica served a request is read, not guessed: each request carries its own
-`x-request-id` (the edge keeps a caller's id and returns it), and the runner's log stream
+Which replica served a request is read, not guessed: the edge answers with the request's
+`x-request-id` (a caller's own, which it keeps, or one it made), and the runner's log stream
 names the process that wrote each canonical request line (`frontend.web.2 | {...}`). Every
 request opens a fresh TCP connection, so the kernel's SO_REUSEPORT spread picks the replica;
 to reach a given one, connections are opened until a cookieless probe on one lands there,
@@ -39,8 +39,9 @@ def other(replica: str) -> str:
     return REPLICAS[1 - REPLICAS.index(replica)]
 
 
-def served_by(up: UpProcess, request_id: str) -> str:
-    """The frontend replica whose canonical request line carries this request id."""
+def served_by(up: UpProcess, response: httpx.Response) -> str:
+    """The frontend replica whose canonical request line carries the response's request id."""
+    request_id = response.headers["x-request-id"]
 
     def logged_it(line: str) -> bool:
         source, _, text = line.partition(" | ")
@@ -147,21 +148,20 @@ class Shopper:
     def send(
         self, connection: httpx.Client, method: str, path: str, data: dict[str, str] | None
     ) -> Served:
-        request_id = f"no-sticky-{uuid.uuid4().hex}"
-        headers = {"x-request-id": request_id}
+        headers = {"x-request-id": f"no-sticky-{uuid.uuid4().hex}"}
         if self.cookie is not None:
             headers["cookie"] = f"session={self.cookie}"
         response = connection.request(method, path, data=data, headers=headers)
-        assert response.headers["x-request-id"] == request_id  # the edge kept our id
         self.cookie = response.cookies.get("session", self.cookie)
-        return Served(Page(response), served_by(self.up, request_id))
+        return Served(Page(response), served_by(self.up, response))
 
     def probe(self, connection: httpx.Client) -> str:
         """Which replica holds this connection: a cookieless GET that touches no session."""
-        request_id = f"probe-{uuid.uuid4().hex}"
-        answer = connection.get(self.probe_path, headers={"x-request-id": request_id})
+        answer = connection.get(
+            self.probe_path, headers={"x-request-id": f"probe-{uuid.uuid4().hex}"}
+        )
         assert answer.status_code == 200
-        return served_by(self.up, request_id)
+        return served_by(self.up, answer)
 
     def visit(
         self, method: str, path: str, data: dict[str, str] | None = None, *, on: str | None = None

@@ -319,8 +319,10 @@ def settings_env(database_url: str, url: str, keys: ServiceKeys, **extra: Any) -
         "TRANSPORT_SECURITY": "mesh",
         "SERVICE_TRUST_DIR": str(keys.trust_dir),
         "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("orders")),
-        "SAGA_SECONDS": 2,
-        "LEASE_SECONDS": 10,
+        # Generous: on a loaded 2-core machine a call may be slow, and a saga that runs out
+        # of time before payment cancels (503) rather than waiting.
+        "SAGA_SECONDS": 15,
+        "LEASE_SECONDS": 30,
         **extra,
     }
 
@@ -352,6 +354,16 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = OrdersSettings.model_validate(settings_env(database_url, stand_ins.url, keys))
     async with serving(create_orders_app(settings), keys) as http:
+        yield http
+
+
+@pytest.fixture
+async def impatient_client(
+    database_url: str, stand_ins: StandIns, keys: ServiceKeys
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An orders whose sagas give a callee that is down one second only."""
+    env = settings_env(database_url, stand_ins.url, keys, SAGA_SECONDS=1, LEASE_SECONDS=10)
+    async with serving(create_orders_app(OrdersSettings.model_validate(env)), keys) as http:
         yield http
 
 

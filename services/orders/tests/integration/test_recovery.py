@@ -39,7 +39,7 @@ async def _stuck_at_charging(
 
 
 async def test_recovery_goes_forward_from_a_charge_payments_confirms(
-    client: httpx.AsyncClient,
+    impatient_client: httpx.AsyncClient,
     stand_ins: StandIns,
     visitor: Callable[[], Shopper],
     db: asyncpg.Connection,
@@ -47,7 +47,7 @@ async def test_recovery_goes_forward_from_a_charge_payments_confirms(
     keys: ServiceKeys,
 ) -> None:
     shopper = visitor()
-    order = await _stuck_at_charging(client, stand_ins, shopper, db)
+    order = await _stuck_at_charging(impatient_client, stand_ins, shopper, db)
     # The charge did go through (its answer was lost): payments knows it by reference.
     stand_ins.charges["ch-lost"] = {
         "id": "ch-lost",
@@ -61,19 +61,19 @@ async def test_recovery_goes_forward_from_a_charge_payments_confirms(
     assert await db.fetchval("SELECT step FROM orders") == "confirmed"
     assert stand_ins.active_shipments(order["id"]) == 1
     assert order["id"] in stand_ins.removals
-    again = await client.get(f"/v1/orders/{order['id']}", headers=shopper.headers)
+    again = await impatient_client.get(f"/v1/orders/{order['id']}", headers=shopper.headers)
     assert again.json()["status"] == "confirmed"
 
 
 async def test_recovery_compensates_when_no_charge_went_through(
-    client: httpx.AsyncClient,
+    impatient_client: httpx.AsyncClient,
     stand_ins: StandIns,
     visitor: Callable[[], Shopper],
     db: asyncpg.Connection,
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    order = await _stuck_at_charging(client, stand_ins, visitor(), db)
+    order = await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
     await recover(job_settings(database_url, stand_ins, keys), limit=10)
     row = await db.fetchrow("SELECT step, failure FROM orders")
     assert row["step"] == "cancelled" and "payment-unconfirmed" in row["failure"]
@@ -83,14 +83,16 @@ async def test_recovery_compensates_when_no_charge_went_through(
 
 
 async def test_concurrent_recoveries_drive_each_order_once(
-    client: httpx.AsyncClient,
+    impatient_client: httpx.AsyncClient,
     stand_ins: StandIns,
     visitor: Callable[[], Shopper],
     db: asyncpg.Connection,
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    orders = [await _stuck_at_charging(client, stand_ins, visitor(), db) for _ in range(4)]
+    orders = [
+        await _stuck_at_charging(impatient_client, stand_ins, visitor(), db) for _ in range(4)
+    ]
     for n, order in enumerate(orders):
         stand_ins.charges[f"ch-{n}"] = {
             "id": f"ch-{n}",
@@ -108,14 +110,14 @@ async def test_concurrent_recoveries_drive_each_order_once(
 
 
 async def test_recovery_leaves_a_live_checkouts_saga_alone(
-    client: httpx.AsyncClient,
+    impatient_client: httpx.AsyncClient,
     stand_ins: StandIns,
     visitor: Callable[[], Shopper],
     db: asyncpg.Connection,
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    await _stuck_at_charging(client, stand_ins, visitor(), db)
+    await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
     await db.execute("UPDATE orders SET lease_until = now() + interval '1 minute'")
     counts = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert counts["driven"] == 0

@@ -7,8 +7,11 @@ over real HTTP with the chassis client, so timeouts, retries and deadlines are e
 
 import asyncio
 import hashlib
+import json
+import re
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -613,6 +616,272 @@ async def recommendations(catalog: FakeCatalog) -> AsyncIterator[FakeRecommendat
     await fake.stop()
 
 
+# Shipping's zones as the stand-in knows them: country -> postal code pattern.
+ZONES = {"DE": r"\d{5}", "FR": r"\d{5}", "US": r"\d{5}", "GB": r"[A-Z0-9 ]{5,8}"}
+
+
+@dataclass
+class FakeShipping:
+    """shipping's quotes (POST /v1/quotes) in USD: standard and express, by item count.
+
+    "AQ" (and any country outside ZONES) is not served, nor a postal code out of format.
+    """
+
+    fail_with: int | None = None
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/quotes", self._quote)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    @staticmethod
+    def not_served(destination: dict[str, Any]) -> str | None:
+        """The field shipping would name for an unserved destination, else None."""
+        pattern = ZONES.get(destination.get("country", ""))
+        if pattern is None:
+            return "destination.country"
+        if not re.fullmatch(pattern, destination.get("postal_code") or ""):
+            return "destination.postal_code"
+        return None
+
+    @staticmethod
+    def options(units: int) -> list[dict[str, Any]]:
+        return [
+            {"id": "standard", "name": "Standard", "days": {"min": 3, "max": 5},
+             "price": {"amount": 499 + 100 * (units - 1), "currency": "USD"}},
+            {"id": "express", "name": "Express", "days": {"min": 1, "max": 2},
+             "price": {"amount": 1499 + 100 * (units - 1), "currency": "USD"}},
+        ]  # fmt: skip
+
+    async def _quote(self, request: web.Request) -> web.Response:
+        if not request.headers.get("x-service-token"):
+            return _problem(401, "service-token-missing", "no service token")
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "internal", "simulated failure")
+        body = await request.json()
+        self.quotes.append(body)
+        where = self.not_served(body["destination"])
+        if where is not None:
+            detail = (
+                "We don't deliver to this address."
+                if where.endswith("country")
+                else ("This postal code doesn't match the country.")
+            )
+            return _problem(422, "destination-not-served", detail, field=where)
+        units = sum(item["quantity"] for item in body["items"])
+        return web.json_response({"zone": "europe", "options": self.options(units)})
+
+
+@pytest.fixture
+async def shipping() -> AsyncIterator[FakeShipping]:
+    fake = FakeShipping()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+# Outcomes by test card, as payments answers them (Stripe's test numbers).
+DECLINED = {
+    "4000000000000002": ("card-declined", "Your card was declined."),
+    "4000000000009995": ("insufficient-funds", "Your card has insufficient funds."),
+}
+
+
+@dataclass
+class FakeOrders:
+    """orders' /v1 contract for the frontend: places an order from the stand-in cart.
+
+    Like orders: the owner from the user's token (the stand-in accounts') or x-visitor-id;
+    one order per (owner, Idempotency-Key), the same body again replays the first answer,
+    another body is 422; declined cards 402 and unserved destinations 422 cancel the order,
+    with the field they concern; confirmed orders take their lines out of the cart.
+    """
+
+    cart: FakeCart
+    accounts: FakeAccounts
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id, with owner/token
+    answers: dict[tuple[str, str], tuple[bytes, int, bytes]] = field(default_factory=dict)
+    keys_seen: list[str | None] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    owners_seen: list[str] = field(default_factory=list)
+    fail_with: int | None = None  # every call answers this status
+    processing: bool = False  # checkouts answer 202, still processing
+    delay: float = 0.0  # seconds before a checkout answers
+    url: str = ""
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._checked])
+        app.router.add_post("/v1/orders", self._place)
+        app.router.add_get("/v1/orders", self._history)
+        app.router.add_get("/v1/orders/by-token/{token}", self._by_token)
+        app.router.add_get("/v1/orders/{oid}", self._one)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    @web.middleware
+    async def _checked(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not request.headers.get("x-service-token"):
+            return _problem(401, "service-token-missing", "no service token")
+        if self.fail_with is not None:
+            return _problem(self.fail_with, "shop-unavailable", "simulated failure")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def _owner(self, request: web.Request) -> str | None:
+        authorization = request.headers.get("Authorization")
+        if authorization is not None:
+            found = self.accounts.access.get(authorization.removeprefix("Bearer "))
+            return None if found is None else "user:" + found[0]
+        visitor = request.headers.get("x-visitor-id", "")
+        return "visitor:" + visitor if 22 <= len(visitor) <= 64 else None
+
+    def view(self, order: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in order.items() if k not in {"owner", "token"}}
+
+    async def _place(self, request: web.Request) -> web.Response:
+        key = request.headers.get("Idempotency-Key")
+        self.keys_seen.append(key)
+        owner = self._owner(request)
+        if owner is None:
+            return _problem(401, "owner-unknown", "say whose order")
+        self.owners_seen.append(owner)
+        if not key:
+            return _problem(400, "idempotency-key-missing", "no key")
+        raw = await request.read()
+        body = json.loads(raw)
+        self.bodies.append(body)
+        fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        stored = self.answers.get((owner, key))
+        if stored is not None:
+            if stored[0] != fingerprint:
+                return _problem(422, "idempotency-key-reused", "another checkout's key")
+            return web.Response(body=stored[2], status=stored[1], content_type="application/json")
+        status, answer = self._checkout(owner, body)
+        encoded = json.dumps(answer).encode()
+        self.answers[(owner, key)] = (fingerprint, status, encoded)
+        return web.Response(body=encoded, status=status, content_type="application/json")
+
+    def _checkout(self, owner: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        lines = self.cart.lines_of(owner)
+        if not lines:
+            return 409, {"type": PROBLEMS + "cart-empty", "status": 409, "title": "Cannot place",
+                         "detail": "Your cart is empty.", "field": "cart"}  # fmt: skip
+        currency = body["currency"]
+        numerator, denominator = RATES[currency]
+
+        def converted(amount: int) -> dict[str, Any]:
+            value = amount * numerator * 10 ** EXPONENTS[currency] // (denominator * 100)
+            return {"amount": value, "currency": currency}
+
+        known = {p["id"]: p for p in self.cart.catalog.products}
+        order_lines = [
+            {"product_id": pid, "name": known[pid]["name"], "quantity": n,
+             "unit_price": converted(known[pid]["price"]["amount"]),
+             "line_total": converted(known[pid]["price"]["amount"] * n)}
+            for pid, n in lines.items()
+        ]  # fmt: skip
+        subtotal = sum(line["line_total"]["amount"] for line in order_lines)
+        option = next(o for o in FakeShipping.options(sum(lines.values())) if o["id"] == "standard")
+        for candidate in FakeShipping.options(sum(lines.values())):
+            if candidate["id"] == body["shipping_option"]:
+                option = candidate
+        shipping = {
+            "option": option["id"],
+            "name": option["name"],
+            "price": converted(option["price"]["amount"]),
+            "days": option["days"],
+        }
+        order_id = str(uuid.uuid4())
+        order = {
+            "id": order_id, "status": "confirmed", "currency": currency, "lines": order_lines,
+            "subtotal": {"amount": subtotal, "currency": currency}, "shipping": shipping,
+            "total": {"amount": subtotal + shipping["price"]["amount"], "currency": currency},
+            "tracking_id": "MOS" + secrets.token_hex(6).upper(), "cancel_reason": None,
+            "cancel_field": None, "placed_at": datetime.now(UTC).isoformat(),
+            "address": body["address"], "owner": owner, "token": secrets.token_urlsafe(32),
+        }  # fmt: skip
+        destination = {"country": body["address"]["country"],
+                       "postal_code": body["address"].get("postal_code")}  # fmt: skip
+        failure: tuple[int, str, str, str] | None = None
+        if (where := FakeShipping.not_served(destination)) is not None:
+            field_name = "address." + where.removeprefix("destination.")
+            failure = (422, "destination-not-served", "We don't deliver there.", field_name)
+        elif body["card"]["number"].replace(" ", "") in DECLINED:
+            kind, reason = DECLINED[body["card"]["number"].replace(" ", "")]
+            failure = (402, kind, reason, "card")
+        if failure is not None:
+            status, kind, reason, where = failure
+            order |= {"status": "cancelled", "tracking_id": None, "cancel_reason": reason,
+                      "cancel_field": where}  # fmt: skip
+            self.orders[order_id] = order
+            placed = {**self.view(order), "status_url_token": order["token"]}
+            return status, {"type": PROBLEMS + kind, "status": status, "title": kind,
+                            "detail": reason, "field": where, "order_id": order_id,
+                            "order": placed}  # fmt: skip
+        if self.processing:
+            order |= {"status": "processing", "tracking_id": None}
+        else:
+            self.cart.carts[owner]["lines"] = {}
+        self.orders[order_id] = order
+        return (202 if self.processing else 201), {
+            **self.view(order),
+            "status_url_token": order["token"],
+        }
+
+    async def _history(self, request: web.Request) -> web.Response:
+        owner = self._owner(request)
+        if owner is None or not owner.startswith("user:"):
+            return _problem(401, "access-token-invalid", "users only")
+        mine = [self.view(o) for o in self.orders.values() if o["owner"] == owner]
+        return web.json_response({"items": mine[::-1]})
+
+    async def _one(self, request: web.Request) -> web.Response:
+        owner = self._owner(request)
+        if owner is None:
+            return _problem(401, "owner-unknown", "say whose order")
+        order = self.orders.get(request.match_info["oid"])
+        if order is None or order["owner"] != owner:
+            return _problem(404, "order-not-found", "No such order.")
+        return web.json_response(self.view(order))
+
+    async def _by_token(self, request: web.Request) -> web.Response:
+        for order in self.orders.values():
+            if order["token"] == request.match_info["token"]:
+                return web.json_response(self.view(order))
+        return _problem(404, "order-not-found", "No such order.")
+
+
+@pytest.fixture
+async def orders(cart: FakeCart, accounts: FakeAccounts) -> AsyncIterator[FakeOrders]:
+    fake = FakeOrders(cart, accounts)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_url(backing: Any) -> str:
     """A real Valkey, with the ACL user `mosaic up` gives the frontend (`frontend:*` keys)."""
@@ -629,24 +898,29 @@ def frontend_settings(
     accounts_url: str = "http://127.0.0.1:9",
     cart_url: str = "http://127.0.0.1:9",
     recommendations_url: str = "http://127.0.0.1:9",
+    orders_url: str = "http://127.0.0.1:9",
+    shipping_url: str = "http://127.0.0.1:9",
     redis_url: str = "redis://127.0.0.1:9/0",
     **extra: Any,
 ) -> FrontendSettings:
-    return FrontendSettings(
-        MOSAIC_SERVICE="frontend",
-        PORT=8080,
-        OPS_PORT=9080,
-        CATALOG_URL=catalog_url,
-        CURRENCY_URL=currency_url,
-        ACCOUNTS_URL=accounts_url,
-        CART_URL=cart_url,
-        RECOMMENDATIONS_URL=recommendations_url,
-        REDIS_URL=redis_url,
-        REQUEST_BUDGET_MS=budget_ms,
-        TRANSPORT_SECURITY="mesh",
-        SERVICE_SIGNING_KEY_FILE=keys.key_file("frontend"),
-        **extra,
-    )
+    """Settings for a test app; `extra` (by alias) adds or overrides any of them."""
+    fields: dict[str, Any] = {
+        "MOSAIC_SERVICE": "frontend",
+        "PORT": 8080,
+        "OPS_PORT": 9080,
+        "CATALOG_URL": catalog_url,
+        "CURRENCY_URL": currency_url,
+        "ACCOUNTS_URL": accounts_url,
+        "CART_URL": cart_url,
+        "RECOMMENDATIONS_URL": recommendations_url,
+        "ORDERS_URL": orders_url,
+        "SHIPPING_URL": shipping_url,
+        "REDIS_URL": redis_url,
+        "REQUEST_BUDGET_MS": budget_ms,
+        "TRANSPORT_SECURITY": "mesh",
+        "SERVICE_SIGNING_KEY_FILE": keys.key_file("frontend"),
+    }
+    return FrontendSettings(**{**fields, **extra})
 
 
 @pytest.fixture
@@ -668,6 +942,8 @@ async def app(
     accounts: FakeAccounts,
     cart: FakeCart,
     recommendations: FakeRecommendations,
+    orders: FakeOrders,
+    shipping: FakeShipping,
     redis_url: str,
     budget_ms: int,
     keys: ServiceKeys,
@@ -681,6 +957,8 @@ async def app(
         accounts_url=accounts.url,
         cart_url=cart.url,
         recommendations_url=recommendations.url,
+        orders_url=orders.url,
+        shipping_url=shipping.url,
         redis_url=redis_url,
         **extra_settings,
     )

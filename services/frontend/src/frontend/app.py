@@ -3,18 +3,29 @@
 from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 
-from frontend import account, cart, identity, pages, pictures, preferences
+from frontend import (
+    account,
+    cart,
+    checkout,
+    identity,
+    order_pages,
+    pages,
+    pictures,
+    preferences,
+)
 from frontend.accounts import AccountsClient
 from frontend.assets import HashedStaticFiles
 from frontend.carts import CartClient
 from frontend.clients import CatalogClient
 from frontend.currency import CurrencyClient
 from frontend.error_pages import install_error_pages, sessions_unavailable
+from frontend.orders import OrdersClient
 from frontend.recommendations import RecommendationsClient
 from frontend.rendering import PACKAGE_DIR, Pages
 from frontend.security import SecurityHeadersMiddleware
 from frontend.sessions import SessionMiddleware
 from frontend.settings import FrontendSettings
+from frontend.shipping import ShippingClient
 
 
 def build_app(settings: FrontendSettings) -> FastAPI:
@@ -35,6 +46,15 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         ),
         timeout_seconds=settings.recommendations_timeout_ms / 1000,
     )
+    orders = OrdersClient(
+        ServiceClient("orders", str(settings.orders_url), credentials=credentials)
+        if settings.orders_url is not None
+        else None,
+        checkout_seconds=settings.checkout_timeout_ms / 1000,
+    )
+    shipping = ShippingClient(
+        ServiceClient("shipping", str(settings.shipping_url), credentials=credentials)
+    )
     sessions = Cache(settings.redis_url, prefix="frontend")
     app = create_app(
         settings,
@@ -46,8 +66,19 @@ def build_app(settings: FrontendSettings) -> FastAPI:
             identity.router,
             account.router,
             cart.router,
+            checkout.router,
+            order_pages.router,
         ],
-        resources=[catalog, currency, accounts, carts, recommendations, sessions],
+        resources=[
+            catalog,
+            currency,
+            accounts,
+            carts,
+            recommendations,
+            orders,
+            shipping,
+            sessions,
+        ],
         title="Mosaic shop",
         description="The browser-facing shop: server-rendered HTML pages.",
         openapi_url=None,  # HTML for people, not an API: nothing for a client to generate from

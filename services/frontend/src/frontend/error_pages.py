@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from frontend.accounts import AccountsRefused
+from frontend.carts import CartUnavailable
 from frontend.clients import (
     CatalogBroken,
     CatalogClient,
@@ -23,6 +24,7 @@ from frontend.clients import (
     ProductNotFound,
 )
 from frontend.forms import CsrfRejected, session_of
+from frontend.orders import OrdersUnavailable
 from frontend.rendering import Pages, wants_partial
 from frontend.viewer import NotSignedIn
 
@@ -63,6 +65,7 @@ def _error_page(
     retry: bool = False,
     headers: Mapping[str, str] | None = None,
     categories: list[Category] | None = None,
+    back: tuple[str, str] | None = None,
 ) -> Response:
     retry_href = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     headers = {"Cache-Control": "no-store", **(headers or {})}
@@ -79,6 +82,7 @@ def _error_page(
         status=status,
         message=message,
         retry_href=retry_href if retry else None,
+        back=back,
         categories=categories or [],
     )
 
@@ -129,6 +133,33 @@ async def _catalog_unavailable(request: Request, exc: Exception) -> Response:
         retry=True,
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
+
+
+async def _orders_unavailable(request: Request, exc: Exception) -> Response:
+    _log.warning("orders unavailable", error=type(exc).__name__, detail=str(exc))
+    if request.method == "POST":
+        title = "We couldn't place your order just now"
+        message = (
+            "Our order desk isn't answering right now, so your order wasn't placed. Your cart "
+            "is kept just as it was: please go back to the checkout and try again in a moment."
+        )
+    else:
+        title = "Orders are taking a short break"
+        message = "We can't show orders right now. Nothing is lost; please try again shortly."
+    return _error_page(
+        request, 503, title, message,
+        retry=request.method == "GET", headers={"Retry-After": RETRY_AFTER_SECONDS},
+        back=("Back to checkout", "/checkout") if request.method == "POST" else None,
+    )  # fmt: skip
+
+
+async def _cart_unavailable(request: Request, exc: Exception) -> Response:
+    _log.warning("cart unavailable", error=type(exc).__name__, detail=str(exc))
+    message = "Your cart can't be reached right now. Nothing is lost; please try again shortly."
+    return _error_page(
+        request, 503, "The cart is taking a short break", message,
+        retry=request.method == "GET", headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )  # fmt: skip
 
 
 async def sessions_unavailable(request: Request) -> Response:
@@ -192,6 +223,8 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(ProductNotFound, _product_not_found)
     app.add_exception_handler(CategoryNotFound, _category_not_found)
     app.add_exception_handler(CatalogBroken, _catalog_unavailable)
+    app.add_exception_handler(OrdersUnavailable, _orders_unavailable)
+    app.add_exception_handler(CartUnavailable, _cart_unavailable)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(HTTPException, _http_error)

@@ -35,6 +35,26 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         validation_alias="RECOMMENDATIONS_URL",
         description="the recommendations service's base URL, e.g. http://127.0.0.1:8005",
     )
+    # Optional only until `mosaic up` runs orders (it provides ORDERS_URL once orders has a
+    # Procfile and is in [tool.mosaic] calls); unset, placing and showing orders is a 503.
+    orders_url: HttpUrl | None = Field(
+        default=None,
+        validation_alias="ORDERS_URL",
+        description="the orders service's base URL, e.g. http://127.0.0.1:8006 (unset: "
+        "checkout and order pages answer 503)",
+    )
+    shipping_url: HttpUrl = Field(
+        validation_alias="SHIPPING_URL",
+        description="the shipping service's base URL, e.g. http://127.0.0.1:8007",
+    )
+    checkout_timeout_ms: int = Field(
+        default=25_000,
+        validation_alias="CHECKOUT_TIMEOUT_MS",
+        ge=1000,
+        le=120_000,
+        description="ms 'Place order' waits for orders' answer (its saga charges and ships "
+        "first), beyond REQUEST_BUDGET_MS (1000..120000)",
+    )
     recommendations_timeout_ms: int = Field(
         default=350,
         validation_alias="RECOMMENDATIONS_TIMEOUT_MS",

@@ -11,6 +11,8 @@ BASE = {
     "ACCOUNTS_URL": "http://127.0.0.1:8003",
     "CART_URL": "http://127.0.0.1:8004",
     "RECOMMENDATIONS_URL": "http://127.0.0.1:8005",
+    "ORDERS_URL": "http://127.0.0.1:8006",
+    "SHIPPING_URL": "http://127.0.0.1:8007",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
@@ -83,3 +85,31 @@ def test_a_bad_recommendations_timeout_stops_the_process(
         load_settings(FrontendSettings)
 
     assert "RECOMMENDATIONS_TIMEOUT_MS" in capsys.readouterr().err
+
+
+def test_shipping_url_is_required(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _environment(monkeypatch)
+    monkeypatch.delenv("SHIPPING_URL")
+
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(FrontendSettings)
+
+    assert stopped.value.code == 78
+    assert "SHIPPING_URL" in capsys.readouterr().err
+
+
+def test_orders_url_may_be_unset_until_mosaic_up_runs_orders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _environment(monkeypatch)
+    monkeypatch.delenv("ORDERS_URL")
+
+    assert load_settings(FrontendSettings).orders_url is None
+
+
+def test_the_checkout_waits_longer_than_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch)
+
+    assert load_settings(FrontendSettings).checkout_timeout_ms == 25_000

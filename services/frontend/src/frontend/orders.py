@@ -1,0 +1,224 @@
+"""Calls to the orders service: place an order from the cart, and read orders back.
+
+The contract is orders' `/v1` API (services/orders/openapi.json). Placing an order answers
+when its saga has ended: 201 confirmed, 202 still processing (the recovery finishes it), or
+a problem naming why it was cancelled and the form field it concerns (402 payment, 409
+cart, 422 form). Down, failing or off the contract is `OrdersUnavailable`; the shop then
+keeps the cart and says "try again", never a 500.
+
+The card travels in the body of one call and nowhere else: never in the session, never
+logged, never in an exception's text.
+"""
+
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from chassis import Problem, Response, ServiceClient, context, dependency
+from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from frontend.clients import Money
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class OrderLine(_Answer):
+    product_id: str
+    name: str
+    quantity: StrictInt
+    unit_price: Money
+    line_total: Money
+
+
+class Days(_Answer):
+    min: StrictInt
+    max: StrictInt
+
+
+class OrderShipping(_Answer):
+    option: str
+    name: str
+    price: Money
+    days: Days
+
+
+class OrderAddress(_Answer):
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str | None = None
+    country: str
+
+
+class Order(_Answer):
+    id: str
+    status: Literal["processing", "confirmed", "cancelled"]
+    currency: str
+    lines: list[OrderLine]
+    subtotal: Money | None = None
+    shipping: OrderShipping | None = None
+    total: Money | None = None
+    tracking_id: str | None = None
+    cancel_reason: str | None = None
+    cancel_field: str | None = None
+    placed_at: datetime
+    address: OrderAddress | None = None  # shown when orders includes it
+
+
+class PlacedOrder(Order):
+    status_url_token: str = Field(min_length=1)
+
+
+class _History(_Answer):
+    items: list[Order]
+
+
+class OrdersUnavailable(Exception):
+    """orders is down, slow, failing, or answered off the contract: nothing to show."""
+
+
+class OrderRefused(Exception):
+    """orders did not place the order, for a reason the shopper can act on.
+
+    `field` is the checkout form's field it concerns, in orders' terms (`card`,
+    `card.number`, `address.postal_code`, `shipping_option`, `cart`, ...), or None.
+    """
+
+    def __init__(self, status: int, kind: str, message: str, field: str | None) -> None:
+        super().__init__(kind)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.field = field
+
+
+def _kind(problem: dict[str, Any]) -> str:
+    return str(problem.get("type", "")).rsplit("/", 1)[-1]
+
+
+def _problem(response: Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _first_field(problem: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The first invalid field of a 422 `invalid-request`, as a body path, and its message."""
+    for error in problem.get("errors") or []:
+        if isinstance(error, dict):
+            where = str(error.get("field") or error.get("location") or "")
+            message = error.get("message")
+            return where.removeprefix("body.") or None, str(message) if message else None
+    return None, None
+
+
+class OrdersClient:
+    """What the shop asks of orders; also a chassis resource, like `CartClient`.
+
+    `owner` is the headers saying whose order: `x-visitor-id`, or `Authorization: Bearer`.
+    """
+
+    def __init__(self, http: ServiceClient | None, *, checkout_seconds: float) -> None:
+        # None while ORDERS_URL is unset (orders not yet run by `mosaic up`): every call is
+        # then `OrdersUnavailable`, a 503 page, rather than a frontend that cannot start.
+        self._http = http
+        self.name = http.name if http is not None else "http:orders"
+        self.checkout_seconds = checkout_seconds
+
+    @property
+    def http(self) -> ServiceClient:
+        if self._http is None:
+            raise OrdersUnavailable("ORDERS_URL is not set")
+        return self._http
+
+    async def open(self) -> None:
+        if self._http is not None:
+            await self._http.open()
+
+    async def ping(self) -> None:
+        if self._http is not None:
+            await self._http.ping()
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
+        """Place the order; the same `key` again gets the same order (orders replays it).
+
+        The checkout waits for the saga (a charge, a shipment), so this call gets its own
+        deadline, longer than a page's: otherwise orders would answer 202 "processing" for
+        nearly every order.
+        """
+        deadline = context.deadline.set(time.time() + self.checkout_seconds)
+        try:
+            response = await self.http.request(
+                "POST",
+                "/v1/orders",
+                json=body,
+                headers=owner,
+                idempotency_key=key,
+                timeout=self.checkout_seconds,
+            )
+        except Problem as error:
+            raise OrdersUnavailable(type(error).__name__) from None
+        finally:
+            context.deadline.reset(deadline)
+        if response.status in {201, 202}:
+            return self._parsed(PlacedOrder, response)
+        problem = _problem(response)
+        if response.status in {402, 409, 422}:
+            kind = _kind(problem)
+            field = str(problem.get("field") or "") or None
+            message: str | None = str(problem.get("detail") or "")
+            if kind == "invalid-request":
+                field, message = _first_field(problem)
+            raise OrderRefused(response.status, kind, message or "", field)
+        raise OrdersUnavailable(f"orders answered {response.status} {_kind(problem)}".strip())
+
+    async def order(self, owner: dict[str, str], order_id: str) -> Order | None:
+        """The owner's order; None when there is none such (or it is someone else's)."""
+        return await self._read(f"/v1/orders/{order_id}", owner)
+
+    async def by_token(self, token: str) -> Order | None:
+        """A guest's order by the token of its status link; None for a wrong token."""
+        return await self._read(f"/v1/orders/by-token/{token}", {})
+
+    async def history(self, owner: dict[str, str]) -> list[Order]:
+        """The signed-in user's orders, newest first."""
+        try:
+            response = await self.http.request("GET", "/v1/orders", headers=owner)
+        except Problem as error:
+            raise OrdersUnavailable(type(error).__name__) from None
+        if not response.ok:
+            raise OrdersUnavailable(f"orders answered {response.status}")
+        return self._parsed(_History, response).items
+
+    async def _read(self, path: str, owner: dict[str, str]) -> Order | None:
+        try:
+            response = await self.http.request("GET", path, headers=owner)
+        except Problem as error:
+            raise OrdersUnavailable(type(error).__name__) from None
+        if response.status in {404, 422}:  # 422: not even an id (or token) orders could have
+            return None
+        if not response.ok:
+            raise OrdersUnavailable(f"orders answered {response.status}")
+        return self._parsed(Order, response)
+
+    @staticmethod
+    def _parsed(model: type[M], response: Response) -> M:
+        try:
+            return model.model_validate(response.json())
+        except (ValidationError, ValueError):
+            raise OrdersUnavailable("answer off the contract") from None
+
+
+OrdersDep = Annotated[OrdersClient, Depends(dependency(OrdersClient))]

@@ -21,6 +21,7 @@ from notifications.money import format_price
 from notifications.order_events import Money, OrderConfirmedV1
 
 MESSAGE_ID_DOMAIN = "mail.mosaic.example"
+ORDER_HISTORY_PATH = "/account/orders"  # the shop's page (frontend) of a user's orders
 
 _templates = Environment(
     loader=PackageLoader("notifications", "templates"),
@@ -62,9 +63,9 @@ def render_order_confirmed(order: OrderConfirmedV1, *, shop_url: str) -> Rendere
     context: dict[str, Any] = {
         "order": order,
         "shop_url": shop_url,
-        # No guest link (orders left it out): the shop itself, where a signed-in shopper
-        # finds the order in their history.
-        "status_link": shop_url.rstrip("/") + (order.status_url or "/"),
+        # No guest link (orders leaves it out when the saga was finished by its recovery,
+        # the token being gone): the order history, which asks a shopper to sign in.
+        "status_link": shop_url.rstrip("/") + (order.status_url or ORDER_HISTORY_PATH),
         "item_count": sum(line.quantity for line in order.lines),
     }
     return RenderedEmail(

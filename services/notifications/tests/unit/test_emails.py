@@ -128,7 +128,8 @@ def test_the_shipping_option_is_named(order_data: Any) -> None:
 
 def test_without_a_guest_link_the_mail_sends_the_shopper_to_sign_in(order_data: Any) -> None:
     text, html = parts(mail(order_data(status_url=None)))
-    assert f"Sign in at {SHOP}/ to see your order" in text
+    assert f"Sign in at {SHOP}/account/orders to see your order" in text
+    assert f'href="{SHOP}/account/orders"' in html
     assert "Sign in to see your order" in html
     assert "/orders/status/" not in text + html
 

@@ -67,11 +67,54 @@ def test_services_are_found_and_ordered_callees_first(tmp_path: Path) -> None:
         ("edge = 1\n", "edge must be true or false"),
         ('api = ["catalog.api"]\n', "must read module:router"),
         ('api = "catalog.api:router"\n', "must be a list"),
+        ('consumes = ["x"]\n', "consumes needs the broker"),
+        ('backing = ["broker"]\nconsumes = "x"\n', "consumes must be a list"),
+        ('backing = ["broker"]\nconsumes = ["ghost"]\n', "consumes ghost, not found"),
+        ("jobs = 3\n", "must be a table of jobs"),
+        ('[tool.mosaic.jobs]\nrecover = { command = "x" }\n', "every = SECONDS"),
+        ('[tool.mosaic.jobs]\nrecover = { command = "x", every = 0 }\n', "every = SECONDS"),
+        ('[tool.mosaic.jobs]\nrecover = { command = "", every = 5 }\n', "every = SECONDS"),
+        ('[tool.mosaic.jobs]\nrecover = { command = "x", every = true }\n', "every = SECONDS"),
+        ('[tool.mosaic.jobs]\n"Bad Name" = { command = "x", every = 5 }\n', "job name"),
     ],
 )
 def test_a_bad_mosaic_table_is_explained(tmp_path: Path, table: str, message: str) -> None:
     write_service(tmp_path, "svc", table, "web: a\n")
     with pytest.raises(MosaicError, match=message):
+        discover_services(tmp_path)
+
+
+def test_events_and_jobs_are_read_from_the_table(tmp_path: Path) -> None:
+    write_service(tmp_path, "shop", 'backing = ["postgres", "broker"]\n', "web: a\n")
+    write_service(
+        tmp_path,
+        "mailer",
+        'backing = ["broker", "smtp"]\nconsumes = ["shop"]\n\n[tool.mosaic.jobs]\n'
+        'sweep = { command = "python -m mailer.jobs sweep", every = 30 }\n'
+        'tidy = { command = "python -m mailer.jobs tidy", every = 0.5e1 }\n',
+        "worker: b\n",
+    )
+    mailer, shop = discover_services(tmp_path)
+    assert mailer.backing == {"broker", "smtp"}
+    assert mailer.consumes == ("shop",)
+    assert [(j.name, j.command, j.every) for j in mailer.jobs] == [
+        ("sweep", "python -m mailer.jobs sweep", 30.0),
+        ("tidy", "python -m mailer.jobs tidy", 5.0),
+    ]
+    assert shop.consumes == () and shop.jobs == ()
+
+
+def test_only_a_producer_can_be_consumed(tmp_path: Path) -> None:
+    write_service(tmp_path, "shop", 'backing = ["postgres"]\n', "web: a\n")
+    write_service(tmp_path, "mailer", 'backing = ["broker"]\nconsumes = ["shop"]\n', "w: b\n")
+    with pytest.raises(MosaicError, match="publishes no events") as caught:
+        discover_services(tmp_path)
+    assert 'lists "broker"' in caught.value.hint
+
+
+def test_no_service_may_own_the_event_streams(tmp_path: Path) -> None:
+    write_service(tmp_path, "events", "", "web: a\n")
+    with pytest.raises(MosaicError, match="reserved"):
         discover_services(tmp_path)
 
 
@@ -112,6 +155,8 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
 ) -> None:
     monkeypatch.setenv("MOSAIC_DATABASE_URL", "postgresql://admin:secret@db/postgres")
     monkeypatch.setenv("DATABASE_URL", "postgresql://someone:else@db/x")
+    monkeypatch.setenv("BROKER_URL", "redis://someone:else@h/0")
+    monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:1")
     write_service(tmp_path, "front", 'calls = ["store"]\nedge = true\n', "web: a\n")
     write_service(tmp_path, "store", 'backing = ["postgres"]\n', "web: b\n")
     store, front = discover_services(tmp_path)
@@ -125,7 +170,7 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
     assert front_env["MOSAIC_REPLICA"] == "1"
     assert front_env["LOG_FORMAT"] == "json"
     assert "MOSAIC_DATABASE_URL" not in front_env
-    assert "DATABASE_URL" not in front_env
+    assert not {"DATABASE_URL", "BROKER_URL", "SMTP_URL"} & set(front_env)
     store_env = service_env(store, ports, {"DATABASE_URL": "postgresql://store:pw@h/store"})
     assert store_env["DATABASE_URL"] == "postgresql://store:pw@h/store"
 

@@ -89,11 +89,12 @@ class BrokerUnavailable(Exception):
     """The broker did not take the event (down, restarting, unreachable); try again later."""
 
 
-def _client(url: str, read_timeout: float) -> Redis:
+def _client(url: str, read_timeout: float | None) -> Redis:
     return Redis.from_url(
         url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1),
         socket_connect_timeout=2,
         socket_timeout=read_timeout,
+        socket_keepalive=True,
         health_check_interval=30,
         retry=Retry(NoBackoff(), 0),  # our callers back off and retry themselves
     )
@@ -194,7 +195,11 @@ class Consumer:
 
     async def open(self) -> None:
         if self._client is None:
-            self._client = _client(self.url, read_timeout=self.block_ms / 1000 + 5)
+            # No read timeout: XREADGROUP's BLOCK bounds each read, and with redis-py 8 on
+            # Python 3.11 a cancel that lands in its read-timeout context was sometimes
+            # swallowed (the task went on reading, a shutdown hung). Keepalive catches a
+            # silently dead peer instead.
+            self._client = _client(self.url, read_timeout=None)
 
     async def ping(self) -> None:
         await self.open()

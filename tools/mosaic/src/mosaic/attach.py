@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mosaic.backing.postgres import EmbeddedPostgres
-from mosaic.backing.provision import provision_postgres, provision_valkey
+from mosaic.backing.provision import provision_broker, provision_postgres, provision_valkey
 from mosaic.backing.secrets import Secrets
 from mosaic.backing.valkey import EmbeddedValkey
 from mosaic.children import Command
@@ -64,7 +64,7 @@ class Backing:
             self.logs.note(f"{supervised.identity.name} is ready on {where}")
 
     async def provision(self, service: Service) -> dict[str, str]:
-        """The service's own DATABASE_URL / REDIS_URL, after making sure they work."""
+        """The service's own DATABASE_URL / REDIS_URL / BROKER_URL, provisioned."""
         urls = {}
         if "postgres" in service.backing:
             assert self.database_url is not None
@@ -78,6 +78,13 @@ class Backing:
             urls["REDIS_URL"] = await _reaching(
                 self.redis_url, provision_valkey(self.redis_url, service.name, password)
             )
+        if "broker" in service.backing:
+            assert self.redis_url is not None
+            password = self.secrets.password(f"broker/{service.name}")
+            provisioning = provision_broker(
+                self.redis_url, service.name, password, service.consumes
+            )
+            urls["BROKER_URL"] = await _reaching(self.redis_url, provisioning)
         return urls
 
     def _supervise(

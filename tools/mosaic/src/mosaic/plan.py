@@ -21,7 +21,7 @@ TRANSPORTS = ("mtls", "mesh")  # services terminate TLS themselves, or a mesh do
 CALLEES_SERVE_TLS = True
 # Admin URLs and other services' settings must never reach a service by inheritance.
 _NOT_INHERITED = re.compile(
-    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|PORT|OPS_PORT|HOST|EDGE|TRANSPORT_SECURITY"
+    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|BROKER_URL|SMTP_URL|PORT|OPS_PORT|HOST|EDGE|TRANSPORT_SECURITY"
     r"|TLS_(CERT|KEY|CA)_FILE|SERVICE_SIGNING_KEY_FILE|SERVICE_TRUST_DIR)$"
 )
 
@@ -110,7 +110,8 @@ def service_env(
 ) -> dict[str, str]:
     """Environment shared by every process of a service, its release phase included.
 
-    `urls` holds this service's own DATABASE_URL / REDIS_URL (and nothing of any other);
+    `urls` holds this service's own DATABASE_URL / REDIS_URL / BROKER_URL / SMTP_URL (and
+    nothing of any other);
     `security` its credentials (`security_env`), which also decide the callees' scheme.
     """
     env = {k: v for k, v in os.environ.items() if not _NOT_INHERITED.match(k)}

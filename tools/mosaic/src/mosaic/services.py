@@ -10,9 +10,22 @@ from mosaic.backing.provision import check_service_name
 from mosaic.errors import MosaicError
 from mosaic.procfile import RELEASE, read_procfile
 
-BACKINGS = frozenset({"postgres", "valkey"})
+BACKINGS = frozenset({"postgres", "valkey", "broker", "smtp"})
 _ROUTER_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_JOB_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 OPERATOR = "admin"  # the identity of `mosaic admin` calls; no service may take its name
+# A service's Valkey user owns the keys `<service>:*`; one named "events" would own every
+# service's event stream (`events:<service>`).
+RESERVED = frozenset({OPERATOR, "events"})
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job of a service: `command` every `every` seconds once it is ready."""
+
+    name: str
+    command: str
+    every: float
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,8 @@ class Service:
     processes: dict[str, str]  # long-running process types to commands, Procfile order
     release: str | None  # the one-off release command, if any
     api: tuple[str, ...] = ()  # "module:router" of its API routes, for `mosaic admin policy`
+    consumes: tuple[str, ...] = ()  # producers whose event streams it reads (backing broker)
+    jobs: tuple[Job, ...] = ()  # [tool.mosaic.jobs], in file order
 
 
 def url_variable(service: str) -> str:
@@ -46,6 +61,11 @@ def load_service(folder: Path) -> Service:
             f"{folder}: {OPERATOR!r} is the operator's identity, not a name for a service",
             "Rename the service folder.",
         )
+    if name in RESERVED:
+        raise MosaicError(
+            f"{folder}: {name!r} is reserved (the prefix of every event stream)",
+            "Rename the service folder.",
+        )
     backing = frozenset(_strings(table.get("backing", []), f"{pyproject}: tool.mosaic.backing"))
     if unknown := sorted(backing - BACKINGS):
         raise MosaicError(
@@ -62,11 +82,18 @@ def load_service(folder: Path) -> Service:
             f"{pyproject}: tool.mosaic.api entries must read module:router, not {bad[0]!r}",
             f'For example: api = ["{name}.api:router"]',
         )
+    consumes = tuple(_strings(table.get("consumes", []), f"{pyproject}: tool.mosaic.consumes"))
+    if consumes and "broker" not in backing:
+        raise MosaicError(
+            f"{pyproject}: tool.mosaic.consumes needs the broker",
+            'Add "broker" to tool.mosaic.backing.',
+        )
+    jobs = _jobs(table.get("jobs", {}), f"{pyproject}: tool.mosaic.jobs")
     types = read_procfile(folder / "Procfile")
     release = types.pop(RELEASE, None)
     if not types:
         raise MosaicError(f"{folder / 'Procfile'} has no long-running process type (e.g. web)")
-    return Service(name, folder, backing, calls, edge, types, release, api)
+    return Service(name, folder, backing, calls, edge, types, release, api, consumes, jobs)
 
 
 def discover_services(services_dir: Path) -> list[Service]:
@@ -93,11 +120,52 @@ def discover_services(services_dir: Path) -> list[Service]:
                 "Fix tool.mosaic.calls, or add the Procfile of the service it names.",
             )
         graph[service.name] = set(service.calls)
+        _check_consumes(service, services, services_dir)
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as error:
         raise MosaicError(f"services call each other in a cycle: {error.args[1]}") from None
     return [services[name] for name in order]
+
+
+def _check_consumes(service: Service, services: dict[str, Service], services_dir: Path) -> None:
+    if missing := [p for p in service.consumes if p not in services]:
+        raise MosaicError(
+            f"{service.name} consumes {', '.join(missing)}, not found in {services_dir}",
+            "Fix tool.mosaic.consumes, or add the Procfile of the service it names.",
+        )
+    if silent := [p for p in service.consumes if "broker" not in services[p].backing]:
+        raise MosaicError(
+            f"{service.name} consumes {', '.join(silent)}, which publishes no events",
+            'A producer lists "broker" in its tool.mosaic.backing.',
+        )
+
+
+def _jobs(value: object, where: str) -> tuple[Job, ...]:
+    example = '{ command = "python -m orders.jobs recover", every = 30 }'
+    if not isinstance(value, dict):
+        raise MosaicError(f"{where} must be a table of jobs", f"For example: recover = {example}")
+    jobs = []
+    for name, job in value.items():
+        if not _JOB_NAME.match(name):
+            raise MosaicError(f"{where}: {name!r} is not a valid job name (a-z, 0-9, _ and -)")
+        command = job.get("command") if isinstance(job, dict) else None
+        every = job.get("every") if isinstance(job, dict) else None
+        if (
+            not isinstance(command, str)
+            or not command.strip()
+            or isinstance(every, bool)
+            or not isinstance(every, int | float)
+            or not 1 <= every <= 86_400
+            or set(job) - {"command", "every"}
+        ):
+            raise MosaicError(
+                f'{where}.{name} must be {{ command = "...", every = SECONDS }} '
+                "with 1 <= SECONDS <= 86400",
+                f"For example: {name} = {example}",
+            )
+        jobs.append(Job(name, command.strip(), float(every)))
+    return tuple(jobs)
 
 
 def _strings(value: object, where: str) -> list[str]:

@@ -127,7 +127,7 @@ class Stack:
 
     async def _start_backing(self, services: list[Service], done: asyncio.Event) -> None:
         postgres = any("postgres" in s.backing for s in services)
-        valkey = any("valkey" in s.backing for s in services)
+        valkey = any({"valkey", "broker"} & s.backing for s in services)
         await self.backing.start_embedded(
             postgres and not self.options.database_url, valkey and not self.options.redis_url
         )

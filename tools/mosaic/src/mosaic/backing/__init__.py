@@ -5,7 +5,7 @@ server classes and the provisioning functions directly.
 """
 
 from mosaic.backing.postgres import EmbeddedPostgres
-from mosaic.backing.provision import provision_postgres, provision_valkey
+from mosaic.backing.provision import provision_broker, provision_postgres, provision_valkey
 from mosaic.backing.secrets import Secrets
 from mosaic.backing.servers import BackingServers
 from mosaic.backing.valkey import EmbeddedValkey
@@ -15,6 +15,7 @@ __all__ = [
     "EmbeddedPostgres",
     "EmbeddedValkey",
     "Secrets",
+    "provision_broker",
     "provision_postgres",
     "provision_valkey",
 ]

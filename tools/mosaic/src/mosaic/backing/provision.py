@@ -80,16 +80,66 @@ async def provision_valkey(admin_url: str, service: str, password: str) -> str:
             channels=[f"{service}:*"],
             categories=["+@all", "-@admin", "-@dangerous"],
         )
-        try:
-            await client.acl_save()
-        except redis.exceptions.ResponseError as error:
-            # A server without an aclfile keeps the user until it restarts; we provision
-            # again on every start anyway.
-            if "aclfile" not in str(error).lower().replace(" ", ""):
-                raise
+        await _save_acl(client)
     finally:
         await client.aclose()
     return _with_credentials(admin_url, service, password, path=None)
+
+
+# What chassis.events needs, and nothing more: a producer appends to its own stream; a
+# consumer works its group on the streams it consumes (XREADGROUP reads only through a
+# group; no XRANGE/XREAD, no XDEL/DEL, no XGROUP DESTROY/SETID).
+PUBLISH_COMMANDS: tuple[str, ...] = ("+xadd",)
+CONSUME_COMMANDS: tuple[str, ...] = ("+xreadgroup", "+xack", "+xautoclaim", "+xgroup|create")
+
+
+def broker_user(service: str) -> str:
+    """The Valkey user behind a service's BROKER_URL; '.' is in no service name, so it
+    never meets a REDIS_URL user."""
+    return f"broker.{service}"
+
+
+def stream_key(service: str) -> str:
+    return f"events:{service}"
+
+
+async def provision_broker(
+    admin_url: str, service: str, password: str, consumes: tuple[str, ...] = ()
+) -> str:
+    """Ensure the ACL user of the service's BROKER_URL; return that URL.
+
+    ACL selectors (Valkey 7+) tie each command set to its keys: XADD on events:<service>
+    only; the consumer-group commands on events:<producer> of each consumed producer only.
+    Outside them only PING (readiness) and CLIENT SETINFO (sent by redis-py on connect).
+    """
+    for name in (service, *consumes):
+        check_service_name(name)
+    streams = [(stream_key(service), PUBLISH_COMMANDS)]
+    streams += [(stream_key(p), CONSUME_COMMANDS) for p in sorted(set(consumes))]
+    client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
+    try:
+        await client.acl_setuser(
+            broker_user(service),
+            reset=True,  # converge: off, no passwords, keys, channels or commands
+            enabled=True,
+            passwords=[f"+{password}"],
+            commands=["+ping", "+client|setinfo"],
+            selectors=[(command, key) for key, commands in streams for command in commands],
+        )
+        await _save_acl(client)
+    finally:
+        await client.aclose()
+    return _with_credentials(admin_url, broker_user(service), password, path=None)
+
+
+async def _save_acl(client: aioredis.Redis) -> None:
+    try:
+        await client.acl_save()
+    except redis.exceptions.ResponseError as error:
+        # A server without an aclfile keeps the user until it restarts; we provision
+        # again on every start anyway.
+        if "aclfile" not in str(error).lower().replace(" ", ""):
+            raise
 
 
 def _identifier(name: str) -> str:

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from mosaic.backing.postgres import EmbeddedPostgres
-from mosaic.backing.provision import provision_postgres, provision_valkey
+from mosaic.backing.provision import provision_broker, provision_postgres, provision_valkey
 from mosaic.backing.secrets import Secrets
 from mosaic.backing.valkey import EmbeddedValkey
 from mosaic.children import Command, popen_kwargs, stop_sync
@@ -62,6 +62,18 @@ class BackingServers:
             coro = provision_valkey(self.admin_redis_url, service, self.secrets.password(key))
             self._urls[key] = _run(coro)
         return self._urls[key]
+
+    def broker_url(self, service: str, consumes: tuple[str, ...] | list[str] = ()) -> str:
+        """BROKER_URL of `service` (publishing to events:<service>, consuming the streams
+        of `consumes`), provisioned on first use."""
+        key = f"broker/{service}"
+        cache_key = f"{key}/{','.join(sorted(consumes))}"
+        if cache_key not in self._urls:
+            coro = provision_broker(
+                self.admin_redis_url, service, self.secrets.password(key), tuple(consumes)
+            )
+            self._urls[cache_key] = _run(coro)
+        return self._urls[cache_key]
 
     def start(self, timeout: float = 60.0) -> Self:
         """Start both servers and return once both answer; stop them again on failure."""

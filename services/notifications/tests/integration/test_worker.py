@@ -70,18 +70,28 @@ class WorkerProcess:
 
 
 @pytest.fixture
-async def broker_url(backing: BackingServers) -> AsyncIterator[str]:
-    """The broker, with a fresh events:orders stream per test.
-
-    The admin URL for now: the per-service ACL users for streams (orders may XADD to
-    events:orders, notifications may read it in its group) are the runner's provisioning.
-    """
+async def admin_broker(backing: BackingServers) -> AsyncIterator[str]:
+    """The broker as its admin (to look at pending entries), with a fresh events:orders
+    stream per test."""
     url = backing.admin_redis_url
     client = Redis.from_url(url)
     await client.delete(STREAM)
     yield url
     await client.delete(STREAM)
     await client.aclose()
+
+
+@pytest.fixture
+def broker_url(backing: BackingServers, admin_broker: str) -> str:
+    """notifications' own BROKER_URL, as `mosaic up` provisions it: its ACL user may only
+    work its consumer group on events:orders."""
+    return backing.broker_url("notifications", consumes=["orders"])
+
+
+@pytest.fixture
+def orders_broker_url(backing: BackingServers) -> str:
+    """orders' BROKER_URL: it may append to events:orders (what the relay does)."""
+    return backing.broker_url("orders")
 
 
 def worker_env(
@@ -141,14 +151,15 @@ async def pending(broker_url: str) -> int:
 async def test_the_worker_mails_once_per_event(
     start_worker: Any,
     smtp: SmtpServer,
-    broker_url: str,
+    orders_broker_url: str,
+    admin_broker: str,
     db: asyncpg.Connection,
     order_confirmed: Any,
 ) -> None:
     worker = start_worker(smtp.url)
     worker.wait_ready()
     event = order_confirmed()
-    async with Publisher(broker_url) as publisher:
+    async with Publisher(orders_broker_url) as publisher:
         await publisher.publish(STREAM, event)
         [mail] = await asyncio.to_thread(smtp.mailbox.wait_for, 1, 60)
         assert mail["Message-ID"] == f"<{event.id}@mail.mosaic.example>"
@@ -167,7 +178,7 @@ async def test_the_worker_mails_once_per_event(
         f"<{event.id}@mail.mosaic.example>",
         f"<{last.id}@mail.mosaic.example>",
     ]
-    await wait_until(lambda: _zero(pending(broker_url)), 30, "every entry acked")
+    await wait_until(lambda: _zero(pending(admin_broker)), 30, "every entry acked")
     assert await db.fetchval("SELECT count(*) FROM sent_mail") == 2
     assert worker.stop() == 0  # SIGTERM: a clean exit
     output = worker.output()
@@ -183,7 +194,8 @@ async def _zero(count: Any) -> bool:
 async def test_smtp_down_the_event_waits_and_is_sent_when_it_is_back(
     start_worker: Any,
     smtp: SmtpServer,
-    broker_url: str,
+    orders_broker_url: str,
+    admin_broker: str,
     db: asyncpg.Connection,
     order_confirmed: Any,
 ) -> None:
@@ -191,19 +203,19 @@ async def test_smtp_down_the_event_waits_and_is_sent_when_it_is_back(
     worker.wait_ready()
     smtp.stop()
     event = order_confirmed()
-    async with Publisher(broker_url) as publisher:
+    async with Publisher(orders_broker_url) as publisher:
         await publisher.publish(STREAM, event)
     await wait_until(
         lambda: _contains(worker, "event handler failed"), 60, "the failed send to be logged"
     )
-    assert await pending(broker_url) == 1  # not acked
+    assert await pending(admin_broker) == 1  # not acked
     assert await db.fetchval("SELECT count(*) FROM inbox") == 0  # not handled
     assert smtp.mailbox.messages == []
 
     smtp.start()  # back, on the same port: the pending event is claimed again and sent
     [mail] = await asyncio.to_thread(smtp.mailbox.wait_for, 1, 60)
     assert mail["Message-ID"] == f"<{event.id}@mail.mosaic.example>"
-    await wait_until(lambda: _zero(pending(broker_url)), 30, "the entry acked")
+    await wait_until(lambda: _zero(pending(admin_broker)), 30, "the entry acked")
     assert await db.fetchval("SELECT count(*) FROM sent_mail") == 1
 
 
@@ -214,7 +226,8 @@ async def _contains(worker: WorkerProcess, text: str) -> bool:
 async def test_two_workers_share_the_group_and_send_each_mail_once(
     start_worker: Any,
     smtp: SmtpServer,
-    broker_url: str,
+    orders_broker_url: str,
+    admin_broker: str,
     db: asyncpg.Connection,
     order_confirmed: Any,
 ) -> None:
@@ -222,12 +235,12 @@ async def test_two_workers_share_the_group_and_send_each_mail_once(
     for worker in workers:
         worker.wait_ready()
     events = [order_confirmed() for _ in range(10)]
-    async with Publisher(broker_url) as publisher:
+    async with Publisher(orders_broker_url) as publisher:
         for event in events:
             await publisher.publish(STREAM, event)
             await publisher.publish(STREAM, event)  # each one twice
     mails = await asyncio.to_thread(smtp.mailbox.wait_for, 10, 60)
-    await wait_until(lambda: _zero(pending(broker_url)), 30, "every entry acked")
+    await wait_until(lambda: _zero(pending(admin_broker)), 30, "every entry acked")
     assert sorted(m["Message-ID"] for m in smtp.mailbox.messages) == sorted(
         f"<{e.id}@mail.mosaic.example>" for e in events
     )

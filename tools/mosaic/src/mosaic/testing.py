@@ -7,10 +7,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mosaic.pki import TOKEN_HEADER, Pki, client_ssl_context, load_signing_key, sign_token
 
 
 def mosaic(
@@ -149,3 +155,162 @@ class UpProcess:
                     self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
+
+
+# --- Calling the shop's services as one of them, and driving its pages ---------------------
+# For system tests that check invariants across services (a charge at payments, a shipment
+# at shipping) and for tests that place orders as the frontend does.
+
+
+class ServiceToken(httpx.Auth):
+    """A fresh service token on every request, signed as `issuer` for `audience` (tokens
+    live a minute, and a service may refuse a token it has seen)."""
+
+    def __init__(self, key: Ed25519PrivateKey, issuer: str, audience: str) -> None:
+        self.key, self.issuer, self.audience = key, issuer, audience
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers[TOKEN_HEADER] = sign_token(
+            self.key, issuer=self.issuer, audience=self.audience
+        )
+        yield request
+
+
+def service_client(
+    home: Path, service: str, port: int, *, caller: str, timeout: float = 30
+) -> httpx.Client:
+    """An HTTP client of `service` (its API `port`) as `caller` (a service, or "admin", the
+    operator): mTLS with the caller's certificate and a service token per request, as
+    `mosaic admin call` does. Close it (a `with` block) when done."""
+    pki = Pki.of(home)
+    files = pki.service(caller)
+    return httpx.Client(
+        base_url=f"https://127.0.0.1:{port}",
+        verify=client_ssl_context(pki.ca_cert, files.cert, files.key),
+        auth=ServiceToken(load_signing_key(files.signing_key), caller, service),
+        timeout=timeout,
+    )
+
+
+def process_environment(pid: int) -> dict[str, str]:
+    """The environment a running process was started with (Linux /proc): how a test starts a
+    process of its own exactly as the runner started one of a service's."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    pairs = (entry.split(b"=", 1) for entry in raw.split(b"\0") if b"=" in entry)
+    return {name.decode(): value.decode() for name, value in pairs}
+
+
+class Forms(HTMLParser):
+    """What a test reads of a shop page: each form's fields by action (hidden inputs with
+    their values, radio groups with their choices), the links, and the page's text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.hidden: dict[str, dict[str, str]] = {}
+        self.radios: dict[str, dict[str, list[str]]] = {}
+        self.links: list[str] = []
+        self._action: str | None = None
+        self._text: list[str] = []
+        self._skip = 0
+        self.feed(html)
+        self.close()
+
+    @property
+    def text(self) -> str:
+        """The visible text, whitespace collapsed."""
+        return " ".join(" ".join(self._text).split())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag == "form":
+            self._action = found.get("action", "")
+            self.hidden.setdefault(self._action, {})
+            self.radios.setdefault(self._action, {})
+        elif tag == "input" and self._action is not None:
+            name = found.get("name", "")
+            if found.get("type") == "hidden":
+                self.hidden[self._action].setdefault(name, found.get("value", ""))
+            elif found.get("type") == "radio":
+                self.radios[self._action].setdefault(name, []).append(found.get("value", ""))
+        elif tag == "a" and "href" in found:
+            self.links.append(found["href"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag == "form":
+            self._action = None
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._text.append(data)
+
+    def form(self, action: str) -> dict[str, str]:
+        """The hidden fields of the form posting to `action` (its CSRF token, ...)."""
+        assert action in self.hidden, f"no form posting to {action} on the page"
+        return dict(self.hidden[action])
+
+
+TEST_CARD = "4242 4242 4242 4242"  # Stripe's test Visa: succeeds
+CHECKOUT_ADDRESS = {
+    "name": "Ada Lovelace", "line1": "Unter den Linden 1", "line2": "", "city": "Berlin",
+    "postal_code": "10117", "country": "DE",
+}  # fmt: skip
+
+
+class Shopper:
+    """One shopper at the shop's pages, as a browser without JavaScript: own cookies, forms
+    posted with their hidden fields (CSRF token, the checkout's Idempotency-Key), redirects
+    left for the test to see. Close it (a `with` block) when done."""
+
+    def __init__(self, url: str, timeout: float = 60) -> None:
+        self.http = httpx.Client(base_url=url, timeout=timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def open(self, path: str) -> Forms:
+        response = self.http.get(path)
+        assert response.status_code == 200, f"{path}: {response.status_code}"
+        return Forms(response.text)
+
+    def submit(self, path: str, action: str, **fields: str) -> httpx.Response:
+        """Open the page, then post its form: its hidden fields plus `fields`."""
+        return self.http.post(action, data={**self.open(path).form(action), **fields})
+
+    def products(self) -> list[str]:
+        links = self.open("/").links
+        found = (h.removeprefix("/product/") for h in links if h.startswith("/product/"))
+        return list(dict.fromkeys(found))
+
+    def add_to_cart(self, product: str, quantity: int = 1) -> None:
+        added = self.submit(f"/product/{product}", "/cart/items", quantity=str(quantity))
+        assert added.status_code == 303, added.text
+
+    def sign_up(self, name: str, email: str, password: str) -> None:
+        answer = self.submit("/sign-up", "/sign-up", name=name, email=email, password=password)
+        assert answer.status_code == 303, answer.text
+
+    def checkout_form(self) -> dict[str, str]:
+        """A fresh checkout form's hidden fields (its own Idempotency-Key) and a delivery
+        address, a delivery option and a card that succeeds: override what a test needs."""
+        page = self.open("/checkout")
+        return {
+            **page.form("/checkout"),
+            "email": "ada@example.com",
+            "saved_address": "new",
+            **CHECKOUT_ADDRESS,
+            "shipping_option": "standard",
+            "card_number": TEST_CARD,
+            "exp_month": "12",
+            "exp_year": str(time.gmtime().tm_year + 3),
+            "card_cvc": "123",
+        }
+
+    def place_order(self, form: Mapping[str, str]) -> httpx.Response:
+        return self.http.post("/checkout", data=dict(form))

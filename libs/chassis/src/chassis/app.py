@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from chassis.errors import install_problem_handlers
-from chassis.middleware import RequestContextMiddleware
+from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
 from chassis.security import Credentials, require_policies
@@ -25,6 +25,7 @@ def create_app(
     resources: Sequence[Resource] = (),
     on_startup: OnStartup | None = None,
     credentials: Credentials | None = None,
+    accept_request_id: RequestIdPolicy | None = None,
     title: str | None = None,
     description: str = "",
     **fastapi_options: Any,
@@ -35,6 +36,8 @@ def create_app(
     the last in-flight request on shutdown. Routes reach them via `chassis.dependency(Type)`.
     Pass the same `credentials` the app's `ServiceClient`s use (made from the settings when
     omitted). Unless the service is the edge, every route must declare its callers.
+    `accept_request_id` says whose x-request-id to keep (default: every caller's, except
+    at the edge, which makes its own; see `RequestContextMiddleware`).
     """
     credentials = credentials or Credentials.from_settings(settings)
     registry = Resources([credentials, *resources])
@@ -71,6 +74,9 @@ def create_app(
     if not settings.edge:
         require_policies(app.routes)
     app.add_middleware(
-        RequestContextMiddleware, budget_ms=settings.request_budget_ms, edge=settings.edge
+        RequestContextMiddleware,
+        budget_ms=settings.request_budget_ms,
+        edge=settings.edge,
+        accept_request_id=accept_request_id,
     )
     return app

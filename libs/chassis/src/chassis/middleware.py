@@ -1,14 +1,20 @@
 """The request middleware every service runs: context in, deadline check, canonical log line.
 
 Pure ASGI (no BaseHTTPMiddleware) so it adds no task or body copy per request.
+
+The log line names the route's template (`/orders/status/{token}`), never the raw path: a
+path may carry a secret (a guest order link, a token), and logs are read by more people
+than the secret is meant for. A request no route matched logs only its first segment.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chassis import context
@@ -17,15 +23,43 @@ from chassis.logs import get_logger
 
 _log = get_logger("chassis.request")
 
+MAX_REQUEST_ID_LENGTH = 128
+
+# Whether a request's own x-request-id may be used as its id (else one is made here).
+RequestIdPolicy = Callable[[HTTPConnection], bool]
+
+
+def _always(_: HTTPConnection) -> bool:
+    return True
+
+
+def _never(_: HTTPConnection) -> bool:
+    return False
+
 
 class RequestContextMiddleware:
-    """Binds request id, trace and deadline; refuses expired work; logs one line per request."""
+    """Binds request id, trace and deadline; refuses expired work; logs one line per request.
 
-    def __init__(self, app: ASGIApp, *, budget_ms: int, edge: bool = False) -> None:
+    Behind the edge, callers are our own verified services and their request id is kept.
+    At the edge the caller is a browser: its id would let it choose (or collide with) ids in
+    every service's logs, so the edge makes its own and logs the browser's one as
+    `client_request_id`, unless `accept_request_id` says the request came through a proxy
+    we trust (an ingress that sets the id itself).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        budget_ms: int,
+        edge: bool = False,
+        accept_request_id: RequestIdPolicy | None = None,
+    ) -> None:
         self.app = app
         self.budget = budget_ms / 1000
         # At the edge the caller is a browser: its x-deadline is not ours to trust.
         self.edge = edge
+        self.accept_request_id = accept_request_id or (_never if edge else _always)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,8 +67,13 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         headers = _headers(scope)
-        request_id = headers.get(context.REQUEST_ID_HEADER) or context.new_request_id()
-        request_id = request_id[:128]
+        given = _printable(headers.get(context.REQUEST_ID_HEADER, ""))
+        client_request_id: str | None = None
+        if given and self.accept_request_id(HTTPConnection(scope)):
+            request_id = given
+        else:
+            request_id = context.new_request_id()
+            client_request_id = given or None
         parent = context.Trace.parse(headers.get(context.TRACEPARENT_HEADER))
         trace = parent.child() if parent else context.Trace.new()
         now = time.time()
@@ -70,26 +109,46 @@ class RequestContextMiddleware:
         except Exception as error:
             # Handled here rather than by Starlette's ServerErrorMiddleware, which re-raises
             # to the server and so logs every failure twice, outside the request's context.
-            _log.error("unhandled error", path=scope["path"], exc_info=error)
+            _log.error("unhandled error", route=route_template(scope), exc_info=error)
             if not started_response:
                 problem = Problem(
                     500, "internal", "Something went wrong on our side; it is logged."
                 )
                 await problem_response(problem, scope["path"])(scope, receive, send_with_context)
         finally:
-            route = scope.get("route")
+            extra = {"client_request_id": client_request_id} if client_request_id else {}
             _log.info(
                 "request",
                 method=scope["method"],
-                route=getattr(route, "path", None) or "<unmatched>",
-                path=scope["path"],
+                route=route_template(scope),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                **extra,
             )
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
             context.request_id.reset(request_id_token)
             context.trace.reset(trace_token)
             context.deadline.reset(deadline_token)
+
+
+def route_template(scope: Scope) -> str:
+    """What a log may say about the path: the matched route's template, never its values.
+
+    Unmatched (a 404, a mounted app such as static files), only the first segment is named
+    (`/static/…`): the rest could be a mistyped secret.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str) and template:
+        return template
+    head, _, rest = str(scope.get("path", "")).lstrip("/").partition("/")
+    return f"<unmatched> /{_printable(head)[:32]}" + ("/…" if rest else "")
+
+
+def _printable(value: str) -> str:
+    """An id fit for a log line: visible ASCII only, at most 128 characters."""
+    kept = "".join(char for char in value[: MAX_REQUEST_ID_LENGTH * 4] if "!" <= char <= "~")
+    return kept[:MAX_REQUEST_ID_LENGTH]
 
 
 def _headers(scope: Scope) -> dict[str, str]:

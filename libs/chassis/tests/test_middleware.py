@@ -1,0 +1,141 @@
+"""The request middleware as the logs see it: whose request id is kept, and what of the path
+a log line may say (the route's template, never a secret in the path)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from chassis import ServiceSettings, callers, configure_logging, create_app
+from chassis.middleware import RequestIdPolicy
+from chassis.testing import ServiceKeys
+from fastapi import APIRouter, FastAPI
+from starlette.requests import HTTPConnection
+
+router = APIRouter(dependencies=[callers("tester")])
+SECRET = "Zk3_s3cret-guest-token-9qv"
+
+
+@router.get("/orders/status/{token}")
+async def order_by_token(token: str) -> dict[str, str]:
+    if token == "crash":
+        raise RuntimeError("boom")
+    return {"status": "confirmed"}
+
+
+@pytest.fixture
+def app_for(
+    settings: ServiceSettings, keys: ServiceKeys
+) -> Callable[..., AsyncIterator[httpx.AsyncClient]]:
+    async def client(
+        *, edge: bool = False, accept: RequestIdPolicy | None = None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        app: FastAPI = create_app(
+            settings.model_copy(update={"edge": edge}), routers=[router], accept_request_id=accept
+        )
+        headers = keys.headers("tester", settings.service_name)
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app, client=("203.0.113.9", 50000))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=headers
+            ) as http:
+                yield http
+
+    return client
+
+
+def request_lines(out: str) -> list[dict[str, object]]:
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["event"] == "request"]
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, object]]]:
+    """The request lines logged so far; call once first, in the test (stdout is per phase).
+
+    The same service and version as test_app's: structlog caches a logger on first use.
+    """
+
+    def lines() -> list[dict[str, object]]:
+        if not started:
+            configure_logging(service="testsvc", version="1.2.3", log_format="json")
+            started.append(True)
+        return request_lines(capsys.readouterr().out)
+
+    started: list[bool] = []
+    return lines
+
+
+async def test_behind_the_edge_the_caller_s_request_id_is_kept(app_for, logs) -> None:
+    logs()
+    async for client in app_for():
+        response = await client.get("/orders/status/x", headers={"x-request-id": "chain-1"})
+
+    assert response.headers["x-request-id"] == "chain-1"
+    [line] = logs()
+    assert line["request_id"] == "chain-1"
+    assert "client_request_id" not in line
+
+
+async def test_at_the_edge_a_browser_s_request_id_is_not_taken(app_for, logs) -> None:
+    logs()
+    async for client in app_for(edge=True):
+        response = await client.get("/orders/status/x", headers={"x-request-id": "mine-abc"})
+        plain = await client.get("/orders/status/x")
+
+    made = response.headers["x-request-id"]
+    assert made != "mine-abc" and plain.headers["x-request-id"] != made
+    chosen, unasked = logs()
+    # The id answered is the id every line of the request carries; the browser's is kept apart.
+    assert chosen["request_id"] == made
+    assert chosen["client_request_id"] == "mine-abc"
+    assert "client_request_id" not in unasked
+
+
+async def test_at_the_edge_a_trusted_proxy_s_request_id_is_kept(app_for, logs) -> None:
+    logs()
+    seen: list[str | None] = []
+
+    def from_the_ingress(connection: HTTPConnection) -> bool:
+        seen.append(connection.client.host if connection.client else None)
+        return connection.client is not None and connection.client.host == "203.0.113.9"
+
+    async for client in app_for(edge=True, accept=from_the_ingress):
+        response = await client.get("/orders/status/x", headers={"x-request-id": "lb-7f3a"})
+
+    assert response.headers["x-request-id"] == "lb-7f3a"
+    assert seen == ["203.0.113.9"]
+    assert logs()[0]["request_id"] == "lb-7f3a"
+
+
+async def test_a_request_id_is_visible_ascii_and_bounded(app_for, logs) -> None:
+    async for client in app_for():
+        long = await client.get("/orders/status/x", headers={"x-request-id": "a" * 500})
+        spaced = await client.get("/orders/status/x", headers={"x-request-id": "a b\tc"})
+        blank = await client.get("/orders/status/x", headers={"x-request-id": "   "})
+
+    assert long.headers["x-request-id"] == "a" * 128
+    assert spaced.headers["x-request-id"] == "abc"
+    assert blank.headers["x-request-id"].strip()
+
+
+async def test_the_log_line_names_the_route_template_never_the_secret(
+    app_for, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(service="testsvc", version="1.2.3", log_format="json")
+    capsys.readouterr()
+    async for client in app_for():
+        await client.get(f"/orders/status/{SECRET}")
+        await client.get("/orders/status/crash")
+        await client.get(f"/orders/unknown/{SECRET}")
+
+    out = capsys.readouterr().out
+    assert SECRET not in out
+    matched, crashed, unmatched = request_lines(out)
+    assert matched["route"] == "/orders/status/{token}"
+    assert "path" not in matched
+    assert crashed["route"] == "/orders/status/{token}" and crashed["status"] == 500
+    assert unmatched["route"] == "<unmatched> /orders/…" and unmatched["status"] == 404

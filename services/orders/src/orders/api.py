@@ -2,7 +2,9 @@
 
 Every route acts for the owner the request proves (owners.py); an order that is not the
 owner's answers 404, exactly like a missing one. A guest reaches their order by the
-unguessable token of its link.
+unguessable token of its link. The operator (`mosaic admin`) reads any order's saga
+under /v1/admin: it proves no owner, so it gets a route of its own rather than the
+owner's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from orders import keys
+from orders.admin import AdminOrderView, admin_view
 from orders.checkout import Checkout
 from orders.owners import OwnerDep, UserOwnerDep, proof_of
 from orders.problems import CHECKOUT, INVALID, NOT_FOUND, OWNER, checkout_answer
@@ -30,8 +33,9 @@ from orders.store import Store
 
 router = APIRouter(prefix="/v1")
 
-# Who may call: the shop's pages.
+# Who may call: the shop's pages; the operator for the saga's inner state.
 SHOP = [callers("frontend")]
+OPERATOR = [callers("admin")]
 
 
 async def _store(
@@ -134,3 +138,18 @@ async def get_order(order_id: OrderId, owner: OwnerDep, store: StoreDep) -> Orde
     if found is None:
         raise OrderNotFound
     return order_view(found)
+
+
+@router.get(
+    "/admin/orders/{order_id}",
+    dependencies=OPERATOR,
+    response_model=AdminOrderView,
+    responses={**NOT_FOUND, **INVALID},
+)
+async def inspect_order(order_id: OrderId, store: StoreDep) -> AdminOrderView:
+    """Any order's saga for support: its step, failure, lease, charge and shipment ids,
+    settling window and outbox rows."""
+    found = await store.inspect(str(order_id))
+    if found is None:
+        raise OrderNotFound
+    return admin_view(found)

@@ -38,6 +38,7 @@ def create_orders_app(settings: OrdersSettings | None = None) -> FastAPI:
         callees,
         saga_seconds=settings.saga_seconds,
         wait_seconds=settings.checkout_wait_seconds,
+        settle_seconds=settings.settle_seconds,
         crash=crash_hook(settings.test_crash_after),
     )
     return create_app(

@@ -59,11 +59,13 @@ class Checkout:
         *,
         saga_seconds: float,
         wait_seconds: float,
+        settle_seconds: float,
         crash: Crash,
     ) -> None:
         self.upstream = upstream
         self.saga_seconds = saga_seconds
         self.wait_seconds = wait_seconds
+        self.settle_seconds = settle_seconds
         self.crash = crash
         self._drives: set[asyncio.Task[Order]] = set()
 
@@ -137,7 +139,13 @@ class Checkout:
     async def _drive(
         self, store: Store, order: Order, holder: str, card: Card, proof: OwnerProof
     ) -> Order:
-        saga = Saga(store, self.upstream, holder=holder, crash=self.crash)
+        saga = Saga(
+            store,
+            self.upstream,
+            holder=holder,
+            crash=self.crash,
+            settle_seconds=self.settle_seconds,
+        )
 
         async def drive() -> Order:
             deadline = time.time() + self.saga_seconds

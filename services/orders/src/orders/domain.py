@@ -54,6 +54,7 @@ class Address:
     country: str
     postal_code: str | None = None
     line2: str | None = None
+    region: str | None = None  # e.g. a US state; kept by orders, not sent to shipping
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,9 @@ class Order:
     cart_cleared: bool = False
     placed_at: datetime | None = None
     status_token: str | None = field(default=None, repr=False)  # until the saga ends only
+    # Cancelled without seeing any charge although one was attempted: a charge still on
+    # its way to payments may land until then, and is refunded (see `saga.py`, settling).
+    settle_until: datetime | None = None
 
     @property
     def reference(self) -> str:
@@ -137,8 +141,16 @@ class Order:
 
     @property
     def finished(self) -> bool:
-        """Nothing left to do: cancelled, or confirmed with the cart's lines removed."""
-        return self.step is Step.CANCELLED or (self.step is Step.CONFIRMED and self.cart_cleared)
+        """Nothing left to do: cancelled and settled, or confirmed with the cart's lines
+        removed."""
+        if self.step is Step.CANCELLED:
+            return not self.settling
+        return self.step is Step.CONFIRMED and self.cart_cleared
+
+    @property
+    def settling(self) -> bool:
+        """Cancelled, but payments must still be watched for a late charge."""
+        return self.step is Step.CANCELLED and self.settle_until is not None
 
     @property
     def payment_attempted(self) -> bool:
@@ -214,8 +226,8 @@ def interrupted(at: Step) -> Failure:
 def payment_unconfirmed() -> Failure:
     return Failure(
         "payment-unconfirmed",
-        "We could not confirm your payment, so the order is cancelled and you were not "
-        "charged. Please place your order again.",
+        "We could not confirm your payment, so the order is cancelled; if your card was "
+        "charged, the amount is refunded. Please place your order again.",
         402,
         "card",
         at=Step.CHARGING,

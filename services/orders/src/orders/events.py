@@ -4,8 +4,11 @@ JSON Schemas committed under `services/orders/events/` (generated from these mod
 the saga writes validates against them).
 
 Envelope (chassis.events.Event): {"id", "type", "version", "occurred_at", "data"}.
-A new version of an event gets a new model and file (`OrderConfirmed.v2.json`); a
-version, once published, never changes.
+Compatibility (tolerant reader): consumers ignore fields they do not know, so a version
+may gain *optional* fields (v1's `address` came so). Anything else (removing, renaming or
+retyping a field, making one required, changing its meaning) is a new version with a new
+model and file (`OrderConfirmed.v2.json`). The published schemas therefore do not forbid
+unknown properties; what orders itself writes is checked strictly against the models.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from orders.domain import Money, Order
+from orders.domain import Address, Money, Order
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:orders"
@@ -63,6 +66,16 @@ class LineV1(_Data):
     line_total: MoneyV1
 
 
+class AddressV1(_Data):
+    name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    region: str | None = Field(default=None, description="state, province or county")
+    postal_code: str | None = None
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
 class OrderConfirmedV1(_Data):
     """An order was paid and shipped: exactly one per confirmed order."""
 
@@ -79,6 +92,9 @@ class OrderConfirmedV1(_Data):
         description="the order's status page for guests: a path carrying the unguessable token"
     )
     placed_at: AwareDatetime
+    address: AddressV1 | None = Field(
+        default=None, description="the delivery address (added to v1: optional for readers)"
+    )
 
 
 class OrderCancelledV1(_Data):
@@ -156,8 +172,21 @@ def confirmed(order: Order) -> OutboxEvent:
             "tracking_id": order.tracking_id,
             "status_url": _status_url(order),
             "placed_at": _placed(order),
+            "address": _address(order.address),
         },
     )
+
+
+def _address(address: Address) -> dict[str, Any]:
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "region": address.region,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
 
 
 def cancelled(order: Order) -> OutboxEvent:
@@ -183,9 +212,23 @@ def schema(kind: str, version: int) -> bytes:
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://mosaic.dev/events/orders/{kind}.v{version}.json",
-        **ENVELOPES[(kind, version)].model_json_schema(),
+        **_tolerant(ENVELOPES[(kind, version)].model_json_schema()),
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _tolerant(node: Any) -> Any:
+    """The schema without `additionalProperties: false`: readers must accept later
+    optional fields (see the module's docstring)."""
+    if isinstance(node, dict):
+        return {
+            key: _tolerant(value)
+            for key, value in node.items()
+            if not (key == "additionalProperties" and value is False)
+        }
+    if isinstance(node, list):
+        return [_tolerant(item) for item in node]
+    return node
 
 
 def schema_path(kind: str, version: int) -> Path:

@@ -4,9 +4,10 @@ The recovery finds sagas left between steps (their driver crashed, or a callee s
 down past the deadline) whose lease has expired, takes each lease (one conditional UPDATE:
 safe to run concurrently with itself and with live checkouts) and drives the order to its
 end with the saga's own code: forward from a confirmed charge, else compensate; and it
-removes the cart lines of confirmed orders that still have them. Scheduled by the runner
-every 30 s ([tool.mosaic.jobs] in pyproject.toml); `mosaic admin run orders recover` runs
-it now.
+removes the cart lines of confirmed orders that still have them, and watches orders
+cancelled without a charge seen for a late one to refund (settling). Scheduled by the
+runner every 30 s ([tool.mosaic.jobs] in pyproject.toml); `mosaic admin run orders
+recover` runs it now. Each pass ends with a one-line summary in the log.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import sys
 import time
 import uuid
+from dataclasses import asdict, dataclass
 
 from chassis import (
     Credentials,
@@ -28,41 +30,92 @@ from chassis import (
 )
 
 from orders.app import upstream
+from orders.domain import Order, Step
 from orders.saga import Saga
 from orders.settings import JobSettings
 from orders.store import Store
 
 _log = get_logger("orders.jobs")
 
+RECOVER_HELP = """\
+Drive every saga whose lease expired before it finished to its end, then exit (one pass):
 
-async def recover(settings: JobSettings, limit: int) -> dict[str, int]:
-    """One pass: how many orders it found, took and left where they were."""
+  pricing, quoting   cancelled (checkout-interrupted; the recovery has no card, nothing
+                     was charged, the checkout's key is released)
+  charging           forward if payments shows a succeeded charge for the order, else
+                     compensated (payment-unconfirmed, or the charge's own decline)
+  shipping           forward (the same shipment key: never two shipments)
+  compensating       compensation finished (shipment cancelled, charge refunded)
+  confirmed          the ordered lines taken out of the cart
+  cancelled          settling: until settle_until (SETTLE_SECONDS after a cancellation
+                     with no charge seen) payments is asked again, and a late charge is
+                     refunded (key order-<id>-refund-<charge>); then the order is settled
+
+Safe to run concurrently with itself and with live checkouts: each order is taken with
+its lease (one conditional UPDATE), and a driver whose lease was taken saves nothing.
+Needs the service's environment (DATABASE_URL, the callees' URLs, the signing key).
+Ends with one log line:
+  taken over: N, forward: N, compensated: N, cart cleared: N, late charges refunded: N
+"""
+
+
+@dataclass
+class Summary:
+    """What one pass did."""
+
+    found: int = 0  # unfinished orders with an expired lease
+    taken_over: int = 0  # of which this pass took the lease (others had it meanwhile)
+    forward: int = 0  # driven to confirmed
+    compensated: int = 0  # driven to cancelled
+    cart_cleared: int = 0  # confirmed orders whose cart lines it removed
+    late_refunds: int = 0  # late charges on cancelled orders it refunded
+    settled: int = 0  # cancelled orders whose settling window it closed
+    left: int = 0  # taken but not finished (a callee down, or still settling)
+
+    def count(self, was: Order, now: Order) -> None:
+        self.forward += was.step is not Step.CONFIRMED and now.step is Step.CONFIRMED
+        self.compensated += was.step is not Step.CANCELLED and now.step is Step.CANCELLED
+        self.cart_cleared += now.cart_cleared and not was.cart_cleared
+        self.settled += was.settling and not now.settling
+        self.left += not now.finished
+
+    def line(self) -> str:
+        return (
+            f"taken over: {self.taken_over}, forward: {self.forward}, "
+            f"compensated: {self.compensated}, cart cleared: {self.cart_cleared}, "
+            f"late charges refunded: {self.late_refunds}"
+        )
+
+
+async def recover(settings: JobSettings, limit: int) -> Summary:
+    """One pass over the orders left unfinished with an expired lease."""
     credentials = Credentials.from_settings(settings)
     callees, clients = upstream(settings, credentials)
     database = Database(settings.database_url, pool_size=2)
     resources = Resources([credentials, database, *clients])
     await resources.start(settings.startup_timeout_seconds)
-    counts = {"found": 0, "driven": 0, "finished": 0}
+    summary = Summary()
     try:
         store = Store(database, lease_seconds=settings.lease_seconds)
         holder = f"recover-{uuid.uuid4()}"
         # The crash hook is the live checkout's: the recovery itself is not crashed.
-        saga = Saga(store, callees, holder=holder)
+        saga = Saga(store, callees, holder=holder, settle_seconds=settings.settle_seconds)
         stale = await store.stale(limit)
-        counts["found"] = len(stale)
+        summary.found = len(stale)
         for order_id in stale:
             order = await store.take_lease(order_id, holder)
             if order is None:  # a live checkout or another recovery has it
                 continue
-            counts["driven"] += 1
+            summary.taken_over += 1
             deadline = time.time() + settings.saga_seconds
             context.deadline.set(deadline)
             done = await saga.run(order, deadline=deadline)
-            counts["finished"] += done.finished
+            summary.count(order, done)
             _log.info("recovered", order_id=order_id, was=order.step, now=done.step)
+        summary.late_refunds = saga.late_refunds
     finally:
         await resources.close()
-    return counts
+    return summary
 
 
 def main(argv: list[str]) -> int:
@@ -73,9 +126,8 @@ def main(argv: list[str]) -> int:
     recovery = jobs.add_parser(
         "recover",
         help="drive sagas stuck between steps to their end (one pass)",
-        description="Drive every saga whose lease expired before it ended: forward from a "
-        "confirmed charge, else compensate; finish confirmed orders' cart removal. One "
-        "pass, then exit; safe to run concurrently with itself and with live checkouts.",
+        description=RECOVER_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     recovery.add_argument(
         "--limit", type=int, default=200, help="the most orders one pass takes (default 200)"
@@ -88,8 +140,9 @@ def main(argv: list[str]) -> int:
         log_format=settings.log_format,
         level=settings.log_level,
     )
-    counts = asyncio.run(recover(settings, arguments.limit))
-    _log.info("recovery pass done", **counts)
+    summary = asyncio.run(recover(settings, arguments.limit))
+    # One line: the message says it all, the fields are there for queries.
+    _log.info(summary.line(), job="recover", **asdict(summary))
     return 0
 
 

@@ -146,3 +146,7 @@ class SagaStore(Protocol):
         """Persist the order's state (and, when it has just ended, its event in the outbox,
         in the same transaction), renewing `holder`'s lease; LeaseLost if not its holder."""
         ...
+
+    async def order(self, order_id: str) -> Order | None:
+        """The order as persisted now."""
+        ...

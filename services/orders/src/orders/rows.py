@@ -21,6 +21,7 @@ def address_json(address: Address) -> dict[str, Any]:
         "line1": address.line1,
         "line2": address.line2,
         "city": address.city,
+        "region": address.region,
         "postal_code": address.postal_code,
         "country": address.country,
     }
@@ -103,4 +104,5 @@ def order_of(row: Any) -> Order:
         cart_cleared=row.cart_cleared,
         placed_at=row.placed_at,
         status_token=row.status_token,
+        settle_until=row.settle_until,
     )

@@ -18,6 +18,16 @@ the recovery job (`jobs.py`), which drives it on with the same code.
 The card is known only to the live checkout that received it: a driver without it (the
 recovery) goes forward only from a confirmed charge, and compensates an order that had not
 got that far.
+
+Settling: an order cancelled while its charge was unconfirmed (the recovery found no
+charge at payments) may still be charged late, by a live checkout that was paused past its
+lease with the charge call in flight. Such a call carries the live drive's deadline
+(`x-deadline`), which passes before its lease expires, so payments refuses it on arrival
+once the recovery could have taken the order over; only a request payments had already
+accepted can still land, within payments' own processing time. So the cancelled order
+keeps `settle_until` (cancel time + SETTLE_SECONDS): until then every pass of the recovery
+looks at payments again and refunds any succeeded charge (key `order-<id>-refund-<charge>`);
+the first look after it marks the order settled.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from chassis import get_logger
@@ -40,7 +51,16 @@ from orders.domain import (
     payment_unconfirmed,
     shop_unavailable,
 )
-from orders.ports import Card, LeaseLost, OwnerProof, Rejected, SagaStore, Unavailable, Upstream
+from orders.ports import (
+    Card,
+    ChargeRecord,
+    LeaseLost,
+    OwnerProof,
+    Rejected,
+    SagaStore,
+    Unavailable,
+    Upstream,
+)
 
 _log = get_logger("orders.saga")
 
@@ -48,6 +68,7 @@ Crash = Callable[[str], None]
 Clock = Callable[[], float]
 _Work = Coroutine[Any, Any, Order]
 BACKOFF = (0.1, 0.3, 0.8, 1.5)  # seconds between tries of a step that found a callee down
+SETTLE_SECONDS = 120.0  # payments' longest charge (processor timeout, request budget) + margin
 
 
 def no_crash(_: str) -> None:
@@ -63,12 +84,15 @@ class Saga:
         holder: str,
         crash: Crash = no_crash,
         clock: Clock = time.time,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.up = upstream
         self.holder = holder  # this driver's lease id
         self.crash = crash
         self.clock = clock
+        self.settle_seconds = settle_seconds
+        self.late_refunds = 0  # late charges this driver refunded on cancelled orders
 
     async def run(
         self,
@@ -81,10 +105,15 @@ class Saga:
         """Drive the order as far as it goes before `deadline`; return where it stands.
 
         The caller holds the order's lease. The order is finished, or was left at a step
-        to be driven on later (a callee stayed down, or our lease was taken over)."""
+        to be driven on later (a callee stayed down, our lease was taken over, or it is
+        cancelled and still settling). What is returned is what the store holds, never a
+        state of this driver's that another driver has overtaken."""
         tries = 0
         while not order.finished:
             try:
+                if order.settling:  # one look at payments per drive, until the window ends
+                    order = await self._settle(order)
+                    return order if order.finished else await self._stored(order)
                 order = await self._step(order, card, proof)
                 tries = 0
             except Unavailable as down:
@@ -99,11 +128,18 @@ class Saga:
                     order = await self._fail(order, shop_unavailable(down.service, order.step))
                     continue
                 _log.warning("left for recovery", order_id=order.id, step=order.step)
-                return order
+                return await self._stored(order)
             except LeaseLost:
+                # Whatever this driver did meanwhile (a late charge) is the new holder's to
+                # settle: the shopper hears where the order really stands, never "confirmed"
+                # from a step that was not saved.
                 _log.warning("lease lost; another driver has the order", order_id=order.id)
-                return order
+                return await self._stored(order)
         return order
+
+    async def _stored(self, order: Order) -> Order:
+        """The order as the store holds it (our lease may have expired unnoticed)."""
+        return await self.store.order(order.id) or order
 
     async def _step(self, order: Order, card: Card | None, proof: OwnerProof | None) -> Order:
         match order.step:
@@ -180,14 +216,39 @@ class Saga:
             for shipment in await self.up.shipping.shipments(order.reference):
                 if not shipment.cancelled:
                     await self.up.shipping.cancel(shipment.id)
+        settle_until = None
         if order.payment_attempted:
-            for charge in await self.up.payments.charges(order.reference):
-                if charge.succeeded and charge.net > 0:
-                    key = f"order-{order.id}-refund-{charge.id}"
-                    await self.up.payments.refund(key, charge.id, "order cancelled")
-        cancelled = replace(order, step=Step.CANCELLED)
-        _log.info("order cancelled", order_id=order.id)
+            charges = await self.up.payments.charges(order.reference)
+            await self._refund(order, charges)
+            if not charges:
+                # The charge's key is unspent: a charge still in flight may land later.
+                settle_until = datetime.fromtimestamp(self.clock() + self.settle_seconds, UTC)
+        cancelled = replace(order, step=Step.CANCELLED, settle_until=settle_until)
+        _log.info("order cancelled", order_id=order.id, settling=settle_until is not None)
         return await self._save(cancelled, events.cancelled(cancelled))
+
+    async def _settle(self, order: Order) -> Order:
+        """A cancelled order's look for a late charge: refunded; settled once the window
+        (`settle_until`) has passed."""
+        assert order.settle_until is not None
+        # The time is read before the look: a charge landing after it is seen next time.
+        ended = self.clock() >= order.settle_until.timestamp()
+        late = await self._refund(order, await self.up.payments.charges(order.reference))
+        if late:
+            _log.warning("late charge refunded", order_id=order.id, count=late)
+            self.late_refunds += late
+        if not ended:
+            return order
+        _log.info("order settled", order_id=order.id)
+        return await self._save(replace(order, settle_until=None), point="settled")
+
+    async def _refund(self, order: Order, charges: list[ChargeRecord]) -> int:
+        """Refund every charge of the order still taken; how many there were."""
+        taken = [charge for charge in charges if charge.succeeded and charge.net > 0]
+        for charge in taken:
+            key = f"order-{order.id}-refund-{charge.id}"
+            await self.up.payments.refund(key, charge.id, "order cancelled")
+        return len(taken)
 
     async def _save(
         self, order: Order, event: events.OutboxEvent | None = None, point: str | None = None

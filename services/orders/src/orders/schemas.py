@@ -16,6 +16,11 @@ Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_PRINTABLE)
 ]
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,255}$"
+Region = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    Field(description="state, province or county, where the address has one", examples=["CA"]),
+]
 
 
 class _Body(BaseModel):
@@ -28,6 +33,7 @@ class AddressIn(_Body):
     line1: Text
     line2: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
     city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    region: Region | None = None
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
     country: Annotated[
         str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])
@@ -39,6 +45,7 @@ class AddressIn(_Body):
             line1=self.line1,
             line2=self.line2.strip() or None,
             city=self.city,
+            region=self.region or None,
             postal_code=self.postal_code or None,
             country=self.country,
         )
@@ -92,7 +99,9 @@ class CheckoutIn(_Body):
 
     def canonical(self) -> bytes:
         """The request as sorted JSON, card included: what its fingerprint is taken of."""
-        data = self.model_dump(mode="json")
+        # Without an absent region: a form without one fingerprints as it did before
+        # orders knew regions (a checkout repeated across that release stays one order).
+        data = self.model_dump(mode="json", exclude_none=True)
         data["card"] = {**data["card"], **_revealed(self.card)}
         return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
@@ -126,6 +135,18 @@ class ShippingView(BaseModel):
     days: DaysView
 
 
+class AddressView(BaseModel):
+    """Where the order goes: as the shopper gave it (blank optional parts are null)."""
+
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None = Field(description="state, province or county, where given")
+    postal_code: str | None
+    country: str = Field(description="ISO 3166-1 alpha-2")
+
+
 Status = Literal["processing", "confirmed", "cancelled"]
 
 
@@ -136,6 +157,7 @@ class OrderView(BaseModel):
         "confirmed or cancelled"
     )
     currency: str
+    address: AddressView = Field(description="the delivery address")
     lines: list[LineView]
     subtotal: MoneyView | None = Field(description="null until the cart was priced")
     shipping: ShippingView | None
@@ -177,6 +199,7 @@ def order_view(order: Order) -> OrderView:
         id=order.id,
         status=status_of(order),
         currency=order.currency,
+        address=address_view(order.address),
         lines=[
             LineView(
                 product_id=line.product_id,
@@ -201,6 +224,18 @@ def order_view(order: Order) -> OrderView:
         cancel_reason=failure.reason if failure else None,
         cancel_field=failure.field if failure else None,
         placed_at=order.placed_at,
+    )
+
+
+def address_view(address: Address) -> AddressView:
+    return AddressView(
+        name=address.name,
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country=address.country,
     )
 
 

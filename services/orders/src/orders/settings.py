@@ -65,6 +65,15 @@ class OrdersSettings(ServiceSettings, DatabaseSettings):
         le=60,
         description="how long one charge call may take (payments waits on its processor)",
     )
+    settle_seconds: float = Field(
+        default=120.0,
+        validation_alias="SETTLE_SECONDS",
+        gt=0,
+        le=86_400,
+        description="how long a cancelled order whose charge was never seen at payments "
+        "is watched for a late charge to refund (seconds; more than payments' longest "
+        "charge, with a margin)",
+    )
     test_crash_after: str | None = Field(
         default=None,
         validation_alias="MOSAIC_TEST_CRASH_AFTER",

@@ -9,6 +9,7 @@ writes its event to the outbox in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from chassis import Database
 from sqlalchemy import bindparam, text
@@ -23,9 +24,14 @@ from orders.ports import LeaseLost
 COLUMNS = (
     "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
     " lines, shipping, charge_id, shipment_id, tracking_id, failure, cart_cleared,"
-    " placed_at, status_token"
+    " placed_at, status_token, settle_until"
 )
-UNFINISHED = "step <> 'cancelled' AND NOT (step = 'confirmed' AND cart_cleared)"
+# Not finished: running, confirmed with the cart's lines still there, or cancelled and
+# still settling. The same condition as the partial index `orders_unfinished`.
+UNFINISHED = (
+    "(step <> 'cancelled' OR settle_until IS NOT NULL)"
+    " AND NOT (step = 'confirmed' AND cart_cleared)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,27 @@ class NewOrder:
     fingerprint: bytes
     token_hash: bytes
     sealed_token: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    event_id: str
+    type: str
+    version: int
+    created_at: datetime
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """An order as an operator sees it: the saga's state, its lease, its events."""
+
+    order: Order
+    lease_holder: str | None
+    lease_until: datetime
+    lease_expired: bool
+    updated_at: datetime
+    events: list[OutboxEntry]
 
 
 _JSON = (bindparam("address", type_=JSONB),)
@@ -141,7 +168,8 @@ class Store:
                     " shipping = :shipping, subtotal = :subtotal, total = :total,"
                     " charge_id = :charge_id, shipment_id = :shipment_id,"
                     " tracking_id = :tracking_id, failure = :failure,"
-                    " cart_cleared = :cart_cleared, updated_at = now(),"
+                    " cart_cleared = :cart_cleared, settle_until = :settle_until,"
+                    " updated_at = now(),"
                     " status_token = CASE WHEN :ended THEN NULL ELSE status_token END,"
                     " key_hash = CASE WHEN :release THEN NULL ELSE key_hash END,"
                     " lease_until = now() + make_interval(secs => :lease)"
@@ -162,6 +190,7 @@ class Store:
                     "tracking_id": order.tracking_id,
                     "failure": rows.failure_json(order.failure),
                     "cart_cleared": order.cart_cleared,
+                    "settle_until": order.settle_until,
                     "ended": ended,
                     "release": order.key_released,
                 },
@@ -198,6 +227,39 @@ class Store:
     async def order(self, order_id: str) -> Order | None:
         async with self.database.engine.connect() as connection:
             return await _find(connection, "id = :id", {"id": order_id})
+
+    async def inspect(self, order_id: str) -> Inspection | None:
+        async with self.database.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        f"SELECT {COLUMNS}, lease_holder, lease_until,"  # noqa: S608
+                        " lease_until < now() AS lease_expired, updated_at"
+                        " FROM orders WHERE id = :id"
+                    ),
+                    {"id": order_id},
+                )
+            ).first()
+            if row is None:
+                return None
+            events = await connection.execute(
+                text(
+                    "SELECT event_id, type, version, created_at, published_at FROM outbox"
+                    " WHERE order_id = :id ORDER BY seq"
+                ),
+                {"id": order_id},
+            )
+            return Inspection(
+                rows.order_of(row),
+                row.lease_holder,
+                row.lease_until,
+                row.lease_expired,
+                row.updated_at,
+                [
+                    OutboxEntry(str(e.event_id), e.type, e.version, e.created_at, e.published_at)
+                    for e in events
+                ],
+            )
 
     async def owned(self, owner: Owner, order_id: str) -> Order | None:
         async with self.database.engine.connect() as connection:

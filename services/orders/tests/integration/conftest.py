@@ -8,6 +8,7 @@ Every test starts with no orders.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import subprocess
 import uuid
@@ -59,7 +60,7 @@ def database_url(backing: BackingServers) -> str:
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    names = ["orders", "frontend", "stranger", "accounts"]
+    names = ["orders", "frontend", "stranger", "accounts", "admin"]
     return ServiceKeys(tmp_path_factory.mktemp("keys"), names)
 
 
@@ -88,6 +89,10 @@ class StandIns:
     unauthenticated: int = 0
     payments_down: int = 0  # answer 503 to this many charge calls
     seen_bodies: list[bytes] = field(default_factory=list)
+    # Set: a new charge waits for `charge_gate` (after setting `charge_arrived`) before
+    # payments records it: a charge in flight while the test does something else.
+    charge_gate: asyncio.Event | None = None
+    charge_arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reset(self) -> None:
         for store in (self.carts, self.removals, self.charges, self.charge_keys):
@@ -96,6 +101,8 @@ class StandIns:
         self.shipments.clear()
         self.payments_down = 0
         self.seen_bodies.clear()
+        self.charge_gate = None
+        self.charge_arrived = asyncio.Event()
 
     def fill_cart(self, shopper: Shopper, lines: dict[str, int]) -> str:
         cart_id = str(uuid.uuid4())
@@ -178,6 +185,9 @@ class StandIns:
             self.payments_down -= 1
             return _problem(503, "unavailable")
         body = await request.json()
+        if self.charge_gate is not None:
+            self.charge_arrived.set()
+            await self.charge_gate.wait()
         charge_id = str(uuid.uuid4())
         declined = body["card"]["number"].replace(" ", "") == DECLINED_CARD["number"]
         charge = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -56,8 +57,9 @@ async def test_recovery_goes_forward_from_a_charge_payments_confirms(
         "reference": f"order:{order['id']}",
         "failure": None,
     }
-    counts = await recover(job_settings(database_url, stand_ins, keys), limit=10)
-    assert counts == {"found": 1, "driven": 1, "finished": 1}
+    summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
+    assert (summary.found, summary.taken_over, summary.forward) == (1, 1, 1)
+    assert (summary.cart_cleared, summary.compensated, summary.left) == (1, 0, 0)
     assert await db.fetchval("SELECT step FROM orders") == "confirmed"
     assert stand_ins.active_shipments(order["id"]) == 1
     assert order["id"] in stand_ins.removals
@@ -74,9 +76,11 @@ async def test_recovery_compensates_when_no_charge_went_through(
     keys: ServiceKeys,
 ) -> None:
     order = await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
-    await recover(job_settings(database_url, stand_ins, keys), limit=10)
-    row = await db.fetchrow("SELECT step, failure FROM orders")
+    summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
+    assert (summary.taken_over, summary.compensated, summary.forward) == (1, 1, 0)
+    row = await db.fetchrow("SELECT step, failure, settle_until FROM orders")
     assert row["step"] == "cancelled" and "payment-unconfirmed" in row["failure"]
+    assert row["settle_until"] is not None  # no charge seen: watched for a late one
     assert stand_ins.net(order["id"]) == 0 and stand_ins.shipments == {}
     assert stand_ins.removals == {}
     assert await db.fetchval("SELECT type FROM outbox") == "OrderCancelled"
@@ -103,7 +107,7 @@ async def test_concurrent_recoveries_drive_each_order_once(
         }
     settings = job_settings(database_url, stand_ins, keys)
     passes = await asyncio.gather(*(recover(settings, limit=10) for _ in range(3)))
-    assert sum(p["driven"] for p in passes) == 4
+    assert sum(p.taken_over for p in passes) == 4
     assert await db.fetchval("SELECT count(*) FROM orders WHERE step = 'confirmed'") == 4
     assert await db.fetchval("SELECT count(*) FROM outbox") == 4
     assert len(stand_ins.shipments) == 4
@@ -119,12 +123,12 @@ async def test_recovery_leaves_a_live_checkouts_saga_alone(
 ) -> None:
     await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
     await db.execute("UPDATE orders SET lease_until = now() + interval '1 minute'")
-    counts = await recover(job_settings(database_url, stand_ins, keys), limit=10)
-    assert counts["driven"] == 0
+    summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
+    assert summary.taken_over == 0
     assert await db.fetchval("SELECT step FROM orders") == "charging"
 
 
-def test_the_job_has_help() -> None:
+def test_the_job_explains_itself() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "orders.jobs", "recover", "--help"],
         cwd=SERVICE_DIR,
@@ -133,4 +137,25 @@ def test_the_job_has_help() -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0 and "--limit" in result.stdout
+    assert result.returncode == 0, result.stderr
+    for said in ("--limit", "forward", "compensated", "settle_until", "concurrently"):
+        assert said in result.stdout
+
+
+def test_a_pass_ends_with_a_one_line_summary(
+    database_url: str, stand_ins: StandIns, keys: ServiceKeys
+) -> None:
+    env = {k: str(v) for k, v in settings_env(database_url, stand_ins.url, keys).items()}
+    env.pop("PORT"), env.pop("OPS_PORT")
+    result = subprocess.run(
+        [sys.executable, "-m", "orders.jobs", "recover"],
+        cwd=SERVICE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = "taken over: 0, forward: 0, compensated: 0, cart cleared: 0, late charges refunded: 0"
+    assert [line for line in result.stdout.splitlines() if summary in line], result.stdout

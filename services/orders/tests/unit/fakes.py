@@ -74,6 +74,9 @@ class FakeStore:
         if event is not None:
             self.outbox.append(event)
 
+    async def order(self, order_id: str) -> Order | None:
+        return next((o for o in reversed(self.saved) if o.id == order_id), None)
+
     @property
     def steps(self) -> list[str]:
         out = []

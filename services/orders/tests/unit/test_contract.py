@@ -24,6 +24,7 @@ def test_the_contract_has_the_agreed_routes() -> None:
         "/v1/orders": ["get", "post"],
         "/v1/orders/by-token/{token}": ["get"],
         "/v1/orders/{order_id}": ["get"],
+        "/v1/admin/orders/{order_id}": ["get"],
     }
 
 

@@ -70,6 +70,15 @@ def up(
             "for them; service tokens stay on in both.",
         ),
     ] = Transport.mtls,
+    mail_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the dev mailbox page (when a service sends mail). "
+            "Default: 8025 if free, else any free port; printed after the ready line.",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
     services: Annotated[
         Path | None, typer.Option("--services-dir", hidden=True, envvar="MOSAIC_SERVICES_DIR")
     ] = None,
@@ -80,8 +89,10 @@ def up(
     $MOSAIC_HOME (default: .mosaic/ in the repository), and a local CA with a certificate
     and a token signing key per service (pki/; certificates are renewed near expiry).
     Every start runs each service's release phase (migrations), then every process of its
-    Procfile, restarts crashed ones, and streams all output here. Ctrl-C or `mosaic down`
-    stops everything; data persists.
+    Procfile, restarts crashed ones, and streams all output here. Once all are ready it
+    runs each service's scheduled jobs ([tool.mosaic.jobs]). Services that send mail get
+    a local SMTP sink; read the mail on the dev mailbox page. Ctrl-C or `mosaic down`
+    stops everything; data (and mail) persists.
     """
     import asyncio
 
@@ -99,6 +110,7 @@ def up(
         redis_url=redis_url,
         ready_timeout=ready_timeout,
         transport=transport.value,
+        mail_port=mail_port,
     )
     asyncio.run(run_up(options, LogStream()))
 

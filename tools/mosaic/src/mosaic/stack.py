@@ -5,7 +5,7 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -16,6 +16,7 @@ import aiohttp
 from mosaic.attach import Backing
 from mosaic.children import Command
 from mosaic.errors import MosaicError
+from mosaic.jobs import forget_job_envs, job_command, save_job_env, schedule
 from mosaic.logs import LogStream
 from mosaic.pki import Pki, ensure_pki
 from mosaic.plan import (
@@ -33,6 +34,7 @@ from mosaic.state import write_state
 from mosaic.supervisor import Identity, State, Supervised
 
 PROGRESS_EVERY = 2.0  # seconds between "waiting for ..." lines
+DEFAULT_MAIL_PORT = 8025  # the dev mailbox page, when free (MailHog's and Mailpit's port)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class UpOptions:
     ready_timeout: float = 120.0
     grace_seconds: float = 10.0
     transport: str = "mtls"  # or "mesh": plain HTTP between services, tokens still on
+    mail_port: int | None = None  # the dev mailbox page; None: 8025 if free, else any
 
 
 class Stack:
@@ -58,6 +61,11 @@ class Stack:
         self.processes: list[Supervised] = []
         self.url = f"http://127.0.0.1:{options.port}"
         self.ready = False
+        self.mailbox_url: str | None = None  # the dev mailbox page, when a service sends mail
+        self._smtp_url: str | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._envs: dict[str, dict[str, str]] = {}
+        self._jobs: list[asyncio.Task[None]] = []
         self._http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -70,13 +78,16 @@ class Stack:
         else:
             _check_port_free(self.options.port)
         releases = [f"{s.name}.release" for s in services if s.release]
-        self.logs.reserve([p.name for p in plans] + releases + ["postgres", "valkey"])
+        jobs = [f"{s.name}.{j.name}" for s in services for j in s.jobs]
+        self.logs.reserve([p.name for p in plans] + releases + jobs + ["postgres", "valkey"])
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
         self.save_state()
         identities = [s.name for s in services] + [OPERATOR]  # `mosaic admin call` too
         for issued in ensure_pki(self.options.home, identities):
             self.logs.note(f"issued the {issued.describe()}")
 
+        if any("smtp" in s.backing for s in services):
+            await self._start_mailbox()
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         backing_ready = asyncio.Event()
         ports = service_ports(plans)
@@ -95,15 +106,24 @@ class Stack:
             f"all {len(self.processes)} processes ready in {time.monotonic() - began:.1f} s"
         )
         self.logs.banner(f"Mosaic is ready: {self.url}")
+        if self.mailbox_url is not None:
+            self.logs.banner(f"Dev mailbox: {self.mailbox_url}")
+        self._start_jobs(services)
 
     async def stop(self) -> None:
         """Services first, all at once; then Valkey; Postgres last."""
         self.ready = False
+        for task in self._jobs:
+            task.cancel()  # a running job gets its stop signal and grace period
+        await asyncio.gather(*self._jobs, return_exceptions=True)
         await asyncio.gather(*(p.stop() for p in self.processes))
         for server in self.backing.servers:
             await server.stop()
         if self._http is not None:
             await self._http.close()
+        for close in reversed(self._closers):
+            await close()
+        forget_job_envs(self.options.home)
         self.save_state()
 
     def kill(self) -> None:
@@ -121,6 +141,7 @@ class Stack:
                 "url": self.url,
                 "transport": self.options.transport,
                 "ready": self.ready,
+                "mailbox": self.mailbox_url,
                 "processes": [p.status() for p in everything],
             },
         )
@@ -143,7 +164,14 @@ class Stack:
         if service.backing:
             await backing_ready.wait()
         credentials = security_env(Pki.of(self.options.home), service, self.options.transport)
-        env = service_env(service, ports, await self.backing.provision(service), credentials)
+        urls = await self.backing.provision(service)
+        if "smtp" in service.backing:
+            assert self._smtp_url is not None
+            urls["SMTP_URL"] = self._smtp_url
+        env = service_env(service, ports, urls, credentials)
+        if service.jobs:
+            self._envs[service.name] = env
+            save_job_env(self.options.home, service.name, env)
         if service.release is not None:
             self.logs.note(f"running the release phase of {service.name}")
             await self._release(service, env)
@@ -151,6 +179,45 @@ class Stack:
         self.logs.note(f"starting {', '.join(p.name for p in mine)}")
         for plan in mine:
             self._supervise(plan, process_env(env, plan))
+
+    async def _start_mailbox(self) -> None:
+        """The SMTP sink and the mailbox page, in this loop (see mosaic.mailbox)."""
+        from mosaic.mailbox import Mailbox, mailbox_folder, server_port, start_smtp_sink
+        from mosaic.mailpage import start_mail_page
+
+        mailbox = Mailbox(mailbox_folder(self.options.home))
+
+        def received(mail_id: str, sender: str, recipients: list[str]) -> None:
+            self.logs.note(f"mail from {sender} to {', '.join(recipients)} ({mail_id})")
+
+        sink = await start_smtp_sink(mailbox, 0, received)
+        self._closers.append(_closing_server(sink))
+        self._smtp_url = f"smtp://127.0.0.1:{server_port(sink)}"
+        wanted = self.options.mail_port
+        try:
+            page, port = await start_mail_page(
+                mailbox, DEFAULT_MAIL_PORT if wanted is None else wanted
+            )
+        except OSError:
+            if wanted is not None:
+                raise MosaicError(
+                    f"port {wanted} for the dev mailbox is already in use",
+                    "Pick another with `mosaic up --mail-port N`.",
+                ) from None
+            page, port = await start_mail_page(mailbox, 0)
+        self._closers.append(page.cleanup)
+        self.mailbox_url = f"http://127.0.0.1:{port}"
+        self.logs.note(f"dev mailbox: SMTP on {self._smtp_url}, mail in {mailbox.folder}")
+
+    def _start_jobs(self, services: list[Service]) -> None:
+        for service in services:
+            for job in service.jobs:
+                command = job_command(
+                    service, job, self._envs[service.name], self.options.grace_seconds
+                )
+                task = asyncio.create_task(schedule(service, job, command, self.logs))
+                self._jobs.append(task)
+                self.logs.note(f"{service.name}.{job.name} runs every {job.every:g} s")
 
     async def _release(self, service: Service, env: dict[str, str]) -> None:
         assert service.release is not None
@@ -216,6 +283,14 @@ async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _closing_server(server: asyncio.Server) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return close
 
 
 def _check_port_free(port: int) -> None:

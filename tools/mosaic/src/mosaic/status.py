@@ -32,6 +32,8 @@ def print_status(home: Path, as_json: bool) -> bool:
         return True
     phase = f"ready at {state.get('url')}" if state.get("ready") else "starting or stopping"
     console.print(f"Mosaic (pid {pid}) is {phase}; home {home}", markup=False)
+    if state.get("mailbox"):
+        console.print(f"Dev mailbox: {state['mailbox']}", markup=False)
     table = Table("service", "type", "replica", "pid", "port", "ops port", "state", "restarts")
     for p in state.get("processes", []):
         table.add_row(

@@ -117,3 +117,21 @@ def call_service(
         )
     request = Request(target, path, method.upper(), data, caller)
     raise typer.Exit(call(mosaic_home(), known, request, verbose))
+
+
+@app.command(name="run")
+def run_job(
+    service: Annotated[str, typer.Argument(help="The service, e.g. orders.")],
+    job: Annotated[str, typer.Argument(help="One of its [tool.mosaic.jobs], e.g. recover.")],
+    services: ServicesDir = None,
+) -> None:
+    """Run one scheduled job of the running `mosaic up` now, and wait for it.
+
+    Runs the job's command in the service's folder with the environment the runner gives
+    it (the service's database, broker and callee URLs, credentials), alongside the
+    scheduled runs. Its output goes to this terminal; exits with the job's exit code.
+    Example: mosaic admin run orders recover
+    """
+    from mosaic.admin.jobs import run_now
+
+    raise typer.Exit(run_now(mosaic_home(), services_dir(services), service, job))

@@ -1,0 +1,91 @@
+"""Scheduled jobs ([tool.mosaic.jobs]): once the stack is ready, each job's command runs
+every `every` seconds with its service's environment (as its release phase has), output
+prefixed `<service>.<job>`. One run of a job at a time: a run that takes longer than the
+interval delays the next. A failed run is logged and the job runs again next time.
+
+`mosaic admin run SERVICE JOB` runs one now: the runner leaves each service's job
+environment in $MOSAIC_HOME/run/env/<service>.json (owner-only, like secrets.json).
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+from collections import deque
+from pathlib import Path
+
+from mosaic.children import Command, spawn, terminate
+from mosaic.errors import MosaicError
+from mosaic.logs import LINE_LIMIT, LogStream
+from mosaic.procfile import shell_argv
+from mosaic.services import Job, Service
+from mosaic.state import run_dir
+
+
+def job_command(service: Service, job: Job, env: dict[str, str], grace: float) -> Command:
+    return Command(
+        shell_argv(job.command),
+        cwd=service.folder,
+        env={**env, "MOSAIC_PROCESS": job.name},
+        grace_seconds=grace,
+    )
+
+
+async def run_job(name: str, command: Command, logs: LogStream) -> int | None:
+    """Run once with output as `name`; the exit code (None: it could not start)."""
+    try:
+        process = await spawn(command, LINE_LIMIT)
+    except MosaicError as error:
+        logs.note(f"{name}: {error}")
+        return None
+    assert process.stdout is not None
+    pump = asyncio.create_task(logs.pump(name, process.stdout, deque(maxlen=1)))
+    try:
+        code = await process.wait()
+        await pump
+    except asyncio.CancelledError:  # `up` is stopping: stop the job too
+        await asyncio.shield(terminate(process, command, command.grace_seconds))
+        raise
+    return code
+
+
+async def schedule(service: Service, job: Job, command: Command, logs: LogStream) -> None:
+    """Run the job now and then every job.every seconds, until cancelled."""
+    name = f"{service.name}.{job.name}"
+    loop = asyncio.get_running_loop()
+    while True:
+        began = loop.time()
+        code = await run_job(name, command, logs)
+        wait = max(0.0, began + job.every - loop.time())
+        if code != 0:
+            what = "could not start" if code is None else f"exited with code {code}"
+            logs.note(f"{name} {what}; it runs again in {wait:.0f} s")
+        await asyncio.sleep(wait)
+
+
+def _env_dir(home: Path) -> Path:
+    return run_dir(home) / "env"
+
+
+def save_job_env(home: Path, service: str, env: dict[str, str]) -> None:
+    folder = _env_dir(home)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = folder / f".{service}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(env, out)
+    tmp.replace(folder / f"{service}.json")
+
+
+def load_job_env(home: Path, service: str) -> dict[str, str] | None:
+    try:
+        data = json.loads((_env_dir(home) / f"{service}.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def forget_job_envs(home: Path) -> None:
+    for path in _env_dir(home).glob("*.json"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

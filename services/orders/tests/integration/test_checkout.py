@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 
 from .conftest import (
@@ -220,3 +221,51 @@ async def test_bad_requests_are_problems_never_500(
         body = assert_problem(response, 422, "invalid-request")
         assert "4242x" not in response.text
         assert body["errors"]
+
+
+async def test_the_delivery_address_is_shown_and_its_region_kept_by_orders(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    user: Callable[..., Shopper],
+    db: asyncpg.Connection,
+) -> None:
+    shopper = user()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    address = {
+        "name": "Grace Hopper",
+        "line1": "1 Infinite Loop",
+        "line2": "Suite 5",
+        "city": "Cupertino",
+        "region": " CA ",
+        "postal_code": "95014",
+        "country": "US",
+    }
+    response = await place(client, shopper, address=address)
+    assert response.status_code == 201, response.text
+    shown = {**address, "region": "CA"}
+    order = response.json()
+    assert order["address"] == shown
+    mine = await client.get(f"/v1/orders/{order['id']}", headers=shopper.headers)
+    assert mine.json()["address"] == shown
+    history = await client.get("/v1/orders", headers=shopper.headers)
+    assert [o["address"] for o in history.json()["items"]] == [shown]
+    event = orjson.loads(await db.fetchval("SELECT payload FROM outbox"))
+    assert event["data"]["address"] == shown
+    # Shipping's API takes no region: it stays with orders.
+    assert stand_ins.seen_bodies and not any(b"region" in body for body in stand_ins.seen_bodies)
+
+
+async def test_an_address_without_a_region_shows_it_as_null(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    for region in ("", None):
+        address = {**checkout_form()["address"], "region": region}
+        response = await place(client, shopper, address=address)
+        assert response.json()["address"]["region"] is None, response.text
+        stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    bad = {**checkout_form()["address"], "region": "C\x00A"}
+    assert_problem(await place(client, shopper, address=bad), 422, "invalid-request")
+    long = {**checkout_form()["address"], "region": "x" * 101}
+    assert_problem(await place(client, shopper, address=long), 422, "invalid-request")

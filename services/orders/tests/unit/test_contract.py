@@ -42,3 +42,12 @@ def test_each_event_schema_is_versioned_and_names_its_type() -> None:
         assert schema["$id"].endswith(f"/{kind}.v{version}.json")
         assert schema["properties"]["type"]["const"] == kind
         assert schema["properties"]["version"]["const"] == version
+
+
+def test_event_schemas_let_readers_tolerate_added_optional_fields() -> None:
+    for kind, version in events.ENVELOPES:
+        assert b'"additionalProperties": false' not in events.schema(kind, version)
+    confirmed = json.loads(events.schema_path("OrderConfirmed", 1).read_bytes())
+    data = confirmed["$defs"]["OrderConfirmedV1"]
+    assert "address" in data["properties"] and "address" not in data["required"]
+    assert "region" not in confirmed["$defs"]["AddressV1"]["required"]

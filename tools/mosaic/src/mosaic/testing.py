@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -118,6 +119,29 @@ class UpProcess:
     def processes(self) -> dict[str, dict[str, Any]]:
         """Processes by name (postgres, valkey, catalog.web.1, ...) from `mosaic status`."""
         return {p["name"]: p for p in self.status().get("processes", [])}
+
+    def client(self, service: str, caller: str = "admin", timeout: float = 30) -> httpx.Client:
+        """An HTTP client of `service`'s API as `caller` (default the operator), over mTLS
+        with a fresh service token per request; see `service_client`."""
+        port = next(p["port"] for p in self.processes().values() if p["service"] == service)
+        return service_client(Path(self.env["MOSAIC_HOME"]), service, port, caller=caller,
+                              timeout=timeout)  # fmt: skip
+
+    def mail(self) -> list[dict[str, Any]]:
+        """Every message in the dev mailbox (`/messages.json`), newest first: id, to,
+        subject, message_id, text, html, ..."""
+        url = self.status().get("mailbox")
+        assert url, "this `mosaic up` runs no dev mailbox (no service has backing smtp)"
+        response = httpx.get(f"{url}/messages.json", timeout=10)
+        response.raise_for_status()
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
+    def run_job(self, service: str, job: str, timeout: float = 120) -> str:
+        """`mosaic admin run SERVICE JOB`: one run now; its output (fails if it failed)."""
+        result = mosaic("admin", "run", service, job, env=self.env, timeout=timeout)
+        assert result.returncode == 0, f"{service} {job} failed:\n{result.stdout}{result.stderr}"
+        return result.stdout + result.stderr
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, as `mosaic down` sends; returns the exit code."""
@@ -314,3 +338,62 @@ class Shopper:
 
     def place_order(self, form: Mapping[str, str]) -> httpx.Response:
         return self.http.post("/checkout", data=dict(form))
+
+
+class Guest:
+    """An anonymous visitor's cart and checkout, placed as the frontend places them for a
+    visitor: cart and orders called as `frontend` with the visitor's id (`x-visitor-id`).
+    `cart` and `orders` are clients as the frontend (`UpProcess.client(..., "frontend")`)."""
+
+    def __init__(self, cart: httpx.Client, orders: httpx.Client, visitor: str | None = None):
+        self.cart, self.orders = cart, orders
+        self.visitor = visitor or secrets.token_urlsafe(24)
+        self.headers = {"x-visitor-id": self.visitor}
+
+    def fill_cart(self, items: Mapping[str, int]) -> str:
+        """Put `items` (product id -> units) into the visitor's cart; the cart's id."""
+        opened = self.cart.post("/v1/carts", headers=self.headers)
+        assert opened.status_code in (200, 201), opened.text
+        cart_id: str = opened.json()["id"]
+        for product, quantity in items.items():
+            added = self.cart.post(
+                f"/v1/carts/{cart_id}/items",
+                headers=self.headers,
+                json={"product_id": product, "quantity": quantity},
+            )
+            assert added.status_code == 200, added.text
+        return cart_id
+
+    def cart_lines(self) -> dict[str, int]:
+        """What the visitor's cart holds now (product id -> units); {} without a cart."""
+        found = self.cart.get("/v1/carts/current", headers=self.headers)
+        if found.status_code == 404:
+            return {}
+        assert found.status_code == 200, found.text
+        return {line["product_id"]: line["quantity"] for line in found.json()["lines"]}
+
+    @staticmethod
+    def checkout(
+        email: str, card: str = TEST_CARD, currency: str = "USD", option: str = "standard"
+    ) -> dict[str, Any]:
+        """A checkout body for orders: delivery to Berlin, the card expiring in 3 years."""
+        address = {name: value for name, value in CHECKOUT_ADDRESS.items() if value}
+        expiry = {"exp_month": 12, "exp_year": time.gmtime().tm_year + 3, "cvc": "123"}
+        return {
+            "email": email,
+            "currency": currency,
+            "shipping_option": option,
+            "address": address,
+            "card": {"number": card, **expiry},
+        }
+
+    def place(self, body: Mapping[str, Any], key: str | None = None) -> httpx.Response:
+        """POST /v1/orders with the Idempotency-Key `key` (a fresh one by default)."""
+        headers = {**self.headers, "idempotency-key": key or secrets.token_urlsafe(24)}
+        return self.orders.post("/v1/orders", headers=headers, json=dict(body))
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        found = self.orders.get(f"/v1/orders/{order_id}", headers=self.headers)
+        assert found.status_code == 200, found.text
+        order: dict[str, Any] = found.json()
+        return order

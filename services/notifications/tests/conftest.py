@@ -50,6 +50,15 @@ def order_data() -> DataFactory:
             "tracking_id": "MOS7Q2K9XW4HB3D",
             "status_url": "/orders/status/Xy-Token_123",
             "placed_at": "2026-11-28T07:57:00+00:00",
+            "address": {
+                "name": "Ada Lovelace",
+                "line1": "Unter den Linden 1",
+                "line2": None,
+                "postal_code": "10117",
+                "city": "Berlin",
+                "region": None,
+                "country": "DE",
+            },
         }
         data.update(changes)
         return data

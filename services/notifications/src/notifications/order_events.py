@@ -8,8 +8,8 @@ ill-typed one makes the event malformed, which the handler acks and logs instead
 from __future__ import annotations
 
 import re
+from email import headerregistry
 from email.errors import HeaderParseError
-from email.headerregistry import Address
 from typing import Annotated, Self
 from uuid import UUID
 
@@ -35,7 +35,7 @@ def _mail_address(value: str) -> str:
     if any(c in value for c in "\r\n<>,") or value != value.strip():
         raise ValueError("not a single mail address")
     try:
-        address = Address(addr_spec=value)
+        address = headerregistry.Address(addr_spec=value)
     except (ValueError, IndexError, HeaderParseError) as error:
         raise ValueError(f"not a mail address: {error}") from None
     if not address.username or not address.domain or "." not in address.domain:
@@ -81,6 +81,30 @@ class OrderLine(BaseModel):
     line_total: Money
 
 
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None
+
+
+class Address(BaseModel):
+    """The delivery address (orders added it to v1 as an optional field)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: Text
+    line1: Text
+    line2: OptionalText = None
+    postal_code: OptionalText = None
+    city: Text
+    region: OptionalText = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+    @property
+    def lines(self) -> list[str]:
+        """As on an envelope: name, street lines, postal code and city, region, country."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        parts = [self.name, self.line1, self.line2, town, self.region, self.country]
+        return [part for part in parts if part]
+
+
 class OrderConfirmedV1(BaseModel):
     """`data` of OrderConfirmed version 1."""
 
@@ -97,6 +121,7 @@ class OrderConfirmedV1(BaseModel):
     tracking_id: Text
     # The guest link to the order's status page; orders may leave it out (null).
     status_url: Annotated[str, AfterValidator(_status_path)] | None = None
+    address: Address | None = None
     placed_at: AwareDatetime
 
     @model_validator(mode="after")

@@ -120,6 +120,20 @@ def test_the_html_loads_nothing_from_elsewhere(order_data: Any) -> None:
     assert 'role="presentation"' in html and 'style="' in html
 
 
+def test_the_delivery_address_is_shown_when_orders_sends_it(order_data: Any) -> None:
+    text, html = parts(mail(order_data()))
+    assert "Delivering to:\nAda Lovelace\nUnter den Linden 1\n10117 Berlin\nDE\n" in text
+    assert "Ada Lovelace<br>Unter den Linden 1<br>10117 Berlin<br>DE" in html
+    data = order_data()
+    data["address"]["name"] = "<b>Ada</b>"
+    _, html = parts(mail(data))
+    assert "&lt;b&gt;Ada&lt;/b&gt;" in html
+    data = order_data()
+    del data["address"]
+    text, html = parts(mail(data))
+    assert "Delivering to" not in text + html
+
+
 def test_the_shipping_option_is_named(order_data: Any) -> None:
     text, html = parts(mail(order_data(shipping_option="express")))
     assert "Shipping (Express): €4.99" in text

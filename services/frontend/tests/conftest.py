@@ -226,7 +226,14 @@ class FakeCurrency:
         items = [
             {"code": c, "name": c, "exponent": e, "per_euro": "1"} for c, e in EXPONENTS.items()
         ]
-        return web.json_response({"items": items, "rates": {}})
+        rates = {
+            "date": "2024-06-28",
+            "publisher": "European Central Bank",
+            "base": "EUR",
+            "title": "Euro foreign exchange reference rates",
+            "url": "https://www.ecb.europa.eu/",
+        }
+        return web.json_response({"items": items, "rates": rates})
 
     async def _convert(self, request: web.Request) -> web.Response:
         if self.fail_with is not None:
@@ -268,6 +275,7 @@ class FakeAccounts:
     client_addresses: list[str | None] = field(default_factory=list)
     refreshes: int = 0
     refuse_sign_in: int | None = None  # e.g. 429: every sign-in is refused with it
+    refuse_addresses: int | None = None  # e.g. 409: every new address is refused with it
     access_seconds: float = 600.0
     url: str = ""
     runner: web.AppRunner | None = None
@@ -382,6 +390,8 @@ class FakeAccounts:
         email = self._viewer(request)
         if isinstance(email, web.Response):
             return email
+        if self.refuse_addresses is not None:
+            return _problem(self.refuse_addresses, "simulated", "Simulated refusal.")
         body = await request.json()
         if not body.get("city"):
             return _problem(422, "invalid-request", "city missing")
@@ -394,6 +404,8 @@ class FakeAccounts:
         if isinstance(email, web.Response):
             return email
         kept = [a for a in self.addresses.get(email, []) if a["id"] != request.match_info["aid"]]
+        if len(kept) == len(self.addresses.get(email, [])):
+            return _problem(404, "address-not-found", "No such address in this account.")
         self.addresses[email] = kept
         return web.Response(status=204)
 

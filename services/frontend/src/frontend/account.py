@@ -1,20 +1,20 @@
 """The account page: the profile and saved addresses of the signed-in user."""
 
 import re
-from contextlib import suppress
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.accounts import AccountsRefused
-from frontend.dependencies import PagesDep, concurrently
+from frontend.dependencies import WITH_MENU, PagesDep, concurrently
 from frontend.forms import FormDep
 from frontend.viewer import ViewerDep
 
-router = APIRouter(default_response_class=HTMLResponse)
+router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
 ADDRESS_FIELDS = ("recipient", "line1", "line2", "city", "region", "postal_code", "country")
 ADDRESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ADDRESS_NOT_FOUND = "That address was not found."
 
 
 @router.get("/account")
@@ -47,17 +47,31 @@ async def add_address(form: FormDep, viewer: ViewerDep) -> Response:
 
 @router.post("/account/addresses/{address_id}/delete")
 async def delete_address(address_id: str, form: FormDep, viewer: ViewerDep) -> Response:
-    if ADDRESS_ID.fullmatch(address_id):
-        # Already gone (or never ours) is fine: the list shown next says what there is.
-        with suppress(AccountsRefused):
-            await viewer.call("DELETE", f"/v1/users/me/addresses/{address_id}")
-    viewer.session.flash("Address removed.", "success")
+    """Says what happened: removed, or not found (gone already, or another account's)."""
+    if not ADDRESS_ID.fullmatch(address_id):
+        viewer.session.flash(ADDRESS_NOT_FOUND, "error")
+        return RedirectResponse("/account", status_code=303)
+    try:
+        await viewer.call("DELETE", f"/v1/users/me/addresses/{address_id}")
+    except AccountsRefused as refused:
+        # 404, or 422 for an id that cannot be one: the same to the person either way.
+        not_found = refused.status in (404, 422)
+        viewer.session.flash(ADDRESS_NOT_FOUND if not_found else _refusal(refused), "error")
+    else:
+        viewer.session.flash("Address removed.", "success")
     return RedirectResponse("/account", status_code=303)
+
+
+def _refusal(refused: AccountsRefused) -> str:
+    """A refusal the page has no words of its own for: accounts' reason, as it gave it."""
+    return refused.detail or "That didn't work. Please try again."
 
 
 def _address_error(refused: AccountsRefused) -> str:
     if refused.kind == "address-limit-reached":
         return "You have saved as many addresses as an account can keep; remove one first."
+    if refused.status != 422:  # not the form's fault: say what accounts said
+        return _refusal(refused)
     fields = sorted(
         {
             str(error.get("location", [""])[-1])

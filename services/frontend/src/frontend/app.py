@@ -16,6 +16,7 @@ from frontend import (
 from frontend.accounts import AccountsClient
 from frontend.assets import HashedStaticFiles
 from frontend.carts import CartClient
+from frontend.client_address import through_trusted_proxy
 from frontend.clients import CatalogClient
 from frontend.currency import CurrencyClient
 from frontend.error_pages import install_error_pages, sessions_unavailable
@@ -59,6 +60,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     app = create_app(
         settings,
         credentials=credentials,
+        accept_request_id=through_trusted_proxy(settings.proxy_networks),
         routers=[
             pages.router,
             pictures.router,

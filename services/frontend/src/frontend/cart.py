@@ -24,12 +24,12 @@ from frontend.carts import (
     CartUnavailable,
 )
 from frontend.clients import Money, Product, is_product_id
-from frontend.dependencies import PagesDep, Prices, PricesDep
+from frontend.dependencies import WITH_MENU, PagesDep, Prices, PricesDep
 from frontend.forms import FormDep, local_path
 from frontend.rendering import Pages, wants_partial
 from frontend.viewer import Viewer, ViewerDep
 
-router = APIRouter(default_response_class=HTMLResponse)
+router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
 
 @dataclass(frozen=True)

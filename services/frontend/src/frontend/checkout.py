@@ -34,12 +34,12 @@ from frontend.checkout_form import (
     was_issued,
 )
 from frontend.checkout_page import CheckoutPage, CheckoutPageDep, saved_as_order_address
-from frontend.dependencies import chosen_currency
+from frontend.dependencies import WITH_MENU, chosen_currency
 from frontend.forms import FormDep
 from frontend.orders import OrderRefused, OrdersDep, PlacedOrder
 from frontend.rendering import wants_partial
 
-router = APIRouter(default_response_class=HTMLResponse)
+router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
 _log = get_logger("frontend.checkout")
 

@@ -8,10 +8,10 @@ first one no trusted hop can vouch past. Anything further left was written by th
 itself and could be anything, so a spoofed header never earns a fresh rate-limit bucket.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -49,6 +49,16 @@ def is_trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:
     """Whether the direct peer is one of the proxies whose forwarding headers we believe."""
     address = _parsed(peer)
     return address is not None and _is_trusted(address, trusted)
+
+
+def through_trusted_proxy(trusted: Sequence[Network]) -> Callable[[HTTPConnection], bool]:
+    """Whether a request's direct peer is a trusted proxy: then its x-request-id is kept
+    (the ingress's id, in its logs too); a browser's own is only logged beside ours."""
+
+    def check(connection: HTTPConnection) -> bool:
+        return is_trusted_peer(connection.client.host if connection.client else None, trusted)
+
+    return check
 
 
 def _is_trusted(address: Address, trusted: Sequence[Network]) -> bool:

@@ -5,17 +5,25 @@ a page never renders half a product: a broken answer becomes `CatalogBroken`, wh
 shop shows as "temporarily unavailable" like any other catalog failure.
 """
 
+import asyncio
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from chassis import Response, ServiceClient, UpstreamStatusError
+from chassis import Problem, Response, ServiceClient, UpstreamStatusError, get_logger
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 # Product ids per the contract; category slugs share the kebab-case shape by convention.
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MAX_ID_LENGTH = 64
+# The category bar on pages that list no products: kept per process, best effort.
+MENU_FRESH_SECONDS = 300.0
+MENU_RETRY_SECONDS = 30.0
+MENU_TIMEOUT_SECONDS = 1.0
+
+_log = get_logger("frontend.catalog")
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
@@ -110,6 +118,9 @@ class CatalogClient:
     def __init__(self, http: ServiceClient) -> None:
         self.http = http
         self.name = http.name
+        # The last categories catalog named: the same for every shopper, not per-user state.
+        self.menu: list[Category] = []
+        self._menu_fresh_until = 0.0
 
     async def open(self) -> None:
         await self.http.open()
@@ -121,7 +132,22 @@ class CatalogClient:
         await self.http.close()
 
     async def categories(self) -> list[Category]:
-        return self._parse(_Categories, await self.http.get_json("/v1/categories")).items
+        items = self._parse(_Categories, await self.http.get_json("/v1/categories")).items
+        self.menu = items
+        self._menu_fresh_until = time.monotonic() + MENU_FRESH_SECONDS
+        return items
+
+    async def refresh_menu(self) -> None:
+        """Keep `menu` fresh for pages that ask catalog nothing else; never fails a page."""
+        now = time.monotonic()
+        if now < self._menu_fresh_until:
+            return
+        self._menu_fresh_until = now + MENU_RETRY_SECONDS  # others keep the last menu meanwhile
+        try:
+            async with asyncio.timeout(MENU_TIMEOUT_SECONDS):
+                await self.categories()
+        except (TimeoutError, Problem, CatalogError) as error:
+            _log.warning("category bar not refreshed", reason=type(error).__name__)
 
     async def products(self, *, category: str | None, page: int, page_size: int) -> ProductPage:
         params = {"category": category, "page": page, "page_size": page_size}

@@ -5,8 +5,10 @@ Idempotency-Key, so the chassis retries it like a GET. Conversion is a nicety: w
 currency is down or refuses, the shop shows catalog's own prices instead, never an error.
 """
 
+import datetime
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from chassis import Problem, ServiceClient, get_logger
@@ -32,8 +34,14 @@ class Offered(_Answer):
     exponent: int
 
 
+class _RatesSource(_Answer):
+    date: datetime.date | None = None
+    publisher: str = ""
+
+
 class _Currencies(_Answer):
     items: list[Offered]
+    rates: _RatesSource = _RatesSource()
 
 
 class _Converted(_Answer):
@@ -42,6 +50,23 @@ class _Converted(_Answer):
 
 class _Conversions(_Answer):
     items: list[_Converted]
+    rates_date: datetime.date | None = None
+
+
+# How a page names a publisher of rates; one not listed is named in full.
+SHORT_NAMES = {"European Central Bank": "ECB"}
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Whose exchange rates converted the prices, and of which day (shown with them)."""
+
+    date: datetime.date
+    publisher: str
+
+    @property
+    def short_publisher(self) -> str:
+        return SHORT_NAMES.get(self.publisher, self.publisher)
 
 
 class ConversionFailed(Exception):
@@ -59,6 +84,9 @@ class CurrencyClient:
         self.http = http
         self.name = http.name
         self.offered: list[Offered] = [Offered(code=BASE_CURRENCY, name="US Dollar", exponent=2)]
+        # The day of currency's rates, from its list and from every conversion (unknown
+        # until currency has answered once).
+        self.rates: Rates | None = None
         self._next_refresh = 0.0
 
     async def open(self) -> None:
@@ -85,6 +113,8 @@ class CurrencyClient:
             self._next_refresh = now + OFFERED_RETRY_SECONDS
             return
         self.offered = sorted(answer.items, key=lambda item: item.code)
+        if answer.rates.date is not None:
+            self.rates = Rates(answer.rates.date, answer.rates.publisher)
         self._next_refresh = now + OFFERED_REFRESH_SECONDS
 
     async def convert(self, amounts: list[Money], to: str) -> list[Money]:
@@ -106,6 +136,8 @@ class CurrencyClient:
             raise ConversionFailed("answer off the contract") from None
         if len(answer.items) != len(amounts):
             raise ConversionFailed("answer has the wrong number of items")
+        if answer.rates_date is not None and self.rates is not None:
+            self.rates = Rates(answer.rates_date, self.rates.publisher)
         return [item.converted for item in answer.items]
 
     async def shown(self, products: list[Product], to: str) -> list[Product]:

@@ -23,6 +23,13 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
+async def _fresh_menu(request: Request) -> None:
+    catalog: CatalogClient = request.app.state.resources.get(CatalogClient)
+    await catalog.refresh_menu()
+
+
+# For routers whose pages ask catalog nothing: the layout's category bar, kept fresh.
+WITH_MENU = Depends(_fresh_menu)
 CatalogDep = Annotated[CatalogClient, Depends(dependency(CatalogClient))]
 CurrencyDep = Annotated[CurrencyClient, Depends(dependency(CurrencyClient))]
 RecommendationsDep = Annotated[RecommendationsClient, Depends(dependency(RecommendationsClient))]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from chassis import Problem, get_logger
+from chassis.middleware import route_template
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -18,7 +19,6 @@ from frontend.carts import CartUnavailable
 from frontend.clients import (
     CatalogBroken,
     CatalogClient,
-    CatalogError,
     Category,
     CategoryNotFound,
     ProductNotFound,
@@ -46,14 +46,11 @@ def _pages(request: Request) -> Pages:
 async def _menu(request: Request) -> list[Category]:
     """The category menu for a "not found" page, so a lost shopper has somewhere to go.
 
-    Best effort: catalog is up (it just said "not found"), but if it fails now the page
-    still renders, without the menu.
+    Best effort: the last known menu, refreshed if it is old; never fails the page.
     """
     catalog: CatalogClient = request.app.state.resources.get(CatalogClient)
-    try:
-        return await catalog.categories()
-    except (Problem, CatalogError):
-        return []
+    await catalog.refresh_menu()
+    return catalog.menu
 
 
 def _error_page(
@@ -83,7 +80,7 @@ def _error_page(
         message=message,
         retry_href=retry_href if retry else None,
         back=back,
-        categories=categories or [],
+        **({"categories": categories} if categories else {}),
     )
 
 
@@ -111,7 +108,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         message = exc.detail if exc.detail != "Not Found" else "There is nothing at this address."
-        return _error_page(request, 404, "Page not found", message)
+        return _error_page(request, 404, "Page not found", message, categories=await _menu(request))
     if exc.status_code == 405:
         message = "This address only shows a page; it does not take submissions."
         return _error_page(request, 405, "That didn't work", message, headers=exc.headers)
@@ -189,7 +186,7 @@ async def _problem(request: Request, exc: Exception) -> Response:
 
 
 async def _csrf_rejected(request: Request, exc: Exception) -> Response:
-    _log.warning("form refused without its CSRF token", path=request.url.path)
+    _log.warning("form refused without its CSRF token", route=route_template(request.scope))
     message = (
         "This form had expired or didn't come from our shop, so nothing was changed. "
         "Please go back, reload the page and try again."
@@ -210,7 +207,7 @@ async def _accounts_refused(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    _log.error("unhandled error", path=request.url.path, exc_info=exc)
+    _log.error("unhandled error", route=route_template(request.scope), exc_info=exc)
     message = "Something went wrong on our side. It has been logged; please try again."
     return _error_page(request, 500, "Sorry, that's our fault", message, retry=True)
 

@@ -8,7 +8,7 @@ time). SameSite=Lax on the cookie is the second line, not the only one.
 import hmac
 import secrets
 from typing import Annotated
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 
@@ -70,11 +70,24 @@ async def checked_form(request: Request) -> dict[str, str]:
     return fields
 
 
+MAX_PATH_LENGTH = 500
+
+
 def local_path(value: str | None, default: str = "/") -> str:
-    """A same-site path to go back to; anything else (`//evil`, `https://...`) is `default`."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A path on this site to go back to; anything else is `default` (no open redirect).
+
+    Only a plain absolute path qualifies: not `https://...`, `//host`, a backslash anywhere
+    (browsers read `/\\host` as `//host`), `javascript:`, nor control characters (browsers
+    drop a tab or newline, so `/<tab>/host` would become `//host`).
+    """
+    if not value or len(value) > MAX_PATH_LENGTH or not value.startswith("/"):
         return default
-    if any(ord(char) < 0x20 for char in value):
+    if value.startswith("//") or "\\" in value:
+        return default
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
         return default
     return value
 

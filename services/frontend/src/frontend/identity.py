@@ -2,6 +2,7 @@
 
 from contextlib import suppress
 from typing import Annotated
+from urllib.parse import quote
 
 from chassis import dependency
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,16 +11,30 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
 from frontend.cart_owner import CartDep, merge_after_sign_in
 from frontend.client_address import client_address
-from frontend.dependencies import PagesDep
+from frontend.dependencies import WITH_MENU, PagesDep
 from frontend.forms import FormDep, SessionDep, local_path
 from frontend.viewer import NotSignedIn, ViewerDep
 
-router = APIRouter(default_response_class=HTMLResponse)
+router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
 AccountsDep = Annotated[AccountsClient, Depends(dependency(AccountsClient))]
 Next = Annotated[str, Query(max_length=500)]
 
 SIGN_IN_REFUSED = "That email and password don't match an account. Please try again."
+DEFAULT_LANDING = "/account"
+# Where a shopper never wants to land after signing in: back on a sign-in form.
+_NOT_A_LANDING = ("/sign-in", "/sign-up", "/sign-out")
+
+
+def landing(value: str | None) -> str:
+    """The page to return to after signing in or up: a local path (no open redirect)."""
+    target = local_path(value, DEFAULT_LANDING)
+    path = target.split("?", 1)[0].rstrip("/")
+    return DEFAULT_LANDING if path in _NOT_A_LANDING else target
+
+
+def _with_next(page: str, target: str) -> str:
+    return page if target == DEFAULT_LANDING else f"{page}?next={quote(target)}"
 
 
 DEFAULT_RETRY_AFTER = "60"  # when accounts names no wait of its own
@@ -40,8 +55,8 @@ def _limited(refused: AccountsRefused) -> dict[str, str] | None:
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, pages: PagesDep, next: Next = "/account") -> Response:
-    return pages.render(request, "sign_in.html", title="Sign in", next=local_path(next), email="")
+async def sign_in_page(request: Request, pages: PagesDep, next: Next = DEFAULT_LANDING) -> Response:
+    return pages.render(request, "sign_in.html", title="Sign in", next=landing(next), email="")
 
 
 @router.post("/sign-in")
@@ -53,7 +68,7 @@ async def sign_in(
     viewer: ViewerDep,
     carts: CartDep,
 ) -> Response:
-    email, target = form.get("email", "").strip(), local_path(form.get("next"), "/account")
+    email, target = form.get("email", "").strip(), landing(form.get("next"))
     try:
         answer = await accounts.sign_in(email, form.get("password", ""), client_address(request))
     except AccountsRefused as refused:
@@ -70,8 +85,10 @@ async def sign_in(
 
 
 @router.get("/sign-up")
-async def sign_up_page(request: Request, pages: PagesDep) -> Response:
-    return pages.render(request, "sign_up.html", title="Create an account", email="", name="")
+async def sign_up_page(request: Request, pages: PagesDep, next: Next = DEFAULT_LANDING) -> Response:
+    return pages.render(
+        request, "sign_up.html", title="Create an account", email="", name="", next=landing(next)
+    )
 
 
 @router.post("/sign-up")
@@ -85,13 +102,14 @@ async def sign_up(
 ) -> Response:
     email, name = form.get("email", "").strip(), form.get("name", "").strip()
     password, address = form.get("password", ""), client_address(request)
+    target = landing(form.get("next"))
 
     def again(
         error: str, reasons: list[str], status: int, headers: dict[str, str] | None = None
     ) -> Response:
         return pages.render(
             request, "sign_up.html", title="Create an account", status_code=status,
-            headers=headers, error=error, reasons=reasons, email=email, name=name,
+            headers=headers, error=error, reasons=reasons, email=email, name=name, next=target,
         )  # fmt: skip
 
     try:
@@ -103,14 +121,16 @@ async def sign_up(
         return again(refused.detail or "Please check the form.", reasons, 422)
     try:
         answer = await accounts.sign_in(email, password, address)
-    except AccountsRefused:
-        message = "If you already have an account with this email, please sign in."
-        viewer.session.flash(message)
-        return RedirectResponse("/sign-in", status_code=303)
+    except AccountsRefused as refused:
+        if refused.status == 429:  # the account may be new: say to wait, not that it exists
+            viewer.session.flash(_too_many(refused), "error")
+        else:  # accounts answers a taken email like a new one; its password tells them apart
+            viewer.session.flash("If you already have an account with this email, please sign in.")
+        return RedirectResponse(_with_next("/sign-in", target), status_code=303)
     viewer.start(answer)
     await merge_after_sign_in(viewer, carts)
     viewer.session.flash(f"Welcome to Mosaic, {answer['user']['display_name']}.", "success")
-    return RedirectResponse("/account", status_code=303)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/sign-out")

@@ -14,11 +14,11 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, Response
 
 from frontend.cart_owner import owner_of
-from frontend.dependencies import PagesDep
+from frontend.dependencies import WITH_MENU, PagesDep
 from frontend.orders import Order, OrdersDep
 from frontend.viewer import ViewerDep
 
-router = APIRouter(default_response_class=HTMLResponse)
+router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")  # orders' tokens: 32 random bytes, base64url
 NOT_FOUND = "There is no order at this address. Check the link in your confirmation e-mail."

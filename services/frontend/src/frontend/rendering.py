@@ -2,7 +2,7 @@
 
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from starlette.requests import Request
@@ -10,9 +10,9 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from frontend.assets import HashedStaticFiles
-from frontend.clients import Money, Product, is_product_id
+from frontend.clients import CatalogClient, Money, Product, is_product_id
 from frontend.currency import BASE_CURRENCY, CurrencyClient
-from frontend.forms import csrf_token
+from frontend.forms import csrf_token, local_path
 from frontend.money import format_price
 from frontend.sessions import Session
 
@@ -74,7 +74,9 @@ class Pages:
         headers: dict[str, str] | None = None,
         **context: Any,
     ) -> HTMLResponse:
-        context.setdefault("categories", [])
+        # Every page has the category bar: the page's own categories, else the last known.
+        catalog: CatalogClient = request.app.state.resources.get(CatalogClient)
+        context.setdefault("categories", catalog.menu)
         context.update(_shopper(request))
         return self._templates.TemplateResponse(
             request,
@@ -93,7 +95,12 @@ def _shopper(request: Request) -> dict[str, Any]:
     session: Session | None = getattr(request.state, "session", None)
     currency: CurrencyClient = request.app.state.resources.get(CurrencyClient)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.url.path in ("/sign-in", "/sign-up"):
+        come_back = local_path(request.query_params.get("next"), "")  # passed along, not nested
+    else:  # only a page reached by GET can be reached again by a link
+        come_back = here if request.method == "GET" and here != "/" else ""
     chosen = session.get("currency", BASE_CURRENCY) if session is not None else BASE_CURRENCY
+    unconverted = getattr(request.state, "prices_unconverted", False)
     return {
         "csrf_token": csrf_token(session) if session is not None else None,
         # A fragment shows no flashes: they wait for the next whole page.
@@ -101,7 +108,11 @@ def _shopper(request: Request) -> dict[str, Any]:
         "user": session.get("user") if session is not None else None,
         "cart_items": session.get("cart_items", 0) if session is not None else 0,
         "here": here,
+        # The header's "Sign in" and "Create account" come back here afterwards.
+        "sign_in_next": f"?{urlencode({'next': come_back})}" if come_back else "",
         "currencies": currency.offered,
         "currency": chosen,
-        "prices_unconverted": getattr(request.state, "prices_unconverted", False),
+        "prices_unconverted": unconverted,
+        # Converted prices say whose rates of which day they use (currency's are daily).
+        "rates": currency.rates if chosen != BASE_CURRENCY and not unconverted else None,
     }

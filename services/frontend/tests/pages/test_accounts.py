@@ -1,6 +1,9 @@
 """Sign-up, sign-in, sign-out and the account page, against a stand-in accounts."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from .test_sessions import csrf_of
@@ -182,3 +185,145 @@ async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(
     await shop.post("/sign-in", data=fields, headers={"X-Forwarded-For": "198.51.100.9"})
 
     assert accounts.client_addresses == ["127.0.0.1"]  # the peer; no TRUSTED_PROXIES set
+
+
+def header_link(audit, html: str, text: str) -> str:
+    page = audit(html)
+    links = [a for a in page.all("a") if a.get("class") == "account-nav__link"]
+    hrefs = [str(a["href"]) for a in links]
+    start = {"Sign in": "/sign-in", "Create account": "/sign-up"}[text]
+    return next(href for href in hrefs if href.startswith(start))
+
+
+def next_of(href: str) -> str | None:
+    return parse_qs(urlsplit(href).query).get("next", [None])[0]
+
+
+async def test_sign_in_returns_to_the_page_it_was_asked_from(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    await sign_up(shop, audit)
+    await post_form(shop, audit, "/", "/sign-out")
+    product = await shop.get("/product/ceramic-pour-over?ref=1")
+    link = header_link(audit, product.text, "Sign in")
+
+    assert next_of(link) == "/product/ceramic-pour-over?ref=1"
+    response = await post_form(
+        shop, audit, link, "/sign-in", email="ada@example.com", password=PASSWORD,
+        next=hidden_next(audit, (await shop.get(link)).text),
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["location"] == "/product/ceramic-pour-over?ref=1"
+
+
+async def test_sign_up_returns_to_the_page_it_was_asked_from(shop: httpx.AsyncClient, audit):
+    link = header_link(audit, (await shop.get("/cart")).text, "Create account")
+    form = (await shop.get(link)).text
+
+    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    response = await post_form(
+        shop, audit, link, "/sign-up", next=hidden_next(audit, form), **fields
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/cart"
+    # ... and the way between sign-in and sign-up keeps where to return.
+    other = next(
+        a["href"] for a in audit(form).all("a") if str(a.get("href")).startswith("/sign-in")
+    )
+    assert next_of(str(other)) == "/cart"
+
+
+async def test_without_a_page_to_return_to_the_account_page_it_is(shop: httpx.AsyncClient, audit):
+    home = await shop.get("/")
+
+    assert header_link(audit, home.text, "Sign in") == "/sign-in"
+    response = await sign_up(shop, audit)
+    assert response.headers["location"] == "/account"
+
+
+def hidden_next(audit, html: str) -> str:
+    """The sign-in or sign-up form's own `next` (the currency form has one too)."""
+    form = html[html.index('class="auth__form"') :]
+    return str(next(f["value"] for f in audit(form).all("input") if f.get("name") == "next"))
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        "http:evil.example",
+        "/sign-in?next=/cart",
+    ],
+)
+async def test_the_way_back_after_signing_in_is_never_another_site(
+    shop: httpx.AsyncClient, accounts, audit, target
+):
+    await sign_up(shop, audit, "grace@example.com")
+    await post_form(shop, audit, "/", "/sign-out")
+    page = (await shop.get("/sign-in", params={"next": target})).text
+
+    assert hidden_next(audit, page) == "/account"
+    signed_in = await post_form(
+        shop, audit, "/sign-in", "/sign-in", email="grace@example.com", password=PASSWORD,
+        next=target,
+    )  # fmt: skip
+    assert signed_in.headers["location"] == "/account"
+    await post_form(shop, audit, "/", "/sign-out")
+    fields = {"name": "Bo", "email": "bo@example.com", "password": PASSWORD, "next": target}
+    signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    assert signed_up.headers["location"] == "/account"
+
+
+async def test_removing_an_address_that_is_not_yours_says_so(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    await sign_up(shop, audit)
+    accounts.addresses["someone@example.com"] = [{"id": "theirs123", "city": "Paris"}]
+
+    response = await post_form(shop, audit, "/account", "/account/addresses/theirs123/delete")
+    page = audit((await shop.get("/account")).text).plain_text
+
+    assert response.status_code == 303
+    assert "That address was not found." in page
+    assert "Address removed." not in page
+    assert accounts.addresses["someone@example.com"] == [{"id": "theirs123", "city": "Paris"}]
+
+
+async def test_an_address_id_that_cannot_exist_is_not_found_either(shop: httpx.AsyncClient, audit):
+    await sign_up(shop, audit)
+
+    await post_form(shop, audit, "/account", "/account/addresses/not%20an%20id!/delete")
+
+    assert "That address was not found." in audit((await shop.get("/account")).text).plain_text
+
+
+async def test_a_refused_address_that_is_not_the_form_s_fault_says_what_accounts_said(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    await sign_up(shop, audit)
+    accounts.refuse_addresses = 409
+
+    await post_form(shop, audit, "/account", "/account/addresses", recipient="Ada", city="Oslo")
+
+    text = audit((await shop.get("/account")).text).plain_text
+    assert "Simulated refusal." in text
+    assert "Please check the address" not in text
+
+
+async def test_sign_up_then_too_many_sign_ins_says_to_wait(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    accounts.refuse_sign_in = 429
+
+    response = await sign_up(shop, audit)
+    page = audit((await shop.get(response.headers["location"])).text).plain_text
+
+    assert response.headers["location"] == "/sign-in"
+    assert "Please wait 120 seconds." in page
+    assert "If you already have an account" not in page

@@ -1,5 +1,5 @@
-"""Behind a trusted ingress (TRUSTED_PROXIES): accounts is told the shopper's address, and
-the scheme the ingress saw decides the session cookie."""
+"""Behind a trusted ingress (TRUSTED_PROXIES): accounts is told the shopper's address, the
+scheme the ingress saw decides the session cookie, and the ingress's request id is kept."""
 
 from typing import Any
 
@@ -47,3 +47,9 @@ async def test_the_nearest_proxy_s_scheme_counts(shop: httpx.AsyncClient):
     response = await shop.get("/", headers={"X-Forwarded-Proto": "https, http"})
 
     assert response.headers["set-cookie"].startswith("session=")
+
+
+async def test_the_ingress_s_request_id_is_kept(shop: httpx.AsyncClient):
+    response = await shop.get("/", headers={"x-request-id": "ingress-5f2c"})
+
+    assert response.headers["x-request-id"] == "ingress-5f2c"

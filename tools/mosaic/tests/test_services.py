@@ -162,7 +162,10 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
     store, front = discover_services(tmp_path)
     plans = plan_processes([store, front], {}, edge_port=8123)
     ports = {p.service.name: p.port for p in plans}
-    front_env = process_env(service_env(front, ports, {}), plans[1])
+    front_env = process_env(
+        service_env(front, ports, {}, shop_url="http://127.0.0.1:8123"), plans[1]
+    )
+    assert front_env["SHOP_URL"] == "http://127.0.0.1:8123"
     assert front_env["STORE_URL"] == f"http://127.0.0.1:{ports['store']}"  # no credentials
     assert front_env["PORT"] == "8123"
     assert front_env["MOSAIC_SERVICE"] == "front"

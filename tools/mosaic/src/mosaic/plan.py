@@ -21,8 +21,8 @@ TRANSPORTS = ("mtls", "mesh")  # services terminate TLS themselves, or a mesh do
 CALLEES_SERVE_TLS = True
 # Admin URLs and other services' settings must never reach a service by inheritance.
 _NOT_INHERITED = re.compile(
-    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|BROKER_URL|SMTP_URL|PORT|OPS_PORT|HOST|EDGE|TRANSPORT_SECURITY"
-    r"|TLS_(CERT|KEY|CA)_FILE|SERVICE_SIGNING_KEY_FILE|SERVICE_TRUST_DIR)$"
+    r"^(MOSAIC_.*|DATABASE_URL|REDIS_URL|BROKER_URL|SMTP_URL|SHOP_URL|PORT|OPS_PORT|HOST|EDGE"
+    r"|TRANSPORT_SECURITY|TLS_(CERT|KEY|CA)_FILE|SERVICE_SIGNING_KEY_FILE|SERVICE_TRUST_DIR)$"
 )
 
 
@@ -107,8 +107,12 @@ def service_env(
     ports: Mapping[str, int],
     urls: Mapping[str, str],
     security: Mapping[str, str] | None = None,
+    shop_url: str | None = None,
 ) -> dict[str, str]:
     """Environment shared by every process of a service, its release phase included.
+
+    `shop_url` is the edge's address as shoppers reach it (SHOP_URL), for links that leave
+    the shop, such as the ones in e-mails.
 
     `urls` holds this service's own DATABASE_URL / REDIS_URL / BROKER_URL / SMTP_URL (and
     nothing of any other);
@@ -126,6 +130,8 @@ def service_env(
         EDGE="true" if service.edge else "false",  # [tool.mosaic] edge decides, not a default
         LOG_FORMAT="json",
     )
+    if shop_url is not None:
+        env["SHOP_URL"] = shop_url
     env.update(urls)
     env.update(security or {})
     scheme = callee_scheme(env.get("TRANSPORT_SECURITY", "mesh"))

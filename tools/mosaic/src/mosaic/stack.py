@@ -168,7 +168,7 @@ class Stack:
         if "smtp" in service.backing:
             assert self._smtp_url is not None
             urls["SMTP_URL"] = self._smtp_url
-        env = service_env(service, ports, urls, credentials)
+        env = service_env(service, ports, urls, credentials, shop_url=self.url)
         if service.jobs:
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)

@@ -31,10 +31,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a whole shop under `mosaic up`, on its own home and a free port."""
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """A whole shop under `mosaic up`, on its own home and a free port, ready."""
     with UpProcess(tmp_path_factory.mktemp("mosaic-home"), free_port()) as up:
-        yield up.wait_ready(timeout=90)
+        up.wait_ready(timeout=180)
+        yield up
+
+
+@pytest.fixture(scope="module")
+def shop(up: UpProcess) -> str:
+    """The shop's base URL."""
+    return up.wait_ready()
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +69,6 @@ def artifacts() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     # Only our own screenshots from an earlier run: the folder may hold others' artifacts.
     for stale in folder.glob("*.png"):
-        if stale.name.startswith(("journey-", "no-js-")):
+        if stale.name.startswith(("journey-", "no-js-", "checkout-")):
             stale.unlink()
     return folder

@@ -255,11 +255,6 @@ def check_order(shop: Shop, admin: httpx.Client, order_id: str) -> str:
     return str(order["status"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orders never calls the crash hook for 'pricing': the order is created at that "
-    "step by Store.claim, and Saga._save (the only caller of the hook) saves later steps",
-)
 def test_orders_dies_right_after_the_order_is_persisted_at_pricing(
     shop: Shop, tmp_path: Path
 ) -> None:

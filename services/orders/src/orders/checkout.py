@@ -113,6 +113,7 @@ class Checkout:
         card = form.card.card()
         if claim.created:
             _log.info("order placed", order_id=claim.order.id)
+            self.crash(claim.order.step.value)  # the claim persisted the first step: pricing
             order = await self._drive(store, claim.order, holder, card, proof)
         else:
             order = await self._await(store, claim.order, holder, card, proof)

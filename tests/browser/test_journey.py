@@ -132,7 +132,7 @@ def open_category(page: Page, link: Locator) -> None:
 
 def open_first_product(page: Page) -> str:
     """Follow the first product card on the page (a link around a picture); its name."""
-    main(page).get_by_role("link").filter(has=page.get_by_role("img")).first.click()
+    main(page).get_by_role("listitem").get_by_role("link").first.click()
     expect(page).to_have_url(PRODUCT_PAGE)
     return page.get_by_role("heading", level=1).inner_text().strip()
 

@@ -48,9 +48,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         timeout_seconds=settings.recommendations_timeout_ms / 1000,
     )
     orders = OrdersClient(
-        ServiceClient("orders", str(settings.orders_url), credentials=credentials)
-        if settings.orders_url is not None
-        else None,
+        ServiceClient("orders", str(settings.orders_url), credentials=credentials),
         checkout_seconds=settings.checkout_timeout_ms / 1000,
     )
     shipping = ShippingClient(

@@ -126,30 +126,19 @@ class OrdersClient:
     `owner` is the headers saying whose order: `x-visitor-id`, or `Authorization: Bearer`.
     """
 
-    def __init__(self, http: ServiceClient | None, *, checkout_seconds: float) -> None:
-        # None while ORDERS_URL is unset (orders not yet run by `mosaic up`): every call is
-        # then `OrdersUnavailable`, a 503 page, rather than a frontend that cannot start.
-        self._http = http
-        self.name = http.name if http is not None else "http:orders"
+    def __init__(self, http: ServiceClient, *, checkout_seconds: float) -> None:
+        self.http = http
+        self.name = http.name
         self.checkout_seconds = checkout_seconds
 
-    @property
-    def http(self) -> ServiceClient:
-        if self._http is None:
-            raise OrdersUnavailable("ORDERS_URL is not set")
-        return self._http
-
     async def open(self) -> None:
-        if self._http is not None:
-            await self._http.open()
+        await self.http.open()
 
     async def ping(self) -> None:
-        if self._http is not None:
-            await self._http.ping()
+        await self.http.ping()
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self.http.close()
 
     async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).

@@ -35,13 +35,9 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         validation_alias="RECOMMENDATIONS_URL",
         description="the recommendations service's base URL, e.g. http://127.0.0.1:8005",
     )
-    # Optional only until `mosaic up` runs orders (it provides ORDERS_URL once orders has a
-    # Procfile and is in [tool.mosaic] calls); unset, placing and showing orders is a 503.
-    orders_url: HttpUrl | None = Field(
-        default=None,
+    orders_url: HttpUrl = Field(
         validation_alias="ORDERS_URL",
-        description="the orders service's base URL, e.g. http://127.0.0.1:8006 (unset: "
-        "checkout and order pages answer 503)",
+        description="the orders service's base URL, e.g. http://127.0.0.1:8006",
     )
     shipping_url: HttpUrl = Field(
         validation_alias="SHIPPING_URL",

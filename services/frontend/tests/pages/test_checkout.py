@@ -583,16 +583,3 @@ async def test_a_user_s_saved_addresses_stay_on_the_form_after_an_error(
     saved = [f for f in audit(response.text).all("input") if f.get("name") == "saved_address"]
     assert len(saved) == 2 and "checked" in saved[-1]  # the new address stays chosen
     assert field(audit, response.text, "line1")["value"] == "Unter den Linden 1"
-
-
-@pytest.mark.parametrize("extra_settings", [{"ORDERS_URL": None}])
-async def test_without_orders_url_placing_an_order_is_a_503(
-    shop: httpx.AsyncClient, app: Any, cart, audit
-):
-    assert app.state.settings.orders_url is None
-    await add(shop, audit)
-
-    response = await place(shop, audit)
-
-    assert response.status_code == 503
-    assert "Your cart is kept" in audit(response.text).plain_text

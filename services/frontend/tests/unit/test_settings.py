@@ -100,13 +100,17 @@ def test_shipping_url_is_required(
     assert "SHIPPING_URL" in capsys.readouterr().err
 
 
-def test_orders_url_may_be_unset_until_mosaic_up_runs_orders(
-    monkeypatch: pytest.MonkeyPatch,
+def test_orders_url_is_required(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _environment(monkeypatch)
     monkeypatch.delenv("ORDERS_URL")
 
-    assert load_settings(FrontendSettings).orders_url is None
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(FrontendSettings)
+
+    assert stopped.value.code == 78
+    assert "ORDERS_URL" in capsys.readouterr().err
 
 
 def test_the_checkout_waits_longer_than_a_page(monkeypatch: pytest.MonkeyPatch) -> None:

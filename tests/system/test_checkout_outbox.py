@@ -78,6 +78,7 @@ def place(guest: Guest, body: dict[str, Any], key: str) -> str:
         time.sleep(1)
 
 
+@pytest.mark.timeout(600)  # 200 real checkouts on a small machine, then their e-mails
 def test_with_the_relay_and_valkey_killed_every_confirmed_order_has_one_email(
     up: UpProcess,
 ) -> None:
@@ -153,7 +154,7 @@ def test_with_the_relay_and_valkey_killed_every_confirmed_order_has_one_email(
         return counts
 
     wait_until(
-        lambda: all(p.email in mailed() for p in confirmed),
+        lambda: {p.email for p in confirmed} <= set(mailed()),
         180,
         "a confirmation e-mail for every confirmed order",
     )

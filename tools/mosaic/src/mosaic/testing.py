@@ -54,6 +54,7 @@ class UpProcess:
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.process: subprocess.Popen[str] | None = None
+        self._mailbox: str | None = None  # the dev mailbox's URL, once asked for
 
     def start(self) -> Self:
         self.process = subprocess.Popen(
@@ -130,9 +131,10 @@ class UpProcess:
     def mail(self) -> list[dict[str, Any]]:
         """Every message in the dev mailbox (`/messages.json`), newest first: id, to,
         subject, message_id, text, html, ..."""
-        url = self.status().get("mailbox")
-        assert url, "this `mosaic up` runs no dev mailbox (no service has backing smtp)"
-        response = httpx.get(f"{url}/messages.json", timeout=10)
+        if self._mailbox is None:
+            self._mailbox = self.status().get("mailbox")
+        assert self._mailbox, "this `mosaic up` runs no dev mailbox (no service has backing smtp)"
+        response = httpx.get(f"{self._mailbox}/messages.json", timeout=10)
         response.raise_for_status()
         messages: list[dict[str, Any]] = response.json()["messages"]
         return messages

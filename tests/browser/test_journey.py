@@ -131,8 +131,8 @@ def open_category(page: Page, link: Locator) -> None:
 
 
 def open_first_product(page: Page) -> str:
-    """Follow the first product card on the page (a link around a picture); its name."""
-    main(page).get_by_role("listitem").get_by_role("link").first.click()
+    """Follow the first link to a product in the page's main part; the product's name."""
+    main(page).locator("a[href^='/product/']").first.click()
     expect(page).to_have_url(PRODUCT_PAGE)
     return page.get_by_role("heading", level=1).inner_text().strip()
 

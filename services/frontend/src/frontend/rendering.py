@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
+from chassis.money import format_price
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -13,7 +14,6 @@ from frontend.assets import HashedStaticFiles
 from frontend.clients import CatalogClient, Money, Product, is_product_id
 from frontend.currency import BASE_CURRENCY, CurrencyClient
 from frontend.forms import csrf_token, local_path
-from frontend.money import format_price
 from frontend.sessions import Session
 
 PACKAGE_DIR = Path(__file__).parent

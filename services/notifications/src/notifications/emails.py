@@ -15,9 +15,9 @@ from email.utils import format_datetime
 from typing import Any
 from uuid import UUID
 
+from chassis.money import format_price
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from notifications.money import format_price
 from notifications.order_events import Money, OrderConfirmedV1
 
 MESSAGE_ID_DOMAIN = "mail.mosaic.example"

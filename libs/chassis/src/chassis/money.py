@@ -1,8 +1,9 @@
 """Prices for people: integer minor units plus an ISO 4217 code, turned into `$24.00`.
 
-Our own code rather than Babel: the shop shows one locale (en-US) and Babel would bring
-~30 MB of CLDR data for one function. The arithmetic stays in integers and `Decimal`;
-a float never touches a price.
+Shared so that a shopper reads the same figure on the shop's pages (frontend) as in the
+confirmation e-mail (notifications). Our own code rather than Babel: the shop shows one
+locale (en-US) and Babel would bring ~30 MB of CLDR data for one function. The arithmetic
+stays in integers and `Decimal`; a float never touches a price.
 """
 
 from decimal import Decimal

@@ -1,7 +1,9 @@
+"""Prices as shoppers read them on the pages and in e-mails: minor units per currency."""
+
 from decimal import Decimal
 
 import pytest
-from frontend.money import format_price, minor_unit_digits
+from chassis.money import format_price, minor_unit_digits
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,9 +17,13 @@ from hypothesis import strategies as st
         (123456789, "EUR", "€1,234,567.89"),
         (-1999, "GBP", "-£19.99"),
         (1500, "JPY", "¥1,500"),
+        (7, "JPY", "¥7"),
+        (1500, "jpy", "¥1,500"),
         (1234, "KWD", "KWD\N{NO-BREAK SPACE}1.234"),
+        (12345, "KWD", "KWD\N{NO-BREAK SPACE}12.345"),
         (1299, "CHF", "CHF\N{NO-BREAK SPACE}12.99"),
         (2400, "usd", "$24.00"),
+        (-499, "USD", "-$4.99"),
     ],
 )
 def test_format_price(amount: int, currency: str, shown: str) -> None:
@@ -30,7 +36,7 @@ def test_only_integer_minor_units_are_prices(amount: object) -> None:
         format_price(amount, "USD")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("currency", ["", "US", "USDX", "12$", "ÜSD"])
+@pytest.mark.parametrize("currency", ["", "US", "USDX", "EURO", "12$", "E1R", "€", "ÜSD"])
 def test_currency_must_be_an_iso_code(currency: str) -> None:
     with pytest.raises(ValueError, match="ISO 4217"):
         format_price(100, currency)

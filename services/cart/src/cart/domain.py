@@ -11,7 +11,6 @@ MAX_LINES = 50  # per cart
 
 PRODUCT_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # catalog's product ids
 MAX_PRODUCT_ID_LENGTH = 64
-VISITOR_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"  # url-safe, at least 128 bits in base64
 
 
 @dataclass(frozen=True, slots=True)

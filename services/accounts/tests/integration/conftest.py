@@ -20,8 +20,7 @@ import pytest
 from accounts.app import create_accounts_app
 from accounts.handlers import Rules
 from accounts.settings import AccountsSettings
-from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, migrated, run_alembic
 from fastapi import FastAPI
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
@@ -54,10 +53,9 @@ class Urls:
 
 @pytest.fixture(scope="session")
 def urls(backing: BackingServers) -> Urls:
-    found = Urls(backing.database_url("accounts"), backing.redis_url("accounts"))
-    result = migrate(found.database, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return found
+    return Urls(
+        migrated(SERVICE_DIR, backing.database_url("accounts")), backing.redis_url("accounts")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -90,14 +88,6 @@ def settings_for(urls: Urls, keys: ServiceKeys, **overrides: Any) -> AccountsSet
     )
 
 
-def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token("frontend", "accounts")
-
-    return sign
-
-
 @pytest.fixture(scope="session")
 def app(urls: Urls, keys: ServiceKeys) -> FastAPI:
     return create_accounts_app(settings_for(urls, keys))
@@ -105,14 +95,8 @@ def app(urls: Urls, keys: ServiceKeys) -> FastAPI:
 
 @pytest.fixture(scope="session")
 async def client(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://accounts",
-            event_hooks={"request": [as_frontend(keys)]},
-        ) as http:
-            yield http
+    async with in_process_client(app, keys, "frontend") as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

@@ -5,30 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from chassis.testing import assert_migrations_round_trip
 from mosaic.backing import BackingServers
 
+from .conftest import SERVICE_DIR
 
-async def test_upgrade_downgrade_upgrade(backing: BackingServers, alembic: Any) -> None:
+
+async def test_upgrade_downgrade_upgrade(backing: BackingServers) -> None:
     url = backing.database_url("accounts_migrations")
-    up = alembic(url, "upgrade", "head")
-    assert up.returncode == 0, up.stderr
-    assert '"event":"Running upgrade  -> 0001' in up.stdout  # JSON log lines
-    connection = await asyncpg.connect(url)
-    try:
-        tables = await connection.fetchval(
-            "SELECT array_agg(tablename ORDER BY tablename) FROM pg_tables"
-            " WHERE schemaname = 'public'"
-        )
-        assert tables == ["addresses", "alembic_version", "sessions", "users"]
-        assert alembic(url, "downgrade", "base").returncode == 0
-        left = await connection.fetchval(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-        )
-        assert left == 1  # alembic_version only
-    finally:
-        await connection.close()
-    again = alembic(url, "upgrade", "head")
-    assert again.returncode == 0, again.stderr
+    await assert_migrations_round_trip(SERVICE_DIR, url, ["addresses", "sessions", "users"])
 
 
 async def test_the_schema_refuses_what_the_service_never_writes(urls: Any) -> None:

@@ -8,9 +8,7 @@ Every test starts with no carts.
 from __future__ import annotations
 
 import secrets
-import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +17,12 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from asgi_lifespan import LifespanManager
 from cart.app import create_cart_app
 from cart.settings import CartSettings
-from chassis.testing import ServiceKeys, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, migrated
 from chassis.user_tokens import UserTokenSigner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from fastapi import FastAPI
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 
@@ -35,25 +31,9 @@ PRODUCTS = {"brass-compass", "ceramic-pour-over", "wool-socks"} | {f"p-{n}" for 
 BROKEN = "broken-product"  # the stand-in answers 500 for it
 
 
-def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-Migrate = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="session")
-def alembic() -> Migrate:
-    return migrate
-
-
 @pytest.fixture(scope="session")
 def database_url(backing: BackingServers) -> str:
-    url = backing.database_url("cart")
-    result = migrate(url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return url
+    return migrated(SERVICE_DIR, backing.database_url("cart"))
 
 
 @pytest.fixture(scope="session")
@@ -121,34 +101,13 @@ def settings_for(database_url: str, catalog_url: str, keys: ServiceKeys) -> Cart
     )
 
 
-def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token("frontend", "cart")
-
-    return sign
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run, and an HTTP client calling it as the frontend."""
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://cart",
-            event_hooks={"request": [as_frontend(keys)]},
-        ) as http:
-            yield http
-
-
 @pytest.fixture(scope="session")
 async def client(
     database_url: str, catalog: StandInCatalog, keys: ServiceKeys
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(
-        create_cart_app(settings_for(database_url, catalog.url, keys)), keys
-    ) as http:
+    """The app with its lifespan run, and an HTTP client calling it as the frontend."""
+    app = create_cart_app(settings_for(database_url, catalog.url, keys))
+    async with in_process_client(app, keys, "frontend") as http:
         yield http
 
 
@@ -158,7 +117,8 @@ async def client_without_catalog(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A cart whose CATALOG_URL points at a port nothing listens on."""
     nowhere = f"http://127.0.0.1:{free_port()}"
-    async with serving(create_cart_app(settings_for(database_url, nowhere, keys)), keys) as http:
+    app = create_cart_app(settings_for(database_url, nowhere, keys))
+    async with in_process_client(app, keys, "frontend") as http:
         yield http
 
 

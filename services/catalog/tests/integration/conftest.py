@@ -8,17 +8,16 @@ starting with `test-`, removed after it, and every test starts with an empty cac
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from catalog.app import create_catalog_app
 from catalog.settings import CatalogSettings
-from chassis.testing import ServiceKeys, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, migrated, run_alembic
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
 
@@ -47,10 +46,9 @@ class Urls:
 
 @pytest.fixture(scope="session")
 def urls(backing: BackingServers) -> Urls:
-    found = Urls(backing.database_url("catalog"), backing.redis_url("catalog"))
-    result = migrate(found.database, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return found
+    return Urls(
+        migrated(SERVICE_DIR, backing.database_url("catalog")), backing.redis_url("catalog")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -59,15 +57,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
     return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend", "admin", "stranger"])
 
 
-def as_allowed_caller(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    """Sign each request as the caller the route allows: frontend reads, admin writes."""
-
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            caller = "frontend" if request.method in ("GET", "HEAD") else "admin"
-            request.headers["x-service-token"] = keys.token(caller, "catalog")
-
-    return sign
+def allowed_caller(request: httpx.Request) -> str:
+    """The caller the route allows: frontend reads, admin writes."""
+    return "frontend" if request.method in ("GET", "HEAD") else "admin"
 
 
 @pytest.fixture(scope="session")
@@ -85,14 +77,8 @@ async def client(urls: Urls, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClie
         }
     )
     app = create_catalog_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://catalog",
-            event_hooks={"request": [as_allowed_caller(keys)]},
-        ) as http:
-            yield http
+    async with in_process_client(app, keys, allowed_caller) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,11 @@ import json
 from catalog import domain
 from catalog.openapi import CONTRACT, REGENERATE, contract
 from catalog.problems import PROBLEMS
-from chassis.contract import errors_not_problem_json
+from chassis.contract import assert_up_to_date, error_classes, errors_not_problem_json
 
 
 def test_openapi_json_is_up_to_date() -> None:
-    committed = CONTRACT.read_bytes() if CONTRACT.exists() else b""
-    assert committed == contract(), (
-        f"{CONTRACT.name} differs from the API in the code. If the change is intended, "
-        f"run `{REGENERATE}` from the repository root with the workspace venv and commit "
-        "the file; if not, the code broke the contract."
-    )
+    assert_up_to_date(CONTRACT, contract(), REGENERATE)
 
 
 def test_the_contract_has_the_agreed_routes() -> None:
@@ -36,11 +31,5 @@ def test_every_error_in_the_contract_is_problem_json() -> None:
 
 
 def test_every_catalog_error_has_a_problem_type() -> None:
-    errors = {
-        value
-        for value in vars(domain).values()
-        if isinstance(value, type)
-        and issubclass(value, domain.CatalogError)
-        and value is not domain.CatalogError
-    }
+    errors = error_classes(domain.CatalogError, domain)
     assert errors == set(PROBLEMS)

@@ -6,13 +6,12 @@ ships, and every call is signed as the caller its routes allow (frontend).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, in_process_client
 from currency.app import create_currency_app
 from currency.settings import CurrencySettings
 
@@ -21,14 +20,6 @@ from currency.settings import CurrencySettings
 def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
     """Real signing keys for the caller the allowlists name, and for one they do not."""
     return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend", "stranger"])
-
-
-def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token("frontend", "currency")
-
-    return sign
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +35,8 @@ async def client(keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
         }
     )
     app = create_currency_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://currency",
-            event_hooks={"request": [as_frontend(keys)]},
-        ) as http:
-            yield http
+    async with in_process_client(app, keys, "frontend") as http:
+        yield http
 
 
 def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:

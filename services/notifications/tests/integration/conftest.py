@@ -7,9 +7,8 @@ Every test starts with an empty inbox and sent-mail log.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from chassis import Database
-from chassis.testing import run_alembic
+from chassis.testing import migrated
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 from notifications.handler import Notifier
@@ -31,25 +30,9 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 SHOP = "http://127.0.0.1:8080"
 
 
-def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-Migrate = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="session")
-def alembic() -> Migrate:
-    return migrate
-
-
 @pytest.fixture(scope="session")
 def database_url(backing: BackingServers) -> str:
-    url = backing.database_url("notifications")
-    result = migrate(url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return url
+    return migrated(SERVICE_DIR, backing.database_url("notifications"))
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +20,10 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, migrated
 from chassis.user_tokens import UserTokenSigner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from fastapi import FastAPI
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 from orders.app import create_orders_app
@@ -41,21 +37,9 @@ PRICES = {"wool-socks": 1200, "brass-compass": 4500}  # USD cents
 RATES = {"USD": 1.0, "EUR": 0.9}
 
 
-def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-@pytest.fixture(scope="session")
-def alembic() -> Callable[..., subprocess.CompletedProcess[str]]:
-    return migrate
-
-
 @pytest.fixture(scope="session")
 def database_url(backing: BackingServers) -> str:
-    url = backing.database_url("orders")
-    result = migrate(url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return url
+    return migrated(SERVICE_DIR, backing.database_url("orders"))
 
 
 @pytest.fixture(scope="session")
@@ -337,33 +321,12 @@ def settings_env(database_url: str, url: str, keys: ServiceKeys, **extra: Any) -
     }
 
 
-def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token("frontend", "orders")
-
-    return sign
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://orders",
-            event_hooks={"request": [as_frontend(keys)]},
-            timeout=60,
-        ) as http:
-            yield http
-
-
 @pytest.fixture(scope="session")
 async def client(
     database_url: str, stand_ins: StandIns, keys: ServiceKeys
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = OrdersSettings.model_validate(settings_env(database_url, stand_ins.url, keys))
-    async with serving(create_orders_app(settings), keys) as http:
+    async with in_process_client(create_orders_app(settings), keys, "frontend", timeout=60) as http:
         yield http
 
 
@@ -373,7 +336,8 @@ async def impatient_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An orders whose sagas give a callee that is down one second only."""
     env = settings_env(database_url, stand_ins.url, keys, SAGA_SECONDS=1, LEASE_SECONDS=10)
-    async with serving(create_orders_app(OrdersSettings.model_validate(env)), keys) as http:
+    app = create_orders_app(OrdersSettings.model_validate(env))
+    async with in_process_client(app, keys, "frontend", timeout=60) as http:
         yield http
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, in_process_client
 from orders.app import create_orders_app
 from orders.jobs import recover
 from orders.settings import OrdersSettings
 
-from .conftest import Shopper, StandIns, assert_problem, place, serving, settings_env
+from .conftest import Shopper, StandIns, assert_problem, place, settings_env
 from .test_recovery import job_settings
 
 
@@ -34,7 +34,8 @@ async def patient_client(
         PAYMENTS_TIMEOUT_SECONDS=45,
         REQUEST_BUDGET_MS=55_000,
     )
-    async with serving(create_orders_app(OrdersSettings.model_validate(env)), keys) as http:
+    app = create_orders_app(OrdersSettings.model_validate(env))
+    async with in_process_client(app, keys, "frontend", timeout=60) as http:
         yield http
 
 

@@ -7,17 +7,14 @@ Every test starts with an empty ledger.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys, run_alembic
-from fastapi import FastAPI
+from chassis.testing import ServiceKeys, in_process_client, migrated
 from mosaic.backing import BackingServers
 from payments.app import create_payments_app
 from payments.settings import PaymentsSettings
@@ -33,22 +30,9 @@ PROCESSING_ERROR = "4000000000000119"
 TIMES_OUT = "4000-1234-5678-9017"
 
 
-def migrate(database_url: str, *args: str) -> Any:
-    """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-@pytest.fixture(scope="session")
-def alembic() -> Callable[..., Any]:
-    return migrate
-
-
 @pytest.fixture(scope="session")
 def database_url(backing: BackingServers) -> str:
-    url = backing.database_url("payments")
-    result = migrate(url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return url
+    return migrated(SERVICE_DIR, backing.database_url("payments"))
 
 
 @pytest.fixture(scope="session")
@@ -73,31 +57,11 @@ def settings_for(database_url: str, keys: ServiceKeys, **extra: Any) -> Payments
     return PaymentsSettings.model_validate({k: v for k, v in env.items() if v is not None})
 
 
-def signed_as(caller: str, keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token(caller, "payments")
-
-    return sign
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run, and an HTTP client calling it as orders."""
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://payments",
-            event_hooks={"request": [signed_as("orders", keys)]},
-            timeout=60,
-        ) as http:
-            yield http
-
-
 @pytest.fixture(scope="session")
 async def client(database_url: str, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_payments_app(settings_for(database_url, keys)), keys) as http:
+    """The app with its lifespan run, and an HTTP client calling it as orders."""
+    app = create_payments_app(settings_for(database_url, keys))
+    async with in_process_client(app, keys, "orders", timeout=60) as http:
         yield http
 
 

@@ -90,13 +90,14 @@ async def test_a_failed_charge_is_recorded_and_answered_402(
 async def test_the_timeout_card_waits_for_the_setting_by_default(
     database_url: str, keys: Any
 ) -> None:
+    from chassis.testing import in_process_client
     from payments.app import create_payments_app
 
-    from .conftest import serving, settings_for
+    from .conftest import settings_for
 
     app = create_payments_app(settings_for(database_url, keys, PROCESSOR_TIMEOUT_SECONDS=None))
     assert app.state.processor.timeout == 2.0
-    async with serving(app, keys) as http:
+    async with in_process_client(app, keys, "orders", timeout=60) as http:
         started = datetime.datetime.now(datetime.UTC)
         problem = assert_problem(
             await charge(http, charge_body(TIMES_OUT)), 402, "processor-timeout"

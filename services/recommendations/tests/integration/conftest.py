@@ -6,18 +6,15 @@ catalog, refuses a call without a service token meant for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
-from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, in_process_client
 from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
-from fastapi import FastAPI
 from mosaic.ports import free_port
 from recommendations.app import create_recommendations_app
 from recommendations.settings import RecommendationsSettings
@@ -141,30 +138,11 @@ def settings_for(catalog_url: str, keys: ServiceKeys) -> RecommendationsSettings
     )
 
 
-def as_frontend(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token("frontend", "recommendations")
-
-    return sign
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run, and an HTTP client calling it as the frontend."""
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://recommendations",
-            event_hooks={"request": [as_frontend(keys)]},
-        ) as http:
-            yield http
-
-
 @pytest.fixture(scope="session")
 async def client(catalog: StandInCatalog, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_recommendations_app(settings_for(catalog.url, keys)), keys) as http:
+    """The app with its lifespan run, and an HTTP client calling it as the frontend."""
+    app = create_recommendations_app(settings_for(catalog.url, keys))
+    async with in_process_client(app, keys, "frontend") as http:
         yield http
 
 
@@ -172,7 +150,8 @@ async def client(catalog: StandInCatalog, keys: ServiceKeys) -> AsyncIterator[ht
 async def client_without_catalog(keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
     """A service whose CATALOG_URL points at a port nothing listens on."""
     nowhere = f"http://127.0.0.1:{free_port()}"
-    async with serving(create_recommendations_app(settings_for(nowhere, keys)), keys) as http:
+    app = create_recommendations_app(settings_for(nowhere, keys))
+    async with in_process_client(app, keys, "frontend") as http:
         yield http
 
 

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 
-from chassis.contract import errors_not_problem_json
+from chassis.contract import assert_up_to_date, error_classes, errors_not_problem_json
 from recommendations import handlers
 from recommendations.openapi import CONTRACT, REGENERATE, contract
 from recommendations.problems import PROBLEMS
 
 
 def test_openapi_json_is_up_to_date() -> None:
-    committed = CONTRACT.read_bytes() if CONTRACT.exists() else b""
-    assert committed == contract(), (
-        f"{CONTRACT.name} differs from the API in the code. If the change is intended, "
-        f"run `{REGENERATE}` from the repository root with the workspace venv and commit "
-        "the file; if not, the code broke the contract."
-    )
+    assert_up_to_date(CONTRACT, contract(), REGENERATE)
 
 
 def test_the_contract_has_the_agreed_route() -> None:
@@ -33,11 +28,5 @@ def test_every_error_in_the_contract_is_problem_json() -> None:
 
 
 def test_every_error_has_a_problem_type() -> None:
-    errors = {
-        value
-        for value in vars(handlers).values()
-        if isinstance(value, type)
-        and issubclass(value, handlers.RecommendationError)
-        and value is not handlers.RecommendationError
-    }
+    errors = error_classes(handlers.RecommendationError, handlers)
     assert errors == set(PROBLEMS)

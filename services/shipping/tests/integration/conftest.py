@@ -6,17 +6,15 @@ Every test starts with no shipments.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from chassis.testing import ServiceKeys, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, migrated
 from mosaic.backing import BackingServers
 from shipping.app import create_shipping_app
 from shipping.settings import ShippingSettings
@@ -24,25 +22,9 @@ from shipping.settings import ShippingSettings
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-Migrate = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="session")
-def alembic() -> Migrate:
-    return migrate
-
-
 @pytest.fixture(scope="session")
 def database_url(backing: BackingServers) -> str:
-    url = backing.database_url("shipping")
-    result = migrate(url, "upgrade", "head")
-    assert result.returncode == 0, result.stderr
-    return url
+    return migrated(SERVICE_DIR, backing.database_url("shipping"))
 
 
 @pytest.fixture(scope="session")
@@ -64,26 +46,11 @@ def settings_for(database_url: str, keys: ServiceKeys) -> ShippingSettings:
     )
 
 
-def as_orders(keys: ServiceKeys) -> Callable[[httpx.Request], Awaitable[None]]:
-    async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
-            request.headers["x-service-token"] = keys.token("orders", "shipping")
-
-    return sign
-
-
 @pytest.fixture(scope="session")
 async def client(database_url: str, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan run, and an HTTP client calling it as orders."""
     app = create_shipping_app(settings_for(database_url, keys))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),
-            base_url="http://shipping",
-            event_hooks={"request": [as_orders(keys)]},
-        ) as http,
-    ):
+    async with in_process_client(app, keys, "orders") as http:
         yield http
 
 

@@ -9,94 +9,19 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess
+from mosaic.testing import Forms, UpProcess
 
 pytestmark = pytest.mark.system
 
 PASSWORD = "violet harbour lantern drifts quietly"
-CART_LINE_REMOVAL = re.compile(r"/cart/items/([^/]+)/remove")
-ADDRESS_REMOVAL = re.compile(r"/account/addresses/([^/]+)/delete")
 ADDRESS = {
     "recipient": "Ada Lovelace", "line1": "12 St James's Square", "line2": "",
     "city": "London", "region": "", "postal_code": "SW1Y 4JH", "country": "GB",
 }  # fmt: skip
-
-
-class Page(HTMLParser):
-    """What a test reads of a shop page, by structure rather than exact markup: the forms
-    (action -> hidden fields), links, the selected option of each select, and the text of
-    the header's cart count and signed-in name."""
-
-    MARKED = ("cart-count", "account-nav__name")
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__()
-        self.status, self.text = response.status_code, response.text
-        self.forms: dict[str, dict[str, str]] = {}
-        self.links: list[str] = []
-        self.stylesheets: list[str] = []
-        self.selected: dict[str, str] = {}  # select id -> chosen value
-        self.marked: dict[str, str] = {}
-        self._form: dict[str, str] | None = None
-        self._select = ""
-        self._marking: str | None = None
-        self.feed(self.text)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        self._marking = next((c for c in found.get("class", "").split() if c in self.MARKED), None)
-        if tag == "form":
-            self._form = self.forms.setdefault(found.get("action", ""), {})
-        elif tag == "input" and self._form is not None and found.get("type") == "hidden":
-            self._form.setdefault(found.get("name", ""), found.get("value", ""))
-        elif tag == "a" and "href" in found:
-            self.links.append(found["href"])
-        elif tag == "link" and found.get("rel") == "stylesheet":
-            self.stylesheets.append(found["href"])
-        elif tag == "select":
-            self._select = found.get("id", found.get("name", ""))
-        elif tag == "option" and "selected" in found:
-            self.selected[self._select] = found.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._marking = None
-        if tag == "form":
-            self._form = None
-
-    def handle_data(self, data: str) -> None:
-        if self._marking is not None:
-            self.marked[self._marking] = self.marked.get(self._marking, "") + data
-
-    def form(self, action: str) -> dict[str, str]:
-        assert action in self.forms, f"no form posting to {action} on the page"
-        return dict(self.forms[action])
-
-    def products(self) -> list[str]:
-        return list(
-            dict.fromkeys(
-                h.removeprefix("/product/") for h in self.links if h.startswith("/product/")
-            )
-        )
-
-    def cart_lines(self) -> list[str]:
-        return sorted(m[1] for a in self.forms if (m := CART_LINE_REMOVAL.fullmatch(a)))
-
-    @property
-    def cart_count(self) -> int:
-        count = self.marked.get("cart-count", "").strip().strip("()")
-        assert count.isdecimal(), "every page shows the cart's item count"
-        return int(count)
-
-    @property
-    def signed_in_as(self) -> str | None:
-        name = self.marked.get("account-nav__name")
-        return name.strip() if name is not None else None
 
 
 @dataclass
@@ -115,15 +40,15 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     home = tmp_path_factory.mktemp("storefront-security") / "home"
     with UpProcess(home, free_port()) as up:
         url = up.wait_ready(timeout=120)
-        products = Page(httpx.get(url + "/", timeout=20)).products()
+        products = Forms(httpx.get(url + "/", timeout=20).text).products()
         assert len(products) >= 2, "the seeded catalog shows products on the front page"
         yield Shop(up, url, products)
 
 
-def open_page(browser: httpx.Client, path: str) -> Page:
-    page = Page(browser.get(path))
-    assert page.status == 200, path
-    return page
+def open_page(browser: httpx.Client, path: str) -> Forms:
+    response = browser.get(path)
+    assert response.status_code == 200, path
+    return Forms(response.text)
 
 
 def submit(browser: httpx.Client, path: str, action: str, **fields: str) -> httpx.Response:
@@ -145,8 +70,8 @@ def cart_of(browser: httpx.Client) -> tuple[list[str], int]:
     return page.cart_lines(), page.cart_count
 
 
-def addresses_of(page: Page) -> list[str]:
-    return [m[1] for action in page.forms if (m := ADDRESS_REMOVAL.fullmatch(action))]
+def addresses_of(page: Forms) -> list[str]:
+    return page.actions(r"/account/addresses/([^/]+)/delete")
 
 
 def is_friendly_page(response: httpx.Response) -> bool:
@@ -231,7 +156,7 @@ def test_guessing_a_password_is_stopped_with_a_friendly_429(shop: Shop) -> None:
 
     # While locked, even the right password is refused: the limit is no guessing oracle.
     assert right_password.status_code == 429
-    assert Page(right_password).signed_in_as is None
+    assert Forms(right_password.text).signed_in_as is None
 
 
 def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> None:
@@ -254,8 +179,8 @@ def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> 
             assert account.headers["location"] == "/sign-in?next=/account"
             home = replay.get("/", headers={"cookie": f"session={old}"})
             assert home.status_code == 200
-            assert Page(home).signed_in_as is None
-            assert "/sign-in" in Page(home).links
+            assert Forms(home.text).signed_in_as is None
+            assert "/sign-in" in Forms(home.text).links
             assert home.cookies.get("session") not in (None, old)  # a fresh id, never the old
 
 
@@ -268,11 +193,11 @@ def test_one_shopper_cannot_reach_anothers_cart_profile_or_addresses(shop: Shop)
         assert submit(ada, "/account", "/account/addresses", **ADDRESS).status_code == 303
         ada_page = open_page(ada, "/account")
         [ada_address] = addresses_of(ada_page)
-        assert ADDRESS["line1"] in html.unescape(ada_page.text)
+        assert ADDRESS["line1"] in html.unescape(ada_page.html)
 
         bob_email = sign_up(bob, "Bob Kahn")
         bob_page = open_page(bob, "/account")
-        seen_by_bob = html.unescape(bob_page.text)
+        seen_by_bob = html.unescape(bob_page.html)
         assert bob_email in seen_by_bob
         assert ada_email not in seen_by_bob
         assert ADDRESS["line1"] not in seen_by_bob
@@ -290,8 +215,8 @@ def test_one_shopper_cannot_reach_anothers_cart_profile_or_addresses(shop: Shop)
 
         ada_page = open_page(ada, "/account")
         assert addresses_of(ada_page) == [ada_address]
-        assert ADDRESS["line1"] in html.unescape(ada_page.text)
-        assert bob_email not in html.unescape(ada_page.text)
+        assert ADDRESS["line1"] in html.unescape(ada_page.html)
+        assert bob_email not in html.unescape(ada_page.html)
         ada_cart = open_page(ada, "/cart")
         assert (ada_cart.cart_lines(), ada_cart.cart_count) == ([product], 2)
         assert ada_cart.selected[f"quantity-{product}"] == "2"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -227,17 +228,27 @@ def process_environment(pid: int) -> dict[str, str]:
 
 
 class Forms(HTMLParser):
-    """What a test reads of a shop page: each form's fields by action (hidden inputs with
-    their values, radio groups with their choices), the links, and the page's text."""
+    """What a test reads of a shop page, by structure rather than exact markup: each form's
+    fields by action (hidden inputs with their values, radio groups with their choices), the
+    links and stylesheets, the selected option of each select, the page's text, and the
+    header's cart count and signed-in name. `html` is the markup as served."""
+
+    MARKED = ("cart-count", "account-nav__name")  # classes whose text the header shows
 
     def __init__(self, html: str) -> None:
         super().__init__()
+        self.html = html
         self.hidden: dict[str, dict[str, str]] = {}
         self.radios: dict[str, dict[str, list[str]]] = {}
         self.links: list[str] = []
+        self.stylesheets: list[str] = []
+        self.selected: dict[str, str] = {}  # select id -> chosen value
         self._action: str | None = None
         self._text: list[str] = []
         self._skip = 0
+        self._select = ""
+        self._marking: str | None = None
+        self._marked: dict[str, str] = {}
         self.feed(html)
         self.close()
 
@@ -248,6 +259,7 @@ class Forms(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {name: value or "" for name, value in attrs}
+        self._marking = next((c for c in found.get("class", "").split() if c in self.MARKED), None)
         if tag in ("script", "style"):
             self._skip += 1
         elif tag == "form":
@@ -262,8 +274,15 @@ class Forms(HTMLParser):
                 self.radios[self._action].setdefault(name, []).append(found.get("value", ""))
         elif tag == "a" and "href" in found:
             self.links.append(found["href"])
+        elif tag == "link" and found.get("rel") == "stylesheet":
+            self.stylesheets.append(found["href"])
+        elif tag == "select":
+            self._select = found.get("id", found.get("name", ""))
+        elif tag == "option" and "selected" in found:
+            self.selected[self._select] = found.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
+        self._marking = None
         if tag in ("script", "style"):
             self._skip = max(0, self._skip - 1)
         elif tag == "form":
@@ -272,11 +291,39 @@ class Forms(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self._text.append(data)
+        if self._marking is not None:
+            self._marked[self._marking] = self._marked.get(self._marking, "") + data
 
     def form(self, action: str) -> dict[str, str]:
         """The hidden fields of the form posting to `action` (its CSRF token, ...)."""
         assert action in self.hidden, f"no form posting to {action} on the page"
         return dict(self.hidden[action])
+
+    def actions(self, pattern: str) -> list[str]:
+        """The first group of `pattern` in each form action it matches in full, in page
+        order: `actions(r"/cart/items/([^/]+)/remove")` is the cart's product ids."""
+        return [m[1] for action in self.hidden if (m := re.fullmatch(pattern, action))]
+
+    def products(self) -> list[str]:
+        """The ids of the products the page links to, each once, in page order."""
+        ids = (h.removeprefix("/product/") for h in self.links if h.startswith("/product/"))
+        return list(dict.fromkeys(ids))
+
+    def cart_lines(self) -> list[str]:
+        """The product ids of the cart page's lines (their remove forms), sorted."""
+        return sorted(self.actions(r"/cart/items/([^/]+)/remove"))
+
+    @property
+    def cart_count(self) -> int:
+        count = self._marked.get("cart-count", "").strip().strip("()")
+        assert count.isdecimal(), "every page shows the cart's item count"
+        return int(count)
+
+    @property
+    def signed_in_as(self) -> str | None:
+        """The signed-in name in the header; None when nobody is signed in."""
+        name = self._marked.get("account-nav__name")
+        return name.strip() if name is not None else None
 
 
 TEST_CARD = "4242 4242 4242 4242"  # Stripe's test Visa: succeeds

@@ -100,7 +100,9 @@ class FakeCatalog:
         app.router.add_get("/v1/search", self._search)
         app.router.add_get("/v1/pictures/{name}", self._picture)
         # Cancel handlers whose client gave up, so a "slow catalog" test ends promptly.
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
+        self.runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
+        )
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -209,7 +211,7 @@ class FakeCurrency:
         app = web.Application()
         app.router.add_get("/v1/currencies", self._currencies)
         app.router.add_post("/v1/convert", self._convert)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -290,7 +292,7 @@ class FakeAccounts:
         app.router.add_get("/v1/users/me/addresses", self._addresses)
         app.router.add_post("/v1/users/me/addresses", self._add_address)
         app.router.add_delete("/v1/users/me/addresses/{aid}", self._delete_address)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -447,7 +449,7 @@ class FakeCart:
         app.router.add_post("/v1/carts/{cid}/items", self._add)
         app.router.add_put("/v1/carts/{cid}/items/{pid}", self._change)
         app.router.add_delete("/v1/carts/{cid}/items/{pid}", self._remove)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -589,7 +591,9 @@ class FakeRecommendations:
         app = web.Application()
         app.router.add_get("/v1/recommendations", self._recommendations)
         # Cancel handlers whose client gave up, so a "slow" test ends promptly.
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
+        self.runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
+        )
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -647,7 +651,7 @@ class FakeShipping:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/quotes", self._quote)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -740,7 +744,7 @@ class FakeOrders:
         app.router.add_get("/v1/orders", self._history)
         app.router.add_get("/v1/orders/by-token/{token}", self._by_token)
         app.router.add_get("/v1/orders/{oid}", self._one)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()

@@ -19,23 +19,47 @@ def _orjson_dumps(data: Any, **_: Any) -> str:
     return orjson.dumps(data, default=str).decode()
 
 
+# Loggers cache their processor chain on first use (structlog's cache_logger_on_first_use),
+# so what may change when logging is configured again -- in tests, several apps in one
+# process -- is looked up when a line is written, not captured when the chain is built:
+# the service's name and version, and the current sys.stdout (pytest swaps it per test).
+_identity: dict[str, str] = {}
+
+
+def _add_identity(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    for key, value in _identity.items():
+        event.setdefault(key, value)
+    return event
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever sys.stdout is at the moment."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure_logging(
     *, service: str, version: str, log_format: str = "auto", level: str = "info"
 ) -> None:
     """Configure structlog and the stdlib root logger for this process; call once at start."""
     as_json = log_format == "json" or (log_format == "auto" and not sys.stdout.isatty())
-
-    def add_service(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-        event.setdefault("service", service)
-        event.setdefault("version", version)
-        return event
+    _identity.update(service=service, version=version)
 
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        add_service,
+        _add_identity,
     ]
     renderer: Processor
     if as_json:
@@ -54,7 +78,7 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

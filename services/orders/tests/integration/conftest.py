@@ -290,7 +290,7 @@ async def stand_ins() -> AsyncIterator[StandIns]:
     app.router.add_post("/v1/shipments", s.ship)
     app.router.add_get("/v1/shipments", s.shipments_by_reference)
     app.router.add_post("/v1/shipments/{shipment_id}/cancel", s.cancel_shipment)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

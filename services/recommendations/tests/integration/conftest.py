@@ -113,7 +113,7 @@ async def catalog(keys: ServiceKeys) -> AsyncIterator[StandInCatalog]:
     app = web.Application()
     app.router.add_get("/v1/products", stand_in.products)
     app.router.add_get("/v1/products/{product_id}", stand_in.product)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)

@@ -10,12 +10,42 @@ service is provisioned (role, database, ACL user) on first use, exactly as `mosa
 
 `backing.admin_database_url` / `backing.admin_redis_url` are the superuser / admin URLs,
 for tests that set up or inspect across services.
+
+Under pytest-xdist (`mosaic test` runs `-n logical --dist loadscope`), the tests of one file
+stay on one worker (their module fixtures are set up once), and every system test, each of
+which starts the whole shop with `mosaic up`, runs on one worker, one after another and
+first, while the other workers take the rest: two shops at once on a 2-core machine would
+only make both slow.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from mosaic.backing import BackingServers
+
+SYSTEM_TESTS = ("tests/system/", "tests/browser/")  # each starts the shop: `mosaic up`
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadscope`: a file's tests stay on one worker, and all system tests
+    share one scope, so they run one after another on one worker. (pytest-xdist 3.8's own
+    `--dist loadgroup` does the same with markers, but leaves them unread here.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneShopAtATime(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return "system" if path.startswith(SYSTEM_TESTS) else path
+
+    return OneShopAtATime(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The longest scope first, while the other workers take the files.
+    items.sort(key=lambda item: not item.nodeid.startswith(SYSTEM_TESTS))
 
 
 @pytest.fixture(scope="session")

@@ -42,3 +42,23 @@ def test_a_missing_browser_stops_the_run_before_pytest(
     err = capsys.readouterr().err
     assert "The browser tests need Chromium." in err
     assert "Install it with apt-get." in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parallel"),
+    [
+        ([], True),
+        (["-x", "-p", "no:cacheprovider", "-k", "cart"], True),
+        (["-n", "0"], False),
+        (["-n4"], False),
+        (["--numprocesses=2"], False),
+        (["-p", "no:xdist"], False),
+    ],
+)
+def test_pytest_runs_on_a_worker_per_cpu_unless_told_otherwise(
+    arguments: list[str], parallel: bool
+) -> None:
+    command = checks._steps(arguments, static=False)[-1][1]
+    assert isinstance(command, list)
+    assert ("--dist=loadscope" in command) is parallel
+    assert command[len(command) - len(arguments) :] == arguments  # passed on, last

@@ -38,9 +38,16 @@ def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
     ]
     tests: list[Step] = [
         ("chromium for the browser tests", _chromium),
-        ("pytest", [str(bin_dir / "pytest"), *pytest_args]),
+        ("pytest", [str(bin_dir / "pytest"), *_parallel(pytest_args), *pytest_args]),
     ]
     return [*static_steps, *tests] if static else tests
+
+
+def _parallel(pytest_args: Sequence[str]) -> list[str]:
+    """pytest-xdist, one worker per CPU, one file per worker at a time and every system test
+    on one worker (see the root conftest.py); unless the arguments choose otherwise."""
+    chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in pytest_args)
+    return [] if chosen else ["--numprocesses=logical", "--dist=loadscope"]
 
 
 def _run(step: list[str] | Callable[[], None], root: Path) -> int:

@@ -62,9 +62,10 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """`$MOSAIC_ARTIFACTS`, else test-artifacts/browser/ in the repo (git-ignored)."""
+    """`$MOSAIC_ARTIFACTS`, else test-artifacts/browser/ in the repo (git-ignored); emptied of
+    our own screenshots once per session, so every module's pictures of this run stay."""
     folder = Path(os.environ.get("MOSAIC_ARTIFACTS") or REPO_ROOT / "test-artifacts" / "browser")
     folder.mkdir(parents=True, exist_ok=True)
     # Only our own screenshots from an earlier run: the folder may hold others' artifacts.

@@ -53,6 +53,11 @@ class EmbeddedPostgres:
     def prepare(self) -> None:
         """Create the cluster on first use; later calls only reopen the way to it."""
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if self.os_user is not None:
+            # The server runs as its own OS user, from the binaries in our virtualenv: it
+            # must be able to reach them, also when the checkout is in a private folder
+            # (mktemp -d, a 0700 home) and nothing has opened the way before.
+            ensure_prefix_permissions(POSTGRES_BIN_PATH / "postgres")
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         elif self.os_user is not None:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -82,37 +82,53 @@ def _svg(pid: str) -> bytes:
 
 
 @dataclass
-class FakeCatalog:
+class StandIn:
+    """A stand-in for another service: its HTTP API on a free loopback port, started and
+    stopped by the fixtures. A subclass gives its routes in `application()`."""
+
+    url: str = field(default="", kw_only=True)
+    runner: web.AppRunner | None = field(default=None, kw_only=True)
+    # Cancel handlers whose client gave up, so a "slow upstream" test ends promptly.
+    cancel_abandoned: ClassVar[bool] = False
+
+    def application(self) -> web.Application:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(
+            self.application(),
+            access_log=None,
+            shutdown_timeout=0.5,
+            handler_cancellation=self.cancel_abandoned,
+        )
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+@dataclass
+class FakeCatalog(StandIn):
     """Catalog as the frontend sees it; tests turn its knobs to simulate trouble."""
 
     products: list[dict[str, Any]] = field(default_factory=_products)
     delay: float = 0.0  # seconds before every answer
     fail_with: int | None = None  # answer every call with this status
     calls: list[str] = field(default_factory=list)
-    url: str = ""
-    runner: web.AppRunner | None = None
+    cancel_abandoned = True  # "slow catalog" tests
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._trouble])
         app.router.add_get("/v1/categories", self._categories)
         app.router.add_get("/v1/products", self._list)
         app.router.add_get("/v1/products/{pid}", self._one)
         app.router.add_get("/v1/search", self._search)
         app.router.add_get("/v1/pictures/{name}", self._picture)
-        # Cancel handlers whose client gave up, so a "slow catalog" test ends promptly.
-        self.runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
-        )
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = self.runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     @web.middleware
     async def _trouble(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -198,29 +214,18 @@ EXPONENTS = {"USD": 2, "EUR": 2, "JPY": 0, "GBP": 2}
 
 
 @dataclass
-class FakeCurrency:
+class FakeCurrency(StandIn):
     """Currency's /v1 contract with four made-up rates against the dollar."""
 
     fail_with: int | None = None
     conversions: list[dict[str, Any]] = field(default_factory=list)
     idempotency_keys: list[str | None] = field(default_factory=list)
-    url: str = ""
-    runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/v1/currencies", self._currencies)
         app.router.add_post("/v1/convert", self._convert)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     async def _currencies(self, _: web.Request) -> web.Response:
         if self.fail_with is not None:
@@ -264,7 +269,7 @@ async def currency() -> AsyncIterator[FakeCurrency]:
 
 
 @dataclass
-class FakeAccounts:
+class FakeAccounts(StandIn):
     """accounts' /v1 contract for the frontend: users, sessions, access tokens, addresses.
 
     `access_seconds` sets how long an access token lives, so tests can make one expire.
@@ -279,10 +284,8 @@ class FakeAccounts:
     refuse_sign_in: int | None = None  # e.g. 429: every sign-in is refused with it
     refuse_addresses: int | None = None  # e.g. 409: every new address is refused with it
     access_seconds: float = 600.0
-    url: str = ""
-    runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/users", self._register)
         app.router.add_post("/v1/sessions", self._sign_in)
@@ -292,16 +295,7 @@ class FakeAccounts:
         app.router.add_get("/v1/users/me/addresses", self._addresses)
         app.router.add_post("/v1/users/me/addresses", self._add_address)
         app.router.add_delete("/v1/users/me/addresses/{aid}", self._delete_address)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     def _profile(self, email: str) -> dict[str, Any]:
         user = self.users[email]
@@ -424,7 +418,7 @@ OWNER = web.RequestKey("owner", str)
 
 
 @dataclass
-class FakeCart:
+class FakeCart(StandIn):
     """cart's /v1 contract for the frontend, in memory: a cart per owner (visitor or user).
 
     Every call must carry a service token and say whose cart (`Authorization: Bearer` from
@@ -437,10 +431,8 @@ class FakeCart:
     merges: list[tuple[str, str]] = field(default_factory=list)  # (user email, visitor id)
     owners_seen: list[str] = field(default_factory=list)
     fail_with: int | None = None
-    url: str = ""
-    runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checked])
         app.router.add_get("/v1/carts/current", self._current)
         app.router.add_post("/v1/carts", self._ensure)
@@ -449,16 +441,7 @@ class FakeCart:
         app.router.add_post("/v1/carts/{cid}/items", self._add)
         app.router.add_put("/v1/carts/{cid}/items/{pid}", self._change)
         app.router.add_delete("/v1/carts/{cid}/items/{pid}", self._remove)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     def lines_of(self, owner: str) -> dict[str, int]:
         return dict(self.carts.get(owner, {}).get("lines", {}))
@@ -575,7 +558,7 @@ async def cart(catalog: FakeCatalog, accounts: FakeAccounts) -> AsyncIterator[Fa
 
 
 @dataclass
-class FakeRecommendations:
+class FakeRecommendations(StandIn):
     """recommendations' /v1 contract: the first products of the same category as the one asked
     about, then others; `delay` and `fail_with` simulate trouble, `calls` records queries."""
 
@@ -584,25 +567,12 @@ class FakeRecommendations:
     fail_with: int | None = None
     calls: list[dict[str, str]] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # event-loop time of each call
-    url: str = ""
-    runner: web.AppRunner | None = None
+    cancel_abandoned = True  # "slow recommendations" tests
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/v1/recommendations", self._recommendations)
-        # Cancel handlers whose client gave up, so a "slow" test ends promptly.
-        self.runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
-        )
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     async def _recommendations(self, request: web.Request) -> web.Response:
         self.calls.append(dict(request.query))
@@ -637,7 +607,7 @@ ZONES = {"DE": r"\d{5}", "FR": r"\d{5}", "US": r"\d{5}", "GB": r"[A-Z0-9 ]{5,8}"
 
 
 @dataclass
-class FakeShipping:
+class FakeShipping(StandIn):
     """shipping's quotes (POST /v1/quotes) in USD: standard and express, by item count.
 
     "AQ" (and any country outside ZONES) is not served, nor a postal code out of format.
@@ -645,22 +615,11 @@ class FakeShipping:
 
     fail_with: int | None = None
     quotes: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-    runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/quotes", self._quote)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     @staticmethod
     def not_served(destination: dict[str, Any]) -> str | None:
@@ -716,7 +675,7 @@ DECLINED = {
 
 
 @dataclass
-class FakeOrders:
+class FakeOrders(StandIn):
     """orders' /v1 contract for the frontend: places an order from the stand-in cart.
 
     Like orders: the owner from the user's token (the stand-in accounts') or x-visitor-id;
@@ -735,25 +694,14 @@ class FakeOrders:
     fail_with: int | None = None  # every call answers this status
     processing: bool = False  # checkouts answer 202, still processing
     delay: float = 0.0  # seconds before a checkout answers
-    url: str = ""
-    runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checked])
         app.router.add_post("/v1/orders", self._place)
         app.router.add_get("/v1/orders", self._history)
         app.router.add_get("/v1/orders/by-token/{token}", self._by_token)
         app.router.add_get("/v1/orders/{oid}", self._one)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+        return app
 
     @web.middleware
     async def _checked(self, request: web.Request, handler: Any) -> web.StreamResponse:

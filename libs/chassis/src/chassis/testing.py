@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 from fastapi import FastAPI
 
 from chassis.tokens import TokenSigner
+from chassis.user_tokens import UserTokenSigner
 
 
 class ServiceKeys:
@@ -38,8 +39,9 @@ class ServiceKeys:
         self.trust_dir = folder / "trust"
         self.trust_dir.mkdir(parents=True, exist_ok=True)
         self._signers: dict[str, TokenSigner] = {}
+        self._keys: dict[str, Ed25519PrivateKey] = {}
         for name in names:
-            key = Ed25519PrivateKey.generate()
+            key = self._keys[name] = Ed25519PrivateKey.generate()
             self.key_file(name).write_bytes(
                 key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
             )
@@ -56,6 +58,12 @@ class ServiceKeys:
 
     def headers(self, caller: str, audience: str) -> dict[str, str]:
         return {"x-service-token": self.token(caller, audience)}
+
+    def user_tokens(self, lifetime: int = 600) -> UserTokenSigner:
+        """Signs users' access tokens as accounts does, with accounts' key (so "accounts"
+        must be among the names); services trust it through the trust directory."""
+        key = self._keys["accounts"]
+        return UserTokenSigner(lambda: key, lifetime=lifetime)
 
 
 def run_alembic(

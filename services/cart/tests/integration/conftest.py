@@ -21,8 +21,6 @@ from cart.app import create_cart_app
 from cart.settings import CartSettings
 from chassis.testing import ServiceKeys, in_process_client, migrated
 from chassis.user_tokens import UserTokenSigner
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 
@@ -140,12 +138,6 @@ async def no_carts(database_url: str) -> AsyncIterator[None]:
         await connection.close()
 
 
-def _private_key(path: Path) -> Ed25519PrivateKey:
-    key = load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
-
-
 @dataclass(frozen=True)
 class Shopper:
     """Whom a request is for, as the frontend would say it: headers to send."""
@@ -159,8 +151,7 @@ ShopperFactory = Callable[..., Shopper]
 @pytest.fixture(scope="session")
 def user_tokens(keys: ServiceKeys) -> UserTokenSigner:
     """Signs user tokens as accounts does, with accounts' key (trusted by cart)."""
-    key = _private_key(keys.key_file("accounts"))
-    return UserTokenSigner(lambda: key, lifetime=600)
+    return keys.user_tokens()
 
 
 @pytest.fixture

@@ -22,8 +22,6 @@ import pytest
 from aiohttp import web
 from chassis.testing import ServiceKeys, in_process_client, migrated
 from chassis.user_tokens import UserTokenSigner
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 from orders.app import create_orders_app
@@ -368,16 +366,9 @@ class Shopper:
         return self.headers.get("Authorization") or self.headers["x-visitor-id"]
 
 
-def _private_key(path: Path) -> Ed25519PrivateKey:
-    key = load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
-
-
 @pytest.fixture(scope="session")
 def user_tokens(keys: ServiceKeys) -> UserTokenSigner:
-    key = _private_key(keys.key_file("accounts"))
-    return UserTokenSigner(lambda: key, lifetime=600)
+    return keys.user_tokens()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ the client for calls between services, problem+json errors, and the app factory.
 from chassis.app import create_app
 from chassis.cache import Cache
 from chassis.client import (
+    ClientResource,
     Response,
     ServiceClient,
     UpstreamStatusError,
@@ -27,6 +28,7 @@ __all__ = [
     "BrokerSettings",
     "Cache",
     "CacheSettings",
+    "ClientResource",
     "Consumer",
     "Credentials",
     "Database",

@@ -263,6 +263,24 @@ class ServiceClient:
         return UpstreamUnavailable(self.service, reason)
 
 
+class ClientResource:
+    """Base of a service's typed client for another service: a chassis resource around one
+    `ServiceClient`, opened, pinged and closed in the lifespan with it."""
+
+    def __init__(self, http: ServiceClient) -> None:
+        self.http = http
+        self.name = http.name
+
+    async def open(self) -> None:
+        await self.http.open()
+
+    async def ping(self) -> None:
+        await self.http.ping()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
 def _left(deadline: float) -> float:
     return max(deadline - time.time(), 0.0)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from chassis import ServiceClient, UpstreamStatusError, UpstreamUnavailable
+from chassis import UpstreamStatusError, UpstreamUnavailable
+from chassis.client import ClientResource
 
 Product = dict[str, Any]  # catalog's product as it answered; passed through, never stored
 
@@ -21,21 +22,8 @@ class Products(Protocol):
         ...
 
 
-class CatalogProducts:
+class CatalogProducts(ClientResource):
     """`Products` from catalog's `GET /v1/products/{id}`; a resource opened in the lifespan."""
-
-    def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def find(self, product_id: str) -> Product | None:
         response = await self.http.request("GET", f"/v1/products/{product_id}")

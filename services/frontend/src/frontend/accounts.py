@@ -7,7 +7,8 @@ the shop: `AccessExpired` (refresh and retry) or `SignedOut` (the session has en
 
 from typing import Any
 
-from chassis import Response, ServiceClient, UpstreamUnavailable
+from chassis import Response, UpstreamUnavailable
+from chassis.client import ClientResource
 
 CLIENT_ADDRESS_HEADER = "x-client-address"
 
@@ -32,21 +33,8 @@ class SignedOut(Exception):
     """The accounts session has ended (signed out elsewhere, password changed, expired)."""
 
 
-class AccountsClient:
+class AccountsClient(ClientResource):
     """What the shop asks of accounts; also a chassis resource, like `CatalogClient`."""
-
-    def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def register(self, email: str, password: str, name: str, client_address: str) -> None:
         body = {"email": email, "password": password, "display_name": name}

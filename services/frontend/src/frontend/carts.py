@@ -7,7 +7,8 @@ off the contract is `CartUnavailable`: the shop flashes it, never shows a 500.
 
 from typing import Any
 
-from chassis import Problem, Response, ServiceClient
+from chassis import Problem, Response
+from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from frontend.clients import Product
@@ -52,24 +53,11 @@ class CartUnavailable(Exception):
     """cart is down, slow, or answered off the contract."""
 
 
-class CartClient:
+class CartClient(ClientResource):
     """What the shop asks of cart; also a chassis resource, like `CatalogClient`.
 
     `owner` is the headers saying whose cart: `x-visitor-id`, or `Authorization: Bearer`.
     """
-
-    def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def current(self, owner: dict[str, str]) -> Cart | None:
         """The owner's cart, or None when they have none yet (creates nothing)."""

@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from chassis import Problem, ServiceClient
+from chassis import Problem
+from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from frontend.clients import Money
@@ -61,21 +62,8 @@ def _address_field(where: str) -> str:
     return f"address.{last}" if last in {"country", "postal_code"} else "address.country"
 
 
-class ShippingClient:
+class ShippingClient(ClientResource):
     """What the shop asks of shipping; also a chassis resource, like `CartClient`."""
-
-    def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def quote(
         self, country: str, postal_code: str, items: list[Item]

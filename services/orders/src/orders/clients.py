@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from chassis import Response, ServiceClient, UpstreamTimeout, UpstreamUnavailable, get_logger
+from chassis import Response, UpstreamTimeout, UpstreamUnavailable, get_logger
+from chassis.client import ClientResource
 
 from orders.domain import Address, Failure, Line, Money, Order
 from orders.ports import (
@@ -31,21 +32,8 @@ from orders.ports import (
 _log = get_logger("orders.clients")
 
 
-class _Adapter:
+class _Adapter(ClientResource):
     """A resource wrapping one ServiceClient (opened and closed in the lifespan)."""
-
-    def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def _call(self, method: str, path: str, **options: Any) -> Response:
         try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from chassis import ServiceClient, UpstreamStatusError, UpstreamUnavailable
+from chassis import UpstreamStatusError, UpstreamUnavailable
+from chassis.client import ClientResource
 
 from recommendations.ranking import Product
 
@@ -27,21 +28,8 @@ class Catalog(Protocol):
         ...
 
 
-class CatalogClient:
+class CatalogClient(ClientResource):
     """`Catalog` from catalog's `GET /v1/products` and `GET /v1/products/{id}`."""
-
-    def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def product(self, product_id: str) -> Product | None:
         response = await self.http.request("GET", f"/v1/products/{product_id}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from chassis import Problem, Response, ServiceClient, UpstreamStatusError, get_logger
+from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 # Product ids per the contract; category slugs share the kebab-case shape by convention.
@@ -108,7 +109,7 @@ def _problem_kind(error: UpstreamStatusError) -> str:
     return str(error.problem.get("type", "")).rsplit("/", 1)[-1]
 
 
-class CatalogClient:
+class CatalogClient(ClientResource):
     """What the shop asks of catalog; one method per question.
 
     Also a chassis resource (opened and closed in the app's lifespan) by delegating to the
@@ -116,20 +117,10 @@ class CatalogClient:
     """
 
     def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
+        super().__init__(http)
         # The last categories catalog named: the same for every shopper, not per-user state.
         self.menu: list[Category] = []
         self._menu_fresh_until = 0.0
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def categories(self) -> list[Category]:
         items = self._parse(_Categories, await self.http.get_json("/v1/categories")).items

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chassis import Problem, ServiceClient, get_logger
+from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from frontend.clients import Money, Product
@@ -73,7 +74,7 @@ class ConversionFailed(Exception):
     """Currency could not convert this batch; show prices as catalog gave them."""
 
 
-class CurrencyClient:
+class CurrencyClient(ClientResource):
     """What the shop asks of currency. Also a chassis resource, like `CatalogClient`.
 
     The list of offered currencies is the same for every shopper, so it is kept per process
@@ -81,22 +82,12 @@ class CurrencyClient:
     """
 
     def __init__(self, http: ServiceClient) -> None:
-        self.http = http
-        self.name = http.name
+        super().__init__(http)
         self.offered: list[Offered] = [Offered(code=BASE_CURRENCY, name="US Dollar", exponent=2)]
         # The day of currency's rates, from its list and from every conversion (unknown
         # until currency has answered once).
         self.rates: Rates | None = None
         self._next_refresh = 0.0
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     def is_offered(self, code: str) -> bool:
         return any(item.code == code for item in self.offered)

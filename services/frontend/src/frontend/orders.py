@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from chassis import Problem, Response, ServiceClient, context, dependency
+from chassis.client import ClientResource
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
@@ -120,25 +121,15 @@ def _first_field(problem: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-class OrdersClient:
+class OrdersClient(ClientResource):
     """What the shop asks of orders; also a chassis resource, like `CartClient`.
 
     `owner` is the headers saying whose order: `x-visitor-id`, or `Authorization: Bearer`.
     """
 
     def __init__(self, http: ServiceClient, *, checkout_seconds: float) -> None:
-        self.http = http
-        self.name = http.name
+        super().__init__(http)
         self.checkout_seconds = checkout_seconds
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from chassis import Problem, ServiceClient, context, get_logger
+from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from frontend.clients import Product
@@ -29,22 +30,12 @@ class _Recommendations(BaseModel):
     items: list[Product]
 
 
-class RecommendationsClient:
+class RecommendationsClient(ClientResource):
     """What the shop asks of recommendations; also a chassis resource, like `CatalogClient`."""
 
     def __init__(self, http: ServiceClient, *, timeout_seconds: float) -> None:
-        self.http = http
-        self.name = http.name
+        super().__init__(http)
         self.timeout_seconds = timeout_seconds
-
-    async def open(self) -> None:
-        await self.http.open()
-
-    async def ping(self) -> None:
-        await self.http.ping()
-
-    async def close(self) -> None:
-        await self.http.close()
 
     async def for_product(self, product_id: str) -> list[Product]:
         """Products to suggest beside this one, best first; empty when there is no answer."""

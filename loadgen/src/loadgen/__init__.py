@@ -1,0 +1,1 @@
+"""Mosaic's load generator: the shop's user flows, driven by Locust."""

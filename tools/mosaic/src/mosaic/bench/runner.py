@@ -1,0 +1,231 @@
+"""One mode's bench: the shop up, idle, warm-up, each flow closed loop, the mix step by step."""
+
+import signal
+import time
+from typing import Any
+
+from mosaic.bench.analysis import knee, mix_capacity, saturated_by, step_rates
+from mosaic.bench.loadgen import LoadgenProcess, LoadRun
+from mosaic.bench.options import BenchOptions, Budget
+from mosaic.bench.processes import Sample, Sampler
+from mosaic.bench.progress import PhaseProgress
+from mosaic.bench.shop import Shop
+
+START_PLAN = 30.0  # seconds planned for a `mosaic up` to be ready (a fresh home)
+STOP_PLAN = 10.0
+RUN_OVERHEAD = 4.0  # a loadgen run's own start-up and set-up (sign-ins, carts) besides
+
+
+def planned_seconds(budget: Budget, modes: int, starts: bool) -> float:
+    """The plan behind the progress bar and its "time left"."""
+    runs = len(budget.flows) + budget.max_steps + 1
+    loads = (
+        budget.idle
+        + budget.warmup
+        + len(budget.flows) * budget.closed
+        + budget.max_steps * budget.step
+        + runs * (budget.run_warmup + RUN_OVERHEAD)
+    )
+    return modes * (loads + ((START_PLAN + STOP_PLAN) if starts else 0.0))
+
+
+class ModeBench:
+    def __init__(self, mode: str, options: BenchOptions, progress: PhaseProgress) -> None:
+        self.mode = mode
+        self.options = options
+        self.budget = options.budget
+        self.progress = progress
+        self.work = options.out / "runs" / mode
+        self.shop: Shop | None = None
+        self.sampler: Sampler | None = None
+        self._loadgen: LoadgenProcess | None = None
+
+    def run(self, rates: list[float] | None = None) -> dict[str, Any]:
+        """Everything for this mode; the shop we started is stopped, also on Ctrl-C."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._run(rates)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the load, then the shop; a second Ctrl-C meanwhile must not leave it running
+        (it runs in its own session), so Ctrl-C waits until this is done."""
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if self._loadgen is not None:
+                self._loadgen.stop()
+            if self.sampler is not None:
+                self.sampler.stop()
+            if self.shop is not None:
+                self.progress.phase(f"{self.mode}: stopping the shop", STOP_PLAN)
+                self.shop.stop()
+                self.shop = None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _run(self, rates: list[float] | None) -> dict[str, Any]:
+        options, budget = self.options, self.budget
+        if options.url is None and options.home is None:
+            self.progress.phase(f"{self.mode}: starting the shop", START_PLAN)
+            self.shop = Shop.start(
+                self.mode,
+                options.out / f"{self.mode}-up.log",
+                options.up_args,
+                options.ready_timeout,
+                self.progress.refresh,
+            )
+        else:
+            self.shop = Shop.attach(options.url, options.home)
+        shop = self.shop
+        self.sampler = sampler = Sampler(shop.home, options.sample_interval)
+        result: dict[str, Any] = {
+            "mode": self.mode,
+            "url": shop.url,
+            "started_by_bench": shop.started,
+            "ready_seconds": shop.ready_seconds,
+            "processes": _processes(shop.processes()),
+            "cpu_measured": shop.home is not None,
+        }
+        sampler.start()
+
+        self.progress.phase(f"{self.mode}: idle", budget.idle)
+        idle_start = sampler.sample()
+        time.sleep(budget.idle)
+        idle_end = sampler.sample()
+        idle = sampler.between(idle_start.at, idle_end.at)
+        result["idle"] = {"seconds": idle.seconds, "cpu": idle.as_json(0)}
+        rss: dict[str, Any] = {"idle": _rss(idle_end)}
+
+        warm = LoadRun("warmup", "mix", budget.warmup_users, budget.warmup, 0.0, None, options.seed)
+        result["warmup"] = self._load(warm, "warming up (the mix)")
+        rss["before_load"] = _rss(sampler.sample())
+
+        closed: dict[str, Any] = {}
+        for flow in budget.flows:
+            run = LoadRun(
+                f"closed/{flow}",
+                flow,
+                budget.closed_users,
+                budget.closed,
+                budget.run_warmup,
+                None,
+                options.seed,
+            )
+            closed[flow] = self._load(run, f"closed loop: {flow}, {budget.closed_users} users")
+        result["closed"] = closed
+
+        capacity = mix_capacity(closed)
+        planned = rates or step_rates(budget, capacity)
+        steps: list[dict[str, Any]] = []
+        saturation: dict[str, Any] = {"reached": False, "step": None, "reasons": []}
+        for index, rate in enumerate(planned, start=1):
+            run = LoadRun(
+                f"step/{index}",
+                "mix",
+                budget.max_in_flight,
+                budget.step,
+                budget.run_warmup,
+                rate,
+                options.seed,
+            )
+            step = self._load(run, f"step {index}/{len(planned)}: the mix at {rate:g}/s")
+            step.update(offered=rate, step=index)
+            steps.append(step)
+            reasons = saturated_by(step, rate, budget.step, options.saturation)
+            step["saturated_by"] = reasons
+            if reasons:
+                saturation = {
+                    "reached": True,
+                    "step": index,
+                    "offered_rps": rate,
+                    "reasons": reasons,
+                }
+                break
+        rss["after"] = _rss(sampler.sample())
+        sampler.stop()
+        result.update(
+            estimated_mix_capacity_rps=capacity,
+            planned_rates=planned,
+            steps=steps,
+            saturation=saturation,
+            knee=knee(steps, options.saturation),
+            rss=rss,
+        )
+        return result
+
+    def _load(self, run: LoadRun, what: str) -> dict[str, Any]:
+        """One loadgen run, with the shop's CPU over its measured window."""
+        assert self.shop is not None and self.sampler is not None
+        self.progress.phase(f"{self.mode}: {what}", run.duration + run.warmup + RUN_OVERHEAD)
+        out = self.work / (run.name.replace("/", "-") + ".json")
+        self._loadgen = LoadgenProcess(run, self.shop.url, out)
+        self.sampler.sample()
+
+        def on_progress(line: dict[str, Any]) -> None:
+            rps, flight = line.get("rps"), line.get("in_flight")
+            detail = f" · {rps:.0f}/s" if isinstance(rps, int | float) else ""
+            detail += f" · {flight} in flight" if isinstance(flight, int) else ""
+            self.progress.progress.update(
+                self.progress.task,  # type: ignore[arg-type]
+                description=f"{self.mode}: {what}{detail}",
+            )
+
+        try:
+            result = self._loadgen.execute(on_progress, timeout=run.duration + run.warmup + 120)
+        finally:
+            self._loadgen = None
+        finished = self.sampler.sample().at
+        window = result.get("window") or {}
+        start, end = window.get("start"), window.get("end")
+        if not isinstance(start, int | float) or not isinstance(end, int | float):
+            start, end = finished - run.duration, finished  # loadgen gave no window
+        total = dict(result["total"])
+        cost = self.sampler.between(float(start), float(end))
+        return {
+            **{k: total.get(k) for k in _TOTAL_FIELDS},
+            "flow": run.flow,
+            "loop": "open" if run.rate is not None else "closed",
+            "users": run.users,
+            "rate": run.rate,
+            "duration": run.duration,
+            "window": {"start": start, "end": end},
+            "started_at": result.get("started_at"),
+            "finished_at": result.get("finished_at"),
+            "error_rate": (total.get("failures") or 0) / total["requests"]
+            if total.get("requests")
+            else 0.0,
+            "cpu": cost.as_json(int(total.get("requests") or 0))
+            if self.shop.home is not None
+            else None,
+            "flows": result.get("flows", {}),
+            "errors": result.get("errors", []),
+            "result_file": str(out),
+        }
+
+
+_TOTAL_FIELDS = (
+    "requests",
+    "failures",
+    "dropped",
+    "rps",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "mean_ms",
+    "max_ms",
+)
+
+
+def _rss(sample: Sample) -> dict[str, Any]:
+    services = {k: v for k, v in sample.rss.items() if k not in sample.backing}
+    return {
+        "per_service": dict(sorted(sample.rss.items())),
+        "services": sum(services.values()),
+        "with_backing": sum(sample.rss.values()),
+    }
+
+
+def _processes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keep = ("name", "service", "process", "pid")
+    return [{k: e.get(k) for k in keep} for e in entries]

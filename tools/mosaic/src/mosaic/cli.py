@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from mosaic.admin.cli import app as admin_app
+from mosaic.bench.cli import bench
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(admin_app, name="admin")
+app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

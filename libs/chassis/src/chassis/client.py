@@ -5,6 +5,10 @@ never outlives that deadline. Only idempotent calls are retried (GET, HEAD, PUT,
 OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts with jittered backoff,
 and only for failures that say nothing was done or that it may be done again: connection
 errors, timeouts, 502/503/504.
+
+When the callee is hosted in this same process (`chassis.inprocess`, the in-process mode
+the benchmark compares against), the call goes to its app directly instead of the network,
+with the same headers, deadline, timeouts and retries.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import orjson
 import stamina
 from multidict import CIMultiDictProxy
 
-from chassis import context
+from chassis import context, inprocess
 from chassis.errors import Problem
 from chassis.security import Credentials
+from chassis.tls import spiffe_id
 from chassis.tokens import TOKEN_HEADER
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -114,6 +119,7 @@ class ServiceClient:
         self.credentials = credentials
         self._https = self.base_url.startswith("https://")
         self._session: aiohttp.ClientSession | None = None
+        self._local: inprocess.Target | None = None
 
     async def open(self) -> None:
         if self.credentials is None or self.credentials.signer is None:
@@ -125,6 +131,11 @@ class ServiceClient:
             raise RuntimeError(f"{self.base_url} is https but TLS_CERT_FILE etc. are not set")
         if self._session is None:
             self._session = _shared_session()
+        if (hosted := inprocess.hosted(self.service)) is not None:
+            # mTLS would have proven our certificate's identity to the callee; here the
+            # host knows it for sure: these are our own credentials.
+            identity = spiffe_id(self.credentials.service) if self._https else None
+            self._local = inprocess.Target(hosted, self.base_url, identity)
 
     async def ping(self) -> None:
         """Callees are not part of our readiness: a down callee must not take us out of rotation.
@@ -134,6 +145,7 @@ class ServiceClient:
 
     async def close(self) -> None:
         self._session = None
+        self._local = None
         await _release_shared_session()
 
     async def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
@@ -239,18 +251,31 @@ class ServiceClient:
         identity = {TOKEN_HEADER: token} if token else {}
         tls = credentials.tls.client if self._https and credentials.tls else None
         try:
-            async with session.request(
-                method,
-                self.base_url + path,
-                params=_query(params),
-                data=body,
-                headers={**_propagated(deadline), **identity, **headers},
-                timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
-                ssl=tls if tls is not None else True,
-            ) as raw:
-                response = Response(raw.status, _plain(raw.headers), await raw.read())
+            if self._local is not None:
+                status, answer, content = await self._local.call(
+                    method,
+                    path,
+                    _query(params),
+                    {**_propagated(deadline), **identity, **headers},
+                    body,
+                    budget,
+                )
+                response = Response(status, answer, content)
+            else:
+                async with session.request(
+                    method,
+                    self.base_url + path,
+                    params=_query(params),
+                    data=body,
+                    headers={**_propagated(deadline), **identity, **headers},
+                    timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
+                    ssl=tls if tls is not None else True,
+                ) as raw:
+                    response = Response(raw.status, _plain(raw.headers), await raw.read())
         except TimeoutError:
             raise _Retryable("timed out") from None
+        except inprocess.Unreachable as failure:
+            raise _Retryable(failure.reason) from None
         except aiohttp.ClientError as error:
             raise _Retryable(type(error).__name__) from None
         if response.status in RETRYABLE_STATUSES:

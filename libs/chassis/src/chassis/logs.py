@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar, Token
 from typing import Any
 
 import orjson
@@ -24,12 +25,22 @@ def _orjson_dumps(data: Any, **_: Any) -> str:
 # process -- is looked up when a line is written, not captured when the chain is built:
 # the service's name and version, and the current sys.stdout (pytest swaps it per test).
 _identity: dict[str, str] = {}
+# Several services in one process (the in-process mode, `chassis.host`): each service's
+# requests, lifespan and loops run with its own identity set here, so a line still names
+# the service that wrote it. Unset in a normal service process: the process's identity.
+_identity_here: ContextVar[dict[str, str] | None] = ContextVar("log_identity", default=None)
 
 
 def _add_identity(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-    for key, value in _identity.items():
+    for key, value in (_identity_here.get() or _identity).items():
         event.setdefault(key, value)
     return event
+
+
+def log_as(service: str, version: str) -> Token[dict[str, str] | None]:
+    """Name `service` on every line logged from this context on (for code hosting several
+    services in one process); returns the token to undo it with `ContextVar.reset`."""
+    return _identity_here.set({"service": service, "version": version})
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

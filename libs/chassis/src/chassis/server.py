@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Callable, Generator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import uvicorn
 from fastapi import FastAPI
@@ -88,9 +89,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
-    lifecycle: Lifecycle = app.state.lifecycle
-    ops = _Server(
+def ops_server(lifecycle: Lifecycle, settings: ServiceSettings) -> uvicorn.Server:
+    """The server of the process's ops port (/healthz, /readyz); serve() owns the signals."""
+    return _Server(
         uvicorn.Config(
             create_ops_app(lifecycle, service=settings.service_name, version=settings.version),
             host=settings.host,
@@ -100,16 +101,19 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
             access_log=False,
         )
     )
-    credentials: Credentials = app.state.credentials
-    tls = None
-    if not settings.edge and settings.transport_security == "mtls" and credentials.tls:
-        tls = credentials.tls.server  # reloaded in place when the certificate is rotated
-    api = _Server(
+
+
+def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) -> uvicorn.Server:
+    """The server of the API port: mTLS with the client's identity in the scope unless the
+    service is the edge or behind a mesh. The app's lifespan is left to the caller, so the
+    port opens only once its resources answer. `app` is the ASGI app (maybe wrapped)."""
+    tls = api_tls(settings, credentials)
+    return _Server(
         uvicorn.Config(
             app,
             http=_IdentityProtocol if tls else "httptools",
             ssl_context_factory=(lambda _config, _default: tls) if tls else None,
-            lifespan="off",  # run below, so the API port opens only once resources answer
+            lifespan="off",
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
@@ -117,6 +121,20 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
             server_header=False,
         )
     )
+
+
+def api_tls(settings: ServiceSettings, credentials: Credentials) -> ssl.SSLContext | None:
+    if not settings.edge and settings.transport_security == "mtls" and credentials.tls:
+        return credentials.tls.server  # reloaded in place when the certificate is rotated
+    return None
+
+
+async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
+    lifecycle: Lifecycle = app.state.lifecycle
+    ops = ops_server(lifecycle, settings)
+    credentials: Credentials = app.state.credentials
+    tls = api_tls(settings, credentials)
+    api = api_server(app, settings, credentials)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 

@@ -118,12 +118,8 @@ def service_env(
     nothing of any other);
     `security` its credentials (`security_env`), which also decide the callees' scheme.
     """
-    env = {k: v for k, v in os.environ.items() if not _NOT_INHERITED.match(k)}
-    bin_dir = venv_bin()
+    env = base_env()
     env.update(
-        PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        VIRTUAL_ENV=str(bin_dir.parent),
-        PYTHONUNBUFFERED="1",  # lines reach the runner as they are written
         HOST="127.0.0.1",
         PORT=str(ports[service.name]),
         MOSAIC_SERVICE=service.name,
@@ -137,6 +133,19 @@ def service_env(
     scheme = callee_scheme(env.get("TRANSPORT_SECURITY", "mesh"))
     for callee in service.calls:
         env[url_variable(callee)] = f"{scheme}://127.0.0.1:{ports[callee]}"
+    return env
+
+
+def base_env() -> dict[str, str]:
+    """What every process the runner starts gets: our environment minus anything that
+    names a service's settings, and the workspace's virtualenv first on the PATH."""
+    env = {k: v for k, v in os.environ.items() if not _NOT_INHERITED.match(k)}
+    bin_dir = venv_bin()
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        VIRTUAL_ENV=str(bin_dir.parent),
+        PYTHONUNBUFFERED="1",  # lines reach the runner as they are written
+    )
     return env
 
 

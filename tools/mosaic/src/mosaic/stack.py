@@ -15,12 +15,24 @@ import aiohttp
 
 from mosaic.attach import Backing
 from mosaic.children import Command
-from mosaic.errors import MosaicError
+from mosaic.errors import MosaicError, UsageError
+from mosaic.home import venv_bin
+from mosaic.inprocess import (
+    HOST_MODULE,
+    HOST_PROCESS,
+    HOST_SERVICE,
+    HostedUnit,
+    factories,
+    forget_spec,
+    host_name,
+    write_spec,
+)
 from mosaic.jobs import forget_job_envs, job_command, save_job_env, schedule
 from mosaic.logs import LogStream
 from mosaic.pki import Pki, ensure_pki
 from mosaic.plan import (
     ProcessPlan,
+    base_env,
     plan_processes,
     process_env,
     security_env,
@@ -49,6 +61,7 @@ class UpOptions:
     grace_seconds: float = 10.0
     transport: str = "mtls"  # or "mesh": plain HTTP between services, tokens still on
     mail_port: int | None = None  # the dev mailbox page; None: 8025 if free, else any
+    in_process: bool = False  # every service's processes in one host (the benchmark's floor)
 
 
 class Stack:
@@ -67,10 +80,17 @@ class Stack:
         self._envs: dict[str, dict[str, str]] = {}
         self._jobs: list[asyncio.Task[None]] = []
         self._http: aiohttp.ClientSession | None = None
+        self._hosted: list[HostedUnit] = []  # in-process mode: what the host runs
 
     async def start(self) -> None:
         began = time.monotonic()
         services = discover_services(self.options.services_dir)
+        if self.options.in_process and self.options.scale:
+            raise UsageError(
+                "--scale cannot be combined with --in-process: the in-process mode runs "
+                "every service once, in one process",
+                "Drop --scale, or drop --in-process to run replicas as separate processes.",
+            )
         plans = plan_processes(services, self.options.scale, self.options.port)
         edge = next((s for s in services if s.edge), None)
         if edge is None:
@@ -79,7 +99,14 @@ class Stack:
             _check_port_free(self.options.port)
         releases = [f"{s.name}.release" for s in services if s.release]
         jobs = [f"{s.name}.{j.name}" for s in services for j in s.jobs]
-        self.logs.reserve([p.name for p in plans] + releases + jobs + ["postgres", "valkey"])
+        names = [p.name for p in plans if not self._is_hosted(p)]
+        if self.options.in_process:
+            names.append(host_name())
+            self.logs.note(
+                "in-process mode: every service in one process, calls between them without "
+                "the network; the benchmark's floor, not for production"
+            )
+        self.logs.reserve(names + releases + jobs + ["postgres", "valkey"])
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
         self.save_state()
         identities = [s.name for s in services] + [OPERATOR]  # `mosaic admin call` too
@@ -99,6 +126,8 @@ class Stack:
                 *(self._bring_up(s, ports, plans, backing_ready) for s in services),
             ]
         )
+        if self._hosted:
+            self._start_host()
         await self._wait_ready(self.processes)
         self.ready = True
         self.save_state()
@@ -124,6 +153,7 @@ class Stack:
         for close in reversed(self._closers):
             await close()
         forget_job_envs(self.options.home)
+        forget_spec(self.options.home)
         self.save_state()
 
     def kill(self) -> None:
@@ -142,6 +172,9 @@ class Stack:
                 "transport": self.options.transport,
                 "ready": self.ready,
                 "mailbox": self.mailbox_url,
+                "mode": "in-process" if self.options.in_process else "processes",
+                # In-process mode: the services the host process serves, with their ports.
+                "hosted": [unit.describe() for unit in self._hosted],
                 "processes": [p.status() for p in everything],
             },
         )
@@ -176,9 +209,39 @@ class Stack:
             self.logs.note(f"running the release phase of {service.name}")
             await self._release(service, env)
         mine = [p for p in plans if p.service is service]
-        self.logs.note(f"starting {', '.join(p.name for p in mine)}")
-        for plan in mine:
+        hosted = factories(service) if self.options.in_process else {}
+        for plan in (p for p in mine if p.kind in hosted):
+            self._hosted.append(HostedUnit(plan, hosted[plan.kind], process_env(env, plan)))
+        if separate := [p for p in mine if p.kind not in hosted]:
+            self.logs.note(f"starting {', '.join(p.name for p in separate)}")
+        for plan in separate:
             self._supervise(plan, process_env(env, plan))
+
+    def _is_hosted(self, plan: ProcessPlan) -> bool:
+        return self.options.in_process and plan.kind in factories(plan.service)
+
+    def _start_host(self) -> None:
+        """One process for every hosted process (`chassis.host`); ready once all are."""
+        units = self._hosted
+        self.logs.note(f"starting {host_name()}: {', '.join(u.plan.name for u in units)}")
+        spec = write_spec(self.options.home, units)
+        command = Command(
+            [str(venv_bin() / "python"), "-m", HOST_MODULE, str(spec)],
+            cwd=self.options.services_dir,
+            env={**base_env(), "LOG_FORMAT": "json"},
+            # It drains every service's requests, then the calls between them, then the
+            # workers' loops: each may take a grace period.
+            grace_seconds=self.options.grace_seconds * 2,
+        )
+        front = next((u.plan for u in units if u.plan.service.edge), units[0].plan)
+        identity = Identity(host_name(), HOST_SERVICE, HOST_PROCESS, 1, front.port, front.ops_port)
+        probe = partial(self._all_ready, [u.plan.ops_port for u in units])
+        supervised = Supervised(identity, command, probe, self.logs, self.save_state)
+        self.processes.append(supervised)
+        supervised.start()
+
+    async def _all_ready(self, ops_ports: list[int]) -> bool:
+        return all(await asyncio.gather(*(self._readyz(port) for port in ops_ports)))
 
     async def _start_mailbox(self) -> None:
         """The SMTP sink and the mailbox page, in this loop (see mosaic.mailbox)."""

@@ -1,0 +1,230 @@
+"""One run: Locust's environment and local runner start the users, and this module decides
+when they act, times every action itself, paces the open loop, prints progress and writes
+the result.
+
+Closed loop: each user starts its next action as soon as the last one ended. Open loop: a
+pacer makes RATE arrivals a second on a fixed schedule, whatever the latency; each arrival
+goes to an idle user (one action in flight per user, so USERS bounds the actions in
+flight), and when none is idle it is counted as dropped, never delayed. An action is
+measured when it starts inside the window; the run waits for the measured actions still in
+flight before it stops, so slow ones are not cut off.
+"""
+
+import itertools
+import json
+import os
+import random
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import gevent  # type: ignore[import-untyped]
+from locust import User
+from locust.env import Environment
+
+from loadgen.cli import Plan
+from loadgen.flows import MIX, SHOPPING, SIGNED_IN_SHOPPING, mix_shares, signed_in_users
+from loadgen.shop import Shop, ShopUnreachable, discover
+from loadgen.shoppers import COUNTED, FlowFailed, Shopper
+from loadgen.stats import Recorder
+
+__all__ = ["ShopUnreachable", "drive"]
+
+SETUP_SECONDS = 120.0  # for every user to have its session (and account) before warm-up
+DRAIN_SECONDS = 35.0  # for measured actions in flight at the end (a request times out at 30)
+LATE_SECONDS = 0.010  # an arrival started later than this behind schedule is "late"
+MAX_SPAWN_RATE = 100  # users a second: Locust warns above
+
+
+class Run:
+    """The director of one run's users (see `loadgen.shoppers.Director`)."""
+
+    def __init__(self, plan: Plan, output: TextIO = sys.stdout) -> None:
+        self.plan, self.output = plan, output
+        self.seed = plan.seed
+        self.shop = Shop(products=(), currencies=())  # discovered before users start
+        self.recorder = Recorder()
+        self.random = random.Random(plan.seed)  # noqa: S311 - choices, not secrets
+        self.numbers = itertools.count()
+        self.accounts = itertools.count()
+        self.ready = 0
+        self.in_flight = 0
+        self.measuring = False  # actions starting now are counted
+        self.stopping = False
+        self.phase = "warmup"
+        self.idle: deque[Shopper] = deque()
+        self.late = 0
+        self.shares = mix_shares(plan.flow, plan.users)
+        self.recorder.expect(self.shares)
+        self.started = time.monotonic()
+        self.baseline = (0, 0)  # finished and failed actions when the phase began
+
+    # --- the users' side ---------------------------------------------------------------
+
+    def enlist(self, user: Shopper) -> int:
+        return next(self.numbers)
+
+    def set_up(self, user: Shopper) -> None:
+        try:
+            user.prepare(next(self.accounts) if user.signed_in else None)
+        except FlowFailed as failed:
+            self.recorder.setup_error("setup", str(failed))
+        except Exception as error:  # recorded; the user goes on and its actions tell
+            self.recorder.setup_error("setup", f"unexpected {type(error).__name__}: {error}")
+        self.ready += 1
+        if self.plan.rate is not None:
+            self.idle.append(user)
+
+    def serve(self, user: Shopper) -> None:
+        if self.plan.rate is not None:
+            flow, counted = user.inbox.get()
+            self.perform(user, flow, counted)
+            self.idle.append(user)
+        elif self.stopping:
+            gevent.sleep(0.1)
+        else:
+            self.perform(user, user.choose(), self.measuring)
+
+    def perform(self, user: Shopper, flow: str, counted: bool) -> None:
+        user.counted = counted
+        self.in_flight += 1
+        began = time.perf_counter()
+        try:
+            error = user.perform(flow)
+        finally:
+            self.in_flight -= 1
+        milliseconds = (time.perf_counter() - began) * 1000
+        user.counted = False
+        self.recorder.action(flow, milliseconds, error, counted)
+
+    def on_request(self, request_type: str, name: str, response_time: float,
+                   exception: BaseException | None, context: dict[str, Any],
+                   **_: Any) -> None:  # fmt: skip
+        if context.get(COUNTED):
+            self.recorder.request(f"{request_type} {name}", response_time, exception is not None)
+
+    # --- the open loop's pacer ---------------------------------------------------------
+
+    def pace(self, arrivals: "itertools.count[int]", origin: float, until: float,
+             counted: bool) -> None:  # fmt: skip
+        """Arrival k is due at origin + k / rate; makes those due before `until`."""
+        assert self.plan.rate is not None
+        interval = 1 / self.plan.rate
+        flows, weights = list(self.shares), list(self.shares.values())
+        for k in arrivals:
+            due = origin + k * interval
+            if due >= until:
+                return
+            wait = due - time.perf_counter()
+            if wait > 0:
+                gevent.sleep(wait)
+            elif counted and -wait > LATE_SECONDS:
+                self.late += 1
+            if self.idle:
+                user = self.idle.popleft()
+                user.inbox.put((user.choose(), counted))
+            elif counted:
+                self.recorder.dropped(self.random.choices(flows, weights)[0])
+
+    # --- progress ----------------------------------------------------------------------
+
+    def enter(self, phase: str) -> None:
+        self.phase = phase
+        self.baseline = (self.recorder.finished, self.recorder.failed)
+
+    def report(self) -> None:
+        """One JSON line a second: actions finished and failed in this phase, and the rate
+        of the last second."""
+        tick, last = 1, self.recorder.finished
+        while True:
+            gevent.sleep(max(0.0, self.started + tick - time.monotonic()))
+            finished, failed = self.recorder.finished, self.recorder.failed
+            line = {
+                "t": round(time.monotonic() - self.started, 1),
+                "requests": finished - self.baseline[0],
+                "failures": failed - self.baseline[1],
+                "rps": finished - last,
+                "in_flight": self.in_flight,
+                "phase": self.phase,
+            }
+            print(json.dumps(line), file=self.output, flush=True)
+            tick, last = tick + 1, finished
+
+
+def user_classes(run: Run) -> list[type[User]]:
+    """This run's users: one class per kind, with the director and fixed counts."""
+    plan = run.plan
+
+    def kind(name: str, weights: Any, signed_in: bool, count: int) -> type[User]:
+        return type(name, (Shopper,), {
+            "director": run, "weights": weights, "signed_in": signed_in, "fixed_count": count,
+            "__module__": __name__})  # fmt: skip
+
+    if plan.flow == MIX:
+        signed = signed_in_users(plan.users)
+        kinds = [kind("Visitor", SHOPPING, False, plan.users - signed)]
+        return kinds + ([kind("Member", SIGNED_IN_SHOPPING, True, signed)] if signed else [])
+    if plan.flow == "history":
+        return [kind("Member", {"history": 1}, True, plan.users)]
+    return [kind("Visitor", {plan.flow: 1}, False, plan.users)]
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        gevent.sleep(0.05)
+    return True
+
+
+def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
+    """Run the plan; write and return the result. Raises ShopUnreachable first if the
+    shop cannot be driven at all."""
+    started_at = datetime.now(UTC)
+    run = Run(plan, output)
+    environment = Environment(user_classes=list(user_classes(run)), host=plan.host)
+    run.shop = discover(environment, plan.host)
+    environment.events.request.add_listener(run.on_request)  # type: ignore[no-untyped-call]
+    runner = environment.create_local_runner()
+    progress = gevent.spawn(run.report)
+    try:
+        runner.start(plan.users, spawn_rate=min(plan.users, MAX_SPAWN_RATE))
+        if not wait_until(lambda: run.ready >= plan.users, SETUP_SECONDS):
+            run.recorder.setup_error("setup", f"not every user was ready in {SETUP_SECONDS:g} s")
+        arrivals, origin = itertools.count(), time.perf_counter()
+        warmed = origin + plan.warmup
+        if plan.rate is not None:
+            run.pace(arrivals, origin, warmed, counted=False)
+        else:
+            gevent.sleep(plan.warmup)
+        run.enter("measure")
+        run.measuring = True
+        window_start, begun = time.time(), time.perf_counter()
+        if plan.rate is not None:
+            run.pace(arrivals, warmed, begun + plan.duration, counted=True)
+            # pace() started counting at the schedule's own time, not a moment later
+        else:
+            gevent.sleep(plan.duration)
+        run.measuring, run.stopping = False, True
+        window_end, seconds = time.time(), time.perf_counter() - begun
+        wait_until(lambda: run.in_flight == 0, DRAIN_SECONDS)
+    finally:
+        runner.quit()
+        progress.kill()
+    result = {
+        "flow": plan.flow, "mode": plan.mode, "users": plan.users, "rate": plan.rate,
+        "duration": plan.duration, "warmup": plan.warmup, "seed": plan.seed,
+        "host": plan.host, "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "window": {"start": window_start, "end": window_end},
+        "late_arrivals": run.late,
+        **run.recorder.summary(seconds),
+    }  # fmt: skip
+    temporary = plan.out.with_name(f".{plan.out.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(result, indent=2) + "\n")
+    temporary.replace(plan.out)
+    return result

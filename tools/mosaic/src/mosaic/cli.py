@@ -81,6 +81,15 @@ def up(
             max=65535,
         ),
     ] = None,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Run every service in ONE process, calling each other without the network "
+            "(same code, same databases). The floor `mosaic bench --compare` measures the "
+            "microservices against; not for production. Cannot be combined with --scale.",
+        ),
+    ] = False,
     services: Annotated[
         Path | None, typer.Option("--services-dir", hidden=True, envvar="MOSAIC_SERVICES_DIR")
     ] = None,
@@ -113,6 +122,7 @@ def up(
         ready_timeout=ready_timeout,
         transport=transport.value,
         mail_port=mail_port,
+        in_process=in_process,
     )
     asyncio.run(run_up(options, LogStream()))
 

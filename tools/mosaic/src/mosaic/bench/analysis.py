@@ -103,7 +103,8 @@ def ratios(micro: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, Any]
     inside the mix at the lowest step both modes ran (same offered rate, no queueing)."""
     out: dict[str, Any] = {}
     low_micro, low_floor = _lowest_common_step(micro.get("steps", []), floor.get("steps", []))
-    for flow in sorted(set(micro.get("closed", {})) & set(floor.get("closed", {}))):
+    floor_flows = floor.get("closed", {})
+    for flow in [f for f in micro.get("closed", {}) if f in floor_flows]:
         m, f = micro["closed"][flow], floor["closed"][flow]
         none = {"services": None, "with_backing": None}
         mc = (m.get("cpu") or {}).get("per_request") or none

@@ -1,5 +1,6 @@
 """The `mosaic bench` command: its options, and their help."""
 
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,7 +86,7 @@ def bench(
     warmup: Annotated[
         float | None,
         typer.Option(
-            help="Seconds of the mix before measuring (default 10; quick 2).",
+            help="Seconds of the mix before measuring (default 10; quick 1).",
             min=0,
             rich_help_panel=_LOAD,
         ),
@@ -93,7 +94,7 @@ def bench(
     closed: Annotated[
         float | None,
         typer.Option(
-            help="Measured seconds of each flow alone, closed loop (default 10; quick 2).",
+            help="Measured seconds of each flow alone, closed loop (default 10; quick 1).",
             min=0.5,
             rich_help_panel=_LOAD,
         ),
@@ -109,7 +110,7 @@ def bench(
     step: Annotated[
         float | None,
         typer.Option(
-            help="Measured seconds of each step of the step load (default 8; quick 2).",
+            help="Measured seconds of each step of the step load (default 8; quick 1.5).",
             min=0.5,
             rich_help_panel=_LOAD,
         ),
@@ -224,7 +225,8 @@ def bench(
         quick=quick,
     )
     options = replace(options, saturation=replace(options.saturation, p99_limit_ms=p99_limit_ms))
-    console = Console(highlight=False)
+    # Wide tables when the output goes to a file or a pipe, where rich would assume 80.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
         run_bench(options, workspace_root(), console)
     except KeyboardInterrupt:

@@ -37,7 +37,7 @@ class Budget:
     closed: float = 10.0  # per flow, measured
     closed_users: int = 4
     step: float = 8.0  # per step, measured
-    run_warmup: float = 2.0  # each loadgen run's own unmeasured lead-in
+    run_warmup: float = 1.0  # each loadgen run's own unmeasured lead-in
     max_steps: int = 6
     step_factor: float = 1.5  # each step offers this many times the previous rate
     start_rate: float = 0.0  # arrivals/s of the first step; 0: a quarter of the estimate
@@ -48,13 +48,13 @@ class Budget:
         """A few seconds per phase, few users: for tests and smoke runs."""
         return replace(
             self,
-            idle=1.0,
-            warmup=2.0,
+            idle=0.5,
+            warmup=1.0,
             warmup_users=2,
-            closed=2.0,
+            closed=1.0,
             closed_users=2,
-            step=2.0,
-            run_warmup=0.5,
+            step=1.5,
+            run_warmup=0.0,
             max_steps=2,
             max_in_flight=16,
         )

@@ -17,7 +17,7 @@ STYLES = {"p50_ms": (":", "p50"), "p95_ms": ("--", "p95"), "p99_ms": ("-", "p99"
 def plot_steps(modes: Mapping[str, Mapping[str, Any]], path: Path, title: str) -> Path:
     figure, axes = plt.subplots(figsize=(9, 5.5), dpi=110)
     try:
-        for mode, figures in modes.items():
+        for index, (mode, figures) in enumerate(modes.items()):
             steps = sorted(figures.get("steps") or [], key=lambda s: s["offered"])
             colour = COLOURS.get(mode, "tab:gray")
             for field, (style, label) in STYLES.items():
@@ -30,7 +30,7 @@ def plot_steps(modes: Mapping[str, Mapping[str, Any]], path: Path, title: str) -
                 axes.axvline(knee, color=colour, alpha=0.3, linewidth=6)
                 axes.annotate(
                     f"knee {knee:g}/s",
-                    (knee, 0.97),
+                    (knee, 0.97 - 0.05 * index),
                     xycoords=("data", "axes fraction"),
                     color=colour,
                     ha="center",

@@ -41,6 +41,7 @@ class Sample:
     cpu: Mapping[str, float]  # service -> cumulative CPU seconds
     rss: Mapping[str, int]  # service -> bytes, summed over its processes
     backing: frozenset[str]  # which services are backing servers
+    pss: Mapping[str, int] | None = None  # proportional set size, when asked for (slower)
 
 
 def roots_of(state: Mapping[str, Any] | None) -> list[Root]:
@@ -53,9 +54,12 @@ def roots_of(state: Mapping[str, Any] | None) -> list[Root]:
     return roots
 
 
-def take_sample(roots: Iterable[Root], at: float | None = None) -> Sample:
+def take_sample(
+    roots: Iterable[Root], at: float | None = None, proportional: bool = False
+) -> Sample:
     cpu: dict[str, float] = {}
     rss: dict[str, int] = {}
+    pss: dict[str, int] = {}
     backing = set()
     for root in roots:
         if root.backing:
@@ -65,12 +69,22 @@ def take_sample(roots: Iterable[Root], at: float | None = None) -> Sample:
                 with process.oneshot():
                     times = process.cpu_times()
                     resident = process.memory_info().rss
+                    shared = _pss(process) if proportional else 0
             except psutil.Error:
                 continue  # gone meanwhile: its time is in its parent's children_* now
             spent = times.user + times.system + times.children_user + times.children_system
             cpu[root.service] = cpu.get(root.service, 0.0) + spent
             rss[root.service] = rss.get(root.service, 0) + resident
-    return Sample(time.time() if at is None else at, cpu, rss, frozenset(backing))
+            pss[root.service] = pss.get(root.service, 0) + shared
+    stamp = time.time() if at is None else at
+    return Sample(stamp, cpu, rss, frozenset(backing), pss if proportional else None)
+
+
+def _pss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_full_info().pss)
+    except (psutil.AccessDenied, AttributeError):
+        return int(process.memory_info().rss)  # no smaps here: RSS is the upper bound
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -162,8 +176,8 @@ class Sampler:
             return self.roots()
         return roots_of(read_state(self.home)) if self.home is not None else []
 
-    def sample(self) -> Sample:
-        taken = take_sample(self.current_roots())
+    def sample(self, proportional: bool = False) -> Sample:
+        taken = take_sample(self.current_roots(), proportional=proportional)
         with self._lock:
             self.samples.append(taken)
         return taken

@@ -59,6 +59,8 @@ def _steps_table(modes: Mapping[str, Any]) -> Table:
         knee_step = (figures.get("knee") or {}).get("step")
         for step in figures["steps"]:
             note = ", ".join(step.get("saturated_by") or [])
+            if late := step.get("late_arrivals"):
+                note += ("; " if note else "") + f"{late} arrivals late (load generator)"
             if step["step"] == knee_step:
                 note = "knee" + (f"; {note}" if note else "")
             table.add_row(
@@ -78,7 +80,8 @@ def _steps_table(modes: Mapping[str, Any]) -> Table:
 
 
 def _memory_table(modes: Mapping[str, Any]) -> Table:
-    table = Table(title="Memory: RSS (MiB), summed per service", title_justify="left")
+    title = "Memory (MiB): RSS summed per service; PSS splits shared pages between sharers"
+    table = Table(title=title, title_justify="left")
     table.add_column("service")
     for mode in modes:
         for moment in ("idle", "loaded", "after"):
@@ -96,6 +99,13 @@ def _memory_table(modes: Mapping[str, Any]) -> Table:
                 value = rss["per_service"].get(service) if value is None else value
                 cells.append(_num(value / MIB, 0) if value is not None else "-")
         name = {"services": "all services", "with_backing": "all + backing"}.get(service, service)
+        table.add_row(name, *cells)
+    for total, name in (("services", "all services, PSS"), ("with_backing", "all + backing, PSS")):
+        cells = []
+        for figures in modes.values():
+            for moment in moments:
+                pss = figures["rss"][moment].get("pss") or {}
+                cells.append(_num(pss[total] / MIB, 0) if total in pss else "-")
         table.add_row(name, *cells)
     return table
 

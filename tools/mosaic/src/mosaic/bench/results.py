@@ -39,6 +39,7 @@ PACKAGES = (
 )
 
 RUN_FIELDS = (
+    "users",
     "requests",
     "failures",
     "dropped",
@@ -51,6 +52,7 @@ RUN_FIELDS = (
     "error_rate",
     "window.start",
     "window.end",
+    "late_arrivals",
     "flows",
     "errors",
 )
@@ -63,7 +65,7 @@ CPU_FIELDS = (
     "cpu.per_request.services",
     "cpu.per_request.with_backing",
 )
-RSS_FIELDS = ("per_service", "services", "with_backing")
+RSS_FIELDS = ("per_service", "services", "with_backing", "pss")
 MODE_FIELDS = (
     "url",
     "started_by_bench",

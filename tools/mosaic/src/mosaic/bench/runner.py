@@ -2,6 +2,7 @@
 
 import signal
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from mosaic.bench.analysis import knee, mix_capacity, saturated_by, step_rates
@@ -13,7 +14,8 @@ from mosaic.bench.shop import Shop
 
 START_PLAN = 30.0  # seconds planned for a `mosaic up` to be ready (a fresh home)
 STOP_PLAN = 10.0
-RUN_OVERHEAD = 4.0  # a loadgen run's own start-up and set-up (sign-ins, carts) besides
+RUN_OVERHEAD = 4.0  # a loadgen run's start-up and set-up (sign-ins, carts), besides its time
+STEP_OVERHEAD = 5.0  # the same for an open-loop run: more users to set up
 
 
 def planned_seconds(budget: Budget, modes: int, starts: bool) -> float:
@@ -24,7 +26,9 @@ def planned_seconds(budget: Budget, modes: int, starts: bool) -> float:
         + budget.warmup
         + len(budget.flows) * budget.closed
         + budget.max_steps * budget.step
-        + runs * (budget.run_warmup + RUN_OVERHEAD)
+        + runs * budget.run_warmup
+        + (len(budget.flows) + 1) * RUN_OVERHEAD
+        + budget.max_steps * STEP_OVERHEAD
     )
     return modes * (loads + ((START_PLAN + STOP_PLAN) if starts else 0.0))
 
@@ -95,11 +99,11 @@ class ModeBench:
         idle_end = sampler.sample()
         idle = sampler.between(idle_start.at, idle_end.at)
         result["idle"] = {"seconds": idle.seconds, "cpu": idle.as_json(0)}
-        rss: dict[str, Any] = {"idle": _rss(idle_end)}
+        rss: dict[str, Any] = {"idle": _memory(sampler.sample(proportional=True))}
 
         warm = LoadRun("warmup", "mix", budget.warmup_users, budget.warmup, 0.0, None, options.seed)
         result["warmup"] = self._load(warm, "warming up (the mix)")
-        rss["before_load"] = _rss(sampler.sample())
+        rss["before_load"] = _memory(sampler.sample(proportional=True))
 
         closed: dict[str, Any] = {}
         for flow in budget.flows:
@@ -142,7 +146,7 @@ class ModeBench:
                     "reasons": reasons,
                 }
                 break
-        rss["after"] = _rss(sampler.sample())
+        rss["after"] = _memory(sampler.sample(proportional=True))
         sampler.stop()
         result.update(
             estimated_mix_capacity_rps=capacity,
@@ -157,7 +161,8 @@ class ModeBench:
     def _load(self, run: LoadRun, what: str) -> dict[str, Any]:
         """One loadgen run, with the shop's CPU over its measured window."""
         assert self.shop is not None and self.sampler is not None
-        self.progress.phase(f"{self.mode}: {what}", run.duration + run.warmup + RUN_OVERHEAD)
+        overhead = RUN_OVERHEAD if run.rate is None else STEP_OVERHEAD
+        self.progress.phase(f"{self.mode}: {what}", run.duration + run.warmup + overhead)
         out = self.work / (run.name.replace("/", "-") + ".json")
         self._loadgen = LoadgenProcess(run, self.shop.url, out)
         self.sampler.sample()
@@ -198,8 +203,10 @@ class ModeBench:
             "cpu": cost.as_json(int(total.get("requests") or 0))
             if self.shop.home is not None
             else None,
+            "late_arrivals": result.get("late_arrivals"),
             "flows": result.get("flows", {}),
             "errors": result.get("errors", []),
+            "setup_errors": result.get("setup_errors", []),
             "result_file": str(out),
         }
 
@@ -217,13 +224,19 @@ _TOTAL_FIELDS = (
 )
 
 
-def _rss(sample: Sample) -> dict[str, Any]:
-    services = {k: v for k, v in sample.rss.items() if k not in sample.backing}
-    return {
-        "per_service": dict(sorted(sample.rss.items())),
-        "services": sum(services.values()),
-        "with_backing": sum(sample.rss.values()),
-    }
+def _memory(sample: Sample) -> dict[str, Any]:
+    """RSS per service (summed over its processes: shared pages count in each), and PSS
+    (each shared page split between its sharers: the sum is the whole system's memory)."""
+
+    def totals(per_service: Mapping[str, int]) -> dict[str, Any]:
+        services = sum(v for k, v in per_service.items() if k not in sample.backing)
+        return {
+            "per_service": dict(sorted(per_service.items())),
+            "services": services,
+            "with_backing": sum(per_service.values()),
+        }
+
+    return {**totals(sample.rss), "pss": totals(sample.pss) if sample.pss else None}
 
 
 def _processes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -259,4 +259,16 @@ class CheckoutPage:
         return converted
 
 
-CheckoutPageDep = Annotated[CheckoutPage, Depends(CheckoutPage)]
+async def _checkout_page(
+    request: Request,
+    pages: PagesDep,
+    carts: CartDep,
+    viewer: ViewerDep,
+    currency: CurrencyDep,
+    shipping: ShippingDep,
+) -> CheckoutPage:
+    # async: FastAPI would build the class itself in a worker thread, a thread hop per page.
+    return CheckoutPage(request, pages, carts, viewer, currency, shipping)
+
+
+CheckoutPageDep = Annotated[CheckoutPage, Depends(_checkout_page)]

@@ -18,7 +18,10 @@ B = TypeVar("B")
 C = TypeVar("C")
 
 
-def _pages(request: Request) -> Pages:
+# Every dependency here is `async def`, even when it awaits nothing: FastAPI runs a plain
+# `def` dependency (or a class) in a worker thread, a thread hop per request that cost more
+# CPU than the rest of the dependency (measured with bench/profile_route.py).
+async def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
 
@@ -60,7 +63,11 @@ class Prices:
         return shown
 
 
-PricesDep = Annotated[Prices, Depends(Prices)]
+async def _prices(request: Request, currency: CurrencyDep) -> Prices:
+    return Prices(request, currency)
+
+
+PricesDep = Annotated[Prices, Depends(_prices)]
 
 
 @overload

@@ -92,5 +92,10 @@ def local_path(value: str | None, default: str = "/") -> str:
     return value
 
 
+async def _session(request: Request) -> Session:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread.
+    return session_of(request)
+
+
 FormDep = Annotated[dict[str, str], Depends(checked_form)]
-SessionDep = Annotated[Session, Depends(session_of)]
+SessionDep = Annotated[Session, Depends(_session)]

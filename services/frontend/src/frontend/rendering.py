@@ -55,6 +55,9 @@ class Pages:
             undefined=jinja2.StrictUndefined,  # a typo in a template fails tests, not silently
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are files of the installed package: compiled once, never re-checked.
+            # (With auto_reload every page stat()ed each of its ~15 templates and includes.)
+            auto_reload=False,
         )
         env.filters["price"] = price
         env.globals.update(

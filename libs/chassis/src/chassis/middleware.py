@@ -9,6 +9,7 @@ than the secret is meant for. A request no route matched logs only its first seg
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chassis import context
 from chassis.errors import Problem, problem_response
-from chassis.logs import get_logger
+from chassis.logs import get_logger, log_line
 
 _log = get_logger("chassis.request")
+_request_log = logging.getLogger("chassis.request")  # the canonical line's, via log_line
 
 MAX_REQUEST_ID_LENGTH = 128
 
@@ -116,15 +118,15 @@ class RequestContextMiddleware:
                 )
                 await problem_response(problem, scope["path"])(scope, receive, send_with_context)
         finally:
-            extra = {"client_request_id": client_request_id} if client_request_id else {}
-            _log.info(
-                "request",
-                method=scope["method"],
-                route=route_template(scope),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                **extra,
-            )
+            line: dict[str, Any] = {
+                "method": scope["method"],
+                "route": route_template(scope),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            if client_request_id:
+                line["client_request_id"] = client_request_id
+            log_line(_request_log, "request", line)
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
             context.request_id.reset(request_id_token)
             context.trace.reset(trace_token)

@@ -27,7 +27,7 @@ class PhaseProgress:
             TextColumn("elapsed"),
             TimeElapsedColumn(),
             TextColumn("left ~"),
-            TimeRemainingColumn(elapsed_when_finished=True),
+            TimeRemainingColumn(),
             console=console,
             transient=False,
         )

@@ -72,13 +72,9 @@ class ModeBench:
         options, budget = self.options, self.budget
         if options.url is None and options.home is None:
             self.progress.phase(f"{self.mode}: starting the shop", START_PLAN)
-            self.shop = Shop.start(
-                self.mode,
-                options.out / f"{self.mode}-up.log",
-                options.up_args,
-                options.ready_timeout,
-                self.progress.refresh,
-            )
+            log = options.out / f"{self.mode}-up.log"
+            self.shop = Shop.launch(self.mode, log, options.up_args)
+            self.shop.wait_ready(options.ready_timeout, self.progress.refresh)
         else:
             self.shop = Shop.attach(options.url, options.home)
         shop = self.shop

@@ -34,6 +34,7 @@ class Shop:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._log_path: Path | None = None
+        self._began = time.monotonic()
 
     def state(self) -> dict[str, Any] | None:
         return read_state(self.home) if self.home is not None else None
@@ -42,15 +43,8 @@ class Shop:
         return list((self.state() or {}).get("processes", []))
 
     @classmethod
-    def start(
-        cls,
-        mode: str,
-        log_path: Path,
-        up_args: tuple[str, ...],
-        timeout: float,
-        tick: Callable[[], None] = lambda: None,
-    ) -> "Shop":
-        """`mosaic up` on a new temporary home and a free port; back once it is ready."""
+    def launch(cls, mode: str, log_path: Path, up_args: tuple[str, ...]) -> "Shop":
+        """`mosaic up` on a new temporary home and a free port; then `wait_ready()`."""
         home = Path(tempfile.mkdtemp(prefix=f"mosaic-bench-{mode}-"))
         port = free_port()
         shop = cls(mode, f"http://127.0.0.1:{port}", home, started=True)
@@ -59,7 +53,7 @@ class Shop:
             argv.append("--in-process")
         shop._log_path = log_path
         shop._log = log_path.open("wb")
-        began = time.monotonic()
+        shop._began = time.monotonic()
         shop._process = subprocess.Popen(
             argv,
             env={**os.environ, "MOSAIC_HOME": str(home)},
@@ -68,12 +62,6 @@ class Shop:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches this command, which stops it in order
         )
-        try:
-            shop._wait_ready(timeout, tick)
-        except BaseException:
-            shop.stop()
-            raise
-        shop.ready_seconds = time.monotonic() - began
         return shop
 
     @classmethod
@@ -129,12 +117,15 @@ class Shop:
             shutil.rmtree(self.home, ignore_errors=True)
             self.home = None
 
-    def _wait_ready(self, timeout: float, tick: Callable[[], None]) -> None:
+    def wait_ready(self, timeout: float, tick: Callable[[], None] = lambda: None) -> None:
+        """Back once the state says ready; MosaicError (with its output) if `up` exits or
+        takes over timeout seconds."""
         assert self._process is not None and self.home is not None
         deadline = time.monotonic() + timeout
         while True:
             state = read_state(self.home)
             if state and state.get("ready"):
+                self.ready_seconds = time.monotonic() - self._began
                 return
             if self._process.poll() is not None:
                 raise MosaicError(

@@ -57,6 +57,7 @@ class Run:
         self.phase = "warmup"
         self.idle: deque[Shopper] = deque()
         self.late = 0
+        self.arrivals = 0  # made so far, by the open loop's pacer
         self.shares = mix_shares(plan.flow, plan.users)
         self.recorder.expect(self.shares)
         self.started = time.monotonic()
@@ -108,16 +109,14 @@ class Run:
 
     # --- the open loop's pacer ---------------------------------------------------------
 
-    def pace(self, arrivals: "itertools.count[int]", origin: float, until: float,
-             counted: bool) -> None:  # fmt: skip
-        """Arrival k is due at origin + k / rate; makes those due before `until`."""
+    def pace(self, origin: float, until: float, counted: bool) -> None:
+        """Makes the arrivals due before `until`: arrival k (counted from 0 over the whole
+        run) is due at origin + k / rate."""
         assert self.plan.rate is not None
         interval = 1 / self.plan.rate
         flows, weights = list(self.shares), list(self.shares.values())
-        for k in arrivals:
-            due = origin + k * interval
-            if due >= until:
-                return
+        while (due := origin + self.arrivals * interval) < until:
+            self.arrivals += 1
             wait = due - time.perf_counter()
             if wait > 0:
                 gevent.sleep(wait)
@@ -195,20 +194,18 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
         runner.start(plan.users, spawn_rate=min(plan.users, MAX_SPAWN_RATE))
         if not wait_until(lambda: run.ready >= plan.users, SETUP_SECONDS):
             run.recorder.setup_error("setup", f"not every user was ready in {SETUP_SECONDS:g} s")
-        arrivals, origin = itertools.count(), time.perf_counter()
+        # One schedule for warm-up and window: arrival k is due at origin + k / rate.
+        origin = time.perf_counter()
         warmed = origin + plan.warmup
         if plan.rate is not None:
-            run.pace(arrivals, origin, warmed, counted=False)
-        else:
-            gevent.sleep(plan.warmup)
+            run.pace(origin, warmed, counted=False)
+        gevent.sleep(max(0.0, warmed - time.perf_counter()))
         run.enter("measure")
         run.measuring = True
         window_start, begun = time.time(), time.perf_counter()
         if plan.rate is not None:
-            run.pace(arrivals, warmed, begun + plan.duration, counted=True)
-            # pace() started counting at the schedule's own time, not a moment later
-        else:
-            gevent.sleep(plan.duration)
+            run.pace(origin, warmed + plan.duration, counted=True)
+        gevent.sleep(max(0.0, begun + plan.duration - time.perf_counter()))
         run.measuring, run.stopping = False, True
         window_end, seconds = time.time(), time.perf_counter() - begun
         wait_until(lambda: run.in_flight == 0, DRAIN_SECONDS)

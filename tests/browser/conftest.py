@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mosaic.chromium import chromium_path, is_executable
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess
+from mosaic.testing import UpProcess, up_args
 from playwright.sync_api import Browser, sync_playwright
 
 # Headless Chromium as root in a container, and quiet: nothing it fetches on its own
@@ -31,9 +31,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    """A whole shop under `mosaic up`, on its own home and a free port, ready."""
-    with UpProcess(tmp_path_factory.mktemp("mosaic-home"), free_port()) as up:
+def up(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UpProcess]:
+    """A whole shop under `mosaic up`, on its own home and a free port, ready.
+
+    As separate processes, unless a module runs its tests in each of `mosaic.testing.MODES`:
+    `pytestmark = pytest.mark.parametrize("up", MODES, indirect=True)`."""
+    mode = getattr(request, "param", "processes")
+    with UpProcess(tmp_path_factory.mktemp("mosaic-home"), free_port(), *up_args(mode)) as up:
         up.wait_ready(timeout=180)
         yield up
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Shopper, UpProcess
+from mosaic.testing import MODES, Shopper, UpProcess, up_args
 
 pytestmark = pytest.mark.system
 
@@ -46,10 +46,13 @@ class Customer:
         return str(signed_in.json()["access_token"]["token"])
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+@pytest.fixture(scope="module", params=MODES)
+def shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shop]:
+    """One shop per mode (separate processes, then all in one) for the whole module."""
     home = tmp_path_factory.mktemp("checkout-bola") / "home"
-    with UpProcess(home, free_port()) as up:
+    with UpProcess(home, free_port(), *up_args(request.param)) as up:
         url = up.wait_ready(timeout=180)
         with Shopper(url) as shopper:
             products = shopper.products()

@@ -34,6 +34,8 @@ import pytest
 from mosaic.ports import free_port
 from mosaic.testing import Guest, UpProcess, process_environment, wait_until
 
+# Normal mode only: it SIGKILLs the orders process alone; in-process, that would take every
+# service down at once, which is another experiment.
 pytestmark = pytest.mark.system
 
 OK = "4242 4242 4242 4242"

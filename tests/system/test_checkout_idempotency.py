@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Guest, Shopper, UpProcess, wait_until
+from mosaic.testing import MODES, Guest, Shopper, UpProcess, up_args, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -66,10 +66,14 @@ class Shop:
         return mail[0]
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+@pytest.fixture(scope="module", params=MODES)
+def shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shop]:
+    """The shop as separate processes, then once more in one process (the benchmark's
+    floor must keep the same promises): one shop per mode for the whole module."""
     home = tmp_path_factory.mktemp("checkout-idempotency") / "home"
-    with UpProcess(home, free_port()) as up:
+    with UpProcess(home, free_port(), *up_args(request.param)) as up:
         url = up.wait_ready(timeout=180)
         with Shopper(url) as shopper:
             products = shopper.products()

@@ -24,6 +24,8 @@ import pytest
 from mosaic.ports import free_port
 from mosaic.testing import Guest, UpProcess, wait_until
 
+# Normal mode only: it kills the relay process alone while the checkouts run; in-process
+# the relay shares one process with every service.
 pytestmark = pytest.mark.system
 
 CHECKOUTS = 200

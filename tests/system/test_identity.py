@@ -28,6 +28,8 @@ from mosaic.pki import (
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic
 
+# Normal mode only: handshakes, certificates and their rotation under load are about TLS
+# between processes; in-process calls between services have no handshake to refuse.
 pytestmark = pytest.mark.system
 
 PRODUCTS = "/v1/products"

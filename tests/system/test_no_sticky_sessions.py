@@ -25,6 +25,8 @@ import pytest
 from mosaic.ports import free_port
 from mosaic.testing import Forms, UpProcess, wait_until
 
+# Normal mode only: two frontend replicas, one killed, are separate processes by nature;
+# `mosaic up --in-process` runs each service once, in one process (and refuses --scale).
 pytestmark = pytest.mark.system
 
 REPLICAS = ("frontend.web.1", "frontend.web.2")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Forms, UpProcess
+from mosaic.testing import MODES, Forms, UpProcess, up_args
 
 pytestmark = pytest.mark.system
 
@@ -35,10 +35,13 @@ class Shop:
         return httpx.Client(base_url=self.url, timeout=20)
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+@pytest.fixture(scope="module", params=MODES)
+def shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shop]:
+    """One shop per mode (separate processes, then all in one) for the whole module."""
     home = tmp_path_factory.mktemp("storefront-security") / "home"
-    with UpProcess(home, free_port()) as up:
+    with UpProcess(home, free_port(), *up_args(request.param)) as up:
         url = up.wait_ready(timeout=120)
         products = Forms(httpx.get(url + "/", timeout=20).text).products()
         assert len(products) >= 2, "the seeded catalog shows products on the front page"

@@ -14,6 +14,8 @@ import pytest
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic, wait_until
 
+# Normal mode only: it kills and counts the processes of separate services; the in-process
+# mode's start and stop are covered by the system tests that run in both modes.
 pytestmark = pytest.mark.system
 
 PRODUCT_LINK = re.compile(r'href="/product/([a-z0-9]+(?:-[a-z0-9]+)*)"')

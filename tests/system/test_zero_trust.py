@@ -15,6 +15,8 @@ from mosaic.home import services_dir
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic
 
+# Normal mode only: it is about the network between processes (a plain HTTP request to a
+# service's TLS port gets nothing); in-process calls between services never cross it.
 pytestmark = pytest.mark.system
 
 

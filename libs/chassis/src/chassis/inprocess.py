@@ -10,9 +10,10 @@ put it (the host knows for sure who calls: the caller's own credentials).
 
 Written here rather than taken from httpx's `ASGITransport`: that one builds an httpx
 request and response around every call, reads the body through an async byte stream and
-wraps the app in an anyio task group; measured, it costs more per call than an aiohttp hop
-over loopback does, which would make the floor no floor. This is one scope dict, two
-closures and one task.
+wraps the app in an anyio task group. Measured on a trivial Starlette route (2 cores, CPU
+time per call, the app's own work included): ~430 us through `ASGITransport`, ~85 us
+through this; an aiohttp hop over loopback costs ~260 us, so with httpx the floor would be
+no floor. This is one scope dict, two small callables and one task.
 
 The callee runs as its own task in an empty `contextvars.Context`: like a process across
 the network it sees nothing of the caller but the headers, and nothing it sets (request

@@ -35,6 +35,20 @@ def mosaic(
     )
 
 
+# How a system test can run the shop: as separate processes (the normal mode), or with every
+# service in one process (`mosaic up --in-process`, the benchmark's floor). Tests that hold
+# in both parametrize their module's shop with `params=MODES` and start it with
+# `UpProcess(home, port, *up_args(request.param))`.
+MODES = ("processes", "in-process")
+
+
+def up_args(mode: str) -> tuple[str, ...]:
+    """The `mosaic up` arguments of a mode in MODES."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    return ("--in-process",) if mode == "in-process" else ()
+
+
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll check() until it holds; fail the test with `what` after timeout seconds."""
     deadline = time.monotonic() + timeout
@@ -125,7 +139,10 @@ class UpProcess:
     def client(self, service: str, caller: str = "admin", timeout: float = 30) -> httpx.Client:
         """An HTTP client of `service`'s API as `caller` (default the operator), over mTLS
         with a fresh service token per request; see `service_client`."""
-        port = next(p["port"] for p in self.processes().values() if p["service"] == service)
+        state = self.status()
+        # In-process mode, one process serves every service: its state lists them as hosted.
+        served = [*state.get("processes", []), *state.get("hosted", [])]
+        port = next(p["port"] for p in served if p["service"] == service and p["port"])
         return service_client(Path(self.env["MOSAIC_HOME"]), service, port, caller=caller,
                               timeout=timeout)  # fmt: skip
 

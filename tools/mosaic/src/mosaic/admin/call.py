@@ -127,8 +127,10 @@ def _caller_files(pki: Pki, caller: str, services: set[str]) -> ServiceFiles:
 
 
 def _port_of(state: dict[str, object], service: str) -> int:
-    processes = state.get("processes")
-    for entry in processes if isinstance(processes, list) else []:
+    processes, hosted = state.get("processes"), state.get("hosted")  # hosted: --in-process
+    entries = [*(processes if isinstance(processes, list) else [])]
+    entries += hosted if isinstance(hosted, list) else []
+    for entry in entries:
         if isinstance(entry, dict) and entry.get("service") == service:
             port = entry.get("port")
             if isinstance(port, int):

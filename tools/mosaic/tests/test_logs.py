@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 from mosaic.logs import LogStream, render_event
 
 
@@ -34,3 +35,18 @@ def test_a_json_log_line_renders_compactly() -> None:
 def test_other_lines_are_not_rendered() -> None:
     for line in ("LOG:  database system is ready", "{not json", '{"no": "event"}'):
         assert render_event(line, color=True) is None
+
+
+def test_a_line_of_another_service_than_its_process_names_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    logs = LogStream(out, pretty=True)
+    logs.reserve(["shop.web.1", "catalog.web.1"])
+    line = '{"event": "request", "level": "info", "service": "%s", "status": 200}'
+    logs.line("shop.web.1", line % "catalog")  # one process hosting every service
+    logs.line("catalog.web.1", line % "catalog")
+    hosted, own = out.getvalue().splitlines()
+    assert hosted.endswith("info    request service=catalog status=200")
+    assert own.endswith("info    request status=200")

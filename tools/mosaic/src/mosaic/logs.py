@@ -40,7 +40,7 @@ class LogStream:
 
     def line(self, source: str, text: str) -> None:
         if self.pretty:
-            text = render_event(text, self.color) or text
+            text = render_event(text, self.color, source.split(".", 1)[0]) or text
         self._write(self._prefix(source) + text + "\n")
 
     def note(self, text: str) -> None:
@@ -85,8 +85,11 @@ class LogStream:
             self._broken = True  # nobody reads our output any more; keep running anyway
 
 
-def render_event(line: str, color: bool) -> str | None:
-    """`12:00:01.234 info    request method=GET path=/ ...` for a JSON log line, else None."""
+def render_event(line: str, color: bool, service: str | None = None) -> str | None:
+    """`12:00:01.234 info    request method=GET path=/ ...` for a JSON log line, else None.
+
+    A line whose service is not `service` (the prefix's: one process hosting several
+    services, `mosaic up --in-process`) names its own."""
     if not line.startswith("{"):
         return None
     try:
@@ -104,6 +107,8 @@ def render_event(line: str, color: bool) -> str | None:
     parts = [paint(stamp[11:23], "2")] if len(stamp) >= 23 else []
     parts.append(paint(f"{level:<7}", _LEVELS.get(level, "")))
     parts.append(paint(str(event["event"]), "1"))
+    if service is not None and event.get("service", service) != service:
+        parts.append(paint("service=", "2") + str(event["service"]))
     for key, value in event.items():
         if key not in _HIDDEN_KEYS:
             shown = value if isinstance(value, str) else json.dumps(value)

@@ -102,3 +102,13 @@ def test_order_status_flashes_and_the_signed_in_header() -> None:
     assert pages.flashes(order) == [("success", "Added to your cart."), ("error", "Can't add more")]
     assert pages.signed_in(order)
     assert not pages.signed_in(HOME)
+
+
+def test_requests_are_named_by_route_without_ids() -> None:
+    assert pages.route("/product/ink-bottle") == "/product/[id]"
+    assert pages.route("/orders/status/AbC_12") == "/orders/status/[token]"
+    assert pages.route("/orders/5e3c0b1e-0000-4000-8000-000000000000") == "/orders/[id]"
+    assert pages.route("/cart/items/ink-bottle/remove") == "/cart/items/[id]/remove"
+    assert pages.route("/category/kitchen?page=2") == "/category/[slug]"
+    assert pages.route("/account/orders") == "/account/orders"
+    assert pages.route("/?page=2") == "/"

@@ -29,6 +29,19 @@ BUY_FORM = 'action="/cart/items"'  # a product page's "Add to cart"
 CART_TITLE = 'id="cart-title"'
 ORDERS_TITLE = 'id="orders-title"'
 ACCOUNT_TITLE = 'id="account-title"'
+ROUTES = (  # request names: a route, not a path, so one product's page is one of many
+    (re.compile(r"^/product/[^/?]+"), "/product/[id]"),
+    (re.compile(r"^/orders/status/[^/?]+"), "/orders/status/[token]"),
+    (re.compile(r"^/orders/[^/?]+"), "/orders/[id]"),
+    (re.compile(r"^/category/[^/?]+"), "/category/[slug]"),
+    (re.compile(r"^/cart/items/[^/?]+/remove"), "/cart/items/[id]/remove"),
+)
+
+
+def route(path: str) -> str:
+    """The name a request is counted under: its route, without ids or the query."""
+    path = path.split("?", 1)[0]
+    return next((name for pattern, name in ROUTES if pattern.match(path)), path)
 
 
 def attributes(tag_inside: str) -> dict[str, str]:

@@ -42,13 +42,6 @@ ACCOUNT_PASSPHRASE = "loadgen shopper, not a secret"  # noqa: S105
 CART_FULL = 30  # units: an anonymous shopper starts afresh, a signed-in one checks out
 MAX_UNITS = 10  # of one product in a cart (cart's rule)
 FORM_ERROR = re.compile(r'<ul class="error-summary__list">\s*<li><a href="#[^"]*">([^<]*)</a>')
-ROUTES = (  # request names: a route, not a path, so one product's page is one of many
-    (re.compile(r"^/product/[^/?]+"), "/product/[id]"),
-    (re.compile(r"^/orders/status/[^/?]+"), "/orders/status/[token]"),
-    (re.compile(r"^/orders/[^/?]+"), "/orders/[id]"),
-    (re.compile(r"^/category/[^/?]+"), "/category/[slug]"),
-    (re.compile(r"^/cart/items/[^/?]+/remove"), "/cart/items/[id]/remove"),
-)
 
 
 class FlowFailed(Exception):
@@ -64,11 +57,6 @@ class Director(Protocol):
     def enlist(self, user: "Shopper") -> int: ...
     def set_up(self, user: "Shopper") -> None: ...
     def serve(self, user: "Shopper") -> None: ...
-
-
-def route(path: str) -> str:
-    path = path.split("?", 1)[0]
-    return next((name for pattern, name in ROUTES if pattern.match(path)), path)
 
 
 class Shopper(FastHttpUser):
@@ -277,7 +265,7 @@ class Shopper(FastHttpUser):
 
     def send(self, method: str, path: str, expect: tuple[int, ...],
              fields: Mapping[str, str] | None = None) -> FastResponse:  # fmt: skip
-        name = route(path)
+        name = pages.route(path)
         answer: FastResponse = self.client.request(
             method, path, name=name, data=dict(fields) if fields is not None else None,
             allow_redirects=False)  # fmt: skip

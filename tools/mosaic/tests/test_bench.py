@@ -2,6 +2,7 @@
 accounting, the results' completeness check, the plot, the tables."""
 
 import io
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,9 @@ from mosaic.bench.plot import plot_steps
 from mosaic.bench.processes import CpuCost, Root, Sample, Sampler, cpu_at, cpu_between, roots_of
 from mosaic.bench.report import print_report
 from mosaic.bench.results import machine, missing_fields, options_json
+from mosaic.bench.shop import Shop
+from mosaic.errors import MosaicError
+from mosaic.ports import free_port
 from rich.console import Console
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -231,7 +235,9 @@ def test_the_sampler_counts_a_process_and_its_children_including_exited_ones() -
 def test_the_sampler_thread_samples_until_stopped() -> None:
     sampler = Sampler(None, interval=0.01, roots=lambda: [])
     sampler.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while len(sampler.samples) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     sampler.stop()
     count = len(sampler.samples)
     assert count >= 3
@@ -351,3 +357,57 @@ def test_the_tables_show_every_flow_step_and_ratio(tmp_path: Path) -> None:
     assert "1.00x" in text  # CPU per request: the same in both fake modes
     assert "2.00x" in text  # p50 and p99: twice as slow
     assert "CPU ≤ 2x: met; p50 ≤ 3x: met" in text
+
+
+def test_the_proc_reader_agrees_with_psutil_on_this_process() -> None:
+    from mosaic.bench.processes import _psutil_stats, _read_stats
+
+    ours, theirs = _read_stats()[os.getpid()], _psutil_stats()[os.getpid()]
+    assert ours.ppid == theirs.ppid == os.getppid()
+    assert ours.cpu == pytest.approx(theirs.cpu, abs=0.1)
+    assert ours.rss == pytest.approx(theirs.rss, rel=0.2)
+
+
+# The command line and the shop
+
+
+def test_attaching_to_a_home_where_nothing_runs_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(MosaicError, match="no ready `mosaic up` runs on") as error:
+        Shop.attach(None, tmp_path)
+    assert "drop --home and --url" in error.value.hint
+
+
+def test_attaching_to_a_url_where_nothing_answers_says_what_to_do() -> None:
+    with pytest.raises(MosaicError, match="nothing answers at") as error:
+        Shop.attach(f"http://127.0.0.1:{free_port()}", None)
+    assert "drop --url" in error.value.hint
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--compare", "--url", "http://127.0.0.1:1"], ["--compare", "--in-process"], ["--flow", "x"]],
+)
+def test_contradicting_or_unknown_options_are_usage_errors(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mosaic", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "mosaic:" in done.stderr
+
+
+def test_help_explains_every_option() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mosaic", "bench", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    for option in ("--compare", "--in-process", "--quick", "--out", "--url", "--home", "--steps"):
+        assert option in done.stdout
+    assert "knee" in done.stdout

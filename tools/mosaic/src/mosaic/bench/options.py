@@ -70,7 +70,7 @@ class BenchOptions:
     saturation: Saturation = field(default_factory=Saturation)
     up_args: tuple[str, ...] = ()  # passed on to `mosaic up`
     ready_timeout: float = 180.0
-    sample_interval: float = 0.25  # seconds between CPU/RSS samples of the shop's processes
+    sample_interval: float = 0.5  # seconds between CPU/RSS samples of the shop's processes
     seed: int = 1
     quick: bool = False
 

@@ -411,3 +411,85 @@ def test_help_explains_every_option() -> None:
     for option in ("--compare", "--in-process", "--quick", "--out", "--url", "--home", "--steps"):
         assert option in done.stdout
     assert "knee" in done.stdout
+
+
+# The order of the phases
+
+
+class FakeBench:
+    """Records the phases run.py asks of a mode; saturates at a given step."""
+
+    def __init__(self, mode: str, calls: list[str], saturates_at: int, fails: bool = False) -> None:
+        self.mode, self.calls, self.saturates_at, self.fails = mode, calls, saturates_at, fails
+        self.saturated = False
+        self.capacity = 40.0
+        self.planned: list[float] = []
+
+    def launch(self) -> None:
+        self.calls.append(f"{self.mode} launch")
+
+    def begin(self) -> None:
+        self.calls.append(f"{self.mode} begin")
+
+    def warm_up(self) -> None:
+        self.calls.append(f"{self.mode} warm")
+        if self.fails:
+            raise MosaicError("the load generator failed")
+
+    def closed(self, flow: str) -> None:
+        self.calls.append(f"{self.mode} {flow}")
+
+    def step(self, index: int, rate: float, of: int) -> None:
+        self.calls.append(f"{self.mode} step {index}/{of} {rate:g}")
+        self.saturated = index >= self.saturates_at
+
+    def end(self, planned: list[float]) -> None:
+        self.planned = planned
+
+    def close(self) -> None:
+        self.calls.append(f"{self.mode} close")
+
+
+def test_compare_interleaves_the_phases_and_gives_the_floor_one_step_more() -> None:
+    from mosaic.bench.run import _run_group
+
+    calls: list[str] = []
+    micro = FakeBench(MICROSERVICES, calls, saturates_at=2)
+    floor = FakeBench(IN_PROCESS, calls, saturates_at=99)
+    budget = Budget(flows=("browse",), max_steps=2, step_factor=2.0)
+    rates = _run_group([micro, floor], budget, None)  # type: ignore[list-item]
+    assert rates == [10.0, 20.0]  # a quarter of the first mode's capacity, then doubled
+    assert calls == [
+        "microservices launch",
+        "in_process launch",
+        "microservices begin",
+        "in_process begin",
+        "microservices warm",
+        "in_process warm",
+        "microservices browse",
+        "in_process browse",
+        "microservices step 1/2 10",
+        "in_process step 1/3 10",
+        "microservices step 2/2 20",
+        "in_process step 2/3 20",
+        "in_process step 3/3 40",
+        "microservices close",
+        "in_process close",
+    ]
+    assert micro.planned == [10.0, 20.0]
+    assert floor.planned == [10.0, 20.0, 40.0]
+
+
+def test_a_saturated_mode_stops_stepping_and_every_shop_is_closed_on_errors() -> None:
+    from mosaic.bench.run import _run_group
+
+    calls: list[str] = []
+    micro = FakeBench(MICROSERVICES, calls, saturates_at=1)
+    _run_group([micro], Budget(flows=(), max_steps=3), [5.0, 7.5, 11.2])  # type: ignore[list-item]
+    assert [c for c in calls if "step" in c] == ["microservices step 1/3 5"]
+
+    failing = FakeBench(IN_PROCESS, calls, saturates_at=1, fails=True)
+    calls.clear()
+    with pytest.raises(MosaicError):
+        _run_group([failing], Budget(flows=()), None)  # type: ignore[list-item]
+    assert calls[-1] == "in_process close"

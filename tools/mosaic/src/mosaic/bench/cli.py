@@ -19,9 +19,18 @@ def bench(
         bool,
         typer.Option(
             "--compare",
-            help="Bench both modes one after the other, each on its own fresh home: "
-            "microservices, then in-process (`mosaic up --in-process`, the floor); print "
-            "microservices ÷ in-process for CPU per request, p50 and p99 per flow.",
+            help="Bench both modes, each on its own fresh home: microservices and "
+            "in-process (`mosaic up --in-process`, the floor); print microservices ÷ "
+            "in-process for CPU per request, p50 and p99 per flow.",
+        ),
+    ] = False,
+    sequential: Annotated[
+        bool,
+        typer.Option(
+            "--sequential",
+            help="With --compare: one mode after the other, each shop alone on the "
+            "machine. Default: interleaved, both shops up at once and each phase run "
+            "mode after mode, so both meet the same (shared, noisy) machine.",
         ),
     ] = False,
     in_process: Annotated[
@@ -223,6 +232,7 @@ def bench(
         ready_timeout=ready_timeout,
         seed=seed,
         quick=quick,
+        interleave=not sequential,
     )
     options = replace(options, saturation=replace(options.saturation, p99_limit_ms=p99_limit_ms))
     # Wide tables when the output goes to a file or a pipe, where rich would assume 80.

@@ -73,6 +73,7 @@ class BenchOptions:
     sample_interval: float = 0.5  # seconds between CPU/RSS samples of the shop's processes
     seed: int = 1
     quick: bool = False
+    interleave: bool = True  # --compare: each phase mode after mode, both shops up at once
 
     @property
     def compare(self) -> bool:

@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-from mosaic.bench.analysis import ratios
-from mosaic.bench.options import IN_PROCESS, MICROSERVICES, BenchOptions
+from mosaic.bench.analysis import ratios, step_rates
+from mosaic.bench.options import IN_PROCESS, MICROSERVICES, BenchOptions, Budget
 from mosaic.bench.plot import plot_steps
 from mosaic.bench.progress import PhaseProgress
 from mosaic.bench.report import print_report
@@ -57,14 +57,13 @@ def run_bench(options: BenchOptions, repo: Path, console: Console) -> dict[str, 
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with PhaseProgress(planned, console) as progress:
+            benches = [ModeBench(mode, options, progress) for mode in options.modes]
+            groups = [benches] if options.interleave else [[bench] for bench in benches]
             rates: list[float] | None = None
-            for mode in options.modes:
-                figures = ModeBench(mode, options, progress).run(rates)
-                results["modes"][mode] = figures
-                # The floor offers the same rates (the plot compares like with like), and
-                # one step more: it saturates later.
-                planned_rates = figures["planned_rates"]
-                rates = [*planned_rates, round(planned_rates[-1] * options.budget.step_factor, 1)]
+            for group in groups:
+                for bench in group:
+                    results["modes"][bench.mode] = bench.result  # filled in as it runs
+                rates = _run_group(group, options.budget, rates)
     except MosaicError as error:
         _finish(results, options, wall, incomplete=error.message)
         raise
@@ -85,6 +84,41 @@ def run_bench(options: BenchOptions, repo: Path, console: Console) -> dict[str, 
     if missing := missing_fields(results):
         console.print(f"[yellow]Missing figures: {', '.join(missing[:10])}[/]")
     return results
+
+
+def _run_group(benches: list[ModeBench], budget: Budget, rates: list[float] | None) -> list[float]:
+    """The phases of these modes, interleaved (each phase mode after mode: both shops meet
+    the same machine); their shops stopped at the end, also on errors and Ctrl-C.
+
+    The step load offers the first mode's rates (from its capacity, unless `rates` came
+    from an earlier group) to every mode, and the last mode (the in-process floor, which
+    saturates later) one step more. Returns the rates offered.
+    """
+    try:
+        for bench in benches:
+            bench.launch()  # both start-ups at once
+        for bench in benches:
+            bench.begin()
+        for bench in benches:
+            bench.warm_up()
+        for flow in budget.flows:
+            for bench in benches:
+                bench.closed(flow)
+        planned = rates or step_rates(budget, benches[0].capacity)
+        extended = [*planned, round(planned[-1] * budget.step_factor, 1)]
+        for index, rate in enumerate(extended, start=1):
+            for bench in benches:
+                last = bench is benches[-1] and bench.mode == IN_PROCESS
+                offered = extended if last else planned
+                if index <= len(offered) and not bench.saturated:
+                    bench.step(index, rate, len(offered))
+        for bench in benches:
+            last = bench is benches[-1] and bench.mode == IN_PROCESS
+            bench.end(extended if last else planned)
+        return planned
+    finally:
+        for bench in benches:
+            bench.close()
 
 
 def _finish(results: dict[str, Any], options: BenchOptions, wall: float, **extra: Any) -> None:

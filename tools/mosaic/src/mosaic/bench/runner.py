@@ -1,11 +1,12 @@
-"""One mode's bench: the shop up, idle, warm-up, each flow closed loop, the mix step by step."""
+"""One mode's bench, phase by phase: the shop up, idle, warm-up, each flow closed loop, the
+mix step by step; the figures of each phase, with the shop's CPU over its window."""
 
 import signal
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from mosaic.bench.analysis import knee, mix_capacity, saturated_by, step_rates
+from mosaic.bench.analysis import knee, mix_capacity, saturated_by
 from mosaic.bench.loadgen import LoadgenProcess, LoadRun
 from mosaic.bench.options import BenchOptions, Budget
 from mosaic.bench.processes import Sample, Sampler
@@ -40,17 +41,12 @@ class ModeBench:
         self.budget = options.budget
         self.progress = progress
         self.work = options.out / "runs" / mode
+        self.seed = options.seed
         self.shop: Shop | None = None
         self.sampler: Sampler | None = None
+        self.result: dict[str, Any] = {}
+        self.memory: dict[str, Any] = {}
         self._loadgen: LoadgenProcess | None = None
-
-    def run(self, rates: list[float] | None = None) -> dict[str, Any]:
-        """Everything for this mode; the shop we started is stopped, also on Ctrl-C."""
-        self.work.mkdir(parents=True, exist_ok=True)
-        try:
-            return self._run(rates)
-        finally:
-            self.close()
 
     def close(self) -> None:
         """Stop the load, then the shop; a second Ctrl-C meanwhile must not leave it running
@@ -68,91 +64,105 @@ class ModeBench:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def _run(self, rates: list[float] | None) -> dict[str, Any]:
-        options, budget = self.options, self.budget
+    # The phases, in order; run.py calls them mode after mode, or interleaved.
+
+    def launch(self) -> None:
+        """Start `mosaic up` (not waiting for it), or attach to the running shop."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        options = self.options
         if options.url is None and options.home is None:
-            self.progress.phase(f"{self.mode}: starting the shop", START_PLAN)
             log = options.out / f"{self.mode}-up.log"
             self.shop = Shop.launch(self.mode, log, options.up_args)
-            self.shop.wait_ready(options.ready_timeout, self.progress.refresh)
         else:
             self.shop = Shop.attach(options.url, options.home)
-        shop = self.shop
-        self.sampler = sampler = Sampler(shop.home, options.sample_interval)
-        result: dict[str, Any] = {
-            "mode": self.mode,
-            "url": shop.url,
-            "started_by_bench": shop.started,
-            "ready_seconds": shop.ready_seconds,
-            "processes": _processes(shop.processes()),
-            "cpu_measured": shop.home is not None,
-        }
-        sampler.start()
 
+    def begin(self) -> None:
+        """Once ready: start sampling, then measure the idle shop."""
+        assert self.shop is not None
+        shop, budget = self.shop, self.budget
+        if shop.started:
+            self.progress.phase(f"{self.mode}: starting the shop", START_PLAN)
+            shop.wait_ready(self.options.ready_timeout, self.progress.refresh)
+        self.sampler = sampler = Sampler(shop.home, self.options.sample_interval)
+        self.result.update(
+            mode=self.mode,
+            url=shop.url,
+            started_by_bench=shop.started,
+            ready_seconds=shop.ready_seconds,
+            processes=_processes(shop.processes()),
+            cpu_measured=shop.home is not None,
+            closed={},
+            steps=[],
+            saturation={"reached": False, "step": None, "reasons": []},
+        )
+        sampler.start()
         self.progress.phase(f"{self.mode}: idle", budget.idle)
         idle_start = sampler.sample()
         time.sleep(budget.idle)
-        idle_end = sampler.sample()
-        idle = sampler.between(idle_start.at, idle_end.at)
-        result["idle"] = {"seconds": idle.seconds, "cpu": idle.as_json(0)}
-        rss: dict[str, Any] = {"idle": _memory(sampler.sample(proportional=True))}
+        idle = sampler.between(idle_start.at, sampler.sample().at)
+        self.result["idle"] = {"seconds": idle.seconds, "cpu": idle.as_json(0)}
+        self.memory["idle"] = _memory(sampler.sample(proportional=True))
 
-        warm = LoadRun("warmup", "mix", budget.warmup_users, budget.warmup, 0.0, None, options.seed)
-        result["warmup"] = self._load(warm, "warming up (the mix)")
-        rss["before_load"] = _memory(sampler.sample(proportional=True))
+    def warm_up(self) -> None:
+        budget = self.budget
+        run = LoadRun("warmup", "mix", budget.warmup_users, budget.warmup, 0.0, None, self.seed)
+        self.result["warmup"] = self._load(run, "warming up (the mix)")
+        assert self.sampler is not None
+        self.memory["before_load"] = _memory(self.sampler.sample(proportional=True))
 
-        closed: dict[str, Any] = {}
-        for flow in budget.flows:
-            run = LoadRun(
-                f"closed/{flow}",
-                flow,
-                budget.closed_users,
-                budget.closed,
-                budget.run_warmup,
-                None,
-                options.seed,
-            )
-            closed[flow] = self._load(run, f"closed loop: {flow}, {budget.closed_users} users")
-        result["closed"] = closed
-
-        capacity = mix_capacity(closed)
-        planned = rates or step_rates(budget, capacity)
-        steps: list[dict[str, Any]] = []
-        saturation: dict[str, Any] = {"reached": False, "step": None, "reasons": []}
-        for index, rate in enumerate(planned, start=1):
-            run = LoadRun(
-                f"step/{index}",
-                "mix",
-                budget.max_in_flight,
-                budget.step,
-                budget.run_warmup,
-                rate,
-                options.seed,
-            )
-            step = self._load(run, f"step {index}/{len(planned)}: the mix at {rate:g}/s")
-            step.update(offered=rate, step=index)
-            steps.append(step)
-            reasons = saturated_by(step, rate, budget.step, options.saturation)
-            step["saturated_by"] = reasons
-            if reasons:
-                saturation = {
-                    "reached": True,
-                    "step": index,
-                    "offered_rps": rate,
-                    "reasons": reasons,
-                }
-                break
-        rss["after"] = _memory(sampler.sample(proportional=True))
-        sampler.stop()
-        result.update(
-            estimated_mix_capacity_rps=capacity,
-            planned_rates=planned,
-            steps=steps,
-            saturation=saturation,
-            knee=knee(steps, options.saturation),
-            rss=rss,
+    def closed(self, flow: str) -> None:
+        budget = self.budget
+        users = budget.closed_users
+        run = LoadRun(
+            f"closed/{flow}", flow, users, budget.closed, budget.run_warmup, None, self.seed
         )
-        return result
+        self.result["closed"][flow] = self._load(run, f"closed loop: {flow}, {users} users")
+
+    @property
+    def capacity(self) -> float | None:
+        """The mix's capacity estimated from the closed-loop runs."""
+        return mix_capacity(self.result["closed"])
+
+    @property
+    def saturated(self) -> bool:
+        return bool(self.result["saturation"]["reached"])
+
+    def step(self, index: int, rate: float, of: int) -> None:
+        """One step of the step load; marks the mode saturated when it is."""
+        budget = self.budget
+        run = LoadRun(
+            f"step/{index}",
+            "mix",
+            budget.max_in_flight,
+            budget.step,
+            budget.run_warmup,
+            rate,
+            self.seed,
+        )
+        step = self._load(run, f"step {index}/{of}: the mix at {rate:g}/s")
+        reasons = saturated_by(step, rate, budget.step, self.options.saturation)
+        step.update(offered=rate, step=index, saturated_by=reasons)
+        self.result["steps"].append(step)
+        if reasons:
+            self.result["saturation"] = {
+                "reached": True,
+                "step": index,
+                "offered_rps": rate,
+                "reasons": reasons,
+            }
+
+    def end(self, planned: list[float]) -> dict[str, Any]:
+        """The figures of this mode, complete; stops sampling (the shop stops in close())."""
+        assert self.sampler is not None
+        self.memory["after"] = _memory(self.sampler.sample(proportional=True))
+        self.sampler.stop()
+        self.result.update(
+            estimated_mix_capacity_rps=self.capacity,
+            planned_rates=planned,
+            knee=knee(self.result["steps"], self.options.saturation),
+            rss=self.memory,
+        )
+        return self.result
 
     def _load(self, run: LoadRun, what: str) -> dict[str, Any]:
         """One loadgen run, with the shop's CPU over its measured window."""

@@ -428,6 +428,9 @@ class FakeBench:
     def launch(self) -> None:
         self.calls.append(f"{self.mode} launch")
 
+    def wait_ready(self) -> None:
+        self.calls.append(f"{self.mode} ready")
+
     def begin(self) -> None:
         self.calls.append(f"{self.mode} begin")
 
@@ -462,6 +465,8 @@ def test_compare_interleaves_the_phases_and_gives_the_floor_one_step_more() -> N
     assert calls == [
         "microservices launch",
         "in_process launch",
+        "microservices ready",
+        "in_process ready",
         "microservices begin",
         "in_process begin",
         "microservices warm",

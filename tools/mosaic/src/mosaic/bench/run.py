@@ -98,7 +98,9 @@ def _run_group(benches: list[ModeBench], budget: Budget, rates: list[float] | No
         for bench in benches:
             bench.launch()  # both start-ups at once
         for bench in benches:
-            bench.begin()
+            bench.wait_ready()
+        for bench in benches:
+            bench.begin()  # idle, once no start-up disturbs it
         for bench in benches:
             bench.warm_up()
         for flow in budget.flows:

@@ -76,13 +76,16 @@ class ModeBench:
         else:
             self.shop = Shop.attach(options.url, options.home)
 
+    def wait_ready(self) -> None:
+        assert self.shop is not None
+        if self.shop.started:
+            self.progress.phase(f"{self.mode}: starting the shop", START_PLAN)
+            self.shop.wait_ready(self.options.ready_timeout, self.progress.refresh)
+
     def begin(self) -> None:
-        """Once ready: start sampling, then measure the idle shop."""
+        """Once every shop is ready: start sampling, then measure this one idle."""
         assert self.shop is not None
         shop, budget = self.shop, self.budget
-        if shop.started:
-            self.progress.phase(f"{self.mode}: starting the shop", START_PLAN)
-            shop.wait_ready(self.options.ready_timeout, self.progress.refresh)
         self.sampler = sampler = Sampler(shop.home, self.options.sample_interval)
         self.result.update(
             mode=self.mode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from chassis import Cache, Database, callers, dependency, documented
+from chassis import Cache, Database, callers, documented
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
@@ -40,15 +40,16 @@ WRITERS = [callers("admin")]
 
 
 # async, though they await nothing: FastAPI runs a plain `def` dependency in a worker
-# thread, which costs more per request than everything else these do.
-async def _store(database: Annotated[Database, Depends(dependency(Database))]) -> Store:
-    return Store(database)
+# thread, which costs more per request than everything else these do. Each takes the
+# request itself rather than `dependency(Database)` etc.: every dependency FastAPI resolves
+# costs CPU on every request (about a tenth of a cached read here, bench/profile_route.py).
+async def _store(request: Request) -> Store:
+    return Store(request.app.state.resources.get(Database))
 
 
-async def _cache(
-    request: Request, cache: Annotated[Cache, Depends(dependency(Cache))]
-) -> CatalogCache:
+async def _cache(request: Request) -> CatalogCache:
     settings: CatalogSettings = request.app.state.settings
+    cache: Cache = request.app.state.resources.get(Cache)
     return CatalogCache(cache, ttl_seconds=settings.cache_ttl_seconds)
 
 

@@ -63,12 +63,17 @@ async def products(catalog: Catalog, product_ids: list[str]) -> list[Product]:
     return [found for task in tasks if (found := task.result()) is not None]
 
 
-async def candidates(catalog: Catalog, categories: list[str]) -> list[Product]:
-    """Each category's listing, then the front of the catalog: fetched concurrently."""
+async def candidates(
+    catalog: Catalog, categories: list[str], *, front: list[Product] | None = None
+) -> list[Product]:
+    """Each category's listing, then the front of the catalog (`front` when the caller has
+    it already): fetched concurrently."""
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(catalog.listing(category)) for category in categories]
-        tasks.append(group.create_task(catalog.listing(None)))
-    return [product for task in tasks for product in task.result()]
+        if front is None:
+            tasks.append(group.create_task(catalog.listing(None)))
+    found = [product for task in tasks for product in task.result()]
+    return found if front is None else [*found, *front]
 
 
 def _problem(response: Any) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from recommendations import catalog
 from recommendations.catalog import Catalog
 from recommendations.ranking import MAX_EXCLUDED, Pick, recommend
@@ -29,13 +32,22 @@ async def for_product_or_cart(
 
     An unknown `product_id` is an error; an unknown excluded id is simply nothing to exclude.
     """
-    if product_id is not None:
-        seed = await products.product(product_id)
-        if seed is None:
-            raise ProductNotFound(product_id)
-        seeds = [seed]
-    else:
-        seeds = await catalog.products(products, sorted(set(exclude)))
-    categories = sorted({str(seed["category"]) for seed in seeds})
-    found = await catalog.candidates(products, categories)
+    # Catalog's front page does not depend on the seeds: it is asked for alongside them, so
+    # a product page waits for two rounds of calls to catalog, not three.
+    front = asyncio.ensure_future(products.listing(None))
+    try:
+        if product_id is not None:
+            seed = await products.product(product_id)
+            if seed is None:
+                raise ProductNotFound(product_id)
+            seeds = [seed]
+        else:
+            seeds = await catalog.products(products, sorted(set(exclude)))
+        categories = sorted({str(seed["category"]) for seed in seeds})
+        found = await catalog.candidates(products, categories, front=await front)
+    finally:
+        # Not needed after all (a failure first): stopped, and its outcome collected.
+        front.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await front
     return recommend(seeds, found, exclude=exclude, limit=limit)

@@ -2,7 +2,7 @@
 rate and time. Progress as JSON lines on stdout (one a second), the result as JSON in --out.
 
 Exit codes: 0 the run completed (even with failures), 2 bad arguments, 1 the shop could not
-be reached at all.
+be reached at all, 130 interrupted (Ctrl-C).
 """
 
 import argparse
@@ -158,4 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ShopUnreachable as unreachable:
         print(f"loadgen: {unreachable}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("loadgen: interrupted, no result written", file=sys.stderr)
+        return 130
     return 0

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import random
+import signal
 import sys
 import time
 from collections import deque
@@ -190,6 +191,11 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
     environment.events.request.add_listener(run.on_request)  # type: ignore[no-untyped-call]
     runner = environment.create_local_runner()
     progress = gevent.spawn(run.report)
+    # Ctrl-C or SIGTERM stops the run here, wherever it waits (Locust's greenlets would
+    # otherwise swallow a KeyboardInterrupt); the caller says it was interrupted.
+    here = gevent.getcurrent()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(number, here.throw, KeyboardInterrupt)
     try:
         runner.start(plan.users, spawn_rate=min(plan.users, MAX_SPAWN_RATE))
         if not wait_until(lambda: run.ready >= plan.users, SETUP_SECONDS):

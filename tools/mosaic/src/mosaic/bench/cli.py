@@ -103,7 +103,7 @@ def bench(
     closed: Annotated[
         float | None,
         typer.Option(
-            help="Measured seconds of each flow alone, closed loop (default 10; quick 1).",
+            help="Measured seconds of each flow alone, closed loop (default 10; quick 2).",
             min=0.5,
             rich_help_panel=_LOAD,
         ),

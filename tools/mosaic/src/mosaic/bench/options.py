@@ -51,7 +51,7 @@ class Budget:
             idle=0.5,
             warmup=1.0,
             warmup_users=2,
-            closed=1.0,
+            closed=2.0,
             closed_users=2,
             step=1.5,
             run_warmup=0.0,

@@ -192,7 +192,9 @@ def missing_fields(results: Mapping[str, Any]) -> list[str]:
             if row is None:
                 missing.append(f"ratios.flows.{flow}")
                 continue
-            missing += [f"ratios.flows.{flow}.{f}" for f in RATIO_FIELDS if row.get(f) is None]
+            # A ratio is None when a mode completed no such action in its window (e.g. a
+            # checkout slower than a --quick window): there, but not a number.
+            missing += [f"ratios.flows.{flow}.{f}" for f in RATIO_FIELDS if f not in row]
     return missing
 
 

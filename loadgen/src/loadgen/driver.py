@@ -184,6 +184,11 @@ def wait_until(check: Callable[[], bool], seconds: float) -> bool:
 def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
     """Run the plan; write and return the result. Raises ShopUnreachable first if the
     shop cannot be driven at all."""
+    # Ctrl-C or SIGTERM stops the run here, wherever it waits (Locust's greenlets would
+    # otherwise swallow a KeyboardInterrupt); the caller says it was interrupted.
+    here = gevent.getcurrent()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(number, here.throw, KeyboardInterrupt)
     started_at = datetime.now(UTC)
     run = Run(plan, output)
     environment = Environment(user_classes=list(user_classes(run)), host=plan.host)
@@ -191,11 +196,6 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
     environment.events.request.add_listener(run.on_request)  # type: ignore[no-untyped-call]
     runner = environment.create_local_runner()
     progress = gevent.spawn(run.report)
-    # Ctrl-C or SIGTERM stops the run here, wherever it waits (Locust's greenlets would
-    # otherwise swallow a KeyboardInterrupt); the caller says it was interrupted.
-    here = gevent.getcurrent()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        gevent.signal_handler(number, here.throw, KeyboardInterrupt)
     try:
         runner.start(plan.users, spawn_rate=min(plan.users, MAX_SPAWN_RATE))
         if not wait_until(lambda: run.ready >= plan.users, SETUP_SECONDS):

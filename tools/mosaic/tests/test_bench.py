@@ -144,6 +144,8 @@ def test_ratios_divide_microservices_by_in_process_per_flow_and_check_the_target
     assert "targets" in result["flows"]["checkout"]
     assert "targets" not in result["flows"]["cart"]
     assert result["low_load_offered_rps"] == 20
+    assert [s["offered_rps"] for s in result["mix_steps"]] == [20, 30]
+    assert result["mix_steps"][0]["p99"] == pytest.approx(2.0)
 
 
 def test_ratios_without_cpu_figures_or_a_common_step_are_none() -> None:
@@ -357,6 +359,7 @@ def test_the_tables_show_every_flow_step_and_ratio(tmp_path: Path) -> None:
     assert "Microservices ÷ in-process" in text
     assert "1.00x" in text  # CPU per request: the same in both fake modes
     assert "2.00x" in text  # p50 and p99: twice as slow
+    assert "mix at 20/s" in text
     assert "CPU ≤ 2x: met; p50 ≤ 3x: met" in text
 
 

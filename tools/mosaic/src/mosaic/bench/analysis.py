@@ -132,18 +132,39 @@ def ratios(micro: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, Any]
             }
         out[flow] = row
     low_rate = low_micro["offered"] if low_micro else None
-    return {"flows": out, "low_load_offered_rps": low_rate}
+    mix = [
+        {
+            "offered_rps": m["offered"],
+            "cpu_per_request": ratio(_cpu(m, "with_backing"), _cpu(f, "with_backing")),
+            "cpu_per_request_services": ratio(_cpu(m, "services"), _cpu(f, "services")),
+            "p50": ratio(m.get("p50_ms"), f.get("p50_ms")),
+            "p99": ratio(m.get("p99_ms"), f.get("p99_ms")),
+        }
+        for m, f in _common_steps(micro.get("steps", []), floor.get("steps", []))
+    ]
+    return {"flows": out, "low_load_offered_rps": low_rate, "mix_steps": mix}
+
+
+def _cpu(run: Mapping[str, Any], which: str) -> float | None:
+    value = ((run.get("cpu") or {}).get("per_request") or {}).get(which)
+    return float(value) if value is not None else None
 
 
 def _within(value: float | None, target: float) -> bool | None:
     return None if value is None else value <= target
 
 
+def _common_steps(
+    micro: Sequence[Mapping[str, Any]], floor: Sequence[Mapping[str, Any]]
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """The steps both modes ran at the same offered rate, lowest first."""
+    rates = {s["offered"]: s for s in floor}
+    ordered = sorted(micro, key=lambda s: s["offered"])
+    return [(step, rates[step["offered"]]) for step in ordered if step["offered"] in rates]
+
+
 def _lowest_common_step(
     micro: Sequence[Mapping[str, Any]], floor: Sequence[Mapping[str, Any]]
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
-    rates = {s["offered"]: s for s in floor}
-    for step in sorted(micro, key=lambda s: s["offered"]):
-        if step["offered"] in rates:
-            return step, rates[step["offered"]]
-    return None, None
+    common = _common_steps(micro, floor)
+    return common[0] if common else (None, None)

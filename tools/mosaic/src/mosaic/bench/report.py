@@ -137,6 +137,18 @@ def _ratios_table(ratios: Mapping[str, Any]) -> Table:
             _target_text(met) if target else "",
             style="bold" if target else None,
         )
+    for step in ratios.get("mix_steps") or []:
+        table.add_row(
+            f"mix at {step['offered_rps']:g}/s",
+            _ratio(step["cpu_per_request"], None),
+            _ratio(step["cpu_per_request_services"], None),
+            _ratio(step["p50"], None),
+            _ratio(step["p99"], None),
+            "",
+            "",
+            "open loop, every flow",
+            style="dim",
+        )
     return table
 
 

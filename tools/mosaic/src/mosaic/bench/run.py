@@ -1,4 +1,5 @@
-"""`mosaic bench` from start to end: each mode in turn, then the results, plot and tables."""
+"""`mosaic bench` from start to end: the modes (interleaved, or one after the other), then
+the results, the plot and the tables."""
 
 import os
 import signal

@@ -248,7 +248,12 @@ async def _shut_down(
     looping: list[asyncio.Task[bool]],
     grace: float,
 ) -> bool:
-    # Ports first: each finishes its requests, whose calls to the others still go through.
+    # Stopped while starting: a service still waiting for its backing services stops
+    # waiting, as serve() does. Then the ports: each finishes its requests, whose calls to
+    # the others still go through.
+    for web, task in zip(webs, running, strict=True):
+        if not web.started.is_set():
+            task.cancel()
     for web in webs:
         web.drain()
     for worker in workers:
@@ -261,7 +266,8 @@ async def _shut_down(
     for web in webs:
         web.close_now.set()
     results = await asyncio.gather(*running, return_exceptions=True)
-    for failure in (r for r in results if isinstance(r, BaseException)):
+    failures = (r for r in results if isinstance(r, Exception))  # not a cancelled start
+    for failure in failures:
         _log.error("shutdown failed", error=f"{type(failure).__name__}: {failure}")
     for web in webs:
         inprocess.unregister_in_process(web.settings.service_name)

@@ -25,6 +25,7 @@ import pstats
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +63,19 @@ def factory(service: str) -> Any:
     raise SystemExit(f"{service}.app has no create_*_app")
 
 
-async def drive(app: Any, scopes: list[dict[str, Any]], concurrency: int) -> list[int]:
+async def drive(
+    app: Any, scopes: Callable[[], dict[str, Any]], n: int, concurrency: int
+) -> list[int]:
     statuses: list[int] = []
-    queue = list(reversed(scopes))
+    queue = list(range(n))
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def worker() -> None:
         while queue:
-            scope = queue.pop()
+            queue.pop()
+            scope = scopes()
             status = 0
 
             async def send(message: dict[str, Any]) -> None:
@@ -79,7 +83,7 @@ async def drive(app: Any, scopes: list[dict[str, Any]], concurrency: int) -> lis
                 if message["type"] == "http.response.start":
                     status = message["status"]
 
-            await app(dict(scope), receive, send)
+            await app(scope, receive, send)
             statuses.append(status)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -122,23 +126,30 @@ async def run(args: argparse.Namespace) -> None:
     configure_logging(service=settings.service_name, version=settings.version, log_format="json")
     headers: list[tuple[bytes, bytes]] = [(b"host", b"bench"), (b"cookie", b"")]
     identity = None
+    signer = None
     if args.caller:
         caller_env = environ_of(web_pid(pids, args.caller))
         key = load_signing_key(Path(caller_env["SERVICE_SIGNING_KEY_FILE"]))
         signer = TokenSigner(args.caller, key)
-        headers.append((b"x-service-token", signer.token_for(args.service).encode()))
         identity = spiffe_id(args.caller)
-    scopes = [scope_for(args.path, headers, identity) for _ in range(args.requests)]
+
+    def scopes() -> dict[str, Any]:
+        # A caller's token, reused while fresh (as the chassis client does): a long run
+        # outlives one token, and a callee re-verifies an expired token on every request.
+        token = [(b"x-service-token", signer.token_for(args.service).encode())] if signer else []
+        return scope_for(args.path, [*headers, *token], identity)
+
+    n, c = args.requests, args.concurrency
     async with LifespanManager(app) as manager:
         asgi = manager.app
-        statuses = await drive(asgi, scopes[: max(50, args.requests // 10)], args.concurrency)
+        statuses = await drive(asgi, scopes, max(50, n // 10), c)
         began = time.process_time()
-        statuses = await drive(asgi, scopes, args.concurrency)
+        statuses = await drive(asgi, scopes, n, c)
         plain = time.process_time() - began
         profile = cProfile.Profile()
         began = time.process_time()
         profile.enable()
-        await drive(asgi, scopes, args.concurrency)
+        await drive(asgi, scopes, n, c)
         profile.disable()
         profiled = time.process_time() - began
     sys.stdout = sys.__stdout__

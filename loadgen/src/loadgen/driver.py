@@ -53,6 +53,7 @@ class Run:
         self.accounts = itertools.count()
         self.ready = 0
         self.in_flight = 0
+        self.handed = 0  # open loop: arrivals given to a user that has not started them yet
         self.measuring = False  # actions starting now are counted
         self.stopping = False
         self.phase = "warmup"
@@ -83,6 +84,7 @@ class Run:
     def serve(self, user: Shopper) -> None:
         if self.plan.rate is not None:
             flow, counted = user.inbox.get()
+            self.handed -= 1
             self.perform(user, flow, counted)
             self.idle.append(user)
         elif self.stopping:
@@ -126,6 +128,7 @@ class Run:
             if self.idle:
                 user = self.idle.popleft()
                 user.inbox.put((user.choose(), counted))
+                self.handed += 1
             elif counted:
                 self.recorder.dropped(self.random.choices(flows, weights)[0])
 
@@ -214,7 +217,7 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
         gevent.sleep(max(0.0, begun + plan.duration - time.perf_counter()))
         run.measuring, run.stopping = False, True
         window_end, seconds = time.time(), time.perf_counter() - begun
-        wait_until(lambda: run.in_flight == 0, DRAIN_SECONDS)
+        wait_until(lambda: run.in_flight == run.handed == 0, DRAIN_SECONDS)
     finally:
         runner.quit()
         progress.kill()

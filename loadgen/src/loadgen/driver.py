@@ -112,14 +112,15 @@ class Run:
 
     # --- the open loop's pacer ---------------------------------------------------------
 
-    def pace(self, origin: float, until: float, counted: bool) -> None:
-        """Makes the arrivals due before `until`: arrival k (counted from 0 over the whole
-        run) is due at origin + k / rate."""
-        assert self.plan.rate is not None
-        interval = 1 / self.plan.rate
+    def pace(self, origin: float, seconds: float, counted: bool) -> None:
+        """Makes the arrivals of the run's first `seconds`: arrival k (counted from 0 over
+        the whole run, warm-up included) is due at origin + k / rate."""
+        rate = self.plan.rate
+        assert rate is not None
         flows, weights = list(self.shares), list(self.shares.values())
-        while (due := origin + self.arrivals * interval) < until:
-            self.arrivals += 1
+        for k in range(self.arrivals, round(seconds * rate)):
+            due = origin + k / rate
+            self.arrivals = k + 1
             wait = due - time.perf_counter()
             if wait > 0:
                 gevent.sleep(wait)
@@ -207,13 +208,13 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
         origin = time.perf_counter()
         warmed = origin + plan.warmup
         if plan.rate is not None:
-            run.pace(origin, warmed, counted=False)
+            run.pace(origin, plan.warmup, counted=False)
         gevent.sleep(max(0.0, warmed - time.perf_counter()))
         run.enter("measure")
         run.measuring = True
         window_start, begun = time.time(), time.perf_counter()
         if plan.rate is not None:
-            run.pace(origin, warmed + plan.duration, counted=True)
+            run.pace(origin, plan.warmup + plan.duration, counted=True)
         gevent.sleep(max(0.0, begun + plan.duration - time.perf_counter()))
         run.measuring, run.stopping = False, True
         window_end, seconds = time.time(), time.perf_counter() - begun

@@ -75,6 +75,9 @@ def test_a_short_run_measures_every_flow_without_a_failure(
     assert result["flows"][flow if flow != "mix" else "browse"]["requests"] > 0
     measured = result["flows"][flow if flow != "mix" else "browse"]
     assert measured["p50_ms"] <= measured["p99_ms"] <= measured["max_ms"]
+    if mode == "open":  # every arrival of the window is done or dropped, none lost
+        arrivals = round(result["rate"] * result["duration"])
+        assert result["total"]["requests"] + result["total"]["dropped"] == arrivals
 
 
 def test_a_shop_that_is_not_there_exits_1(tmp_path: Path) -> None:

@@ -93,11 +93,14 @@ class Run:
             self.perform(user, user.choose(), self.measuring)
 
     def perform(self, user: Shopper, flow: str, counted: bool) -> None:
+        """One action, timed; what it needs first (a filled cart) is done but not timed."""
         user.counted = counted
         self.in_flight += 1
-        began = time.perf_counter()
         try:
-            error = user.perform(flow)
+            error = user.get_ready(flow)
+            began = time.perf_counter()
+            if error is None:
+                error = user.perform(flow)
         finally:
             self.in_flight -= 1
         milliseconds = (time.perf_counter() - began) * 1000

@@ -11,7 +11,7 @@ only how to shop.
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 import gevent.queue  # type: ignore[import-untyped]
@@ -99,10 +99,21 @@ class Shopper(FastHttpUser):
             return "checkout"  # their cart is their account's: emptied by ordering it
         return flow
 
+    def get_ready(self, flow: str) -> str | None:
+        """What an action needs before it starts, not timed with it: checking out needs
+        something in the cart. None when ready, else what went wrong."""
+        if flow == "checkout" and self.cart_count == 0:
+            return self.attempt(self.fill_cart)
+        return None
+
     def perform(self, flow: str) -> str | None:
         """Do one action; None if it did what it should, else what went wrong."""
+        return self.attempt(getattr(self, f"do_{flow}"))
+
+    @staticmethod
+    def attempt(step: Callable[[], None]) -> str | None:
         try:
-            getattr(self, f"do_{flow}")()
+            step()
         except FlowFailed as failed:
             return str(failed)
         except Exception as error:  # a load generator reports a surprise, and goes on
@@ -182,9 +193,6 @@ class Shopper(FastHttpUser):
         self.put_in_cart(product, units, back=f"/product/{product}")
 
     def do_checkout(self) -> None:
-        if self.cart_count == 0:
-            product, units = self.pick()
-            self.put_in_cart(product, units, back="/cart")
         form = pages.hidden_fields(self.page("/checkout"), "/checkout")
         if form is None or not form.get("idempotency_key"):
             raise FlowFailed("checkout: the page has no checkout form")
@@ -218,6 +226,11 @@ class Shopper(FastHttpUser):
         self.arrive(self.send("POST", "/sign-in", (303,), fields), "sign-in")
 
     # --- steps ---------------------------------------------------------------------------
+
+    def fill_cart(self) -> None:
+        """Add a product from the cart page, as a shopper about to check out does."""
+        product, units = self.pick()
+        self.put_in_cart(product, units, back="/cart")
 
     def pick(self) -> tuple[str, int]:
         """A product and a number of units that the cart can still take."""

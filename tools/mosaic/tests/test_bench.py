@@ -42,6 +42,7 @@ def figures(rps: float, p50: float, p99: float, **extra: Any) -> dict[str, Any]:
         "error_rate": 0.0,
         "window": {"start": 100.0, "end": 110.0},
         "late_arrivals": 0,
+        "loadgen_cpu_seconds": 1.5,
         "flows": {},
         "errors": [],
         **extra,
@@ -148,6 +149,12 @@ def test_ratios_divide_microservices_by_in_process_per_flow_and_check_the_target
     assert result["mix_steps"][0]["p99"] == pytest.approx(2.0)
 
 
+def test_saturated_steps_give_no_mix_ratio() -> None:
+    micro, floor = mode(3, 8, 40, 6), mode(1, 2, 10, 3)
+    micro["steps"][1]["saturated_by"] = ["p99 over 1000 ms"]
+    assert [s["offered_rps"] for s in ratios(micro, floor)["mix_steps"]] == [20]
+
+
 def test_ratios_without_cpu_figures_or_a_common_step_are_none() -> None:
     micro, floor = mode(3, 8, 40, 6), mode(1, 2, 10, 3)
     for run in micro["closed"].values():
@@ -176,6 +183,22 @@ def test_cpu_of_a_window_is_interpolated_between_samples_at_its_edges() -> None:
     assert cost.per_request(100) == pytest.approx({"services": 0.03, "with_backing": 0.036})
     figures = cost.as_json(100)
     assert figures["cores_busy"] == pytest.approx(0.6)
+
+
+def test_the_machine_s_busy_cpu_is_interpolated_too() -> None:
+    samples = [
+        Sample(0, {"web": 0.0}, {}, frozenset(), machine=100.0),
+        Sample(10, {"web": 5.0}, {}, frozenset(), machine=118.0),
+    ]
+    cost = cpu_between(samples, 5, 10)
+    assert cost.machine == pytest.approx(9.0)
+    assert cost.as_json(10)["machine_cores_busy"] == pytest.approx(1.8)
+    assert cost.as_json(10)["cores_busy"] == pytest.approx(0.5)
+
+
+def test_a_real_sample_reads_the_machine_s_cpu() -> None:
+    first = Sampler(None, roots=lambda: []).sample()
+    assert first.machine is not None and first.machine > 0
 
 
 def test_cpu_outside_the_samples_is_clamped_to_the_first_and_last() -> None:

@@ -141,6 +141,7 @@ def ratios(micro: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, Any]
             "p99": ratio(m.get("p99_ms"), f.get("p99_ms")),
         }
         for m, f in _common_steps(micro.get("steps", []), floor.get("steps", []))
+        if not m.get("saturated_by") and not f.get("saturated_by")  # queues, not costs
     ]
     return {"flows": out, "low_load_offered_rps": low_rate, "mix_steps": mix}
 

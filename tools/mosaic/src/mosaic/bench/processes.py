@@ -43,6 +43,7 @@ class Sample:
     rss: Mapping[str, int]  # service -> bytes, summed over its processes
     backing: frozenset[str]  # which services are backing servers
     pss: Mapping[str, int] | None = None  # proportional set size, when asked for (slower)
+    machine: float | None = None  # CPU seconds all of the machine's cores were busy so far
 
 
 def roots_of(state: Mapping[str, Any] | None) -> list[Root]:
@@ -81,7 +82,21 @@ def take_sample(
             if proportional:
                 pss[root.service] = pss.get(root.service, 0) + _pss(pid, stats[pid].rss)
     stamp = time.time() if at is None else at
-    return Sample(stamp, cpu, rss, frozenset(backing), pss if proportional else None)
+    shares = pss if proportional else None
+    return Sample(stamp, cpu, rss, frozenset(backing), shares, _machine_busy())
+
+
+def _machine_busy() -> float | None:
+    """Busy CPU seconds of the whole machine (every process, ours or not) since boot: on a
+    shared machine, how much of it the shop under test did not have."""
+    try:
+        with open("/proc/stat", "rb") as file:  # noqa: PTH123
+            fields = file.readline().split()
+    except OSError:
+        times = psutil.cpu_times()
+        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
 
 
 @dataclass(frozen=True)
@@ -164,6 +179,7 @@ class CpuCost:
     per_service: dict[str, float]
     backing: frozenset[str]
     seconds: float  # the window's length
+    machine: float | None = None  # busy CPU seconds of the whole machine in the window
 
     @property
     def services(self) -> float:
@@ -185,6 +201,9 @@ class CpuCost:
             "with_backing": self.total,
             "per_service": dict(sorted(self.per_service.items())),
             "cores_busy": self.total / self.seconds if self.seconds > 0 else None,
+            "machine_cores_busy": self.machine / self.seconds
+            if self.machine is not None and self.seconds > 0
+            else None,
             "per_request": self.per_request(requests),
         }
 
@@ -195,7 +214,16 @@ def cpu_between(samples: list[Sample], start: float, end: float) -> CpuCost:
         s: max(0.0, last.get(s, 0.0) - first.get(s, 0.0)) for s in set(last) | set(first)
     }
     backing = frozenset().union(*(s.backing for s in samples)) if samples else frozenset()
-    return CpuCost(per_service, backing, max(0.0, end - start))
+    machine = [s for s in samples if s.machine is not None]
+    busy = None
+    if machine:
+        busy = max(0.0, _machine_at(machine, end) - _machine_at(machine, start))
+    return CpuCost(per_service, backing, max(0.0, end - start), busy)
+
+
+def _machine_at(samples: list[Sample], at: float) -> float:
+    wrapped = [Sample(s.at, {"": s.machine or 0.0}, {}, frozenset()) for s in samples]
+    return cpu_at(wrapped, at).get("", 0.0)
 
 
 @dataclass

@@ -22,12 +22,11 @@ from rich.progress import (
 class PhaseProgress:
     def __init__(self, planned_total: float, console: Console | None = None) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("elapsed"),
+            BarColumn(bar_width=24),
             TimeElapsedColumn(),
             TextColumn("left ~"),
             TimeRemainingColumn(),
+            TextColumn("{task.description}"),  # last: a narrow terminal cuts it, not the bar
             console=console,
             transient=False,
         )

@@ -9,6 +9,7 @@ from rich.table import Table
 from mosaic.bench.options import TARGETS
 
 MIB = 1024 * 1024
+LATE_NOTE = 0.05  # share of arrivals the load generator started late, worth a note
 
 
 def print_report(console: Console, results: Mapping[str, Any]) -> None:
@@ -26,6 +27,7 @@ def _closed_table(modes: Mapping[str, Any]) -> Table:
         table.add_column(column, justify="left" if column in ("flow", "mode") else "right")
     table.add_column("CPU ms/req\nservices", justify="right")
     table.add_column("CPU ms/req\n+backing", justify="right")
+    table.add_column("cores busy\nshop/machine", justify="right")
     flows = list(dict.fromkeys(f for figures in modes.values() for f in figures["closed"]))
     for flow in flows:
         for mode, figures in modes.items():
@@ -44,6 +46,7 @@ def _closed_table(modes: Mapping[str, Any]) -> Table:
                 _errors(run),
                 _ms(per_request.get("services")),
                 _ms(per_request.get("with_backing")),
+                _cores(run.get("cpu")),
             )
     return table
 
@@ -53,14 +56,15 @@ def _steps_table(modes: Mapping[str, Any]) -> Table:
     columns = ("mode", "step", "offered/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms")
     for column in columns:
         table.add_column(column, justify="left" if column == "mode" else "right")
-    for column in ("dropped", "errors", "CPU ms/req\n+backing", "note"):
+    for column in ("dropped", "errors", "CPU ms/req\n+backing", "cores busy\nshop/machine", "note"):
         table.add_column(column, justify="left" if column == "note" else "right")
     for mode, figures in modes.items():
         knee_step = (figures.get("knee") or {}).get("step")
         for step in figures["steps"]:
             note = ", ".join(step.get("saturated_by") or [])
-            if late := step.get("late_arrivals"):
-                note += ("; " if note else "") + f"{late} arrivals late (load generator)"
+            late, arrivals = step.get("late_arrivals") or 0, step["offered"] * step["duration"]
+            if arrivals and late / arrivals > LATE_NOTE:
+                note += ("; " if note else "") + f"{late} arrivals late: the load generator lagged"
             if step["step"] == knee_step:
                 note = "knee" + (f"; {note}" if note else "")
             table.add_row(
@@ -74,6 +78,7 @@ def _steps_table(modes: Mapping[str, Any]) -> Table:
                 str(step.get("dropped") or 0),
                 _errors(step),
                 _ms(((step.get("cpu") or {}).get("per_request") or {}).get("with_backing")),
+                _cores(step.get("cpu")),
                 note,
             )
     return table
@@ -181,6 +186,15 @@ def _errors(run: Mapping[str, Any]) -> str:
 
 def _num(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _cores(cpu: Mapping[str, Any] | None) -> str:
+    """How many cores the shop kept busy, of how many the whole machine did: on a shared
+    machine, a shop far from its share was waiting for CPU, not using it."""
+    if not cpu or cpu.get("cores_busy") is None:
+        return "-"
+    machine = cpu.get("machine_cores_busy")
+    return f"{cpu['cores_busy']:.2f}/" + ("-" if machine is None else f"{machine:.2f}")
 
 
 def _ms(seconds: float | None) -> str:

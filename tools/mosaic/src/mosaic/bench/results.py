@@ -53,6 +53,7 @@ RUN_FIELDS = (
     "window.start",
     "window.end",
     "late_arrivals",
+    "loadgen_cpu_seconds",
     "flows",
     "errors",
 )
@@ -62,6 +63,7 @@ CPU_FIELDS = (
     "cpu.with_backing",
     "cpu.per_service",
     "cpu.cores_busy",
+    "cpu.machine_cores_busy",
     "cpu.per_request.services",
     "cpu.per_request.with_backing",
 )

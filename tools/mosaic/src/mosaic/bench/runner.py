@@ -1,6 +1,7 @@
 """One mode's bench, phase by phase: the shop up, idle, warm-up, each flow closed loop, the
 mix step by step; the figures of each phase, with the shop's CPU over its window."""
 
+import resource
 import signal
 import time
 from collections.abc import Mapping
@@ -185,10 +186,12 @@ class ModeBench:
                 description=f"{self.mode}: {what}{detail}",
             )
 
+        before = _children_cpu()
         try:
             result = self._loadgen.execute(on_progress, timeout=run.duration + run.warmup + 120)
         finally:
             self._loadgen = None
+        loadgen_cpu = _children_cpu() - before  # its whole run, set-up and warm-up included
         finished = self.sampler.sample().at
         window = result.get("window") or {}
         start, end = window.get("start"), window.get("end")
@@ -213,6 +216,7 @@ class ModeBench:
             if self.shop.home is not None
             else None,
             "late_arrivals": result.get("late_arrivals"),
+            "loadgen_cpu_seconds": loadgen_cpu,
             "flows": result.get("flows", {}),
             "errors": result.get("errors", []),
             "setup_errors": result.get("setup_errors", []),
@@ -231,6 +235,13 @@ _TOTAL_FIELDS = (
     "mean_ms",
     "max_ms",
 )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have exited (been waited for): across
+    one load generator run, the load generator's own."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _memory(sample: Sample) -> dict[str, Any]:

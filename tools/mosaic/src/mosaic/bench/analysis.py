@@ -129,6 +129,7 @@ def ratios(micro: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, Any]
                 "p50": target["p50"],
                 "cpu_met": _within(row["cpu_per_request"], target["cpu"]),
                 "p50_met": _within(row["p50"], target["p50"]),
+                "low_load_p50_met": _within(row["low_load_p50"], target["p50"]),
             }
         out[flow] = row
     low_rate = low_micro["offered"] if low_micro else None

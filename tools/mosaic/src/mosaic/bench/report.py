@@ -158,12 +158,12 @@ def _ratios_table(ratios: Mapping[str, Any]) -> Table:
 
 
 def _target_text(met: Mapping[str, Any]) -> str:
-    parts = []
-    for key, label in (("cpu", "CPU"), ("p50", "p50")):
-        ok = met.get(f"{key}_met")
-        mark = "[green]met[/]" if ok else ("[red]missed[/]" if ok is False else "?")
-        parts.append(f"{label} ≤ {met.get(key):g}x: {mark}")
-    return "; ".join(parts)
+    def mark(ok: bool | None) -> str:
+        return "[green]met[/]" if ok else ("[red]missed[/]" if ok is False else "?")
+
+    cpu, p50 = mark(met.get("cpu_met")), mark(met.get("p50_met"))
+    low = mark(met.get("low_load_p50_met"))
+    return f"CPU ≤ {met['cpu']:g}x: {cpu}; p50 ≤ {met['p50']:g}x: {p50} (low load: {low})"
 
 
 def _flow_name(flow: str) -> str:

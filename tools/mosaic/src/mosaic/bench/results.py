@@ -1,4 +1,25 @@
-"""The results file: every figure, the machine it ran on, and a check that nothing is missing."""
+"""The results file: every figure, the machine it ran on, and a check that nothing is missing.
+
+results.json, schema 1 (times UTC ISO 8601, latencies ms, CPU seconds, memory bytes):
+
+    started_at, finished_at, wall_seconds, incomplete (only when it stopped early)
+    machine: cpu_count, cpu_model, memory_bytes, load_average {start, end}, python,
+             platform, packages {name: version}, git_commit, git_dirty
+    options: what ran (budget: seconds, users, steps, flows; saturation bounds)
+    modes: {microservices | in_process: {
+        url, started_by_bench, ready_seconds, processes [{name, service, process, pid}],
+        idle {seconds, cpu}, warmup RUN, closed {flow: RUN}, steps [RUN + offered, step,
+        saturated_by], estimated_mix_capacity_rps, planned_rates, saturation, knee,
+        rss {idle | before_load | after: {per_service, services, with_backing, pss}}}}
+    ratios (with both modes): flows {flow: {cpu_per_request, cpu_per_request_services,
+        p50, p99, low_load_p50, low_load_p99, targets?}}, low_load_offered_rps, mix_steps
+    plot: the PNG's path
+
+RUN: requests, failures, dropped, rps, p50_ms, p95_ms, p99_ms, mean_ms, max_ms, error_rate,
+users, rate, window {start, end} (epoch s), late_arrivals, loadgen_cpu_seconds, flows (the
+load generator's per-flow figures), errors, cpu {seconds, services, with_backing,
+per_service, cores_busy, machine_cores_busy, per_request {services, with_backing}}.
+"""
 
 import dataclasses
 import importlib.metadata

@@ -13,6 +13,7 @@ from mosaic.bench.options import BenchOptions, Budget
 from mosaic.bench.processes import Sample, Sampler
 from mosaic.bench.progress import PhaseProgress
 from mosaic.bench.shop import Shop
+from mosaic.errors import MosaicError
 
 START_PLAN = 30.0  # seconds planned for a `mosaic up` to be ready (a fresh home)
 STOP_PLAN = 10.0
@@ -189,6 +190,10 @@ class ModeBench:
         before = _children_cpu()
         try:
             result = self._loadgen.execute(on_progress, timeout=run.duration + run.warmup + 120)
+        except MosaicError as error:
+            if self.shop.log_path is not None:  # e.g. its pages answer 500: the why is there
+                error.hint = f"{error.hint} The shop's own log: {self.shop.log_path}".strip()
+            raise
         finally:
             self._loadgen = None
         loadgen_cpu = _children_cpu() - before  # its whole run, set-up and warm-up included

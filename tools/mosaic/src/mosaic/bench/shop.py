@@ -33,7 +33,7 @@ class Shop:
         self.ready_seconds: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
-        self._log_path: Path | None = None
+        self.log_path: Path | None = None
         self._began = time.monotonic()
 
     def state(self) -> dict[str, Any] | None:
@@ -51,7 +51,7 @@ class Shop:
         argv = [sys.executable, "-m", "mosaic", "up", "--port", str(port), *up_args]
         if mode == IN_PROCESS:
             argv.append("--in-process")
-        shop._log_path = log_path
+        shop.log_path = log_path
         shop._log = log_path.open("wb")
         shop._began = time.monotonic()
         shop._process = subprocess.Popen(
@@ -130,13 +130,13 @@ class Shop:
             if self._process.poll() is not None:
                 raise MosaicError(
                     f"mosaic up ({self.mode}) exited before it was ready",
-                    f"Its output is above (all of it in {self._log_path}).",
+                    f"Its output is above (all of it in {self.log_path}).",
                     output=self._log_tail(),
                 )
             if time.monotonic() > deadline:
                 raise MosaicError(
                     f"mosaic up ({self.mode}) was not ready within {timeout:.0f} s",
-                    f"Its output is above (all of it in {self._log_path}); "
+                    f"Its output is above (all of it in {self.log_path}); "
                     "a busy machine may need --ready-timeout.",
                     output=self._log_tail(),
                 )
@@ -144,9 +144,9 @@ class Shop:
             time.sleep(0.2)
 
     def _log_tail(self, lines: int = 25) -> str:
-        if self._log_path is None:
+        if self.log_path is None:
             return ""
         with contextlib.suppress(OSError):
-            text = self._log_path.read_text(errors="replace")
+            text = self.log_path.read_text(errors="replace")
             return "\n".join(text.splitlines()[-lines:])
         return ""

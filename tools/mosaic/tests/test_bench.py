@@ -3,6 +3,7 @@ accounting, the results' completeness check, the plot, the tables."""
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from typing import Any
 import matplotlib.image
 import pytest
 from mosaic.bench.analysis import knee, mix_capacity, ratios, saturated_by, step_rates
+from mosaic.bench.loadgen import LoadgenProcess, LoadRun
 from mosaic.bench.options import FLOWS, IN_PROCESS, MICROSERVICES, BenchOptions, Budget, Saturation
 from mosaic.bench.plot import plot_steps
 from mosaic.bench.processes import CpuCost, Root, Sample, Sampler, cpu_at, cpu_between, roots_of
@@ -531,3 +533,72 @@ def test_a_saturated_mode_stops_stepping_and_every_shop_is_closed_on_errors() ->
     with pytest.raises(MosaicError):
         _run_group([failing], Budget(flows=()), None)  # type: ignore[list-item]
     assert calls[-1] == "in_process close"
+
+
+# The load generator as a subprocess (a stand-in script speaking its interface)
+
+
+class ScriptRun(LoadRun):
+    """A LoadRun whose process is a small Python script instead of loadgen."""
+
+    script: str = ""
+
+    def argv(self, host: str, out: Path) -> list[str]:
+        return [sys.executable, "-c", self.script, str(out)]
+
+
+def script_run(script: str) -> ScriptRun:
+    run = ScriptRun("closed/browse", "browse", 2, 1.0)
+    object.__setattr__(run, "script", script)
+    return run
+
+
+RESULT = (
+    "import json, sys\n"
+    "print(json.dumps({'t': 1, 'rps': 12.5, 'in_flight': 2, 'phase': 'measure'}), flush=True)\n"
+    "print('a line that is not JSON', flush=True)\n"
+    "result = {'total': {'requests': 3}, 'window': {'start': 1, 'end': 2}}\n"
+    "json.dump(result, open(sys.argv[1], 'w'))\n"
+)
+
+
+def test_a_load_run_streams_its_progress_and_returns_its_result(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    result = LoadgenProcess(script_run(RESULT), "http://x", tmp_path / "r.json").execute(
+        seen.append, timeout=60
+    )
+    assert result["total"] == {"requests": 3}
+    assert seen == [{"t": 1, "rps": 12.5, "in_flight": 2, "phase": "measure"}]
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("import sys; print('no route to host'); sys.exit(1)", "could not reach the shop"),
+        ("import sys; sys.exit(2)", "failed (closed/browse, exit code 2)"),
+        ("print('done, but wrote nothing')", "wrote no readable result"),
+        ("import json, sys; json.dump({'flows': {}}, open(sys.argv[1], 'w'))", "no totals"),
+    ],
+)
+def test_a_failing_load_run_says_what_went_wrong(tmp_path: Path, script: str, message: str) -> None:
+    process = LoadgenProcess(script_run(script), "http://x", tmp_path / "r.json")
+    with pytest.raises(MosaicError, match=re.escape(message)):
+        process.execute(lambda _: None, timeout=60)
+
+
+def test_a_hanging_load_run_is_stopped_after_its_timeout(tmp_path: Path) -> None:
+    process = LoadgenProcess(script_run("import time; time.sleep(60)"), "http://x", tmp_path / "r")
+    began = time.monotonic()
+    with pytest.raises(MosaicError, match="ran over 1 s"):
+        process.execute(lambda _: None, timeout=1)
+    assert time.monotonic() - began < 30
+
+
+def test_loadgen_gets_the_agreed_arguments(tmp_path: Path) -> None:
+    closed = LoadRun("closed/cart", "cart", 4, 10.0, 1.0, None, 7).argv("http://h:1", tmp_path)
+    assert closed[1:] == [
+        "-m", "loadgen", "run", "--host", "http://h:1", "--flow", "cart", "--users", "4",
+        "--duration", "10", "--warmup", "1", "--seed", "7", "--out", str(tmp_path),
+    ]  # fmt: skip
+    opened = LoadRun("step/1", "mix", 64, 8.0, 1.0, 12.5).argv("http://h:1", tmp_path)
+    assert opened[opened.index("--rate") + 1] == "12.5"

@@ -81,6 +81,8 @@ class LoadgenProcess:
             ) from None
         finally:
             reader.join(timeout=5)
+            if self._process.stdout is not None:
+                self._process.stdout.close()
         return self._result(code)
 
     def stop(self, grace: float = 5.0) -> None:

@@ -69,13 +69,14 @@ def log_line(logger: logging.Logger, event: str, fields: dict[str, Any]) -> None
     structlog's way through the stdlib (LogRecord, handler, ProcessorFormatter) cost about
     60 µs per line here, 6 µs rendered directly, and the canonical request line is written
     for every request of every service. Same fields, same order, same output stream; on a
-    terminal (pretty output) or when info is off, the ordinary way is taken.
+    terminal (pretty output), or before logging is configured at all (structlog's own
+    defaults then apply, as in tests), the ordinary way is taken.
     `fields` is the line's own fields; it is extended in place.
     """
-    if not logger.isEnabledFor(logging.INFO):
-        return
     if not _as_json:
         structlog.stdlib.get_logger(logger.name).info(event, **fields)
+        return
+    if not logger.isEnabledFor(logging.INFO):  # what structlog's filter_by_level checks
         return
     fields["event"] = event
     for key, value in structlog.contextvars.get_contextvars().items():

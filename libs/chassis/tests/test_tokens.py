@@ -73,6 +73,23 @@ def test_a_cached_token_is_refused_once_expired(
         verifier.verify(token)
 
 
+def test_an_expired_token_sent_again_is_refused_without_verifying_again(
+    verifier: TokenVerifier, keys: ServiceKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = keys.token("frontend", "catalog")
+    verifier.verify(token)
+    later = time.time() + 60 + LEEWAY + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    def no_signature_check(*_: object) -> None:
+        raise AssertionError("verified the signature again")
+
+    monkeypatch.setattr(verifier, "_verify_signature", no_signature_check)
+    for _ in range(3):
+        with pytest.raises(TokenRejected, match="expired"):
+            verifier.verify(token)
+
+
 def test_during_a_rotation_both_keys_in_the_trust_file_verify(
     keys: ServiceKeys, verifier: TokenVerifier
 ) -> None:

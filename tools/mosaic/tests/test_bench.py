@@ -70,13 +70,21 @@ def test_the_knee_is_the_last_step_within_twice_the_lowest_p99_achieving_the_off
     assert found["offered_rps"] == 22.5
     assert found["step"] == 3
     assert found["reference_p99_ms"] == 20
-    assert "2x" in found["definition"]
+    assert "2x the lowest p99 of any step" in found["definition"]
 
 
-def test_no_step_after_a_gap_counts_for_the_knee() -> None:
-    # Step 2 falls short of 95% of its offered rate; step 3 recovers but comes after the gap.
+def test_no_step_after_a_saturated_one_counts_for_the_knee() -> None:
+    # Step 2 falls short of 90% of its offered rate; step 3 recovers, but after saturation.
     steps = [step(10, 10, 20), step(15, 13, 22), step(22.5, 22.5, 25)]
     assert knee(steps, BOUNDS)["offered_rps"] == 10
+
+
+def test_a_slow_first_step_neither_loosens_the_bound_nor_ends_the_curve() -> None:
+    # A neighbour slowed step 1 (p99 200 ms); the bound is 2x the best p99 (20 ms).
+    steps = [step(10, 10, 200), step(15, 15, 20), step(22.5, 22.5, 30), step(33.8, 33.8, 45)]
+    found = knee(steps, BOUNDS)
+    assert found["reference_p99_ms"] == 20
+    assert found["offered_rps"] == 22.5
 
 
 def test_errors_or_drops_end_the_knee() -> None:

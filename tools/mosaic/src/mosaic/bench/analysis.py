@@ -38,26 +38,30 @@ def saturated_by(
 
 
 def knee(steps: Sequence[Mapping[str, Any]], bounds: Saturation) -> dict[str, Any]:
-    """The highest offered rate, from the lowest step up without a gap, whose p99 stays
-    within knee_p99_factor x the lowest step's p99 and that achieves knee_achieved of the
-    offered rate, under the error and drop bounds. A step: its figures (p99_ms, rps,
-    requests, failures, dropped) with "offered" (arrivals/s) and "duration" (s).
+    """The highest offered rate below the first saturated step whose p99 stays within
+    knee_p99_factor x the lowest p99 of any step, achieving knee_achieved of the offered
+    rate, under the error and drop bounds. The lowest p99 of any step, not the first
+    step's: on a shared machine a neighbour can slow one step, and that must neither
+    loosen the bound nor end the curve. A step: its figures (p99_ms, rps, requests,
+    failures, dropped) with "offered" (arrivals/s) and "duration" (s).
     """
     definition = (
-        f"highest offered rate (contiguous from the lowest step) with p99 ≤ "
-        f"{bounds.knee_p99_factor:g}x the lowest step's p99, achieved ≥ "
+        f"highest offered rate below the first saturated step with p99 ≤ "
+        f"{bounds.knee_p99_factor:g}x the lowest p99 of any step, achieved ≥ "
         f"{bounds.knee_achieved:.0%} of offered, errors ≤ {bounds.max_error_rate:.0%}, "
         f"dropped ≤ {bounds.max_dropped:.0%}"
     )
     result: dict[str, Any] = {"definition": definition, "offered_rps": None, "step": None}
     ordered = sorted(steps, key=lambda s: s["offered"])
-    if not ordered or ordered[0].get("p99_ms") is None:
+    p99s = [s["p99_ms"] for s in ordered if s.get("p99_ms") is not None]
+    if not p99s:
         return result
-    reference = ordered[0]["p99_ms"]
+    reference = min(p99s)
     result["reference_p99_ms"] = reference
     for index, step in enumerate(ordered):
-        offered = step["offered"]
-        p99 = step.get("p99_ms")
+        offered, p99 = step["offered"], step.get("p99_ms")
+        if saturated_by(step, offered, step["duration"], bounds):
+            break
         within = (
             p99 is not None
             and p99 <= bounds.knee_p99_factor * reference
@@ -65,9 +69,9 @@ def knee(steps: Sequence[Mapping[str, Any]], bounds: Saturation) -> dict[str, An
             and error_rate(step) <= bounds.max_error_rate
             and dropped_share(step, offered, step["duration"]) <= bounds.max_dropped
         )
-        if not within:
-            break
-        result.update(offered_rps=offered, achieved_rps=step.get("rps"), p99_ms=p99, step=index + 1)
+        if within:
+            result.update(offered_rps=offered, achieved_rps=step.get("rps"), p99_ms=p99)
+            result["step"] = index + 1
     return result
 
 

@@ -186,8 +186,9 @@ def bench(
     errors, and CPU seconds per request: user + system time of the shop's own processes
     (services; and with Postgres and Valkey) over the load generator's measured window,
     never the load generator's or this command's. RSS per service: idle, after warm-up,
-    at the end. The knee: the highest offered rate, contiguous from the lowest step, with
-    p99 within 2x of the lowest step's and at least 95% of the offered rate achieved.
+    at the end. The knee: the highest offered rate below the first saturated step with
+    p99 within 2x of the lowest p99 of any step (normally the lowest load's) and at least
+    95% of the offered rate achieved.
 
     Writes results.json (every figure, the machine, versions, git commit) and
     latency-vs-load.png into --out, then prints the tables. The defaults fit

@@ -20,9 +20,9 @@ class Saturation:
     max_error_rate: float = 0.01  # failures ÷ requests
     p99_limit_ms: float = 1000.0
     min_achieved: float = 0.90  # achieved ÷ offered rate
-    # The knee: the highest offered rate, from the lowest step up without a gap, whose
-    # p99 stays within knee_p99_factor x the lowest step's p99, achieving ≥ knee_achieved
-    # of the offered rate, below the error and drop bounds.
+    # The knee: the highest offered rate below the first saturated step whose p99 stays
+    # within knee_p99_factor x the lowest p99 of any step, achieving ≥ knee_achieved of
+    # the offered rate, below the error and drop bounds.
     knee_p99_factor: float = 2.0
     knee_achieved: float = 0.95
 

@@ -2,11 +2,12 @@
 
 import re
 
+from chassis.concurrency import concurrently
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.accounts import AccountsRefused
-from frontend.dependencies import WITH_MENU, PagesDep, concurrently
+from frontend.dependencies import WITH_MENU, PagesDep
 from frontend.forms import FormDep
 from frontend.viewer import ViewerDep
 

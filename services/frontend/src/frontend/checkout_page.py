@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from chassis import Problem, dependency, get_logger
+from chassis.concurrency import concurrently
 from fastapi import Depends, Request
 from starlette.responses import Response
 
@@ -27,7 +28,7 @@ from frontend.checkout_form import (
 )
 from frontend.clients import Money
 from frontend.currency import ConversionFailed
-from frontend.dependencies import CurrencyDep, PagesDep, chosen_currency, concurrently
+from frontend.dependencies import CurrencyDep, PagesDep, chosen_currency
 from frontend.shipping import (
     DestinationNotServed,
     Item,

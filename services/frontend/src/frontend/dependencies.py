@@ -1,10 +1,9 @@
 """What routes are handed: callee clients, the page renderer, the shopper's prices."""
 
-import asyncio
-from collections.abc import Awaitable
-from typing import Annotated, Any, TypeVar, overload
+from typing import Annotated
 
 from chassis import dependency
+from chassis.concurrency import concurrently
 from fastapi import Depends, Request
 
 from frontend.clients import CatalogClient, Product
@@ -12,10 +11,6 @@ from frontend.currency import BASE_CURRENCY, ConversionFailed, CurrencyClient
 from frontend.forms import session_of
 from frontend.recommendations import RecommendationsClient
 from frontend.rendering import Pages
-
-A = TypeVar("A")
-B = TypeVar("B")
-C = TypeVar("C")
 
 
 # Every dependency here is `async def`, even when it awaits nothing: FastAPI runs a plain
@@ -68,31 +63,3 @@ async def _prices(request: Request, currency: CurrencyDep) -> Prices:
 
 
 PricesDep = Annotated[Prices, Depends(_prices)]
-
-
-@overload
-async def concurrently(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
-
-
-@overload
-async def concurrently(
-    first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /
-) -> tuple[A, B, C]: ...
-
-
-async def concurrently(*calls: Awaitable[Any]) -> tuple[Any, ...]:
-    """Await all at once; if one fails, cancel the others and raise the first failure as is.
-
-    A page is only as slow as its slowest call, and the error pages see the plain
-    exception rather than an ExceptionGroup.
-    """
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_awaited(call)) for call in calls]
-    except ExceptionGroup as failures:
-        raise failures.exceptions[0] from None
-    return tuple(task.result() for task in tasks)
-
-
-async def _awaited(value: Awaitable[A]) -> A:
-    return await value

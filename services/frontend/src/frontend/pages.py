@@ -3,6 +3,7 @@
 from typing import Annotated
 from urllib.parse import urlencode
 
+from chassis.concurrency import concurrently
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse
 
@@ -12,7 +13,6 @@ from frontend.dependencies import (
     PagesDep,
     PricesDep,
     RecommendationsDep,
-    concurrently,
 )
 from frontend.paging import Pager
 from frontend.rendering import MAX_QUERY_LENGTH

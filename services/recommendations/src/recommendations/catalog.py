@@ -6,11 +6,11 @@ client, a resource opened in the lifespan. Nothing catalog answers is kept after
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
 from chassis import UpstreamStatusError, UpstreamUnavailable
 from chassis.client import ClientResource
+from chassis.concurrency import all_of
 
 from recommendations.ranking import Product
 
@@ -58,9 +58,8 @@ class CatalogClient(ClientResource):
 
 async def products(catalog: Catalog, product_ids: list[str]) -> list[Product]:
     """The products that exist among `product_ids`, fetched concurrently, in that order."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(catalog.product(product_id)) for product_id in product_ids]
-    return [found for task in tasks if (found := task.result()) is not None]
+    found = await all_of(catalog.product(product_id) for product_id in product_ids)
+    return [product for product in found if product is not None]
 
 
 async def candidates(
@@ -68,11 +67,9 @@ async def candidates(
 ) -> list[Product]:
     """Each category's listing, then the front of the catalog (`front` when the caller has
     it already): fetched concurrently."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(catalog.listing(category)) for category in categories]
-        if front is None:
-            tasks.append(group.create_task(catalog.listing(None)))
-    found = [product for task in tasks for product in task.result()]
+    wanted = [*categories, None] if front is None else categories
+    listings = await all_of(catalog.listing(category) for category in wanted)
+    found = [product for listing in listings for product in listing]
     return found if front is None else [*found, *front]
 
 

@@ -141,6 +141,14 @@ async def test_catalog_slow_is_504_within_the_deadline(client: httpx.AsyncClient
     assert elapsed < 1.2  # the 800 ms budget, not the stand-in's 5 s
 
 
+async def test_a_slow_product_among_a_carts_is_504_not_500(client: httpx.AsyncClient) -> None:
+    # The cart's products are read concurrently; the one that times out is the answer,
+    # not a group of failures (which no handler knows, so it was a 500).
+    response = await client.get(PATH, params={"exclude": ["mug", SLOW]})
+
+    assert_problem(response, 504, "upstream-timeout")
+
+
 async def test_a_caller_deadline_shortens_the_wait(client: httpx.AsyncClient) -> None:
     deadline = int((time.time() + 0.2) * 1000)
     started = time.monotonic()

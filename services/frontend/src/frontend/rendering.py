@@ -12,12 +12,13 @@ from starlette.templating import Jinja2Templates
 
 from frontend.assets import HashedStaticFiles
 from frontend.clients import CatalogClient, Money, Product, is_product_id
-from frontend.currency import BASE_CURRENCY, CurrencyClient
+from frontend.currency import BASE_CURRENCY, CurrencyClient, Offered
 from frontend.forms import csrf_token, local_path
 from frontend.sessions import Session
 
 PACKAGE_DIR = Path(__file__).parent
 MAX_QUERY_LENGTH = 100
+MAX_OPTION_SETS = 256  # currency selectors kept rendered: one per chosen currency, in practice
 
 
 def wants_partial(request: Request) -> bool:
@@ -45,6 +46,15 @@ def picture_url(product: Product) -> str:
     return f"/pictures/{product.id}.svg"
 
 
+class _Rendered(str):
+    """Markup rendered by one of our (autoescaped) templates: Jinja inserts it as it is."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
 class Pages:
     """Renders page templates into HTML responses."""
 
@@ -64,8 +74,30 @@ class Pages:
             static_url=static.url_path,
             picture_url=picture_url,
             max_query_length=MAX_QUERY_LENGTH,
+            currency_options=self.currency_options,
         )
         self._templates = Jinja2Templates(env=env)
+        self._options_template = env.get_template("partials/currency_options.html")
+        self._options: dict[tuple[tuple[str, ...], str], _Rendered] = {}
+
+    def currency_options(self, offered: list[Offered], chosen: str) -> _Rendered:
+        """The currency selector's options: the same for every page with the same offer and
+        choice, so rendered once per pair, not for every page (they were a tenth of a
+        product page's rendering)."""
+        key = (tuple(option.code for option in offered), chosen)
+        found = self._options.get(key)
+        if found is None:
+            if len(self._options) >= MAX_OPTION_SETS:  # a changed offer: start afresh
+                self._options.clear()
+            found = _Rendered(
+                self._options_template.render(
+                    currencies=offered,
+                    currency=chosen,
+                    currency_offered=chosen in key[0],
+                )
+            )
+            self._options[key] = found
+        return found
 
     def render(
         self,
@@ -115,9 +147,6 @@ def _shopper(request: Request) -> dict[str, Any]:
         "sign_in_next": f"?{urlencode({'next': come_back})}" if come_back else "",
         "currencies": currency.offered,
         "currency": chosen,
-        # Decided here, not by a filter chain over every option in the template (measured:
-        # a tenth of the product page's rendering).
-        "currency_offered": any(option.code == chosen for option in currency.offered),
         "prices_unconverted": unconverted,
         # Converted prices say whose rates of which day they use (currency's are daily).
         "rates": currency.rates if chosen != BASE_CURRENCY and not unconverted else None,

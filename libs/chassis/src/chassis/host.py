@@ -41,7 +41,13 @@ from chassis.inprocess import ASGIApp, Scope
 from chassis.logs import configure_logging, get_logger, log_as
 from chassis.ops import Lifecycle
 from chassis.resources import Resources
-from chassis.server import _enter_lifespan, api_server, listening_socket, ops_server
+from chassis.server import (
+    _enter_lifespan,
+    api_server,
+    listening_socket,
+    ops_server,
+    run_event_loop,
+)
 from chassis.settings import ServiceSettings
 from chassis.worker import Worker, _start, _work
 
@@ -294,13 +300,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         log_format=first.log_format,
         level=first.log_level,
     )
-    try:
-        import uvloop
-
-        ok = uvloop.run(host(units, built))
-    except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
-        ok = asyncio.run(host(units, built))
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if run_event_loop(host(units, built)) else 1)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, NoReturn
 
 import uvicorn
@@ -67,13 +67,16 @@ def serve(factory: Callable[[], FastAPI]) -> NoReturn:
         log_format=settings.log_format,
         level=settings.log_level,
     )
+    sys.exit(0 if run_event_loop(_serve(app, settings)) else 1)
+
+
+def run_event_loop(main: Coroutine[Any, Any, bool]) -> bool:
+    """Run a process's main coroutine on uvloop (plain asyncio if uvloop is missing)."""
     try:
         import uvloop
-
-        ok = uvloop.run(_serve(app, settings))
     except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
-        ok = asyncio.run(_serve(app, settings))
-    sys.exit(0 if ok else 1)
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

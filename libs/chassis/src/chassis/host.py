@@ -42,14 +42,14 @@ from chassis.logs import configure_logging, get_logger, log_as
 from chassis.ops import Lifecycle
 from chassis.resources import Resources
 from chassis.server import (
-    _enter_lifespan,
     api_server,
+    enter_lifespan,
     listening_socket,
     ops_server,
     run_event_loop,
 )
 from chassis.settings import ServiceSettings
-from chassis.worker import Worker, _start, _work
+from chassis.worker import Worker, run_loops, start_resources
 
 _log = get_logger("chassis.host")
 
@@ -138,7 +138,7 @@ class _Web:
 
     async def run(self) -> None:
         """Lifespan in, ports open, wait for close_now, lifespan out (in this one task)."""
-        lifespan = await _enter_lifespan(self.app)
+        lifespan = await enter_lifespan(self.app)
         if lifespan is None:
             self.started.set()
             return
@@ -182,12 +182,14 @@ class _Loops:
 
     async def run(self) -> bool:
         """Start the resources, run the loops until stopped; False if any failed."""
+        settings = self.settings
         try:
-            if not await _start(self.registry, self.settings.startup_timeout_seconds, self.stop):
+            timeout = settings.startup_timeout_seconds
+            if not await start_resources(self.registry, timeout, self.stop):
                 return self.stop.is_set()
             self.lifecycle.started = True
-            _log.info("working", ops_port=self.settings.ops_port, transport="in-process")
-            return await _work(self.worker.loops, self.stop, self.settings.shutdown_grace_seconds)
+            _log.info("working", ops_port=settings.ops_port, transport="in-process")
+            return await run_loops(self.worker.loops, self.stop, settings.shutdown_grace_seconds)
         finally:
             self.lifecycle.started = False
             await self.registry.close()

@@ -156,7 +156,7 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
     ops_task = asyncio.create_task(ops.serve())
     served = False
     try:
-        startup = asyncio.create_task(_enter_lifespan(app))
+        startup = asyncio.create_task(enter_lifespan(app))
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({startup, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not startup.done():
@@ -191,7 +191,7 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
     return served
 
 
-async def _enter_lifespan(app: FastAPI) -> contextlib.AsyncExitStack | None:
+async def enter_lifespan(app: FastAPI) -> contextlib.AsyncExitStack | None:
     """Start the app's lifespan (resources up); None when that fails."""
     stack = contextlib.AsyncExitStack()
     try:

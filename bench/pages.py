@@ -44,6 +44,7 @@ from typing import Any
 
 import aiohttp
 import psutil
+from loadgen.stats import percentile
 from mosaic.testing import UpProcess
 from rich.console import Console
 from rich.table import Table
@@ -173,10 +174,10 @@ class Window:
     bench_cpu: float
 
     def summary(self) -> dict[str, Any]:
-        lat = sorted(self.latencies_ms) or [0.0]
+        lat = sorted(self.latencies_ms)
 
-        def pct(p: float) -> float:
-            return lat[min(len(lat) - 1, int(p * len(lat)))]
+        def pct(q: float) -> float:
+            return percentile(lat, q) or 0.0
 
         served = max(self.pages, 1)
         return {
@@ -187,9 +188,9 @@ class Window:
             "failures": self.failures,
             "dropped": self.dropped,
             "rps": self.pages / self.seconds,
-            "p50_ms": pct(0.50),
-            "p95_ms": pct(0.95),
-            "p99_ms": pct(0.99),
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
             "cpu_ms_per_page": sum(self.cpu.values()) * 1000 / served,
             "cpu_ms_per_page_by_process": {
                 name: seconds * 1000 / served for name, seconds in self.cpu.items()

@@ -84,8 +84,7 @@ def log_line(logger: logging.Logger, event: str, fields: dict[str, Any]) -> None
     fields.setdefault("level", "info")
     fields.setdefault("logger", logger.name)
     fields.setdefault("timestamp", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
-    for key, value in (_identity_here.get() or _identity).items():
-        fields.setdefault(key, value)
+    _add_identity(None, "", fields)
     sys.stdout.write(_orjson_dumps(fields) + "\n")
 
 

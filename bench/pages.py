@@ -44,6 +44,7 @@ from typing import Any
 
 import aiohttp
 import psutil
+from loadgen.pages import categories, products
 from loadgen.stats import percentile
 from mosaic.testing import UpProcess
 from rich.console import Console
@@ -51,7 +52,6 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 console = Console()
-PRODUCT_LINK = re.compile(r'href="/product/([A-Za-z0-9_-]+)"')
 PAGES = ("product", "home", "cart", "category")
 
 
@@ -154,8 +154,8 @@ def page_path(page: str, variant: Variant, rng: random.Random) -> str:
 async def discover(variant: Variant) -> None:
     async with aiohttp.ClientSession() as session, session.get(variant.url + "/") as response:
         html = await response.text()
-    variant.products = sorted(set(PRODUCT_LINK.findall(html)))
-    variant.categories = sorted(set(re.findall(r'href="/category/([a-z0-9-]+)"', html)))
+    variant.products = sorted(products(html))
+    variant.categories = sorted(categories(html))
     if not variant.products:
         raise SystemExit(f"{variant.label}: no product links on the home page; is it seeded?")
 

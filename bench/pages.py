@@ -35,7 +35,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -298,7 +298,7 @@ def parse_variant(text: str) -> Variant:
 
 
 def median_of(rows: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(row[key] for row in rows)
+    return float(statistics.median(row[key] for row in rows))
 
 
 def report(windows: list[Window], variants: list[Variant], pages: list[str]) -> None:
@@ -397,6 +397,7 @@ def main() -> None:
     variants = [parse_variant(v) for v in args.variant] or [Variant("current", None)]
     if len({v.label for v in variants}) != len(variants):
         parser.error("variant labels must differ")
+    runner: Callable[..., list[Window]]
     try:
         import uvloop
 

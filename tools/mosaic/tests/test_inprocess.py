@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from mosaic.errors import MosaicError
-from mosaic.inprocess import HostedUnit, factories, write_spec
+from mosaic.inprocess import HostedUnit, write_spec
 from mosaic.plan import ProcessPlan
 from mosaic.ports import free_port
 from mosaic.services import load_service
@@ -55,13 +55,13 @@ def test_the_option_says_what_it_is_for() -> None:
 def test_factories_come_from_tool_mosaic_app(
     tmp_path: Path, app: str | None, procfile: str, expected: dict[str, str]
 ) -> None:
-    assert factories(load_service(service(tmp_path, app, procfile))) == expected
+    assert load_service(service(tmp_path, app, procfile)).apps == expected
 
 
 @pytest.mark.parametrize("app", ['"no-function"', '{ worker = "shop.app:create" }', "3"])
 def test_a_bad_app_entry_says_how_it_should_read(tmp_path: Path, app: str) -> None:
     with pytest.raises(MosaicError, match="module:function"):
-        factories(load_service(service(tmp_path, app)))
+        load_service(service(tmp_path, app))
 
 
 def test_the_hosts_spec_is_readable_by_its_user_only(tmp_path: Path) -> None:

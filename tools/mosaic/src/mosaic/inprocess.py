@@ -4,21 +4,18 @@ The benchmark's floor, not a way to run the shop in production: the same service
 and databases, but the calls between services skip the network (`chassis.inprocess`), so
 `mosaic bench --compare` can show what the service boundaries cost. The runner does
 everything else as usual (backing servers, PKI, release phases, scheduled jobs); only the
-Procfile processes that name a factory in `[tool.mosaic] app` are hosted together, by
-`python -m chassis.host SPEC`, each with its own environment, ports and ops port.
+Procfile processes that name a factory in `[tool.mosaic] app` (`Service.apps`) are hosted
+together, by `python -m chassis.host SPEC`, each with its own environment, ports and ops port.
 """
 
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mosaic.errors import MosaicError
 from mosaic.plan import ProcessPlan
-from mosaic.services import Service
 from mosaic.state import run_dir
 
 HOST_SERVICE = "shop"  # how the host process shows in `mosaic status` and the logs
@@ -28,28 +25,6 @@ HOST_MODULE = "chassis.host"
 
 def host_name() -> str:
     return f"{HOST_SERVICE}.{HOST_PROCESS}.1"
-
-
-def factories(service: Service) -> dict[str, str]:
-    """`[tool.mosaic] app`: process type -> "module:function". A string is the web process's."""
-    pyproject = service.folder / "pyproject.toml"
-    value = tomllib.loads(pyproject.read_text()).get("tool", {}).get("mosaic", {}).get("app")
-    if value is None:
-        return {}
-    found = {"web": value} if isinstance(value, str) else value
-    if not isinstance(found, dict) or not all(
-        isinstance(v, str) and ":" in v and k in service.processes for k, v in found.items()
-    ):
-        raise MosaicError(
-            f"{pyproject}: tool.mosaic.app must name module:function for its process types",
-            f'For example: app = "{service.name}.app:create_app", or '
-            f'app = {{ web = "{service.name}.app:create_app" }}',
-        )
-    return dict(found)
-
-
-def is_hosted(plan: ProcessPlan) -> bool:
-    return plan.kind in factories(plan.service)
 
 
 @dataclass(frozen=True)

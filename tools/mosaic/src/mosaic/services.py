@@ -3,7 +3,7 @@
 import graphlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mosaic.backing.provision import check_service_name
@@ -40,6 +40,9 @@ class Service:
     api: tuple[str, ...] = ()  # "module:router" of its API routes, for `mosaic admin policy`
     consumes: tuple[str, ...] = ()  # producers whose event streams it reads (backing broker)
     jobs: tuple[Job, ...] = ()  # [tool.mosaic.jobs], in file order
+    # [tool.mosaic] app: process type -> "module:function" of its app or worker factory,
+    # for `mosaic up --in-process`; a plain string names the web process's.
+    apps: dict[str, str] = field(default_factory=dict)
 
 
 def url_variable(service: str) -> str:
@@ -93,7 +96,23 @@ def load_service(folder: Path) -> Service:
     release = types.pop(RELEASE, None)
     if not types:
         raise MosaicError(f"{folder / 'Procfile'} has no long-running process type (e.g. web)")
-    return Service(name, folder, backing, calls, edge, types, release, api, consumes, jobs)
+    apps = _apps(table.get("app"), types, name, pyproject)
+    return Service(name, folder, backing, calls, edge, types, release, api, consumes, jobs, apps)
+
+
+def _apps(value: object, types: dict[str, str], name: str, pyproject: Path) -> dict[str, str]:
+    if value is None:
+        return {}
+    found = {"web": value} if isinstance(value, str) else value
+    if not isinstance(found, dict) or not all(
+        isinstance(v, str) and ":" in v and k in types for k, v in found.items()
+    ):
+        raise MosaicError(
+            f"{pyproject}: tool.mosaic.app must name module:function for its process types",
+            f'For example: app = "{name}.app:create_app", or '
+            f'app = {{ web = "{name}.app:create_app" }}',
+        )
+    return dict(found)
 
 
 def discover_services(services_dir: Path) -> list[Service]:

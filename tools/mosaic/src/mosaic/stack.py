@@ -22,7 +22,6 @@ from mosaic.inprocess import (
     HOST_PROCESS,
     HOST_SERVICE,
     HostedUnit,
-    factories,
     forget_spec,
     host_name,
     write_spec,
@@ -209,7 +208,7 @@ class Stack:
             self.logs.note(f"running the release phase of {service.name}")
             await self._release(service, env)
         mine = [p for p in plans if p.service is service]
-        hosted = factories(service) if self.options.in_process else {}
+        hosted = service.apps if self.options.in_process else {}
         for plan in (p for p in mine if p.kind in hosted):
             self._hosted.append(HostedUnit(plan, hosted[plan.kind], process_env(env, plan)))
         if separate := [p for p in mine if p.kind not in hosted]:
@@ -218,7 +217,7 @@ class Stack:
             self._supervise(plan, process_env(env, plan))
 
     def _is_hosted(self, plan: ProcessPlan) -> bool:
-        return self.options.in_process and plan.kind in factories(plan.service)
+        return self.options.in_process and plan.kind in plan.service.apps
 
     def _start_host(self) -> None:
         """One process for every hosted process (`chassis.host`); ready once all are."""

@@ -8,7 +8,6 @@ never half-way by the terminal.
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mosaic.children import Command, stop_sync
 from mosaic.errors import MosaicError
 
 FIGURES = ("requests", "failures", "dropped", "rps", "p50_ms", "p95_ms", "p99_ms")
@@ -88,16 +88,8 @@ class LoadgenProcess:
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after grace seconds: the whole session of it."""
         process = self._process
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=grace)
+        if process is not None and process.poll() is None:
+            stop_sync(process.pid, Command(argv=(), grace_seconds=grace), process.poll)
 
     def _read(self, on_progress: Callable[[dict[str, Any]], None]) -> None:
         assert self._process is not None and self._process.stdout is not None

@@ -54,13 +54,14 @@ def web_pid(pids: dict[str, int], service: str) -> int:
 
 
 def factory(service: str) -> Any:
-    module = importlib.import_module(f"{service}.app")
-    if hasattr(module, "main_app"):  # the frontend
-        return module.main_app
-    for name in dir(module):
-        if name.startswith("create_") and name.endswith("_app") and name != "create_app":
-            return getattr(module, name)
-    raise SystemExit(f"{service}.app has no create_*_app")
+    """The web app's factory, as the service declares it in `[tool.mosaic] app`."""
+    from mosaic.services import load_service
+
+    declared = load_service(ROOT / "services" / service).apps.get("web")
+    if declared is None:
+        raise SystemExit(f"services/{service}/pyproject.toml declares no web app factory")
+    module, _, function = declared.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 async def drive(

@@ -91,7 +91,9 @@ async def drive(
     return statuses
 
 
-def scope_for(path: str, headers: list[tuple[bytes, bytes]], identity: str | None) -> dict:
+def scope_for(
+    path: str, headers: list[tuple[bytes, bytes]], identity: str | None
+) -> dict[str, Any]:
     raw_path, _, query = path.partition("?")
     return {
         "type": "http",

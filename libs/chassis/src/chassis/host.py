@@ -123,8 +123,8 @@ def _as(settings: ServiceSettings, work: Coroutine[Any, Any, Any]) -> asyncio.Ta
 class _Web:
     """One service's app: lifespan, in-process registration, API and ops ports."""
 
-    def __init__(self, unit: Unit, app: FastAPI) -> None:
-        self.unit, self.app = unit, app
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
         self.settings: ServiceSettings = app.state.settings
         self.lifecycle: Lifecycle = app.state.lifecycle
         asgi = logged_as(app, self.settings)
@@ -173,8 +173,8 @@ class _Web:
 class _Loops:
     """One worker process's resources, loops and ops port."""
 
-    def __init__(self, unit: Unit, worker: Worker) -> None:
-        self.unit, self.worker, self.settings = unit, worker, worker.settings
+    def __init__(self, worker: Worker) -> None:
+        self.worker, self.settings = worker, worker.settings
         self.registry = Resources(worker.resources)
         self.lifecycle = Lifecycle(resources=self.registry)
         self.ops = ops_server(self.lifecycle, self.settings)
@@ -203,8 +203,8 @@ class _Loops:
 
 async def host(units: list[Unit], built: list[FastAPI | Worker]) -> bool:
     """Run everything until a stop signal; True after a clean stop."""
-    webs = [_Web(u, b) for u, b in zip(units, built, strict=True) if isinstance(b, FastAPI)]
-    workers = [_Loops(u, b) for u, b in zip(units, built, strict=True) if isinstance(b, Worker)]
+    webs = [_Web(b) for b in built if isinstance(b, FastAPI)]
+    workers = [_Loops(b) for b in built if isinstance(b, Worker)]
     parts: list[_Web | _Loops] = [*webs, *workers]
     grace = max([p.settings.shutdown_grace_seconds for p in parts], default=10.0)
     stop = asyncio.Event()

@@ -86,17 +86,13 @@ def take_sample(
     return Sample(stamp, cpu, rss, frozenset(backing), shares, _machine_busy())
 
 
-def _machine_busy() -> float | None:
+def _machine_busy() -> float:
     """Busy CPU seconds of the whole machine (every process, ours or not) since boot: on a
-    shared machine, how much of it the shop under test did not have."""
-    try:
-        with open("/proc/stat", "rb") as file:  # noqa: PTH123
-            fields = file.readline().split()
-    except OSError:
-        times = psutil.cpu_times()
-        return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / _TICKS
+    shared machine, how much of it the shop under test did not have. Not idle, not waiting
+    for I/O; guest time is already in user (and guest_nice in nice) on Linux."""
+    times = psutil.cpu_times()
+    waiting = ("idle", "iowait", "guest", "guest_nice")
+    return float(sum(times) - sum(getattr(times, f, 0.0) for f in waiting))
 
 
 @dataclass(frozen=True)

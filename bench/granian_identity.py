@@ -13,7 +13,6 @@ in the scope, as the chassis's uvicorn protocol puts it (`extensions["tls"]`).
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from hop_callees import make_pki
+from mosaic.ports import free_port
 
 APP = """
 import json
@@ -36,12 +36,6 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ import aiohttp
 import psutil
 from loadgen.pages import categories, products
 from loadgen.stats import percentile
+from mosaic.ports import free_port
 from mosaic.testing import UpProcess
 from rich.console import Console
 from rich.table import Table
@@ -53,12 +53,6 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 console = Console()
 PAGES = ("product", "home", "cart", "category")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

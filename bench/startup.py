@@ -12,25 +12,19 @@ variants share the machine's state of the moment. Figures go to docs/performance
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
+from mosaic.ports import free_port
 from mosaic.testing import UpProcess
 from pages import export_tree, tree_env
 from rich.console import Console
 from rich.table import Table
 
 console = Console()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def one_run(

@@ -77,6 +77,13 @@ def write_state(home: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)  # readers see the old or the new file, never half of one
 
 
+def served_by(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every entry that names a service and its API port: the processes, and in
+    `--in-process` mode the services the one host process serves (`hosted`)."""
+    entries = [*state.get("processes", []), *state.get("hosted", [])]
+    return [e for e in entries if isinstance(e, dict)]
+
+
 def read_state(home: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((run_dir(home) / "state.json").read_text())

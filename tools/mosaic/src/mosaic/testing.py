@@ -19,6 +19,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mosaic.pki import TOKEN_HEADER, Pki, client_ssl_context, load_signing_key, sign_token
+from mosaic.state import served_by
 
 
 def mosaic(
@@ -139,10 +140,8 @@ class UpProcess:
     def client(self, service: str, caller: str = "admin", timeout: float = 30) -> httpx.Client:
         """An HTTP client of `service`'s API as `caller` (default the operator), over mTLS
         with a fresh service token per request; see `service_client`."""
-        state = self.status()
-        # In-process mode, one process serves every service: its state lists them as hosted.
-        served = [*state.get("processes", []), *state.get("hosted", [])]
-        port = next(p["port"] for p in served if p["service"] == service and p["port"])
+        served = served_by(self.status())
+        port = next(p["port"] for p in served if p.get("service") == service and p.get("port"))
         return service_client(Path(self.env["MOSAIC_HOME"]), service, port, caller=caller,
                               timeout=timeout)  # fmt: skip
 

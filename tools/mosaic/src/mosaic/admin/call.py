@@ -7,6 +7,7 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from rich.console import Console
@@ -24,7 +25,7 @@ from mosaic.pki import (
 )
 from mosaic.plan import callee_scheme
 from mosaic.services import OPERATOR, Service
-from mosaic.state import read_state, runner_pid
+from mosaic.state import read_state, runner_pid, served_by
 
 TIMEOUT = 10.0  # seconds
 
@@ -126,12 +127,9 @@ def _caller_files(pki: Pki, caller: str, services: set[str]) -> ServiceFiles:
     return files
 
 
-def _port_of(state: dict[str, object], service: str) -> int:
-    processes, hosted = state.get("processes"), state.get("hosted")  # hosted: --in-process
-    entries = [*(processes if isinstance(processes, list) else [])]
-    entries += hosted if isinstance(hosted, list) else []
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("service") == service:
+def _port_of(state: dict[str, Any], service: str) -> int:
+    for entry in served_by(state):
+        if entry.get("service") == service:
             port = entry.get("port")
             if isinstance(port, int):
                 return port

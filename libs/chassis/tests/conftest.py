@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import chassis.logs
 import pytest
+import structlog
 from chassis.settings import ServiceSettings
 from chassis.testing import ServiceKeys
 
@@ -13,6 +16,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def logging_as_it_was() -> Iterator[None]:
+    """Logging is the process's: what a test configures (a level of warning, say) must
+    not silence the request lines that other tests in the same worker read afterwards."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    config = structlog.get_config()
+    as_json, identity = chassis.logs._as_json, dict(chassis.logs._identity)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    structlog.configure(**config)
+    chassis.logs._as_json = as_json
+    chassis.logs._identity.clear()
+    chassis.logs._identity.update(identity)
 
 
 @pytest.fixture

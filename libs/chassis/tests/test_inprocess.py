@@ -297,6 +297,7 @@ async def test_a_callee_that_does_not_serve_is_unavailable(
     assert callee.seen == []
 
 
+@pytest.mark.usefixtures("logging_as_it_was")
 def test_lines_name_the_service_of_their_context(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(service="host", version="1", log_format="json")
     log = get_logger("chassis.tests.inprocess")

@@ -5,9 +5,7 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 
-import chassis.logs
 import pytest
 import structlog
 from chassis import configure_logging, get_logger
@@ -16,21 +14,7 @@ from chassis.logs import log_line
 log = get_logger("chassis.tests.logs")
 
 
-@pytest.fixture(autouse=True)
-def _logging_as_it_was() -> Iterator[None]:
-    """Logging is the process's: what a test here configures (a level of warning, say) must
-    not silence the request lines that other tests in the same worker read afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, root.handlers[:]
-    config = structlog.get_config()
-    as_json, identity = chassis.logs._as_json, dict(chassis.logs._identity)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
-    structlog.configure(**config)
-    chassis.logs._as_json = as_json
-    chassis.logs._identity.clear()
-    chassis.logs._identity.update(identity)
+pytestmark = pytest.mark.usefixtures("logging_as_it_was")
 
 
 def test_a_logger_used_before_follows_a_new_configuration(

@@ -600,6 +600,7 @@ def test_a_hanging_load_run_is_stopped_after_its_timeout(tmp_path: Path) -> None
     with pytest.raises(MosaicError, match="ran over 1 s"):
         process.execute(lambda _: None, timeout=1)
     assert time.monotonic() - began < 30
+    assert process._process is not None and process._process.poll() is not None  # stopped
 
 
 def test_loadgen_gets_the_agreed_arguments(tmp_path: Path) -> None:

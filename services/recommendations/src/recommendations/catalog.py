@@ -63,14 +63,12 @@ async def products(catalog: Catalog, product_ids: list[str]) -> list[Product]:
 
 
 async def candidates(
-    catalog: Catalog, categories: list[str], *, front: list[Product] | None = None
+    catalog: Catalog, categories: list[str], *, front: list[Product]
 ) -> list[Product]:
-    """Each category's listing, then the front of the catalog (`front` when the caller has
-    it already): fetched concurrently."""
-    wanted = [*categories, None] if front is None else categories
-    listings = await all_of(catalog.listing(category) for category in wanted)
-    found = [product for listing in listings for product in listing]
-    return found if front is None else [*found, *front]
+    """Each category's listing (fetched concurrently), then the front of the catalog, which
+    the caller has read alongside its seeds."""
+    listings = await all_of(catalog.listing(category) for category in categories)
+    return [product for listing in [*listings, front] for product in listing]
 
 
 def _problem(response: Any) -> dict[str, Any]:

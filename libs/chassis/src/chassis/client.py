@@ -249,25 +249,21 @@ class ServiceClient:
         assert credentials is not None  # checked in open()
         token = credentials.token_for(self.service)
         identity = {TOKEN_HEADER: token} if token else {}
-        tls = credentials.tls.client if self._https and credentials.tls else None
+        sent = {**_propagated(deadline), **identity, **headers}
         try:
             if self._local is not None:
                 status, answer, content = await self._local.call(
-                    method,
-                    path,
-                    _query(params),
-                    {**_propagated(deadline), **identity, **headers},
-                    body,
-                    budget,
+                    method, path, _query(params), sent, body, budget
                 )
                 response = Response(status, answer, content)
             else:
+                tls = credentials.tls.client if self._https and credentials.tls else None
                 async with session.request(
                     method,
                     self.base_url + path,
                     params=_query(params),
                     data=body,
-                    headers={**_propagated(deadline), **identity, **headers},
+                    headers=sent,
                     timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
                     ssl=tls if tls is not None else True,
                 ) as raw:

@@ -295,7 +295,7 @@ def run(rps: float, p50: float, p99: float) -> dict[str, Any]:
 
 
 def fake_mode(scale: float) -> dict[str, Any]:
-    rss = {"per_service": {"frontend": 80 << 20, "postgres": 60 << 20}}
+    rss: dict[str, Any] = {"per_service": {"frontend": 80 << 20, "postgres": 60 << 20}}
     rss.update(services=80 << 20, with_backing=140 << 20)
     rss["pss"] = {**rss, "services": 60 << 20, "with_backing": 100 << 20}
     steps = []

@@ -1,5 +1,6 @@
 """Jinja2 set up for the shop: autoescaped templates, price filter, asset and picture URLs."""
 
+import functools
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -78,26 +79,19 @@ class Pages:
         )
         self._templates = Jinja2Templates(env=env)
         self._options_template = env.get_template("partials/currency_options.html")
-        self._options: dict[tuple[tuple[str, ...], str], _Rendered] = {}
+        self._options = functools.lru_cache(maxsize=MAX_OPTION_SETS)(self._render_options)
 
     def currency_options(self, offered: list[Offered], chosen: str) -> _Rendered:
         """The currency selector's options: the same for every page with the same offer and
         choice, so rendered once per pair, not for every page (they were a tenth of a
         product page's rendering)."""
-        key = (tuple(option.code for option in offered), chosen)
-        found = self._options.get(key)
-        if found is None:
-            if len(self._options) >= MAX_OPTION_SETS:  # a changed offer: start afresh
-                self._options.clear()
-            found = _Rendered(
-                self._options_template.render(
-                    currencies=offered,
-                    currency=chosen,
-                    currency_offered=chosen in key[0],
-                )
-            )
-            self._options[key] = found
-        return found
+        return self._options(tuple(option.code for option in offered), chosen)
+
+    def _render_options(self, codes: tuple[str, ...], chosen: str) -> _Rendered:
+        rendered = self._options_template.render(
+            codes=codes, currency=chosen, currency_offered=chosen in codes
+        )
+        return _Rendered(rendered)
 
     def render(
         self,

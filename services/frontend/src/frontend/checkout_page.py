@@ -77,24 +77,16 @@ def saved_as_order_address(saved: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
+@dataclass
 class CheckoutPage:
     """Renders the checkout for one request; routes hand it the form and its errors."""
 
-    def __init__(
-        self,
-        request: Request,
-        pages: PagesDep,
-        carts: CartDep,
-        viewer: ViewerDep,
-        currency: CurrencyDep,
-        shipping: ShippingDep,
-    ) -> None:
-        self.request = request
-        self.pages = pages
-        self.carts = carts
-        self.viewer = viewer
-        self.currency = currency
-        self.shipping = shipping
+    request: Request
+    pages: PagesDep
+    carts: CartDep
+    viewer: ViewerDep
+    currency: CurrencyDep
+    shipping: ShippingDep
 
     async def cart(self) -> Cart | None:
         """The shopper's cart with its products (CartUnavailable when cart is down)."""

@@ -88,25 +88,24 @@ def hidden_fields(page: str, action: str) -> dict[str, str] | None:
     return None
 
 
-def currencies(page: str) -> list[str]:
-    """The currency codes the header's currency form offers."""
+def _currency_options(page: str) -> list[dict[str, str]]:
+    """The attributes of each option of the header's currency form."""
     for select in SELECT.finditer(page):
         if attributes(select[1]).get("name") == "currency":
-            options = OPTION.finditer(select[2])
-            codes = (attributes(option[1]).get("value", "") for option in options)
-            return [code for code in dict.fromkeys(codes) if re.fullmatch(r"[A-Z]{3}", code)]
+            return [attributes(option[1]) for option in OPTION.finditer(select[2])]
     return []
+
+
+def currencies(page: str) -> list[str]:
+    """The currency codes the header's currency form offers."""
+    codes = (option.get("value", "") for option in _currency_options(page))
+    return [code for code in dict.fromkeys(codes) if re.fullmatch(r"[A-Z]{3}", code)]
 
 
 def chosen_currency(page: str) -> str | None:
     """The currency the header's form shows as selected."""
-    for select in SELECT.finditer(page):
-        if attributes(select[1]).get("name") == "currency":
-            for option in OPTION.finditer(select[2]):
-                found = attributes(option[1])
-                if "selected" in found:
-                    return found.get("value")
-    return None
+    options = _currency_options(page)
+    return next((option.get("value") for option in options if "selected" in option), None)
 
 
 def cart_count(page: str) -> int | None:

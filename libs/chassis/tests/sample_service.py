@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from chassis import ServiceSettings, create_app, load_settings, serve
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 router = APIRouter()
 
@@ -16,6 +16,12 @@ router = APIRouter()
 async def slow(seconds: float = 1.0) -> dict[str, float]:
     await asyncio.sleep(seconds)
     return {"slept": seconds}
+
+
+@router.get("/v1/peer")
+async def peer(request: Request) -> dict[str, str | None]:
+    """Who the server says is calling, as the app's own code sees it."""
+    return {"client": request.client.host if request.client else None, "scheme": request.url.scheme}
 
 
 class GatedBackend:

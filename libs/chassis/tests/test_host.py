@@ -72,6 +72,10 @@ def test_two_services_in_one_process_each_with_its_env_ports_and_name(tmp_path: 
         # beta's backing service (its gate) is not there yet: it waits, alpha serves.
         assert status(b["OPS_PORT"], "/readyz") == 503
         assert status(a["PORT"], "/v1/slow?seconds=0") == 200
+        # A hosted app's port, like a process's own, ignores forwarded headers.
+        spoofed = {"x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https"}
+        seen = httpx.get(f"http://127.0.0.1:{a['PORT']}/v1/peer", headers=spoofed, timeout=2)
+        assert seen.json() == {"client": "127.0.0.1", "scheme": "http"}
         (tmp_path / "beta-gate").touch()
         wait(lambda: status(b["OPS_PORT"], "/readyz") == 200, "beta ready", proc)
         assert status(b["PORT"], "/v1/slow?seconds=0") == 200
@@ -84,5 +88,5 @@ def test_two_services_in_one_process_each_with_its_env_ports_and_name(tmp_path: 
     assert proc.returncode == 0, output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     served = {(e["service"], e["route"]) for e in lines if e["event"] == "request"}
-    assert served == {("alpha", "/v1/slow"), ("beta", "/v1/slow")}
+    assert served == {("alpha", "/v1/slow"), ("alpha", "/v1/peer"), ("beta", "/v1/slow")}
     assert any(e["event"] == "stopped" and e["logger"] == "chassis.host" for e in lines)

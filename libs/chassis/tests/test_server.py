@@ -13,6 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from chassis import create_app
+from chassis.ops import Lifecycle
+from chassis.resources import Resources
+from chassis.security import Credentials
+from chassis.server import api_server, ops_server
+from chassis.settings import ServiceSettings
 
 from .conftest import free_port
 
@@ -101,3 +107,28 @@ def test_sigterm_finishes_in_flight_requests_then_exits_zero(process: Process) -
     assert process.proc.returncode == 0, output
     assert "closed gated backend" in output  # pools closed after the last request
     assert "Traceback" not in output
+
+
+SPOOFED = {"x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https"}
+
+
+def test_forwarded_headers_do_not_change_the_peer_the_app_sees(process: Process) -> None:
+    # uvicorn's default would believe these from a loopback peer and hand the app
+    # 203.0.113.7 over https; only the app may decide whose forwarded headers count.
+    process.gate.touch()
+    process.wait_for("/readyz", 200)
+    url = f"http://127.0.0.1:{process.port}/v1/peer"
+    seen = httpx.get(url, headers=SPOOFED, timeout=2).json()
+    assert seen == {"client": "127.0.0.1", "scheme": "http"}
+
+
+def test_no_server_the_chassis_starts_believes_forwarded_headers(
+    settings: ServiceSettings,
+) -> None:
+    lifecycle = Lifecycle(resources=Resources([]))
+    credentials = Credentials.from_settings(settings)
+    servers = [
+        ops_server(lifecycle, settings),
+        api_server(create_app(settings, routers=[]), settings, credentials),
+    ]
+    assert [server.config.proxy_headers for server in servers] == [False, False]

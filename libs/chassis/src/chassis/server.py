@@ -27,6 +27,14 @@ from chassis.tls import peer_identity
 
 _log = get_logger("chassis.server")
 
+# uvicorn's default believes X-Forwarded-For/-Proto from loopback peers and rewrites the
+# scope's client and scheme before any app code runs: on a laptop (and behind a sidecar)
+# every peer is loopback, so any caller could choose its address and defeat a per-address
+# limit. No server the chassis starts rewrites anything; a service that sits behind a
+# proxy decides itself which peers' forwarded headers count (the frontend's
+# TRUSTED_PROXIES, none by default).
+PROXY_HEADERS = False
+
 
 class _IdentityProtocol(HttpToolsProtocol):
     """uvicorn's HTTP protocol, plus the verified client identity in the ASGI scope.
@@ -102,6 +110,7 @@ def ops_server(lifecycle: Lifecycle, settings: ServiceSettings) -> uvicorn.Serve
             lifespan="off",
             log_config=None,
             access_log=False,
+            proxy_headers=PROXY_HEADERS,
         )
     )
 
@@ -122,6 +131,7 @@ def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) ->
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             timeout_keep_alive=30,
             server_header=False,
+            proxy_headers=PROXY_HEADERS,
         )
     )
 

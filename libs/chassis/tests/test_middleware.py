@@ -10,10 +10,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from chassis import ServiceSettings, callers, configure_logging, create_app
-from chassis.middleware import RequestIdPolicy
+from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response
 
 router = APIRouter(dependencies=[callers("tester")])
 SECRET = "Zk3_s3cret-guest-token-9qv"
@@ -139,3 +140,40 @@ async def test_the_log_line_names_the_route_template_never_the_secret(
     assert "path" not in matched
     assert crashed["route"] == "/orders/status/{token}" and crashed["status"] == 500
     assert unmatched["route"] == "<unmatched> /orders/…" and unmatched["status"] == 404
+
+
+def _with_500_handler(handler: Callable[..., object]) -> FastAPI:
+    app = FastAPI()
+    app.add_exception_handler(Exception, handler)  # type: ignore[arg-type]
+    return app
+
+
+async def _crash(app: FastAPI) -> httpx.Response:
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/crash", crash)
+    app.add_middleware(RequestContextMiddleware, budget_ms=1000)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await http.get("/crash")
+
+
+async def test_an_unexpected_error_gets_the_app_s_own_500_handler_answer() -> None:
+    async def page(request: Request, error: Exception) -> Response:
+        return PlainTextResponse(f"our page for {type(error).__name__}", status_code=500)
+
+    response = await _crash(_with_500_handler(page))
+    assert response.status_code == 500
+    assert response.text == "our page for RuntimeError"
+    assert response.headers["x-request-id"]
+
+
+async def test_a_failing_500_handler_falls_back_to_problem_json() -> None:
+    async def broken(request: Request, error: Exception) -> Response:
+        raise ValueError("the handler itself fails")
+
+    response = await _crash(_with_500_handler(broken))
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/internal")

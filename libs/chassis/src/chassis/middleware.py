@@ -9,13 +9,14 @@ than the secret is meant for. A request no route matched logs only its first seg
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import structlog
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chassis import context
@@ -113,10 +114,8 @@ class RequestContextMiddleware:
             # to the server and so logs every failure twice, outside the request's context.
             _log.error("unhandled error", route=route_template(scope), exc_info=error)
             if not started_response:
-                problem = Problem(
-                    500, "internal", "Something went wrong on our side; it is logged."
-                )
-                await problem_response(problem, scope["path"])(scope, receive, send_with_context)
+                answer = await error_response(scope, receive, error)
+                await answer(scope, receive, send_with_context)
         finally:
             line: dict[str, Any] = {
                 "method": scope["method"],
@@ -131,6 +130,26 @@ class RequestContextMiddleware:
             context.request_id.reset(request_id_token)
             context.trace.reset(trace_token)
             context.deadline.reset(deadline_token)
+
+
+async def error_response(scope: Scope, receive: Receive, error: Exception) -> ASGIApp:
+    """The answer to an unexpected error: the app's own 500 handler's, else problem+json.
+
+    This middleware sits inside Starlette's ServerErrorMiddleware, so the handler an app
+    registers for `Exception` (or 500) would never see an error: it is asked here, with the
+    request id still bound. The frontend's gives people an HTML page; an app without one
+    gets the chassis's problem+json. A handler that fails itself is logged and replaced.
+    """
+    handlers: dict[Any, Any] = getattr(scope.get("app"), "exception_handlers", {})
+    handler = handlers.get(500) or handlers.get(Exception)
+    if handler is not None:
+        try:
+            answer = handler(Request(scope, receive), error)
+            return await answer if inspect.isawaitable(answer) else answer  # type: ignore[no-any-return]
+        except Exception as failure:
+            _log.error("error handler failed", route=route_template(scope), exc_info=failure)
+    problem = Problem(500, "internal", "Something went wrong on our side; it is logged.")
+    return problem_response(problem, scope["path"])
 
 
 def route_template(scope: Scope) -> str:

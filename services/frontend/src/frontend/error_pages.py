@@ -7,7 +7,8 @@ the right status code for crawlers and caches. Never a stack trace.
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from chassis import Problem, get_logger
+from chassis import Problem, context, get_logger
+from chassis.errors import problem_response
 from chassis.middleware import route_template
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,6 +64,7 @@ def _error_page(
     headers: Mapping[str, str] | None = None,
     categories: list[Category] | None = None,
     back: tuple[str, str] | None = None,
+    reference: str | None = None,
 ) -> Response:
     retry_href = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     headers = {"Cache-Control": "no-store", **(headers or {})}
@@ -80,6 +82,7 @@ def _error_page(
         message=message,
         retry_href=retry_href if retry else None,
         back=back,
+        reference=reference,
         **({"categories": categories} if categories else {}),
     )
 
@@ -207,9 +210,24 @@ async def _accounts_refused(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    _log.error("unhandled error", route=route_template(request.scope), exc_info=exc)
+    """A person gets a page, with the request id to quote; anything else problem+json.
+
+    Called by the chassis's request middleware, which has logged the error already.
+    """
+    if not wants_page(request):
+        problem = Problem(500, "internal", "Something went wrong on our side; it is logged.")
+        return problem_response(problem, request.url.path)
     message = "Something went wrong on our side. It has been logged; please try again."
-    return _error_page(request, 500, "Sorry, that's our fault", message, retry=True)
+    return _error_page(
+        request, 500, "Sorry, that's our fault", message,
+        retry=True, reference=context.request_id.get(),
+    )  # fmt: skip
+
+
+def wants_page(request: Request) -> bool:
+    """A browser's navigation asks for text/html, htmx for a fragment of a page; a script
+    asking for JSON (or for nothing in particular) gets the machine-readable answer."""
+    return wants_partial(request) or "text/html" in request.headers.get("accept", "")
 
 
 def install_error_pages(app: FastAPI) -> None:

@@ -1,8 +1,9 @@
 """TLS for calls between services: TLS 1.3 with client certificates from the platform's CA.
 
-The contexts are built once per process and reloaded in place when the certificate files
-change (`mosaic admin rotate-certs`, or a renewed Kubernetes secret): new handshakes use
-the new certificate, connections already open carry on, nothing restarts.
+The contexts are built when a process starts and built anew when the certificate files
+change (`mosaic admin rotate-certs`, a renewed Kubernetes secret, a CA added to or taken
+out of the bundle): new handshakes use the new certificate and trust exactly the new
+bundle, connections already open carry on, nothing restarts.
 """
 
 from __future__ import annotations
@@ -54,26 +55,38 @@ def peer_identity(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | Non
 
 
 class ReloadingContexts:
-    """The server and client contexts of one process, reloaded when their files change."""
+    """The server and client contexts of one process, replaced when their files change.
+
+    Replaced, not reloaded in place: OpenSSL's `load_verify_locations` only ever adds to a
+    context's trust store, so a CA taken out of the bundle would stay trusted until the
+    process restarted. A server's listening socket keeps the context it was given, so
+    `server` is a front whose SNI callback (run for every handshake, SNI sent or not)
+    hands the connection to the current context: its certificate and its CAs. A client
+    looks `client` up per call, so new connections take the new one.
+    """
 
     def __init__(self, cert: Path, key: Path, ca: Path) -> None:
         self.cert, self.key, self.ca = cert, key, ca
+        self._current = server_context(cert, key, ca)
         self.server = server_context(cert, key, ca)
+        self.server.sni_callback = self._hand_over
         self.client = client_context(cert, key, ca)
         self._stamp = self._current_stamp()
+
+    def _hand_over(self, connection: ssl.SSLObject, _name: str | None, _ctx: object) -> None:
+        connection.context = self._current
 
     def _current_stamp(self) -> tuple[float, ...]:
         return tuple(path.stat().st_mtime for path in (self.cert, self.key, self.ca))
 
     def reload_if_changed(self) -> bool:
-        """Load new files into the live contexts; True when something changed.
+        """Build new contexts from the files; True when something changed.
 
         The issuer replaces certificate and key with two atomic renames, so a poll can
-        catch one new file and one old. Loading such a pair into a live context would leave
-        it without a usable certificate (OpenSSL drops the certificate when the key does
-        not match), so the files are first copied to a private folder and checked there as
-        a pair; only a consistent snapshot reaches the live contexts, else the next poll
-        tries again.
+        catch one new file and one old. Such a pair fails to load (OpenSSL checks that the
+        key matches), so the files are first copied to a private folder and loaded from
+        there as one snapshot; only complete contexts replace the live ones, else the next
+        poll tries again. Connections already open keep the context they began with.
         """
         try:
             stamp = self._current_stamp()
@@ -85,9 +98,7 @@ class ReloadingContexts:
             cert, key, ca = (Path(folder) / name for name in ("cert.pem", "key.pem", "ca.pem"))
             for source, copy in ((self.cert, cert), (self.key, key), (self.ca, ca)):
                 shutil.copyfile(source, copy)
-            server_context(cert, key, ca)  # raises on a mismatched pair: nothing is touched
-            for context in (self.server, self.client):
-                context.load_verify_locations(cafile=str(ca))
-                context.load_cert_chain(str(cert), str(key))
+            server, client = server_context(cert, key, ca), client_context(cert, key, ca)
+        self._current, self.client = server, client
         self._stamp = stamp
         return True

@@ -98,3 +98,28 @@ def test_a_replaced_signing_key_is_used_at_once(keys: ServiceKeys) -> None:
     before = signer.token_for("catalog")
     signer.replace_key(Ed25519PrivateKey.generate())
     assert signer.token_for("catalog") != before
+
+
+def test_a_key_taken_out_of_the_trust_store_stops_its_cached_tokens_at_once(
+    keys: ServiceKeys, verifier: TokenVerifier
+) -> None:
+    token = keys.token("frontend", "catalog")
+    assert verifier.verify(token).issuer == "frontend"  # verified, so cached
+    replacement = Ed25519PrivateKey.generate().public_key()
+    fresh = keys.trust_dir / "frontend.pub.new"
+    fresh.write_bytes(replacement.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    fresh.replace(keys.trust_dir / "frontend.pub")  # as the runner and Kubernetes do
+    assert verifier.trust.reload_if_changed()
+    with pytest.raises(TokenRejected, match="signature does not verify"):
+        verifier.verify(token)
+
+
+def test_a_service_taken_out_of_the_trust_store_is_refused_at_once(
+    keys: ServiceKeys, verifier: TokenVerifier
+) -> None:
+    token = keys.token("frontend", "catalog")
+    verifier.verify(token)
+    (keys.trust_dir / "frontend.pub").unlink()
+    assert verifier.trust.reload_if_changed()
+    with pytest.raises(TokenRejected, match="no registered key"):
+        verifier.verify(token)

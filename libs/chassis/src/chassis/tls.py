@@ -76,8 +76,10 @@ class ReloadingContexts:
     def _hand_over(self, connection: ssl.SSLObject, _name: str | None, _ctx: object) -> None:
         connection.context = self._current
 
-    def _current_stamp(self) -> tuple[float, ...]:
-        return tuple(path.stat().st_mtime for path in (self.cert, self.key, self.ca))
+    def _current_stamp(self) -> tuple[tuple[int, int, int], ...]:
+        # The inode too: a file renamed into place within one clock tick keeps the mtime.
+        found = (path.stat() for path in (self.cert, self.key, self.ca))
+        return tuple((st.st_mtime_ns, st.st_ino, st.st_size) for st in found)
 
     def reload_if_changed(self) -> bool:
         """Build new contexts from the files; True when something changed.

@@ -5,7 +5,8 @@ Every call carries one in `x-service-token`: `iss` = caller, `aud` = callee, `ia
 signature, audience and expiry against the public keys it was given by configuration
 (a directory of `<service>.pub` files), never by a call at request time. Both sides cache:
 a caller reuses a token for most of its life, a callee remembers tokens it has verified
-until they expire, so a hop costs a dictionary lookup, not a signature.
+until they expire or the trust store changes, so a hop costs a dictionary lookup, not a
+signature.
 """
 
 from __future__ import annotations
@@ -81,11 +82,15 @@ class TrustStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._keys: dict[str, list[Ed25519PublicKey]] = {}
-        self._stamp: tuple[tuple[str, float], ...] = ()
+        self._stamp: tuple[tuple[str, int, int, int], ...] = ()
+        # Bumped by every reload: what was verified under an older content proves nothing.
+        self.generation = 0
         self.reload_if_changed()
 
-    def _current_stamp(self) -> tuple[tuple[str, float], ...]:
-        return tuple(sorted((p.name, p.stat().st_mtime) for p in self.folder.glob("*.pub")))
+    def _current_stamp(self) -> tuple[tuple[str, int, int, int], ...]:
+        # The inode too: a file renamed into place within one clock tick keeps the mtime.
+        found = ((p.name, p.stat()) for p in self.folder.glob("*.pub"))
+        return tuple(sorted((name, st.st_mtime_ns, st.st_ino, st.st_size) for name, st in found))
 
     def reload_if_changed(self) -> bool:
         stamp = self._current_stamp()
@@ -100,6 +105,7 @@ class TrustStore:
                 if isinstance(key := load_pem_public_key(block), Ed25519PublicKey)
             ]
         self._keys, self._stamp = keys, stamp
+        self.generation += 1
         return True
 
     def keys(self, service: str) -> list[Ed25519PublicKey]:
@@ -111,16 +117,23 @@ class TrustStore:
 
 
 class TokenVerifier:
-    """Verifies tokens addressed to one service; remembers good ones until they expire."""
+    """Verifies tokens addressed to one service; remembers good ones until they expire, or
+    until the trust store changes: a key taken out must stop a token at once, not when
+    the token expires (up to a minute later)."""
 
     def __init__(self, audience: str, trust: TrustStore, cache_size: int = 10_000) -> None:
         self.audience = audience
         self.trust = trust
         self.cache_size = cache_size
         self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
+        self._generation = trust.generation
 
     def verify(self, token: str) -> VerifiedToken:
         now = time.time()
+        if self._generation != self.trust.generation:
+            # Forget everything: one signature check per live token is the price of a rotation.
+            self._verified.clear()
+            self._generation = self.trust.generation
         known = self._verified.get(token)
         if known is not None:
             if now <= known.expires + LEEWAY:

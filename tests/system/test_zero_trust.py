@@ -12,6 +12,7 @@ import httpx
 import pytest
 from chassis.security import route_policies
 from mosaic.home import services_dir
+from mosaic.pki import TOKEN_HEADER, Pki, load_signing_key, sign_token
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic
 
@@ -78,12 +79,19 @@ def test_behind_a_mesh_services_speak_http_and_still_require_tokens(tmp_path: Pa
         shop = up.wait_ready(timeout=90)
         catalog_port = up.processes()["catalog.web.1"]["port"]
 
-        no_token = httpx.get(f"http://127.0.0.1:{catalog_port}/v1/products", timeout=5)
+        products = f"http://127.0.0.1:{catalog_port}/v1/products"
+        no_token = httpx.get(products, timeout=5)
+        # A valid token, but not through the mesh: no sidecar said whose certificate it was.
+        frontend_key = load_signing_key(Pki.of(tmp_path / "home").service("frontend").signing_key)
+        token = {TOKEN_HEADER: sign_token(frontend_key, issuer="frontend", audience="catalog")}
+        around_the_mesh = httpx.get(products, headers=token, timeout=5)
         called = mosaic("admin", "call", "catalog", "/v1/categories", env=up.env)
         front_page = httpx.get(shop + "/", timeout=10)
 
     assert no_token.status_code == 401
     assert no_token.headers["content-type"].startswith("application/problem+json")
+    assert around_the_mesh.status_code == 401
+    assert "x-forwarded-client-cert" in around_the_mesh.json()["detail"]
     assert called.returncode == 0, called.stderr
     assert "GET http://127.0.0.1:" in called.stderr
     assert json.loads(called.stdout)["items"]

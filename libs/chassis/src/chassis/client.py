@@ -29,7 +29,6 @@ from chassis import context, inprocess
 from chassis.errors import Problem
 from chassis.security import Credentials
 from chassis.tls import spiffe_id
-from chassis.tokens import TOKEN_HEADER
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -247,9 +246,7 @@ class ServiceClient:
         budget = min(remaining, timeout or self.request_timeout)
         credentials = self.credentials
         assert credentials is not None  # checked in open()
-        token = credentials.token_for(self.service)
-        identity = {TOKEN_HEADER: token} if token else {}
-        sent = {**_propagated(deadline), **identity, **headers}
+        sent = {**_propagated(deadline), **credentials.headers_for(self.service), **headers}
         try:
             if self._local is not None:
                 status, answer, content = await self._local.call(

@@ -120,6 +120,17 @@ class Credentials:
     def token_for(self, audience: str) -> str | None:
         return self.signer.token_for(audience) if self.signer else None
 
+    def headers_for(self, audience: str) -> dict[str, str]:
+        """What a call to `audience` carries to prove who makes it: the service token and,
+        behind a mesh, the identity header the mesh's sidecar sets. A real sidecar replaces
+        or appends to ours (the callee reads the last element); under `mosaic up
+        --transport mesh` there is no sidecar, and this stands in for it."""
+        token = self.token_for(audience)
+        headers = {TOKEN_HEADER: token} if token else {}
+        if self.transport == "mesh":
+            headers[XFCC_HEADER] = f'URI="{spiffe_id(self.service)}"'
+        return headers
+
 
 class CallerPolicy:
     """The services allowed to call one route; a FastAPI dependency returning the caller."""
@@ -159,7 +170,11 @@ class CallerPolicy:
                 raise TokenRejected(
                     f"token issuer {issuer!r} does not match the client certificate {identity!r}"
                 )
-            if credentials.transport == "mesh" and identity and identity != spiffe_id(issuer):
+            if credentials.transport == "mesh" and identity is None:
+                # Behind a mesh only the sidecar reaches the port, and it always says whose
+                # certificate it verified: a request without that came around the mesh.
+                raise TokenRejected(f"no {XFCC_HEADER} header from the mesh")
+            if credentials.transport == "mesh" and identity != spiffe_id(issuer):
                 raise TokenRejected(f"token issuer {issuer!r} does not match the mesh identity")
         except TokenRejected as rejected:
             _log.warning(
@@ -179,13 +194,43 @@ def _peer_identity(request: Request, transport: Transport) -> str | None:
         tls = request.scope.get("extensions", {}).get("tls", {})
         identity = tls.get("client_identity")
         return identity if isinstance(identity, str) else None
-    # Behind a mesh the sidecar verified the client certificate and may say whose it was.
-    header = request.headers.get(XFCC_HEADER, "")
-    for part in header.split(";"):
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "uri":
-            return value.strip().strip('"')
-    return None
+    # Behind a mesh the sidecar verified the client certificate and says whose it was.
+    return mesh_identity(request.headers.get(XFCC_HEADER, ""))
+
+
+def mesh_identity(header: str) -> str | None:
+    """The URI of the last element of an `x-forwarded-client-cert` header, or None.
+
+    Envoy's format: elements separated by `,`, each `key=value` pairs separated by `;`,
+    values in double quotes when they hold `,`, `;` or `=` (a Subject does), `\"` inside
+    quotes. Each proxy that forwards appends its element, so the last one is what our own
+    sidecar verified; anything earlier was written further away.
+    """
+    elements: list[dict[str, str]] = [{}]
+    key, value, quoted, escaped, in_value = "", "", False, False, False
+    for char in header + ",":
+        if escaped:
+            value, escaped = value + char, False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif quoted:
+            value += char
+        elif char == "=" and not in_value:
+            in_value = True
+        elif char in ";,":
+            if key.strip():
+                elements[-1].setdefault(key.strip().lower(), value.strip())
+            key, value, in_value = "", "", False
+            if char == ",":
+                elements.append({})
+        elif in_value:
+            value += char
+        else:
+            key += char
+    last = next((element for element in reversed(elements) if element), {})
+    return last.get("uri") or None
 
 
 def callers(*allowed: str) -> Any:

@@ -57,7 +57,12 @@ class ServiceKeys:
         return self._signers[caller].token_for(audience)
 
     def headers(self, caller: str, audience: str) -> dict[str, str]:
-        return {"x-service-token": self.token(caller, audience)}
+        """A caller's proof as a mesh's sidecar delivers it (tests run apps as behind a mesh):
+        its token, and the identity of the certificate the sidecar verified."""
+        return {
+            "x-service-token": self.token(caller, audience),
+            "x-forwarded-client-cert": f"URI=spiffe://mosaic.local/{caller}",
+        }
 
     def user_tokens(self, lifetime: int = 600) -> UserTokenSigner:
         """Signs users' access tokens as accounts does, with accounts' key (so "accounts"

@@ -22,10 +22,13 @@ from mosaic.pki import (
     client_ssl_context,
     load_signing_key,
     sign_token,
+    spiffe_id,
 )
 from mosaic.plan import callee_scheme
 from mosaic.services import OPERATOR, Service
 from mosaic.state import read_state, runner_pid, served_by
+
+MESH_IDENTITY_HEADER = "x-forwarded-client-cert"
 
 TIMEOUT = 10.0  # seconds
 
@@ -79,6 +82,8 @@ def call(home: Path, services: list[Service], request: Request, verbose: bool) -
         headers[TOKEN_HEADER] = sign_token(key, issuer=caller, audience=service.name)
         if scheme == "https":
             context = client_ssl_context(pki.ca_cert, files.cert, files.key)
+        else:  # behind a mesh: what its sidecar would say about our certificate
+            headers[MESH_IDENTITY_HEADER] = f'URI="{spiffe_id(caller)}"'
     err.print(f"{request.method} {url}", style="bold", markup=False)
     reply = asyncio.run(_send(request.method, url, headers, body, context, service.name))
     _print_reply(reply, verbose, err)

@@ -7,15 +7,32 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 
 from chassis.errors import install_problem_handlers
 from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
-from chassis.security import Credentials, require_policies
+from chassis.security import Credentials, callers, require_policies
 from chassis.settings import ServiceSettings
 
 OnStartup = Callable[[FastAPI], Awaitable[None]]
+
+# Who may read a service's live contract: the operator (`mosaic admin call SERVICE
+# /openapi.json`). No service needs it at run time; the contract is the committed
+# openapi.json, built from the code (`chassis.contract`), not fetched.
+CONTRACT_READERS = ("admin",)
+
+
+def serve_contract(app: FastAPI, url: str, *, readers: Sequence[str]) -> None:
+    """`url` answers the app's OpenAPI document, to `readers` only, like any other route
+    (behind the edge every route declares its callers; the edge has none to check)."""
+
+    async def contract() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    guard = [callers(*readers)] if readers else []
+    app.add_api_route(url, contract, include_in_schema=False, dependencies=guard)
 
 
 def create_app(
@@ -55,6 +72,7 @@ def create_app(
             lifecycle.started = False
             await registry.close()
 
+    contract_url = fastapi_options.pop("openapi_url", "/openapi.json")
     app = FastAPI(
         title=title or settings.service_name,
         version=settings.version,
@@ -62,6 +80,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # Swagger UI would load assets from a CDN; the contract is openapi.json.
         redoc_url=None,
+        openapi_url=None,  # FastAPI's own would answer anyone: ours goes through callers()
         **fastapi_options,
     )
     app.state.settings = settings
@@ -71,6 +90,8 @@ def create_app(
     install_problem_handlers(app)
     for router in routers:
         app.include_router(router)
+    if contract_url:
+        serve_contract(app, contract_url, readers=() if settings.edge else CONTRACT_READERS)
     if not settings.edge:
         require_policies(app.routes)
     app.add_middleware(

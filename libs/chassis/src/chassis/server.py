@@ -7,13 +7,14 @@ in-flight requests finish within the grace period, closes its pools, and exits 0
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import contextlib
 import signal
 import socket
 import ssl
 import sys
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import uvicorn
 from fastapi import FastAPI
@@ -51,6 +52,34 @@ class _IdentityProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope["extensions"] = {"tls": self._tls}  # type: ignore[dict-item]
+
+
+class _AlertingTLS(asyncio.sslproto.SSLProtocol):
+    """asyncio's TLS layer, except that a refused handshake tells the client why.
+
+    When OpenSSL refuses a handshake (no client certificate, an unknown CA, an expired
+    certificate) it prepares the TLS alert that says so; asyncio's and uvloop's TLS layers
+    then close the connection without writing it, and the client sees the connection drop,
+    as it would for a crash or a network fault. Writing it first costs nothing on the
+    happy path and lets a caller (and a test) tell a refusal from an outage.
+    """
+
+    def _on_handshake_complete(self, handshake_exc: BaseException | None) -> None:
+        if handshake_exc is not None and self._transport is not None:
+            self._process_outgoing()  # type: ignore[attr-defined]  # the alert, if any
+        super()._on_handshake_complete(handshake_exc)
+
+
+def _tls_protocol(context: ssl.SSLContext) -> Callable[..., asyncio.BaseProtocol]:
+    """uvicorn's `http` protocol factory for a TLS port: our HTTP protocol behind our TLS
+    layer (uvicorn would put its event loop's own in between, which drops the alerts)."""
+
+    def protocol(**options: Any) -> asyncio.BaseProtocol:
+        loop = asyncio.get_running_loop()
+        http = _IdentityProtocol(**options)
+        return _AlertingTLS(loop, http, context, None, server_side=True)  # type: ignore[arg-type]
+
+    return protocol
 
 
 class _Server(uvicorn.Server):
@@ -123,8 +152,7 @@ def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) ->
     return _Server(
         uvicorn.Config(
             app,
-            http=_IdentityProtocol if tls else "httptools",
-            ssl_context_factory=(lambda _config, _default: tls) if tls else None,
+            http=cast(Any, _tls_protocol(tls)) if tls else "httptools",
             lifespan="off",
             log_config=None,
             access_log=False,

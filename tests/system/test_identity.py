@@ -5,10 +5,11 @@ certificates rotate under load without a failed request."""
 from __future__ import annotations
 
 import datetime
+import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,11 @@ from mosaic.pki import (
     issue_leaf,
     load_signing_key,
     new_signing_key,
+    public_key_pem,
     sign_token,
     write_leaf_files,
 )
+from mosaic.pki.files import write_atomically
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, mosaic
 
@@ -43,6 +46,10 @@ class Shop:
     pki: Pki
     catalog: str  # https://127.0.0.1:<port>
     shop_url: str  # the frontend, plain HTTP for browsers
+
+    @property
+    def catalog_port(self) -> int:
+        return int(self.catalog.rsplit(":", 1)[1])
 
     def tls(self, cert: Path | None, key: Path | None = None) -> httpx.Client:
         context = client_ssl_context(self.pki.ca_cert, cert, key)
@@ -66,27 +73,46 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         yield Shop(up, home, Pki.of(home), f"https://127.0.0.1:{port}", url)
 
 
-def refused_at_handshake(client: httpx.Client, headers: dict[str, str] | None = None) -> bool:
-    try:
-        with client:
-            client.get(PRODUCTS, headers=headers)
-    except httpx.TransportError:
-        return True
-    return False
+def tcp_connection(shop: Shop) -> socket.socket:
+    """A TCP connection to catalog's API port: it must accept one, so that a refusal
+    afterwards is the TLS layer's judgement, not a closed or missing port."""
+    return socket.create_connection(("127.0.0.1", shop.catalog_port), timeout=5)
+
+
+def handshake_outcome(shop: Shop, cert: Path | None, key: Path | None = None) -> str:
+    """ "accepted" when catalog answers HTTP over TLS with this client certificate, else the
+    TLS alert it sent (e.g. TLSV1_ALERT_UNKNOWN_CA). In TLS 1.3 the server judges the
+    client's certificate after the client's handshake has finished, so the alert arrives
+    on the first read."""
+    context = client_ssl_context(shop.pki.ca_cert, cert, key)
+    request = f"GET {PRODUCTS} HTTP/1.1\r\nHost: catalog\r\nConnection: close\r\n"
+    request += f"x-service-token: {shop.token('frontend')}\r\n\r\n"
+    with context.wrap_socket(tcp_connection(shop), server_hostname="127.0.0.1") as tls:
+        try:
+            tls.sendall(request.encode())
+            answer = tls.recv(16)
+        except ssl.SSLError as error:
+            return str(error.reason)
+    assert answer.startswith(b"HTTP/1.1 "), answer
+    return "accepted"
 
 
 def test_plain_http_is_refused(shop: Shop) -> None:
+    with tcp_connection(shop) as plain:
+        plain.sendall(f"GET {PRODUCTS} HTTP/1.1\r\nHost: catalog\r\n\r\n".encode())
+        answer = plain.recv(64)
+    assert not answer.startswith(b"HTTP/"), answer  # a TLS alert at most, never a page
     with pytest.raises(httpx.TransportError):
         httpx.get(shop.catalog.replace("https://", "http://") + PRODUCTS, timeout=5)
 
 
 def test_no_client_certificate_is_refused_at_the_handshake(shop: Shop) -> None:
-    assert refused_at_handshake(shop.tls(None), {"x-service-token": shop.token("frontend")})
+    assert handshake_outcome(shop, None) == "TLSV13_ALERT_CERTIFICATE_REQUIRED"
 
 
 def test_a_certificate_from_another_ca_is_refused(shop: Shop, tmp_path: Path) -> None:
     cert, key = write_leaf_files(issue_leaf(issue_ca("Not Mosaic"), "frontend"), tmp_path)
-    assert refused_at_handshake(shop.tls(cert, key), {"x-service-token": shop.token("frontend")})
+    assert handshake_outcome(shop, cert, key) == "TLSV1_ALERT_UNKNOWN_CA"
 
 
 def test_an_expired_certificate_is_refused(shop: Shop, tmp_path: Path) -> None:
@@ -94,7 +120,13 @@ def test_an_expired_certificate_is_refused(shop: Shop, tmp_path: Path) -> None:
     past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
     expired = issue_leaf(ca, "frontend", not_before=past, not_after=past + datetime.timedelta(1))
     cert, key = write_leaf_files(expired, tmp_path)
-    assert refused_at_handshake(shop.tls(cert, key), {"x-service-token": shop.token("frontend")})
+    assert handshake_outcome(shop, cert, key) == "SSLV3_ALERT_CERTIFICATE_EXPIRED"
+
+
+def test_the_service_s_own_certificate_is_accepted(shop: Shop) -> None:
+    # The refusals above are about the certificates, not a port that refuses everyone.
+    files = shop.pki.service("frontend")
+    assert handshake_outcome(shop, files.cert, files.key) == "accepted"
 
 
 def refusal(shop: Shop, client: httpx.Client, token: str | None, path: str = PRODUCTS) -> int:
@@ -142,11 +174,25 @@ def test_the_allowed_caller_succeeds(shop: Shop) -> None:
     assert refusal(shop, shop.as_service("frontend"), shop.token("frontend")) == 200
 
 
+def line_after(shop: Shop, mark: int, text: str, timeout: float = 10) -> str:
+    """The first line containing `text` among those `up` printed after line `mark`: what
+    an earlier test (or an earlier step) logged proves nothing about this one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in shop.up.lines[mark:]:
+            if text in line:
+                return line
+        assert time.monotonic() < deadline, f"no {text!r} logged within {timeout:g} s"
+        time.sleep(0.05)
+
+
 def test_refusals_are_logged_with_caller_and_route(shop: Shop) -> None:
+    mark = len(shop.up.lines)
     refusal(shop, shop.as_service("catalog"), shop.token("catalog"))
-    line = shop.up.wait_for('"caller refused"', timeout=5)
-    assert '"caller":"catalog"' in line or '"peer":' in line
+    line = line_after(shop, mark, '"caller refused"')
+    assert '"caller":"catalog"' in line
     assert '"route":"/v1/products"' in line
+    assert '"status":403' in line
 
 
 def test_a_replayed_token_is_refused_after_it_expires(shop: Shop) -> None:
@@ -215,11 +261,12 @@ def test_certificates_rotate_under_load_without_a_failed_request(shop: Shop) -> 
 def test_signing_keys_rotate_without_breaking_calls(shop: Shop) -> None:
     page = shop.shop_url + "/product/brass-compass"
     assert httpx.get(page, timeout=10).status_code == 200
+    mark = len(shop.up.lines)
     rotated = mosaic("admin", "rotate-certs", "--signing-keys", env=shop.up.env, timeout=90)
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     # Every service picks up its new key and the others' new public keys, live.
-    shop.up.wait_for('"signing key reloaded"', timeout=15)
-    shop.up.wait_for('"trusted keys reloaded"', timeout=15)
+    line_after(shop, mark, '"signing key reloaded"', timeout=15)
+    line_after(shop, mark, '"trusted keys reloaded"', timeout=15)
     # Old tokens stay valid (the previous key stays trusted); new ones use the new key.
     failures = []
     deadline = time.monotonic() + 15
@@ -231,3 +278,70 @@ def test_signing_keys_rotate_without_breaking_calls(shop: Shop) -> None:
     assert failures == []
     called = mosaic("admin", "call", "catalog", "/v1/categories", env=shop.up.env)
     assert called.returncode == 0, called.stderr
+
+
+def test_the_contract_is_not_served_to_a_certificate_without_a_token(shop: Shop) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        with shop.as_service("frontend") as holder:
+            answer = holder.get(path)
+        assert answer.status_code in (401, 404), (path, answer.status_code)
+        assert '"paths"' not in answer.text
+    assert refusal(shop, shop.as_service("frontend"), None, "/openapi.json") == 401
+    # A proven service is not the operator either; the operator may read it.
+    assert (
+        refusal(shop, shop.as_service("frontend"), shop.token("frontend"), "/openapi.json") == 403
+    )
+    with shop.as_service("admin") as operator:
+        spec = operator.get("/openapi.json", headers={"x-service-token": shop.token("admin")})
+    assert spec.status_code == 200
+    assert PRODUCTS in spec.json()["paths"]
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    """Poll `check` until it holds (the services re-read their files every 2 s)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        time.sleep(0.2)
+
+
+def test_a_signing_key_taken_out_of_the_trust_store_is_refused_at_once(shop: Shop) -> None:
+    # The operator's token is proven (403 on a route only frontend may call), so catalog
+    # has verified and cached it. Then its key leaves the trust store.
+    token = shop.token("admin")
+    assert refusal(shop, shop.as_service("admin"), token) == 403
+    trusted = shop.pki.service("admin").public_key
+    kept = trusted.read_bytes()
+    write_atomically(trusted, public_key_pem(new_signing_key()))
+    try:
+        eventually(
+            lambda: refusal(shop, shop.as_service("admin"), token) == 401,
+            "catalog refuses the token of a key no longer trusted (it lives 60 s)",
+        )
+    finally:
+        write_atomically(trusted, kept)
+    eventually(
+        lambda: refusal(shop, shop.as_service("admin"), shop.token("admin")) == 403,
+        "the key trusted again",
+    )
+
+
+def test_a_ca_taken_out_of_the_bundle_is_refused_for_new_connections(
+    shop: Shop, tmp_path: Path
+) -> None:
+    partner = issue_ca("Partner CA")
+    cert, key = write_leaf_files(issue_leaf(partner, "frontend"), tmp_path)
+    bundle = shop.pki.ca_cert
+    kept = bundle.read_bytes()
+    write_atomically(bundle, kept + partner.cert_pem)
+    try:
+        eventually(lambda: handshake_outcome(shop, cert, key) == "accepted", "the added CA trusted")
+        write_atomically(bundle, kept)
+        eventually(
+            lambda: handshake_outcome(shop, cert, key) == "TLSV1_ALERT_UNKNOWN_CA",
+            "the removed CA no longer trusted",
+        )
+    finally:
+        write_atomically(bundle, kept)
+    files = shop.pki.service("frontend")
+    assert handshake_outcome(shop, files.cert, files.key) == "accepted"

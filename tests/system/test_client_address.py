@@ -14,20 +14,19 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Forms, UpProcess
+from mosaic.testing import MODES, Forms, UpProcess, up_args
 
-# Normal mode only: the servers under test are the processes' own; chassis.host's servers
-# are built by the same function and checked in libs/chassis/tests/test_host.py.
+# Both modes: the frontend's port is served by its own process, or by chassis.host's.
 pytestmark = pytest.mark.system
 
 PER_ADDRESS = 50  # accounts' default ACCOUNTS_SIGNIN_LIMIT_PER_ADDRESS
 ATTEMPTS = 60
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=MODES)
+def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("client-address") / "home"
-    with UpProcess(home, free_port()) as up:
+    with UpProcess(home, free_port(), *up_args(request.param)) as up:
         yield up.wait_ready(timeout=120)
 
 

@@ -256,9 +256,13 @@ def test_after_a_crash_after_any_step_every_order_ends_consistent_everywhere(
             assert crashed.retry is not None
             answer = crashed.retry.result(timeout=120)
             answers[crashed.point.name] = answer.status_code
+            # (Should the runner's scheduled recovery, every 30 s, take the order in the
+            # 0.2 s between the lease's end and the retry's next look, the retry finds it
+            # ended: the runner's lines about the order, shown on failure, would say so.)
             assert answer.headers.get("location") == f"/v1/orders/{crashed.order_id}", (
                 f"{crashed.point.name}: the retry must answer the crashed order "
-                f"{crashed.order_id}, not make another: {answer.status_code} {answer.text}"
+                f"{crashed.order_id}, not make another: {answer.status_code} {answer.text}\n"
+                + runner_lines(shop, crashed.order_id)
             )
 
         def all_ended() -> bool:
@@ -288,6 +292,11 @@ def test_after_a_crash_after_any_step_every_order_ends_consistent_everywhere(
     expected |= {(p.name, "retried"): p.retried_status for p in SWEEP}
     assert outcomes == expected
     assert answers == {p.name: p.retried for p in SWEEP}, "the retries' answers"
+
+
+def runner_lines(shop: Shop, order_id: str) -> str:
+    """What `mosaic up` printed about the order (its own orders and the recovery jobs)."""
+    return "\n".join(line for line in shop.up.output.splitlines() if order_id in line)
 
 
 def admin_view(admin: httpx.Client, order_id: str) -> dict[str, Any]:

@@ -202,6 +202,11 @@ def crash_at(shop: Shop, point: Point, tmp_path: Path) -> Crashed:
         placed = orders.placed()
         assert len(placed) == 1, orders.output()
         [order_id] = placed
+        acted = callee_records(shop, order_id)
+        if point.after == "charged":  # payments charged: the answer is what was lost
+            assert [c["status"] for c in acted["charges"]] == ["succeeded"], acted
+        if point.after == "shipped":
+            assert [s["status"] for s in acted["shipments"]] == ["created"], acted
         if point.refused:  # while the dead driver's lease still holds the order
             make_undeliverable(shop, order_id)
         return Crashed(point, Guest(cart, own, guest.visitor), body, key, items, order_id)
@@ -306,14 +311,22 @@ def admin_view(admin: httpx.Client, order_id: str) -> dict[str, Any]:
     return view
 
 
+def callee_records(shop: Shop, order_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The order's charges at payments and shipments at shipping, read as the operator."""
+    reference = {"reference": f"order:{order_id}"}
+    with shop.up.client("payments") as payments, shop.up.client("shipping") as shipping:
+        charges = payments.get("/v1/charges", params=reference)
+        shipments = shipping.get("/v1/shipments", params=reference)
+    assert charges.status_code == shipments.status_code == 200, (charges.text, shipments.text)
+    return {"charges": charges.json()["charges"], "shipments": shipments.json()["items"]}
+
+
 def check_order(shop: Shop, admin: httpx.Client, order_id: str, refunded: bool = False) -> str:
     """The order's end agrees with payments and shipping; its status. `refunded`: it was
     charged for real, so its cancellation must have refunded that charge in full."""
     order = admin_view(admin, order_id)["order"]
-    reference = {"reference": f"order:{order_id}"}
-    with shop.up.client("payments") as payments, shop.up.client("shipping") as shipping:
-        charges = payments.get("/v1/charges", params=reference).json()["charges"]
-        shipments = shipping.get("/v1/shipments", params=reference).json()["items"]
+    records = callee_records(shop, order_id)
+    charges, shipments = records["charges"], records["shipments"]
     taken = [c for c in charges if c["status"] == "succeeded" and c["net"]["amount"] > 0]
     active = [s for s in shipments if s["status"] != "cancelled"]
     seen = f"order {order_id} {order['status']}: charges {charges}, shipments {shipments}"

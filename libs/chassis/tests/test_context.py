@@ -41,8 +41,13 @@ def test_rejects_malformed_and_all_zero_ids() -> None:
 
 @given(st.text(max_size=80))
 def test_never_raises_on_any_header(header: str) -> None:
-    Trace.parse(header)
-    parse_deadline(header)
+    # Whatever a caller sends: no exception, and either nothing or a well-formed value.
+    trace = Trace.parse(header)
+    if trace is not None:
+        assert Trace.parse(trace.header()) == trace
+        assert (len(trace.trace_id), len(trace.span_id)) == (32, 16)
+    deadline = parse_deadline(header)
+    assert deadline is None or 0 < deadline < float("inf")
 
 
 def test_deadline_is_epoch_milliseconds() -> None:

@@ -30,12 +30,14 @@ class Process:
         self.port = free_port()
         self.ops_port = free_port()
         self.gate = tmp_path / "gate"
+        self.slow_started = tmp_path / "slow-started"  # touched when /v1/slow begins
         env = {
             **os.environ,
             "MOSAIC_SERVICE": "sample",
             "PORT": str(self.port),
             "OPS_PORT": str(self.ops_port),
             "GATE": str(self.gate),
+            "SLOW_STARTED": str(self.slow_started),
             "LOG_FORMAT": "json",
             "SHUTDOWN_GRACE_SECONDS": "5",
             "TRANSPORT_SECURITY": "mesh",
@@ -98,7 +100,10 @@ def test_sigterm_finishes_in_flight_requests_then_exits_zero(process: Process) -
 
     caller = threading.Thread(target=slow_call)
     caller.start()
-    time.sleep(0.4)  # the slow request is in flight
+    deadline = time.monotonic() + 10
+    while not process.slow_started.exists():  # the slow request is in flight
+        assert time.monotonic() < deadline, "the slow request never reached the route"
+        time.sleep(0.01)
     process.proc.send_signal(signal.SIGTERM)
     process.wait_for("/readyz", 503, timeout=1)  # out of rotation at once
     caller.join(timeout=10)

@@ -13,8 +13,9 @@ def test_defaults_and_offsets() -> None:
 
 
 def test_the_edges_are_allowed() -> None:
-    PageRequest(1, 1)
-    PageRequest(MAX_PAGE, MAX_PAGE_SIZE)
+    first, last = PageRequest(1, 1), PageRequest(MAX_PAGE, MAX_PAGE_SIZE)
+    assert (first.offset, first.limit) == (0, 1)
+    assert (last.offset, last.limit) == ((MAX_PAGE - 1) * MAX_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 @pytest.mark.parametrize(

@@ -102,8 +102,12 @@ async def test_valkey_lost_before_the_save_is_a_503_page(
     """The route ran, but its session (a new one, with its CSRF token) could not be kept: a
     page whose forms would all be refused is worse than saying so."""
     catalog.delay = 0.3
+    called = len(catalog.calls)
     page = asyncio.create_task(shop.get("/product/ceramic-pour-over"))
-    await asyncio.sleep(0.1)
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(catalog.calls) == called:  # the route runs: its session was loaded
+        assert asyncio.get_running_loop().time() < deadline, "the page never asked catalog"
+        await asyncio.sleep(0.01)
     await relay.cut()
 
     response = await page

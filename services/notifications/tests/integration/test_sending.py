@@ -124,9 +124,11 @@ async def test_a_delivery_waiting_on_a_failed_send_sends_instead(
     """Worker A claims and its SMTP send fails after a while; worker B, which got the same
     event meanwhile and waited on A's claim, then claims it itself and sends."""
     event = order_confirmed()
+    sending = asyncio.Event()  # A sends only once it holds the claim
 
     class FailingSlowly:
         async def send(self, message: EmailMessage) -> None:
+            sending.set()
             await asyncio.sleep(0.5)
             raise aiosmtplib.SMTPServerDisconnected("connection lost")
 
@@ -137,7 +139,7 @@ async def test_a_delivery_waiting_on_a_failed_send_sends_instead(
         failing = Notifier(first, FailingSlowly(), shop_url=SHOP, sender="orders@mosaic.example")
         working = make_notifier(second, smtp.url)
         a = asyncio.create_task(failing.handle(event))
-        await asyncio.sleep(0.2)  # A holds the claim
+        await asyncio.wait_for(sending.wait(), timeout=10)  # A holds the claim
         b = asyncio.create_task(working.handle(event))
         results = await asyncio.gather(a, b, return_exceptions=True)
     finally:

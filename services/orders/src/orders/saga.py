@@ -44,6 +44,8 @@ from chassis import get_logger
 from orders import events, pricing
 from orders.domain import (
     CART_CLEARED,
+    CHARGED,
+    SHIPPED,
     Failure,
     Order,
     Step,
@@ -188,10 +190,12 @@ class Saga:
                 raise Rejected(failed or payment_unconfirmed())
             return await self._save(replace(order, step=Step.SHIPPING, charge_id=taken.id))
         charge = await self.up.payments.charge(f"order-{order.id}-charge", order, card)
+        self.crash(CHARGED)
         return await self._save(replace(order, step=Step.SHIPPING, charge_id=charge.id))
 
     async def _ship(self, order: Order) -> Order:
         shipment = await self.up.shipping.ship(f"order-{order.id}-shipment", order)
+        self.crash(SHIPPED)
         confirmed = replace(
             order,
             step=Step.CONFIRMED,

@@ -54,7 +54,10 @@ async def test_the_happy_path_persists_each_step_before_its_call() -> None:
         new_order(), deadline=soon(), card=GOOD_CARD, proof=PROOF
     )
     assert order.step is Step.CONFIRMED and order.cart_cleared
-    assert crashes == ["quoting", "charging", "shipping", "confirmed", "cart_cleared"]
+    # "charged" and "shipped": the callee acted, its answer not yet saved (a lost answer).
+    assert crashes == [
+        "quoting", "charging", "charged", "shipping", "shipped", "confirmed", "cart_cleared"
+    ]  # fmt: skip
     # Priced in EUR at 0.9 per USD: 2 x 1080 + 1 x 4050, shipping 450.
     assert order.subtotal.amount == 6210 and order.total.amount == 6660
     assert [c.net for c in world.payments.records] == [6660]

@@ -148,9 +148,12 @@ def test_bad_expiry(month: int, year: int, field: str, message: str) -> None:
 
 
 def test_a_card_is_good_through_the_end_of_its_expiry_month() -> None:
-    validate("4242424242424242", 6, 2026, "123", TODAY)
-    validate("4242424242424242", 6, 2026, "123", datetime.date(2026, 6, 30))
-    validate("4242424242424242", 12, 2046, "123", TODAY)
+    last_day = datetime.date(2026, 6, 30)
+    for today, month, year in [(TODAY, 6, 2026), (last_day, 6, 2026), (TODAY, 12, 2046)]:
+        card = validate("4242424242424242", month, year, "123", today)
+        assert (card.exp_month, card.exp_year, card.last4) == (month, year, "4242")
+    with pytest.raises(CardInvalid):  # the day after the last one, it has expired
+        validate("4242424242424242", 6, 2026, "123", datetime.date(2026, 7, 1))
 
 
 @pytest.mark.parametrize(

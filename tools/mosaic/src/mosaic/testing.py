@@ -59,6 +59,28 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def holds_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll check() for `seconds`; fail the test with `what` the first time it does not hold.
+    For what must stay true (no second e-mail) over a window something could break it in."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not check():
+            raise AssertionError(f"no longer holds: {what}")
+        time.sleep(0.1)
+    if not check():
+        raise AssertionError(f"no longer holds: {what}")
+
+
+# notifications hands an event it took but did not acknowledge (its handler failed, or the
+# ack was lost) to a consumer again once it has been pending RETRY_AFTER_SECONDS (30 s by
+# default), looking every half of that. A test counting e-mails starts the shop with
+# FAST_REDELIVERY and counts over REDELIVERY_WINDOW: any redelivered event has been handled
+# again by then, so a duplicate e-mail it would send has arrived.
+REDELIVERY_SECONDS = 2
+FAST_REDELIVERY = {"RETRY_AFTER_SECONDS": str(REDELIVERY_SECONDS)}
+REDELIVERY_WINDOW = 3 * REDELIVERY_SECONDS + 4  # pending + the next look + handling, sending
+
+
 class UpProcess:
     """A `mosaic up --port PORT` on `home`; its output is collected line by line."""
 

@@ -22,7 +22,9 @@ def rules(settings: AccountsSettings) -> Rules:
     return Rules(
         session_lifetime=timedelta(days=settings.session_days),
         session_idle=timedelta(hours=settings.session_idle_hours),
-        signin_per_account=Limit("signin-account", settings.signin_limit_per_account, window),
+        signin_per_account=Limit(
+            "signin-account-client", settings.signin_limit_per_account, window
+        ),
         signin_per_address=Limit("signin-address", settings.signin_limit_per_address, window),
         registration_per_address=Limit(
             "registration-address",

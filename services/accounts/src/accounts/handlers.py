@@ -58,7 +58,7 @@ class Rules:
 
     session_lifetime: timedelta
     session_idle: timedelta
-    signin_per_account: Limit
+    signin_per_account: Limit  # per (account, client address)
     signin_per_address: Limit
     registration_per_address: Limit
     password_checks_per_user: Limit
@@ -135,9 +135,12 @@ async def register(accounts: Accounts, form: Registration, client: str) -> Regis
 async def sign_in(accounts: Accounts, credentials: Credentials, client: str) -> SignedIn:
     email = lookup_email(credentials.email)
     rules = accounts.rules
-    # Counted before anything is looked up, for known and unknown addresses alike.
+    # Counted before anything is looked up, for known and unknown addresses alike. Per
+    # (account, client), not per account: failures from one client must not lock the owner
+    # out from another (OWASP); the per-client limit bounds one client's guesses overall.
+    account = email or credentials.email.strip().lower()
     attempt = await accounts.limiter.attempt(
-        (rules.signin_per_account, email or credentials.email.strip().lower()),
+        (rules.signin_per_account, f"{account}\n{client}"),
         (rules.signin_per_address, client),
     )
     user = await accounts.store.user_by_email(email) if email else None

@@ -93,7 +93,7 @@ class AccountsSettings(ServiceSettings, DatabaseSettings, CacheSettings):
         validation_alias="ACCOUNTS_SIGNIN_LIMIT_PER_ACCOUNT",
         ge=1,
         le=10_000,
-        description="failed sign-ins allowed per email address in the window",
+        description="failed sign-ins allowed per (email address, client address) in the window",
     )
     signin_limit_per_address: int = Field(
         default=50,

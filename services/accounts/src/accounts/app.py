@@ -31,6 +31,12 @@ def rules(settings: AccountsSettings) -> Rules:
             settings.registration_limit_per_address,
             settings.registration_window_seconds,
         ),
+        verification_requests_per_email=Limit(
+            "verification-email",
+            settings.verification_requests_per_email,
+            settings.registration_window_seconds,
+        ),
+        verification_lifetime=timedelta(hours=settings.verification_hours),
         # A signed-in user confirming a change gets as many tries as a sign-in does.
         password_checks_per_user=Limit("password-user", settings.signin_limit_per_account, window),
     )

@@ -117,6 +117,21 @@ class AccountsSettings(ServiceSettings, DatabaseSettings, CacheSettings):
         description="registrations allowed per client address in the window",
     )
 
+    verification_hours: int = Field(
+        default=24,
+        validation_alias="ACCOUNTS_VERIFICATION_HOURS",
+        ge=1,
+        le=720,
+        description="hours an address-verification link works (1..720); once only",
+    )
+    verification_requests_per_email: int = Field(
+        default=5,
+        validation_alias="ACCOUNTS_VERIFICATION_REQUESTS_PER_EMAIL",
+        ge=1,
+        le=1000,
+        description="new verification links one address may be sent per registration window",
+    )
+
     @model_validator(mode="after")
     def _can_sign_user_tokens(self) -> AccountsSettings:
         if self.service_signing_key_file is None:

@@ -55,7 +55,12 @@ class Shop:
         return items
 
     def mail_to(self, email: str) -> list[dict[str, Any]]:
-        return [m for m in self.up.mail() if email in m["to"]]
+        """Order mail to `email` (not the link that confirmed a shopper's address)."""
+        return [
+            m
+            for m in self.up.mail()
+            if email in m["to"] and m["subject"].startswith("Your Mosaic order")
+        ]
 
     def exactly_one_mail(self, email: str) -> dict[str, Any]:
         """Waits for the confirmation, then a little longer for any second copy."""

@@ -421,3 +421,14 @@ async def test_too_many_sign_ins_says_to_wait(shop: httpx.AsyncClient, accounts,
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "120"
     assert "Please wait 120 seconds." in audit(response.text).plain_text
+
+
+@pytest.mark.parametrize("path", ["/verify-email/not!a*token", "/verify-email/" + "x" * 300])
+async def test_a_link_that_cannot_be_one_is_a_page_not_an_error(
+    shop: httpx.AsyncClient, accounts, audit, path: str
+):
+    response = await shop.get(path)
+
+    assert response.status_code == 400  # the shop's page for a link that is not one
+    assert response.headers["content-type"].startswith("text/html")
+    assert "That link doesn't look right" in audit(response.text).plain_text

@@ -49,6 +49,10 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("payload", JSONB, nullable=False),  # the whole envelope, as published
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
+        # A row that can never be published (it is not a valid event) is set aside here,
+        # with why, instead of blocking every row after it.
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
     )
 
 

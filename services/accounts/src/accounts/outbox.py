@@ -2,8 +2,10 @@
 
 orders' design (services/orders/src/orders/outbox.py): in order, a batch at a time under a
 row lock, a row done only once the broker took it (at least once: consumers dedupe by
-event id). One difference: a published row is deleted, not marked, because a verification
-event carries the link's token, which must not stay at rest in clear.
+event id). Two differences: a published row is deleted, not marked, because a
+verification event carries the link's token, which must not stay at rest in clear; and a
+row the publisher refuses as invalid (`ValueError`: it can never be published) is set
+aside (`failed_at`, `error`) and logged, so it does not block every event after it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import contextlib
 from typing import Any, Protocol
 
 from chassis import Database, get_logger
+from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from accounts.events import STREAM
 
@@ -22,7 +26,8 @@ _log = get_logger("accounts.relay")
 
 class Publish(Protocol):
     async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
-        """Append the event to the stream; raise when the broker did not take it."""
+        """Append the event to the stream; raise when the broker did not take it
+        (`ValueError` when the envelope is not a valid event: no retry helps)."""
         ...
 
 
@@ -65,12 +70,18 @@ class Relay:
         failure: Exception | None = None
         async with self.database.engine.begin() as connection:
             rows = await connection.execute(
-                text("SELECT seq, payload FROM outbox ORDER BY seq LIMIT :batch FOR UPDATE"),
+                text(
+                    "SELECT seq, payload FROM outbox WHERE failed_at IS NULL"
+                    " ORDER BY seq LIMIT :batch FOR UPDATE"
+                ),
                 {"batch": self.batch},
             )
             for row in rows:
                 try:
                     await self.publish(STREAM, row.payload)
+                except ValueError as invalid:  # never publishable: aside, and on with the rest
+                    await _set_aside(connection, row.seq, invalid)
+                    continue
                 except Exception as error:
                     failure = error
                     break
@@ -88,3 +99,24 @@ class Relay:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+async def _set_aside(connection: AsyncConnection, seq: int, invalid: ValueError) -> None:
+    reason = _why(invalid)
+    await connection.execute(
+        text("UPDATE outbox SET failed_at = now(), error = :error WHERE seq = :seq"),
+        {"seq": seq, "error": reason},
+    )
+    # Without the payload: it may hold a link's token. An operator finds the row by seq.
+    _log.error("outbox row set aside: not a valid event", seq=seq, error=reason)
+
+
+def _why(invalid: ValueError) -> str:
+    """Where and what, never the values (a payload may hold a link's token)."""
+    if isinstance(invalid, ValidationError):
+        places = (
+            f"{'.'.join(str(part) for part in item['loc']) or 'envelope'}: {item['msg']}"
+            for item in invalid.errors()[:5]
+        )
+        return "invalid event: " + "; ".join(places)
+    return f"{type(invalid).__name__}"

@@ -10,6 +10,7 @@ import pytest
 from accounts.events import STREAM
 from accounts.outbox import Relay
 from chassis import Database
+from chassis.events import Event
 
 
 class Broker:
@@ -47,3 +48,32 @@ async def test_published_events_leave_the_outbox_in_order(
     assert [e["data"]["email"] for _, e in broker.published] == emails
     assert {stream for stream, _ in broker.published} == {STREAM}
     assert await db.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_a_row_that_is_not_an_event_is_set_aside_without_blocking_the_rest(
+    register: Any, urls: Any, db: asyncpg.Connection
+) -> None:
+    """A poison row (here: a payload no envelope validates) must not hold back the links
+    of everyone who signs up after it."""
+    await register("before@example.com", verify=False)
+    await db.execute(
+        "INSERT INTO outbox (event_id, type, version, payload)"
+        " VALUES (gen_random_uuid(), 'AccountRegistered', 1, '{\"not\": \"an event\"}')"
+    )
+    await register("after@example.com", verify=False)
+    database = Database(urls.database, pool_size=1)
+    await database.open()
+    try:
+        published: list[dict[str, Any]] = []
+
+        async def publish(stream: str, envelope: dict[str, Any]) -> None:
+            Event.model_validate(envelope)  # as the relay's BrokerPublish does first
+            published.append(envelope)
+
+        assert await Relay(database, publish).relay_once() == 2
+    finally:
+        await database.close()
+    assert [e["data"]["email"] for e in published] == ["before@example.com", "after@example.com"]
+    aside = await db.fetch("SELECT failed_at, error FROM outbox")
+    assert len(aside) == 1 and aside[0]["failed_at"] is not None
+    assert "an event" not in aside[0]["error"]  # where and what, not the values

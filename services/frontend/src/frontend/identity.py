@@ -38,14 +38,15 @@ CHECK_EMAIL = "/sign-up/check-email"
 Token = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 DEFAULT_LANDING = "/account"
 # Where a shopper never wants to land after signing in: back on a sign-in form.
-_NOT_A_LANDING = ("/sign-in", "/sign-up", "/sign-out")
+_NOT_A_LANDING = ("/sign-in", "/sign-up", "/sign-out", "/sign-up/check-email", "/verify-email")
 
 
 def landing(value: str | None) -> str:
     """The page to return to after signing in or up: a local path (no open redirect)."""
     target = local_path(value, DEFAULT_LANDING)
     path = target.split("?", 1)[0].rstrip("/")
-    return DEFAULT_LANDING if path in _NOT_A_LANDING else target
+    done = path in _NOT_A_LANDING or path.startswith("/verify-email/")  # a link used once
+    return DEFAULT_LANDING if done else target
 
 
 DEFAULT_RETRY_AFTER = "60"  # when accounts names no wait of its own

@@ -349,6 +349,8 @@ def hidden_next(audit, html: str) -> str:
         "/\t/evil.example",
         "http:evil.example",
         "/sign-in?next=/cart",
+        "/sign-up/check-email",
+        "/verify-email/some-token",
     ],
 )
 async def test_the_way_back_after_signing_in_is_never_another_site(

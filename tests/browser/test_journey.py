@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import pytest
+from mosaic.testing import Mail, UpProcess, verification_link
 from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Response, expect
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -145,13 +146,13 @@ def add_to_cart(page: Page) -> None:
 
 
 def test_a_shopper_browses_fills_the_cart_signs_up_and_finds_it_after_signing_in_again(
-    browser: Browser, shop: str, artifacts: Path
+    browser: Browser, up: UpProcess, shop: str, artifacts: Path
 ) -> None:
     with Visit(browser, shop, artifacts, "journey") as visit:
-        journey(visit)
+        journey(visit, up.mail)
 
 
-def journey(visit: Visit) -> None:
+def journey(visit: Visit, mail: Mail) -> None:
     page = visit.page
 
     page.goto("/")
@@ -193,6 +194,12 @@ def journey(visit: Visit) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     visit.snap("sign-up")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    expect(header(page).get_by_role("link", name="Sign in")).to_be_visible()  # not yet
+    visit.snap("check-your-email")
+
+    page.goto(verification_link(mail, email))  # the link in the mail, in the same browser
+    page.get_by_role("button", name="Confirm my address").click()
     expect(header(page).get_by_role("link", name="Ada Shopper")).to_be_visible()
     expect(cart_link(page)).to_have_text("Cart (2)")
     visit.snap("signed-up")

@@ -63,7 +63,7 @@ def shop(
 def ada(shop: Shop) -> Iterator[Customer]:
     with Shopper(shop.url) as shopper:
         email = f"ada-{uuid.uuid4().hex[:10]}@example.com"
-        shopper.sign_up("Ada Lovelace", email, PASSWORD)
+        shopper.sign_up("Ada Lovelace", email, PASSWORD, mail=shop.up.mail)
         yield Customer(shopper, email)
 
 
@@ -71,7 +71,7 @@ def ada(shop: Shop) -> Iterator[Customer]:
 def bob(shop: Shop) -> Iterator[Customer]:
     with Shopper(shop.url) as shopper:
         email = f"bob-{uuid.uuid4().hex[:10]}@example.com"
-        shopper.sign_up("Bob Kahn", email, PASSWORD)
+        shopper.sign_up("Bob Kahn", email, PASSWORD, mail=shop.up.mail)
         yield Customer(shopper, email)
 
 

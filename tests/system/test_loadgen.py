@@ -27,10 +27,22 @@ MIX = {"home", "browse", "cart", "currency", "add", "checkout", "history", "sign
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     home = tmp_path_factory.mktemp("loadgen") / "home"
     with UpProcess(home, free_port()) as up:
-        yield up.wait_ready(timeout=180)
+        up.wait_ready(timeout=180)
+        yield up
+
+
+@pytest.fixture(scope="module")
+def shop(up: UpProcess) -> str:
+    return up.wait_ready()
+
+
+@pytest.fixture(scope="module")
+def mailbox(up: UpProcess) -> str:
+    """Where signed-in users read the link that confirms the account they sign up for."""
+    return str(up.status()["mailbox"])
 
 
 def loadgen(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -50,10 +62,11 @@ def loadgen(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str
     ],
 )
 def test_a_short_run_measures_every_flow_without_a_failure(
-    shop: str, flow: str, mode: str, args: list[str], tmp_path: Path
+    shop: str, mailbox: str, flow: str, mode: str, args: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "result.json"
-    done = loadgen("run", "--host", shop, "--flow", flow, *args, "--out", str(out))
+    done = loadgen("run", "--host", shop, "--mailbox", mailbox, "--flow", flow, *args,
+                   "--out", str(out))  # fmt: skip
     assert done.returncode == 0, done.stderr
 
     progress = [json.loads(line) for line in done.stdout.splitlines()]

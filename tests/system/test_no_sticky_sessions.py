@@ -23,7 +23,7 @@ import httpx
 import psutil
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Forms, UpProcess, wait_until
+from mosaic.testing import Forms, UpProcess, verification_link, wait_until
 
 # Normal mode only: two frontend replicas, one killed, are separate processes by nature;
 # `mosaic up --in-process` runs each service once, in one process (and refuses --scale).
@@ -152,13 +152,16 @@ def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
     assert cart.page.cart_lines() == sorted([first, second])
     assert cart.page.cart_count == 3
 
-    # Sign up: the visitor's cart becomes the user's.
+    # Sign up, and confirm with the mailed link: the visitor's cart becomes the user's.
     visitor_cookie = shopper.cookie
     form = shopper.next("GET", "/sign-up")
     signed_up = shopper.submit(
         form, "/sign-up", name="Ada Lovelace", email=email, password=PASSWORD
     )
     assert signed_up.status == 303
+    link = shopper.next("GET", verification_link(up.mail, email))
+    confirmed = shopper.submit(link, "/verify-email")
+    assert confirmed.status == 303
     assert shopper.cookie != visitor_cookie  # a new session id at sign-in
     account = shopper.next("GET", "/account")
     assert account.status == 200
@@ -181,7 +184,7 @@ def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
     assert cart.page.cart_count == 3
 
     assert all(a != b for a, b in pairwise(shopper.trail)), shopper.trail
-    assert len(shopper.trail) == 14
+    assert len(shopper.trail) == 16  # two of them: the link page and its confirmation
 
     # Kill the replica the shopper would reach next, the way a crash would.
     doomed = other(shopper.trail[-1])

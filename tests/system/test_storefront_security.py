@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import MODES, Forms, UpProcess, up_args
+from mosaic.testing import MODES, Forms, UpProcess, up_args, verification_link, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -30,9 +30,11 @@ class Shop:
     url: str
     products: list[str]
 
-    def visitor(self) -> httpx.Client:
-        """A browser of its own: its own cookie jar, redirects left for the test to see."""
-        return httpx.Client(base_url=self.url, timeout=20)
+    def visitor(self, address: str | None = None) -> httpx.Client:
+        """A browser of its own: its own cookie jar, redirects left for the test to see;
+        from another loopback `address` (e.g. 127.0.0.2) to be another client."""
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        return httpx.Client(base_url=self.url, timeout=20, transport=transport)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -59,11 +61,16 @@ def submit(browser: httpx.Client, path: str, action: str, **fields: str) -> http
     return browser.post(action, data={**open_page(browser, path).form(action), **fields})
 
 
-def sign_up(browser: httpx.Client, name: str) -> str:
+def sign_up(shop: Shop, browser: httpx.Client, name: str) -> str:
+    """Sign up and confirm with the link from the dev mailbox: signed in; the address."""
     email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:10]}@example.com"
     answer = submit(browser, "/sign-up", "/sign-up", name=name, email=email, password=PASSWORD)
     assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/account"
+    assert answer.headers["location"] == "/sign-up/check-email"
+    link = verification_link(shop.up.mail, email)
+    confirmed = submit(browser, link, "/verify-email")
+    assert confirmed.status_code == 303, confirmed.text
+    assert confirmed.headers["location"] == "/account"
     return email
 
 
@@ -117,7 +124,7 @@ def test_forms_without_this_sessions_csrf_token_are_refused_and_change_nothing(
         assert cart_of(shopper) == ([product], 3)
 
     with shop.visitor() as owner, shop.visitor() as intruder:
-        email = sign_up(owner, "Grace Hopper")
+        email = sign_up(shop, owner, "Grace Hopper")
         sign_in = open_page(intruder, "/sign-in").form("/sign-in")
         credentials = {"email": email, "password": PASSWORD}
         for token in (None, "not-the-token"):
@@ -135,9 +142,10 @@ def test_forms_without_this_sessions_csrf_token_are_refused_and_change_nothing(
 
 
 def test_guessing_a_password_is_stopped_with_a_friendly_429(shop: Shop) -> None:
-    """accounts allows 10 failed sign-ins per account in 15 minutes; the shop says so kindly."""
+    """accounts allows 10 failed sign-ins per account from one client in 15 minutes; the
+    shop says so kindly."""
     with shop.visitor() as owner:
-        email = sign_up(owner, "Katherine Johnson")
+        email = sign_up(shop, owner, "Katherine Johnson")
     with shop.visitor() as guesser:
 
         def attempt(password: str) -> httpx.Response:
@@ -162,11 +170,79 @@ def test_guessing_a_password_is_stopped_with_a_friendly_429(shop: Shop) -> None:
     assert Forms(right_password.text).signed_in_as is None
 
 
+def test_a_strangers_failures_do_not_lock_the_owner_out_from_another_client(
+    shop: Shop,
+) -> None:
+    """Item 5: 10 failures from client A lock A out, not the owner on client B (OWASP)."""
+    with shop.visitor() as owner:
+        email = sign_up(shop, owner, "Mary Jackson")
+    with shop.visitor("127.0.0.2") as stranger, shop.visitor("127.0.0.3") as owner:
+
+        def attempt(browser: httpx.Client, password: str) -> httpx.Response:
+            return submit(browser, "/sign-in", "/sign-in", email=email, password=password)
+
+        refusals = [attempt(stranger, f"guess number {n} of many") for n in range(10)]
+        assert [r.status_code for r in refusals] == [401] * 10
+        assert attempt(stranger, "one more guess then").status_code == 429
+
+        signed_in = attempt(owner, PASSWORD)
+        assert signed_in.status_code == 303, signed_in.text
+        assert open_page(owner, "/account").signed_in_as == "Mary Jackson"
+        # ... while the stranger's client stays held back, the right password or not.
+        assert attempt(stranger, PASSWORD).status_code == 429
+
+
+def test_sign_up_tells_nobody_whether_an_address_has_an_account(shop: Shop) -> None:
+    """Item 6: the same answer for a taken and a free address; the taken address's owner
+    is told by mail, the new one gets a link that works once; nobody is signed in by
+    signing up."""
+    with shop.visitor() as owner:
+        taken = sign_up(shop, owner, "Dorothy Vaughan")
+    free = f"free.{uuid.uuid4().hex[:10]}@example.com"
+    answers = []
+    for email in (taken, free):
+        with shop.visitor() as someone:
+            answer = submit(someone, "/sign-up", "/sign-up", name="Mallory", email=email,
+                            password=PASSWORD + " too")  # fmt: skip
+            page = someone.get(answer.headers["location"])
+            answers.append((answer.status_code, answer.headers["location"], page.status_code,
+                            Forms(page.text).text))  # fmt: skip
+            assert Forms(page.text).signed_in_as is None
+            assert someone.get("/account").status_code == 303  # not signed in
+    assert answers[0] == answers[1]
+    assert answers[0][1] == "/sign-up/check-email"
+
+    def mail_to(email: str, subject: str) -> list[dict[str, object]]:
+        return [m for m in shop.up.mail() if email in m["to"] and m["subject"] == subject]
+
+    wait_until(lambda: bool(mail_to(taken, "Someone tried to sign up with your e-mail address")),
+               60, "the owner's note")  # fmt: skip
+    # The new address: unconfirmed, it cannot sign in; its link works once.
+    link = verification_link(shop.up.mail, free)
+    with shop.visitor() as newcomer:
+        early = submit(newcomer, "/sign-in", "/sign-in", email=free, password=PASSWORD + " too")
+        assert early.status_code == 403
+        assert "confirm your e-mail address first" in html.unescape(early.text)
+        assert submit(newcomer, link, "/verify-email").status_code == 303
+        assert open_page(newcomer, "/account").signed_in_as == "Mallory"
+    with shop.visitor() as replay:
+        again = submit(replay, link, "/verify-email")
+        assert again.status_code == 410
+        assert is_friendly_page(again)
+        assert open_page(replay, "/").signed_in_as is None
+    # The owner's account did not change: no link went to it, the old password works.
+    assert len(mail_to(taken, "Confirm your e-mail address for Mosaic")) == 1
+    with shop.visitor() as owner:
+        back = submit(owner, "/sign-in", "/sign-in", email=taken, password=PASSWORD)
+        assert back.status_code == 303
+        assert open_page(owner, "/account").signed_in_as == "Dorothy Vaughan"
+
+
 def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> None:
     with shop.visitor() as browser:
         browser.get("/")
         before_sign_in = browser.cookies["session"]
-        sign_up(browser, "Hedy Lamarr")
+        sign_up(shop, browser, "Hedy Lamarr")
         signed_in = browser.cookies["session"]
         assert signed_in != before_sign_in  # sign-in moved the session to a new id
         assert open_page(browser, "/account").signed_in_as == "Hedy Lamarr"
@@ -190,7 +266,7 @@ def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> 
 def test_one_shopper_cannot_reach_anothers_cart_profile_or_addresses(shop: Shop) -> None:
     product = shop.products[1]
     with shop.visitor() as ada, shop.visitor() as bob:
-        ada_email = sign_up(ada, "Ada Lovelace")
+        ada_email = sign_up(shop, ada, "Ada Lovelace")
         added = submit(ada, f"/product/{product}", "/cart/items", quantity="2")
         assert added.status_code == 303
         assert submit(ada, "/account", "/account/addresses", **ADDRESS).status_code == 303
@@ -198,7 +274,7 @@ def test_one_shopper_cannot_reach_anothers_cart_profile_or_addresses(shop: Shop)
         [ada_address] = addresses_of(ada_page)
         assert ADDRESS["line1"] in html.unescape(ada_page.html)
 
-        bob_email = sign_up(bob, "Bob Kahn")
+        bob_email = sign_up(shop, bob, "Bob Kahn")
         bob_page = open_page(bob, "/account")
         seen_by_bob = html.unescape(bob_page.html)
         assert bob_email in seen_by_bob

@@ -34,6 +34,7 @@ class Plan:
     warmup: float
     seed: int
     out: Path
+    mailbox: str | None = None  # the dev mailbox's base URL, to confirm new accounts
 
     @property
     def mode(self) -> str:
@@ -133,6 +134,14 @@ def parser() -> argparse.ArgumentParser:
         "later run with the same seed signs in to them again; default 1)",
     )
     run.add_argument(
+        "--mailbox",
+        metavar="URL",
+        default=None,
+        type=_host,
+        help="the shop's dev mailbox (what `mosaic status` shows as mailbox): signed-in "
+        "users confirm the accounts they sign up for with the link mailed there",
+    )
+    run.add_argument(
         "--out",
         required=True,
         type=_out,
@@ -146,7 +155,8 @@ def plan_of(argv: Sequence[str] | None = None) -> Plan:
     """The plan from the command line; exits 2 with a message on bad arguments."""
     args = parser().parse_args(argv)
     return Plan(host=args.host, flow=args.flow, users=int(args.users), duration=args.duration,
-                rate=args.rate, warmup=args.warmup, seed=args.seed, out=args.out)  # fmt: skip
+                rate=args.rate, warmup=args.warmup, seed=args.seed, out=args.out,
+                mailbox=args.mailbox)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

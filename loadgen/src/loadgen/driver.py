@@ -46,6 +46,7 @@ class Run:
     def __init__(self, plan: Plan, output: TextIO = sys.stdout) -> None:
         self.plan, self.output = plan, output
         self.seed = plan.seed
+        self.mailbox = plan.mailbox
         self.shop = Shop(products=(), currencies=())  # discovered before users start
         self.recorder = Recorder()
         self.random = random.Random(plan.seed)  # noqa: S311 - choices, not secrets

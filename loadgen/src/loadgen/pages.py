@@ -35,7 +35,10 @@ ROUTES = (  # request names: a route, not a path, so one product's page is one o
     (re.compile(r"^/orders/[^/?]+"), "/orders/[id]"),
     (re.compile(r"^/category/[^/?]+"), "/category/[slug]"),
     (re.compile(r"^/cart/items/[^/?]+/remove"), "/cart/items/[id]/remove"),
+    (re.compile(r"^/verify-email/[A-Za-z0-9_-]+$"), "/verify-email/[token]"),
 )
+# An address-verification link in a mail's text, as notifications writes it.
+VERIFY_LINK = re.compile(r"https?://[^\s\"'<>]+?(/verify-email/[A-Za-z0-9_-]+)")
 
 
 def route(path: str) -> str:

@@ -281,6 +281,8 @@ class FakeAccounts(StandIn):
     addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     client_addresses: list[str | None] = field(default_factory=list)
     refreshes: int = 0
+    links: dict[str, str] = field(default_factory=dict)  # email -> its verification token
+    link_requests: list[str] = field(default_factory=list)  # emails a new link was asked for
     refuse_sign_in: int | None = None  # e.g. 429: every sign-in is refused with it
     refuse_addresses: int | None = None  # e.g. 409: every new address is refused with it
     access_seconds: float = 600.0
@@ -288,6 +290,8 @@ class FakeAccounts(StandIn):
     def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/users", self._register)
+        app.router.add_post("/v1/users/verification-requests", self._request_link)
+        app.router.add_post("/v1/verifications", self._verify)
         app.router.add_post("/v1/sessions", self._sign_in)
         app.router.add_post("/v1/sessions/refresh", self._refresh)
         app.router.add_delete("/v1/sessions/current", self._sign_out)
@@ -329,9 +333,38 @@ class FakeAccounts(StandIn):
         if body["email"] not in self.users:
             self.users[body["email"]] = {
                 "id": secrets.token_hex(8), "name": body["display_name"],
-                "password": body["password"],
+                "password": body["password"], "verified": False,
             }  # fmt: skip
+            self.links[body["email"]] = secrets.token_urlsafe(32)  # what accounts would mail
         return web.json_response({"status": "accepted", "email": body["email"]}, status=202)
+
+    async def _request_link(self, request: web.Request) -> web.Response:
+        self.client_addresses.append(request.headers.get("x-client-address"))
+        email = (await request.json())["email"]
+        self.link_requests.append(email)
+        user = self.users.get(email)
+        if user is not None and not user["verified"]:
+            self.links[email] = secrets.token_urlsafe(32)
+        return web.json_response({"status": "accepted"}, status=202)
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        token = (await request.json())["token"]
+        email = next((e for e, t in self.links.items() if t == token), None)
+        if email is None:
+            return _problem(410, "verification-link-invalid", "This link does not work.")
+        del self.links[email]  # works once
+        self.users[email]["verified"] = True
+        return self._signed_in(email)
+
+    def _signed_in(self, email: str) -> web.Response:
+        user = self.users[email]
+        token = secrets.token_urlsafe(32)
+        self.sessions[token] = email
+        session = {"id": secrets.token_hex(8), "user_id": user["id"], "token": token,
+                   "expires_at": "2030-01-01T00:00:00Z"}  # fmt: skip
+        answer = {"user": self._profile(email), "session": session,
+                  "access_token": self._access(email, token)}  # fmt: skip
+        return web.json_response(answer, status=201)
 
     async def _sign_in(self, request: web.Request) -> web.Response:
         self.client_addresses.append(request.headers.get("x-client-address"))
@@ -343,13 +376,9 @@ class FakeAccounts(StandIn):
         user = self.users.get(body["email"])
         if user is None or user["password"] != body["password"]:
             return _problem(401, "invalid-credentials", "no")
-        token = secrets.token_urlsafe(32)
-        self.sessions[token] = body["email"]
-        session = {"id": secrets.token_hex(8), "user_id": user["id"], "token": token,
-                   "expires_at": "2030-01-01T00:00:00Z"}  # fmt: skip
-        answer = {"user": self._profile(body["email"]), "session": session,
-                  "access_token": self._access(body["email"], token)}  # fmt: skip
-        return web.json_response(answer, status=201)
+        if not user.get("verified", True):
+            return _problem(403, "email-unverified", "Confirm your email address first.")
+        return self._signed_in(body["email"])
 
     async def _refresh(self, request: web.Request) -> web.Response:
         self.refreshes += 1

@@ -551,7 +551,7 @@ class ScriptRun(LoadRun):
 
     script: str = ""
 
-    def argv(self, host: str, out: Path) -> list[str]:
+    def argv(self, host: str, out: Path, mailbox: str | None = None) -> list[str]:
         return [sys.executable, "-c", self.script, str(out)]
 
 
@@ -611,3 +611,6 @@ def test_loadgen_gets_the_agreed_arguments(tmp_path: Path) -> None:
     ]  # fmt: skip
     opened = LoadRun("step/1", "mix", 64, 8.0, 1.0, 12.5).argv("http://h:1", tmp_path)
     assert opened[opened.index("--rate") + 1] == "12.5"
+    # The dev mailbox, when the shop has one: signed-in users confirm their accounts there.
+    mailed = LoadRun("mix", "mix", 4, 8.0).argv("http://h:1", tmp_path, "http://h:2")
+    assert mailed[mailed.index("--mailbox") + 1] == "http://h:2"

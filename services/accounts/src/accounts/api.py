@@ -30,6 +30,9 @@ from accounts.schemas import (
     Registration,
     SessionInfo,
     SignedIn,
+    Verification,
+    VerificationRequest,
+    VerificationRequested,
 )
 
 router = APIRouter(prefix="/v1")
@@ -57,8 +60,38 @@ NO_ADDRESS = responses(_404="No such address in this account")
     },
 )
 async def register(form: Registration, client: ClientDep, accounts: AccountsDep) -> Registered:
-    """Register. The same 202 whether or not the address was free: sign in next."""
+    """Register. The same 202 whether or not the address was free: the mail to the address
+    says what next (a new account signs in once its address is confirmed by the link)."""
     return await handlers.register(accounts, form, client)
+
+
+@router.post(
+    "/users/verification-requests",
+    status_code=202,
+    dependencies=FRONTEND,
+    responses={**INVALID, **LIMITED},
+)
+async def request_verification(
+    request: VerificationRequest, client: ClientDep, accounts: AccountsDep
+) -> VerificationRequested:
+    """Send a new confirmation link, if this address has an account waiting for one: the
+    same 202 for every address."""
+    return await handlers.request_verification(accounts, request, client)
+
+
+@router.post(
+    "/verifications",
+    status_code=201,
+    dependencies=FRONTEND,
+    responses={
+        **INVALID,
+        **responses(_410="The link is unknown, used or expired (`verification-link-invalid`)"),
+    },
+)
+async def verify(body: Verification, accounts: AccountsDep) -> SignedIn:
+    """Use a confirmation link (its token): the address is proven, and a session opens,
+    as at sign-in. A link works once, until it expires."""
+    return await handlers.verify(accounts, body.token)
 
 
 @router.post(
@@ -67,7 +100,10 @@ async def register(form: Registration, client: ClientDep, accounts: AccountsDep)
     dependencies=FRONTEND,
     responses={
         **INVALID,
-        **responses(_401="Unknown address or wrong password: one answer for both"),
+        **responses(
+            _401="Unknown address or wrong password: one answer for both",
+            _403="The right password, but the address is not confirmed yet (`email-unverified`)",
+        ),
         **LIMITED,
     },
 )

@@ -22,13 +22,21 @@ def rules(settings: AccountsSettings) -> Rules:
     return Rules(
         session_lifetime=timedelta(days=settings.session_days),
         session_idle=timedelta(hours=settings.session_idle_hours),
-        signin_per_account=Limit("signin-account", settings.signin_limit_per_account, window),
+        signin_per_account=Limit(
+            "signin-account-client", settings.signin_limit_per_account, window
+        ),
         signin_per_address=Limit("signin-address", settings.signin_limit_per_address, window),
         registration_per_address=Limit(
             "registration-address",
             settings.registration_limit_per_address,
             settings.registration_window_seconds,
         ),
+        verification_requests_per_email=Limit(
+            "verification-email",
+            settings.verification_requests_per_email,
+            settings.registration_window_seconds,
+        ),
+        verification_lifetime=timedelta(hours=settings.verification_hours),
         # A signed-in user confirming a change gets as many tries as a sign-in does.
         password_checks_per_user=Limit("password-user", settings.signin_limit_per_account, window),
     )

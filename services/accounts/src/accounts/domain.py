@@ -65,6 +65,26 @@ class EmailUnavailable(AccountsError):
         super().__init__("This email address cannot be used for this account.")
 
 
+class EmailNotVerified(AccountsError):
+    """The right password for an account whose address is not proven yet. Said only to
+    whoever typed the right password (who registered it), so it tells a stranger nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Confirm your email address first: open the link we sent to it, or ask for a new one."
+        )
+
+
+class VerificationLinkInvalid(AccountsError):
+    """Unknown, used or expired: one answer for all three."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This link does not work (any more): links work once and expire. Sign in, or ask "
+            "for a new one."
+        )
+
+
 class TooManyAttempts(AccountsError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many attempts; try again in {retry_after} s.")
@@ -173,6 +193,7 @@ class User:
     email: str
     display_name: str
     password_hash: str
+    verified: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,11 @@ from accounts.address_book import AddressBook
 from accounts.domain import (
     AccessTokenExpired,
     AccessTokenInvalid,
+    EmailNotVerified,
     InvalidCredentials,
     PasswordRequired,
     SessionEnded,
+    VerificationLinkInvalid,
     Viewer,
     WrongPassword,
     check_new_password,
@@ -45,9 +47,11 @@ from accounts.schemas import (
     Registration,
     SessionInfo,
     SignedIn,
+    VerificationRequest,
+    VerificationRequested,
 )
 from accounts.session_cache import SessionCache
-from accounts.store import SessionRecord, Store
+from accounts.store import NewVerification, SessionRecord, Store
 
 _log = get_logger("accounts.handlers")
 
@@ -58,10 +62,12 @@ class Rules:
 
     session_lifetime: timedelta
     session_idle: timedelta
-    signin_per_account: Limit
+    signin_per_account: Limit  # per (account, client address)
     signin_per_address: Limit
     registration_per_address: Limit
+    verification_requests_per_email: Limit
     password_checks_per_user: Limit
+    verification_lifetime: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,31 +119,67 @@ async def _signed_in(accounts: Accounts, session: SessionRecord, token: str) -> 
     )
 
 
-async def register(accounts: Accounts, form: Registration, client: str) -> Registered:
-    """Create the account, or quietly do nothing when the address is taken.
+def _new_link(accounts: Accounts) -> NewVerification:
+    token = secrets.token_urlsafe(32)
+    return NewVerification(token, _token_hash(token), accounts.rules.verification_lifetime)
 
-    Both answers are the same 202 and take the same time (the password is hashed either
-    way), so registration does not tell who has an account. The owner of a taken address
-    is the one who should hear of the attempt: that is a mail, logged here for now.
+
+async def register(accounts: Accounts, form: Registration, client: str) -> Registered:
+    """Register the address; its mail (through the outbox) says what happens next.
+
+    The same 202 whether the address was free or not, and the same work (the password is
+    hashed, one transaction writes one event), so the answer does not tell who has an
+    account. A new account proves its address (the link in its mail) before it signs in;
+    the owner of a taken address is told by mail that someone tried.
     """
     await accounts.limiter.attempt((accounts.rules.registration_per_address, client))
     email = normalize_email(form.email)
     await _check_new_password(form.password, email=email, display_name=form.display_name)
     password_hash = await accounts.passwords.hash(form.password)
-    user_id, created = await accounts.store.add_user(email, form.display_name, password_hash)
-    if created:
-        _log.info("user registered", user_id=user_id)
-    else:
-        _log.info("registration for a registered address", user_id=user_id, mail="pending")
+    user_id, mail = await accounts.store.register(
+        email, form.display_name, password_hash, _new_link(accounts)
+    )
+    _log.info("registration", user_id=user_id, mail=mail)
     return Registered(email=email)
+
+
+async def request_verification(
+    accounts: Accounts, request: VerificationRequest, client: str
+) -> VerificationRequested:
+    """A new link for an unverified account; the same 202 for any address (limited per
+    client and per address, so nobody floods a mailbox through us)."""
+    email = lookup_email(request.email)
+    rules = accounts.rules
+    await accounts.limiter.attempt(
+        (rules.registration_per_address, client),
+        (rules.verification_requests_per_email, email or request.email.strip().lower()),
+    )
+    if email is not None and await accounts.store.request_verification(email, _new_link(accounts)):
+        _log.info("verification link sent again")
+    return VerificationRequested()
+
+
+async def verify(accounts: Accounts, token: str) -> SignedIn:
+    """Use a verification link: the address is proven and its holder signed in."""
+    session_token = secrets.token_urlsafe(32)
+    session = await accounts.store.verify(
+        _token_hash(token), _token_hash(session_token), accounts.rules.session_lifetime
+    )
+    if session is None:
+        raise VerificationLinkInvalid
+    _log.info("address verified", user_id=session.user_id, session_id=session.id)
+    return await _signed_in(accounts, session, session_token)
 
 
 async def sign_in(accounts: Accounts, credentials: Credentials, client: str) -> SignedIn:
     email = lookup_email(credentials.email)
     rules = accounts.rules
-    # Counted before anything is looked up, for known and unknown addresses alike.
+    # Counted before anything is looked up, for known and unknown addresses alike. Per
+    # (account, client), not per account: failures from one client must not lock the owner
+    # out from another (OWASP); the per-client limit bounds one client's guesses overall.
+    account = email or credentials.email.strip().lower()
     attempt = await accounts.limiter.attempt(
-        (rules.signin_per_account, email or credentials.email.strip().lower()),
+        (rules.signin_per_account, f"{account}\n{client}"),
         (rules.signin_per_address, client),
     )
     user = await accounts.store.user_by_email(email) if email else None
@@ -145,6 +187,8 @@ async def sign_in(accounts: Accounts, credentials: Credentials, client: str) -> 
     if not await accounts.passwords.verify(stored, credentials.password) or user is None:
         raise InvalidCredentials
     await accounts.limiter.forgive(attempt)
+    if not user.verified:  # told only to whoever knows the password: no one else learns it
+        raise EmailNotVerified
     if accounts.passwords.needs_rehash(user.password_hash):
         rehashed = await accounts.passwords.hash(credentials.password)
         await accounts.store.replace_hash(user.id, user.password_hash, rehashed)

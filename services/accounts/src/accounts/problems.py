@@ -14,6 +14,7 @@ from accounts.domain import (
     AccessTokenExpired,
     AccessTokenInvalid,
     AccountsError,
+    EmailNotVerified,
     EmailUnavailable,
     InvalidCredentials,
     InvalidEmail,
@@ -21,6 +22,7 @@ from accounts.domain import (
     PasswordRequired,
     SessionEnded,
     TooManyAttempts,
+    VerificationLinkInvalid,
     WrongPassword,
 )
 from accounts.limits import LimiterUnavailable
@@ -35,6 +37,8 @@ PROBLEMS: dict[type[AccountsError], tuple[int, str]] = {
     AccessTokenExpired: (401, "access-token-expired"),
     SessionEnded: (401, "session-ended"),
     WrongPassword: (403, "wrong-password"),
+    EmailNotVerified: (403, "email-unverified"),
+    VerificationLinkInvalid: (410, "verification-link-invalid"),
     EmailUnavailable: (409, "email-unavailable"),
     AddressNotFound: (404, "address-not-found"),
     AddressLimitReached: (409, "address-limit-reached"),

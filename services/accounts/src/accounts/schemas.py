@@ -57,12 +57,29 @@ class ProfileChanges(_Request):
     current_password: AnyPassword | None = None
 
 
+class VerificationRequest(_Request):
+    email: AnyEmail
+
+
+class Verification(_Request):
+    token: Annotated[str, Field(min_length=1, max_length=200, description="the link's token")]
+
+
 class Registered(BaseModel):
     status: Literal["accepted"] = "accepted"
     email: Annotated[str, Field(description="the address as accounts normalized it")]
     detail: str = (
-        "If the address was free, the account is ready: sign in with it. If it was already "
-        "registered, its owner hears about this attempt by mail."
+        "Check your mail: a new account is confirmed with the link sent to the address "
+        "before it can sign in. If the address was already registered, its owner hears "
+        "about this attempt by mail."
+    )
+
+
+class VerificationRequested(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str = (
+        "If an account with this address waits for confirmation, a new link is on its way; "
+        "earlier links no longer work."
     )
 
 

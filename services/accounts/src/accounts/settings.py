@@ -93,7 +93,7 @@ class AccountsSettings(ServiceSettings, DatabaseSettings, CacheSettings):
         validation_alias="ACCOUNTS_SIGNIN_LIMIT_PER_ACCOUNT",
         ge=1,
         le=10_000,
-        description="failed sign-ins allowed per email address in the window",
+        description="failed sign-ins allowed per (email address, client address) in the window",
     )
     signin_limit_per_address: int = Field(
         default=50,
@@ -115,6 +115,21 @@ class AccountsSettings(ServiceSettings, DatabaseSettings, CacheSettings):
         ge=1,
         le=100_000,
         description="registrations allowed per client address in the window",
+    )
+
+    verification_hours: int = Field(
+        default=24,
+        validation_alias="ACCOUNTS_VERIFICATION_HOURS",
+        ge=1,
+        le=720,
+        description="hours an address-verification link works (1..720); once only",
+    )
+    verification_requests_per_email: int = Field(
+        default=5,
+        validation_alias="ACCOUNTS_VERIFICATION_REQUESTS_PER_EMAIL",
+        ge=1,
+        le=1000,
+        description="new verification links one address may be sent per registration window",
     )
 
     @model_validator(mode="after")

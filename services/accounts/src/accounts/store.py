@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from chassis import Database
 from sqlalchemy import (
@@ -20,15 +20,18 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
+    bindparam,
     func,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from accounts import events
 from accounts.domain import EmailUnavailable, User
+from accounts.events import OutboxEvent
 from accounts.schemas import Profile
 
 metadata = MetaData()
@@ -43,6 +46,16 @@ users = Table(
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
     Column("password_changed_at", DateTime(timezone=True)),
+    Column("verified_at", DateTime(timezone=True)),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("user_id", UUID(as_uuid=False), nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
 sessions = Table(
@@ -58,8 +71,8 @@ sessions = Table(
 )
 
 _UNIQUE_VIOLATION = "23505"
-# Insert, or find who has the address: the CTE's insert is invisible to the outer SELECT
-# of `users`, so exactly one of the two branches answers.
+# Insert, or find who has the address (locked: a verification may be issued for it): the
+# CTE's insert is invisible to the outer SELECT of `users`, so one branch answers.
 _ADD_USER = text(
     """
     WITH added AS (
@@ -68,12 +81,27 @@ _ADD_USER = text(
         ON CONFLICT (email) DO NOTHING
         RETURNING id
     )
-    SELECT id, true AS created FROM added
+    SELECT id, true AS created, false AS verified, CAST(:display_name AS text) AS display_name
+    FROM added
     UNION ALL
-    SELECT id, false AS created FROM users
+    SELECT id, false AS created, verified_at IS NOT NULL AS verified, display_name FROM users
     WHERE email = :email AND NOT EXISTS (SELECT 1 FROM added)
     """
 )
+_OUTBOX = text(
+    "INSERT INTO outbox (event_id, type, version, payload) VALUES (:id, :type, :version, :payload)"
+).bindparams(bindparam("payload", type_=JSONB))
+
+
+@dataclass(frozen=True, slots=True)
+class NewVerification:
+    """A link's token (only its hash is stored) and when it stops working."""
+
+    token: str
+    token_hash: bytes
+    lifetime: timedelta
+
+
 _PROFILE = (users.c.id, users.c.email, users.c.display_name, users.c.created_at)
 # Dead sessions of a user are deleted when they next sign in, once revoked this long.
 _KEEP_REVOKED = timedelta(days=1)
@@ -98,10 +126,17 @@ class Store:
 
     # --- users -------------------------------------------------------------------------
 
-    async def add_user(self, email: str, display_name: str, password_hash: str) -> tuple[str, bool]:
-        """Add a user unless the address is taken: the user's id, and whether it is new.
+    async def register(
+        self, email: str, display_name: str, password_hash: str, link: NewVerification
+    ) -> tuple[str, str]:
+        """Register the address, and write the event that mails it: the user's id and the
+        event's type, all in one transaction (the outbox), whoever has the address.
 
-        One statement either way, so a taken address answers as fast as a free one.
+        - free: a new, unverified account; `AccountRegistered` carries the link.
+        - taken, not verified yet: nobody has proven it is theirs, so the newest sign-up's
+          password and name replace the old ones (a stranger cannot pre-register someone
+          else's address and keep it), older links stop working, a new one is sent.
+        - taken and verified: nothing changes; its owner hears of the attempt.
         """
         values = {
             "id": str(uuid.uuid4()),
@@ -112,10 +147,73 @@ class Store:
         while True:
             async with self.database.engine.begin() as connection:
                 row = (await connection.execute(_ADD_USER, values)).first()
-            # No row: a concurrent registration of the same address committed after this
-            # statement's snapshot was taken; the next try sees it.
-            if row is not None:
-                return str(row.id), bool(row.created)
+                # No row: a concurrent registration of the same address committed after
+                # this statement's snapshot was taken; the next try sees it.
+                if row is None:
+                    continue
+                user_id = str(row.id)
+                if row.verified:
+                    event = events.address_taken(
+                        user_id=user_id, email=email, display_name=row.display_name
+                    )
+                else:
+                    if not row.created:
+                        await connection.execute(
+                            users.update()
+                            .where(users.c.id == user_id, users.c.verified_at.is_(None))
+                            .values(
+                                display_name=display_name,
+                                password_hash=password_hash,
+                                updated_at=func.now(),
+                            )
+                        )
+                    event = await _new_link(
+                        connection, "AccountRegistered", user_id, email, display_name, link
+                    )
+                await _write(connection, event)
+                return user_id, event.type
+
+    async def request_verification(self, email: str, link: NewVerification) -> bool:
+        """A new link for an unverified account (older ones stop working); False when no
+        account with this address waits for one."""
+        query = select(users.c.id, users.c.display_name).where(
+            users.c.email == email, users.c.verified_at.is_(None)
+        )
+        async with self.database.engine.begin() as connection:
+            row = (await connection.execute(query.with_for_update())).first()
+            if row is None:
+                return False
+            event = await _new_link(
+                connection, "VerificationRequested", str(row.id), email, row.display_name, link
+            )
+            await _write(connection, event)
+        return True
+
+    async def verify(
+        self, token_hash: bytes, session_token_hash: bytes, lifetime: timedelta
+    ) -> SessionRecord | None:
+        """Use a link: the address is proven and a session opens; None when the link is
+        unknown, used or expired (one answer for all three). Once only: the user's links
+        are deleted in the same transaction."""
+        used = (
+            verifications.delete()
+            .where(verifications.c.token_hash == token_hash)
+            .returning(verifications.c.user_id, verifications.c.expires_at > func.now())
+        )
+        async with self.database.engine.begin() as connection:
+            row = (await connection.execute(used)).first()
+            if row is None or not row[1]:
+                return None
+            user_id = str(row.user_id)
+            await connection.execute(
+                verifications.delete().where(verifications.c.user_id == user_id)
+            )
+            await connection.execute(
+                users.update()
+                .where(users.c.id == user_id)
+                .values(verified_at=func.coalesce(users.c.verified_at, func.now()))
+            )
+            return await _open_session(connection, user_id, session_token_hash, lifetime)
 
     async def user_by_email(self, email: str) -> User | None:
         return await self._user(users.c.email == email)
@@ -125,7 +223,11 @@ class Store:
 
     async def _user(self, where: Any) -> User | None:
         query = select(
-            users.c.id, users.c.email, users.c.display_name, users.c.password_hash
+            users.c.id,
+            users.c.email,
+            users.c.display_name,
+            users.c.password_hash,
+            users.c.verified_at.is_not(None),
         ).where(where)
         async with self.database.engine.connect() as connection:
             row = (await connection.execute(query)).first()
@@ -218,6 +320,42 @@ class Store:
         """Revoke every live session of the user; the ids of those revoked."""
         async with self.database.engine.begin() as connection:
             return await _revoke_all(connection, user_id)
+
+
+async def _new_link(
+    connection: AsyncConnection,
+    kind: Literal["AccountRegistered", "VerificationRequested"],
+    user_id: str,
+    email: str,
+    display_name: str,
+    link: NewVerification,
+) -> OutboxEvent:
+    """The user's one live link (older ones go, with them any expired) and its event."""
+    await connection.execute(verifications.delete().where(verifications.c.user_id == user_id))
+    expires_at = (
+        await connection.execute(
+            verifications.insert()
+            .values(
+                token_hash=link.token_hash, user_id=user_id, expires_at=func.now() + link.lifetime
+            )
+            .returning(verifications.c.expires_at)
+        )
+    ).scalar_one()
+    return events.verification(
+        kind,
+        user_id=user_id,
+        email=email,
+        display_name=display_name,
+        token=link.token,
+        expires_at=expires_at,
+    )
+
+
+async def _write(connection: AsyncConnection, event: OutboxEvent) -> None:
+    await connection.execute(
+        _OUTBOX,
+        {"id": event.id, "type": event.type, "version": event.version, "payload": event.envelope()},
+    )
 
 
 async def _open_session(

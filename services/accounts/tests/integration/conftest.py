@@ -7,6 +7,7 @@ through the settings (`ACCOUNTS_ARGON2_*`), the way an operator would tune it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -120,7 +121,7 @@ async def clean_state(urls: Urls, valkey: Redis) -> AsyncIterator[None]:
     yield
     connection = await asyncpg.connect(urls.database)
     try:
-        await connection.execute("TRUNCATE users, sessions, addresses")
+        await connection.execute("TRUNCATE users, sessions, addresses, verifications, outbox")
     finally:
         await connection.close()
     await forget_valkey(valkey)
@@ -170,9 +171,33 @@ def client_address() -> str:
 Register = Callable[..., Awaitable[httpx.Response]]
 
 
+async def outbox(urls: Urls, kind: str | None = None) -> list[dict[str, Any]]:
+    """The envelopes waiting in the outbox (no relay runs here), oldest first."""
+    connection = await asyncpg.connect(urls.database)
+    try:
+        rows = await connection.fetch("SELECT payload FROM outbox ORDER BY seq")
+    finally:
+        await connection.close()
+    envelopes = [json.loads(row["payload"]) for row in rows]
+    return [e for e in envelopes if kind is None or e["type"] == kind]
+
+
+async def link_token(urls: Urls, email: str) -> str:
+    """The token of the newest verification link mailed (to be mailed) to `email`."""
+    links = [
+        e["data"]["verify_url"]
+        for e in await outbox(urls)
+        if "verify_url" in e["data"] and e["data"]["email"] == email
+    ]
+    assert links, f"no verification link for {email} in the outbox"
+    return str(links[-1]).rsplit("/", 1)[-1]
+
+
 @pytest.fixture
-def register(client: httpx.AsyncClient) -> Register:
-    """`await register(email, password=..., name=..., address=...)`: POST /v1/users."""
+def register(client: httpx.AsyncClient, urls: Urls) -> Register:
+    """`await register(email, password=..., name=..., address=..., verify=True)`: POST
+    /v1/users, then (unless `verify=False`) use the link its event carries, as the owner of
+    the address would. The answer is the registration's."""
 
     async def send(
         email: str,
@@ -180,12 +205,18 @@ def register(client: httpx.AsyncClient) -> Register:
         *,
         name: str = "Ada Lovelace",
         address: str | None = None,
+        verify: bool = True,
     ) -> httpx.Response:
-        return await client.post(
+        response = await client.post(
             "/v1/users",
             json={"email": email, "password": password, "display_name": name},
             headers={"x-client-address": address or fresh_client_address()},
         )
+        if verify and response.status_code == 202:
+            token = await link_token(urls, response.json()["email"])
+            verified = await client.post("/v1/verifications", json={"token": token})
+            assert verified.status_code == 201, verified.text
+        return response
 
     return send
 

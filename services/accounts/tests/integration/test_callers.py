@@ -29,5 +29,5 @@ async def test_a_service_not_on_the_list_is_403_before_anything_else(
 
 def test_every_route_allows_the_frontend_only() -> None:
     policies = route_policies(api.router)
-    assert len(policies) == 13
+    assert len(policies) == 15
     assert all(p["declared"] and p["callers"] == ["frontend"] for p in policies)

@@ -13,7 +13,9 @@ from .conftest import SERVICE_DIR
 
 async def test_upgrade_downgrade_upgrade(backing: BackingServers) -> None:
     url = backing.database_url("accounts_migrations")
-    await assert_migrations_round_trip(SERVICE_DIR, url, ["addresses", "sessions", "users"])
+    await assert_migrations_round_trip(
+        SERVICE_DIR, url, ["addresses", "outbox", "sessions", "users", "verifications"]
+    )
 
 
 async def test_the_schema_refuses_what_the_service_never_writes(urls: Any) -> None:

@@ -2,41 +2,183 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from accounts.handlers import Rules
+from fastapi import FastAPI
+
+from .conftest import fresh_client_address, fresh_email, link_token, outbox
 
 
 async def test_a_new_address_gets_an_account(
     register: Any, email: str, password: str, db: asyncpg.Connection
 ) -> None:
-    response = await register(email.upper(), name="  Ada   Lovelace ")
+    response = await register(email.upper(), name="  Ada   Lovelace ", verify=False)
     assert response.status_code == 202
     assert response.json()["email"] == email  # as normalized
-    row = await db.fetchrow("SELECT email, display_name, password_hash FROM users")
+    row = await db.fetchrow("SELECT email, display_name, password_hash, verified_at FROM users")
     assert row["email"] == email
     assert row["display_name"] == "Ada Lovelace"
     assert row["password_hash"].startswith("$argon2id$")
     assert password not in row["password_hash"]
+    assert row["verified_at"] is None  # proven by the link only
+
+
+async def test_a_new_account_signs_in_only_once_its_address_is_proven(
+    register: Any, email: str, password: str, client: httpx.AsyncClient, urls: Any, problem: Any
+) -> None:
+    await register(email, verify=False)
+    (event,) = await outbox(urls, "AccountRegistered")
+    assert event["data"]["email"] == email
+    assert event["data"]["verify_url"].startswith("/verify-email/")
+    credentials = {"email": email, "password": password}
+    address = {"x-client-address": "203.0.113.9"}
+    early = await client.post("/v1/sessions", json=credentials, headers=address)
+    body = problem(early, 403, "email-unverified")
+    assert "link" in body["detail"]
+    # A wrong password still gets the one answer for everything else: nothing leaks.
+    wrong = {"email": email, "password": password + "x"}
+    problem(
+        await client.post("/v1/sessions", json=wrong, headers=address), 401, "invalid-credentials"
+    )
+
+    verified = await client.post("/v1/verifications", json={"token": await link_token(urls, email)})
+    assert verified.status_code == 201, verified.text
+    assert verified.json()["user"]["email"] == email  # signed in by the link
+    assert (await client.post("/v1/sessions", json=credentials, headers=address)).status_code == 201
+
+
+async def test_the_link_works_once_and_is_stored_only_as_a_hash(
+    register: Any, email: str, client: httpx.AsyncClient, urls: Any, db: asyncpg.Connection,
+    problem: Any,
+) -> None:  # fmt: skip
+    await register(email, verify=False)
+    token = await link_token(urls, email)
+    stored = await db.fetchval("SELECT token_hash FROM verifications")
+    assert stored == hashlib.sha256(token.encode()).digest()
+    assert (await client.post("/v1/verifications", json={"token": token})).status_code == 201
+    again = await client.post("/v1/verifications", json={"token": token})
+    problem(again, 410, "verification-link-invalid")
+    unknown = await client.post("/v1/verifications", json={"token": "x" * 43})
+    assert unknown.json()["detail"] == again.json()["detail"]
+
+
+async def test_an_expired_link_does_not_work(
+    register: Any, email: str, client: httpx.AsyncClient, urls: Any, db: asyncpg.Connection,
+    problem: Any, rules: Rules,
+) -> None:  # fmt: skip
+    await register(email, verify=False)
+    expires = await db.fetchval("SELECT expires_at - created_at FROM verifications")
+    assert expires == rules.verification_lifetime
+    await db.execute("UPDATE verifications SET expires_at = now() - interval '1 second'")
+    token = await link_token(urls, email)
+    problem(await client.post("/v1/verifications", json={"token": token}), 410,
+            "verification-link-invalid")  # fmt: skip
+    assert await db.fetchval("SELECT verified_at FROM users") is None
 
 
 async def test_a_taken_address_gets_the_same_answer_and_changes_nothing(
-    register: Any, email: str, password: str, db: asyncpg.Connection, client: httpx.AsyncClient
-) -> None:
+    register: Any, email: str, password: str, db: asyncpg.Connection, client: httpx.AsyncClient,
+    urls: Any,
+) -> None:  # fmt: skip
     first = await register(email)
-    again = await register(email.title(), "another-quince-harbor-7", name="Mallory")
+    again = await register(email.title(), "another-quince-harbor-7", name="Mallory", verify=False)
     assert (again.status_code, again.json()) == (first.status_code, first.json())
     assert await db.fetchval("SELECT count(*) FROM users") == 1
     assert await db.fetchval("SELECT display_name FROM users") == "Ada Lovelace"
+    # Its owner hears of the attempt (no link: the account is theirs already).
+    (taken,) = await outbox(urls, "SignUpWithTakenAddress")
+    assert taken["data"]["email"] == email
+    assert taken["data"]["display_name"] == "Ada Lovelace"
+    assert len(await outbox(urls, "AccountRegistered")) == 1  # the first one's only
     # The owner's password still works; the newcomer's does not.
     address = {"x-client-address": "203.0.113.9"}
     mine = {"email": email, "password": password}
     theirs = {"email": email, "password": "another-quince-harbor-7"}
     assert (await client.post("/v1/sessions", json=mine, headers=address)).status_code == 201
     assert (await client.post("/v1/sessions", json=theirs, headers=address)).status_code == 401
+
+
+async def test_a_taken_address_costs_a_password_hash_too(
+    app: FastAPI, register: Any, email: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same work either way, so the time of the answer tells nothing either."""
+    await register(email)
+    hashed: list[str] = []
+    passwords = app.state.passwords
+    real = passwords.hash
+
+    async def counting(password: str) -> str:
+        hashed.append(password)
+        result: str = await real(password)
+        return result
+
+    monkeypatch.setattr(passwords, "hash", counting)
+    await register(email, "another-quince-harbor-7", verify=False)
+    await register(fresh_email(), "another-quince-harbor-7", verify=False)
+    assert len(hashed) == 2
+
+
+async def test_an_unproven_address_registered_again_belongs_to_the_newest_sign_up(
+    register: Any, email: str, client: httpx.AsyncClient, urls: Any, problem: Any
+) -> None:
+    """Nobody has proven the address yet: a stranger who registered it first must not keep
+    it. The newest password wins, earlier links stop working."""
+    await register(email, "stranger-pre-claims-it-9", name="Mallory", verify=False)
+    stale = await link_token(urls, email)
+    await register(email, name="Ada Lovelace", verify=False)
+    fresh = await link_token(urls, email)
+    assert fresh != stale
+    problem(await client.post("/v1/verifications", json={"token": stale}), 410,
+            "verification-link-invalid")  # fmt: skip
+    signed_in = await client.post("/v1/verifications", json={"token": fresh})
+    assert signed_in.json()["user"]["display_name"] == "Ada Lovelace"
+    address = {"x-client-address": "203.0.113.9"}
+    strangers = {"email": email, "password": "stranger-pre-claims-it-9"}
+    assert (await client.post("/v1/sessions", json=strangers, headers=address)).status_code == 401
+
+
+async def test_a_new_link_is_sent_on_request_with_one_answer_for_every_address(
+    register: Any, email: str, client: httpx.AsyncClient, urls: Any, problem: Any
+) -> None:
+    await register(email, verify=False)
+    first = await link_token(urls, email)
+    verified = fresh_email()
+    await register(verified)
+    headers = {"x-client-address": fresh_client_address()}
+    answers = [
+        await client.post("/v1/users/verification-requests", json={"email": e}, headers=headers)
+        for e in (email, verified, "nobody@example.com", "not an address")
+    ]
+    assert {r.status_code for r in answers} == {202}
+    assert len({r.text for r in answers}) == 1
+    requested = await outbox(urls, "VerificationRequested")
+    assert [e["data"]["email"] for e in requested] == [email]
+    problem(await client.post("/v1/verifications", json={"token": first}), 410,
+            "verification-link-invalid")  # fmt: skip
+    second = await link_token(urls, email)
+    assert (await client.post("/v1/verifications", json={"token": second})).status_code == 201
+
+
+async def test_link_requests_are_limited_per_address(
+    register: Any, email: str, client: httpx.AsyncClient, rules: Rules, problem: Any
+) -> None:
+    await register(email, verify=False)
+    for _ in range(rules.verification_requests_per_email.attempts):
+        headers = {"x-client-address": fresh_client_address()}
+        sent = await client.post(
+            "/v1/users/verification-requests", json={"email": email}, headers=headers
+        )
+        assert sent.status_code == 202
+    headers = {"x-client-address": fresh_client_address()}
+    refused = await client.post(
+        "/v1/users/verification-requests", json={"email": email}, headers=headers
+    )
+    problem(refused, 429, "too-many-attempts")
 
 
 @pytest.mark.parametrize(
@@ -108,7 +250,9 @@ async def test_registrations_are_limited_per_client_address(
 ) -> None:
     allowed = rules.registration_per_address.attempts
     for n in range(allowed):
-        response = await register(f"n{n}-{client_address}@example.com", address=client_address)
+        response = await register(
+            f"n{n}-{client_address}@example.com", address=client_address, verify=False
+        )
         assert response.status_code == 202
     refused = await register("one-more@example.com", address=client_address)
     body = problem(refused, 429, "too-many-attempts")

@@ -13,6 +13,8 @@ from accounts.handlers import Rules
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from .conftest import fresh_client_address
+
 
 async def sign_in(
     client: httpx.AsyncClient, email: str, password: str, address: str
@@ -99,22 +101,48 @@ async def test_an_unknown_address_costs_a_password_verification_too(
     assert verified[1] is not None
 
 
-async def test_guessing_one_account_is_stopped(
-    register: Any, email: str, password: str, client: httpx.AsyncClient, rules: Rules, problem: Any
+async def test_guessing_one_account_from_one_client_is_stopped(
+    register: Any,
+    email: str,
+    password: str,
+    client: httpx.AsyncClient,
+    client_address: str,
+    rules: Rules,
+    problem: Any,
 ) -> None:
     await register(email)
     limit = rules.signin_per_account
-    # From many addresses, as a botnet would: the account's own limit stops it.
     for n in range(limit.attempts):
-        wrong = await sign_in(client, email, f"guess-{n}", f"203.0.113.{n + 1}")
+        wrong = await sign_in(client, email, f"guess-{n}", client_address)
         assert wrong.status_code == 401
-    refused = await sign_in(client, email, "guess-again", "203.0.113.200")
+    refused = await sign_in(client, email, "guess-again", client_address)
     body = problem(refused, 429, "too-many-attempts")
     assert 1 <= int(refused.headers["Retry-After"]) <= limit.window_seconds
     assert body["retry_after"] == int(refused.headers["Retry-After"])
-    # While it lasts, even the right password waits: the limit tells nothing either.
-    right = await sign_in(client, email, password, "203.0.113.201")
+    # While it lasts, even the right password waits from that client: the limit tells
+    # the guesser nothing either.
+    right = await sign_in(client, email, password, client_address)
     problem(right, 429, "too-many-attempts")
+
+
+async def test_failures_from_one_client_do_not_lock_the_owner_out_from_another(
+    register: Any,
+    email: str,
+    password: str,
+    client: httpx.AsyncClient,
+    rules: Rules,
+    problem: Any,
+) -> None:
+    """A stranger who knows the address cannot keep its owner out (OWASP: throttle the
+    client that fails, never lock the account for everyone)."""
+    await register(email)
+    stranger, owner = fresh_client_address(), fresh_client_address()
+    for n in range(rules.signin_per_account.attempts):
+        assert (await sign_in(client, email, f"guess-{n}", stranger)).status_code == 401
+    problem(await sign_in(client, email, "guess-again", stranger), 429, "too-many-attempts")
+    assert (await sign_in(client, email, password, owner)).status_code == 201
+    # ... and the stranger is still held back, even with the right password.
+    problem(await sign_in(client, email, password, stranger), 429, "too-many-attempts")
 
 
 async def test_guessing_from_one_address_is_stopped(
@@ -132,10 +160,11 @@ async def test_guessing_from_one_address_is_stopped(
 async def test_unknown_addresses_are_limited_exactly_like_known_ones(
     client: httpx.AsyncClient, rules: Rules, problem: Any
 ) -> None:
-    for n in range(rules.signin_per_account.attempts):
-        await sign_in(client, "nobody@example.com", "guess", f"203.0.113.{n + 1}")
+    address = fresh_client_address()
+    for _ in range(rules.signin_per_account.attempts):
+        await sign_in(client, "nobody@example.com", "guess", address)
     problem(
-        await sign_in(client, "nobody@example.com", "guess", "203.0.113.99"),
+        await sign_in(client, "nobody@example.com", "guess", address),
         429,
         "too-many-attempts",
     )
@@ -160,7 +189,7 @@ async def test_the_limit_is_a_sliding_window_in_valkey(
     """Attempts are a sorted set per limit, kept no longer than the window."""
     await register(email)
     await sign_in(client, email, "guess-one", "203.0.113.5")
-    keys = [k async for k in valkey.scan_iter(match="accounts:limits:signin-account:*")]
+    keys = [k async for k in valkey.scan_iter(match="accounts:limits:signin-account-client:*")]
     assert len(keys) == 1
     assert await valkey.zcard(keys[0]) == 1
     window_ms = app.state.rules.signin_per_account.window_seconds * 1000

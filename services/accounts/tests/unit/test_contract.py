@@ -17,6 +17,8 @@ def test_openapi_json_is_up_to_date() -> None:
 def test_the_contract_has_the_agreed_routes() -> None:
     assert operations(contract()) == {
         "/v1/users": ["post"],
+        "/v1/users/verification-requests": ["post"],
+        "/v1/verifications": ["post"],
         "/v1/users/me": ["get", "patch"],
         "/v1/users/me/password": ["post"],
         "/v1/users/me/addresses": ["get", "post"],

@@ -40,6 +40,16 @@ class AccountsClient(ClientResource):
         body = {"email": email, "password": password, "display_name": name}
         await self.call("POST", "/v1/users", json=body, client_address=client_address)
 
+    async def request_verification(self, email: str, client_address: str) -> None:
+        body = {"email": email}
+        await self.call(
+            "POST", "/v1/users/verification-requests", json=body, client_address=client_address
+        )
+
+    async def verify(self, token: str) -> Any:
+        """Use an address-verification link: the same answer as a sign-in."""
+        return await self.call("POST", "/v1/verifications", json={"token": token})
+
     async def sign_in(self, email: str, password: str, client_address: str) -> Any:
         body = {"email": email, "password": password}
         return await self.call("POST", "/v1/sessions", json=body, client_address=client_address)

@@ -1,11 +1,15 @@
-"""Sign-up, sign-in and sign-out pages, through accounts. Every post carries CSRF."""
+"""Sign-up, sign-in and sign-out pages, through accounts. Every post carries CSRF.
+
+Sign-up never signs anyone in: its answer is the same "check your e-mail" whether or not
+the address has an account (accounts mails the address either way), and the link in that
+mail proves the address and signs its owner in (`/verify-email/<token>`).
+"""
 
 from contextlib import suppress
 from typing import Annotated
-from urllib.parse import quote
 
 from chassis import dependency
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
@@ -21,20 +25,28 @@ AccountsDep = Annotated[AccountsClient, Depends(dependency(AccountsClient))]
 Next = Annotated[str, Query(max_length=500)]
 
 SIGN_IN_REFUSED = "That email and password don't match an account. Please try again."
+# Said only after the right password (accounts checks it first): no stranger learns of it.
+NOT_CONFIRMED = (
+    "Please confirm your e-mail address first: open the link we sent to it. "
+    "No e-mail? We can send a new link."
+)
+LINK_REFUSED = (
+    "This link does not work any more: each link works once, and only for a while. "
+    "If your address is confirmed already, sign in; if not, ask for a new link below."
+)
+CHECK_EMAIL = "/sign-up/check-email"
+Token = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 DEFAULT_LANDING = "/account"
 # Where a shopper never wants to land after signing in: back on a sign-in form.
-_NOT_A_LANDING = ("/sign-in", "/sign-up", "/sign-out")
+_NOT_A_LANDING = ("/sign-in", "/sign-up", "/sign-out", "/sign-up/check-email", "/verify-email")
 
 
 def landing(value: str | None) -> str:
     """The page to return to after signing in or up: a local path (no open redirect)."""
     target = local_path(value, DEFAULT_LANDING)
     path = target.split("?", 1)[0].rstrip("/")
-    return DEFAULT_LANDING if path in _NOT_A_LANDING else target
-
-
-def _with_next(page: str, target: str) -> str:
-    return page if target == DEFAULT_LANDING else f"{page}?next={quote(target)}"
+    done = path in _NOT_A_LANDING or path.startswith("/verify-email/")  # a link used once
+    return DEFAULT_LANDING if done else target
 
 
 DEFAULT_RETRY_AFTER = "60"  # when accounts names no wait of its own
@@ -72,11 +84,15 @@ async def sign_in(
     try:
         answer = await accounts.sign_in(email, form.get("password", ""), client_address(request))
     except AccountsRefused as refused:
-        error = _too_many(refused) if refused.status == 429 else SIGN_IN_REFUSED
-        status = 429 if refused.status == 429 else 401
+        unconfirmed = refused.status == 403 and refused.kind == "email-unverified"
+        if refused.status == 429:
+            error, status = _too_many(refused), 429
+        else:
+            error, status = (NOT_CONFIRMED, 403) if unconfirmed else (SIGN_IN_REFUSED, 401)
         return pages.render(
             request, "sign_in.html", title="Sign in", status_code=status,
             headers=_limited(refused), error=error, email=email, next=target,
+            resend=unconfirmed,
         )  # fmt: skip
     viewer.start(answer)
     await merge_after_sign_in(viewer, carts)
@@ -93,12 +109,7 @@ async def sign_up_page(request: Request, pages: PagesDep, next: Next = DEFAULT_L
 
 @router.post("/sign-up")
 async def sign_up(
-    request: Request,
-    form: FormDep,
-    pages: PagesDep,
-    accounts: AccountsDep,
-    viewer: ViewerDep,
-    carts: CartDep,
+    request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep, session: SessionDep
 ) -> Response:
     email, name = form.get("email", "").strip(), form.get("name", "").strip()
     password, address = form.get("password", ""), client_address(request)
@@ -119,17 +130,69 @@ async def sign_up(
             return again(_too_many(refused), [], 429, _limited(refused))
         reasons = [str(r) for r in refused.problem.get("reasons", []) if isinstance(r, str)]
         return again(refused.detail or "Please check the form.", reasons, 422)
+    # The same answer for a free and a taken address: the mail says which it was. Where to
+    # go once the link is opened (in this browser) waits in the session.
+    session["landing"] = target
+    return RedirectResponse(CHECK_EMAIL, status_code=303)
+
+
+@router.get(CHECK_EMAIL)
+async def check_email_page(request: Request, pages: PagesDep) -> Response:
+    return pages.render(request, "check_email.html", title="Check your e-mail")
+
+
+@router.post("/verify-email/resend")
+async def resend_link(
+    request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep
+) -> Response:
+    """A new link, if the address has an account waiting for one; the same answer always."""
+    email = form.get("email", "").strip()
     try:
-        answer = await accounts.sign_in(email, password, address)
+        await accounts.request_verification(email, client_address(request))
     except AccountsRefused as refused:
-        if refused.status == 429:  # the account may be new: say to wait, not that it exists
-            viewer.session.flash(_too_many(refused), "error")
-        else:  # accounts answers a taken email like a new one; its password tells them apart
-            viewer.session.flash("If you already have an account with this email, please sign in.")
-        return RedirectResponse(_with_next("/sign-in", target), status_code=303)
+        error = _too_many(refused) if refused.status == 429 else "Please check the address."
+        status = 429 if refused.status == 429 else 422
+        return pages.render(
+            request, "check_email.html", title="Check your e-mail", status_code=status,
+            headers=_limited(refused), error=error, email=email,
+        )  # fmt: skip
+    return RedirectResponse(CHECK_EMAIL, status_code=303)
+
+
+@router.get("/verify-email/{token}")
+async def verify_page(request: Request, pages: PagesDep, token: Token) -> Response:
+    """The link from the mail. Only a button here: mail scanners open links, and opening
+    must not use up a link that works once."""
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return pages.render(
+        request, "verify_email.html", title="Confirm your e-mail", token=token, headers=headers
+    )
+
+
+@router.post("/verify-email")
+async def verify(
+    request: Request,
+    form: FormDep,
+    pages: PagesDep,
+    accounts: AccountsDep,
+    viewer: ViewerDep,
+    carts: CartDep,
+) -> Response:
+    token = form.get("token", "")
+    try:
+        answer = await accounts.verify(token)
+    except AccountsRefused:  # unknown, used or expired (or not a token at all): one answer
+        return pages.render(
+            request, "verify_email.html", title="Confirm your e-mail", status_code=410,
+            error=LINK_REFUSED, token="", headers={"Cache-Control": "no-store"},
+        )  # fmt: skip
+    target = landing(viewer.session.pop("landing", None))
     viewer.start(answer)
     await merge_after_sign_in(viewer, carts)
-    viewer.session.flash(f"Welcome to Mosaic, {answer['user']['display_name']}.", "success")
+    viewer.session.flash(
+        f"Your address is confirmed. Welcome to Mosaic, {answer['user']['display_name']}.",
+        "success",
+    )
     return RedirectResponse(target, status_code=303)
 
 

@@ -16,14 +16,46 @@ async def post_form(shop: httpx.AsyncClient, audit, page: str, action: str, **fi
     return await shop.post(action, data={"csrf_token": token, **fields})
 
 
-async def sign_up(shop: httpx.AsyncClient, audit, email: str = "ada@example.com"):
+async def sign_up(shop: httpx.AsyncClient, audit, accounts, email: str = "ada@example.com"):
+    """Sign up, then open the link accounts mailed and confirm: the confirmation's answer."""
     fields = {"name": "Ada", "email": email, "password": PASSWORD}
-    return await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    assert signed_up.status_code == 303, signed_up.text
+    assert signed_up.headers["location"] == "/sign-up/check-email"
+    return await confirm(shop, audit, accounts.links[email])
 
 
-async def test_sign_up_signs_in_and_shows_the_name(shop: httpx.AsyncClient, accounts, audit):
-    response = await sign_up(shop, audit)
+async def confirm(shop: httpx.AsyncClient, audit, token: str):
+    page = await shop.get(f"/verify-email/{token}")
+    assert page.status_code == 200
+    return await shop.post("/verify-email", data=form_fields(audit, page.text, "/verify-email"))
 
+
+def form_fields(audit, html: str, action: str) -> dict[str, str]:
+    """The named inputs of the form posting to `action` (its hidden fields above all)."""
+    start = html.index(f'action="{action}"')
+    form = html[start : html.index("</form>", start)]
+    return {str(f["name"]): str(f.get("value") or "") for f in audit(form).all("input")}
+
+
+def has_form(page, action: str) -> bool:
+    return any(f.get("action") == action for f in page.all("form"))
+
+
+async def test_sign_up_asks_to_check_the_mail_and_the_link_signs_in(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+
+    assert signed_up.status_code == 303
+    assert signed_up.headers["location"] == "/sign-up/check-email"
+    waiting = audit((await shop.get("/sign-up/check-email")).text)
+    assert waiting.heading == "Check your e-mail"
+    assert has_form(waiting, "/verify-email/resend")  # a new link can be asked for
+    assert not has_form(audit((await shop.get("/")).text), "/sign-out")  # not signed in yet
+
+    response = await confirm(shop, audit, accounts.links["ada@example.com"])
     assert response.status_code == 303
     assert response.headers["location"] == "/account"
     page = audit((await shop.get("/account")).text)
@@ -31,11 +63,61 @@ async def test_sign_up_signs_in_and_shows_the_name(shop: httpx.AsyncClient, acco
     assert "ada@example.com" in page.plain_text
     assert "Welcome to Mosaic, Ada." in page.plain_text
     assert any(f.get("action") == "/sign-out" for f in page.all("form"))
-    assert accounts.client_addresses == ["127.0.0.1", "127.0.0.1"]
+    assert accounts.client_addresses == ["127.0.0.1"]
 
 
-async def test_flash_messages_show_once(shop: httpx.AsyncClient, audit):
-    await sign_up(shop, audit)
+async def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_account(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    await sign_up(shop, audit, accounts, "ada@example.com")
+    await post_form(shop, audit, "/", "/sign-out")
+    answers = []
+    for email in ("ada@example.com", "new@example.com"):
+        fields = {"name": "Mallory", "email": email, "password": PASSWORD + "!"}
+        answer = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+        page = await shop.get(answer.headers["location"])
+        answers.append((answer.status_code, answer.headers["location"], page.status_code,
+                        audit(page.text).plain_text))  # fmt: skip
+    assert answers[0] == answers[1]
+
+
+async def test_a_used_link_says_what_to_do(shop: httpx.AsyncClient, accounts, audit):
+    token = "unknown-or-used-token"
+    response = await confirm(shop, audit, token)
+
+    assert response.status_code == 410
+    page = audit(response.text)
+    assert "This link does not work any more" in page.plain_text
+    assert has_form(page, "/verify-email/resend")
+    assert not has_form(audit((await shop.get("/")).text), "/sign-out")
+
+
+async def test_signing_in_before_confirming_offers_a_new_link(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    first = accounts.links["ada@example.com"]
+
+    refused = await post_form(
+        shop, audit, "/sign-in", "/sign-in", email="ada@example.com", password=PASSWORD
+    )
+    assert refused.status_code == 403
+    page = audit(refused.text)
+    assert "Please confirm your e-mail address first" in page.plain_text
+    hidden = form_fields(audit, refused.text, "/verify-email/resend")
+    assert hidden["email"] == "ada@example.com"
+
+    sent = await shop.post("/verify-email/resend", data=hidden)
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/sign-up/check-email"
+    assert accounts.link_requests == ["ada@example.com"]
+    assert accounts.links["ada@example.com"] != first
+    assert (await confirm(shop, audit, accounts.links["ada@example.com"])).status_code == 303
+
+
+async def test_flash_messages_show_once(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit, accounts)
 
     first = audit((await shop.get("/")).text).plain_text
     second = audit((await shop.get("/")).text).plain_text
@@ -53,7 +135,7 @@ async def test_a_rejected_password_says_why(shop: httpx.AsyncClient, audit):
 
 
 async def test_sign_in_gets_a_new_session_id(shop: httpx.AsyncClient, accounts, audit, redis_url):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     await post_form(shop, audit, "/", "/sign-out")
     await shop.get("/")
     before = shop.cookies["session"]
@@ -70,8 +152,10 @@ async def test_sign_in_gets_a_new_session_id(shop: httpx.AsyncClient, accounts, 
         assert await valkey.exists(f"frontend:session:{after}")
 
 
-async def test_wrong_password_is_refused_without_saying_which_part(shop: httpx.AsyncClient, audit):
-    await sign_up(shop, audit)
+async def test_wrong_password_is_refused_without_saying_which_part(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    await sign_up(shop, audit, accounts)
     await post_form(shop, audit, "/", "/sign-out")
 
     response = await post_form(
@@ -82,8 +166,8 @@ async def test_wrong_password_is_refused_without_saying_which_part(shop: httpx.A
     assert "don't match an account" in audit(response.text).plain_text
 
 
-async def test_sign_out_needs_csrf(shop: httpx.AsyncClient, audit):
-    await sign_up(shop, audit)
+async def test_sign_out_needs_csrf(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit, accounts)
 
     response = await shop.post("/sign-out", data={})
 
@@ -94,7 +178,7 @@ async def test_sign_out_needs_csrf(shop: httpx.AsyncClient, audit):
 async def test_after_sign_out_the_old_cookie_is_refused(
     shop: httpx.AsyncClient, app, accounts, audit
 ):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     old = shop.cookies["session"]
 
     response = await post_form(shop, audit, "/", "/sign-out")
@@ -119,7 +203,7 @@ async def test_account_page_needs_a_signed_in_user(shop: httpx.AsyncClient):
 
 async def test_an_expired_access_token_is_refreshed(shop: httpx.AsyncClient, accounts, audit):
     accounts.access_seconds = 0  # the token handed out at sign-in is already stale
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     accounts.access_seconds = 600
 
     response = await shop.get("/account")
@@ -129,7 +213,7 @@ async def test_an_expired_access_token_is_refreshed(shop: httpx.AsyncClient, acc
 
 
 async def test_an_ended_accounts_session_means_signed_out(shop: httpx.AsyncClient, accounts, audit):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     accounts.sessions.clear()  # e.g. a password change elsewhere
 
     response = await shop.get("/account")
@@ -139,7 +223,7 @@ async def test_an_ended_accounts_session_means_signed_out(shop: httpx.AsyncClien
 
 
 async def test_addresses_can_be_added_and_removed(shop: httpx.AsyncClient, accounts, audit):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     address = {
         "recipient": "Ada Lovelace", "line1": "12 St James's Square", "line2": "",
         "city": "London", "region": "", "postal_code": "SW1Y 4JH", "country": "gb",
@@ -156,8 +240,8 @@ async def test_addresses_can_be_added_and_removed(shop: httpx.AsyncClient, accou
     assert "No saved addresses yet." in audit((await shop.get("/account")).text).plain_text
 
 
-async def test_a_bad_address_is_explained(shop: httpx.AsyncClient, audit):
-    await sign_up(shop, audit)
+async def test_a_bad_address_is_explained(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit, accounts)
 
     await post_form(shop, audit, "/account", "/account/addresses", recipient="Ada", city="")
 
@@ -202,7 +286,7 @@ def next_of(href: str) -> str | None:
 async def test_sign_in_returns_to_the_page_it_was_asked_from(
     shop: httpx.AsyncClient, accounts, audit
 ):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     await post_form(shop, audit, "/", "/sign-out")
     product = await shop.get("/product/ceramic-pour-over?ref=1")
     link = header_link(audit, product.text, "Sign in")
@@ -216,7 +300,9 @@ async def test_sign_in_returns_to_the_page_it_was_asked_from(
     assert response.headers["location"] == "/product/ceramic-pour-over?ref=1"
 
 
-async def test_sign_up_returns_to_the_page_it_was_asked_from(shop: httpx.AsyncClient, audit):
+async def test_sign_up_returns_to_the_page_it_was_asked_from(
+    shop: httpx.AsyncClient, accounts, audit
+):
     link = header_link(audit, (await shop.get("/cart")).text, "Create account")
     form = (await shop.get(link)).text
 
@@ -226,7 +312,9 @@ async def test_sign_up_returns_to_the_page_it_was_asked_from(shop: httpx.AsyncCl
     )
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/cart"
+    assert response.headers["location"] == "/sign-up/check-email"
+    confirmed = await confirm(shop, audit, accounts.links["ada@example.com"])
+    assert confirmed.headers["location"] == "/cart"
     # ... and the way between sign-in and sign-up keeps where to return.
     other = next(
         a["href"] for a in audit(form).all("a") if str(a.get("href")).startswith("/sign-in")
@@ -234,11 +322,13 @@ async def test_sign_up_returns_to_the_page_it_was_asked_from(shop: httpx.AsyncCl
     assert next_of(str(other)) == "/cart"
 
 
-async def test_without_a_page_to_return_to_the_account_page_it_is(shop: httpx.AsyncClient, audit):
+async def test_without_a_page_to_return_to_the_account_page_it_is(
+    shop: httpx.AsyncClient, accounts, audit
+):
     home = await shop.get("/")
 
     assert header_link(audit, home.text, "Sign in") == "/sign-in"
-    response = await sign_up(shop, audit)
+    response = await sign_up(shop, audit, accounts)
     assert response.headers["location"] == "/account"
 
 
@@ -259,12 +349,14 @@ def hidden_next(audit, html: str) -> str:
         "/\t/evil.example",
         "http:evil.example",
         "/sign-in?next=/cart",
+        "/sign-up/check-email",
+        "/verify-email/some-token",
     ],
 )
 async def test_the_way_back_after_signing_in_is_never_another_site(
     shop: httpx.AsyncClient, accounts, audit, target
 ):
-    await sign_up(shop, audit, "grace@example.com")
+    await sign_up(shop, audit, accounts, "grace@example.com")
     await post_form(shop, audit, "/", "/sign-out")
     page = (await shop.get("/sign-in", params={"next": target})).text
 
@@ -276,14 +368,15 @@ async def test_the_way_back_after_signing_in_is_never_another_site(
     assert signed_in.headers["location"] == "/account"
     await post_form(shop, audit, "/", "/sign-out")
     fields = {"name": "Bo", "email": "bo@example.com", "password": PASSWORD, "next": target}
-    signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
-    assert signed_up.headers["location"] == "/account"
+    await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    confirmed = await confirm(shop, audit, accounts.links["bo@example.com"])
+    assert confirmed.headers["location"] == "/account"
 
 
 async def test_removing_an_address_that_is_not_yours_says_so(
     shop: httpx.AsyncClient, accounts, audit
 ):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     accounts.addresses["someone@example.com"] = [{"id": "theirs123", "city": "Paris"}]
 
     response = await post_form(shop, audit, "/account", "/account/addresses/theirs123/delete")
@@ -295,8 +388,10 @@ async def test_removing_an_address_that_is_not_yours_says_so(
     assert accounts.addresses["someone@example.com"] == [{"id": "theirs123", "city": "Paris"}]
 
 
-async def test_an_address_id_that_cannot_exist_is_not_found_either(shop: httpx.AsyncClient, audit):
-    await sign_up(shop, audit)
+async def test_an_address_id_that_cannot_exist_is_not_found_either(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    await sign_up(shop, audit, accounts)
 
     await post_form(shop, audit, "/account", "/account/addresses/not%20an%20id!/delete")
 
@@ -306,7 +401,7 @@ async def test_an_address_id_that_cannot_exist_is_not_found_either(shop: httpx.A
 async def test_a_refused_address_that_is_not_the_form_s_fault_says_what_accounts_said(
     shop: httpx.AsyncClient, accounts, audit
 ):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     accounts.refuse_addresses = 409
 
     await post_form(shop, audit, "/account", "/account/addresses", recipient="Ada", city="Oslo")
@@ -316,14 +411,26 @@ async def test_a_refused_address_that_is_not_the_form_s_fault_says_what_accounts
     assert "Please check the address" not in text
 
 
-async def test_sign_up_then_too_many_sign_ins_says_to_wait(
-    shop: httpx.AsyncClient, accounts, audit
-):
+async def test_too_many_sign_ins_says_to_wait(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit, accounts)
+    await post_form(shop, audit, "/", "/sign-out")
     accounts.refuse_sign_in = 429
 
-    response = await sign_up(shop, audit)
-    page = audit((await shop.get(response.headers["location"])).text).plain_text
+    response = await post_form(
+        shop, audit, "/sign-in", "/sign-in", email="ada@example.com", password=PASSWORD
+    )
 
-    assert response.headers["location"] == "/sign-in"
-    assert "Please wait 120 seconds." in page
-    assert "If you already have an account" not in page
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "120"
+    assert "Please wait 120 seconds." in audit(response.text).plain_text
+
+
+@pytest.mark.parametrize("path", ["/verify-email/not!a*token", "/verify-email/" + "x" * 300])
+async def test_a_link_that_cannot_be_one_is_a_page_not_an_error(
+    shop: httpx.AsyncClient, accounts, audit, path: str
+):
+    response = await shop.get(path)
+
+    assert response.status_code == 400  # the shop's page for a link that is not one
+    assert response.headers["content-type"].startswith("text/html")
+    assert "That link doesn't look right" in audit(response.text).plain_text

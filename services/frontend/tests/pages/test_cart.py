@@ -130,8 +130,8 @@ async def test_cart_down_is_a_flash_not_a_500(shop: httpx.AsyncClient, cart, aud
     assert (await add(shop, audit)).status_code == 303
 
 
-async def test_sign_in_merges_the_visitor_cart(shop: httpx.AsyncClient, cart, audit):
-    await sign_up(shop, audit)
+async def test_sign_in_merges_the_visitor_cart(shop: httpx.AsyncClient, accounts, cart, audit):
+    await sign_up(shop, audit, accounts)
     await post_form(shop, audit, "/", "/sign-out")
     await add(shop, audit, quantity="3")
     visitor = visitor_owners(cart)[-1].removeprefix("visitor:")
@@ -148,19 +148,19 @@ async def test_sign_in_merges_the_visitor_cart(shop: httpx.AsyncClient, cart, au
     assert cart.owners_seen[-1] == "user:ada@example.com"  # signed in: the token, not the visitor
 
 
-async def test_sign_up_merges_too(shop: httpx.AsyncClient, cart, audit):
+async def test_sign_up_merges_too(shop: httpx.AsyncClient, accounts, cart, audit):
     await add(shop, audit)
 
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
 
     assert [email for email, _ in cart.merges] == ["ada@example.com"]
     assert "Cart (1)" in audit((await shop.get("/")).text).plain_text
 
 
-async def test_a_failed_merge_still_signs_in(shop: httpx.AsyncClient, cart, audit):
+async def test_a_failed_merge_still_signs_in(shop: httpx.AsyncClient, accounts, cart, audit):
     cart.fail_with = 503
 
-    response = await sign_up(shop, audit)
+    response = await sign_up(shop, audit, accounts)
 
     assert response.status_code == 303
     text = audit((await shop.get("/account")).text).plain_text
@@ -172,7 +172,7 @@ async def test_accounts_down_at_token_refresh_is_a_flash(
     shop: httpx.AsyncClient, accounts, cart, audit
 ):
     accounts.access_seconds = 1  # inside the refresh margin: every cart call refreshes first
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     token = (await shop.get(PRODUCT)).text
     await accounts.stop()
 

@@ -158,7 +158,7 @@ async def test_a_guest_places_an_order_and_sees_it_by_its_link(
 async def test_a_signed_in_user_checks_out_with_a_saved_address(
     shop: httpx.AsyncClient, orders, accounts, shipping, audit
 ):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     fields = {"recipient": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
               "postal_code": "SW1Y 4JH", "country": "GB"}  # fmt: skip
     await post_form(shop, audit, "/account", "/account/addresses", **fields)
@@ -455,15 +455,17 @@ async def test_the_guest_link_works_from_another_browser(
         assert (await other.get(f"/orders/{order_id}")).status_code == 404  # not its visitor
 
 
-async def test_another_user_s_order_is_a_404_page(app: Any, shop: httpx.AsyncClient, orders, audit):
-    await sign_up(shop, audit)
+async def test_another_user_s_order_is_a_404_page(
+    app: Any, shop: httpx.AsyncClient, accounts, orders, audit
+):
+    await sign_up(shop, audit, accounts)
     await add(shop, audit)
     location = (await place(shop, audit, email="ada@example.com")).headers["location"]
     assert (await shop.get(location)).status_code == 200
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as mallory:
-        await sign_up(mallory, audit, email="mallory@example.com")
+        await sign_up(mallory, audit, accounts, email="mallory@example.com")
         response = await mallory.get(location)
         assert response.status_code == 404
         assert "Grace" not in response.text and "Unter den Linden" not in response.text
@@ -569,9 +571,9 @@ async def test_a_cart_emptied_meanwhile_is_said_above_the_form(
 
 
 async def test_a_user_s_saved_addresses_stay_on_the_form_after_an_error(
-    shop: httpx.AsyncClient, orders, audit
+    shop: httpx.AsyncClient, accounts, orders, audit
 ):
-    await sign_up(shop, audit)
+    await sign_up(shop, audit, accounts)
     fields = {"recipient": "Ada Lovelace", "line1": "1 Main St", "city": "Springfield",
               "postal_code": "12345", "country": "US"}  # fmt: skip
     await post_form(shop, audit, "/account", "/account/addresses", **fields)

@@ -37,8 +37,8 @@ async def test_checkout_and_the_order_page_have_the_category_bar(shop: httpx.Asy
     assert category_bar(audit, order.text) == CATEGORY_BAR
 
 
-async def test_the_account_pages_have_the_category_bar(shop: httpx.AsyncClient, audit):
-    await sign_up(shop, audit)
+async def test_the_account_pages_have_the_category_bar(shop: httpx.AsyncClient, accounts, audit):
+    await sign_up(shop, audit, accounts)
 
     for path in ("/account", "/account/orders"):
         assert category_bar(audit, (await shop.get(path)).text) == CATEGORY_BAR, path

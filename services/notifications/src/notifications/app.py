@@ -1,4 +1,5 @@
-"""Wiring: settings, Postgres, the SMTP server and the consumer of `events:orders`."""
+"""Wiring: settings, Postgres, the SMTP server and the consumers of `events:orders` and
+`events:accounts` (one handler per stream)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from chassis import Database, load_settings
 from chassis.events import Consumer, stream_of
 from chassis.worker import Worker
 
+from notifications.account_events import AccountMail
 from notifications.handler import Notifier
 from notifications.mailer import SmtpMailer
 from notifications.settings import NotificationsSettings
 from notifications.smtp_check import SmtpServer
 
 GROUP = "notifications"  # the consumer group: each event reaches one of our processes
-STREAMS = ("orders",)  # whose events we read; [tool.mosaic] consumes says the same
+STREAMS = ("orders", "accounts")  # whose events we read; [tool.mosaic] consumes says the same
 
 
 def consumer_name(settings: NotificationsSettings) -> str:
@@ -26,19 +28,19 @@ def consumer_name(settings: NotificationsSettings) -> str:
 def create_worker(settings: NotificationsSettings | None = None) -> Worker:
     settings = settings or load_settings(NotificationsSettings)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
-    notifier = Notifier(
-        database,
-        SmtpMailer(settings.smtp, timeout=settings.smtp_timeout_seconds),
-        shop_url=settings.shop_url,
-        sender=settings.mail_from,
+    mailer = SmtpMailer(settings.smtp, timeout=settings.smtp_timeout_seconds)
+    notifier = Notifier(database, mailer, shop_url=settings.shop_url, sender=settings.mail_from)
+    account_mail = AccountMail(
+        database, mailer, shop_url=settings.shop_url, sender=settings.mail_from
     )
+    handlers = {"orders": notifier.handle, "accounts": account_mail.handle}
     consumers = [
         Consumer(
             settings.broker_url,
             stream_of(producer),
             GROUP,
             consumer_name(settings),
-            notifier.handle,
+            handlers[producer],
             claim_idle_seconds=settings.retry_after_seconds,
         )
         for producer in STREAMS

@@ -84,8 +84,8 @@ async def admin_broker(backing: BackingServers) -> AsyncIterator[str]:
 @pytest.fixture
 def broker_url(backing: BackingServers, admin_broker: str) -> str:
     """notifications' own BROKER_URL, as `mosaic up` provisions it: its ACL user may only
-    work its consumer group on events:orders."""
-    return backing.broker_url("notifications", consumes=["orders"])
+    work its consumer groups on events:orders and events:accounts."""
+    return backing.broker_url("notifications", consumes=["orders", "accounts"])
 
 
 @pytest.fixture

@@ -79,6 +79,26 @@ def holds_for(check: Callable[[], bool], seconds: float, what: str) -> None:
 REDELIVERY_SECONDS = 2
 FAST_REDELIVERY = {"RETRY_AFTER_SECONDS": str(REDELIVERY_SECONDS)}
 REDELIVERY_WINDOW = 3 * REDELIVERY_SECONDS + 4  # pending + the next look + handling, sending
+# The path of an address-verification link in a mail from notifications.
+VERIFY_LINK = re.compile(r"https?://[^\s\"'<>]+?(/verify-email/[A-Za-z0-9_-]+)")
+Mail = Callable[[], list[dict[str, Any]]]
+
+
+def verification_link(mail: Mail, email: str, timeout: float = 60, *, after: str = "") -> str:
+    """The path of the newest address-verification link mailed to `email` (waits for its
+    mail; `after`: a link to skip, e.g. one used already). `mail`: `UpProcess.mail`."""
+    found: list[str] = []
+
+    def arrived() -> bool:
+        for message in mail():  # newest first
+            link = VERIFY_LINK.search(message.get("text") or "")
+            if email in message["to"] and link and link[1] != after:
+                found.append(link[1])
+                return True
+        return False
+
+    wait_until(arrived, timeout, f"a verification link mailed to {email}")
+    return found[0]
 
 
 class UpProcess:
@@ -403,9 +423,19 @@ class Shopper:
         added = self.submit(f"/product/{product}", "/cart/items", quantity=str(quantity))
         assert added.status_code == 303, added.text
 
-    def sign_up(self, name: str, email: str, password: str) -> None:
+    def sign_up(self, name: str, email: str, password: str, *, mail: Mail) -> None:
+        """Sign up, then open the link mailed to the address and confirm: signed in.
+        `mail` reads the dev mailbox (`UpProcess.mail`)."""
         answer = self.submit("/sign-up", "/sign-up", name=name, email=email, password=password)
         assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/sign-up/check-email", answer.headers
+        self.confirm(verification_link(mail, email))
+
+    def confirm(self, link: str) -> httpx.Response:
+        """Open a verification link and press its button, as its owner would."""
+        confirmed = self.submit(link, "/verify-email")
+        assert confirmed.status_code == 303, confirmed.text
+        return confirmed
 
     def checkout_form(self) -> dict[str, str]:
         """A fresh checkout form's hidden fields (its own Idempotency-Key) and a delivery

@@ -35,8 +35,10 @@ class LoadRun:
     rate: float | None = None
     seed: int = 1
 
-    def argv(self, host: str, out: Path) -> list[str]:
+    def argv(self, host: str, out: Path, mailbox: str | None = None) -> list[str]:
         argv = [sys.executable, "-m", "loadgen", "run", "--host", host, "--flow", self.flow]
+        if mailbox is not None:
+            argv += ["--mailbox", mailbox]
         argv += ["--users", str(self.users), "--duration", f"{self.duration:g}"]
         if self.rate is not None:
             argv += ["--rate", f"{self.rate:g}"]
@@ -45,10 +47,11 @@ class LoadRun:
 
 
 class LoadgenProcess:
-    def __init__(self, run: LoadRun, host: str, out: Path) -> None:
+    def __init__(self, run: LoadRun, host: str, out: Path, mailbox: str | None = None) -> None:
         self.run = run
         self.host = host
         self.out = out
+        self.mailbox = mailbox
         self.tail: deque[str] = deque(maxlen=30)
         self._process: subprocess.Popen[str] | None = None
 
@@ -59,7 +62,7 @@ class LoadgenProcess:
         self.out.unlink(missing_ok=True)
         try:
             self._process = subprocess.Popen(
-                self.run.argv(self.host, self.out),
+                self.run.argv(self.host, self.out, self.mailbox),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

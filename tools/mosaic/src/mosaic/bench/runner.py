@@ -176,7 +176,7 @@ class ModeBench:
         overhead = RUN_OVERHEAD if run.rate is None else STEP_OVERHEAD
         self.progress.phase(f"{self.mode}: {what}", run.duration + run.warmup + overhead)
         out = self.work / (run.name.replace("/", "-") + ".json")
-        self._loadgen = LoadgenProcess(run, self.shop.url, out)
+        self._loadgen = LoadgenProcess(run, self.shop.url, out, self.shop.mailbox)
         self.sampler.sample()
 
         def on_progress(line: dict[str, Any]) -> None:

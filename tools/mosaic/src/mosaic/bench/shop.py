@@ -39,6 +39,12 @@ class Shop:
     def state(self) -> dict[str, Any] | None:
         return read_state(self.home) if self.home is not None else None
 
+    @property
+    def mailbox(self) -> str | None:
+        """The dev mailbox's URL (signed-in load users confirm their accounts there)."""
+        found = (self.state() or {}).get("mailbox")
+        return str(found) if found else None
+
     def processes(self) -> list[dict[str, Any]]:
         return list((self.state() or {}).get("processes", []))
 

@@ -1,0 +1,185 @@
+"""The events accounts publishes (stream `events:accounts`), versioned like orders' (see
+services/orders/src/orders/events.py): their payloads, and the JSON Schemas committed under
+`services/accounts/events/` (`python -m accounts.events` rewrites them; a test checks them).
+
+Envelope (chassis.events.Event): {"id", "type", "version", "occurred_at", "data"}.
+Readers ignore fields they do not know; anything but a new optional field is a new version.
+
+Who reads them: notifications, which mails the address (the link to prove it, or a note to
+its owner that someone tried to sign up with it). The link's token travels in the event
+(the mail needs it) and is kept at rest only as a hash (`verifications.token_hash`).
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events"
+STREAM = "events:accounts"
+VERIFY_PATH = "/verify-email/"  # the shop's page (frontend) that takes the link's token
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event as written to the outbox, in the same transaction as the state change."""
+
+    type: str
+    version: int
+    data: dict[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VerificationV1(_Data):
+    """A link that proves the address: sent when an account is registered (or registered
+    again before it was verified) and when its owner asks for the link again."""
+
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    verify_url: str = Field(description="a path on the shop carrying the one-time token")
+    expires_at: AwareDatetime
+
+
+class AddressTakenV1(_Data):
+    """Someone tried to sign up with an address that has an account: its owner hears of it
+    (the one who tried sees the same answer as for a free address)."""
+
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    attempted_at: AwareDatetime
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: uuid.UUID
+    version: Literal[1]
+    occurred_at: AwareDatetime
+
+
+class AccountRegisteredEventV1(_Envelope):
+    type: Literal["AccountRegistered"]
+    data: VerificationV1
+
+
+class VerificationRequestedEventV1(_Envelope):
+    type: Literal["VerificationRequested"]
+    data: VerificationV1
+
+
+class SignUpWithTakenAddressEventV1(_Envelope):
+    type: Literal["SignUpWithTakenAddress"]
+    data: AddressTakenV1
+
+
+ENVELOPES: dict[tuple[str, int], type[_Envelope]] = {
+    ("AccountRegistered", 1): AccountRegisteredEventV1,
+    ("VerificationRequested", 1): VerificationRequestedEventV1,
+    ("SignUpWithTakenAddress", 1): SignUpWithTakenAddressEventV1,
+}
+
+
+def verification(
+    kind: Literal["AccountRegistered", "VerificationRequested"],
+    *,
+    user_id: str,
+    email: str,
+    display_name: str,
+    token: str,
+    expires_at: datetime,
+) -> OutboxEvent:
+    return OutboxEvent(
+        kind,
+        1,
+        {
+            "user_id": user_id,
+            "email": email,
+            "display_name": display_name,
+            "verify_url": VERIFY_PATH + token,
+            "expires_at": expires_at.astimezone(UTC).isoformat(),
+        },
+    )
+
+
+def address_taken(*, user_id: str, email: str, display_name: str) -> OutboxEvent:
+    return OutboxEvent(
+        "SignUpWithTakenAddress",
+        1,
+        {
+            "user_id": user_id,
+            "email": email,
+            "display_name": display_name,
+            "attempted_at": datetime.now(UTC).isoformat(),
+        },
+    )
+
+
+def schema(kind: str, version: int) -> bytes:
+    """The JSON Schema of an event's envelope, as committed."""
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://mosaic.dev/events/accounts/{kind}.v{version}.json",
+        **_tolerant(ENVELOPES[(kind, version)].model_json_schema()),
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _tolerant(node: Any) -> Any:
+    """Without `additionalProperties: false`: readers accept later optional fields."""
+    if isinstance(node, dict):
+        return {
+            key: _tolerant(value)
+            for key, value in node.items()
+            if not (key == "additionalProperties" and value is False)
+        }
+    if isinstance(node, list):
+        return [_tolerant(item) for item in node]
+    return node
+
+
+def schema_path(kind: str, version: int) -> Path:
+    return SCHEMAS / f"{kind}.v{version}.json"
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for kind, version in ENVELOPES:
+        path, current = schema_path(kind, version), schema(kind, version)
+        if "--check" in argv:
+            if not path.exists() or path.read_bytes() != current:
+                stale.append(path.name)
+            continue
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(current)
+        print(f"wrote {path}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run: python -m accounts.events", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

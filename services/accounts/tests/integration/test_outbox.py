@@ -1,0 +1,79 @@
+"""The outbox: written with the registration, relayed in order, then deleted (the link's
+token must not stay at rest in clear)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from accounts.events import STREAM
+from accounts.outbox import Relay
+from chassis import Database
+from chassis.events import Event
+
+
+class Broker:
+    """An in-memory stand-in for the broker port: what was published, or a failure."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+        self.fail_after = fail_after
+
+    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
+        if self.fail_after is not None and len(self.published) >= self.fail_after:
+            raise ConnectionError("broker away")
+        self.published.append((stream, envelope))
+
+
+async def test_published_events_leave_the_outbox_in_order(
+    register: Any, urls: Any, db: asyncpg.Connection
+) -> None:
+    emails = [f"relay-{n}@example.com" for n in range(3)]
+    for email in emails:
+        await register(email, verify=False)
+    database = Database(urls.database, pool_size=1)
+    await database.open()
+    try:
+        broker = Broker(fail_after=2)
+        relay = Relay(database, broker)
+        with pytest.raises(ConnectionError):
+            await relay.relay_once()
+        # The two the broker took are gone; the third waits for the next pass.
+        assert await db.fetchval("SELECT count(*) FROM outbox") == 1
+        broker.fail_after = None
+        assert await relay.relay_once() == 1
+    finally:
+        await database.close()
+    assert [e["data"]["email"] for _, e in broker.published] == emails
+    assert {stream for stream, _ in broker.published} == {STREAM}
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_a_row_that_is_not_an_event_is_set_aside_without_blocking_the_rest(
+    register: Any, urls: Any, db: asyncpg.Connection
+) -> None:
+    """A poison row (here: a payload no envelope validates) must not hold back the links
+    of everyone who signs up after it."""
+    await register("before@example.com", verify=False)
+    await db.execute(
+        "INSERT INTO outbox (event_id, type, version, payload)"
+        " VALUES (gen_random_uuid(), 'AccountRegistered', 1, '{\"not\": \"an event\"}')"
+    )
+    await register("after@example.com", verify=False)
+    database = Database(urls.database, pool_size=1)
+    await database.open()
+    try:
+        published: list[dict[str, Any]] = []
+
+        async def publish(stream: str, envelope: dict[str, Any]) -> None:
+            Event.model_validate(envelope)  # as the relay's BrokerPublish does first
+            published.append(envelope)
+
+        assert await Relay(database, publish).relay_once() == 2
+    finally:
+        await database.close()
+    assert [e["data"]["email"] for e in published] == ["before@example.com", "after@example.com"]
+    aside = await db.fetch("SELECT failed_at, error FROM outbox")
+    assert len(aside) == 1 and aside[0]["failed_at"] is not None
+    assert "an event" not in aside[0]["error"]  # where and what, not the values

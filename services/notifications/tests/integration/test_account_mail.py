@@ -1,0 +1,95 @@
+"""Account events → one e-mail each, on real Postgres and a real SMTP server: the link that
+proves a new address, and the note to an owner that someone tried their address."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from chassis import Database
+from chassis.events import Event
+from notifications.account_events import AccountMail
+from notifications.mailer import SmtpMailer
+from notifications.settings import parse_smtp_url
+
+from .conftest import SHOP, SmtpServer
+
+TOKEN = "Xy-Token_123456789012345678901234567890"
+
+
+def account_mail(database: Database, smtp: SmtpServer) -> AccountMail:
+    return AccountMail(
+        database,
+        SmtpMailer(parse_smtp_url(smtp.url), timeout=10),
+        shop_url=SHOP,
+        sender="Mosaic <accounts@mosaic.example>",
+    )
+
+
+def registered(kind: str = "AccountRegistered", **changes: Any) -> Event:
+    data = {
+        "user_id": "0b8f3f7e-3c1a-4c39-9d55-1d0e0f6c2a11",
+        "email": "ada@example.com",
+        "display_name": "Ada Lovelace",
+        "verify_url": f"/verify-email/{TOKEN}",
+        "expires_at": (datetime.now(UTC) + timedelta(hours=24)).isoformat(),
+        **changes,
+    }
+    return Event(type=kind, version=1, data=data)
+
+
+async def test_a_new_account_gets_its_link_once(
+    database: Database, smtp: SmtpServer, db: asyncpg.Connection
+) -> None:
+    handler = account_mail(database, smtp)
+    event = registered()
+    for _ in range(3):  # redelivered: still one mail
+        await handler.handle(event)
+    [mail] = smtp.mailbox.wait_for(1, timeout=10)
+    assert mail["To"] == "ada@example.com"
+    assert mail["Subject"] == "Confirm your e-mail address for Mosaic"
+    assert mail["Message-ID"] == f"<{event.id}@mail.mosaic.example>"
+    text, html = mail.get_body(("plain",)), mail.get_body(("html",))
+    assert text is not None and html is not None
+    assert f"{SHOP}/verify-email/{TOKEN}" in text.get_content()
+    assert f"{SHOP}/verify-email/{TOKEN}" in html.get_content()
+    # Every handle() has returned, so every send it made was accepted already (250).
+    assert len(smtp.mailbox.messages) == 1
+    row = await db.fetchrow("SELECT type, outcome FROM inbox")
+    assert row is not None and (row["type"], row["outcome"]) == ("AccountRegistered", "sent")
+
+
+async def test_the_owner_of_a_taken_address_hears_of_the_attempt(
+    database: Database, smtp: SmtpServer
+) -> None:
+    event = Event(
+        type="SignUpWithTakenAddress",
+        version=1,
+        data={
+            "user_id": "0b8f3f7e-3c1a-4c39-9d55-1d0e0f6c2a11",
+            "email": "ada@example.com",
+            "display_name": "Ada Lovelace",
+            "attempted_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    await account_mail(database, smtp).handle(event)
+    [mail] = smtp.mailbox.wait_for(1, timeout=10)
+    assert mail["Subject"] == "Someone tried to sign up with your e-mail address"
+    text = mail.get_body(("plain",))
+    assert text is not None and f"{SHOP}/sign-in" in text.get_content()
+    assert "verify-email" not in text.get_content()
+
+
+async def test_a_link_to_elsewhere_or_a_bad_address_is_never_mailed(
+    database: Database, smtp: SmtpServer, db: asyncpg.Connection
+) -> None:
+    handler = account_mail(database, smtp)
+    for event in (
+        registered(verify_url="https://evil.example/verify-email/" + TOKEN),
+        registered(email="ada@example.com\r\nBcc: all@example.com"),
+        registered("SomethingElse"),
+    ):
+        await handler.handle(event)  # returns (acked): never looped on, nothing sent
+    assert smtp.mailbox.messages == []
+    assert await db.fetchval("SELECT count(*) FROM inbox") == 0

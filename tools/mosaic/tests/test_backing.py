@@ -57,7 +57,7 @@ async def test_a_valkey_user_only_touches_its_own_keys(servers: BackingServers) 
         async with alpha.pipeline() as pipe:
             pipe.incr("alpha:n").expire("alpha:n", 60)
             await pipe.execute()
-        await alpha.xadd("alpha:events", {"k": "v"})
+        await alpha.zadd("alpha:z", {"m": 1})
         await alpha.publish("alpha:news", "hello")
         assert await alpha.get("alpha:x") == b"1"
         with pytest.raises(redis.exceptions.NoPermissionError):
@@ -66,8 +66,48 @@ async def test_a_valkey_user_only_touches_its_own_keys(servers: BackingServers) 
             await alpha.publish("beta:news", "hello")
         with pytest.raises(redis.exceptions.NoPermissionError):
             await alpha.flushall()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await alpha.xadd("alpha:events", {"k": "v"})  # streams: the BROKER_URL user's
     finally:
         await alpha.aclose()
+
+
+async def test_a_valkey_user_learns_no_key_name_outside_its_prefix(
+    servers: BackingServers,
+) -> None:
+    """Key patterns do not filter what SCAN, KEYS or RANDOMKEY return, nor what CLIENT
+    LIST, MONITOR or SLOWLOG show: each such command is refused outright."""
+    beta = aioredis.Redis.from_url(servers.redis_url("beta"))
+    alpha = aioredis.Redis.from_url(servers.redis_url("alpha"))
+    try:
+        await beta.set("beta:secret-name", "1")
+        await alpha.set("alpha:mine", "1")
+        refused = [
+            ("SCAN", "0"), ("SCAN", "0", "MATCH", "alpha:*"), ("KEYS", "*"), ("RANDOMKEY",),
+            ("DBSIZE",), ("INFO", "keyspace"), ("MONITOR",), ("CLIENT", "LIST"),
+            ("CLIENT", "INFO"), ("CLIENT", "KILL", "USER", "beta"),
+            ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "beta:"),
+            ("OBJECT", "ENCODING", "alpha:mine"), ("MEMORY", "USAGE", "alpha:mine"),
+            ("DEBUG", "OBJECT", "alpha:mine"), ("SLOWLOG", "GET"), ("LATENCY", "LATEST"),
+            ("SORT", "alpha:list", "BY", "beta:*"), ("SORT_RO", "alpha:list", "GET", "*"),
+            ("PUBSUB", "CHANNELS"), ("WAIT", "0", "0"), ("COMMAND", "GETKEYS", "GET", "x"),
+            ("FUNCTION", "LIST"), ("FCALL", "f", "0"), ("SCRIPT", "FLUSH"),
+            ("EVAL", "return redis.call('SCAN', 0)", "0"),
+            ("EVAL", "return redis.call('KEYS', '*')", "0"),
+            ("EVAL", "return redis.call('RANDOMKEY')", "0"),
+            ("EVAL", "return redis.call('GET', 'beta:secret-name')", "0"),
+            ("PSUBSCRIBE", "__key*"), ("SUBSCRIBE", "__keyspace@0__:beta:secret-name"),
+        ]  # fmt: skip
+        for command in refused:
+            # DEBUG is also off in the server's configuration; either refusal will do.
+            with pytest.raises(redis.exceptions.ResponseError, match=r"permissions|not allowed"):
+                await alpha.execute_command(*command)
+        # What the services do run still works, the limiter's script included.
+        script = "redis.call('ZADD', KEYS[1], redis.call('TIME')[1], 'a') return 1"
+        assert await alpha.eval(script, 1, "alpha:limit") == 1
+    finally:
+        await alpha.aclose()
+        await beta.aclose()
 
 
 async def test_the_default_valkey_user_is_off(servers: BackingServers) -> None:

@@ -2,6 +2,16 @@
 
 Persistence is the append-only file plus RDB snapshots, so neither a restart nor a SIGKILL
 loses more than a second of writes. Logins are per ACL user; the `default` user is off.
+
+Memory is capped (MAXMEMORY) and nothing is ever evicted (MAXMEMORY_POLICY): most of what
+this server holds must not silently vanish. The accounts limiter's windows carry a TTL
+(their clean-up), so every `volatile-*` policy could evict them and hand a guesser fresh
+attempts; `allkeys-*` could evict the event streams, whose entries are the only copy of an
+event until every consumer group has it. Sessions are a shopper's cart and sign-in. The
+one true cache (catalog's) is bounded by its TTL. At the cap, writes fail loudly and every
+writer already handles that: catalog reads go to Postgres, a page answers "try again
+shortly", a sign-in is refused (the limiter fails closed), the outbox relay retries.
+Anonymous visitors write nothing (frontend.sessions), so a crawler cannot get there.
 """
 
 import hashlib
@@ -19,6 +29,10 @@ from mosaic.children import Command
 from mosaic.ports import free_port
 
 ADMIN_USER = "admin"
+# About 850,000 stored shopper sessions (~300 bytes each) or a few hundred catalog listings;
+# far above what a laptop shop holds, far below what a laptop has.
+MAXMEMORY = "256mb"
+MAXMEMORY_POLICY = "noeviction"
 
 
 def _executable() -> str:
@@ -67,6 +81,8 @@ class EmbeddedValkey:
                     "appendonly yes",
                     "appendfsync everysec",
                     "save 3600 1 300 100 60 10000",
+                    f"maxmemory {MAXMEMORY}",
+                    f"maxmemory-policy {MAXMEMORY_POLICY}",
                     "",
                 ]
             ),

@@ -40,8 +40,8 @@ FLASH_SECONDS = 60
 # Routes that never read or change a session: no Valkey round trip, no Set-Cookie on
 # responses that browsers and proxies cache.
 SESSIONLESS_PREFIXES = ("/static/", "/pictures/")
-# Valkey unreachable, refusing or timing out: every page needs the session, so the shop
-# answers "try again shortly" (a 503 page) rather than a 500.
+# Valkey unreachable, refusing or timing out while a stored session is read or written: the
+# shop answers "try again shortly" (a 503 page) rather than a 500.
 STORE_FAILURES = (RedisError, OSError)
 # The CSRF cookie outlives any session: a form left open for a while still posts. It is
 # set when missing, not slid: nothing about it is stored, so there is nothing to expire.
@@ -64,7 +64,7 @@ class Session:
         self.data = data
         self.new = new
         self.modified = False
-        self.worth_storing = False  # a new session is stored only after a change that is
+        self.worth_storing = False  # set by a change that justifies storing a new session
         self.replaced_id: str | None = None  # the id to delete after `renew()`
         # The token this visitor's forms carry, signed from their CSRF cookie by the middleware.
         self.csrf_token = ""

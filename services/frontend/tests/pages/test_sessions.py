@@ -273,3 +273,29 @@ async def test_each_visit_slides_the_expiry_forward(shop: httpx.AsyncClient, red
         assert await valkey.ttl(key) > 7 * 24 * 3600 - 60
     _, attributes = cookie_named(response, "session")
     assert f"Max-Age={7 * 24 * 3600}" in attributes
+
+
+async def test_a_refused_form_without_a_session_is_told_once_and_stores_nothing(
+    shop: httpx.AsyncClient, backing, audit
+):
+    """The message rides in a sealed cookie to the next page, which takes it."""
+    before = await frontend_keys(backing)
+    token = csrf_of(audit, (await shop.get("/")).text)
+
+    refused = await shop.post("/currency", data={"csrf_token": token, "currency": "XXX"})
+
+    assert refused.status_code == 303
+    assert "session" not in shop.cookies
+    told = audit((await shop.get("/")).text).plain_text
+    assert "That currency isn't one we can show prices in." in told
+    again = audit((await shop.get("/")).text).plain_text
+    assert "That currency isn't one we can show prices in." not in again  # shown once
+    assert await frontend_keys(backing) == before
+
+
+async def test_a_forged_flash_cookie_shows_nothing(shop: httpx.AsyncClient, audit):
+    shop.cookies.set("flash", "W1siZXJyb3IiLCJDYWxsIDA4MDAgbm93Il1d.c2lnbmF0dXJl")
+
+    page = audit((await shop.get("/")).text).plain_text
+
+    assert "Call 0800 now" not in page

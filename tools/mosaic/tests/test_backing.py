@@ -55,7 +55,8 @@ async def test_a_valkey_user_only_touches_its_own_keys(servers: BackingServers) 
     try:
         await alpha.set("alpha:x", "1")
         async with alpha.pipeline() as pipe:
-            pipe.incr("alpha:n").expire("alpha:n", 60)
+            pipe.incr("alpha:n")
+            pipe.expire("alpha:n", 60)
             await pipe.execute()
         await alpha.zadd("alpha:z", {"m": 1})
         await alpha.publish("alpha:news", "hello")
@@ -101,7 +102,7 @@ async def test_a_valkey_user_learns_no_key_name_outside_its_prefix(
         for command in refused:
             # DEBUG is also off in the server's configuration; either refusal will do.
             with pytest.raises(redis.exceptions.ResponseError, match=r"permissions|not allowed"):
-                await alpha.execute_command(*command)
+                await alpha.execute_command(*command)  # type: ignore[no-untyped-call]
         # What the services do run still works, the limiter's script included.
         script = "redis.call('ZADD', KEYS[1], redis.call('TIME')[1], 'a') return 1"
         assert await alpha.eval(script, 1, "alpha:limit") == 1
@@ -131,7 +132,9 @@ async def test_data_survives_a_restart(servers: BackingServers) -> None:
     client = aioredis.Redis.from_url(servers.redis_url("delta"))
     await client.set("delta:kept", "yes")
     async with client.pipeline(transaction=True) as multi:  # replayed from the AOF as EXEC
-        await multi.set("delta:multi", "yes").incr("delta:n").execute()
+        multi.set("delta:multi", "yes")
+        multi.incr("delta:n")
+        await multi.execute()
     await client.aclose()
 
     servers.stop()

@@ -7,6 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 from mosaic.backing import BackingServers, provision_postgres, provision_valkey
+from mosaic.backing.valkey import eviction_warning
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +158,26 @@ def test_the_shared_fixture_hands_out_urls(backing: BackingServers) -> None:
     assert backing.database_url("catalog").startswith("postgresql://catalog:")
     assert backing.redis_url("catalog").startswith("redis://catalog:")
     assert backing.admin_database_url.startswith("postgresql://postgres:")
+
+
+async def test_valkey_is_capped_and_an_evicting_server_is_flagged(
+    servers: BackingServers,
+) -> None:
+    admin = aioredis.Redis.from_url(servers.admin_redis_url, decode_responses=True)
+    try:
+        config = await admin.config_get("maxmemory*")
+        assert config["maxmemory"] == str(256 * 1024 * 1024)
+        assert config["maxmemory-policy"] == "noeviction"
+        assert await eviction_warning(servers.admin_redis_url) is None
+
+        # An external server attached by URL may evict: `up` says what is at stake.
+        await admin.config_set("maxmemory-policy", "volatile-lru")
+        warning = await eviction_warning(servers.admin_redis_url)
+        assert warning is not None
+        assert "sign-in limits" in warning
+        assert "streams" not in warning
+        await admin.config_set("maxmemory-policy", "allkeys-lru")
+        assert "event streams" in str(await eviction_warning(servers.admin_redis_url))
+    finally:
+        await admin.config_set("maxmemory-policy", "noeviction")
+        await admin.aclose()

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from mosaic.attach import Backing
+from mosaic.backing.valkey import eviction_warning
 from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
 from mosaic.home import venv_bin
@@ -184,6 +185,12 @@ class Stack:
         await self.backing.start_embedded(
             postgres and not self.options.database_url, valkey and not self.options.redis_url
         )
+        if (
+            valkey
+            and self.backing.redis_url
+            and (warning := await eviction_warning(self.backing.redis_url))
+        ):
+            self.logs.note(warning)
         done.set()
 
     async def _bring_up(

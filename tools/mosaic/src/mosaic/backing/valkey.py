@@ -112,6 +112,28 @@ class EmbeddedValkey:
         await wait_until(self.ping, "valkey", timeout, alive)
 
 
+async def eviction_warning(admin_url: str) -> str | None:
+    """What to tell the operator when a server (an external one, attached by URL) may evict
+    keys that must stay: any policy but `noeviction` can drop the limiter's windows, and an
+    `allkeys-*` one the event streams too. None when it cannot, or when the server will not
+    say (a managed server may refuse CONFIG)."""
+    client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10, decode_responses=True)
+    try:
+        policy = (await client.config_get("maxmemory-policy")).get("maxmemory-policy")
+    except redis.exceptions.ResponseError:
+        return None
+    finally:
+        await client.aclose()
+    if policy in (None, MAXMEMORY_POLICY):
+        return None
+    at_risk = "the event streams and " if str(policy).startswith("allkeys") else ""
+    return (
+        f"Valkey evicts keys at its memory cap (maxmemory-policy {policy}): {at_risk}"
+        "accounts' sign-in limits may be dropped, handing a guesser fresh attempts. "
+        f"Set maxmemory-policy {MAXMEMORY_POLICY} on that server."
+    )
+
+
 def _write_private(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

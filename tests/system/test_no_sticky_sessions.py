@@ -65,11 +65,12 @@ class Served:
 
 @dataclass
 class Shopper:
-    """One browser: its session cookie, and a fresh TCP connection for each request."""
+    """One browser: its cookies (session, and the CSRF cookie its forms are signed for), and
+    a fresh TCP connection for each request."""
 
     up: UpProcess
     url: str
-    cookie: str | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
     probe_path: str = "/"
     trail: list[str] = field(default_factory=list)  # who served each of its requests
 
@@ -77,10 +78,11 @@ class Shopper:
         self, connection: httpx.Client, method: str, path: str, data: dict[str, str] | None
     ) -> Served:
         headers = {"x-request-id": f"no-sticky-{uuid.uuid4().hex}"}
-        if self.cookie is not None:
-            headers["cookie"] = f"session={self.cookie}"
+        if self.cookies:
+            headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = connection.request(method, path, data=data, headers=headers)
-        self.cookie = response.cookies.get("session", self.cookie)
+        self.cookies.update(response.cookies.items())
+        self.cookies = {name: value for name, value in self.cookies.items() if value}
         return Served(Forms(response.text), response.status_code, served_by(self.up, response))
 
     def probe(self, connection: httpx.Client) -> str:
@@ -153,7 +155,7 @@ def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
     assert cart.page.cart_count == 3
 
     # Sign up, and confirm with the mailed link: the visitor's cart becomes the user's.
-    visitor_cookie = shopper.cookie
+    visitor_cookie = shopper.cookies["session"]
     form = shopper.next("GET", "/sign-up")
     signed_up = shopper.submit(
         form, "/sign-up", name="Ada Lovelace", email=email, password=PASSWORD
@@ -162,7 +164,7 @@ def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
     link = shopper.next("GET", verification_link(up.mail, email))
     confirmed = shopper.submit(link, "/verify-email")
     assert confirmed.status == 303
-    assert shopper.cookie != visitor_cookie  # a new session id at sign-in
+    assert shopper.cookies["session"] != visitor_cookie  # a new session id at sign-in
     account = shopper.next("GET", "/account")
     assert account.status == 200
     assert account.page.signed_in_as == "Ada Lovelace"

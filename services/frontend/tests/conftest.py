@@ -912,6 +912,7 @@ def frontend_settings(
         "REQUEST_BUDGET_MS": budget_ms,
         "TRANSPORT_SECURITY": "mesh",
         "SERVICE_SIGNING_KEY_FILE": keys.key_file("frontend"),
+        "CSRF_SECRET": "test-only-csrf-secret-of-32-chars-or-more",
     }
     return FrontendSettings(**{**fields, **extra})
 

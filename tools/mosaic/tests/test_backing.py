@@ -7,6 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 from mosaic.backing import BackingServers, provision_postgres, provision_valkey
+from mosaic.backing.valkey import eviction_warning
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +56,10 @@ async def test_a_valkey_user_only_touches_its_own_keys(servers: BackingServers) 
     try:
         await alpha.set("alpha:x", "1")
         async with alpha.pipeline() as pipe:
-            pipe.incr("alpha:n").expire("alpha:n", 60)
+            pipe.incr("alpha:n")
+            pipe.expire("alpha:n", 60)
             await pipe.execute()
-        await alpha.xadd("alpha:events", {"k": "v"})
+        await alpha.zadd("alpha:z", {"m": 1})
         await alpha.publish("alpha:news", "hello")
         assert await alpha.get("alpha:x") == b"1"
         with pytest.raises(redis.exceptions.NoPermissionError):
@@ -66,8 +68,48 @@ async def test_a_valkey_user_only_touches_its_own_keys(servers: BackingServers) 
             await alpha.publish("beta:news", "hello")
         with pytest.raises(redis.exceptions.NoPermissionError):
             await alpha.flushall()
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await alpha.xadd("alpha:events", {"k": "v"})  # streams: the BROKER_URL user's
     finally:
         await alpha.aclose()
+
+
+async def test_a_valkey_user_learns_no_key_name_outside_its_prefix(
+    servers: BackingServers,
+) -> None:
+    """Key patterns do not filter what SCAN, KEYS or RANDOMKEY return, nor what CLIENT
+    LIST, MONITOR or SLOWLOG show: each such command is refused outright."""
+    beta = aioredis.Redis.from_url(servers.redis_url("beta"))
+    alpha = aioredis.Redis.from_url(servers.redis_url("alpha"))
+    try:
+        await beta.set("beta:secret-name", "1")
+        await alpha.set("alpha:mine", "1")
+        refused = [
+            ("SCAN", "0"), ("SCAN", "0", "MATCH", "alpha:*"), ("KEYS", "*"), ("RANDOMKEY",),
+            ("DBSIZE",), ("INFO", "keyspace"), ("MONITOR",), ("CLIENT", "LIST"),
+            ("CLIENT", "INFO"), ("CLIENT", "KILL", "USER", "beta"),
+            ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "beta:"),
+            ("OBJECT", "ENCODING", "alpha:mine"), ("MEMORY", "USAGE", "alpha:mine"),
+            ("DEBUG", "OBJECT", "alpha:mine"), ("SLOWLOG", "GET"), ("LATENCY", "LATEST"),
+            ("SORT", "alpha:list", "BY", "beta:*"), ("SORT_RO", "alpha:list", "GET", "*"),
+            ("PUBSUB", "CHANNELS"), ("WAIT", "0", "0"), ("COMMAND", "GETKEYS", "GET", "x"),
+            ("FUNCTION", "LIST"), ("FCALL", "f", "0"), ("SCRIPT", "FLUSH"),
+            ("EVAL", "return redis.call('SCAN', 0)", "0"),
+            ("EVAL", "return redis.call('KEYS', '*')", "0"),
+            ("EVAL", "return redis.call('RANDOMKEY')", "0"),
+            ("EVAL", "return redis.call('GET', 'beta:secret-name')", "0"),
+            ("PSUBSCRIBE", "__key*"), ("SUBSCRIBE", "__keyspace@0__:beta:secret-name"),
+        ]  # fmt: skip
+        for command in refused:
+            # DEBUG is also off in the server's configuration; either refusal will do.
+            with pytest.raises(redis.exceptions.ResponseError, match=r"permissions|not allowed"):
+                await alpha.execute_command(*command)  # type: ignore[no-untyped-call]
+        # What the services do run still works, the limiter's script included.
+        script = "redis.call('ZADD', KEYS[1], redis.call('TIME')[1], 'a') return 1"
+        assert await alpha.eval(script, 1, "alpha:limit") == 1
+    finally:
+        await alpha.aclose()
+        await beta.aclose()
 
 
 async def test_the_default_valkey_user_is_off(servers: BackingServers) -> None:
@@ -91,7 +133,9 @@ async def test_data_survives_a_restart(servers: BackingServers) -> None:
     client = aioredis.Redis.from_url(servers.redis_url("delta"))
     await client.set("delta:kept", "yes")
     async with client.pipeline(transaction=True) as multi:  # replayed from the AOF as EXEC
-        await multi.set("delta:multi", "yes").incr("delta:n").execute()
+        multi.set("delta:multi", "yes")
+        multi.incr("delta:n")
+        await multi.execute()
     await client.aclose()
 
     servers.stop()
@@ -114,3 +158,26 @@ def test_the_shared_fixture_hands_out_urls(backing: BackingServers) -> None:
     assert backing.database_url("catalog").startswith("postgresql://catalog:")
     assert backing.redis_url("catalog").startswith("redis://catalog:")
     assert backing.admin_database_url.startswith("postgresql://postgres:")
+
+
+async def test_valkey_is_capped_and_an_evicting_server_is_flagged(
+    servers: BackingServers,
+) -> None:
+    admin = aioredis.Redis.from_url(servers.admin_redis_url, decode_responses=True)
+    try:
+        config = await admin.config_get("maxmemory*")
+        assert config["maxmemory"] == str(256 * 1024 * 1024)
+        assert config["maxmemory-policy"] == "noeviction"
+        assert await eviction_warning(servers.admin_redis_url) is None
+
+        # An external server attached by URL may evict: `up` says what is at stake.
+        await admin.config_set("maxmemory-policy", "volatile-lru")
+        warning = await eviction_warning(servers.admin_redis_url)
+        assert warning is not None
+        assert "sign-in limits" in warning
+        assert "streams" not in warning
+        await admin.config_set("maxmemory-policy", "allkeys-lru")
+        assert "event streams" in str(await eviction_warning(servers.admin_redis_url))
+    finally:
+        await admin.config_set("maxmemory-policy", "noeviction")
+        await admin.aclose()

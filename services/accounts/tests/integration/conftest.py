@@ -108,6 +108,14 @@ async def valkey(urls: Urls) -> AsyncIterator[Redis]:
     await redis.aclose()
 
 
+@pytest.fixture(scope="session")
+async def valkey_admin(backing: BackingServers) -> AsyncIterator[Redis]:
+    """Valkey as the operator sees it: only it may list keys (SCAN), a service's user not."""
+    redis = Redis.from_url(backing.admin_redis_url)
+    yield redis
+    await redis.aclose()
+
+
 @pytest.fixture
 async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection, to look at or change rows behind the service's back."""
@@ -117,14 +125,14 @@ async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(urls: Urls, valkey: Redis) -> AsyncIterator[None]:
+async def clean_state(urls: Urls, valkey_admin: Redis) -> AsyncIterator[None]:
     yield
     connection = await asyncpg.connect(urls.database)
     try:
         await connection.execute("TRUNCATE users, sessions, addresses, verifications, outbox")
     finally:
         await connection.close()
-    await forget_valkey(valkey)
+    await forget_valkey(valkey_admin)
 
 
 async def forget_valkey(valkey: Redis) -> None:

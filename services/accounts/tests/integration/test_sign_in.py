@@ -184,12 +184,18 @@ async def test_successful_sign_ins_do_not_count_against_the_limits(
 
 
 async def test_the_limit_is_a_sliding_window_in_valkey(
-    app: FastAPI, register: Any, email: str, client: httpx.AsyncClient, valkey: Any
+    app: FastAPI,
+    register: Any,
+    email: str,
+    client: httpx.AsyncClient,
+    valkey: Any,
+    valkey_admin: Any,
 ) -> None:
     """Attempts are a sorted set per limit, kept no longer than the window."""
     await register(email)
     await sign_in(client, email, "guess-one", "203.0.113.5")
-    keys = [k async for k in valkey.scan_iter(match="accounts:limits:signin-account-client:*")]
+    pattern = "accounts:limits:signin-account-client:*"
+    keys = [k async for k in valkey_admin.scan_iter(match=pattern)]
     assert len(keys) == 1
     assert await valkey.zcard(keys[0]) == 1
     window_ms = app.state.rules.signin_per_account.window_seconds * 1000

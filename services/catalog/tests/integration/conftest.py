@@ -89,6 +89,14 @@ async def valkey(urls: Urls) -> AsyncIterator[Redis]:
     await redis.aclose()
 
 
+@pytest.fixture(scope="session")
+async def valkey_admin(backing: BackingServers) -> AsyncIterator[Redis]:
+    """Valkey as the operator sees it: only it may list keys (SCAN), a service's user not."""
+    redis = Redis.from_url(backing.admin_redis_url)
+    yield redis
+    await redis.aclose()
+
+
 @pytest.fixture
 async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection, to change rows behind the service's back."""
@@ -98,15 +106,15 @@ async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(urls: Urls, valkey: Redis) -> AsyncIterator[None]:
-    await _forget_cache(valkey)
+async def clean_state(urls: Urls, valkey_admin: Redis) -> AsyncIterator[None]:
+    await _forget_cache(valkey_admin)
     yield
     connection = await asyncpg.connect(urls.database)
     try:
         await connection.execute("DELETE FROM products WHERE id LIKE 'test-%'")
     finally:
         await connection.close()
-    await _forget_cache(valkey)
+    await _forget_cache(valkey_admin)
 
 
 async def _forget_cache(valkey: Redis) -> None:

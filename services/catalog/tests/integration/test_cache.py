@@ -8,16 +8,17 @@ from redis.asyncio import Redis
 
 
 async def cached_keys(valkey: Redis) -> set[str]:
+    """Listed with the admin's credentials: catalog's own user may not SCAN."""
     return {key.decode() async for key in valkey.scan_iter(match="catalog:*", count=1000)}
 
 
 async def test_a_second_read_is_served_from_valkey(
-    client: httpx.AsyncClient, valkey: Redis, db: asyncpg.Connection
+    client: httpx.AsyncClient, valkey: Redis, valkey_admin: Redis, db: asyncpg.Connection
 ) -> None:
     first = (await client.get("/v1/products/brass-compass")).json()
     generation = (await valkey.get("catalog:generation")).decode()
     key = f"catalog:{generation}:product:brass-compass"
-    assert key in await cached_keys(valkey)
+    assert key in await cached_keys(valkey_admin)
     assert 0 < await valkey.ttl(key) <= 300
 
     # Behind the cache's back: the row changes, the cached answer does not.
@@ -29,22 +30,24 @@ async def test_a_second_read_is_served_from_valkey(
 
 
 async def test_every_read_kind_is_cached_under_the_catalog_prefix(
-    client: httpx.AsyncClient, valkey: Redis
+    client: httpx.AsyncClient, valkey: Redis, valkey_admin: Redis
 ) -> None:
     await client.get("/v1/categories")
     await client.get("/v1/products", params={"category": "home", "page_size": 5})
     await client.get("/v1/search", params={"q": "lamp"})
     await client.get("/v1/products/table-lamp")
     generation = (await valkey.get("catalog:generation")).decode()
-    names = {key.removeprefix(f"catalog:{generation}:") for key in await cached_keys(valkey)}
+    names = {key.removeprefix(f"catalog:{generation}:") for key in await cached_keys(valkey_admin)}
     assert {"categories", "products:home:1:5", "product:table-lamp"} <= names
     assert any(name.startswith("search:") for name in names)
 
 
-async def test_errors_are_not_cached(client: httpx.AsyncClient, valkey: Redis) -> None:
+async def test_errors_are_not_cached(
+    client: httpx.AsyncClient, valkey: Redis, valkey_admin: Redis
+) -> None:
     await client.get("/v1/products/not-here")
     await client.get("/v1/products", params={"category": "not-here"})
-    assert await cached_keys(valkey) <= {"catalog:generation"}
+    assert await cached_keys(valkey_admin) <= {"catalog:generation"}
 
 
 async def test_a_write_retires_every_cached_read(client: httpx.AsyncClient, valkey: Redis) -> None:

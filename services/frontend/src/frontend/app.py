@@ -18,6 +18,7 @@ from frontend.assets import HashedStaticFiles
 from frontend.carts import CartClient
 from frontend.client_address import through_trusted_proxy
 from frontend.clients import CatalogClient
+from frontend.csrf import CookieSigner
 from frontend.currency import CurrencyClient
 from frontend.error_pages import install_error_pages, sessions_unavailable
 from frontend.orders import OrdersClient
@@ -91,6 +92,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         SessionMiddleware,
         idle_seconds=settings.session_idle_hours * 3600,
         unavailable_page=sessions_unavailable,
+        signer=CookieSigner(settings.csrf_secret.get_secret_value().encode()),
         trusted_proxies=settings.proxy_networks,
     )
     app.add_middleware(SecurityHeadersMiddleware)

@@ -1,8 +1,9 @@
 """Whose cart a request is about, and the item count the header shows.
 
 An anonymous shopper is a visitor id made on first use and kept in the Valkey session (sent
-as `x-visitor-id`); a signed-in one is their access token (`Authorization: Bearer`). At
-sign-in and sign-up the visitor's cart is merged into the user's.
+as `x-visitor-id`; one who only looks gets an id for the request, stored nowhere); a
+signed-in one is their access token (`Authorization: Bearer`). At sign-in and sign-up the
+visitor's cart is merged into the user's.
 
 The header count lives in the session, updated from every cart answer (add, change, remove,
 merge, the cart page): the session is read on every page anyway, so the count costs no call
@@ -35,7 +36,9 @@ def visitor_id(session: Session) -> str:
     if isinstance(found, str) and found:
         return found
     made = secrets.token_urlsafe(24)
-    session[VISITOR_KEY] = made
+    # Looking at an empty cart is no reason to store a session; adding to it is (the count
+    # it changes is kept for good), and takes this id along.
+    session.note(VISITOR_KEY, made)
     return made
 
 

@@ -1,12 +1,12 @@
-"""Form posts: reading an urlencoded body, and refusing it without the session's CSRF token.
+"""Form posts: reading an urlencoded body, and refusing it without the visitor's CSRF token.
 
-Every state-changing form carries the session's token in a hidden `csrf_token` field; a
-post without it, or with another one, is refused with a 403 page (compared in constant
-time). SameSite=Lax on the cookie is the second line, not the only one.
+Every state-changing form carries the visitor's token (signed from their CSRF cookie, see
+frontend.csrf) in a hidden `csrf_token` field; a post without it, or with another one, is
+refused with a 403 page (compared in constant time). SameSite=Lax on the cookies is the
+second line, not the only one.
 """
 
 import hmac
-import secrets
 from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,16 +20,12 @@ MAX_FIELDS = 40
 
 
 class CsrfRejected(Exception):
-    """The post did not carry this session's CSRF token."""
+    """The post did not carry this visitor's CSRF token."""
 
 
 def csrf_token(session: Session) -> str:
-    """The session's token, made on first use (every page has a form, so every page asks)."""
-    token = session.get("csrf")
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return token
+    """The token this visitor's forms carry; making it stores nothing."""
+    return session.csrf_token
 
 
 def session_of(request: Request) -> Session:
@@ -61,9 +57,9 @@ async def read_form(request: Request) -> dict[str, str]:
 
 async def checked_form(request: Request) -> dict[str, str]:
     fields = await read_form(request)
-    expected = session_of(request).get("csrf")
+    expected = session_of(request).csrf_token
     given = fields.get(FIELD, "")
-    if not isinstance(expected, str) or not expected:
+    if not expected:
         raise CsrfRejected
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise CsrfRejected

@@ -5,7 +5,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Any
 
 from chassis import CacheSettings, ServiceSettings
-from pydantic import Field, HttpUrl, IPvAnyNetwork, field_validator
+from pydantic import Field, HttpUrl, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 
@@ -65,6 +65,13 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         ge=1,
         le=90 * 24,
         description="hours a shopper's session lives without a visit (1..2160)",
+    )
+    csrf_secret: SecretStr = Field(
+        validation_alias="CSRF_SECRET",
+        min_length=32,
+        description="the key that signs forms' CSRF tokens and flash cookies (at least 32 "
+        "random characters, the same for every replica); a new one refuses forms already "
+        "on screen once",
     )
     trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
         default=(),

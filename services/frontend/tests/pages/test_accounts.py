@@ -6,7 +6,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from .test_sessions import csrf_of
+from .test_sessions import csrf_of, session_key
 
 PASSWORD = "correct horse battery staple"
 
@@ -148,8 +148,8 @@ async def test_sign_in_gets_a_new_session_id(shop: httpx.AsyncClient, accounts, 
     assert response.status_code == 303
     assert after != before
     async with Redis.from_url(redis_url) as valkey:
-        assert not await valkey.exists(f"frontend:session:{before}")
-        assert await valkey.exists(f"frontend:session:{after}")
+        assert not await valkey.exists(session_key(before))
+        assert await valkey.exists(session_key(after))
 
 
 async def test_wrong_password_is_refused_without_saying_which_part(

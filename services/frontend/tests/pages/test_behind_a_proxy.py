@@ -33,11 +33,26 @@ async def test_what_the_client_wrote_itself_is_not(shop: httpx.AsyncClient, acco
     assert accounts.client_addresses == ["203.0.113.7"]
 
 
-async def test_over_tls_at_the_ingress_the_cookie_is_secure_with_the_host_prefix(
-    shop: httpx.AsyncClient,
+async def test_over_tls_at_the_ingress_the_cookies_are_secure_with_the_host_prefix(
+    shop: httpx.AsyncClient, audit
 ):
     response = await shop.get("/", headers={"X-Forwarded-Proto": "https"})
 
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-csrf=")
+    assert "; Secure" in cookie and "Domain" not in cookie and "Path=/" in cookie
+    token = csrf_of(audit, response.text)
+    # Sent by hand: the test client talks plain http, so it keeps a Secure cookie to itself.
+    sent = cookie.split(";")[0]
+
+    # The first change stores a session: its cookie is made the same way.
+    response = await shop.post(
+        "/currency",
+        data={"csrf_token": token, "currency": "EUR"},
+        headers={"X-Forwarded-Proto": "https", "cookie": sent},
+    )
+
+    assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("__Host-session=")
     assert "; Secure" in cookie and "Domain" not in cookie and "Path=/" in cookie
@@ -46,7 +61,7 @@ async def test_over_tls_at_the_ingress_the_cookie_is_secure_with_the_host_prefix
 async def test_the_nearest_proxy_s_scheme_counts(shop: httpx.AsyncClient):
     response = await shop.get("/", headers={"X-Forwarded-Proto": "https, http"})
 
-    assert response.headers["set-cookie"].startswith("session=")
+    assert response.headers["set-cookie"].startswith("csrf=")
 
 
 async def test_the_ingress_s_request_id_is_kept(shop: httpx.AsyncClient):

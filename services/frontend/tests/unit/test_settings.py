@@ -14,6 +14,7 @@ BASE = {
     "ORDERS_URL": "http://127.0.0.1:8006",
     "SHIPPING_URL": "http://127.0.0.1:8007",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CSRF_SECRET": "k" * 32,
 }
 
 
@@ -117,3 +118,22 @@ def test_the_checkout_waits_longer_than_a_page(monkeypatch: pytest.MonkeyPatch) 
     _environment(monkeypatch)
 
     assert load_settings(FrontendSettings).checkout_timeout_ms == 25_000
+
+
+@pytest.mark.parametrize("secret", [None, "", "too-short-to-sign-with"])
+def test_a_missing_or_short_csrf_secret_stops_the_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], secret: str | None
+) -> None:
+    for name, value in {**BASE, "CATALOG_URL": "http://127.0.0.1:8001"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CSRF_SECRET")
+    if secret is not None:
+        monkeypatch.setenv("CSRF_SECRET", secret)
+
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(FrontendSettings)
+
+    assert stopped.value.code == 78
+    said = capsys.readouterr().err
+    assert "CSRF_SECRET" in said
+    assert "too-short" not in said  # a secret, even a bad one, is never printed

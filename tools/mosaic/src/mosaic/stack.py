@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from mosaic.attach import Backing
+from mosaic.backing.valkey import eviction_warning
 from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
 from mosaic.home import venv_bin
@@ -184,6 +185,12 @@ class Stack:
         await self.backing.start_embedded(
             postgres and not self.options.database_url, valkey and not self.options.redis_url
         )
+        if (
+            valkey
+            and self.backing.redis_url
+            and (warning := await eviction_warning(self.backing.redis_url))
+        ):
+            self.logs.note(warning)
         done.set()
 
     async def _bring_up(
@@ -201,6 +208,8 @@ class Stack:
             assert self._smtp_url is not None
             urls["SMTP_URL"] = self._smtp_url
         env = service_env(service, ports, urls, credentials, shop_url=self.url)
+        if service.edge:  # signs the shop's CSRF tokens: one key for every replica
+            env["CSRF_SECRET"] = self.backing.secrets.password(f"csrf/{service.name}")
         if service.jobs:
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)

@@ -62,23 +62,49 @@ async def provision_postgres(admin_url: str, service: str, password: str) -> str
     return _with_credentials(admin_url, service, password, path=f"/{service}")
 
 
+# What a service's REDIS_URL user may run: an allowlist, because Valkey's key patterns do
+# not filter what a command *reveals*: SCAN, KEYS and RANDOMKEY list every key name whatever
+# `~service:*` says, CLIENT LIST/INFO and MONITOR show other clients, SLOWLOG shows their
+# arguments, SORT ... BY/GET and OBJECT/MEMORY/DEBUG probe keys by name, and FUNCTION/FCALL
+# would run code loaded by another user. Allowed: commands on named keys of the data types
+# the services use (strings, hashes, sorted sets), key lifetimes, transactions, EVAL (the
+# limiter's script; every call a script makes is checked against this same list, so a
+# script cannot SCAN either), and pub/sub on the service's own channels. What the services
+# call is in chassis.cache's users (catalog/cache.py, frontend/sessions.py,
+# accounts/limits.py and session_cache.py); a command missing here fails there with NOPERM.
+CACHE_CATEGORIES: tuple[str, ...] = ("+@string", "+@hash", "+@sortedset")
+CACHE_COMMANDS: tuple[str, ...] = (
+    "-sort",  # in @sortedset; its BY/GET patterns read other keys by name
+    "-sort_ro",
+    *("+del", "+unlink", "+exists", "+type", "+touch"),
+    *("+expire", "+pexpire", "+expireat", "+pexpireat", "+persist", "+ttl", "+pttl"),
+    *("+multi", "+exec", "+discard", "+watch", "+unwatch"),
+    *("+eval", "+eval_ro", "+evalsha", "+evalsha_ro", "+script|load", "+script|exists"),
+    "+time",  # the limiter's clock
+    *("+subscribe", "+unsubscribe", "+publish"),
+    # What redis-py sends on connect (AUTH, HELLO, CLIENT SETINFO) and readiness (PING).
+    *("+auth", "+hello", "+client|setinfo", "+ping", "+echo", "+reset", "+quit"),
+)
+
+
 async def provision_valkey(admin_url: str, service: str, password: str) -> str:
     """Ensure ACL user `service` limited to keys and channels `service:*`; return its URL.
 
-    No admin or dangerous commands (KEYS, FLUSHALL, CONFIG, ...); everything a normal redis-py
-    client needs (AUTH, CLIENT SETINFO, SELECT, pipelines, pub/sub, streams) stays allowed.
+    Only the commands in CACHE_CATEGORIES and CACHE_COMMANDS: nothing that lists key names,
+    inspects other clients or runs another user's code (see above).
     """
     check_service_name(service)
     client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
     try:
         await client.acl_setuser(
             service,
-            reset=True,  # converge: drop whatever the user had before
+            reset=True,  # converge: off, no passwords, keys, channels or commands
             enabled=True,
             passwords=[f"+{password}"],
             keys=[f"{service}:*"],
             channels=[f"{service}:*"],
-            categories=["+@all", "-@admin", "-@dangerous"],
+            categories=list(CACHE_CATEGORIES),
+            commands=list(CACHE_COMMANDS),
         )
         await _save_acl(client)
     finally:

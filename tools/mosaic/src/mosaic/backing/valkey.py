@@ -2,6 +2,16 @@
 
 Persistence is the append-only file plus RDB snapshots, so neither a restart nor a SIGKILL
 loses more than a second of writes. Logins are per ACL user; the `default` user is off.
+
+Memory is capped (MAXMEMORY) and nothing is ever evicted (MAXMEMORY_POLICY): most of what
+this server holds must not silently vanish. The accounts limiter's windows carry a TTL
+(their clean-up), so every `volatile-*` policy could evict them and hand a guesser fresh
+attempts; `allkeys-*` could evict the event streams, whose entries are the only copy of an
+event until every consumer group has it. Sessions are a shopper's cart and sign-in. The
+one true cache (catalog's) is bounded by its TTL. At the cap, writes fail loudly and every
+writer already handles that: catalog reads go to Postgres, a page answers "try again
+shortly", a sign-in is refused (the limiter fails closed), the outbox relay retries.
+Anonymous visitors write nothing (frontend.sessions), so a crawler cannot get there.
 """
 
 import hashlib
@@ -19,6 +29,10 @@ from mosaic.children import Command
 from mosaic.ports import free_port
 
 ADMIN_USER = "admin"
+# About 850,000 stored shopper sessions (~300 bytes each) or a few hundred catalog listings;
+# far above what a laptop shop holds, far below what a laptop has.
+MAXMEMORY = "256mb"
+MAXMEMORY_POLICY = "noeviction"
 
 
 def _executable() -> str:
@@ -67,6 +81,8 @@ class EmbeddedValkey:
                     "appendonly yes",
                     "appendfsync everysec",
                     "save 3600 1 300 100 60 10000",
+                    f"maxmemory {MAXMEMORY}",
+                    f"maxmemory-policy {MAXMEMORY_POLICY}",
                     "",
                 ]
             ),
@@ -94,6 +110,28 @@ class EmbeddedValkey:
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
         """Return once ping() succeeds; raise if the server dies or takes too long."""
         await wait_until(self.ping, "valkey", timeout, alive)
+
+
+async def eviction_warning(admin_url: str) -> str | None:
+    """What to tell the operator when a server (an external one, attached by URL) may evict
+    keys that must stay: any policy but `noeviction` can drop the limiter's windows, and an
+    `allkeys-*` one the event streams too. None when it cannot, or when the server will not
+    say (a managed server may refuse CONFIG)."""
+    client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10, decode_responses=True)
+    try:
+        policy = (await client.config_get("maxmemory-policy")).get("maxmemory-policy")
+    except redis.exceptions.ResponseError:
+        return None
+    finally:
+        await client.aclose()
+    if policy in (None, MAXMEMORY_POLICY):
+        return None
+    at_risk = "the event streams and " if str(policy).startswith("allkeys") else ""
+    return (
+        f"Valkey evicts keys at its memory cap (maxmemory-policy {policy}): {at_risk}"
+        "accounts' sign-in limits may be dropped, handing a guesser fresh attempts. "
+        f"Set maxmemory-policy {MAXMEMORY_POLICY} on that server."
+    )
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -128,13 +128,14 @@ async def in_process_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan run, and an HTTP client calling it in-process as `caller`
     (a service name, or a function of the request naming one): every request carries a
-    fresh service token for the app's service, unless the test sent one of its own."""
+    fresh service token for the app's service and the mesh's identity header (apps run here
+    as behind a mesh), unless the test sent a token of its own."""
     service: str = app.state.settings.service_name
 
     async def sign(request: httpx.Request) -> None:
         if "x-service-token" not in request.headers:
             name = caller if isinstance(caller, str) else caller(request)
-            request.headers["x-service-token"] = keys.token(name, service)
+            request.headers.update(keys.headers(name, service))
 
     async with (
         LifespanManager(app) as manager,

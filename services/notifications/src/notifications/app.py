@@ -40,6 +40,7 @@ def create_worker(settings: NotificationsSettings | None = None) -> Worker:
             consumer_name(settings),
             notifier.handle,
             claim_idle_seconds=settings.retry_after_seconds,
+            max_deliveries=settings.max_deliveries,
         )
         for producer in STREAMS
     ]

@@ -31,6 +31,7 @@ from chassis import (
 
 from orders.app import upstream
 from orders.domain import Order, Step
+from orders.lease import heartbeat
 from orders.saga import Saga
 from orders.settings import JobSettings
 from orders.store import Store
@@ -109,7 +110,13 @@ async def recover(settings: JobSettings, limit: int) -> Summary:
             summary.taken_over += 1
             deadline = time.time() + settings.saga_seconds
             context.deadline.set(deadline)
-            done = await saga.run(order, deadline=deadline)
+            async with heartbeat(store, order_id, holder):
+                done = await saga.run(order, deadline=deadline)
+            if not done.finished:
+                # Left for the next pass (still settling, or a callee down): let go at once,
+                # or the next pass, due a little under one period later, would find the
+                # lease still held and skip the order.
+                await store.release_lease(order_id, holder)
             summary.count(order, done)
             _log.info("recovered", order_id=order_id, was=order.step, now=done.step)
         summary.late_refunds = saga.late_refunds

@@ -199,6 +199,7 @@ class Saga:
             tracking_id=shipment.tracking_id,
         )
         _log.info("order confirmed", order_id=order.id)
+        confirmed = await self._with_link(confirmed)
         return await self._save(confirmed, events.confirmed(confirmed))
 
     async def _clear_cart(self, order: Order) -> Order:
@@ -225,7 +226,19 @@ class Saga:
                 settle_until = datetime.fromtimestamp(self.clock() + self.settle_seconds, UTC)
         cancelled = replace(order, step=Step.CANCELLED, settle_until=settle_until)
         _log.info("order cancelled", order_id=order.id, settling=settle_until is not None)
+        cancelled = await self._with_link(cancelled)
         return await self._save(cancelled, events.cancelled(cancelled))
+
+    async def _with_link(self, order: Order) -> Order:
+        """The order with a guest link token for its event. The live checkout has the
+        shopper's (never stored in plain); a driver without it (the recovery) gets a
+        second one, stored hashed, so the e-mail still links to the order."""
+        if order.status_token is not None:
+            return order
+        token = await self.store.new_status_link(order.id, self.holder)
+        if token is None:
+            raise LeaseLost(order.id)
+        return replace(order, status_token=token)
 
     async def _settle(self, order: Order) -> Order:
         """A cancelled order's look for a late charge: refunded; settled once the window

@@ -21,10 +21,10 @@ got that far.
 
 Settling: an order cancelled while its charge was unconfirmed (the recovery found no
 charge at payments) may still be charged late, by a live checkout that was paused past its
-lease with the charge call in flight. Such a call carries the live drive's deadline
-(`x-deadline`), which passes before its lease expires, so payments refuses it on arrival
-once the recovery could have taken the order over; only a request payments had already
-accepted can still land, within payments' own processing time. So the cancelled order
+lease (its heartbeat paused too) with the charge call in flight. Such a call carries the
+live drive's deadline (`x-deadline`, SAGA_SECONDS after the drive began), after which
+payments refuses it on arrival; only a request that arrived before can still land, within
+payments' own processing time. So the cancelled order
 keeps `settle_until` (cancel time + SETTLE_SECONDS): until then every pass of the recovery
 looks at payments again and refunds any succeeded charge (key `order-<id>-refund-<charge>`);
 the first look after it marks the order settled.

@@ -134,7 +134,9 @@ class Publisher:
 
     def __init__(self, broker_url: str, *, maxlen: int | None = None) -> None:
         self.url = broker_url
-        self.maxlen = maxlen  # trim each stream to about this many entries; None keeps all
+        # Trim each stream to about this many entries, whether consumers have read them or
+        # not; None (the default) keeps all. Producers use StreamRetention instead.
+        self.maxlen = maxlen
         self._client: Redis | None = None
 
     async def open(self) -> None:

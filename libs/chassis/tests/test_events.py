@@ -19,6 +19,7 @@ from chassis.events import (
     Handler,
     PermanentFailure,
     Publisher,
+    StreamRetention,
     dead_letters_of,
     stream_of,
     trim,
@@ -306,6 +307,25 @@ async def test_the_stream_is_trimmed_by_age_only_below_what_every_group_acknowle
     await admin.xack(stream, "slow", ids[1])
     assert await trim(admin, stream, max_age_seconds=0) == 2  # up to what slow has read
     assert await entry_ids(admin, stream) == ids[3:]
+
+
+async def test_stream_retention_trims_as_a_loop_and_waits_for_a_stream(
+    url: str, stream: str, admin: aioredis.Redis
+) -> None:
+    retention = StreamRetention(url, stream, max_age_seconds=0, every_seconds=0.05)
+    task = asyncio.create_task(retention.run())  # no stream yet: nothing to do, no crash
+    async with Publisher(url) as publisher:
+        ids = [await publisher.publish(stream, order_event(n)) for n in range(3)]
+    await admin.xgroup_create(stream, "g", id="0")
+    await admin.xreadgroup("g", "c", {stream: ">"})
+    await admin.xack(stream, "g", *ids[:2])
+    for _ in range(200):
+        if await entry_ids(admin, stream) == ids[2:]:
+            break
+        await asyncio.sleep(0.05)
+    assert await entry_ids(admin, stream) == ids[2:]  # the pending one stays
+    retention.stop()
+    await asyncio.wait_for(task, 5)
 
 
 async def entry_ids(admin: aioredis.Redis, stream: str) -> list[str]:

@@ -506,10 +506,11 @@ class StreamRetention:
                 "stream not trimmed: broker unavailable", stream=self.stream, error=str(error)
             )
             return 0
-        except redis.exceptions.ResponseError as error:
-            if "no such key" in str(error).lower():  # nothing published yet
-                return 0
-            raise
+        except redis.exceptions.RedisError as error:
+            if "no such key" not in str(error).lower():  # else: nothing published yet
+                # Trimming can wait; the producer's own work (publishing) must not stop.
+                _log.warning("stream not trimmed", stream=self.stream, error=str(error))
+            return 0
         if removed:
             _log.info("stream trimmed", stream=self.stream, removed=removed)
         return removed

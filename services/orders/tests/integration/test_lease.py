@@ -129,3 +129,26 @@ async def test_an_order_the_recovery_confirms_is_announced_with_a_working_guest_
 def asyncpg_json(value: Any) -> dict[str, Any]:
     found: dict[str, Any] = orjson.loads(value) if isinstance(value, str | bytes) else value
     return found
+
+
+async def test_the_guest_token_is_not_stored_in_plain_while_the_saga_runs(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+) -> None:
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.charge_gate = asyncio.Event()
+    checkout = asyncio.create_task(place(client, shopper))
+    await asyncio.wait_for(stand_ins.charge_arrived.wait(), 60)
+    running = await db.fetchrow("SELECT * FROM orders")  # mid-saga: the charge in flight
+    stand_ins.charge_gate.set()
+    answer = await asyncio.wait_for(checkout, 60)
+    assert answer.status_code == 201, answer.text
+    token = answer.json()["status_url_token"]
+    assert running is not None and running["step"] == "charging"
+    assert running["status_token"] is None
+    assert token not in repr(dict(running))  # only its hash and its sealed form
+    found = await client.get(f"/v1/orders/by-token/{token}")
+    assert found.status_code == 200 and found.json()["id"] == answer.json()["id"]

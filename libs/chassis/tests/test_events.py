@@ -9,10 +9,21 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from chassis.events import Consumer, Event, Handler, Publisher, stream_of
+from chassis.events import (
+    Consumer,
+    Event,
+    Handler,
+    PermanentFailure,
+    Publisher,
+    StreamRetention,
+    dead_letters_of,
+    stream_of,
+    trim,
+)
 from mosaic.backing import BackingServers, EmbeddedValkey
 from mosaic.children import popen_kwargs, stop_sync
 from pydantic import ValidationError
@@ -129,7 +140,8 @@ async def test_published_events_are_consumed_in_order_and_acked(
     async with Publisher(url) as publisher:
         ids = [await publisher.publish(stream, order_event(n)) for n in range(3)]
     assert len(set(ids)) == 3
-    entry = (await admin.xrange(stream, count=1))[0][1]
+    first: Any = await admin.xrange(stream, count=1)
+    entry = first[0][1]
     assert set(entry) == {b"event"}  # one field: the JSON envelope
     assert Event.model_validate_json(entry[b"event"]).data == {"n": 0}
 
@@ -204,6 +216,121 @@ async def test_malformed_entries_are_acknowledged_and_skipped(
         await publisher.publish(stream, order_event(5))
     await until(lambda: recorder.numbers == [5], "the good event after the bad ones")
     await no_pending(admin, stream)
+
+
+async def letters(admin: aioredis.Redis, stream: str) -> list[dict[bytes, bytes]]:
+    entries: Any = await admin.xrange(dead_letters_of(stream))
+    return [fields for _, fields in entries]
+
+
+async def test_malformed_entries_are_kept_in_the_dead_letters(
+    url: str, stream: str, admin: aioredis.Redis, start: Start
+) -> None:
+    await admin.xadd(stream, {"event": "not json"})
+    await admin.xadd(stream, {"other": "field"})
+    recorder = Recorder()
+    await start(recorder)
+    await no_pending(admin, stream)
+    kept = await letters(admin, stream)
+    assert [letter[b"reason"] for letter in kept] == [b"malformed event"] * 2
+    assert kept[0][b"event"] == b"not json" and b"event" not in kept[1]
+    assert {letter[b"stream"] for letter in kept} == {stream.encode()}
+
+
+async def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_max_deliveries(
+    url: str, stream: str, admin: aioredis.Redis, start: Start
+) -> None:
+    tries: list[int] = []
+
+    async def always_fails(event: Event) -> None:
+        tries.append(event.data["n"])
+        if event.data["n"] == 1:
+            raise RuntimeError("the mail server is gone")
+
+    await start(always_fails, claim_idle_seconds=0.2, max_deliveries=3)
+    async with Publisher(url) as publisher:
+        await publisher.publish(stream, order_event(1))
+        await publisher.publish(stream, order_event(2))  # a later event is not held up
+
+    async def dead() -> bool:
+        return len(await letters(admin, stream)) == 1
+
+    for _ in range(600):
+        if await dead():
+            break
+        await asyncio.sleep(0.05)
+    [letter] = await letters(admin, stream)
+    assert letter[b"reason"] == b"failed 3 deliveries; last: RuntimeError: the mail server is gone"
+    assert (letter[b"deliveries"], letter[b"group"]) == (b"3", b"g")
+    assert Event.model_validate_json(letter[b"event"]).data == {"n": 1}
+    await no_pending(admin, stream)
+    assert tries.count(1) == 3 and tries.count(2) == 1
+
+
+async def test_a_permanent_failure_is_dead_lettered_at_once(
+    url: str, stream: str, admin: aioredis.Redis, start: Start
+) -> None:
+    tries: list[Event] = []
+
+    async def refuses(event: Event) -> None:
+        tries.append(event)
+        raise PermanentFailure("no handler for OrderConfirmed version 9")
+
+    await start(refuses, claim_idle_seconds=0.2)
+    async with Publisher(url) as publisher:
+        await publisher.publish(stream, order_event(1))
+    await until(lambda: len(tries) == 1, "the event handled")
+    await no_pending(admin, stream)
+    [letter] = await letters(admin, stream)
+    assert letter[b"reason"] == b"no handler for OrderConfirmed version 9"
+    assert letter[b"deliveries"] == b"1"
+    await asyncio.sleep(0)  # (no redelivery can follow: it is acknowledged)
+    assert len(tries) == 1
+
+
+async def test_the_stream_is_trimmed_by_age_only_below_what_every_group_acknowledged(
+    url: str, stream: str, admin: aioredis.Redis
+) -> None:
+    async with Publisher(url) as publisher:
+        ids = [await publisher.publish(stream, order_event(n)) for n in range(5)]
+    # No group yet: nobody has read anything, nothing goes.
+    assert await trim(admin, stream, max_age_seconds=0) == 0
+    await admin.xgroup_create(stream, "fast", id="0")
+    await admin.xgroup_create(stream, "slow", id="0")
+    await admin.xreadgroup("fast", "f", {stream: ">"})
+    await admin.xack(stream, "fast", *ids)
+    await admin.xreadgroup("slow", "s", {stream: ">"}, count=3)
+    await admin.xack(stream, "slow", ids[0], ids[2])  # ids[1] still pending; 3, 4 unread
+    assert await trim(admin, stream, max_age_seconds=3600) == 0  # all younger than an hour
+    assert await trim(admin, stream, max_age_seconds=0) == 1  # only below the pending one
+    assert await entry_ids(admin, stream) == ids[1:]
+    await admin.xack(stream, "slow", ids[1])
+    assert await trim(admin, stream, max_age_seconds=0) == 2  # up to what slow has read
+    assert await entry_ids(admin, stream) == ids[3:]
+
+
+async def test_stream_retention_trims_as_a_loop_and_waits_for_a_stream(
+    url: str, stream: str, admin: aioredis.Redis
+) -> None:
+    retention = StreamRetention(url, stream, max_age_seconds=0, every_seconds=0.05)
+    task = asyncio.create_task(retention.run())  # no stream yet: nothing to do, no crash
+    async with Publisher(url) as publisher:
+        ids = [await publisher.publish(stream, order_event(n)) for n in range(3)]
+    await admin.xgroup_create(stream, "g", id="0")
+    await admin.xreadgroup("g", "c", {stream: ">"})
+    await admin.xack(stream, "g", *ids[:2])
+    for _ in range(200):
+        if await entry_ids(admin, stream) == ids[2:]:
+            break
+        await asyncio.sleep(0.05)
+    assert await entry_ids(admin, stream) == ids[2:]  # the pending one stays
+    retention.stop()
+    await asyncio.wait_for(task, 5)
+
+
+async def entry_ids(admin: aioredis.Redis, stream: str) -> list[str]:
+    entries: Any = await admin.xrange(stream)
+    return [entry[0].decode() for entry in entries]
 
 
 @pytest.fixture

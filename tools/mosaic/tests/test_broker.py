@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -69,7 +70,7 @@ async def test_a_consumer_works_its_group_only_on_the_streams_it_consumes(
     consumed, foreign = stream_of(names["shop"]), stream_of(names["other"])
     await shop.xadd(consumed, {"event": "{}"})
     await mailer.xgroup_create(consumed, "mail", id="0", mkstream=True)
-    reply = await mailer.xreadgroup("mail", "m1", {consumed: ">"}, count=1)
+    reply: Any = await mailer.xreadgroup("mail", "m1", {consumed: ">"}, count=1)
     assert reply
     entry_id = next(iter(reply.values()))[0][0] if isinstance(reply, dict) else reply[0][1][0][0]
     await mailer.xautoclaim(consumed, "mail", "m2", min_idle_time=0)
@@ -121,3 +122,44 @@ async def test_events_flow_under_the_acls(backing: BackingServers, names: dict[s
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await consumer.close()
+
+
+async def test_a_producer_trims_its_stream_and_a_consumer_dead_letters_under_the_acls(
+    backing: BackingServers, names: dict[str, str]
+) -> None:
+    from chassis.events import dead_letters_of, trim
+
+    tag = uuid.uuid4().hex[:6]
+    producer, consumer = f"producer_{tag}", f"consumer_{tag}"
+    shop = aioredis.Redis.from_url(backing.broker_url(producer))
+    mailer = aioredis.Redis.from_url(backing.broker_url(consumer, [producer]))
+    consumed, foreign = stream_of(producer), stream_of(names["other"])
+    try:
+        await shop.xadd(consumed, {"event": "{}"})
+        await mailer.xgroup_create(consumed, "mail", id="0", mkstream=True)
+        reply: Any = await mailer.xreadgroup("mail", "m1", {consumed: ">"}, count=1)
+        entry_id = (
+            next(iter(reply.values()))[0][0] if isinstance(reply, dict) else reply[0][1][0][0]
+        )
+        # The consumer counts deliveries and sets aside what it cannot handle...
+        [pending] = await mailer.xpending_range(consumed, "mail", min="-", max="+", count=1)
+        assert pending["times_delivered"] == 1
+        await mailer.xadd(dead_letters_of(consumed), {"reason": "test"})
+        assert await mailer.xack(consumed, "mail", entry_id) == 1
+        # ...and the producer trims what every group has acknowledged, reading no entry.
+        assert await trim(shop, consumed, max_age_seconds=0) == 1
+
+        for denied in (
+            mailer.xadd(dead_letters_of(foreign), {"reason": "test"}),  # not consumed
+            mailer.xrange(dead_letters_of(consumed)),  # replaying is the operator's
+            mailer.xtrim(consumed, maxlen=0),
+            shop.xinfo_groups(foreign),
+            shop.xtrim(foreign, maxlen=0),
+            shop.xrange(dead_letters_of(consumed)),
+            shop.xrevrange(consumed),
+        ):
+            with pytest.raises(Denied):
+                await denied
+    finally:
+        await shop.aclose()
+        await mailer.aclose()

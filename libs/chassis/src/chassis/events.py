@@ -7,6 +7,14 @@ stays pending otherwise, to be claimed again after `claim_idle_seconds` (by any 
 of the group, itself included). Delivery is therefore at least once: handlers dedupe by
 `Event.id`.
 
+A delivery that keeps failing does not come back forever: after `max_deliveries` (counted
+by the broker: XPENDING's times delivered) the entry is moved, with the reason, to the
+producer's dead-letter stream `events:<producer>:dead` and acknowledged; so is at once an
+entry that cannot be read (malformed) or whose handler raised `PermanentFailure`. The
+operator lists and replays dead letters (`mosaic admin dead-letters`). The producer trims
+its stream (`StreamRetention`) by age, but never past an entry some consumer group has not
+acknowledged yet.
+
 Built on redis-py's stream commands rather than FastStream (checked against 0.7.8): its
 stream subscriber either reads new entries (XREADGROUP) or claims idle ones (XAUTOCLAIM,
 one per call), never both; its claim-while-reading option needs Redis 8.4, which Valkey
@@ -17,6 +25,7 @@ wraps bodies in its own message format. The loop below is small and does all of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +38,7 @@ from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.typing import EncodableT, FieldT
 
 from chassis.logs import get_logger
 
@@ -43,9 +53,23 @@ _UNAVAILABLE = (
 )
 
 
+DEAD_SUFFIX = ":dead"
+DEAD_LETTERS_KEPT = 10_000  # about: a dead-letter stream is capped, oldest dropped first
+
+
 def stream_of(service: str) -> str:
     """The stream a service publishes to, e.g. events:orders."""
     return f"events:{service}"
+
+
+def dead_letters_of(stream: str) -> str:
+    """Where a stream's undeliverable entries go, e.g. events:orders:dead."""
+    return f"{stream}{DEAD_SUFFIX}"
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for an event no retry can help (e.g. a version it cannot read):
+    the entry goes to the dead-letter stream at once, with this message as the reason."""
 
 
 def _now() -> datetime:
@@ -110,7 +134,9 @@ class Publisher:
 
     def __init__(self, broker_url: str, *, maxlen: int | None = None) -> None:
         self.url = broker_url
-        self.maxlen = maxlen  # trim each stream to about this many entries; None keeps all
+        # Trim each stream to about this many entries, whether consumers have read them or
+        # not; None (the default) keeps all. Producers use StreamRetention instead.
+        self.maxlen = maxlen
         self._client: Redis | None = None
 
     async def open(self) -> None:
@@ -159,8 +185,9 @@ class Consumer:
     what this consumer had in hand when it last stopped, then new entries; every
     `claim_idle_seconds / 2` it claims entries pending longer than `claim_idle_seconds`
     (a dead consumer's, or its own whose handler failed). It runs until cancelled or
-    stop(), reconnecting with backoff while the broker is away. A malformed entry is
-    logged and acknowledged: retrying it cannot help.
+    stop(), reconnecting with backoff while the broker is away. An entry whose handler
+    failed `max_deliveries` times, raised PermanentFailure, or that is malformed is moved to
+    the dead-letter stream (`dead_letters_of(stream)`) and acknowledged.
 
     Also a chassis Resource ("broker"), so a worker's /readyz checks the broker.
     """
@@ -176,6 +203,7 @@ class Consumer:
         handler: Handler,
         *,
         claim_idle_seconds: float = 30.0,
+        max_deliveries: int = 5,
         batch: int = 10,
         block_seconds: float = 1.0,
         max_backoff_seconds: float = 5.0,
@@ -186,6 +214,8 @@ class Consumer:
         self.consumer_name = consumer_name
         self.handler = handler
         self.claim_idle_ms = max(1, int(claim_idle_seconds * 1000))
+        self.max_deliveries = max(1, max_deliveries)
+        self.dead_letters = dead_letters_of(stream)
         self.batch = batch
         self.block_ms = max(1, int(block_seconds * 1000))
         self.max_backoff = max_backoff_seconds
@@ -303,20 +333,65 @@ class Consumer:
         event = _parse(fields)
         entry = _text(entry_id)
         if event is None:
-            _log.error("malformed event acknowledged and skipped", stream=self.stream, entry=entry)
-        else:
-            try:
-                await self.handler(event)
-            except Exception:
-                _log.exception(
+            if fields is not None:  # None: deleted from the stream meanwhile; nothing to keep
+                await self._dead_letter(client, entry_id, fields, "malformed event", 1)
+            await client.xack(self.stream, self.group, entry_id)
+            return
+        log = _log.bind(
+            stream=self.stream, entry=entry, event_id=str(event.id), event_type=event.type
+        )
+        try:
+            await self.handler(event)
+        except PermanentFailure as failure:
+            await self._dead_letter(client, entry_id, fields, str(failure), 1)
+        except Exception as error:
+            deliveries = await self._deliveries(client, entry_id)
+            if deliveries < self.max_deliveries:
+                log.exception(
                     "event handler failed; the event stays pending for another try",
-                    stream=self.stream,
-                    entry=entry,
-                    event_id=str(event.id),
-                    event_type=event.type,
+                    deliveries=deliveries,
                 )
                 return
+            log.exception("event handler failed too often", deliveries=deliveries)
+            reason = f"failed {deliveries} deliveries; last: {type(error).__name__}: {error}"
+            await self._dead_letter(client, entry_id, fields, reason, deliveries)
         await client.xack(self.stream, self.group, entry_id)
+
+    async def _deliveries(self, client: Redis, entry_id: bytes) -> int:
+        """How often the broker has delivered the entry to this group (this time included)."""
+        pending: Any = await client.xpending_range(
+            self.stream, self.group, min=entry_id, max=entry_id, count=1
+        )
+        return int(pending[0]["times_delivered"]) if pending else 1
+
+    async def _dead_letter(
+        self,
+        client: Redis,
+        entry_id: bytes,
+        fields: dict[bytes, bytes] | None,
+        reason: str,
+        deliveries: int,
+    ) -> None:
+        """Keep the entry, as it was, with why it could not be handled; the caller acks it."""
+        letter: dict[FieldT, EncodableT] = {
+            "stream": self.stream,
+            "group": self.group,
+            "entry": _text(entry_id),
+            "reason": reason[:1000],
+            "deliveries": str(deliveries),
+            "dead_at": _now().isoformat(),
+        }
+        raw = (fields or {}).get(FIELD.encode())
+        if raw is not None:
+            letter[FIELD] = raw
+        await client.xadd(self.dead_letters, letter, maxlen=DEAD_LETTERS_KEPT, approximate=True)
+        _log.error(
+            "event moved to the dead letters",
+            stream=self.stream,
+            entry=_text(entry_id),
+            dead_letters=self.dead_letters,
+            reason=reason[:200],
+        )
 
 
 Entry = tuple[bytes, dict[bytes, bytes] | None]  # None: the entry was deleted meanwhile
@@ -352,3 +427,93 @@ def _after(entry_id: bytes) -> str:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+EntryId = tuple[int, int]
+
+
+def _id(value: bytes | str) -> EntryId:
+    millis, _, seq = _text(value).partition("-")
+    return int(millis), int(seq or 0)
+
+
+async def acknowledged_below(client: Redis, stream: str) -> EntryId | None:
+    """The smallest entry id some consumer group may still need: below it every group has
+    read and acknowledged everything. None when the stream has no group (nobody read it)."""
+    groups: Any = await client.xinfo_groups(stream)
+    if not groups:
+        return None
+    needed: list[EntryId] = []
+    for group in groups:
+        name, last = group["name"], _id(group["last-delivered-id"])
+        needed.append((last[0], last[1] + 1))  # delivered up to `last`...
+        if int(group["pending"]):  # ...but some of it not acknowledged yet
+            summary: Any = await client.xpending(stream, name)
+            needed.append(_id(summary["min"]))
+    return min(needed)
+
+
+async def trim(client: Redis, stream: str, *, max_age_seconds: float) -> int:
+    """Drop the entries older than max_age_seconds that every consumer group has
+    acknowledged; how many went. By age only: a length bound would need the producer to
+    read its stream (XREVRANGE), which its ACL does not allow."""
+    safe = await acknowledged_below(client, stream)
+    if safe is None:
+        return 0
+    now_ms = int(_now().timestamp() * 1000)
+    target = min((max(0, now_ms - int(max_age_seconds * 1000)), 0), safe)
+    if target <= (0, 0):
+        return 0
+    removed: Any = await client.xtrim(stream, minid=f"{target[0]}-{target[1]}", approximate=False)
+    return int(removed)
+
+
+class StreamRetention:
+    """A producer's loop (`run` until `stop`, as chassis.worker runs them): trims its stream
+    every `every_seconds` (see `trim`): personal data in events lives no longer than
+    `max_age_seconds` or until the slowest consumer group has acknowledged it, whichever
+    comes later. Also a chassis Resource-free loop: it needs no readiness of its own."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        stream: str,
+        *,
+        max_age_seconds: float,
+        every_seconds: float = 60.0,
+    ) -> None:
+        self.url = broker_url
+        self.stream = stream
+        self.max_age_seconds = max_age_seconds
+        self.every_seconds = every_seconds
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        client = _client(self.url, read_timeout=5)
+        try:
+            while not self._stopping.is_set():
+                await self.trim_once(client)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.every_seconds)
+        finally:
+            await client.aclose()
+
+    async def trim_once(self, client: Redis) -> int:
+        try:
+            removed = await trim(client, self.stream, max_age_seconds=self.max_age_seconds)
+        except _UNAVAILABLE as error:
+            _log.warning(
+                "stream not trimmed: broker unavailable", stream=self.stream, error=str(error)
+            )
+            return 0
+        except redis.exceptions.RedisError as error:
+            if "no such key" not in str(error).lower():  # else: nothing published yet
+                # Trimming can wait; the producer's own work (publishing) must not stop.
+                _log.warning("stream not trimmed", stream=self.stream, error=str(error))
+            return 0
+        if removed:
+            _log.info("stream trimmed", stream=self.stream, removed=removed)
+        return removed
+
+    def stop(self) -> None:
+        self._stopping.set()

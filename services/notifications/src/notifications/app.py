@@ -42,6 +42,7 @@ def create_worker(settings: NotificationsSettings | None = None) -> Worker:
             consumer_name(settings),
             handlers[producer],
             claim_idle_seconds=settings.retry_after_seconds,
+            max_deliveries=settings.max_deliveries,
         )
         for producer in STREAMS
     ]

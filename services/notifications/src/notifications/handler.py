@@ -1,9 +1,15 @@
 """What the worker does with each event from `events:orders`.
 
-`Notifier.handle(event)` returning means "ack it"; raising means "leave it for redelivery".
-So it returns for everything it can never handle (an unknown type or version, malformed
-data: logged as a warning, never crashed on, never looped on) and raises only for trouble
-that may pass (Postgres or the SMTP server away).
+`Notifier.handle(event)` returning means "ack it"; raising means "leave it for redelivery"
+(chassis.events counts the deliveries and, after MAX_DELIVERIES, moves the event to the
+dead letters, `events:orders:dead`); raising `PermanentFailure` means "no retry can help:
+dead-letter it now". So:
+- a type we do not subscribe to (OrderCancelled, or one orders adds later) is acked
+  quietly (a debug line): not our business, nothing wrong;
+- a subscribed type in a version we cannot read, malformed data, an id that is no UUID,
+  or a message the SMTP server refuses for good (5xx): PermanentFailure, with a warning
+  that names the fields but not the shopper's data; an operator replays it once fixed;
+- trouble that may pass (Postgres or the SMTP server away, a 4xx): raised as is.
 
 Exactly one e-mail per event, as far as SMTP allows. The inbox row is claimed (INSERT ...
 ON CONFLICT DO NOTHING) and the mail sent and recorded in ONE transaction:
@@ -30,16 +36,19 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from chassis import Database, get_logger
+from chassis.events import PermanentFailure
 from pydantic import ValidationError
 
 from notifications import store
 from notifications.emails import build_message, message_id, render_order_confirmed
-from notifications.mailer import Mailer, MailRefused
+from notifications.mailer import Mailer, MailFailed, MailRefused
 from notifications.order_events import OrderConfirmedV1
 
 _log = get_logger("notifications.handler")
 
 ORDER_CONFIRMED = ("OrderConfirmed", 1)
+# What we subscribe to, by type: the versions of each we read. Other types are skipped.
+SUBSCRIBED: dict[str, frozenset[int]] = {"OrderConfirmed": frozenset({1})}
 
 
 class IncomingEvent(Protocol):
@@ -77,20 +86,24 @@ class Notifier:
 
     async def handle(self, event: IncomingEvent) -> None:
         log = _log.bind(event_id=str(event.id), event_type=event.type, event_version=event.version)
+        if event.type not in SUBSCRIBED:
+            # Producers publish types we do not read (orders' OrderCancelled): not a fault.
+            log.debug("event skipped: not subscribed to this type")
+            return
         try:
             event_id = event.id if isinstance(event.id, UUID) else UUID(str(event.id))
         except ValueError:
-            log.warning("event ignored: its id is not a UUID")
-            return
-        if (event.type, event.version) != ORDER_CONFIRMED:
-            # Orders may publish types (OrderCancelled) and versions we do not read: ack.
-            log.warning("event ignored: no handler for this type and version")
-            return
+            log.warning("event not handled: its id is not a UUID")
+            raise PermanentFailure("the event's id is not a UUID") from None
+        if event.version not in SUBSCRIBED[event.type]:
+            log.warning("event not handled: no handler for this version")
+            raise PermanentFailure(f"no handler for {event.type} version {event.version}")
         try:
             order = OrderConfirmedV1.model_validate(event.data)
         except ValidationError as error:
-            log.warning("event ignored: malformed data", errors=_summary(error))
-            return
+            errors = _summary(error)
+            log.warning("event not handled: malformed data", errors=errors)
+            raise PermanentFailure(f"malformed data: {'; '.join(errors)}") from None
         log = log.bind(order_id=str(order.order_id))
         rendered = render_order_confirmed(order, shop_url=self.shop_url)
         mail = build_message(
@@ -112,6 +125,11 @@ class Notifier:
                 await store.set_outcome(session, event_id, "rejected")
                 log.error("order confirmation refused by the mail server", reason=str(refusal))
                 return
+            except MailFailed as failure:
+                # Rolled back: no claim, nothing recorded; the dead letter can be replayed
+                # once the cause (our sender, the message's size...) is fixed.
+                log.error("order confirmation failed for good", reason=str(failure))
+                raise PermanentFailure(f"the mail server refused the message: {failure}") from None
             # From here to the COMMIT is the window described above.
             await store.record_sent(
                 session,

@@ -3,8 +3,10 @@
 Two kinds of failure, told apart because the handler treats them differently:
 - `MailRefused`: the server refused every recipient for good (a 5xx reply to RCPT TO).
   Retrying cannot help; the event is acked and the refusal recorded.
+- `MailFailed`: any other 5xx reply (our sender refused, the message refused at DATA):
+  the same message gets the same answer; the event goes to the dead letters.
 - anything else (server down, timeout, 4xx "try later", TLS or login trouble): raised as
-  is; the event stays unacked and comes back.
+  is; the event stays unacked and comes back (a bounded number of times).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from notifications.settings import SmtpTarget
 
 class MailRefused(Exception):
     """The SMTP server refused the recipient permanently."""
+
+
+class MailFailed(Exception):
+    """The SMTP server refused the message permanently (5xx), not for its recipients."""
 
 
 class Mailer(Protocol):
@@ -52,4 +58,8 @@ class SmtpMailer:
             if codes and all(500 <= code < 600 for code in codes):
                 detail = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
                 raise MailRefused(detail) from error
+            raise
+        except aiosmtplib.SMTPResponseException as error:
+            if 500 <= error.code < 600:
+                raise MailFailed(f"{error.code} {error.message}") from error
             raise

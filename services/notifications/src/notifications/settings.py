@@ -126,6 +126,14 @@ class NotificationsSettings(ServiceSettings, DatabaseSettings, BrokerSettings):
         le=3600,
         description="seconds before an event whose handling failed is tried again (1..3600)",
     )
+    max_deliveries: int = Field(
+        default=5,
+        validation_alias="MAX_DELIVERIES",
+        ge=1,
+        le=100,
+        description="deliveries of an event whose handling keeps failing before it is moved "
+        "to the dead letters, events:<producer>:dead (1..100)",
+    )
 
     @field_validator("smtp_url")
     @classmethod

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from .conftest import SmtpServer
 
 STREAM = "events:orders"
+DEAD = "events:orders:dead"
 GROUP = "notifications"
 
 
@@ -75,9 +76,9 @@ async def admin_broker(backing: BackingServers) -> AsyncIterator[str]:
     stream per test."""
     url = backing.admin_redis_url
     client = Redis.from_url(url)
-    await client.delete(STREAM)
+    await client.delete(STREAM, DEAD)
     yield url
-    await client.delete(STREAM)
+    await client.delete(STREAM, DEAD)
     await client.aclose()
 
 
@@ -164,8 +165,9 @@ async def test_the_worker_mails_once_per_event(
         [mail] = await asyncio.to_thread(smtp.mailbox.wait_for, 1, 60)
         assert mail["Message-ID"] == f"<{event.id}@mail.mosaic.example>"
         assert "https://shop.example/orders/status/" in str(mail.get_body(("html",)))
-        # The relay publishes at least once: the same event again, twice, and things no
-        # handler reads. All are acked; still one mail.
+        # The relay publishes at least once: the same event again, twice; a type we do not
+        # subscribe to (acked quietly); a version we cannot read and malformed data (moved
+        # to the dead letters, under notifications' own ACL). Still one mail.
         await publisher.publish(STREAM, event)
         await publisher.publish(STREAM, event)
         await publisher.publish(STREAM, Event(type="OrderCancelled", version=1, data={}))
@@ -182,13 +184,60 @@ async def test_the_worker_mails_once_per_event(
     assert await db.fetchval("SELECT count(*) FROM sent_mail") == 2
     assert worker.stop() == 0  # SIGTERM: a clean exit
     output = worker.output()
-    assert output.count("event ignored: no handler for this type and version") == 2
-    assert output.count("event ignored: malformed data") == 1
+    assert "OrderCancelled" not in output  # one warning per cancelled order was noise
+    assert output.count("event not handled: no handler for this version") == 1
+    assert output.count("event not handled: malformed data") == 1
     assert output.count("event handled already: nothing sent") == 2
+    letters = await dead_letters(admin_broker)
+    reasons = [letter[b"reason"].decode() for letter in letters]
+    assert reasons[0] == "no handler for OrderConfirmed version 7"
+    assert reasons[1].startswith("malformed data: order_id: ")
+    assert len(reasons) == 2
+    assert {letter[b"group"] for letter in letters} == {GROUP.encode()}
+    assert all(Event.model_validate_json(letter[b"event"]).type for letter in letters)
+
+
+async def dead_letters(admin_url: str) -> list[dict[bytes, bytes]]:
+    client = Redis.from_url(admin_url)
+    try:
+        entries: Any = await client.xrange(DEAD)
+        return [fields for _, fields in entries]
+    finally:
+        await client.aclose()
+
+
+async def test_an_event_that_keeps_failing_is_dead_lettered_after_max_deliveries(
+    start_worker: Any,
+    smtp: SmtpServer,
+    orders_broker_url: str,
+    admin_broker: str,
+    db: asyncpg.Connection,
+    order_confirmed: Any,
+) -> None:
+    # The SMTP server gone for good: every delivery fails (a transient failure, retried)
+    # until the third, after which the event waits in the dead letters instead of coming
+    # back every RETRY_AFTER_SECONDS forever.
+    worker = start_worker(smtp.url, MAX_DELIVERIES="3", RETRY_AFTER_SECONDS="1")
+    worker.wait_ready()
+    smtp.stop()
+    event = order_confirmed()
+    async with Publisher(orders_broker_url) as publisher:
+        await publisher.publish(STREAM, event)
+
+    async def one_letter() -> bool:
+        return len(await dead_letters(admin_broker)) == 1
+
+    await wait_until(one_letter, 60, "the event in the dead letters")
+    [letter] = await dead_letters(admin_broker)
+    assert Event.model_validate_json(letter[b"event"]).id == event.id
+    assert letter[b"deliveries"] == b"3"
+    assert letter[b"reason"].startswith(b"failed 3 deliveries; last: ")
+    await wait_until(lambda: _zero(pending(admin_broker)), 30, "the event acked")
+    assert await db.fetchval("SELECT count(*) FROM sent_mail") == 0
 
 
 async def _zero(count: Any) -> bool:
-    return await count == 0
+    return bool(await count == 0)
 
 
 async def test_smtp_down_the_event_waits_and_is_sent_when_it_is_back(

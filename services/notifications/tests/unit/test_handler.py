@@ -1,7 +1,8 @@
 """The handler without broker, database or SMTP server: what it acks without sending.
 
-Unknown types and versions, malformed data and an id that is not a UUID are acked (the
-handler returns) with a warning; they never reach the database or the mailer.
+Types it does not subscribe to are acked quietly (the handler returns); an unknown version
+of a subscribed type, malformed data and an id that is not a UUID raise PermanentFailure
+(the consumer dead-letters them) with a warning; none reaches the database or the mailer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from chassis import Database, configure_logging
-from chassis.events import Event
+from chassis.events import Event, PermanentFailure
 from notifications.handler import Notifier
 
 
@@ -74,9 +75,9 @@ def chassis_logs() -> None:
 
 @pytest.mark.parametrize(
     ("event_type", "version"),
-    [("OrderCancelled", 1), ("OrderConfirmed", 2), ("OrderShipped", 1), ("orderconfirmed", 1)],
+    [("OrderCancelled", 1), ("OrderCancelled", 7), ("OrderShipped", 1), ("orderconfirmed", 1)],
 )
-async def test_unknown_types_and_versions_are_acked_with_a_warning(
+async def test_types_it_does_not_subscribe_to_are_acked_quietly(
     notifier: Notifier,
     mailer: RecordingMailer,
     order_data: Any,
@@ -84,14 +85,33 @@ async def test_unknown_types_and_versions_are_acked_with_a_warning(
     event_type: str,
     version: int,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     event = Event(type=event_type, version=version, data=order_data())
     await notifier.handle(event)  # returns: the consumer acks
     assert mailer.sent == []
+    assert warnings_logged(caplog) == []  # one per cancelled order was noise
+    [skipped] = [
+        dict(r.msg)
+        for r in caplog.records
+        if r.levelno == logging.DEBUG and isinstance(r.msg, dict)
+    ]
+    assert skipped["event"] == "event skipped: not subscribed to this type"
+    assert skipped["event_type"] == event_type
+
+
+async def test_an_unknown_version_of_a_subscribed_type_is_dead_lettered_with_a_warning(
+    notifier: Notifier,
+    mailer: RecordingMailer,
+    order_data: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = Event(type="OrderConfirmed", version=2, data=order_data())
+    with pytest.raises(PermanentFailure, match="version 2"):
+        await notifier.handle(event)
+    assert mailer.sent == []
     [warning] = warnings_logged(caplog)
-    assert warning["event"] == "event ignored: no handler for this type and version"
-    assert warning["event_id"] == str(event.id)
-    assert warning["event_type"] == event_type
-    assert warning["event_version"] == version
+    assert warning["event"] == "event not handled: no handler for this version"
+    assert (warning["event_id"], warning["event_version"]) == (str(event.id), 2)
 
 
 @pytest.mark.parametrize(
@@ -102,16 +122,17 @@ async def test_unknown_types_and_versions_are_acked_with_a_warning(
         {"unexpected": "shape", "lines": "none"},
     ],
 )
-async def test_malformed_data_is_acked_with_a_warning_naming_the_fields(
+async def test_malformed_data_is_dead_lettered_with_a_warning_naming_the_fields(
     notifier: Notifier,
     mailer: RecordingMailer,
     caplog: pytest.LogCaptureFixture,
     data: dict[str, Any],
 ) -> None:
-    await notifier.handle(Event(type="OrderConfirmed", version=1, data=data))
+    with pytest.raises(PermanentFailure, match="malformed data: order_id: "):
+        await notifier.handle(Event(type="OrderConfirmed", version=1, data=data))
     assert mailer.sent == []
     [warning] = warnings_logged(caplog)
-    assert warning["event"] == "event ignored: malformed data"
+    assert warning["event"] == "event not handled: malformed data"
     assert any(error.startswith("order_id: ") for error in warning["errors"])
 
 
@@ -122,7 +143,9 @@ async def test_the_warning_does_not_repeat_the_shopper_s_address(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = order_data(email="ada.lovelace@example.com", total={"amount": 1.5, "currency": "EUR"})
-    await notifier.handle(Event(type="OrderConfirmed", version=1, data=data))
+    with pytest.raises(PermanentFailure) as failure:
+        await notifier.handle(Event(type="OrderConfirmed", version=1, data=data))
+    assert "ada.lovelace" not in str(failure.value)  # the reason is kept with the letter
     assert mailer.sent == []
     [warning] = warnings_logged(caplog)
     assert any(error.startswith("total.amount: ") for error in warning["errors"])
@@ -130,21 +153,23 @@ async def test_the_warning_does_not_repeat_the_shopper_s_address(
 
 
 @pytest.mark.parametrize("data", [None, [], "text", 42])
-async def test_data_that_is_no_object_is_acked(
+async def test_data_that_is_no_object_is_dead_lettered(
     notifier: Notifier, mailer: RecordingMailer, caplog: pytest.LogCaptureFixture, data: Any
 ) -> None:
-    await notifier.handle(LooseEvent(uuid.uuid4(), "OrderConfirmed", 1, data))
+    with pytest.raises(PermanentFailure):
+        await notifier.handle(LooseEvent(uuid.uuid4(), "OrderConfirmed", 1, data))
     assert mailer.sent == []
     assert len(warnings_logged(caplog)) == 1
 
 
-async def test_an_id_that_is_no_uuid_is_acked(
+async def test_an_id_that_is_no_uuid_is_dead_lettered(
     notifier: Notifier,
     mailer: RecordingMailer,
     order_data: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await notifier.handle(LooseEvent("order-1", "OrderConfirmed", 1, order_data()))
+    with pytest.raises(PermanentFailure):
+        await notifier.handle(LooseEvent("order-1", "OrderConfirmed", 1, order_data()))
     assert mailer.sent == []
     [warning] = warnings_logged(caplog)
-    assert warning["event"] == "event ignored: its id is not a UUID"
+    assert warning["event"] == "event not handled: its id is not a UUID"

@@ -16,12 +16,13 @@ import asyncio
 import hmac
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chassis import Problem, context, get_logger
 
 from orders import keys
 from orders.domain import Order, Owner
+from orders.lease import heartbeat
 from orders.ports import Card, OwnerProof, Upstream
 from orders.saga import Crash, Saga
 from orders.schemas import CheckoutIn
@@ -111,12 +112,14 @@ class Checkout:
             raise KeyReused
         token = keys.unseal(claim.sealed_token, key, claim.order.id)
         card = form.card.card()
+        # The token is stored only hashed and sealed: the drive carries it for the events.
+        claimed = replace(claim.order, status_token=token)
         if claim.created:
-            _log.info("order placed", order_id=claim.order.id)
-            self.crash(claim.order.step.value)  # the claim persisted the first step: pricing
-            order = await self._drive(store, claim.order, holder, card, proof)
+            _log.info("order placed", order_id=claimed.id)
+            self.crash(claimed.step.value)  # the claim persisted the first step: pricing
+            order = await self._drive(store, claimed, holder, card, proof)
         else:
-            order = await self._await(store, claim.order, holder, card, proof)
+            order = await self._await(store, claimed, holder, card, proof)
         return Placed(order, token, replayed=not claim.created)
 
     async def _await(
@@ -128,13 +131,14 @@ class Checkout:
             taken = await store.take_lease(order.id, holder)
             if taken is not None:
                 _log.info("taking over a checkout", order_id=order.id, step=taken.step)
+                taken = replace(taken, status_token=order.status_token)
                 return await self._drive(store, taken, holder, card, proof)
             if time.time() + POLL_SECONDS > until:
                 break
             await asyncio.sleep(POLL_SECONDS)
             found = await store.order(order.id)
             assert found is not None
-            order = found
+            order = replace(found, status_token=order.status_token)
         return order
 
     async def _drive(
@@ -151,7 +155,8 @@ class Checkout:
         async def drive() -> Order:
             deadline = time.time() + self.saga_seconds
             context.deadline.set(deadline)  # this task's calls: the saga's own deadline
-            return await saga.run(order, deadline=deadline, card=card, proof=proof)
+            async with heartbeat(store, order.id, holder):
+                return await saga.run(order, deadline=deadline, card=card, proof=proof)
 
         task = asyncio.create_task(drive())
         self._drives.add(task)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 import uuid
@@ -29,8 +30,10 @@ from chassis import (
     load_settings,
 )
 
+from orders import outbox as outbox_rows
 from orders.app import upstream
 from orders.domain import Order, Step
+from orders.lease import heartbeat
 from orders.saga import Saga
 from orders.settings import JobSettings
 from orders.store import Store
@@ -109,13 +112,47 @@ async def recover(settings: JobSettings, limit: int) -> Summary:
             summary.taken_over += 1
             deadline = time.time() + settings.saga_seconds
             context.deadline.set(deadline)
-            done = await saga.run(order, deadline=deadline)
+            async with heartbeat(store, order_id, holder):
+                done = await saga.run(order, deadline=deadline)
+            if not done.finished:
+                # Left for the next pass (still settling, or a callee down): let go at once,
+                # or the next pass, due a little under one period later, would find the
+                # lease still held and skip the order.
+                await store.release_lease(order_id, holder)
             summary.count(order, done)
             _log.info("recovered", order_id=order_id, was=order.step, now=done.step)
         summary.late_refunds = saga.late_refunds
     finally:
         await resources.close()
     return summary
+
+
+OUTBOX_HELP = """\
+List the outbox events the relay set aside (it failed to publish each RELAY_MAX_ATTEMPTS
+times, e.g. an envelope that is not a valid event), oldest first: event id, type, version,
+order id, attempts, last error. --retry EVENT_ID (or --retry all) gives them back to the
+relay: their attempts start again from zero. `mosaic admin dead-letters` runs this.
+"""
+
+
+async def outbox(settings: JobSettings, retry_id: str | None) -> list[dict[str, object]]:
+    """The set-aside rows (after giving `retry_id`, or all with "all", back to the relay)."""
+    database = Database(settings.database_url, pool_size=1)
+    await database.open()
+    try:
+        if retry_id is not None:
+            count = await outbox_rows.retry(database, None if retry_id == "all" else retry_id)
+            _log.info("outbox events given back to the relay", count=count)
+        return [
+            {
+                **asdict(row),
+                "created_at": row.created_at.isoformat(),
+                "set_aside_at": row.set_aside_at and row.set_aside_at.isoformat(),
+            }
+            for row in await outbox_rows.set_aside(database)
+        ]
+    finally:
+        await database.close()
 
 
 def main(argv: list[str]) -> int:
@@ -132,7 +169,20 @@ def main(argv: list[str]) -> int:
     recovery.add_argument(
         "--limit", type=int, default=200, help="the most orders one pass takes (default 200)"
     )
+    aside = jobs.add_parser(
+        "outbox",
+        help="list (or retry) the outbox events the relay set aside",
+        description=OUTBOX_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    aside.add_argument("--retry", metavar="EVENT_ID", help="an event id, or all")
+    aside.add_argument("--json", action="store_true", help="one JSON list on stdout")
     arguments = parser.parse_args(argv)
+    if arguments.job == "outbox" and arguments.retry not in (None, "all"):
+        try:
+            uuid.UUID(arguments.retry)
+        except ValueError:
+            parser.error(f"--retry takes an event id (a UUID) or all, not {arguments.retry!r}")
     settings = load_settings(JobSettings)
     configure_logging(
         service=settings.service_name,
@@ -140,6 +190,16 @@ def main(argv: list[str]) -> int:
         log_format=settings.log_format,
         level=settings.log_level,
     )
+    if arguments.job == "outbox":
+        rows = asyncio.run(outbox(settings, arguments.retry))
+        if arguments.json:
+            print(json.dumps(rows))
+        for row in [] if arguments.json else rows:
+            print(
+                f"{row['event_id']}  {row['type']} v{row['version']}  order {row['order_id']}"
+                f"  attempts {row['attempts']}  {row['last_error']}"
+            )
+        return 0
     summary = asyncio.run(recover(settings, arguments.limit))
     # One line: the message says it all, the fields are there for queries.
     _log.info(summary.line(), job="recover", **asdict(summary))

@@ -5,7 +5,9 @@ shopper's key never finds another's order); the request body is fingerprinted wi
 under the key (the body holds the card, so a plain hash of it could be brute-forced); the
 guest link token (32 random bytes) is looked up by its SHA-256, and kept for replays of the
 checkout's answer only sealed under the key: without the key, the database does not give
-the token away.
+the token away. Never in plain, not even while the saga runs: a driver without the key
+(the recovery) gives the order a second token, kept only as its hash too
+(`Store.new_status_link`).
 """
 
 from __future__ import annotations

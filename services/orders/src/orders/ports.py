@@ -150,3 +150,8 @@ class SagaStore(Protocol):
     async def order(self, order_id: str) -> Order | None:
         """The order as persisted now."""
         ...
+
+    async def new_status_link(self, order_id: str, holder: str) -> str | None:
+        """A fresh guest link token for the order, kept only as a hash (for a driver that
+        cannot unseal the first one); None if `holder` lost the lease."""
+        ...

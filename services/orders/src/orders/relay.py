@@ -1,8 +1,10 @@
 """`python -m orders.relay`: the outbox relay process (see the Procfile).
 
 Publishes the outbox (`outbox.Relay`) to `events:orders` on BROKER_URL through
-chassis.events, as a chassis worker: /healthz and /readyz on OPS_PORT (ready once Postgres
-and the broker answer), SIGTERM finishes the batch in hand.
+chassis.events, deletes published rows after OUTBOX_RETENTION_SECONDS, and trims the
+stream (`chassis.events.StreamRetention`: entries every consumer group has acknowledged,
+after EVENTS_RETENTION_SECONDS), as a chassis worker: /healthz and /readyz on OPS_PORT
+(ready once Postgres and the broker answer), SIGTERM finishes the batch in hand.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from chassis import Database, DatabaseSettings, ServiceSettings, load_settings
-from chassis.events import BrokerSettings, Event, Publisher
+from chassis.events import BrokerSettings, Event, Publisher, StreamRetention
 from chassis.worker import Worker, serve_worker
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from orders.outbox import Relay
+from orders.events import STREAM
+from orders.outbox import MAX_ATTEMPTS, RETENTION_SECONDS, Relay, Unpublishable
 
 
 class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings):
@@ -28,6 +31,37 @@ class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings):
         le=60,
         description="how often to look for new events when the outbox is empty (seconds)",
     )
+    relay_max_attempts: int = Field(
+        default=MAX_ATTEMPTS,
+        validation_alias="RELAY_MAX_ATTEMPTS",
+        ge=1,
+        le=1000,
+        description="tries of an outbox event that cannot be published before it is set "
+        "aside for the operator (`mosaic admin dead-letters`)",
+    )
+    outbox_retention_seconds: float = Field(
+        default=RETENTION_SECONDS,
+        validation_alias="OUTBOX_RETENTION_SECONDS",
+        ge=0,
+        le=90 * 86_400,
+        description="how long a published outbox row (it holds the shopper's address and "
+        "e-mail) is kept (seconds)",
+    )
+    events_retention_seconds: float = Field(
+        default=RETENTION_SECONDS,
+        validation_alias="EVENTS_RETENTION_SECONDS",
+        ge=0,
+        le=90 * 86_400,
+        description="how long an entry of events:orders is kept once every consumer group "
+        "has acknowledged it (seconds)",
+    )
+    events_trim_seconds: float = Field(
+        default=60.0,
+        validation_alias="EVENTS_TRIM_SECONDS",
+        gt=0,
+        le=86_400,
+        description="how often the relay trims events:orders (seconds)",
+    )
 
 
 class BrokerPublish:
@@ -37,7 +71,11 @@ class BrokerPublish:
         self.publisher = publisher
 
     async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
-        await self.publisher.publish(stream, Event.model_validate(envelope))
+        try:
+            event = Event.model_validate(envelope)
+        except ValidationError as error:
+            raise Unpublishable(f"not an event: {error.error_count()} errors") from error
+        await self.publisher.publish(stream, event)
 
 
 def relay_worker() -> Worker:
@@ -49,8 +87,16 @@ def relay_worker() -> Worker:
         BrokerPublish(publisher),
         batch=settings.relay_batch,
         poll_seconds=settings.relay_poll_seconds,
+        max_attempts=settings.relay_max_attempts,
+        retention_seconds=settings.outbox_retention_seconds,
     )
-    return Worker(settings, [relay], [database, publisher])
+    retention = StreamRetention(
+        settings.broker_url,
+        STREAM,
+        max_age_seconds=settings.events_retention_seconds,
+        every_seconds=settings.events_trim_seconds,
+    )
+    return Worker(settings, [relay, retention], [database, publisher])
 
 
 if __name__ == "__main__":

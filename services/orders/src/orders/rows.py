@@ -103,6 +103,5 @@ def order_of(row: Any) -> Order:
         else None,
         cart_cleared=row.cart_cleared,
         placed_at=row.placed_at,
-        status_token=row.status_token,
         settle_until=row.settle_until,
     )

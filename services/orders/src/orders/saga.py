@@ -21,10 +21,10 @@ got that far.
 
 Settling: an order cancelled while its charge was unconfirmed (the recovery found no
 charge at payments) may still be charged late, by a live checkout that was paused past its
-lease with the charge call in flight. Such a call carries the live drive's deadline
-(`x-deadline`), which passes before its lease expires, so payments refuses it on arrival
-once the recovery could have taken the order over; only a request payments had already
-accepted can still land, within payments' own processing time. So the cancelled order
+lease (its heartbeat paused too) with the charge call in flight. Such a call carries the
+live drive's deadline (`x-deadline`, SAGA_SECONDS after the drive began), after which
+payments refuses it on arrival; only a request that arrived before can still land, within
+payments' own processing time. So the cancelled order
 keeps `settle_until` (cancel time + SETTLE_SECONDS): until then every pass of the recovery
 looks at payments again and refunds any succeeded charge (key `order-<id>-refund-<charge>`);
 the first look after it marks the order settled.
@@ -203,6 +203,7 @@ class Saga:
             tracking_id=shipment.tracking_id,
         )
         _log.info("order confirmed", order_id=order.id)
+        confirmed = await self._with_link(confirmed)
         return await self._save(confirmed, events.confirmed(confirmed))
 
     async def _clear_cart(self, order: Order) -> Order:
@@ -229,7 +230,19 @@ class Saga:
                 settle_until = datetime.fromtimestamp(self.clock() + self.settle_seconds, UTC)
         cancelled = replace(order, step=Step.CANCELLED, settle_until=settle_until)
         _log.info("order cancelled", order_id=order.id, settling=settle_until is not None)
+        cancelled = await self._with_link(cancelled)
         return await self._save(cancelled, events.cancelled(cancelled))
+
+    async def _with_link(self, order: Order) -> Order:
+        """The order with a guest link token for its event. The live checkout has the
+        shopper's (never stored in plain); a driver without it (the recovery) gets a
+        second one, stored hashed, so the e-mail still links to the order."""
+        if order.status_token is not None:
+            return order
+        token = await self.store.new_status_link(order.id, self.holder)
+        if token is None:
+            raise LeaseLost(order.id)
+        return replace(order, status_token=token)
 
     async def _settle(self, order: Order) -> Order:
         """A cancelled order's look for a late charge: refunded; settled once the window

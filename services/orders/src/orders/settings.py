@@ -40,15 +40,16 @@ class OrdersSettings(ServiceSettings, DatabaseSettings):
         gt=0,
         le=300,
         description="how long one drive of a saga may keep retrying a callee that is down "
-        "before leaving the order to the recovery (seconds, less than LEASE_SECONDS)",
+        "before leaving the order to the recovery (seconds, less than SETTLE_SECONDS)",
     )
     lease_seconds: float = Field(
-        default=30.0,
+        default=5.0,
         validation_alias="LEASE_SECONDS",
-        gt=0,
+        ge=0.3,
         le=3600,
-        description="how long a driver holds a saga after its last step before the "
-        "recovery may take it over (seconds)",
+        description="how long a saga stays with its driver after the driver's last sign of "
+        "life (seconds); a live driver renews it every third of it, so a driver that died "
+        "is taken over within this time",
     )
     checkout_wait_seconds: float = Field(
         default=25.0,
@@ -89,9 +90,11 @@ class OrdersSettings(ServiceSettings, DatabaseSettings):
         return value or None
 
     @model_validator(mode="after")
-    def _saga_within_lease(self) -> OrdersSettings:
-        if self.saga_seconds >= self.lease_seconds:
-            raise ValueError("SAGA_SECONDS must be less than LEASE_SECONDS")
+    def _settle_after_saga(self) -> OrdersSettings:
+        # A charge may land until its drive's deadline (SAGA_SECONDS after the drive began),
+        # even after a takeover: the settling window must outlast it.
+        if self.settle_seconds <= self.saga_seconds:
+            raise ValueError("SETTLE_SECONDS must be more than SAGA_SECONDS")
         return self
 
 

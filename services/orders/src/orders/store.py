@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orders import rows
+from orders import keys, rows
 from orders.domain import Order, Owner, Step
 from orders.events import OutboxEvent
 from orders.ports import LeaseLost
@@ -24,7 +24,7 @@ from orders.ports import LeaseLost
 COLUMNS = (
     "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
     " lines, shipping, charge_id, shipment_id, tracking_id, failure, cart_cleared,"
-    " placed_at, status_token, settle_until"
+    " placed_at, settle_until"
 )
 # Not finished: running, confirmed with the cart's lines still there, or cancelled and
 # still settling. The same condition as the partial index `orders_unfinished`.
@@ -96,9 +96,9 @@ class Store:
                 text(
                     f"INSERT INTO orders (id, owner_kind, owner_id, key_hash, fingerprint, email,"  # noqa: S608
                     " currency, shipping_option, address, step, status_token_hash,"
-                    " status_token_sealed, status_token, lease_holder, lease_until)"
+                    " status_token_sealed, lease_holder, lease_until)"
                     " VALUES (:id, :owner_kind, :owner_id, :key_hash, :fingerprint, :email,"
-                    " :currency, :option, :address, :step, :token_hash, :sealed, :token,"
+                    " :currency, :option, :address, :step, :token_hash, :sealed,"
                     " :holder, now() + make_interval(secs => :lease))"
                     " ON CONFLICT (key_hash) WHERE key_hash IS NOT NULL DO NOTHING"
                     f" RETURNING {COLUMNS}"
@@ -116,7 +116,6 @@ class Store:
                     "step": Step.PRICING.value,
                     "token_hash": new.token_hash,
                     "sealed": new.sealed_token,
-                    "token": order.status_token,
                     "holder": holder,
                     "lease": self.lease,
                 },
@@ -159,8 +158,46 @@ class Store:
             )
             return await _order(connection, order_id) if taken else None
 
+    async def renew_lease(self, order_id: str, holder: str) -> bool:
+        """The heartbeat: the lease extended while `holder` still has it; False once lost."""
+        async with self.database.engine.begin() as connection:
+            renewed = await connection.scalar(
+                text(
+                    "UPDATE orders SET lease_until = now() + make_interval(secs => :lease)"
+                    " WHERE id = :id AND lease_holder = :holder RETURNING id"
+                ),
+                {"id": order_id, "holder": holder, "lease": self.lease},
+            )
+            return renewed is not None
+
+    async def release_lease(self, order_id: str, holder: str) -> None:
+        """Let the next driver take the order at once (the holder stays on record, and a
+        save of this holder is still fenced: it succeeds only if nobody took it since)."""
+        async with self.database.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE orders SET lease_until = now() - interval '1 millisecond'"
+                    " WHERE id = :id AND lease_holder = :holder"
+                ),
+                {"id": order_id, "holder": holder},
+            )
+
+    async def new_status_link(self, order_id: str, holder: str) -> str | None:
+        """A second guest link for an order whose first token only the shopper's key can
+        unseal (a driver without the key, the recovery, announces the order with this
+        one); stored hashed like the first. None if the lease was lost."""
+        token = keys.new_token()
+        async with self.database.engine.begin() as connection:
+            stored = await connection.scalar(
+                text(
+                    "UPDATE orders SET recovered_token_hash = :hash"
+                    " WHERE id = :id AND lease_holder = :holder RETURNING id"
+                ),
+                {"id": order_id, "holder": holder, "hash": keys.token_hash(token)},
+            )
+        return token if stored is not None else None
+
     async def save(self, order: Order, holder: str, event: OutboxEvent | None = None) -> None:
-        ended = order.step in (Step.CONFIRMED, Step.CANCELLED)
         async with self.database.engine.begin() as connection:
             saved = await connection.scalar(
                 text(
@@ -170,7 +207,6 @@ class Store:
                     " tracking_id = :tracking_id, failure = :failure,"
                     " cart_cleared = :cart_cleared, settle_until = :settle_until,"
                     " updated_at = now(),"
-                    " status_token = CASE WHEN :ended THEN NULL ELSE status_token END,"
                     " key_hash = CASE WHEN :release THEN NULL ELSE key_hash END,"
                     " lease_until = now() + make_interval(secs => :lease)"
                     " WHERE id = :id AND lease_holder = :holder RETURNING id"
@@ -191,7 +227,6 @@ class Store:
                     "failure": rows.failure_json(order.failure),
                     "cart_cleared": order.cart_cleared,
                     "settle_until": order.settle_until,
-                    "ended": ended,
                     "release": order.key_released,
                 },
             )
@@ -271,7 +306,11 @@ class Store:
 
     async def by_token(self, token_hash: bytes) -> Order | None:
         async with self.database.engine.connect() as connection:
-            return await _find(connection, "status_token_hash = :hash", {"hash": token_hash})
+            return await _find(
+                connection,
+                "(status_token_hash = :hash OR recovered_token_hash = :hash)",
+                {"hash": token_hash},
+            )
 
     async def history(self, owner: Owner, limit: int) -> list[Order]:
         async with self.database.engine.connect() as connection:

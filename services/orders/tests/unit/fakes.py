@@ -66,6 +66,7 @@ class FakeStore:
     saved: list[Order] = field(default_factory=list)
     outbox: list[OutboxEvent] = field(default_factory=list)
     holder: str = "me"
+    links: int = 0  # second guest links handed out (to drivers without the first)
 
     async def save(self, order: Order, holder: str, event: OutboxEvent | None = None) -> None:
         if holder != self.holder:
@@ -76,6 +77,12 @@ class FakeStore:
 
     async def order(self, order_id: str) -> Order | None:
         return next((o for o in reversed(self.saved) if o.id == order_id), None)
+
+    async def new_status_link(self, order_id: str, holder: str) -> str | None:
+        if holder != self.holder:
+            return None
+        self.links += 1
+        return f"recovered-{self.links}"
 
     @property
     def steps(self) -> list[str]:

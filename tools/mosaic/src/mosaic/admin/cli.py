@@ -135,3 +135,136 @@ def run_job(
     from mosaic.admin.jobs import run_now
 
     raise typer.Exit(run_now(mosaic_home(), services_dir(services), service, job))
+
+
+dead_letters = typer.Typer(
+    help="List and replay the events the shop set aside because it could not handle them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(dead_letters, name="dead-letters")
+
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        envvar="MOSAIC_REDIS_URL",
+        help="Admin URL of the broker, when `mosaic up` uses an external one.",
+    ),
+]
+Stream = Annotated[
+    str | None,
+    typer.Option("--stream", help="Only this producer's dead letters, e.g. orders."),
+]
+
+
+def _dead_letter_streams(stream: str | None, services: Path | None) -> list[str]:
+    from mosaic.admin.dead_letters import dead_letter_streams
+    from mosaic.errors import UsageError
+    from mosaic.services import discover_services
+
+    known = dead_letter_streams(discover_services(services_dir(services)))
+    if stream is None:
+        return known
+    wanted = f"events:{stream}:dead"
+    if wanted not in known:
+        names = ", ".join(s.split(":")[1] for s in known) or "none"
+        raise UsageError(f"no service consumes events of {stream!r}", f"Producers: {names}.")
+    return [wanted]
+
+
+@dead_letters.command("list")
+def list_dead_letters(
+    stream: Stream = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    redis_url: RedisUrl = None,
+    services: ServicesDir = None,
+) -> None:
+    """Show the dead letters, oldest first, and the outbox events a relay set aside.
+
+    A dead letter (events:<producer>:dead) is an event a consumer gave up on: after
+    MAX_DELIVERIES failed deliveries, or at once when it can never handle it (a version it
+    does not know, malformed data). Shown: its id, the stream and group, the event's type,
+    version and id (not its data: it holds a shopper's address), deliveries and reason.
+    An outbox event set aside is one a producer's relay could not publish (RELAY_MAX_ATTEMPTS).
+    --json: {"dead_letters": [...], "outbox": [...]}.
+    """
+    from mosaic.admin.dead_letters import admin_broker_url, list_letters, outbox_rows
+    from mosaic.admin.dead_letters import as_json as letter_json
+    from mosaic.services import discover_services
+
+    home = mosaic_home()
+    streams = _dead_letter_streams(stream, services)
+    letters = list_letters(admin_broker_url(home, redis_url), streams)
+    producers = {s.split(":")[1] for s in streams}
+    outbox = [
+        row
+        for service in discover_services(services_dir(services))
+        if service.name in producers
+        for row in outbox_rows(home, service)
+    ]
+    if as_json:
+        print(json.dumps({"dead_letters": [letter_json(x) for x in letters], "outbox": outbox}))
+        return
+    if not letters and not outbox:
+        print("No dead letters, no outbox events set aside.")
+    for x in letters:
+        print(
+            f"{x.id}  {x.stream} -> {x.group}  {x.event_type} v{x.event_version}"
+            f"  event {x.event_id}  deliveries {x.deliveries}  {x.dead_at}\n    {x.reason}"
+        )
+    for row in outbox:
+        print(
+            f"outbox of {row['service']}: {row['event_id']}  {row['type']} v{row['version']}"
+            f"  order {row['order_id']}  attempts {row['attempts']}\n    {row['last_error']}"
+        )
+
+
+@dead_letters.command("replay")
+def replay_dead_letters(
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Dead letter ids (from `list`); none: all.")
+    ] = None,
+    stream: Stream = None,
+    redis_url: RedisUrl = None,
+    services: ServicesDir = None,
+) -> None:
+    """Put dead letters back onto the stream they came from, and delete them.
+
+    Every consumer group of that stream gets the event again; consumers dedupe by event
+    id, so a group that had handled it does nothing. Replay once the cause is fixed (a
+    consumer that now reads that version, a mail server back): a letter that fails again
+    comes back here. Prints each replayed letter's id.
+    """
+    from mosaic.admin.dead_letters import admin_broker_url, replay
+
+    streams = _dead_letter_streams(stream, services)
+    done = replay(admin_broker_url(mosaic_home(), redis_url), streams, ids or [])
+    for letter in done:
+        print(f"replayed {letter.id} onto {letter.stream} (event {letter.event_id})")
+    if not done:
+        print("Nothing to replay.")
+
+
+@dead_letters.command("retry-outbox")
+def retry_outbox(
+    service: Annotated[str, typer.Argument(help="The producer, e.g. orders.")],
+    event_id: Annotated[str, typer.Argument(help="The outbox event's id, or all.")],
+    services: ServicesDir = None,
+) -> None:
+    """Give outbox events a relay set aside back to it (their attempts start from zero).
+
+    Fix the cause first (the row, or the relay's code): an event that fails again is set
+    aside again after RELAY_MAX_ATTEMPTS. Prints what is still set aside afterwards.
+    """
+    from mosaic.admin.dead_letters import outbox_command, outbox_rows
+    from mosaic.errors import UsageError
+    from mosaic.services import discover_services
+
+    known = {s.name: s for s in discover_services(services_dir(services))}
+    target = known.get(service)
+    if target is None or outbox_command(target) is None:
+        having = ", ".join(n for n, s in known.items() if outbox_command(s)) or "none"
+        raise UsageError(f"{service!r} has no outbox job", f"Services with one: {having}.")
+    left = outbox_rows(mosaic_home(), target, retry=event_id)
+    print(f"{len(left)} outbox event(s) of {service} still set aside.")

@@ -112,11 +112,20 @@ async def provision_valkey(admin_url: str, service: str, password: str) -> str:
     return _with_credentials(admin_url, service, password, path=None)
 
 
-# What chassis.events needs, and nothing more: a producer appends to its own stream; a
-# consumer works its group on the streams it consumes (XREADGROUP reads only through a
-# group; no XRANGE/XREAD, no XDEL/DEL, no XGROUP DESTROY/SETID).
-PUBLISH_COMMANDS: tuple[str, ...] = ("+xadd",)
-CONSUME_COMMANDS: tuple[str, ...] = ("+xreadgroup", "+xack", "+xautoclaim", "+xgroup|create")
+# What chassis.events needs, and nothing more: a producer appends to its own stream and
+# trims what every group has acknowledged (XINFO GROUPS, XPENDING's summary, XTRIM; it
+# reads no entry); a consumer works its group on the streams it consumes (XREADGROUP reads
+# only through a group; XPENDING counts deliveries; no XRANGE/XREAD, no XDEL/DEL, no XGROUP
+# DESTROY/SETID) and appends what it cannot handle to the producer's dead letters.
+PUBLISH_COMMANDS: tuple[str, ...] = ("+xadd", "+xinfo|groups", "+xpending", "+xtrim")
+CONSUME_COMMANDS: tuple[str, ...] = (
+    "+xreadgroup",
+    "+xack",
+    "+xautoclaim",
+    "+xgroup|create",
+    "+xpending",
+)
+DEAD_LETTER_COMMANDS: tuple[str, ...] = ("+xadd",)
 
 
 def broker_user(service: str) -> str:
@@ -129,19 +138,26 @@ def stream_key(service: str) -> str:
     return f"events:{service}"
 
 
+def dead_letter_key(service: str) -> str:
+    """Where consumers of the service's events put those they cannot handle."""
+    return f"events:{service}:dead"
+
+
 async def provision_broker(
     admin_url: str, service: str, password: str, consumes: tuple[str, ...] = ()
 ) -> str:
     """Ensure the ACL user of the service's BROKER_URL; return that URL.
 
-    ACL selectors (Valkey 7+) tie each command set to its keys: XADD on events:<service>
-    only; the consumer-group commands on events:<producer> of each consumed producer only.
+    ACL selectors (Valkey 7+) tie each command set to its keys: XADD and trimming on
+    events:<service> only; the consumer-group commands on events:<producer> of each
+    consumed producer only, and XADD on its dead letters, events:<producer>:dead.
     Outside them only PING (readiness) and CLIENT SETINFO (sent by redis-py on connect).
     """
     for name in (service, *consumes):
         check_service_name(name)
     streams = [(stream_key(service), PUBLISH_COMMANDS)]
     streams += [(stream_key(p), CONSUME_COMMANDS) for p in sorted(set(consumes))]
+    streams += [(dead_letter_key(p), DEAD_LETTER_COMMANDS) for p in sorted(set(consumes))]
     client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
     try:
         await client.acl_setuser(

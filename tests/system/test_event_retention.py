@@ -21,7 +21,14 @@ import pytest
 import redis
 from mosaic.backing.secrets import Secrets
 from mosaic.ports import free_port
-from mosaic.testing import Guest, UpProcess, mosaic, process_environment, wait_until
+from mosaic.testing import (
+    Guest,
+    Shopper,
+    UpProcess,
+    mosaic,
+    process_environment,
+    wait_until,
+)
 
 pytestmark = pytest.mark.system
 
@@ -98,6 +105,24 @@ def test_the_stream_is_trimmed_only_once_every_group_has_acknowledged(
     broker.xack(STREAM, "audit", kept)
     wait_until(lambda: entry_of(broker, second) is None, 30, "the second event trimmed")
     broker.xgroup_destroy(STREAM, "audit")
+
+
+@pytest.mark.timeout(300)
+def test_a_verification_link_leaves_events_accounts_once_notifications_has_it(
+    shop: UpProcess, broker: redis.Redis
+) -> None:
+    """accounts' relay trims its stream as orders' does: the link's token in an
+    AccountRegistered lives in Valkey only until notifications has acknowledged it."""
+    email = f"retention-{uuid.uuid4().hex[:8]}@example.com"
+    with Shopper(shop.wait_ready()) as shopper:  # the line printed once ready
+        shopper.sign_up("Rosalind Franklin", email, "correct horse battery staple", mail=shop.mail)
+
+    def carrying_the_address() -> list[Any]:
+        entries: Any = broker.xrange("events:accounts")
+        return [entry for entry in entries if email.encode() in entry[1][b"event"]]
+
+    # The mail was sent, so notifications took the event; it leaves once acknowledged.
+    wait_until(lambda: not carrying_the_address(), 30, "the sign-up's event trimmed")
 
 
 @pytest.mark.timeout(300)

@@ -30,7 +30,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import redis.exceptions
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -107,6 +107,27 @@ class BrokerSettings(BaseSettings):
         if value.split("://", 1)[0] not in {"redis", "rediss", "valkey", "valkeys"}:
             raise ValueError("expected a redis:// or rediss:// URL")
         return value
+
+
+class RetentionSettings(BaseSettings):
+    """Mixin for a producer's relay: how long its stream keeps what consumers acknowledged
+    (events carry personal data: addresses, e-mail, one-time links)."""
+
+    events_retention_seconds: float = Field(
+        default=86_400.0,
+        validation_alias="EVENTS_RETENTION_SECONDS",
+        ge=0,
+        le=90 * 86_400,
+        description="how long a stream entry is kept once every consumer group has "
+        "acknowledged it (seconds)",
+    )
+    events_trim_seconds: float = Field(
+        default=60.0,
+        validation_alias="EVENTS_TRIM_SECONDS",
+        gt=0,
+        le=86_400,
+        description="how often the relay trims its stream (seconds)",
+    )
 
 
 class BrokerUnavailable(Exception):
@@ -487,6 +508,15 @@ class StreamRetention:
         self.max_age_seconds = max_age_seconds
         self.every_seconds = every_seconds
         self._stopping = asyncio.Event()
+
+    @classmethod
+    def configured(cls, settings: RetentionSettings, broker_url: str, stream: str) -> Self:
+        return cls(
+            broker_url,
+            stream,
+            max_age_seconds=settings.events_retention_seconds,
+            every_seconds=settings.events_trim_seconds,
+        )
 
     async def run(self) -> None:
         client = _client(self.url, read_timeout=5)

@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from chassis import Database, DatabaseSettings, ServiceSettings, load_settings
-from chassis.events import BrokerSettings, Event, Publisher, StreamRetention
+from chassis.events import (
+    BrokerSettings,
+    Event,
+    Publisher,
+    RetentionSettings,
+    StreamRetention,
+)
 from chassis.worker import Worker, serve_worker
 from pydantic import Field, ValidationError
 
@@ -20,7 +26,7 @@ from orders.events import STREAM
 from orders.outbox import MAX_ATTEMPTS, RETENTION_SECONDS, Relay, Unpublishable
 
 
-class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings):
+class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings, RetentionSettings):
     relay_batch: int = Field(
         default=100, validation_alias="RELAY_BATCH", ge=1, le=1000, description="1..1000"
     )
@@ -46,21 +52,6 @@ class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings):
         le=90 * 86_400,
         description="how long a published outbox row (it holds the shopper's address and "
         "e-mail) is kept (seconds)",
-    )
-    events_retention_seconds: float = Field(
-        default=RETENTION_SECONDS,
-        validation_alias="EVENTS_RETENTION_SECONDS",
-        ge=0,
-        le=90 * 86_400,
-        description="how long an entry of events:orders is kept once every consumer group "
-        "has acknowledged it (seconds)",
-    )
-    events_trim_seconds: float = Field(
-        default=60.0,
-        validation_alias="EVENTS_TRIM_SECONDS",
-        gt=0,
-        le=86_400,
-        description="how often the relay trims events:orders (seconds)",
     )
 
 
@@ -90,12 +81,7 @@ def relay_worker() -> Worker:
         max_attempts=settings.relay_max_attempts,
         retention_seconds=settings.outbox_retention_seconds,
     )
-    retention = StreamRetention(
-        settings.broker_url,
-        STREAM,
-        max_age_seconds=settings.events_retention_seconds,
-        every_seconds=settings.events_trim_seconds,
-    )
+    retention = StreamRetention.configured(settings, settings.broker_url, STREAM)
     return Worker(settings, [relay, retention], [database, publisher])
 
 

@@ -10,15 +10,21 @@ token, or the visitor id), and answers with where it ended:
   the field it concerns, the other fields kept, the cart untouched;
 - orders unavailable: a 503 page (`error_pages`), the cart untouched.
 
+Whatever follows orders' answer (the form redrawn, the cart's count) runs on a budget of
+its own, a page's (`REQUEST_BUDGET_MS`): the checkout may have spent the page's budget and
+more waiting for orders (a processor timeout answers 402 after ~10 s), and a refusal must
+still reach the shopper as its reason, not as "the cart is unavailable".
+
 The card number and CVC are never put back into the form, never kept in the session and
 never logged: a page rendered after a post says the number must be typed again.
 """
 
-from collections.abc import Mapping
-from contextlib import suppress
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
-from chassis import get_logger
+from chassis import context, get_logger
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -102,10 +108,23 @@ async def place_order(
         placed = await orders.place(owner, key, body)
     except OrderRefused as refused:
         _log.info("order not placed", kind=refused.kind, field=refused.field)
-        return await _refused(page, checked, refused, addresses)
-    with suppress(CartUnavailable):  # if so, the header count catches up at the next change
+        with _after_orders(request):
+            return await _refused(page, checked, refused, addresses)
+    with _after_orders(request), suppress(CartUnavailable):
+        # If cart is away, the header count catches up at the next change.
         remember_count(session, await carts.current(owner))  # the ordered lines are gone
     return RedirectResponse(_order_page(placed, signed_in="Authorization" in owner), 303)
+
+
+@contextmanager
+def _after_orders(request: Request) -> Iterator[None]:
+    """A fresh page budget for what is done once orders has answered (see the module)."""
+    budget_ms: int = request.app.state.settings.request_budget_ms
+    token = context.deadline.set(time.time() + budget_ms / 1000)
+    try:
+        yield
+    finally:
+        context.deadline.reset(token)
 
 
 def _address(checked: Checked, addresses: list[dict[str, Any]]) -> Mapping[str, str]:

@@ -245,6 +245,23 @@ async def test_a_declined_card_is_shown_at_the_card_number_and_the_cart_is_kept(
     assert "Cart (3)" in audit(html).plain_text
 
 
+@pytest.mark.parametrize("budget_ms", [400])
+async def test_a_refusal_after_the_page_budget_is_still_shown_at_the_card_number(
+    shop: httpx.AsyncClient, orders, cart, audit, budget_ms: int
+):
+    """A refusal that took longer than a page's budget (the processor-timeout card: orders
+    answers 402 after the long call) is still the reason next to the card number: the form
+    is redrawn with a budget of its own, not with the page's, already spent."""
+    await add(shop, audit, quantity="2")
+    orders.delay = 3 * budget_ms / 1000
+
+    response = await place(shop, audit, card_number=DECLINED)
+
+    assert response.status_code == 402, audit(response.text).plain_text
+    assert error_of(audit, response.text, "card_number") == "Error: Your card was declined."
+    assert cart.lines_of(cart.owners_seen[-1]) == {"ceramic-pour-over": 2}
+
+
 @pytest.mark.parametrize(
     ("changes", "name"),
     [({"country": "AQ", "postal_code": ""}, "country"), ({"postal_code": "1"}, "postal_code")],

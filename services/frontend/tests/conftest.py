@@ -694,9 +694,15 @@ class FakeOrders(StandIn):
     fail_with: int | None = None  # every call answers this status
     processing: bool = False  # checkouts answer 202, still processing
     delay: float = 0.0  # seconds before a checkout answers
+    limits: dict[str, int] = field(default_factory=dict)  # most one payment; else 99,999,999
+
+    def limit_message(self, currency: str) -> str:
+        most = self.limits.get(currency)
+        return f"This order comes to more than {currency} {most}: remove some items."
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checked])
+        app.router.add_get("/v1/limits/{currency}", self._limit)
         app.router.add_post("/v1/orders", self._place)
         app.router.add_get("/v1/orders", self._history)
         app.router.add_get("/v1/orders/by-token/{token}", self._by_token)
@@ -748,6 +754,18 @@ class FakeOrders(StandIn):
         self.answers[(owner, key)] = (fingerprint, status, encoded)
         return web.Response(body=encoded, status=status, content_type="application/json")
 
+    async def _limit(self, request: web.Request) -> web.Response:
+        currency = request.match_info["currency"]
+        most = self.limits.get(currency, 99_999_999)
+        return web.json_response(
+            {
+                "currency": currency,
+                "max_amount": {"amount": most, "currency": currency},
+                "shown": f"{currency} {most}",
+                "message": self.limit_message(currency),
+            }
+        )
+
     def _checkout(self, owner: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         lines = self.cart.lines_of(owner)
         if not lines:
@@ -790,7 +808,9 @@ class FakeOrders(StandIn):
         destination = {"country": body["address"]["country"],
                        "postal_code": body["address"].get("postal_code")}  # fmt: skip
         failure: tuple[int, str, str, str] | None = None
-        if (where := FakeShipping.not_served(destination)) is not None:
+        if order["total"]["amount"] > self.limits.get(currency, 99_999_999):
+            failure = (409, "amount-over-limit", self.limit_message(currency), "cart")
+        elif (where := FakeShipping.not_served(destination)) is not None:
             field_name = "address." + where.removeprefix("destination.")
             failure = (422, "destination-not-served", "We don't deliver there.", field_name)
         elif body["card"]["number"].replace(" ", "") in DECLINED:

@@ -10,6 +10,7 @@ The card travels in the body of one call and nowhere else: never in the session,
 logged, never in an exception's text.
 """
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -80,6 +81,19 @@ class _History(_Answer):
     items: list[Order]
 
 
+class ChargeLimit(_Answer):
+    """The most one card payment may be in a currency, and what to tell a shopper over it."""
+
+    max_amount: Money
+    message: str
+
+    def refuses(self, total: Money | None) -> str | None:
+        """The sentence for a cart or order of `total`, when it is over the limit."""
+        if total is None or total.currency != self.max_amount.currency:
+            return None
+        return self.message if total.amount > self.max_amount.amount else None
+
+
 class OrdersUnavailable(Exception):
     """orders is down, slow, failing, or answered off the contract: nothing to show."""
 
@@ -127,9 +141,35 @@ class OrdersClient(ClientResource):
     `owner` is the headers saying whose order: `x-visitor-id`, or `Authorization: Bearer`.
     """
 
+    # A charge limit changes with a payments release: asked once per currency and process
+    # every few minutes, and never allowed to hold up a cart page for long.
+    LIMIT_FRESH_SECONDS = 300.0
+    LIMIT_TIMEOUT_SECONDS = 1.0
+
     def __init__(self, http: ServiceClient, *, checkout_seconds: float) -> None:
         super().__init__(http)
         self.checkout_seconds = checkout_seconds
+        self._limits: dict[str, tuple[float, ChargeLimit]] = {}
+
+    async def limit(self, currency: str) -> ChargeLimit | None:
+        """The most one card payment may be in `currency` (orders has it from payments);
+        None while orders cannot say: orders checks every order against it anyway."""
+        kept = self._limits.get(currency)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        try:
+            async with asyncio.timeout(self.LIMIT_TIMEOUT_SECONDS):
+                response = await self.http.request("GET", f"/v1/limits/{currency}")
+        except (TimeoutError, Problem):
+            return None
+        if not response.ok:
+            return None
+        try:
+            found = ChargeLimit.model_validate(response.json())
+        except (ValidationError, ValueError):
+            return None
+        self._limits[currency] = (time.monotonic() + self.LIMIT_FRESH_SECONDS, found)
+        return found
 
     async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).

@@ -245,6 +245,45 @@ async def test_a_declined_card_is_shown_at_the_card_number_and_the_cart_is_kept(
     assert "Cart (3)" in audit(html).plain_text
 
 
+async def test_a_cart_over_the_payment_limit_says_what_to_do_before_any_card_is_typed(
+    shop: httpx.AsyncClient, orders, cart, audit
+):
+    await add(shop, audit, quantity="3")  # 3 x $24.00
+    orders.limits["USD"] = 7000  # the most one card payment may be, orders says
+    sentence = orders.limit_message("USD")
+
+    cart_page = await shop.get("/cart")
+
+    assert sentence in audit(cart_page.text).plain_text
+    assert not any(a.get("href") == "/checkout" for a in audit(cart_page.text).all("a"))
+    checkout = await shop.get("/checkout")
+    assert checkout.status_code == 200
+    assert sentence in audit(checkout.text).plain_text
+    names = {f.get("name") for f in audit(checkout.text).all("input")}
+    assert "card_number" not in names and "card_cvc" not in names
+    assert "Place order" not in audit(checkout.text).plain_text
+    refused = await shop.post(
+        "/checkout", data={**GOOD, "csrf_token": hidden(audit, checkout.text, "csrf_token"),
+                           "idempotency_key": hidden(audit, checkout.text, "idempotency_key")},
+    )  # fmt: skip
+    assert refused.status_code == 409  # a form posted anyway: orders' refusal, in words
+    assert sentence in audit(refused.text).plain_text
+    assert "Input should be" not in refused.text
+    assert cart.lines_of(cart.owners_seen[-1]) == {"ceramic-pour-over": 3}
+
+
+async def test_a_cart_within_the_payment_limit_offers_the_checkout(
+    shop: httpx.AsyncClient, orders, audit
+):
+    await add(shop, audit, quantity="3")
+    orders.limits["USD"] = 7200  # exactly the subtotal
+
+    page = audit((await shop.get("/cart")).text)
+
+    assert any(a.get("href") == "/checkout" for a in page.all("a"))
+    assert orders.limit_message("USD") not in page.plain_text
+
+
 @pytest.mark.parametrize("budget_ms", [400])
 async def test_a_refusal_after_the_page_budget_is_still_shown_at_the_card_number(
     shop: httpx.AsyncClient, orders, cart, audit, budget_ms: int

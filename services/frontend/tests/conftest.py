@@ -704,6 +704,7 @@ class FakeOrders(StandIn):
         app = web.Application(middlewares=[self._checked])
         app.router.add_get("/v1/limits/{currency}", self._limit)
         app.router.add_post("/v1/orders", self._place)
+        app.router.add_get("/v1/orders/by-key", self._by_key)
         app.router.add_get("/v1/orders", self._history)
         app.router.add_get("/v1/orders/by-token/{token}", self._by_token)
         app.router.add_get("/v1/orders/{oid}", self._one)
@@ -834,6 +835,16 @@ class FakeOrders(StandIn):
             **self.view(order),
             "status_url_token": order["token"],
         }
+
+    async def _by_key(self, request: web.Request) -> web.Response:
+        owner = self._owner(request)
+        if owner is None:
+            return _problem(401, "owner-unknown", "say whose order")
+        stored = self.answers.get((owner, request.headers.get("Idempotency-Key", "")))
+        if stored is None:
+            return _problem(404, "order-not-found", "No such order.")
+        answer = json.loads(stored[2])
+        return web.json_response(answer.get("order", answer))  # a problem carries its order
 
     async def _history(self, request: web.Request) -> web.Response:
         owner = self._owner(request)

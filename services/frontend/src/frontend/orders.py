@@ -150,14 +150,16 @@ class OrdersClient(ClientResource):
     """
 
     # A charge limit changes with a payments release: asked once per currency and process
-    # every few minutes, and never allowed to hold up a cart page for long.
+    # every few minutes, and never allowed to hold up a cart page for long (after a failed
+    # ask, pages go without it for a while rather than each waiting again).
     LIMIT_FRESH_SECONDS = 300.0
+    LIMIT_RETRY_SECONDS = 30.0
     LIMIT_TIMEOUT_SECONDS = 1.0
 
     def __init__(self, http: ServiceClient, *, checkout_seconds: float) -> None:
         super().__init__(http)
         self.checkout_seconds = checkout_seconds
-        self._limits: dict[str, tuple[float, ChargeLimit]] = {}
+        self._limits: dict[str, tuple[float, ChargeLimit | None]] = {}
 
     async def limit(self, currency: str) -> ChargeLimit | None:
         """The most one card payment may be in `currency` (orders has it from payments);
@@ -165,6 +167,12 @@ class OrdersClient(ClientResource):
         kept = self._limits.get(currency)
         if kept is not None and kept[0] > time.monotonic():
             return kept[1]
+        found = await self._ask_limit(currency)
+        fresh = self.LIMIT_FRESH_SECONDS if found is not None else self.LIMIT_RETRY_SECONDS
+        self._limits[currency] = (time.monotonic() + fresh, found)
+        return found
+
+    async def _ask_limit(self, currency: str) -> ChargeLimit | None:
         try:
             async with asyncio.timeout(self.LIMIT_TIMEOUT_SECONDS):
                 response = await self.http.request("GET", f"/v1/limits/{currency}")
@@ -173,11 +181,9 @@ class OrdersClient(ClientResource):
         if not response.ok:
             return None
         try:
-            found = ChargeLimit.model_validate(response.json())
+            return ChargeLimit.model_validate(response.json())
         except (ValidationError, ValueError):
             return None
-        self._limits[currency] = (time.monotonic() + self.LIMIT_FRESH_SECONDS, found)
-        return found
 
     async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).

@@ -1,7 +1,13 @@
-"""When orders dies mid-checkout, the page tells the truth, against a real `mosaic up`.
+"""What the checkout page tells the shopper when orders' answer is slow or lost, against a
+real `mosaic up` and service processes of the test's own started with the environment the
+runner gave its own ones (so they share its databases, Valkey, certificates and keys).
 
-The shopper's frontend is a process of the test's own, started with the environment the
-runner gave `frontend.web.1`, but calling an orders of the test's own that SIGKILLs itself
+A refusal after the page's budget: payments' card processor takes longer to give up than
+a page may take (the processor-timeout card), so orders answers 402 after the page's
+budget is spent. Before, redrawing the form asked cart for the cart on the spent budget,
+and the shopper read "the cart is taking a short break" (503) instead of the reason.
+
+A lost answer: the shopper's frontend calls an orders that SIGKILLs itself
 right after the charge is persisted (`MOSAIC_TEST_CRASH_AFTER=shipping`): the card is
 charged, and the frontend never hears back. Before, the shopper read "your order wasn't
 placed" (503) for an order the recovery then shipped, confirmed and e-mailed. Now the page
@@ -15,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +34,7 @@ from mosaic.testing import Forms, Shopper, UpProcess, process_environment, wait_
 # Normal mode only: it SIGKILLs the orders process alone.
 pytestmark = pytest.mark.system
 
+PROCESSOR_TIMES_OUT = "4000 1234 5678 9017"  # Stripe-style test card: the processor hangs
 LEASE_SECONDS = 10  # the crashing orders': then its order is the recovery's
 SAGA_SECONDS = 9  # must be shorter than the lease
 
@@ -37,6 +45,7 @@ class Shop:
     url: str
     orders_env: dict[str, str]
     frontend_env: dict[str, str]
+    payments_env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +60,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             f"http://127.0.0.1:{port}",
             process_environment(processes["orders.web.1"]["pid"]),
             process_environment(processes["frontend.web.1"]["pid"]),
+            process_environment(processes["payments.web.1"]["pid"]),
         )
 
 
@@ -174,6 +184,52 @@ def test_orders_dying_after_the_charge_says_may_be_placed_and_check_again_finds_
         orders.stop()
         if frontend is not None:
             frontend.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_refusal_after_the_page_budget_is_shown_at_the_card_number(
+    shop: Shop, tmp_path: Path
+) -> None:
+    own: list[OwnProcess] = []
+    try:
+        payments = OwnProcess(
+            "payments",
+            {**shop.payments_env, "PROCESSOR_TIMEOUT_SECONDS": "6", "REQUEST_BUDGET_MS": "12000",
+             "MOSAIC_REPLICA": "slow"},
+            tmp_path / "payments.log",
+        )  # fmt: skip
+        own.append(payments)
+        orders = OwnProcess(
+            "orders",
+            {**shop.orders_env, "PAYMENTS_URL": f"https://127.0.0.1:{payments.port}",
+             "PAYMENTS_TIMEOUT_SECONDS": "10", "MOSAIC_REPLICA": "slow"},
+            tmp_path / "orders.log",
+        )  # fmt: skip
+        own.append(orders)
+        frontend = OwnProcess(
+            "frontend",
+            {**shop.frontend_env, "ORDERS_URL": f"https://127.0.0.1:{orders.port}",
+             "REQUEST_BUDGET_MS": "3000", "MOSAIC_REPLICA": "slow"},
+            tmp_path / "frontend.log",
+        )  # fmt: skip
+        own.append(frontend)
+        with Shopper(f"http://127.0.0.1:{frontend.port}") as shopper:
+            shopper.add_to_cart(shopper.products()[0], 1)
+            form = {**shopper.checkout_form(), "card_number": PROCESSOR_TIMES_OUT}
+
+            started = time.monotonic()
+            answer = shopper.place_order(form)
+            took = time.monotonic() - started
+
+            page = Forms(answer.text)
+            assert took > 3, took  # orders' answer came after the page's 3 s budget
+            assert answer.status_code == 402, (answer.status_code, page.text)
+            assert "The card processor did not answer in time. Nothing was charged" in page.text
+            assert 'id="checkout-card-number-error"' in answer.text  # at the card number
+            assert "taking a short break" not in page.text
+    finally:
+        for process in reversed(own):
+            process.stop()
 
 
 def _confirmed(shop: Shop, order_id: str) -> bool:

@@ -695,6 +695,7 @@ class FakeOrders(StandIn):
     processing: bool = False  # checkouts answer 202, still processing
     delay: float = 0.0  # seconds before a checkout answers
     limits: dict[str, int] = field(default_factory=dict)  # most one payment; else 99,999,999
+    shop_down: bool = False  # checkouts are cancelled before payment, 503 shop-unavailable
 
     def limit_message(self, currency: str) -> str:
         most = self.limits.get(currency)
@@ -809,7 +810,10 @@ class FakeOrders(StandIn):
         destination = {"country": body["address"]["country"],
                        "postal_code": body["address"].get("postal_code")}  # fmt: skip
         failure: tuple[int, str, str, str] | None = None
-        if order["total"]["amount"] > self.limits.get(currency, 99_999_999):
+        if self.shop_down:
+            reason = "We could not place your order just now. Nothing was charged."
+            failure = (503, "shop-unavailable", reason, "")
+        elif order["total"]["amount"] > self.limits.get(currency, 99_999_999):
             failure = (409, "amount-over-limit", self.limit_message(currency), "cart")
         elif (where := FakeShipping.not_served(destination)) is not None:
             field_name = "address." + where.removeprefix("destination.")
@@ -820,11 +824,11 @@ class FakeOrders(StandIn):
         if failure is not None:
             status, kind, reason, where = failure
             order |= {"status": "cancelled", "tracking_id": None, "cancel_reason": reason,
-                      "cancel_field": where}  # fmt: skip
+                      "cancel_field": where or None}  # fmt: skip
             self.orders[order_id] = order
             placed = {**self.view(order), "status_url_token": order["token"]}
             return status, {"type": PROBLEMS + kind, "status": status, "title": kind,
-                            "detail": reason, "field": where, "order_id": order_id,
+                            "detail": reason, "field": where or None, "order_id": order_id,
                             "order": placed}  # fmt: skip
         if self.processing:
             order |= {"status": "processing", "tracking_id": None}

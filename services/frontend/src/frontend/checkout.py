@@ -15,8 +15,9 @@ token, or the visitor id), and answers with where it ended:
 
 Whatever follows orders' answer (the form redrawn, the cart's count) runs on a budget of
 its own, a page's (`REQUEST_BUDGET_MS`): the checkout may have spent the page's budget and
-more waiting for orders (a processor timeout answers 402 after ~10 s), and a refusal must
-still reach the shopper as its reason, not as "the cart is unavailable".
+more waiting for orders (the processor-timeout card is refused only once the processor
+has given up), and a refusal must still reach the shopper as its reason, not as "the cart
+is unavailable".
 
 The card number and CVC are never put back into the form, never kept in the session and
 never logged: a page rendered after a post says the number must be typed again.
@@ -203,7 +204,7 @@ async def _refused(
     else:
         where = error_key(refused.field, saved_address=checked.form.uses_saved_address)
         errors = {where: refused.message or REFUSED}
-    status = refused.status if refused.status in {402, 409, 422} else 422
+    status = refused.status if refused.status in {402, 409, 422, 503} else 422
     return await page.render(
         checked.form, errors, addresses=addresses, status=status, card_cleared=True
     )

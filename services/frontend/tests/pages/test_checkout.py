@@ -380,6 +380,21 @@ async def test_orders_failing_says_the_order_may_be_placed_and_check_again_finds
     assert "No order was placed with this checkout" in audit(again.text).plain_text
 
 
+async def test_orders_own_503_with_its_cancelled_order_is_shown_on_the_form(
+    shop: httpx.AsyncClient, orders, audit
+):
+    """orders answered, and said nothing was charged: that is an answer, not a lost one."""
+    await add(shop, audit)
+    orders.shop_down = True
+
+    response = await place(shop, audit)
+
+    assert response.status_code == 503  # the form again, with orders' reason above it
+    text = audit(response.text).plain_text
+    assert "We could not place your order just now. Nothing was charged." in text
+    assert "may have been placed" not in text
+
+
 @pytest.mark.parametrize("extra_settings", [{"CHECKOUT_TIMEOUT_MS": 1000}])
 async def test_an_answer_lost_to_a_timeout_says_may_be_placed_and_check_again_finds_it(
     shop: httpx.AsyncClient, orders, audit, extra_settings: dict[str, Any]

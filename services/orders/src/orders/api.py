@@ -22,7 +22,7 @@ from orders.checkout import Checkout
 from orders.clients import PaymentsClient
 from orders.domain import over_limit_reason
 from orders.owners import OwnerDep, UserOwnerDep, proof_of
-from orders.ports import Unavailable
+from orders.ports import Rejected, Unavailable
 from orders.problems import (
     CHECKOUT,
     INVALID,
@@ -157,6 +157,8 @@ async def charge_limit(
     say it before any card is typed."""
     try:
         limit = await payments.limit(currency)
+    except Rejected as refused:
+        raise Problem(422, refused.failure.code, refused.failure.reason) from None
     except Unavailable:
         raise Problem(
             503, "payments-unavailable", "The payment limits cannot be read just now."

@@ -104,14 +104,7 @@ class CurrencyClient(_Adapter):
             idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
         )
         if response.status == 422:
-            raise Rejected(
-                Failure(
-                    "currency-not-supported",
-                    f"Prices cannot be shown in {to}; choose another currency.",
-                    422,
-                    "currency",
-                )
-            )
+            raise Rejected(_not_supported(to))
         if not response.ok:
             raise self._unexpected(response)
         return [_money(item["converted"]) for item in response.json()["items"]]
@@ -131,6 +124,8 @@ class PaymentsClient(_Adapter):
         if kept is not None and kept[0] > time.monotonic():
             return kept[1]
         response = await self._call("GET", f"/v1/limits/{currency}")
+        if response.status == 422:  # not a currency payments knows: nothing to charge in
+            raise Rejected(_not_supported(currency))
         if not response.ok:
             raise self._unexpected(response)
         body = response.json()
@@ -244,6 +239,15 @@ class ShippingClient(_Adapter):
         )
         if not response.ok and response.status != 404:
             raise self._unexpected(response)
+
+
+def _not_supported(currency: str) -> Failure:
+    return Failure(
+        "currency-not-supported",
+        f"Prices cannot be shown in {currency}; choose another currency.",
+        422,
+        "currency",
+    )
 
 
 def _money(data: dict[str, Any]) -> Money:

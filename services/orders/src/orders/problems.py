@@ -58,7 +58,8 @@ def _json(
 Responses = dict[int | str, dict[str, Any]]
 INVALID: Responses = {
     422: documented(
-        "The body, a header or a parameter is not valid (`invalid-request`), the "
+        "The body, a header or a parameter is not valid (`invalid-request`; "
+        "`currency-not-supported` for a limit asked in a currency payments does not know), the "
         "Idempotency-Key was used for another checkout (`idempotency-key-reused`), or the "
         "order was cancelled for a field of the form (`destination-not-served`, "
         "`card-invalid`, `shipping-option-unavailable`, `currency-not-supported`; with "

@@ -162,6 +162,8 @@ class StandIns:
     # payments
     async def limit(self, request: web.Request) -> web.Response:
         currency = request.match_info["currency"]
+        if currency not in RATES:  # like payments for a code ISO 4217 does not list
+            return _problem(422, "invalid-request")
         most = self.limits.get(currency, 99_999_999)
         return web.json_response(
             {

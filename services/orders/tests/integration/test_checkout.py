@@ -162,6 +162,8 @@ async def test_an_order_over_the_charge_limit_is_409_before_any_charge(
         "shown": "EUR 50.00",
         "message": body["detail"],
     }
+    unknown = await client.get("/v1/limits/XYZ")  # a client's mistake: never a 5xx
+    assert_problem(unknown, 422, "currency-not-supported")
 
 
 async def test_a_checkout_is_found_by_its_key_and_only_by_its_owner(

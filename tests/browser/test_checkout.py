@@ -2,7 +2,8 @@
 `mosaic up`: the card that succeeds leads to the confirmation page with its tracking
 number, and the confirmation e-mail is there in the dev mailbox; each card that fails
 (declined, insufficient funds, processing error, processor timeout) brings the checkout
-page back with the reason next to the card number, nothing charged and the cart kept.
+page back with the reason next to the card number, nothing charged and the cart kept; a
+cart over what one card payment may be in its currency says so before any card is typed.
 
 Every step is screenshotted (full page) into the artifacts folder, and the shop's pages
 must cause no console error, page error or failed request other than the checkout's own
@@ -219,4 +220,40 @@ def test_a_card_that_fails_shows_why_next_to_the_card_number_and_keeps_the_cart(
             page.get_by_role("main").get_by_role("link", name=product, exact=True)
         ).to_be_visible()
         visit.snap("cart-kept")
+        visit.check_quiet()
+
+
+def test_a_cart_over_one_payment_s_limit_says_what_to_do_before_any_card_is_typed(
+    browser: Browser, up: UpProcess, shop: str, artifacts: Path
+) -> None:
+    """In ISK one card payment may be at most ISK 999,999 (about EUR 6,700): ten each of
+    the eight dearest products are more. The cart says so with the limit in words, and
+    neither it nor the checkout offers a way to type a card."""
+    with up.client("catalog", "frontend") as catalog:
+        listed = catalog.get("/v1/products", params={"page_size": 100}).json()["items"]
+    dearest = [p["id"] for p in sorted(listed, key=lambda p: -p["price"]["amount"])[:8]]
+    with Visit(browser, shop, artifacts, "over-limit") as visit:
+        page = visit.page
+        for product in dearest:
+            page.goto(f"/product/{product}")
+            page.get_by_label("Quantity").fill("10")
+            page.get_by_role("button", name="Add to cart").click()
+        expect(cart_link(page)).to_have_text("Cart (80)")
+        cart_link(page).click()
+        expect(page.get_by_role("main").get_by_role("link", name="Checkout")).to_be_visible()
+        with page.expect_navigation():
+            page.get_by_label("Currency").select_option("ISK")  # htmx: the page reloads
+        visit.snap("cart-over-limit")
+
+        main = page.get_by_role("main")
+        expect(main.get_by_role("alert")).to_contain_text(
+            "This order comes to more than ISK 999,999, the most a single card payment can "
+            "be in ISK. Remove some items from your cart, or choose another currency"
+        )
+        expect(main.get_by_role("link", name="Checkout")).to_have_count(0)
+        page.goto("/checkout")
+        expect(page.get_by_role("alert")).to_contain_text("ISK 999,999")
+        expect(page.get_by_label("Card number")).to_have_count(0)
+        expect(page.get_by_role("button", name=re.compile(r"^Place order"))).to_have_count(0)
+        visit.snap("checkout-over-limit")
         visit.check_quiet()

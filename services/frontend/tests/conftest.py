@@ -723,10 +723,18 @@ class FakeOrders(StandIn):
     fail_with: int | None = None  # every call answers this status
     processing: bool = False  # checkouts answer 202, still processing
     delay: float = 0.0  # seconds before a checkout answers
+    limits: dict[str, int] = field(default_factory=dict)  # most one payment; else 99,999,999
+    shop_down: bool = False  # checkouts are cancelled before payment, 503 shop-unavailable
+
+    def limit_message(self, currency: str) -> str:
+        most = self.limits.get(currency)
+        return f"This order comes to more than {currency} {most}: remove some items."
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checked])
+        app.router.add_get("/v1/limits/{currency}", self._limit)
         app.router.add_post("/v1/orders", self._place)
+        app.router.add_get("/v1/orders/by-key", self._by_key)
         app.router.add_get("/v1/orders", self._history)
         app.router.add_get("/v1/orders/by-token/{token}", self._by_token)
         app.router.add_get("/v1/orders/{oid}", self._one)
@@ -777,6 +785,18 @@ class FakeOrders(StandIn):
         self.answers[(owner, key)] = (fingerprint, status, encoded)
         return web.Response(body=encoded, status=status, content_type="application/json")
 
+    async def _limit(self, request: web.Request) -> web.Response:
+        currency = request.match_info["currency"]
+        most = self.limits.get(currency, 99_999_999)
+        return web.json_response(
+            {
+                "currency": currency,
+                "max_amount": {"amount": most, "currency": currency},
+                "shown": f"{currency} {most}",
+                "message": self.limit_message(currency),
+            }
+        )
+
     def _checkout(self, owner: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         lines = self.cart.lines_of(owner)
         if not lines:
@@ -819,7 +839,12 @@ class FakeOrders(StandIn):
         destination = {"country": body["address"]["country"],
                        "postal_code": body["address"].get("postal_code")}  # fmt: skip
         failure: tuple[int, str, str, str] | None = None
-        if (where := FakeShipping.not_served(destination)) is not None:
+        if self.shop_down:
+            reason = "We could not place your order just now. Nothing was charged."
+            failure = (503, "shop-unavailable", reason, "")
+        elif order["total"]["amount"] > self.limits.get(currency, 99_999_999):
+            failure = (409, "amount-over-limit", self.limit_message(currency), "cart")
+        elif (where := FakeShipping.not_served(destination)) is not None:
             field_name = "address." + where.removeprefix("destination.")
             failure = (422, "destination-not-served", "We don't deliver there.", field_name)
         elif body["card"]["number"].replace(" ", "") in DECLINED:
@@ -828,11 +853,11 @@ class FakeOrders(StandIn):
         if failure is not None:
             status, kind, reason, where = failure
             order |= {"status": "cancelled", "tracking_id": None, "cancel_reason": reason,
-                      "cancel_field": where}  # fmt: skip
+                      "cancel_field": where or None}  # fmt: skip
             self.orders[order_id] = order
             placed = {**self.view(order), "status_url_token": order["token"]}
             return status, {"type": PROBLEMS + kind, "status": status, "title": kind,
-                            "detail": reason, "field": where, "order_id": order_id,
+                            "detail": reason, "field": where or None, "order_id": order_id,
                             "order": placed}  # fmt: skip
         if self.processing:
             order |= {"status": "processing", "tracking_id": None}
@@ -843,6 +868,16 @@ class FakeOrders(StandIn):
             **self.view(order),
             "status_url_token": order["token"],
         }
+
+    async def _by_key(self, request: web.Request) -> web.Response:
+        owner = self._owner(request)
+        if owner is None:
+            return _problem(401, "owner-unknown", "say whose order")
+        stored = self.answers.get((owner, request.headers.get("Idempotency-Key", "")))
+        if stored is None:
+            return _problem(404, "order-not-found", "No such order.")
+        answer = json.loads(stored[2])
+        return web.json_response(answer.get("order", answer))  # a problem carries its order
 
     async def _history(self, request: web.Request) -> web.Response:
         owner = self._owner(request)

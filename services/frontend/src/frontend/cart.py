@@ -26,6 +26,7 @@ from frontend.carts import (
 from frontend.clients import Money, Product, is_product_id
 from frontend.dependencies import WITH_MENU, PagesDep, Prices, PricesDep
 from frontend.forms import FormDep, local_path
+from frontend.orders import OrdersClient, OrdersDep
 from frontend.rendering import Pages, wants_partial
 from frontend.viewer import Viewer, ViewerDep
 
@@ -51,8 +52,11 @@ def _back(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-async def _contents(carts: CartClient, viewer: Viewer, prices: Prices) -> dict[str, Any]:
-    """What the cart's contents show: lines with totals in the shopper's currency."""
+async def _contents(
+    carts: CartClient, viewer: Viewer, prices: Prices, orders: OrdersClient
+) -> dict[str, Any]:
+    """What the cart's contents show: lines with totals in the shopper's currency, and
+    whether one card payment could pay them (`over_limit`: what to do, when it could not)."""
     unavailable = False
     lines: list[ShownLine] = []
     try:
@@ -76,9 +80,11 @@ async def _contents(carts: CartClient, viewer: Viewer, prices: Prices) -> dict[s
     subtotal = (
         Money(amount=sum(t.amount for t in totals), currency=totals[0].currency) if totals else None
     )
+    limit = await orders.limit(subtotal.currency) if subtotal is not None else None
     return {
         "lines": lines,
         "subtotal": subtotal,
+        "over_limit": limit.refuses(subtotal) if limit is not None else None,
         "unavailable": unavailable,
         "quantities": range(MIN_QUANTITY, MAX_QUANTITY + 1),
     }
@@ -86,9 +92,14 @@ async def _contents(carts: CartClient, viewer: Viewer, prices: Prices) -> dict[s
 
 @router.get("/cart")
 async def cart_page(
-    request: Request, pages: PagesDep, prices: PricesDep, carts: CartDep, viewer: ViewerDep
+    request: Request,
+    pages: PagesDep,
+    prices: PricesDep,
+    carts: CartDep,
+    viewer: ViewerDep,
+    orders: OrdersDep,
 ) -> Response:
-    contents = await _contents(carts, viewer, prices)
+    contents = await _contents(carts, viewer, prices, orders)
     return pages.render(
         request,
         "cart.html",
@@ -151,6 +162,7 @@ async def change_quantity(
     prices: PricesDep,
     carts: CartDep,
     viewer: ViewerDep,
+    orders: OrdersDep,
 ) -> Response:
     quantity = _quantity(form.get("quantity", ""))
     message: Message
@@ -162,7 +174,7 @@ async def change_quantity(
         )
     if not wants_partial(request):
         return _flashed(viewer, message, "/cart")
-    return await _contents_fragment(request, pages, prices, carts, viewer, message)
+    return await _contents_fragment(request, pages, prices, carts, viewer, orders, message)
 
 
 @router.post("/cart/items/{product_id}/remove")
@@ -174,6 +186,7 @@ async def remove_line(
     prices: PricesDep,
     carts: CartDep,
     viewer: ViewerDep,
+    orders: OrdersDep,
 ) -> Response:
     if not is_product_id(product_id):
         return _back("/cart")
@@ -182,7 +195,7 @@ async def remove_line(
     )
     if not wants_partial(request):
         return _flashed(viewer, message, "/cart")
-    return await _contents_fragment(request, pages, prices, carts, viewer, message)
+    return await _contents_fragment(request, pages, prices, carts, viewer, orders, message)
 
 
 async def _contents_fragment(
@@ -191,10 +204,11 @@ async def _contents_fragment(
     prices: Prices,
     carts: CartClient,
     viewer: Viewer,
+    orders: OrdersClient,
     message: Message,
 ) -> Response:
     """The cart's contents after a change, with its message and the header's new count."""
-    contents = await _contents(carts, viewer, prices)
+    contents = await _contents(carts, viewer, prices, orders)
     return pages.render(
         request, "partials/cart_contents.html", title="", message=message, **contents
     )

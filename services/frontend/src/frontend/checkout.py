@@ -8,17 +8,27 @@ token, or the visitor id), and answers with where it ended:
   user, the unguessable `/orders/status/<token>` for a guest;
 - cancelled, declined or invalid: the form again (402, 409 or 422) with the reason next to
   the field it concerns, the other fields kept, the cart untouched;
-- orders unavailable: a 503 page (`error_pages`), the cart untouched.
+- orders' answer lost (a timeout, a 5xx, the connection cut): the order may have been
+  placed, and the page says so: if it was, it is finished and e-mailed; "Check again"
+  (`POST /checkout/status`, the same key) asks orders for the order placed with that key,
+  and goes to its page once there is one, or says that none was placed.
+
+Whatever follows orders' answer (the form redrawn, the cart's count) runs on a budget of
+its own, a page's (`REQUEST_BUDGET_MS`): the checkout may have spent the page's budget and
+more waiting for orders (the processor-timeout card is refused only once the processor
+has given up), and a refusal must still reach the shopper as its reason, not as "the cart
+is unavailable".
 
 The card number and CVC are never put back into the form, never kept in the session and
 never logged: a page rendered after a post says the number must be typed again.
 """
 
-from collections.abc import Mapping
-from contextlib import suppress
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
-from chassis import get_logger
+from chassis import context, get_logger
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -36,7 +46,13 @@ from frontend.checkout_form import (
 from frontend.checkout_page import CheckoutPage, CheckoutPageDep, saved_as_order_address
 from frontend.dependencies import WITH_MENU, chosen_currency
 from frontend.forms import FormDep
-from frontend.orders import OrderRefused, OrdersDep, PlacedOrder
+from frontend.orders import (
+    OrderMayBePlaced,
+    OrderRefused,
+    OrdersDep,
+    OrdersUnavailable,
+    PlacedOrder,
+)
 from frontend.rendering import wants_partial
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
@@ -53,6 +69,10 @@ REUSED = (
 )
 SAVED_ADDRESS_GONE = "That saved address is no longer in your account: choose another."
 REFUSED = "Your order couldn't be placed. Please check your details and try again."
+NOT_PLACED = (
+    "No order was placed with this checkout, and nothing was charged. Your cart is kept: "
+    "go back to the checkout to place your order."
+)
 
 
 @router.get("/checkout")
@@ -102,10 +122,66 @@ async def place_order(
         placed = await orders.place(owner, key, body)
     except OrderRefused as refused:
         _log.info("order not placed", kind=refused.kind, field=refused.field)
-        return await _refused(page, checked, refused, addresses)
-    with suppress(CartUnavailable):  # if so, the header count catches up at the next change
+        with _after_orders(request):
+            return await _refused(page, checked, refused, addresses)
+    except OrderMayBePlaced as lost:
+        _log.warning("checkout answer lost", reason=str(lost))
+        return _may_be_placed(page, key, checked.form.email)
+    with _after_orders(request), suppress(CartUnavailable):
+        # If cart is away, the header count catches up at the next change.
         remember_count(session, await carts.current(owner))  # the ordered lines are gone
     return RedirectResponse(_order_page(placed, signed_in="Authorization" in owner), 303)
+
+
+@contextmanager
+def _after_orders(request: Request) -> Iterator[None]:
+    """A fresh page budget for what is done once orders has answered (see the module)."""
+    budget_ms: int = request.app.state.settings.request_budget_ms
+    token = context.deadline.set(time.time() + budget_ms / 1000)
+    try:
+        yield
+    finally:
+        context.deadline.reset(token)
+
+
+@router.post("/checkout/status")
+async def checkout_status(form: FormDep, page: CheckoutPageDep, orders: OrdersDep) -> Response:
+    """After a lost answer, "Check again": the order placed with this checkout's key."""
+    session = page.viewer.session
+    key = form.get("idempotency_key", "")
+    if not was_issued(session, key):  # not this session's checkout: nothing to look up
+        return RedirectResponse("/checkout", status_code=303)
+    owner = await owner_of(page.viewer)
+    try:
+        placed = await orders.by_key(owner, key)
+    except OrdersUnavailable as down:
+        _log.warning("checkout status unavailable", reason=str(down))
+        return _may_be_placed(page, key, form.get("email", ""))
+    if placed is None:
+        return page.pages.render(
+            page.request,
+            "checkout_pending.html",
+            title="No order was placed",
+            headers={"Cache-Control": "no-store"},
+            placed=False,
+            message=NOT_PLACED,
+        )
+    return RedirectResponse(_order_page(placed, signed_in="Authorization" in owner), 303)
+
+
+def _may_be_placed(page: CheckoutPage, key: str, email: str) -> Response:
+    """The truth when orders' answer was lost: the order may have been placed."""
+    return page.pages.render(
+        page.request,
+        "checkout_pending.html",
+        title="Your order may have been placed",
+        status_code=202,  # accepted, its outcome not yet known: never "unavailable"
+        headers={"Cache-Control": "no-store"},
+        placed=None,
+        email=email,
+        idempotency_key=key,
+        signed_in=page.viewer.user is not None,
+    )
 
 
 def _address(checked: Checked, addresses: list[dict[str, Any]]) -> Mapping[str, str]:
@@ -128,7 +204,7 @@ async def _refused(
     else:
         where = error_key(refused.field, saved_address=checked.form.uses_saved_address)
         errors = {where: refused.message or REFUSED}
-    status = refused.status if refused.status in {402, 409, 422} else 422
+    status = refused.status if refused.status in {402, 409, 422, 503} else 422
     return await page.render(
         checked.form, errors, addresses=addresses, status=status, card_cleared=True
     )

@@ -3,7 +3,9 @@
 One page (or, for htmx, the delivery options and the summary alone) from: the cart with
 its products; the signed-in user's saved addresses; shipping's quote for the destination;
 then one conversion for every price on it (products and options), like other pages. A new
-Idempotency-Key is made each time the whole form is rendered.
+Idempotency-Key is made each time the whole form is rendered. A total over what one card
+payment may be in the shopper's currency (orders' limit) is said above the form, and the
+payment fields are not offered: nothing could be charged.
 """
 
 from collections.abc import Mapping
@@ -21,6 +23,7 @@ from frontend.carts import Cart
 from frontend.checkout_form import (
     ADDRESS,
     ADDRESS_FIELDS,
+    FORM,
     NEW_ADDRESS,
     CheckoutForm,
     first_error,
@@ -29,6 +32,7 @@ from frontend.checkout_form import (
 from frontend.clients import Money
 from frontend.currency import ConversionFailed
 from frontend.dependencies import CurrencyDep, PagesDep, chosen_currency
+from frontend.orders import OrdersDep
 from frontend.shipping import (
     DestinationNotServed,
     Item,
@@ -87,6 +91,7 @@ class CheckoutPage:
     viewer: ViewerDep
     currency: CurrencyDep
     shipping: ShippingDep
+    orders: OrdersDep
 
     async def cart(self) -> Cart | None:
         """The shopper's cart with its products (CartUnavailable when cart is down)."""
@@ -143,6 +148,9 @@ class CheckoutPage:
         if options and form.shipping_option not in {o.id for o in options}:
             form = replace(form, shipping_option=options[0].id)
         summary, shown = await self._priced(cart, options, form.shipping_option)
+        over_limit = None if fragment else await self._over_limit(summary)
+        if over_limit is not None:
+            errors.setdefault(FORM, over_limit)
         context: dict[str, Any] = {
             "form": form,
             "errors": errors,
@@ -165,10 +173,19 @@ class CheckoutPage:
             addresses=addresses,
             new_address=NEW_ADDRESS,
             card_cleared=card_cleared,
+            over_limit=over_limit,
             first_error=first_error(errors),
             idempotency_key=issue_key(self.viewer.session),
             **context,
         )
+
+    async def _over_limit(self, summary: Summary) -> str | None:
+        """What to do, when the order would be more than one card payment may be."""
+        total = summary.total or summary.subtotal
+        if total is None:
+            return None
+        limit = await self.orders.limit(total.currency)
+        return limit.refuses(total) if limit is not None else None
 
     def _destination(
         self, form: CheckoutForm, addresses: list[dict[str, Any]]
@@ -259,9 +276,10 @@ async def _checkout_page(
     viewer: ViewerDep,
     currency: CurrencyDep,
     shipping: ShippingDep,
+    orders: OrdersDep,
 ) -> CheckoutPage:
     # async: FastAPI would build the class itself in a worker thread, a thread hop per page.
-    return CheckoutPage(request, pages, carts, viewer, currency, shipping)
+    return CheckoutPage(request, pages, carts, viewer, currency, shipping, orders)
 
 
 CheckoutPageDep = Annotated[CheckoutPage, Depends(_checkout_page)]

@@ -3,13 +3,17 @@
 The contract is orders' `/v1` API (services/orders/openapi.json). Placing an order answers
 when its saga has ended: 201 confirmed, 202 still processing (the recovery finishes it), or
 a problem naming why it was cancelled and the form field it concerns (402 payment, 409
-cart, 422 form). Down, failing or off the contract is `OrdersUnavailable`; the shop then
-keeps the cart and says "try again", never a 500.
+cart, 422 form, 503 the shop's own trouble before payment). When orders' answer is lost
+(a timeout, a 5xx without an order, the connection cut) the order may or may not have
+been placed: `OrderMayBePlaced`, and `by_key` finds out later by the checkout's key. Down,
+failing or off the contract on any other call is `OrdersUnavailable`; the shop then says
+"try again", never a 500.
 
 The card travels in the body of one call and nowhere else: never in the session, never
 logged, never in an exception's text.
 """
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -80,8 +84,26 @@ class _History(_Answer):
     items: list[Order]
 
 
+class ChargeLimit(_Answer):
+    """The most one card payment may be in a currency, and what to tell a shopper over it."""
+
+    max_amount: Money
+    message: str
+
+    def refuses(self, total: Money | None) -> str | None:
+        """The sentence for a cart or order of `total`, when it is over the limit."""
+        if total is None or total.currency != self.max_amount.currency:
+            return None
+        return self.message if total.amount > self.max_amount.amount else None
+
+
 class OrdersUnavailable(Exception):
     """orders is down, slow, failing, or answered off the contract: nothing to show."""
+
+
+class OrderMayBePlaced(Exception):
+    """orders' answer to a checkout was lost: the order may exist, and is then finished by
+    orders (its recovery) and e-mailed; `by_key` tells which, once orders answers."""
 
 
 class OrderRefused(Exception):
@@ -127,9 +149,41 @@ class OrdersClient(ClientResource):
     `owner` is the headers saying whose order: `x-visitor-id`, or `Authorization: Bearer`.
     """
 
+    # A charge limit changes with a payments release: asked once per currency and process
+    # every few minutes, and never allowed to hold up a cart page for long (after a failed
+    # ask, pages go without it for a while rather than each waiting again).
+    LIMIT_FRESH_SECONDS = 300.0
+    LIMIT_RETRY_SECONDS = 30.0
+    LIMIT_TIMEOUT_SECONDS = 1.0
+
     def __init__(self, http: ServiceClient, *, checkout_seconds: float) -> None:
         super().__init__(http)
         self.checkout_seconds = checkout_seconds
+        self._limits: dict[str, tuple[float, ChargeLimit | None]] = {}
+
+    async def limit(self, currency: str) -> ChargeLimit | None:
+        """The most one card payment may be in `currency` (orders has it from payments);
+        None while orders cannot say: orders checks every order against it anyway."""
+        kept = self._limits.get(currency)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        found = await self._ask_limit(currency)
+        fresh = self.LIMIT_FRESH_SECONDS if found is not None else self.LIMIT_RETRY_SECONDS
+        self._limits[currency] = (time.monotonic() + fresh, found)
+        return found
+
+    async def _ask_limit(self, currency: str) -> ChargeLimit | None:
+        try:
+            async with asyncio.timeout(self.LIMIT_TIMEOUT_SECONDS):
+                response = await self.http.request("GET", f"/v1/limits/{currency}")
+        except (TimeoutError, Problem):
+            return None
+        if not response.ok:
+            return None
+        try:
+            return ChargeLimit.model_validate(response.json())
+        except (ValidationError, ValueError):
+            return None
 
     async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).
@@ -149,20 +203,43 @@ class OrdersClient(ClientResource):
                 timeout=self.checkout_seconds,
             )
         except Problem as error:
-            raise OrdersUnavailable(type(error).__name__) from None
+            raise OrderMayBePlaced(type(error).__name__) from None
         finally:
             context.deadline.reset(deadline)
         if response.status in {201, 202}:
-            return self._parsed(PlacedOrder, response)
+            try:
+                return self._parsed(PlacedOrder, response)
+            except OrdersUnavailable as broken:  # placed, but the answer is unreadable
+                raise OrderMayBePlaced(str(broken)) from None
         problem = _problem(response)
-        if response.status in {402, 409, 422}:
+        # A 503 carrying its cancelled order is orders' own answer (nothing was charged);
+        # any other 5xx may have come from anywhere after the order was made.
+        cancelled = response.status == 503 and problem.get("order_id")
+        if response.status in {402, 409, 422} or cancelled:
             kind = _kind(problem)
             field = str(problem.get("field") or "") or None
             message: str | None = str(problem.get("detail") or "")
             if kind == "invalid-request":
                 field, message = _first_field(problem)
             raise OrderRefused(response.status, kind, message or "", field)
+        if response.status >= 500:
+            raise OrderMayBePlaced(f"orders answered {response.status} {_kind(problem)}".strip())
         raise OrdersUnavailable(f"orders answered {response.status} {_kind(problem)}".strip())
+
+    async def by_key(self, owner: dict[str, str], key: str) -> PlacedOrder | None:
+        """The owner's order placed with this checkout's key, wherever it stands; None when
+        there is none (it was never placed, or cancelled before payment)."""
+        try:
+            response = await self.http.request(
+                "GET", "/v1/orders/by-key", headers={**owner, "Idempotency-Key": key}
+            )
+        except Problem as error:
+            raise OrdersUnavailable(type(error).__name__) from None
+        if response.status == 404:
+            return None
+        if not response.ok:
+            raise OrdersUnavailable(f"orders answered {response.status}")
+        return self._parsed(PlacedOrder, response)
 
     async def order(self, owner: dict[str, str], order_id: str) -> Order | None:
         """The owner's order; None when there is none such (or it is someone else's)."""

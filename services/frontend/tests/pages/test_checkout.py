@@ -1,5 +1,6 @@
 """Checkout against stand-in orders and shipping: the form, its outcomes, its secrets."""
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -245,6 +246,62 @@ async def test_a_declined_card_is_shown_at_the_card_number_and_the_cart_is_kept(
     assert "Cart (3)" in audit(html).plain_text
 
 
+async def test_a_cart_over_the_payment_limit_says_what_to_do_before_any_card_is_typed(
+    shop: httpx.AsyncClient, orders, cart, audit
+):
+    await add(shop, audit, quantity="3")  # 3 x $24.00
+    orders.limits["USD"] = 7000  # the most one card payment may be, orders says
+    sentence = orders.limit_message("USD")
+
+    cart_page = await shop.get("/cart")
+
+    assert sentence in audit(cart_page.text).plain_text
+    assert not any(a.get("href") == "/checkout" for a in audit(cart_page.text).all("a"))
+    checkout = await shop.get("/checkout")
+    assert checkout.status_code == 200
+    assert sentence in audit(checkout.text).plain_text
+    names = {f.get("name") for f in audit(checkout.text).all("input")}
+    assert "card_number" not in names and "card_cvc" not in names
+    assert "Place order" not in audit(checkout.text).plain_text
+    refused = await shop.post(
+        "/checkout", data={**GOOD, "csrf_token": hidden(audit, checkout.text, "csrf_token"),
+                           "idempotency_key": hidden(audit, checkout.text, "idempotency_key")},
+    )  # fmt: skip
+    assert refused.status_code == 409  # a form posted anyway: orders' refusal, in words
+    assert sentence in audit(refused.text).plain_text
+    assert "Input should be" not in refused.text
+    assert cart.lines_of(cart.owners_seen[-1]) == {"ceramic-pour-over": 3}
+
+
+async def test_a_cart_within_the_payment_limit_offers_the_checkout(
+    shop: httpx.AsyncClient, orders, audit
+):
+    await add(shop, audit, quantity="3")
+    orders.limits["USD"] = 7200  # exactly the subtotal
+
+    page = audit((await shop.get("/cart")).text)
+
+    assert any(a.get("href") == "/checkout" for a in page.all("a"))
+    assert orders.limit_message("USD") not in page.plain_text
+
+
+@pytest.mark.parametrize("budget_ms", [400])
+async def test_a_refusal_after_the_page_budget_is_still_shown_at_the_card_number(
+    shop: httpx.AsyncClient, orders, cart, audit, budget_ms: int
+):
+    """A refusal that took longer than a page's budget (the processor-timeout card: orders
+    answers 402 after the long call) is still the reason next to the card number: the form
+    is redrawn with a budget of its own, not with the page's, already spent."""
+    await add(shop, audit, quantity="2")
+    orders.delay = 3 * budget_ms / 1000
+
+    response = await place(shop, audit, card_number=DECLINED)
+
+    assert response.status_code == 402, audit(response.text).plain_text
+    assert error_of(audit, response.text, "card_number") == "Error: Your card was declined."
+    assert cart.lines_of(cart.owners_seen[-1]) == {"ceramic-pour-over": 2}
+
+
 @pytest.mark.parametrize(
     ("changes", "name"),
     [({"country": "AQ", "postal_code": ""}, "country"), ({"postal_code": "1"}, "postal_code")],
@@ -297,22 +354,83 @@ async def test_an_expired_card_is_shown_at_the_expiry(shop: httpx.AsyncClient, o
     assert orders.bodies == []
 
 
-async def test_orders_down_is_a_friendly_503_and_the_cart_is_kept(
+async def test_orders_failing_says_the_order_may_be_placed_and_check_again_finds_none(
     shop: httpx.AsyncClient, orders, cart, audit
 ):
     await add(shop, audit, quantity="2")
-    orders.fail_with = 503
+    orders.fail_with = 500
+    _, tokens = await checkout_form(shop, audit)
+
+    response = await shop.post("/checkout", data={**GOOD, **tokens})
+
+    assert response.status_code == 202, response.text
+    text = audit(response.text).plain_text
+    assert "Your order may have been placed" in text
+    assert "e-mail the confirmation to grace@example.com" in text
+    assert "unavailable" not in text.lower()
+    assert hidden(audit, response.text, "idempotency_key") == tokens["idempotency_key"]
+    assert cart.lines_of(cart.owners_seen[-1]) == {"ceramic-pour-over": 2}
+    orders.fail_with = None
+    again = await shop.post(
+        "/checkout/status",
+        data={"csrf_token": hidden(audit, response.text, "csrf_token"),
+              "idempotency_key": tokens["idempotency_key"]},
+    )  # fmt: skip
+    assert again.status_code == 200
+    assert "No order was placed with this checkout" in audit(again.text).plain_text
+
+
+async def test_orders_own_503_with_its_cancelled_order_is_shown_on_the_form(
+    shop: httpx.AsyncClient, orders, audit
+):
+    """orders answered, and said nothing was charged: that is an answer, not a lost one."""
+    await add(shop, audit)
+    orders.shop_down = True
 
     response = await place(shop, audit)
 
-    assert response.status_code == 503
-    assert response.headers["retry-after"].isdecimal()
+    assert response.status_code == 503  # the form again, with orders' reason above it
     text = audit(response.text).plain_text
-    assert "Your cart is kept" in text
-    assert any(a.get("href") == "/checkout" for a in audit(response.text).all("a"))
-    assert cart.lines_of(cart.owners_seen[-1]) == {"ceramic-pour-over": 2}
-    await orders.stop()
-    assert (await place(shop, audit)).status_code == 503
+    assert "We could not place your order just now. Nothing was charged." in text
+    assert "may have been placed" not in text
+
+
+@pytest.mark.parametrize("extra_settings", [{"CHECKOUT_TIMEOUT_MS": 1000}])
+async def test_an_answer_lost_to_a_timeout_says_may_be_placed_and_check_again_finds_it(
+    shop: httpx.AsyncClient, orders, audit, extra_settings: dict[str, Any]
+):
+    """orders placed the order but its answer came too late: the page says the order may
+    have been placed, and "Check again" (the same key) goes to the order's page."""
+    await add(shop, audit)
+    orders.delay = 2.0
+    _, tokens = await checkout_form(shop, audit)
+
+    response = await shop.post("/checkout", data={**GOOD, **tokens})
+
+    assert response.status_code == 202, response.text
+    assert "Your order may have been placed" in audit(response.text).plain_text
+    check = {"csrf_token": hidden(audit, response.text, "csrf_token"),
+             "idempotency_key": tokens["idempotency_key"]}  # fmt: skip
+    for _ in range(50):  # orders is still at it; bounded: 5 s
+        if orders.orders:
+            break
+        await asyncio.sleep(0.1)
+    again = await shop.post("/checkout/status", data=check)
+    assert again.status_code == 303, again.text
+    [placed] = orders.orders.values()
+    assert again.headers["location"] == f"/orders/status/{placed['token']}"
+    assert (await shop.get(again.headers["location"])).status_code == 200
+
+
+async def test_check_again_for_a_key_this_session_never_had_looks_nothing_up(
+    shop: httpx.AsyncClient, orders, audit
+):
+    await add(shop, audit)
+    _, tokens = await checkout_form(shop, audit)
+    response = await shop.post(
+        "/checkout/status", data={"csrf_token": tokens["csrf_token"], "idempotency_key": "x" * 32}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/checkout"
 
 
 async def test_a_double_post_with_one_key_makes_one_order(shop: httpx.AsyncClient, orders, audit):

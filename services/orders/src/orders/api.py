@@ -19,14 +19,27 @@ from fastapi.responses import Response
 from orders import keys
 from orders.admin import AdminOrderView, admin_view
 from orders.checkout import Checkout
+from orders.clients import PaymentsClient
+from orders.domain import over_limit_reason
 from orders.owners import OwnerDep, UserOwnerDep, proof_of
-from orders.problems import CHECKOUT, INVALID, NOT_FOUND, OWNER, checkout_answer
+from orders.ports import Rejected, Unavailable
+from orders.problems import (
+    CHECKOUT,
+    INVALID,
+    NOT_FOUND,
+    OWNER,
+    UNAVAILABLE,
+    checkout_answer,
+)
 from orders.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     CheckoutIn,
     CheckoutView,
+    LimitView,
+    MoneyView,
     OrderList,
     OrderView,
+    checkout_view,
     order_view,
 )
 from orders.store import Store
@@ -46,6 +59,7 @@ async def _store(
 
 StoreDep = Annotated[Store, Depends(_store)]
 CheckoutDep = Annotated[Checkout, Depends(dependency(Checkout))]
+PaymentsDep = Annotated[PaymentsClient, Depends(dependency(PaymentsClient))]
 OrderId = Annotated[uuid.UUID, Path(description="the order's id")]
 IdempotencyKey = Annotated[
     str,
@@ -108,6 +122,53 @@ async def order_history(
 ) -> OrderList:
     """The signed-in user's orders, newest first."""
     return OrderList(items=[order_view(order) for order in await store.history(user, limit)])
+
+
+@router.get(
+    "/orders/by-key",
+    dependencies=SHOP,
+    response_model=CheckoutView,
+    responses={**OWNER, **NOT_FOUND, **INVALID},
+)
+async def order_by_key(key: IdempotencyKey, owner: OwnerDep, store: StoreDep) -> CheckoutView:
+    """The owner's order placed with this checkout's Idempotency-Key, wherever it stands,
+    with its guest link's token: how a shop that lost orders' answer (a timeout, a crash)
+    finds out whether the order was placed. 404: no order holds the key (none was placed,
+    or it was cancelled before payment and the key released)."""
+    found = await store.by_key(keys.key_hash(owner, key))
+    if found is None:
+        raise OrderNotFound
+    token = keys.unseal(found.sealed_token, key, found.order.id)
+    return checkout_view(found.order, token)
+
+
+@router.get(
+    "/limits/{currency}",
+    dependencies=SHOP,
+    response_model=LimitView,
+    responses={**INVALID, **UNAVAILABLE},
+)
+async def charge_limit(
+    currency: Annotated[str, Path(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")],
+    payments: PaymentsDep,
+) -> LimitView:
+    """The most one card payment may be in a currency (payments' figure), and the sentence
+    that tells a shopper whose cart is over it what to do: the cart and checkout pages
+    say it before any card is typed."""
+    try:
+        limit = await payments.limit(currency)
+    except Rejected as refused:
+        raise Problem(422, refused.failure.code, refused.failure.reason) from None
+    except Unavailable:
+        raise Problem(
+            503, "payments-unavailable", "The payment limits cannot be read just now."
+        ) from None
+    return LimitView(
+        currency=currency,
+        max_amount=MoneyView(amount=limit.most.amount, currency=limit.most.currency),
+        shown=limit.shown,
+        message=over_limit_reason(currency, limit.shown),
+    )
 
 
 @router.get(

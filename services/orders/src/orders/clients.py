@@ -8,11 +8,12 @@ failure the shopper must hear about, with the form field it concerns) or `Unavai
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from chassis import Response, UpstreamTimeout, UpstreamUnavailable, get_logger
+from chassis import Response, ServiceClient, UpstreamTimeout, UpstreamUnavailable, get_logger
 from chassis.client import ClientResource
 
 from orders.domain import Address, Failure, Line, Money, Order
@@ -20,6 +21,7 @@ from orders.ports import (
     Card,
     CartContents,
     CartLine,
+    ChargeLimit,
     ChargeRecord,
     OwnerProof,
     Product,
@@ -102,20 +104,35 @@ class CurrencyClient(_Adapter):
             idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
         )
         if response.status == 422:
-            raise Rejected(
-                Failure(
-                    "currency-not-supported",
-                    f"Prices cannot be shown in {to}; choose another currency.",
-                    422,
-                    "currency",
-                )
-            )
+            raise Rejected(_not_supported(to))
         if not response.ok:
             raise self._unexpected(response)
         return [_money(item["converted"]) for item in response.json()["items"]]
 
 
 class PaymentsClient(_Adapter):
+    # Limits change with a payments release, not per request: one call per currency and
+    # process every few minutes, rather than one more hop in every checkout.
+    LIMIT_FRESH_SECONDS = 300.0
+
+    def __init__(self, http: ServiceClient) -> None:
+        super().__init__(http)
+        self._limits: dict[str, tuple[float, ChargeLimit]] = {}
+
+    async def limit(self, currency: str) -> ChargeLimit:
+        kept = self._limits.get(currency)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        response = await self._call("GET", f"/v1/limits/{currency}")
+        if response.status == 422:  # not a currency payments knows: nothing to charge in
+            raise Rejected(_not_supported(currency))
+        if not response.ok:
+            raise self._unexpected(response)
+        body = response.json()
+        found = ChargeLimit(_money(body["max_amount"]), str(body["shown"]))
+        self._limits[currency] = (time.monotonic() + self.LIMIT_FRESH_SECONDS, found)
+        return found
+
     async def charge(self, key: str, order: Order, card: Card) -> ChargeRecord:
         body = {
             "amount": {"amount": order.total.amount, "currency": order.currency},
@@ -222,6 +239,15 @@ class ShippingClient(_Adapter):
         )
         if not response.ok and response.status != 404:
             raise self._unexpected(response)
+
+
+def _not_supported(currency: str) -> Failure:
+    return Failure(
+        "currency-not-supported",
+        f"Prices cannot be shown in {currency}; choose another currency.",
+        422,
+        "currency",
+    )
 
 
 def _money(data: dict[str, Any]) -> Money:

@@ -193,6 +193,22 @@ def unavailable_products(names: list[str]) -> Failure:
     )
 
 
+def over_limit_reason(currency: str, most: str) -> str:
+    """The sentence the shopper reads wherever a cart is over the limit: cart, checkout."""
+    return (
+        f"This order comes to more than {most}, the most a single card payment can be in "
+        f"{currency}. Remove some items from your cart, or choose another currency, and "
+        "then check out."
+    )
+
+
+def over_limit(currency: str, most: str) -> Failure:
+    """Priced above what one charge may be in its currency: refused before any charge."""
+    return Failure(
+        "amount-over-limit", over_limit_reason(currency, most), 409, "cart", at=Step.QUOTING
+    )
+
+
 def option_unavailable(option: str) -> Failure:
     return Failure(
         "shipping-option-unavailable",

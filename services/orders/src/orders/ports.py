@@ -90,6 +90,14 @@ class ChargeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeLimit:
+    """The most one charge may be in a currency, as payments publishes it."""
+
+    most: Money
+    shown: str  # as people read it, e.g. "IDR 9,999,999,999.99"
+
+
+@dataclass(frozen=True, slots=True)
 class ShipmentRecord:
     id: str
     tracking_id: str
@@ -118,6 +126,10 @@ class Payments(Protocol):
         ...
 
     async def charges(self, reference: str) -> list[ChargeRecord]: ...
+
+    async def limit(self, currency: str) -> ChargeLimit:
+        """The most one charge may be in `currency`: an order over it is never charged."""
+        ...
 
     async def refund(self, key: str, charge_id: str, reason: str) -> None: ...
 

@@ -58,7 +58,8 @@ def _json(
 Responses = dict[int | str, dict[str, Any]]
 INVALID: Responses = {
     422: documented(
-        "The body, a header or a parameter is not valid (`invalid-request`), the "
+        "The body, a header or a parameter is not valid (`invalid-request`; "
+        "`currency-not-supported` for a limit asked in a currency payments does not know), the "
         "Idempotency-Key was used for another checkout (`idempotency-key-reused`), or the "
         "order was cancelled for a field of the form (`destination-not-served`, "
         "`card-invalid`, `shipping-option-unavailable`, `currency-not-supported`; with "
@@ -67,6 +68,7 @@ INVALID: Responses = {
 }
 OWNER: Responses = {401: documented("The user access token is missing, invalid or expired")}
 NOT_FOUND: Responses = {404: documented("No such order of this owner")}
+UNAVAILABLE: Responses = {503: documented("payments cannot answer now (`payments-unavailable`)")}
 CHECKOUT: Responses = {
     402: documented(
         "The payment failed and the order is cancelled (`card-declined`, "
@@ -74,7 +76,11 @@ CHECKOUT: Responses = {
         "`payment-unconfirmed`): `detail` says why, for the shopper; `field`, `order_id` "
         "and the cancelled `order` come along"
     ),
-    409: documented("The cart is empty (`cart-empty`) or holds a product no longer sold"),
+    409: documented(
+        "The cart is empty (`cart-empty`), holds a product no longer sold "
+        "(`product-unavailable`), or comes to more than one card payment may be in its "
+        "currency (`amount-over-limit`, see GET /v1/limits/{currency}); nothing was charged"
+    ),
     503: documented(
         "The order could not be placed now (`shop-unavailable`, `checkout-interrupted`); "
         "nothing was charged. The same Idempotency-Key may be used again"

@@ -50,6 +50,7 @@ from orders.domain import (
     Order,
     Step,
     interrupted,
+    over_limit,
     payment_unconfirmed,
     shop_unavailable,
 )
@@ -179,7 +180,13 @@ class Saga:
 
     async def _quote(self, order: Order) -> Order:
         shipping = await pricing.quote(self.up.shipping, self.up.currency, order)
-        return await self._save(replace(order, step=Step.CHARGING, shipping=shipping))
+        quoted = replace(order, step=Step.CHARGING, shipping=shipping)
+        # The total is known: one over what a charge may be in its currency is refused now,
+        # with the limit in words, rather than by payments once the card is sent.
+        limit = await self.up.payments.limit(order.currency)
+        if quoted.total.amount > limit.most.amount:
+            raise Rejected(over_limit(order.currency, limit.shown))
+        return await self._save(quoted)
 
     async def _charge(self, order: Order, card: Card | None) -> Order:
         if card is None:  # the recovery: forward only from a charge payments confirms

@@ -175,6 +175,16 @@ class CheckoutView(OrderView):
     )
 
 
+class LimitView(BaseModel):
+    currency: str
+    max_amount: MoneyView = Field(description="the most one card payment may be")
+    shown: str = Field(description="the limit as people read it", examples=["USD 999,999.99"])
+    message: str = Field(
+        description="what to tell a shopper whose cart is over it: the same sentence a "
+        "checkout refused for it answers (`amount-over-limit`)"
+    )
+
+
 class OrderList(BaseModel):
     items: list[OrderView] = Field(description="newest first")
 

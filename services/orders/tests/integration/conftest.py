@@ -70,6 +70,7 @@ class StandIns:
     shipments: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> shipment
     unauthenticated: int = 0
     payments_down: int = 0  # answer 503 to this many charge calls
+    limits: dict[str, int] = field(default_factory=dict)  # most one charge; else 99,999,999
     seen_bodies: list[bytes] = field(default_factory=list)
     # Set: a new charge waits for `charge_gate` (after setting `charge_arrived`) before
     # payments records it: a charge in flight while the test does something else.
@@ -82,6 +83,7 @@ class StandIns:
         self.refunds.clear()
         self.shipments.clear()
         self.payments_down = 0
+        self.limits.clear()
         self.seen_bodies.clear()
         self.charge_gate = None
         self.charge_arrived = asyncio.Event()
@@ -158,6 +160,20 @@ class StandIns:
         return web.json_response({"items": items, "rates_date": "2024-06-28"})
 
     # payments
+    async def limit(self, request: web.Request) -> web.Response:
+        currency = request.match_info["currency"]
+        if currency not in RATES:  # like payments for a code ISO 4217 does not list
+            return _problem(422, "invalid-request")
+        most = self.limits.get(currency, 99_999_999)
+        return web.json_response(
+            {
+                "currency": currency,
+                "max_amount": {"amount": most, "currency": currency},
+                "shown": f"{currency} {most / 100:,.2f}",
+                "source": "https://docs.stripe.com/currencies",
+            }
+        )
+
     async def charge(self, request: web.Request) -> web.Response:
         key = request.headers["Idempotency-Key"]
         if key in self.charge_keys:
@@ -282,6 +298,7 @@ async def stand_ins() -> AsyncIterator[StandIns]:
     app.router.add_get("/v1/products/{product_id}", s.product)
     app.router.add_post("/v1/convert", s.convert)
     app.router.add_post("/v1/charges", s.charge)
+    app.router.add_get("/v1/limits/{currency}", s.limit)
     app.router.add_get("/v1/charges", s.charges_by_reference)
     app.router.add_post("/v1/charges/{charge_id}/refunds", s.refund)
     app.router.add_post("/v1/quotes", s.quote)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import httpx
 import orjson
 import pytest
+from chassis.testing import ServiceKeys, in_process_client
+from orders.app import create_orders_app
+from orders.settings import OrdersSettings
 
 from .conftest import (
     DECLINED_CARD,
@@ -19,6 +22,7 @@ from .conftest import (
     assert_problem,
     checkout_form,
     place,
+    settings_env,
 )
 
 CARD_NUMBER = "4242424242424242"
@@ -123,6 +127,65 @@ async def test_an_address_not_served_is_refused_before_payment(
     )
     assert body["field"] == "address.country"
     assert stand_ins.charges == {}
+
+
+@pytest.fixture
+async def fresh_client(
+    database_url: str, stand_ins: StandIns, keys: ServiceKeys
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An orders of this test's own: the limits it reads from payments are not yet kept."""
+    env = settings_env(database_url, stand_ins.url, keys)
+    app = create_orders_app(OrdersSettings.model_validate(env))
+    async with in_process_client(app, keys, "frontend", timeout=60) as http:
+        yield http
+
+
+async def test_an_order_over_the_charge_limit_is_409_before_any_charge(
+    fresh_client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    client = fresh_client
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 2, "brass-compass": 1})  # EUR 66.60
+    stand_ins.limits["EUR"] = 5000
+    body = assert_problem(await place(client, shopper), 409, "amount-over-limit")
+    assert body["field"] == "cart" and body["order"]["status"] == "cancelled"
+    assert body["detail"] == (
+        "This order comes to more than EUR 50.00, the most a single card payment can be in "
+        "EUR. Remove some items from your cart, or choose another currency, and then check out."
+    )
+    assert stand_ins.charges == {}
+    limit = await client.get("/v1/limits/EUR")
+    assert limit.status_code == 200, limit.text
+    assert limit.json() == {
+        "currency": "EUR",
+        "max_amount": {"amount": 5000, "currency": "EUR"},
+        "shown": "EUR 50.00",
+        "message": body["detail"],
+    }
+    unknown = await client.get("/v1/limits/XYZ")  # a client's mistake: never a 5xx
+    assert_problem(unknown, 422, "currency-not-supported")
+
+
+async def test_a_checkout_is_found_by_its_key_and_only_by_its_owner(
+    client: httpx.AsyncClient, stand_ins: StandIns, visitor: Callable[[], Shopper]
+) -> None:
+    shopper, stranger = visitor(), visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    key = secrets.token_urlsafe(16)
+    none_yet = await client.get(
+        "/v1/orders/by-key", headers={**shopper.headers, "Idempotency-Key": key}
+    )
+    assert_problem(none_yet, 404, "order-not-found")
+    placed = (await place(client, shopper, key)).json()
+    found = await client.get(
+        "/v1/orders/by-key", headers={**shopper.headers, "Idempotency-Key": key}
+    )
+    assert found.status_code == 200, found.text
+    assert found.json() == placed  # the guest link's token too: the key unseals it
+    theirs = await client.get(
+        "/v1/orders/by-key", headers={**stranger.headers, "Idempotency-Key": key}
+    )
+    assert_problem(theirs, 404, "order-not-found")
 
 
 async def test_an_empty_cart_is_409(

@@ -14,6 +14,7 @@ from orders.ports import (
     Card,
     CartContents,
     CartLine,
+    ChargeLimit,
     ChargeRecord,
     LeaseLost,
     OwnerProof,
@@ -147,6 +148,12 @@ class FakePayments(Outage):
         self.records: list[ChargeRecord] = []
         self.refunds: dict[str, str] = {}  # key -> charge id
         self.charged_cards: list[Card] = []
+        self.limits: dict[str, int] = {}  # currency -> most one charge may be; else 99,999,999
+
+    async def limit(self, currency: str) -> ChargeLimit:
+        # Not a `call`: tests that count or break payments' calls mean its charges.
+        most = self.limits.get(currency, 99_999_999)
+        return ChargeLimit(Money(most, currency), f"{currency} {most}")
 
     async def charge(self, key: str, order: Order, card: Card) -> ChargeRecord:
         self.call("charge")

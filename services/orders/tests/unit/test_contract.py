@@ -16,7 +16,9 @@ def test_openapi_json_is_up_to_date() -> None:
 def test_the_contract_has_the_agreed_routes() -> None:
     assert operations(contract()) == {
         "/v1/orders": ["get", "post"],
+        "/v1/orders/by-key": ["get"],
         "/v1/orders/by-token/{token}": ["get"],
+        "/v1/limits/{currency}": ["get"],
         "/v1/orders/{order_id}": ["get"],
         "/v1/admin/orders/{order_id}": ["get"],
     }

@@ -109,6 +109,22 @@ async def test_a_refusal_before_payment_cancels_without_touching_payments(
     assert_events_valid(world)
 
 
+async def test_an_order_over_its_currency_s_charge_limit_is_refused_before_any_charge() -> None:
+    world = World()
+    world.payments.limits["EUR"] = 6659  # the order comes to 6660 (see the happy path)
+    done = await checkout(world)
+    assert done.step is Step.CANCELLED and done.failure is not None
+    failure = done.failure
+    assert (failure.code, failure.field, failure.status) == ("amount-over-limit", "cart", 409)
+    assert "more than EUR 6659, the most a single card payment can be in EUR" in failure.reason
+    assert "choose another currency" in failure.reason
+    assert world.payments.calls == [] and world.payments.charged_cards == []
+    assert world.shipping.by_key == {}
+    assert [e.type for e in world.store.outbox] == ["OrderCancelled"]
+    world.payments.limits["EUR"] = 6660  # exactly the limit is fine
+    assert (await checkout(World(payments=world.payments))).step is Step.CONFIRMED
+
+
 async def test_a_declined_card_cancels_with_nothing_to_refund() -> None:
     world = World()
     done = await checkout(world, card=DECLINED_CARD)

@@ -13,7 +13,7 @@ from typing import Annotated
 from chassis import Database, callers, dependency
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from payments import handlers
+from payments import handlers, limits
 from payments.domain import ChargeNotFound
 from payments.idempotency import REPLAYED_HEADER, Answer, IdempotencyKey
 from payments.problems import DECLINED, INVALID, NOT_FOUND, REFUSED
@@ -22,6 +22,9 @@ from payments.schemas import (
     ChargeList,
     ChargeRequest,
     ChargeView,
+    CurrencyCode,
+    LimitView,
+    MoneyView,
     Reference,
     RefundRequest,
     RefundView,
@@ -30,7 +33,7 @@ from payments.store import Store
 
 router = APIRouter(prefix="/v1")
 
-ORDERS = callers("orders")  # moves money
+ORDERS = callers("orders")  # moves money; checks an order against the limit first
 READERS = callers("orders", "admin")  # reads the ledger
 
 # The same dependency object as in `dependencies=`: FastAPI runs it once per request.
@@ -89,6 +92,26 @@ async def charges_by_reference(
     recovery reads to decide whether to go forward or compensate."""
     found = await store.by_reference(reference)
     return ChargeList(charges=[ChargeView.of(charge, refunds) for charge, refunds in found])
+
+
+@router.get(
+    "/limits/{currency}",
+    dependencies=[ORDERS],
+    response_model=LimitView,
+    responses=INVALID,
+)
+async def charge_limit(
+    currency: Annotated[CurrencyCode, Path(description="ISO 4217 code")],
+) -> LimitView:
+    """The most one charge may be in a currency, as processors publish it: orders checks
+    an order against it when pricing, before any card is charged."""
+    most = limits.limit(currency)
+    return LimitView(
+        currency=currency,
+        max_amount=MoneyView.of(most),
+        shown=limits.shown(most),
+        source=limits.SOURCE,
+    )
 
 
 @router.get(

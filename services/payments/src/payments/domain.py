@@ -11,8 +11,6 @@ import datetime
 from dataclasses import dataclass
 from enum import StrEnum
 
-MAX_AMOUNT = 99_999_999  # minor units in one charge, as card processors commonly cap it
-
 
 class Failure(StrEnum):
     """Why a charge failed; the value is the `code` callers see."""
@@ -111,6 +109,16 @@ class OverRefund(RefundRefused):
         super().__init__(
             f"A refund of {asked.amount} {asked.currency} is more than the "
             f"{refundable.amount} {refundable.currency} left to refund on this charge."
+        )
+
+
+class AmountOverLimit(PaymentsError):
+    """More than one charge may take in its currency (see `limits`)."""
+
+    def __init__(self, asked: str, most: str) -> None:
+        super().__init__(
+            f"A charge of {asked} is more than the {most} a single card payment may be "
+            "in this currency."
         )
 
 

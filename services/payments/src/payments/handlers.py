@@ -7,8 +7,8 @@ import datetime
 
 from chassis import get_logger
 
-from payments import cards
-from payments.domain import ChargeNotFound, RefundRefused, refund_amount
+from payments import cards, limits
+from payments.domain import AmountOverLimit, ChargeNotFound, RefundRefused, refund_amount
 from payments.idempotency import Answer, fingerprint
 from payments.problems import failure_problem, problem_of, stored_problem
 from payments.processor import Processor
@@ -29,6 +29,9 @@ async def charge(
     card_in = request.card
     number = card_in.number.get_secret_value()
     amount = request.amount.money()
+    most = limits.limit(amount.currency)
+    if amount.amount > most.amount:  # refused like a malformed request: nothing is recorded
+        raise AmountOverLimit(limits.shown(amount), limits.shown(most))
     request_print = fingerprint(
         {
             "operation": "charge",

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from payments.cards import CardInvalid
 from payments.domain import (
+    AmountOverLimit,
     ChargeNotFound,
     ChargeNotRefundable,
     Failure,
@@ -25,6 +26,7 @@ from payments.idempotency import Answer
 PROBLEMS: dict[type[PaymentsError], tuple[int, str]] = {
     ChargeNotFound: (404, "charge-not-found"),
     IdempotencyKeyReused: (422, "idempotency-key-reused"),
+    AmountOverLimit: (422, "amount-over-limit"),
     RefundCurrencyMismatch: (422, "refund-currency-mismatch"),
     ChargeNotRefundable: (409, "charge-not-refundable"),
     OverRefund: (409, "over-refund"),
@@ -74,8 +76,9 @@ Responses = dict[int | str, dict[str, Any]]
 INVALID: Responses = {
     422: documented(
         "A parameter, header or the body is not valid (`invalid-request`; `card-invalid` "
-        "with an error per card field); or the Idempotency-Key was used with another "
-        "request (`idempotency-key-reused`)"
+        "with an error per card field); the amount is over its currency's limit "
+        "(`amount-over-limit`); or the Idempotency-Key was used with another request "
+        "(`idempotency-key-reused`)"
     )
 }
 DECLINED: Responses = {

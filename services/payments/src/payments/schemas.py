@@ -8,7 +8,8 @@ from typing import Annotated
 from iso4217 import Currency
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StrictInt
 
-from payments.domain import MAX_AMOUNT, Charge, Money, Refund, net, refunded
+from payments.domain import Charge, Money, Refund, net, refunded
+from payments.limits import MAX_AMOUNT, SOURCE
 
 
 def _iso4217(code: str) -> str:
@@ -43,7 +44,13 @@ class _Body(BaseModel):
 
 class MoneyIn(_Body):
     amount: Annotated[
-        StrictInt, Field(gt=0, le=MAX_AMOUNT, description="integer minor units (cents for EUR)")
+        StrictInt,
+        Field(
+            gt=0,
+            le=MAX_AMOUNT,
+            description="integer minor units (cents for EUR), at most the currency's limit "
+            "(GET /v1/limits/{currency})",
+        ),
     ]
     currency: CurrencyCode
 
@@ -153,6 +160,13 @@ class ChargeView(BaseModel):
             net=MoneyView.of(net(charge, refunds)),
             created_at=charge.created_at,
         )
+
+
+class LimitView(BaseModel):
+    currency: str
+    max_amount: MoneyView = Field(description="the most one charge may be, in minor units")
+    shown: str = Field(description="the limit as people read it", examples=["USD 999,999.99"])
+    source: str = Field(description="where the figure is published", examples=[SOURCE])
 
 
 class ChargeList(BaseModel):

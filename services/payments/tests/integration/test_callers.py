@@ -20,6 +20,7 @@ def test_orders_moves_money_and_admin_may_read() -> None:
         ("POST", "/v1/charges/{charge_id}/refunds"): ["orders"],
         ("GET", "/v1/charges"): ["admin", "orders"],
         ("GET", "/v1/charges/{charge_id}"): ["admin", "orders"],
+        ("GET", "/v1/limits/{currency}"): ["orders"],
     }
 
 

@@ -162,7 +162,7 @@ def _money(amount: Any = 4599, currency: Any = "EUR") -> dict[str, Any]:
         (_money(-100), "body.amount.amount"),
         (_money(10.5), "body.amount.amount"),
         (_money("4599"), "body.amount.amount"),
-        (_money(100_000_000), "body.amount.amount"),
+        (_money(1_000_000_000_000), "body.amount.amount"),  # over every currency's limit
         (_money(currency="eur"), "body.amount.currency"),
         (_money(currency="EURO"), "body.amount.currency"),
         (_money(currency="XYZ"), "body.amount.currency"),
@@ -183,6 +183,53 @@ async def test_a_bad_body_is_422(
 ) -> None:
     problem = assert_problem(await charge(client, body), 422, "invalid-request")
     assert location in {e["location"] for e in problem["errors"]}, problem
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [
+        (174_872_100, "IDR"),  # EUR 100 in rupiah: over eight digits, within IDR's twelve
+        (99_999_999, "USD"),
+        (99_999_999, "JPY"),
+        (999_999, "ISK"),
+    ],
+)
+async def test_an_amount_within_its_currency_s_limit_is_charged(
+    client: httpx.AsyncClient, amount: int, currency: str
+) -> None:
+    response = await charge(client, _money(amount, currency))
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"] == {"amount": amount, "currency": currency}
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "most"),
+    [
+        (100_000_000, "EUR", "EUR 999,999.99"),
+        (1_000_000, "ISK", "ISK 999,999"),
+        (100_000_000, "JPY", "JPY 99,999,999"),
+    ],
+)
+async def test_an_amount_over_its_currency_s_limit_is_a_clear_422_and_nothing_is_recorded(
+    client: httpx.AsyncClient, db: asyncpg.Connection, amount: int, currency: str, most: str
+) -> None:
+    problem = assert_problem(
+        await charge(client, _money(amount, currency)), 422, "amount-over-limit"
+    )
+    assert f"more than the {most} a single card payment may be" in problem["detail"]
+    assert "Input should be" not in problem["detail"]
+    assert await db.fetchval("SELECT count(*) FROM charges") == 0
+
+
+async def test_each_currency_s_limit_is_published_for_orders(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/limits/IDR")
+    assert answer.status_code == 200, answer.text
+    limit = answer.json()
+    assert limit["max_amount"] == {"amount": 999_999_999_999, "currency": "IDR"}
+    assert limit["shown"] == "IDR 9,999,999,999.99"
+    assert limit["source"].startswith("https://docs.stripe.com/currencies")
+    assert (await client.get("/v1/limits/USD")).json()["shown"] == "USD 999,999.99"
+    assert_problem(await client.get("/v1/limits/XYZ"), 422, "invalid-request")
 
 
 async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:

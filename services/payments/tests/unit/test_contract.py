@@ -19,6 +19,7 @@ def test_the_contract_has_the_agreed_routes() -> None:
         "/v1/charges": ["get", "post"],
         "/v1/charges/{charge_id}": ["get"],
         "/v1/charges/{charge_id}/refunds": ["post"],
+        "/v1/limits/{currency}": ["get"],
     }
 
 

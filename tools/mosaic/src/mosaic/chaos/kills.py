@@ -1,0 +1,73 @@
+"""SIGKILLs during the run, at fixed moments, each followed by the runner's restart.
+
+A kill is a power cut for one process: nothing it held in memory survives, and whatever it
+was doing (a checkout's saga, a charge, an outbox batch) is found again by the others or
+by orders' recovery. The run waits for the runner to bring the process back, so the next
+kill finds a shop that had recovered from the last.
+"""
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mosaic.testing import UpProcess
+
+RESTART_SECONDS = 60  # the runner restarts a dead process within a second or two
+
+
+@dataclass(frozen=True)
+class Kill:
+    process: str  # as `mosaic status` names it: orders.web.1, orders.relay.1, ...
+    at: float  # fraction of the run's duration
+
+
+@dataclass
+class Killed:
+    process: str
+    at: float  # seconds into the run
+    pid: int
+    back_after: float | None  # seconds until the runner had it ready again; None: never
+
+
+def schedule(orders: int, others: tuple[str, ...]) -> list[Kill]:
+    """`orders` kills of orders' web process and one of each of `others`, spread over the
+    run (never in its first or last tenth, so each finds checkouts in flight)."""
+    kills = [Kill("orders.web.1", (i + 1) / (orders + 1)) for i in range(orders)]
+    kills += [Kill(name, (i + 1.5) / (len(others) + 2)) for i, name in enumerate(others)]
+    return sorted(kills, key=lambda kill: kill.at)
+
+
+def kill_on_schedule(
+    up: UpProcess,
+    kills: list[Kill],
+    *,
+    t0: float,
+    duration: float,
+    done: list[Killed],
+    say: Callable[[str], None],
+) -> None:
+    """Kill each process at its moment; wait for the runner to restart it."""
+    for kill in kills:
+        time.sleep(max(0.0, t0 + kill.at * duration - time.monotonic()))  # until its moment
+        pid = int(up.processes()[kill.process]["pid"])
+        os.kill(pid, signal.SIGKILL)
+        at = time.monotonic()
+        back = restarted(up, kill.process, pid)
+        killed = Killed(kill.process, round(at - t0, 1), pid,
+                        None if back is None else round(back - at, 1))  # fmt: skip
+        done.append(killed)
+        say(f"killed {kill.process} (pid {pid}) at {killed.at:.0f} s; "
+            f"back after {killed.back_after} s")  # fmt: skip
+
+
+def restarted(up: UpProcess, name: str, pid: int) -> float | None:
+    """When the runner had `name` ready again under a new pid (time.monotonic())."""
+    deadline = time.monotonic() + RESTART_SECONDS
+    while time.monotonic() < deadline:
+        now = up.processes().get(name, {})
+        if now.get("pid") not in (None, pid) and now.get("state") == "ready":
+            return time.monotonic()
+        time.sleep(0.2)
+    return None

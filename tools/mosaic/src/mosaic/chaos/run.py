@@ -1,0 +1,137 @@
+"""The chaos run: shoppers checking out while processes are SIGKILLed, then the verdict.
+
+`run` drives a shop that is already up (`UpProcess`, started with FAST_REDELIVERY so that
+a redelivered event has been handled again within REDELIVERY_WINDOW). After the load it
+waits on the state, bounded, never a fixed sleep: until every order has ended (running
+orders' recovery meanwhile, as the runner does every 30 s), until the services agree on
+each (a settling order's late charge is refunded by a later recovery pass), and until
+every confirmed order's e-mail has arrived; then it counts e-mails once a redelivery
+could have sent a second.
+"""
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mosaic.chaos.checks import (
+    Order,
+    Violation,
+    count_emails,
+    ledger_violations,
+    orders_in,
+    read_ledgers,
+    violations,
+)
+from mosaic.chaos.kills import Kill, Killed, kill_on_schedule
+from mosaic.chaos.shoppers import Tally, read_order_page, shop_until
+from mosaic.testing import REDELIVERY_WINDOW, UpProcess, process_environment
+
+SETTLE_SECONDS = 240  # bound on recovery and settling after the load
+CHECK_AGAIN_SECONDS = 90  # how long a shopper keeps pressing "Check again"
+
+
+@dataclass
+class Result:
+    duration: float
+    shoppers: int
+    checkouts: int = 0
+    orders: int = 0
+    setup_failures: int = 0
+    said: dict[str, int] = field(default_factory=dict)  # first answer -> count
+    finally_said: dict[str, int] = field(default_factory=dict)  # last answer -> count
+    by_card: dict[str, dict[str, int]] = field(default_factory=dict)  # card -> end -> count
+    ended: dict[str, int] = field(default_factory=dict)  # order step -> count
+    kills: list[Killed] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    settle_seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in vars(self).items() if k not in ("kills", "violations")},
+            "kills": [vars(kill) for kill in self.kills],
+            "violations": [violation.as_dict() for violation in self.violations],
+            "violations_by_rule": dict(Counter(v.rule for v in self.violations)),
+        }
+
+
+def run(
+    up: UpProcess,
+    url: str,
+    *,
+    duration: float,
+    shoppers: int,
+    kills: list[Kill],
+    say: Callable[[str], None] = print,
+) -> Result:
+    """Load the shop at `url` for `duration` seconds with `shoppers` while `kills` happen;
+    then check every order and every shopper's answer."""
+    result = Result(duration, shoppers)
+    tally, name = Tally(), uuid.uuid4().hex[:6]
+    t0 = time.monotonic()
+    until = t0 + duration
+    threads = [
+        threading.Thread(target=shop_until, args=(url,), daemon=True, kwargs={
+            "shopper_no": i, "run": name, "t0": t0, "until": until, "tally": tally,
+            "check_again_for": CHECK_AGAIN_SECONDS})
+        for i in range(shoppers)
+    ]  # fmt: skip
+    killer = threading.Thread(target=kill_on_schedule, args=(up, kills), daemon=True, kwargs={
+        "t0": t0, "duration": duration, "done": result.kills, "say": say})  # fmt: skip
+    for thread in [*threads, killer]:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(5)  # a progress line every few seconds
+        say(f"{time.monotonic() - t0:5.0f} s  {tally.count()} checkouts answered, "
+            f"{len(tally.setup_failures)} shoppers short of a page")  # fmt: skip
+    killer.join(timeout=120)
+
+    settled = time.monotonic()
+    database_url = process_environment(up.processes()["orders.web.1"]["pid"])["DATABASE_URL"]
+    orders = settle(up, database_url, say)
+    with httpx.Client(base_url=url, timeout=30) as again:  # where each order page says now
+        for checkout in tally.checkouts:
+            if checkout.order_link:
+                read_order_page(again, checkout)
+    result.settle_seconds = round(time.monotonic() - settled, 1)
+    result.violations = violations(tally.checkouts, orders)
+    summarize(result, tally, orders)
+    return result
+
+
+def settle(up: UpProcess, database_url: str, say: Callable[[str], None]) -> list[Order]:
+    """The orders once they have ended, the services agree on them, and their e-mails are
+    in (bounded: what is still wrong at SETTLE_SECONDS is reported as a violation)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        orders = orders_in(database_url)
+        open_ = [o for o in orders if o.step not in ("confirmed", "cancelled")]
+        read_ledgers(up, orders)
+        count_emails(orders, up.mail())
+        wrong = ledger_violations(orders)
+        say(f"settling: {len(orders)} orders, {len(open_)} not ended, {len(wrong)} disagreeing")
+        if not wrong or time.monotonic() > deadline:
+            break
+        up.run_job("orders", "recover")  # what the runner does every 30 s, now
+    time.sleep(REDELIVERY_WINDOW)  # a redelivered event's second e-mail would be in by now
+    count_emails(orders, up.mail())
+    return orders
+
+
+def summarize(result: Result, tally: Tally, orders: list[Order]) -> None:
+    result.checkouts, result.orders = len(tally.checkouts), len(orders)
+    result.setup_failures = len(tally.setup_failures)
+    result.said = dict(Counter(str(c.first) for c in tally.checkouts))
+    result.finally_said = dict(Counter(str(c.last) for c in tally.checkouts))
+    step = {o.email: o.step for o in orders}
+    by_card: dict[str, Counter[str]] = {}
+    for checkout in tally.checkouts:
+        end = step.get(checkout.email, "no order")
+        by_card.setdefault(checkout.kind, Counter())[f"{checkout.last} / {end}"] += 1
+    result.by_card = {card: dict(ends) for card, ends in by_card.items()}
+    result.ended = dict(Counter(o.step for o in orders))

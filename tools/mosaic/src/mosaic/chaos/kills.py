@@ -51,7 +51,7 @@ def kill_on_schedule(
     """Kill each process at its moment; wait for the runner to restart it."""
     for kill in kills:
         time.sleep(max(0.0, t0 + kill.at * duration - time.monotonic()))  # until its moment
-        pid = int(up.processes()[kill.process]["pid"])
+        pid = ready(up, kill.process, None)[1]
         os.kill(pid, signal.SIGKILL)
         at = time.monotonic()
         back = restarted(up, kill.process, pid)
@@ -64,10 +64,18 @@ def kill_on_schedule(
 
 def restarted(up: UpProcess, name: str, pid: int) -> float | None:
     """When the runner had `name` ready again under a new pid (time.monotonic())."""
+    try:
+        return ready(up, name, pid)[0]
+    except TimeoutError:
+        return None
+
+
+def ready(up: UpProcess, name: str, old: int | None) -> tuple[float, int]:
+    """When `name` was ready under a pid other than `old` (time.monotonic()), and the pid."""
     deadline = time.monotonic() + RESTART_SECONDS
     while time.monotonic() < deadline:
         now = up.processes().get(name, {})
-        if now.get("pid") not in (None, pid) and now.get("state") == "ready":
-            return time.monotonic()
+        if now.get("pid") not in (None, old) and now.get("state") == "ready":
+            return time.monotonic(), int(now["pid"])
         time.sleep(0.2)
-    return None
+    raise TimeoutError(f"{name} not ready within {RESTART_SECONDS} s")

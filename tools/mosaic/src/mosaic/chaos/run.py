@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from mosaic.chaos.answers import OrderPage, Said
 from mosaic.chaos.checks import (
     Order,
     Violation,
@@ -49,6 +50,8 @@ class Result:
     ended: dict[str, int] = field(default_factory=dict)  # order step -> count
     kills: list[Killed] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    # The checkouts that went other than "placed" or "refused" at once, as the shopper saw.
+    eventful: list[dict[str, Any]] = field(default_factory=list)
     settle_seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
@@ -135,3 +138,11 @@ def summarize(result: Result, tally: Tally, orders: list[Order]) -> None:
         by_card.setdefault(checkout.kind, Counter())[f"{checkout.last} / {end}"] += 1
     result.by_card = {card: dict(ends) for card, ends in by_card.items()}
     result.ended = dict(Counter(o.step for o in orders))
+    result.eventful = [
+        {"email": c.email, "card": c.kind, "at": c.started, "said": [str(s) for s in c.said],
+         "order_page": [str(p) for p in c.order_page], "shown": c.reason_shown,
+         "ended": step.get(c.email, "no order"), "detail": c.detail}
+        for c in tally.checkouts
+        if c.said not in ([Said.PLACED], [Said.REFUSED])
+        or c.order_page[-1:] == [OrderPage.CANCELLED]
+    ]  # fmt: skip

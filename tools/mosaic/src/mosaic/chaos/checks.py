@@ -144,6 +144,8 @@ def told_wrong(checkout: Checkout, order: Order | None) -> list[tuple[str, str]]
         seen += f"; order page {'→'.join(checkout.order_page)}"
     if checkout.reason_shown:
         seen += f"; shown {checkout.reason_shown!r}"
+    if checkout.detail:
+        seen += f"; page {checkout.detail!r}"
     wrong: list[tuple[str, str]] = []
     ended = order.step if order else "none"
     if checkout.card != GOOD:

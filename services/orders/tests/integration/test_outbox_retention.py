@@ -77,13 +77,13 @@ async def test_a_poison_row_is_set_aside_without_holding_up_later_events(
     poison = await db.fetchrow("SELECT * FROM outbox WHERE seq = $1", seqs[0])
     assert poison is not None
     assert (poison["attempts"], poison["set_aside_at"]) == (1, None)
-    assert "not an event" in poison["last_error"]
+    assert "invalid event" in poison["last_error"]
 
     assert await relay.relay_once() == 0
     assert await relay.relay_once() == 0  # the third attempt: set aside
     [aside] = await set_aside(database)
     assert (aside.event_id, aside.attempts) == (str(poison["event_id"]), 3)
-    assert aside.type == "OrderConfirmed" and "not an event" in (aside.last_error or "")
+    assert aside.type == "OrderConfirmed" and "invalid event" in (aside.last_error or "")
     assert await relay.relay_once() == 0  # no longer tried
     assert await db.fetchval("SELECT attempts FROM outbox WHERE seq = $1", seqs[0]) == 3
 

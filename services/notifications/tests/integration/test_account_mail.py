@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from chassis import Database
 from chassis.events import Event
-from notifications.account_events import AccountMail
+from notifications.account_mail import AccountMail
 from notifications.mailer import SmtpMailer
 from notifications.settings import parse_smtp_url
 

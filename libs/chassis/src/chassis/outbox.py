@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,8 +29,16 @@ from pydantic_settings import BaseSettings
 from sqlalchemy import text
 
 from chassis.db import Database
-from chassis.events import Event, Publisher
+from chassis.events import (
+    BrokerSettings,
+    Event,
+    Publisher,
+    RetentionSettings,
+    StreamRetention,
+)
 from chassis.logs import get_logger
+from chassis.settings import DatabaseSettings, ServiceSettings
+from chassis.worker import Worker
 
 _log = get_logger("chassis.outbox")
 SWEEP_SECONDS = 60.0  # how often a relay with a retention window deletes rows past it
@@ -216,3 +225,26 @@ class Relay:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+class RelayProcessSettings(
+    ServiceSettings, DatabaseSettings, BrokerSettings, RetentionSettings, RelaySettings
+):
+    """What a producer's `relay` process reads (a producer may add its own knobs)."""
+
+
+def relay_process(
+    settings: RelayProcessSettings,
+    relay: Callable[[Database, Publish], Relay],
+    stream: str,
+) -> Worker:
+    """The relay process: `relay` (built on its own database pool and a BrokerPublish) and
+    the stream's retention (`StreamRetention`), as a chassis worker: /healthz and /readyz
+    on OPS_PORT (ready once Postgres and the broker answer), SIGTERM finishes the batch in
+    hand."""
+    database = Database(settings.database_url, pool_size=2)
+    publisher = Publisher(settings.broker_url)
+    retention = StreamRetention.configured(settings, settings.broker_url, stream)
+    return Worker(
+        settings, [relay(database, BrokerPublish(publisher)), retention], [database, publisher]
+    )

@@ -9,9 +9,8 @@ after EVENTS_RETENTION_SECONDS), as a chassis worker: /healthz and /readyz on OP
 
 from __future__ import annotations
 
-from chassis import Database, DatabaseSettings, ServiceSettings, load_settings
-from chassis.events import BrokerSettings, Publisher, RetentionSettings, StreamRetention
-from chassis.outbox import BrokerPublish, RelaySettings
+from chassis import Database, load_settings
+from chassis.outbox import BrokerPublish, Publish, RelayProcessSettings, relay_process
 from chassis.worker import Worker, serve_worker
 from pydantic import Field
 
@@ -21,9 +20,7 @@ from orders.outbox import MAX_ATTEMPTS, RETENTION_SECONDS, Relay
 __all__ = ["BrokerPublish", "OrdersRelaySettings", "relay_worker"]
 
 
-class OrdersRelaySettings(
-    ServiceSettings, DatabaseSettings, BrokerSettings, RetentionSettings, RelaySettings
-):
+class OrdersRelaySettings(RelayProcessSettings):
     relay_max_attempts: int = Field(
         default=MAX_ATTEMPTS,
         validation_alias="RELAY_MAX_ATTEMPTS",
@@ -44,18 +41,18 @@ class OrdersRelaySettings(
 
 def relay_worker() -> Worker:
     settings = load_settings(OrdersRelaySettings)
-    database = Database(settings.database_url, pool_size=2)
-    publisher = Publisher(settings.broker_url)
-    relay = Relay(
-        database,
-        BrokerPublish(publisher),
-        batch=settings.relay_batch,
-        poll_seconds=settings.relay_poll_seconds,
-        max_attempts=settings.relay_max_attempts,
-        retention_seconds=settings.outbox_retention_seconds,
-    )
-    retention = StreamRetention.configured(settings, settings.broker_url, STREAM)
-    return Worker(settings, [relay, retention], [database, publisher])
+
+    def relay(database: Database, publish: Publish) -> Relay:
+        return Relay(
+            database,
+            publish,
+            batch=settings.relay_batch,
+            poll_seconds=settings.relay_poll_seconds,
+            max_attempts=settings.relay_max_attempts,
+            retention_seconds=settings.outbox_retention_seconds,
+        )
+
+    return relay_process(settings, relay, STREAM)
 
 
 if __name__ == "__main__":

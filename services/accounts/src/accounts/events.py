@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from chassis import envelopes
-from chassis.envelopes import OutboxEvent
+from chassis.envelopes import OutboxEvent as OutboxEvent  # what the store writes
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"

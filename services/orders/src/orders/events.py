@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chassis import envelopes
-from chassis.envelopes import OutboxEvent
+from chassis.envelopes import OutboxEvent as OutboxEvent  # what the saga and store write
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orders.domain import Address, Money, Order

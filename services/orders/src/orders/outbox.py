@@ -1,7 +1,8 @@
 """orders' outbox table, as chassis.outbox's relay uses it, and the operator's view of it.
 
 A row is marked published, not deleted: published rows (they hold a shopper's address and
-e-mail) stay `retention_seconds` to look into a recent order's events, then go. A row that
+e-mail) stay `retention_seconds` to look into a recent order's events, then go; the guest
+link (`data.status_url`, a bearer token) leaves the row as it is published. A row that
 can never be published is tried `max_attempts` times, then set aside (`set_aside_at`) for
 an operator (`mosaic admin dead-letters`: `set_aside`, `retry`).
 """
@@ -25,7 +26,12 @@ SQL = outbox.OutboxSql(
         " WHERE published_at IS NULL AND set_aside_at IS NULL"
         " ORDER BY seq LIMIT :batch FOR UPDATE"
     ),
-    published="UPDATE outbox SET published_at = now() WHERE seq = ANY(:seqs)",
+    # Kept for a look into recent events, but without the guest link: its token opens the
+    # order's page (address included) and, like `orders.status_token`, is not kept in plain.
+    published=(
+        "UPDATE outbox SET published_at = now(), payload = payload #- '{data,status_url}'"
+        " WHERE seq = ANY(:seqs)"
+    ),
     failed=(
         "UPDATE outbox SET attempts = :attempts, last_error = :error,"
         " set_aside_at = CASE WHEN :give_up THEN now() END WHERE seq = :seq"

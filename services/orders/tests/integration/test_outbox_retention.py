@@ -119,3 +119,32 @@ async def test_published_rows_are_deleted_after_the_retention_window(
     assert await db.fetchval("SELECT count(*) FROM outbox") == 2
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
     assert await relay.forget_published() == 0
+
+
+async def test_a_published_row_keeps_no_guest_link(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+    publisher: Publisher,
+    backing: BackingServers,
+) -> None:
+    """The guest link's token opens the order's page: published, it is in the stream for
+    notifications, and no longer at rest in orders' database for the retention window."""
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    answer = await place(client, shopper)
+    assert answer.status_code == 201, answer.text
+    token = answer.json()["status_url_token"]
+    assert await Relay(database, BrokerPublish(publisher)).relay_once() == 1
+    broker = Redis.from_url(backing.admin_redis_url)
+    try:
+        [(_, fields)] = await broker.xrevrange(STREAM, count=1)  # the newest: ours
+    finally:
+        await broker.aclose()
+    assert token in fields[b"event"].decode()  # the shopper's mail gets the link
+    row = await db.fetchrow("SELECT published_at, payload FROM outbox")
+    assert row is not None and row["published_at"] is not None
+    assert token not in str(row["payload"])
+    assert orjson.loads(row["payload"])["data"]["order_id"] == answer.json()["id"]

@@ -3,12 +3,17 @@
 A published row is deleted at once, not marked: a verification event carries the link's
 token, which must not stay at rest in clear. A row that is not a valid event is set aside
 at its first failure (`failed_at`, `error`: where and what, never the values), so it does
-not block the links of everyone who signs up after it.
+not block the links of everyone who signs up after it; the operator lists and retries it
+(`mosaic admin dead-letters`, through `python -m accounts.jobs outbox`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from chassis import Database, outbox
+from sqlalchemy import text
 
 from accounts.events import STREAM
 
@@ -45,3 +50,45 @@ class Relay(outbox.Relay):
             backoff_seconds=backoff_seconds,
             max_attempts=1,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """An outbox row the relay gave up on, as the operator sees it (never its payload: it
+    may hold a link's token)."""
+
+    event_id: str
+    type: str
+    version: int
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    set_aside_at: datetime | None
+
+
+async def set_aside(database: Database) -> list[SetAside]:
+    """The rows the relay gave up on, oldest first."""
+    async with database.engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT event_id, type, version, error, created_at, failed_at FROM outbox"
+                " WHERE failed_at IS NOT NULL ORDER BY seq"
+            )
+        )
+        return [
+            SetAside(str(r.event_id), r.type, r.version, 1, r.error, r.created_at, r.failed_at)
+            for r in rows
+        ]
+
+
+async def retry(database: Database, event_id: str | None) -> int:
+    """Give set-aside rows (one, or all with None) to the relay again; how many."""
+    async with database.engine.begin() as connection:
+        result = await connection.execute(
+            text(
+                "UPDATE outbox SET failed_at = NULL, error = NULL WHERE failed_at IS NOT NULL"
+                " AND (CAST(:id AS uuid) IS NULL OR event_id = CAST(:id AS uuid))"
+            ),
+            {"id": event_id},
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

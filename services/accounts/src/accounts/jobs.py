@@ -10,16 +10,15 @@ import asyncio
 import json
 import sys
 import uuid
-from dataclasses import asdict
 
 from chassis import (
-    Database,
     DatabaseSettings,
     ServiceSettings,
     configure_logging,
     get_logger,
     load_settings,
 )
+from chassis.outbox import set_aside_rows
 from pydantic import Field
 
 from accounts import outbox as outbox_rows
@@ -45,22 +44,7 @@ class JobSettings(ServiceSettings, DatabaseSettings):
 
 async def outbox(settings: JobSettings, retry_id: str | None) -> list[dict[str, object]]:
     """The set-aside rows (after giving `retry_id`, or all with "all", back to the relay)."""
-    database = Database(settings.database_url, pool_size=1)
-    await database.open()
-    try:
-        if retry_id is not None:
-            count = await outbox_rows.retry(database, None if retry_id == "all" else retry_id)
-            _log.info("outbox events given back to the relay", count=count)
-        return [
-            {
-                **asdict(row),
-                "created_at": row.created_at.isoformat(),
-                "set_aside_at": row.set_aside_at and row.set_aside_at.isoformat(),
-            }
-            for row in await outbox_rows.set_aside(database)
-        ]
-    finally:
-        await database.close()
+    return await set_aside_rows(settings.database_url, outbox_rows, retry_id)
 
 
 def main(argv: list[str]) -> int:

@@ -185,7 +185,7 @@ async def test_a_poison_outbox_row_is_set_aside_listed_and_retried(shop: UpProce
         wait_until(lambda: len(listed()) == 1, 60, "the poison row set aside")
         [row] = listed()
         assert row["service"] == "orders" and row["attempts"] == 5
-        assert "not an event" in row["last_error"]
+        assert row["last_error"] == "invalid event: type: Field required"  # where, what: no values
         unpublished = await connection.fetch(
             "SELECT event_id FROM outbox WHERE published_at IS NULL"
         )

@@ -23,6 +23,7 @@ def env_for(home: Path) -> dict[str, str]:
         (["list", "--stream", "nope"], 2, "no service consumes events of 'nope'"),
         (["retry-outbox", "catalog", "all"], 2, "'catalog' has no outbox job"),
         (["retry-outbox", "orders", "all"], 1, "orders is not running"),
+        (["retry-outbox", "accounts", "all"], 1, "accounts is not running"),  # a producer too
         (
             ["list", "--redis-url", f"redis://admin:x@127.0.0.1:{free_port()}/0"],
             1,

@@ -14,37 +14,17 @@ from __future__ import annotations
 
 import sys
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import orjson
+from chassis import envelopes
+from chassis.envelopes import OutboxEvent as OutboxEvent  # what the store writes
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:accounts"
 VERIFY_PATH = "/verify-email/"  # the shop's page (frontend) that takes the link's token
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEvent:
-    """An event as written to the outbox, in the same transaction as the state change."""
-
-    type: str
-    version: int
-    data: dict[str, Any]
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def envelope(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "version": self.version,
-            "occurred_at": self.occurred_at.isoformat(),
-            "data": self.data,
-        }
 
 
 class _Data(BaseModel):
@@ -139,46 +119,15 @@ def address_taken(*, user_id: str, email: str, display_name: str) -> OutboxEvent
 
 def schema(kind: str, version: int) -> bytes:
     """The JSON Schema of an event's envelope, as committed."""
-    document = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://mosaic.dev/events/accounts/{kind}.v{version}.json",
-        **_tolerant(ENVELOPES[(kind, version)].model_json_schema()),
-    }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-
-
-def _tolerant(node: Any) -> Any:
-    """Without `additionalProperties: false`: readers accept later optional fields."""
-    if isinstance(node, dict):
-        return {
-            key: _tolerant(value)
-            for key, value in node.items()
-            if not (key == "additionalProperties" and value is False)
-        }
-    if isinstance(node, list):
-        return [_tolerant(item) for item in node]
-    return node
+    return envelopes.schema("accounts", kind, version, ENVELOPES[(kind, version)])
 
 
 def schema_path(kind: str, version: int) -> Path:
-    return SCHEMAS / f"{kind}.v{version}.json"
+    return envelopes.schema_path(SCHEMAS, kind, version)
 
 
 def main(argv: list[str]) -> int:
-    stale = []
-    for kind, version in ENVELOPES:
-        path, current = schema_path(kind, version), schema(kind, version)
-        if "--check" in argv:
-            if not path.exists() or path.read_bytes() != current:
-                stale.append(path.name)
-            continue
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(current)
-        print(f"wrote {path}")
-    if stale:
-        print(f"out of date: {', '.join(stale)}; run: python -m accounts.events", file=sys.stderr)
-        return 1
-    return 0
+    return envelopes.main("accounts", ENVELOPES, SCHEMAS, argv)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,22 @@ token must not stay at rest in clear)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import asyncpg
 import pytest
 from accounts.events import STREAM
-from accounts.outbox import Relay
+from accounts.outbox import Relay, retry, set_aside
 from chassis import Database
 from chassis.events import Event
+from chassis.testing import ServiceKeys
+
+from .conftest import SERVICE_DIR
 
 
 class Broker:
@@ -77,3 +85,70 @@ async def test_a_row_that_is_not_an_event_is_set_aside_without_blocking_the_rest
     aside = await db.fetch("SELECT failed_at, error FROM outbox")
     assert len(aside) == 1 and aside[0]["failed_at"] is not None
     assert "an event" not in aside[0]["error"]  # where and what, not the values
+
+
+async def test_the_operator_lists_a_set_aside_row_without_its_payload_and_retries_it(
+    register: Any, urls: Any, db: asyncpg.Connection
+) -> None:
+    """What `mosaic admin dead-letters` shows of accounts' outbox (through `python -m
+    accounts.jobs outbox`): the row the relay set aside, never its payload; a retry gives
+    it back to the relay."""
+    await db.execute(
+        "INSERT INTO outbox (event_id, type, version, payload) VALUES"
+        " (gen_random_uuid(), 'AccountRegistered', 1, '{\"verify_url\": \"/verify-email/s3cret\"}')"
+    )
+    database = Database(urls.database, pool_size=1)
+    await database.open()
+    try:
+
+        async def publish(stream: str, envelope: dict[str, Any]) -> None:
+            Event.model_validate(envelope)  # as the relay's BrokerPublish does first
+
+        assert await Relay(database, publish).relay_once() == 0
+        [aside] = await set_aside(database)
+        assert (aside.type, aside.version) == ("AccountRegistered", 1)
+        assert (aside.last_error or "").startswith("invalid event: ")
+        assert "s3cret" not in repr(aside)
+        assert await retry(database, aside.event_id) == 1
+        assert await set_aside(database) == []
+        assert await db.fetchval("SELECT count(*) FROM outbox WHERE failed_at IS NULL") == 1
+    finally:
+        await database.close()
+
+
+async def test_the_outbox_job_lists_as_mosaic_admin_reads_it(
+    register: Any, urls: Any, db: asyncpg.Connection, keys: ServiceKeys
+) -> None:
+    """`python -m accounts.jobs outbox --json`, as `mosaic admin dead-letters` runs it with
+    the service's environment: one JSON line, the set-aside row without its payload."""
+    await db.execute(
+        "INSERT INTO outbox (event_id, type, version, payload, failed_at, error) VALUES"
+        " (gen_random_uuid(), 'VerificationRequested', 1, '{\"data\": \"s3cret\"}', now(),"
+        " 'invalid event: id')"
+    )
+    env = {
+        **os.environ,
+        "MOSAIC_SERVICE": "accounts",
+        "PORT": "1",
+        "OPS_PORT": "2",
+        "DATABASE_URL": urls.database,
+        "REDIS_URL": urls.redis,
+        "TRANSPORT_SECURITY": "mesh",
+        "SERVICE_TRUST_DIR": str(keys.trust_dir),
+        "MOSAIC_PROCESS": "outbox",
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "accounts.jobs", "outbox", "--json"],
+        cwd=SERVICE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    [listed] = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    [row] = json.loads(listed)
+    assert (row["type"], row["last_error"]) == ("VerificationRequested", "invalid event: id")
+    assert "s3cret" not in result.stdout + result.stderr

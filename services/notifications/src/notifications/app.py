@@ -10,7 +10,7 @@ from chassis import Database, load_settings
 from chassis.events import Consumer, stream_of
 from chassis.worker import Worker
 
-from notifications.account_events import AccountMail
+from notifications.account_mail import AccountMail
 from notifications.handler import Notifier
 from notifications.mailer import SmtpMailer
 from notifications.settings import NotificationsSettings

@@ -9,7 +9,7 @@ value from an event is escaped by Jinja2's autoescape.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -18,6 +18,7 @@ from uuid import UUID
 from chassis.money import format_price
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from notifications.account_events import AddressTakenV1, VerificationV1
 from notifications.order_events import Money, OrderConfirmedV1
 
 MESSAGE_ID_DOMAIN = "mail.mosaic.example"
@@ -41,8 +42,14 @@ def _date(value: datetime) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def _when(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%B %Y, %H:%M} UTC"
+
+
 _templates.filters["money"] = _money
 _templates.filters["date"] = _date
+_templates.filters["when"] = _when
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,29 @@ def render_order_confirmed(order: OrderConfirmedV1, *, shop_url: str) -> Rendere
         text=_templates.get_template("order_confirmed.txt").render(context),
         html=_templates.get_template("order_confirmed.html").render(context),
     )
+
+
+def _render(template: str, subject: str, context: dict[str, Any]) -> RenderedEmail:
+    return RenderedEmail(
+        subject=subject,
+        text=_templates.get_template(f"{template}.txt").render(context),
+        html=_templates.get_template(f"{template}.html").render(context),
+    )
+
+
+def render_verification(data: VerificationV1, *, shop_url: str, again: bool) -> RenderedEmail:
+    context = {
+        "data": data,
+        "shop_url": shop_url,
+        "link": shop_url.rstrip("/") + data.verify_url,
+        "again": again,
+    }
+    return _render("verify_email", "Confirm your e-mail address for Mosaic", context)
+
+
+def render_address_taken(data: AddressTakenV1, *, shop_url: str) -> RenderedEmail:
+    context = {"data": data, "shop_url": shop_url, "sign_in": shop_url.rstrip("/") + "/sign-in"}
+    return _render("address_taken", "Someone tried to sign up with your e-mail address", context)
 
 
 def build_message(

@@ -29,6 +29,7 @@ from chassis import (
     get_logger,
     load_settings,
 )
+from chassis.outbox import set_aside_rows
 
 from orders import outbox as outbox_rows
 from orders.app import upstream
@@ -137,22 +138,7 @@ relay: their attempts start again from zero. `mosaic admin dead-letters` runs th
 
 async def outbox(settings: JobSettings, retry_id: str | None) -> list[dict[str, object]]:
     """The set-aside rows (after giving `retry_id`, or all with "all", back to the relay)."""
-    database = Database(settings.database_url, pool_size=1)
-    await database.open()
-    try:
-        if retry_id is not None:
-            count = await outbox_rows.retry(database, None if retry_id == "all" else retry_id)
-            _log.info("outbox events given back to the relay", count=count)
-        return [
-            {
-                **asdict(row),
-                "created_at": row.created_at.isoformat(),
-                "set_aside_at": row.set_aside_at and row.set_aside_at.isoformat(),
-            }
-            for row in await outbox_rows.set_aside(database)
-        ]
-    finally:
-        await database.close()
+    return await set_aside_rows(settings.database_url, outbox_rows, retry_id)
 
 
 def main(argv: list[str]) -> int:

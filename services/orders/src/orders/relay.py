@@ -9,34 +9,18 @@ after EVENTS_RETENTION_SECONDS), as a chassis worker: /healthz and /readyz on OP
 
 from __future__ import annotations
 
-from typing import Any
-
-from chassis import Database, DatabaseSettings, ServiceSettings, load_settings
-from chassis.events import (
-    BrokerSettings,
-    Event,
-    Publisher,
-    RetentionSettings,
-    StreamRetention,
-)
+from chassis import Database, load_settings
+from chassis.outbox import BrokerPublish, Publish, RelayProcessSettings, relay_process
 from chassis.worker import Worker, serve_worker
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from orders.events import STREAM
-from orders.outbox import MAX_ATTEMPTS, RETENTION_SECONDS, Relay, Unpublishable
+from orders.outbox import MAX_ATTEMPTS, RETENTION_SECONDS, Relay
+
+__all__ = ["BrokerPublish", "OrdersRelaySettings", "relay_worker"]
 
 
-class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings, RetentionSettings):
-    relay_batch: int = Field(
-        default=100, validation_alias="RELAY_BATCH", ge=1, le=1000, description="1..1000"
-    )
-    relay_poll_seconds: float = Field(
-        default=0.5,
-        validation_alias="RELAY_POLL_SECONDS",
-        gt=0,
-        le=60,
-        description="how often to look for new events when the outbox is empty (seconds)",
-    )
+class OrdersRelaySettings(RelayProcessSettings):
     relay_max_attempts: int = Field(
         default=MAX_ATTEMPTS,
         validation_alias="RELAY_MAX_ATTEMPTS",
@@ -55,34 +39,20 @@ class RelaySettings(ServiceSettings, DatabaseSettings, BrokerSettings, Retention
     )
 
 
-class BrokerPublish:
-    """`outbox.Publish` over chassis.events' Publisher."""
-
-    def __init__(self, publisher: Publisher) -> None:
-        self.publisher = publisher
-
-    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
-        try:
-            event = Event.model_validate(envelope)
-        except ValidationError as error:
-            raise Unpublishable(f"not an event: {error.error_count()} errors") from error
-        await self.publisher.publish(stream, event)
-
-
 def relay_worker() -> Worker:
-    settings = load_settings(RelaySettings)
-    database = Database(settings.database_url, pool_size=2)
-    publisher = Publisher(settings.broker_url)
-    relay = Relay(
-        database,
-        BrokerPublish(publisher),
-        batch=settings.relay_batch,
-        poll_seconds=settings.relay_poll_seconds,
-        max_attempts=settings.relay_max_attempts,
-        retention_seconds=settings.outbox_retention_seconds,
-    )
-    retention = StreamRetention.configured(settings, settings.broker_url, STREAM)
-    return Worker(settings, [relay, retention], [database, publisher])
+    settings = load_settings(OrdersRelaySettings)
+
+    def relay(database: Database, publish: Publish) -> Relay:
+        return Relay(
+            database,
+            publish,
+            batch=settings.relay_batch,
+            poll_seconds=settings.relay_poll_seconds,
+            max_attempts=settings.relay_max_attempts,
+            retention_seconds=settings.outbox_retention_seconds,
+        )
+
+    return relay_process(settings, relay, STREAM)
 
 
 if __name__ == "__main__":

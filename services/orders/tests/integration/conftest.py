@@ -12,6 +12,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from chassis.user_tokens import UserTokenSigner
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 from orders.app import create_orders_app
-from orders.settings import OrdersSettings
+from orders.settings import JobSettings, OrdersSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 GOOD_CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
@@ -95,6 +96,16 @@ class StandIns:
             "lines": [{"product_id": p, "quantity": q} for p, q in lines.items()],
         }
         return cart_id
+
+    def charge_landed(self, order: dict[str, Any], charge_id: str) -> None:
+        """payments took the order's charge, but its answer never reached orders."""
+        self.charges[charge_id] = {
+            "id": charge_id,
+            "status": "succeeded",
+            "amount": order["total"],
+            "reference": f"order:{order['id']}",
+            "failure": None,
+        }
 
     def net(self, order_id: str) -> int:
         return sum(
@@ -340,8 +351,7 @@ def settings_env(database_url: str, url: str, keys: ServiceKeys, **extra: Any) -
 async def client(
     database_url: str, stand_ins: StandIns, keys: ServiceKeys
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = OrdersSettings.model_validate(settings_env(database_url, stand_ins.url, keys))
-    async with in_process_client(create_orders_app(settings), keys, "frontend", timeout=60) as http:
+    async with orders_client(database_url, stand_ins, keys) as http:
         yield http
 
 
@@ -350,9 +360,9 @@ async def impatient_client(
     database_url: str, stand_ins: StandIns, keys: ServiceKeys
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An orders whose sagas give a callee that is down one second only."""
-    env = settings_env(database_url, stand_ins.url, keys, SAGA_SECONDS=1, LEASE_SECONDS=10)
-    app = create_orders_app(OrdersSettings.model_validate(env))
-    async with in_process_client(app, keys, "frontend", timeout=60) as http:
+    async with orders_client(
+        database_url, stand_ins, keys, SAGA_SECONDS=1, LEASE_SECONDS=10
+    ) as http:
         yield http
 
 
@@ -436,3 +446,45 @@ def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str
     body: dict[str, Any] = response.json()
     assert str(body["type"]).endswith(f"/{kind}"), body
     return body
+
+
+def orders_client(
+    database_url: str, stand_ins: StandIns, keys: ServiceKeys, **env: Any
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """orders in process, as the frontend calls it, with some settings changed."""
+    settings = OrdersSettings.model_validate(settings_env(database_url, stand_ins.url, keys, **env))
+    return in_process_client(create_orders_app(settings), keys, "frontend", timeout=60)
+
+
+def job_settings(database_url: str, stand_ins: StandIns, keys: ServiceKeys) -> JobSettings:
+    env = settings_env(database_url, stand_ins.url, keys)
+    env.pop("PORT"), env.pop("OPS_PORT")  # a job has no ports of its own
+    return JobSettings.model_validate(env)
+
+
+async def stuck_at_charging(
+    client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper, db: asyncpg.Connection
+) -> dict[str, Any]:
+    """A checkout whose payments call never got through, its lease run out: left at
+    charging for the recovery."""
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.payments_down = 10_000
+    response = await place(client, shopper)
+    stand_ins.payments_down = 0
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "processing"
+    await db.execute("UPDATE orders SET lease_until = now() - interval '1 second'")
+    return body
+
+
+async def held_at_charge(
+    client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper
+) -> asyncio.Task[httpx.Response]:
+    """A live checkout whose charge has reached payments and waits there until the test
+    sets `stand_ins.charge_gate`; the checkout's answer is the task's result."""
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.charge_gate = asyncio.Event()
+    checkout = asyncio.create_task(place(client, shopper))
+    await asyncio.wait_for(stand_ins.charge_arrived.wait(), 60)
+    return checkout

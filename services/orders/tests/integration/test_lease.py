@@ -11,13 +11,17 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from chassis.testing import ServiceKeys, in_process_client
-from orders.app import create_orders_app
+from chassis.testing import ServiceKeys
 from orders.jobs import recover
-from orders.settings import OrdersSettings
 
-from .conftest import Shopper, StandIns, place, settings_env
-from .test_recovery import _stuck_at_charging, job_settings
+from .conftest import (
+    Shopper,
+    StandIns,
+    held_at_charge,
+    job_settings,
+    orders_client,
+    stuck_at_charging,
+)
 
 LEASE = 1.0  # seconds: renewed every third of it while the checkout runs
 
@@ -26,9 +30,7 @@ LEASE = 1.0  # seconds: renewed every third of it while the checkout runs
 async def short_lease_client(
     database_url: str, stand_ins: StandIns, keys: ServiceKeys
 ) -> AsyncIterator[httpx.AsyncClient]:
-    env = settings_env(database_url, stand_ins.url, keys, LEASE_SECONDS=LEASE)
-    app = create_orders_app(OrdersSettings.model_validate(env))
-    async with in_process_client(app, keys, "frontend", timeout=60) as http:
+    async with orders_client(database_url, stand_ins, keys, LEASE_SECONDS=LEASE) as http:
         yield http
 
 
@@ -40,11 +42,7 @@ async def test_a_live_checkout_keeps_its_short_lease_while_a_call_takes_longer(
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
-    stand_ins.charge_gate = asyncio.Event()
-    checkout = asyncio.create_task(place(short_lease_client, shopper))
-    await asyncio.wait_for(stand_ins.charge_arrived.wait(), 60)
+    checkout = await held_at_charge(short_lease_client, stand_ins, visitor())
     # The charge takes three leases: the heartbeat keeps the order with its live driver,
     # so neither the recovery nor anyone else takes it meanwhile.
     loop = asyncio.get_running_loop()
@@ -73,19 +71,13 @@ async def test_consecutive_recovery_passes_both_look_at_a_settling_order(
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    order = await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
+    order = await stuck_at_charging(impatient_client, stand_ins, visitor(), db)
     settings = job_settings(database_url, stand_ins, keys)
     first = await recover(settings, limit=10)
     assert (first.taken_over, first.compensated, first.left) == (1, 1, 1)  # now settling
     # A charge lands late; the very next pass (the runner starts one every 30 s, sooner
     # than a lease could run out) must see the order and refund it, not skip it.
-    stand_ins.charges["ch-late"] = {
-        "id": "ch-late",
-        "status": "succeeded",
-        "amount": order["total"],
-        "reference": f"order:{order['id']}",
-        "failure": None,
-    }
+    stand_ins.charge_landed(order, "ch-late")
     second = await recover(settings, limit=10)
     assert (second.found, second.taken_over, second.late_refunds) == (1, 1, 1)
     third = await recover(settings, limit=10)
@@ -102,14 +94,8 @@ async def test_an_order_the_recovery_confirms_is_announced_with_a_working_guest_
     keys: ServiceKeys,
 ) -> None:
     shopper = visitor()
-    order = await _stuck_at_charging(impatient_client, stand_ins, shopper, db)
-    stand_ins.charges["ch-lost"] = {
-        "id": "ch-lost",
-        "status": "succeeded",
-        "amount": order["total"],
-        "reference": f"order:{order['id']}",
-        "failure": None,
-    }
+    order = await stuck_at_charging(impatient_client, stand_ins, shopper, db)
+    stand_ins.charge_landed(order, "ch-lost")
     summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert summary.forward == 1
     # The recovery cannot unseal the shopper's token (it has no key): it gives the order
@@ -137,11 +123,7 @@ async def test_the_guest_token_is_not_stored_in_plain_while_the_saga_runs(
     visitor: Callable[[], Shopper],
     db: asyncpg.Connection,
 ) -> None:
-    shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
-    stand_ins.charge_gate = asyncio.Event()
-    checkout = asyncio.create_task(place(client, shopper))
-    await asyncio.wait_for(stand_ins.charge_arrived.wait(), 60)
+    checkout = await held_at_charge(client, stand_ins, visitor())
     running = await db.fetchrow("SELECT * FROM orders")  # mid-saga: the charge in flight
     stand_ins.charge_gate.set()
     answer = await asyncio.wait_for(checkout, 60)

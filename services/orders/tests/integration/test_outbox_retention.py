@@ -77,13 +77,13 @@ async def test_a_poison_row_is_set_aside_without_holding_up_later_events(
     poison = await db.fetchrow("SELECT * FROM outbox WHERE seq = $1", seqs[0])
     assert poison is not None
     assert (poison["attempts"], poison["set_aside_at"]) == (1, None)
-    assert "not an event" in poison["last_error"]
+    assert "invalid event" in poison["last_error"]
 
     assert await relay.relay_once() == 0
     assert await relay.relay_once() == 0  # the third attempt: set aside
     [aside] = await set_aside(database)
     assert (aside.event_id, aside.attempts) == (str(poison["event_id"]), 3)
-    assert aside.type == "OrderConfirmed" and "not an event" in (aside.last_error or "")
+    assert aside.type == "OrderConfirmed" and "invalid event" in (aside.last_error or "")
     assert await relay.relay_once() == 0  # no longer tried
     assert await db.fetchval("SELECT attempts FROM outbox WHERE seq = $1", seqs[0]) == 3
 
@@ -119,3 +119,32 @@ async def test_published_rows_are_deleted_after_the_retention_window(
     assert await db.fetchval("SELECT count(*) FROM outbox") == 2
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
     assert await relay.forget_published() == 0
+
+
+async def test_a_published_row_keeps_no_guest_link(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+    publisher: Publisher,
+    backing: BackingServers,
+) -> None:
+    """The guest link's token opens the order's page: published, it is in the stream for
+    notifications, and no longer at rest in orders' database for the retention window."""
+    shopper = visitor()
+    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    answer = await place(client, shopper)
+    assert answer.status_code == 201, answer.text
+    token = answer.json()["status_url_token"]
+    assert await Relay(database, BrokerPublish(publisher)).relay_once() == 1
+    broker = Redis.from_url(backing.admin_redis_url)
+    try:
+        [(_, fields)] = await broker.xrevrange(STREAM, count=1)  # the newest: ours
+    finally:
+        await broker.aclose()
+    assert token in fields[b"event"].decode()  # the shopper's mail gets the link
+    row = await db.fetchrow("SELECT published_at, payload FROM outbox")
+    assert row is not None and row["published_at"] is not None
+    assert token not in str(row["payload"])
+    assert orjson.loads(row["payload"])["data"]["order_id"] == answer.json()["id"]

@@ -7,36 +7,20 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 import httpx
 from chassis.testing import ServiceKeys
 from orders.jobs import recover
-from orders.settings import JobSettings
 
-from .conftest import SERVICE_DIR, Shopper, StandIns, place, settings_env
-
-
-def job_settings(database_url: str, stand_ins: StandIns, keys: ServiceKeys) -> JobSettings:
-    env = settings_env(database_url, stand_ins.url, keys)
-    env.pop("PORT"), env.pop("OPS_PORT")  # a job has no ports of its own
-    return JobSettings.model_validate(env)
-
-
-async def _stuck_at_charging(
-    client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper, db: asyncpg.Connection
-) -> dict[str, Any]:
-    """A checkout whose payments call never got through: left at charging."""
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
-    stand_ins.payments_down = 10_000
-    response = await place(client, shopper)
-    stand_ins.payments_down = 0
-    assert response.status_code == 202, response.text
-    body: dict[str, Any] = response.json()
-    assert body["status"] == "processing"
-    await db.execute("UPDATE orders SET lease_until = now() - interval '1 second'")
-    return body
+from .conftest import (
+    SERVICE_DIR,
+    Shopper,
+    StandIns,
+    job_settings,
+    settings_env,
+    stuck_at_charging,
+)
 
 
 async def test_recovery_goes_forward_from_a_charge_payments_confirms(
@@ -48,15 +32,9 @@ async def test_recovery_goes_forward_from_a_charge_payments_confirms(
     keys: ServiceKeys,
 ) -> None:
     shopper = visitor()
-    order = await _stuck_at_charging(impatient_client, stand_ins, shopper, db)
+    order = await stuck_at_charging(impatient_client, stand_ins, shopper, db)
     # The charge did go through (its answer was lost): payments knows it by reference.
-    stand_ins.charges["ch-lost"] = {
-        "id": "ch-lost",
-        "status": "succeeded",
-        "amount": order["total"],
-        "reference": f"order:{order['id']}",
-        "failure": None,
-    }
+    stand_ins.charge_landed(order, "ch-lost")
     summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert (summary.found, summary.taken_over, summary.forward) == (1, 1, 1)
     assert (summary.cart_cleared, summary.compensated, summary.left) == (1, 0, 0)
@@ -75,7 +53,7 @@ async def test_recovery_compensates_when_no_charge_went_through(
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    order = await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
+    order = await stuck_at_charging(impatient_client, stand_ins, visitor(), db)
     summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert (summary.taken_over, summary.compensated, summary.forward) == (1, 1, 0)
     row = await db.fetchrow("SELECT step, failure, settle_until FROM orders")
@@ -94,17 +72,9 @@ async def test_concurrent_recoveries_drive_each_order_once(
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    orders = [
-        await _stuck_at_charging(impatient_client, stand_ins, visitor(), db) for _ in range(4)
-    ]
+    orders = [await stuck_at_charging(impatient_client, stand_ins, visitor(), db) for _ in range(4)]
     for n, order in enumerate(orders):
-        stand_ins.charges[f"ch-{n}"] = {
-            "id": f"ch-{n}",
-            "status": "succeeded",
-            "amount": order["total"],
-            "reference": f"order:{order['id']}",
-            "failure": None,
-        }
+        stand_ins.charge_landed(order, f"ch-{n}")
     settings = job_settings(database_url, stand_ins, keys)
     passes = await asyncio.gather(*(recover(settings, limit=10) for _ in range(3)))
     assert sum(p.taken_over for p in passes) == 4
@@ -121,7 +91,7 @@ async def test_recovery_leaves_a_live_checkouts_saga_alone(
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    await _stuck_at_charging(impatient_client, stand_ins, visitor(), db)
+    await stuck_at_charging(impatient_client, stand_ins, visitor(), db)
     await db.execute("UPDATE orders SET lease_until = now() + interval '1 minute'")
     summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert summary.taken_over == 0

@@ -11,13 +11,18 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from chassis.testing import ServiceKeys, in_process_client
-from orders.app import create_orders_app
+from chassis.testing import ServiceKeys
 from orders.jobs import recover
-from orders.settings import OrdersSettings
 
-from .conftest import Shopper, StandIns, assert_problem, place, settings_env
-from .test_recovery import job_settings
+from .conftest import (
+    Shopper,
+    StandIns,
+    assert_problem,
+    held_at_charge,
+    job_settings,
+    orders_client,
+    place,
+)
 
 
 @pytest.fixture
@@ -25,17 +30,15 @@ async def patient_client(
     database_url: str, stand_ins: StandIns, keys: ServiceKeys
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An orders whose charge call waits long enough for the test to run a recovery."""
-    env = settings_env(
+    async with orders_client(
         database_url,
-        stand_ins.url,
+        stand_ins,
         keys,
         SAGA_SECONDS=50,
         LEASE_SECONDS=60,
         PAYMENTS_TIMEOUT_SECONDS=45,
         REQUEST_BUDGET_MS=55_000,
-    )
-    app = create_orders_app(OrdersSettings.model_validate(env))
-    async with in_process_client(app, keys, "frontend", timeout=60) as http:
+    ) as http:
         yield http
 
 
@@ -52,10 +55,7 @@ async def test_a_late_charge_is_refunded_and_the_stalled_checkout_is_not_confirm
     keys: ServiceKeys,
 ) -> None:
     shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
-    stand_ins.charge_gate = asyncio.Event()
-    checkout = asyncio.create_task(place(patient_client, shopper))
-    await asyncio.wait_for(stand_ins.charge_arrived.wait(), 60)
+    checkout = await held_at_charge(patient_client, stand_ins, shopper)
     # The checkout stalls past its lease with the charge in flight; the recovery takes over.
     await db.execute("UPDATE orders SET lease_until = now() - interval '1 second'")
     settings = job_settings(database_url, stand_ins, keys)

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from mosaic.admin.dead_letters import outbox_command
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.children import Command
@@ -210,7 +211,7 @@ class Stack:
         env = service_env(service, ports, urls, credentials, shop_url=self.url)
         if service.edge:  # signs the shop's CSRF tokens: one key for every replica
             env["CSRF_SECRET"] = self.backing.secrets.password(f"csrf/{service.name}")
-        if service.jobs:
+        if service.jobs or outbox_command(service):  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:

@@ -216,7 +216,8 @@ def list_dead_letters(
     for row in outbox:
         print(
             f"outbox of {row['service']}: {row['event_id']}  {row['type']} v{row['version']}"
-            f"  order {row['order_id']}  attempts {row['attempts']}\n    {row['last_error']}"
+            + (f"  order {row['order_id']}" if row.get("order_id") else "")
+            + f"  attempts {row['attempts']}\n    {row['last_error']}"
         )
 
 

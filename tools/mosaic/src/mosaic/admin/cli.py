@@ -134,7 +134,7 @@ def provision(
         POSTGRES_SCHEMES,
         VALKEY_SCHEMES,
         AdminUrls,
-        at_host,
+        check_address,
         check_admin_url,
     )
     from mosaic.services import discover_services
@@ -144,7 +144,8 @@ def provision(
     if valkey_admin_url is not None:
         check_admin_url(valkey_admin_url, VALKEY_SCHEMES, "--valkey-admin-url")
     for address in (postgres_host, valkey_host):
-        at_host("postgresql://u@h:1", address)  # refuses a bad HOST[:PORT] before any work
+        if address is not None:
+            check_address(address)
     chosen = chosen_services(discover_services(services_dir(services)), service or [])
     admin = AdminUrls(postgres_admin_url, valkey_admin_url, postgres_host, valkey_host)
     asyncio.run(provision_all(chosen, admin, out.absolute(), lambda line: print(line, flush=True)))

@@ -83,13 +83,19 @@ def at_host(url: str, address: str | None) -> str:
     if address is None:
         return url
     parts = urlsplit(url)
-    host, _, port = address.partition(":")
-    if not host or (port and not port.isdigit()):
-        raise UsageError(f"{address!r} is not HOST or HOST:PORT")
+    host, port = check_address(address)
     credentials = parts.netloc.rpartition("@")[0]
     port = port or (str(parts.port) if parts.port else "")
     netloc = (f"{credentials}@" if credentials else "") + host + (f":{port}" if port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def check_address(address: str) -> tuple[str, str]:
+    """HOST or HOST:PORT as (host, port or ""); a usage error for anything else."""
+    host, _, port = address.partition(":")
+    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise UsageError(f"{address!r} is not HOST or HOST:PORT", "For example: postgres:5432")
+    return host, port
 
 
 def _admin_url(url: str | None, service: str, server: str, option: str) -> str:

@@ -30,9 +30,11 @@ def chosen_services(known: list[Service], names: list[str]) -> list[Service]:
 
 
 def prepare_folder(out: Path) -> Secrets:
-    """The output folder, its owner's only, and the passwords kept in it."""
-    out.mkdir(parents=True, exist_ok=True)
-    out.chmod(0o700)
+    """The output folder (created its owner's only; an existing one keeps its mode: the
+    files in it are 0600 anyway), and the passwords kept in it."""
+    if not out.exists():
+        out.mkdir(parents=True)
+        out.chmod(0o700)
     return Secrets(out / "secrets.json")
 
 

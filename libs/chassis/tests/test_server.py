@@ -137,3 +137,20 @@ def test_no_server_the_chassis_starts_believes_forwarded_headers(
         api_server(create_app(settings, routers=[]), settings, credentials),
     ]
     assert [server.config.proxy_headers for server in servers] == [False, False]
+
+
+def test_a_web_process_without_port_stops_before_serving(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PORT"},
+        "MOSAIC_SERVICE": "sample",
+        "OPS_PORT": str(free_port()),
+        "GATE": str(tmp_path / "gate"),
+        "TRANSPORT_SECURITY": "mesh",
+        "EDGE": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, str(SAMPLE)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 78, done.stderr
+    assert "PORT is not set" in done.stderr
+    assert "Traceback" not in done.stderr

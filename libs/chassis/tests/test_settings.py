@@ -86,3 +86,24 @@ def test_a_real_process_stops_before_serving_with_exit_78() -> None:
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "DATABASE_URL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_worker_needs_no_port(settings_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker or relay (and its container) serves only its ops port.
+    monkeypatch.delenv("PORT", raising=False)
+    settings = load_settings(ServiceSettings)
+    assert settings.port is None
+    assert settings.ops_port > 0
+
+
+def test_a_web_process_without_port_stops_with_one_line(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PORT", raising=False)
+    settings = load_settings(ServiceSettings)
+    with pytest.raises(SystemExit) as stopped:
+        settings.api_port()
+    assert stopped.value.code == EX_CONFIG
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "PORT is not set" in err

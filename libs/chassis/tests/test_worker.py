@@ -51,8 +51,7 @@ def test_a_worker_serves_probes_consumes_and_stops_gracefully(
     env = {
         **os.environ,
         "MOSAIC_SERVICE": "sample",
-        "PORT": str(free_port()),
-        "OPS_PORT": str(ops_port),
+        "OPS_PORT": str(ops_port),  # and no PORT: a worker serves no API
         "LOG_FORMAT": "json",
         "TRANSPORT_SECURITY": "mesh",
         "EDGE": "true",

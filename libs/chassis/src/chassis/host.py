@@ -126,6 +126,7 @@ class _Web:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.settings: ServiceSettings = app.state.settings
+        self.port = self.settings.api_port()  # a web unit without PORT stops the host here
         self.lifecycle: Lifecycle = app.state.lifecycle
         asgi = logged_as(app, self.settings)
         self.hosted = inprocess.register_in_process(self.settings.service_name, asgi)
@@ -144,7 +145,7 @@ class _Web:
             return
         try:
             try:
-                sock = listening_socket(self.settings.host, self.settings.port)
+                sock = listening_socket(self.settings.host, self.port)
             except OSError as error:
                 _log.error("cannot listen", port=self.settings.port, error=str(error))
                 self.started.set()

@@ -98,6 +98,7 @@ def serve(factory: Callable[[], FastAPI]) -> NoReturn:
     """
     app = factory()
     settings: ServiceSettings = app.state.settings
+    settings.api_port()  # before anything starts: a web process without PORT stops here
     configure_logging(
         service=settings.service_name,
         version=settings.version,
@@ -207,7 +208,7 @@ async def _serve(app: FastAPI, settings: ServiceSettings) -> bool:
             return False
         stopped.cancel()
         try:
-            sock = listening_socket(settings.host, settings.port)
+            sock = listening_socket(settings.host, settings.api_port())
         except OSError as error:
             _log.error("cannot listen", host=settings.host, port=settings.port, error=str(error))
             await lifespan.aclose()

@@ -40,9 +40,15 @@ class ServiceSettings(BaseSettings):
         validation_alias="SERVICE_VERSION",
         description="the release version; defaults to the installed package version",
     )
+    # Loopback unless told: `mosaic up` leaves it so; a container sets HOST=0.0.0.0.
     host: str = Field(default="127.0.0.1", validation_alias="HOST", description="an IP to bind")
-    port: int = Field(
-        validation_alias="PORT", ge=1, le=65535, description="the TCP port for the service's API"
+    # A web process needs it (`api_port`); a worker or relay serves only its ops port.
+    port: int | None = Field(
+        default=None,
+        validation_alias="PORT",
+        ge=1,
+        le=65535,
+        description="the TCP port for the service's API",
     )
     ops_port: int = Field(
         validation_alias="OPS_PORT",
@@ -118,6 +124,15 @@ class ServiceSettings(BaseSettings):
         if not self.edge and self.service_trust_dir is None:
             raise ValueError("SERVICE_TRUST_DIR must be set: a service verifies its callers")
         return self
+
+    def api_port(self) -> int:
+        """PORT, which a process serving the API cannot do without: else stop with one line."""
+        if self.port is None:
+            fail(
+                "PORT is not set; expected the TCP port for the service's API "
+                "(a web process needs one; a worker or relay only OPS_PORT)"
+            )
+        return self.port
 
     @field_validator("version", mode="after")
     @classmethod

@@ -5,11 +5,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from mosaic.backing.postgres import EmbeddedPostgres
-from mosaic.backing.provision import provision_broker, provision_postgres, provision_valkey
 from mosaic.backing.secrets import Secrets
+from mosaic.backing.service_secrets import AdminUrls, provision_service
 from mosaic.backing.valkey import EmbeddedValkey
 from mosaic.children import Command
 from mosaic.errors import MosaicError
@@ -64,28 +63,10 @@ class Backing:
             self.logs.note(f"{supervised.identity.name} is ready on {where}")
 
     async def provision(self, service: Service) -> dict[str, str]:
-        """The service's own DATABASE_URL / REDIS_URL / BROKER_URL, provisioned."""
-        urls = {}
-        if "postgres" in service.backing:
-            assert self.database_url is not None
-            password = self.secrets.password(f"postgres/{service.name}")
-            urls["DATABASE_URL"] = await _reaching(
-                self.database_url, provision_postgres(self.database_url, service.name, password)
-            )
-        if "valkey" in service.backing:
-            assert self.redis_url is not None
-            password = self.secrets.password(f"valkey/{service.name}")
-            urls["REDIS_URL"] = await _reaching(
-                self.redis_url, provision_valkey(self.redis_url, service.name, password)
-            )
-        if "broker" in service.backing:
-            assert self.redis_url is not None
-            password = self.secrets.password(f"broker/{service.name}")
-            provisioning = provision_broker(
-                self.redis_url, service.name, password, service.consumes
-            )
-            urls["BROKER_URL"] = await _reaching(self.redis_url, provisioning)
-        return urls
+        """The service's own DATABASE_URL / REDIS_URL / BROKER_URL, provisioned, and the
+        edge's CSRF_SECRET: the same function as `mosaic admin provision`."""
+        admin = AdminUrls(postgres=self.database_url, valkey=self.redis_url)
+        return await provision_service(service, admin, self.secrets)
 
     def _supervise(
         self, name: str, command: Command, ping: Callable[[], Awaitable[bool]], port: int
@@ -95,16 +76,3 @@ class Backing:
         self.servers.append(server)  # stopped in this order: Postgres last
         server.start()
         return server
-
-
-async def _reaching(admin_url: str, provisioning: Awaitable[str]) -> str:
-    try:
-        return await provisioning
-    except MosaicError:
-        raise
-    except Exception as error:  # any driver error: say where, never the password
-        where = urlsplit(admin_url)
-        raise MosaicError(
-            f"cannot provision on {where.scheme}://{where.hostname}:{where.port}: {error}",
-            "Check that the server runs and that the URL's user may create roles and databases.",
-        ) from None

@@ -2,12 +2,13 @@
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mosaic.errors import UsageError
 from mosaic.home import venv_bin
 from mosaic.pki import Pki
+from mosaic.pki.files import ServiceFiles
 from mosaic.ports import free_port
 from mosaic.services import Service, url_variable
 
@@ -88,7 +89,12 @@ def callee_scheme(transport: str) -> str:
 def security_env(pki: Pki, service: Service, transport: str) -> dict[str, str]:
     """The service's identity and trust store (issue 3): certificate files in mtls mode
     only (behind a mesh the sidecar holds them); token keys in every mode."""
-    files = pki.service(service.name)
+    return identity_env(pki.service(service.name), transport)
+
+
+def identity_env(files: ServiceFiles, transport: str) -> dict[str, str]:
+    """The variables naming a service's identity files, wherever they are (our home, or
+    where a container has them mounted): the settings take file paths."""
     env = {
         "TRANSPORT_SECURITY": transport,
         "SERVICE_SIGNING_KEY_FILE": str(files.signing_key),
@@ -132,9 +138,14 @@ def service_env(
     env.update(urls)
     env.update(security or {})
     scheme = callee_scheme(env.get("TRANSPORT_SECURITY", "mesh"))
-    for callee in service.calls:
-        env[url_variable(callee)] = f"{scheme}://127.0.0.1:{ports[callee]}"
+    env.update(callee_urls(service, scheme, lambda callee: f"127.0.0.1:{ports[callee]}"))
     return env
+
+
+def callee_urls(service: Service, scheme: str, address: Callable[[str], str]) -> dict[str, str]:
+    """`<CALLEE>_URL` for each service this one calls, at `address(callee)` (HOST:PORT):
+    a loopback port under `mosaic up`, the callee's DNS name in a container."""
+    return {url_variable(c): f"{scheme}://{address(c)}" for c in service.calls}
 
 
 def base_env() -> dict[str, str]:

@@ -209,8 +209,6 @@ class Stack:
             assert self._smtp_url is not None
             urls["SMTP_URL"] = self._smtp_url
         env = service_env(service, ports, urls, credentials, shop_url=self.url)
-        if service.edge:  # signs the shop's CSRF tokens: one key for every replica
-            env["CSRF_SECRET"] = self.backing.secrets.password(f"csrf/{service.name}")
         if service.jobs or outbox_command(service):  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)

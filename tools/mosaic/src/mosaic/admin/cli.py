@@ -73,6 +73,85 @@ def policy(
         raise typer.Exit(1)
 
 
+@app.command()
+def provision(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for the secret files (created 0700; keep it private)."),
+    ],
+    postgres_admin_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MOSAIC_POSTGRES_ADMIN_URL",
+            help="postgresql://USER:PASSWORD@HOST:PORT/postgres of a user that may create "
+            "roles and databases.",
+        ),
+    ] = None,
+    valkey_admin_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MOSAIC_VALKEY_ADMIN_URL",
+            help="redis://USER:PASSWORD@HOST:PORT of a user that may manage ACL users.",
+        ),
+    ] = None,
+    postgres_host: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST[:PORT]",
+            help="Where the services reach Postgres, if not where the admin URL does "
+            "(e.g. postgres:5432 inside compose).",
+        ),
+    ] = None,
+    valkey_host: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST[:PORT]",
+            help="Where the services reach Valkey, if not where the admin URL does.",
+        ),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service", metavar="SERVICE", help="Only this service (repeatable); default: all."
+        ),
+    ] = None,
+    services: ServicesDir = None,
+) -> None:
+    """Give each service its Postgres role and database, its Valkey and broker users, and
+    write the files a container deployment mounts.
+
+    The same code `mosaic up` runs on every start, for servers reached by admin URLs
+    (compose, Kubernetes, managed Postgres and Valkey). Idempotent: passwords are generated
+    once and kept in OUT/secrets.json; running it again converges the servers to them and
+    rewrites the same files. Per service: OUT/SERVICE.env (DATABASE_URL, REDIS_URL,
+    BROKER_URL, CSRF_SECRET for the edge) and OUT/SERVICE/VARIABLE, one value per file; all
+    mode 0600, each replaced atomically.
+    """
+    import asyncio
+
+    from mosaic.admin.provisioning import chosen_services, provision_all
+    from mosaic.backing.service_secrets import (
+        POSTGRES_SCHEMES,
+        VALKEY_SCHEMES,
+        AdminUrls,
+        check_address,
+        check_admin_url,
+    )
+    from mosaic.services import discover_services
+
+    if postgres_admin_url is not None:
+        check_admin_url(postgres_admin_url, POSTGRES_SCHEMES, "--postgres-admin-url")
+    if valkey_admin_url is not None:
+        check_admin_url(valkey_admin_url, VALKEY_SCHEMES, "--valkey-admin-url")
+    for address in (postgres_host, valkey_host):
+        if address is not None:
+            check_address(address)
+    chosen = chosen_services(discover_services(services_dir(services)), service or [])
+    admin = AdminUrls(postgres_admin_url, valkey_admin_url, postgres_host, valkey_host)
+    asyncio.run(provision_all(chosen, admin, out.absolute(), lambda line: print(line, flush=True)))
+    print(f"Provisioned {len(chosen)} service(s); secrets in {out.absolute()}")
+
+
 @app.command(name="call")
 def call_service(
     service: Annotated[str, typer.Argument(help="The service to call, e.g. catalog.")],

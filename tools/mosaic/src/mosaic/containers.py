@@ -1,0 +1,51 @@
+"""How a service runs in a container: fixed ports, every interface, callees by DNS name,
+its identity from mounted files. The one place compose or Kubernetes files are generated
+from; `mosaic up` keeps free loopback ports on one machine (plan.py).
+
+Fixed ports, because in a container each service has its own network namespace: the same
+port everywhere costs nothing and lets a caller's URL be `https://catalog:8443` with no
+port map to distribute. All above 1024: the processes run as a non-root user.
+"""
+
+from pathlib import Path
+
+from mosaic.pki.files import ServiceFiles
+from mosaic.plan import callee_scheme, callee_urls, identity_env
+from mosaic.services import Service
+
+API_PORT = 8443  # a service's API, TLS 1.3 with client certificates in mtls mode
+EDGE_PORT = 8080  # the edge's API: plain HTTP behind the load balancer or ingress
+OPS_PORT = 9090  # /healthz and /readyz of every process, web, worker or relay alike
+BIND_ALL = "0.0.0.0"  # the container's own interfaces; its network decides who reaches them
+WEB = "web"  # the Procfile process type that serves the API: the only one given PORT
+
+# Where a container finds its identity. Each service's private keys are mounted into its
+# own containers only; the CA certificate and the token trust store are public.
+IDENTITY_DIR = Path("/run/mosaic/identity")  # tls.crt, tls.key, signing.key
+CA_CERT = Path("/run/mosaic/ca.crt")
+TRUST_DIR = Path("/run/mosaic/trust")  # <service>.pub for every service
+
+
+def api_port(service: Service) -> int:
+    return EDGE_PORT if service.edge else API_PORT
+
+
+def container_env(service: Service, kind: str, transport: str = "mtls") -> dict[str, str]:
+    """What the runner's service_env sets, for one process type of `service` in its
+    container: the same variable names, container values. Backing URLs and CSRF_SECRET
+    come from `mosaic admin provision`'s files."""
+    env = {
+        "MOSAIC_SERVICE": service.name,
+        "MOSAIC_PROCESS": kind,
+        "HOST": BIND_ALL,
+        "OPS_PORT": str(OPS_PORT),
+        "EDGE": "true" if service.edge else "false",
+        "LOG_FORMAT": "json",
+    }
+    if kind == WEB:
+        env["PORT"] = str(api_port(service))
+    files = ServiceFiles(service.name, IDENTITY_DIR, TRUST_DIR, CA_CERT)
+    env.update(identity_env(files, transport))
+    # Callees are never the edge: it calls them, nothing calls it.
+    env.update(callee_urls(service, callee_scheme(transport), lambda c: f"{c}:{API_PORT}"))
+    return env

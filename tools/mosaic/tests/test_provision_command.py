@@ -1,0 +1,200 @@
+"""`mosaic admin provision`, as a command, against real embedded Postgres and Valkey: the
+provisioning `mosaic up` runs, for servers reached by admin URLs (compose, Kubernetes)."""
+
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+import redis.exceptions
+from mosaic.backing import BackingServers
+from mosaic.ports import free_port
+from mosaic.testing import mosaic
+
+WITH_BACKING = {"accounts", "cart", "catalog", "frontend", "notifications", "orders"}
+WITH_BACKING |= {"payments", "shipping"}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackingServers]:
+    # Its own servers: this provisions the real services' names.
+    with BackingServers(tmp_path_factory.mktemp("provision-command")) as started:
+        yield started
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOSAIC_")}
+    return mosaic("admin", "provision", *args, env=env, timeout=120)
+
+
+def provision(servers: BackingServers, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run(
+        *("--postgres-admin-url", servers.admin_database_url),
+        *("--valkey-admin-url", servers.admin_redis_url),
+        *("--out", str(out)),
+        *args,
+    )
+
+
+def env_file(out: Path, service: str) -> dict[str, str]:
+    lines = (out / f"{service}.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+
+async def test_provisions_every_service_once_and_again_the_same(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    out = tmp_path / "secrets"
+    first = provision(servers, out)
+    assert first.returncode == 0, first.stderr
+    files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    again = provision(servers, out)
+
+    assert again.returncode == 0, again.stderr
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
+    assert {p.stem for p in out.glob("*.env")} == WITH_BACKING  # currency: nothing to write
+    assert "catalog: Postgres role and database 'catalog'" in first.stdout
+    assert "notifications: broker user for events:notifications, reading orders" in first.stdout
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert not list(out.rglob("*.tmp"))
+    catalog = env_file(out, "catalog")
+    assert set(catalog) == {"DATABASE_URL", "REDIS_URL"}
+    assert (out / "catalog" / "DATABASE_URL").read_text() == catalog["DATABASE_URL"]
+    assert set(env_file(out, "orders")) == {"DATABASE_URL", "BROKER_URL"}
+    assert set(env_file(out, "frontend")) == {"REDIS_URL", "CSRF_SECRET"}
+
+
+async def test_the_urls_work_and_keep_services_apart(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    out = tmp_path / "secrets"
+    result = provision(servers, out, "--service", "catalog", "--service", "cart")
+    assert result.returncode == 0, result.stderr
+    catalog, cart = env_file(out, "catalog"), env_file(out, "cart")
+
+    conn = await asyncpg.connect(catalog["DATABASE_URL"])
+    try:
+        assert await conn.fetchval("SELECT current_database()") == "catalog"
+    finally:
+        await conn.close()
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await asyncpg.connect(with_database(catalog["DATABASE_URL"], "cart"))
+    conn = await asyncpg.connect(cart["DATABASE_URL"])
+    await conn.close()
+
+    client = aioredis.Redis.from_url(catalog["REDIS_URL"])
+    try:
+        await client.set("catalog:x", "1")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await client.set("frontend:x", "1")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await client.keys("*")
+    finally:
+        await client.aclose()
+
+
+async def test_the_services_reach_the_servers_by_the_hosts_given(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    out = tmp_path / "secrets"
+    result = provision(
+        servers,
+        out,
+        "--service",
+        "accounts",
+        "--postgres-host",
+        "postgres:5432",
+        "--valkey-host",
+        "valkey",
+    )
+    assert result.returncode == 0, result.stderr
+    accounts = env_file(out, "accounts")
+    assert urlsplit(accounts["DATABASE_URL"]).netloc.endswith("@postgres:5432")
+    assert urlsplit(accounts["DATABASE_URL"]).path == "/accounts"
+    valkey_port = urlsplit(servers.admin_redis_url).port
+    assert urlsplit(accounts["REDIS_URL"]).netloc.endswith(f"@valkey:{valkey_port}")
+    assert urlsplit(accounts["BROKER_URL"]).username == "broker.accounts"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message", "hint"),
+    [
+        (
+            ("--postgres-admin-url", "mysql://root:pw@db/x"),
+            2,
+            "is not a postgresql:// URL with a host",
+            "postgresql://USER:PASSWORD@HOST:PORT",
+        ),
+        (
+            ("--postgres-admin-url", "postgresql://u:pw@db:port/x"),
+            2,
+            "the port in the URL is not a number",
+            "",
+        ),
+        (
+            ("--valkey-admin-url", "redis://admin:pw@127.0.0.1:{free}", "--service", "frontend"),
+            1,
+            "cannot reach redis://127.0.0.1:",
+            "Check that the server runs",
+        ),
+        (
+            (
+                "--postgres-admin-url",
+                "postgresql://postgres:pw@127.0.0.1:{free}/postgres",
+                "--service",
+                "cart",
+            ),
+            1,
+            "cannot reach postgresql://127.0.0.1:",
+            "Check that the server runs",
+        ),
+        (("--service", "nosuch"), 2, "no service named nosuch", "Services here:"),
+        (("--postgres-host", "postgres:x", "--service", "cart"), 2, "is not HOST or HOST:PORT", ""),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    args: tuple[str, ...], code: int, message: str, hint: str, tmp_path: Path
+) -> None:
+    free = str(free_port())
+    filled = [a.replace("{free}", free) for a in args]
+    result = run("--out", str(tmp_path / "out"), *filled)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert hint in result.stderr
+    assert "Traceback" not in result.stderr
+    assert ":pw@" not in result.stderr
+
+
+def test_a_wrong_admin_password_is_a_clear_error(servers: BackingServers, tmp_path: Path) -> None:
+    for option, url, service in (
+        ("--postgres-admin-url", servers.admin_database_url, "cart"),
+        ("--valkey-admin-url", servers.admin_redis_url, "frontend"),
+    ):
+        parts = urlsplit(url)
+        wrong = url.replace(f":{parts.password}@", ":not-the-password@")
+        result = run(option, wrong, "--out", str(tmp_path), "--service", service)
+        assert result.returncode == 1, result.stderr
+        assert "refused the admin user" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "not-the-password" not in result.stderr
+
+
+def test_a_service_whose_server_has_no_admin_url_says_which(tmp_path: Path) -> None:
+    result = run("--out", str(tmp_path), "--service", "frontend")
+    assert result.returncode == 2
+    assert "frontend needs Valkey, and no admin URL for it was given" in result.stderr
+    assert "Give --valkey-admin-url" in result.stderr

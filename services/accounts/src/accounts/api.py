@@ -85,13 +85,21 @@ async def request_verification(
     dependencies=FRONTEND,
     responses={
         **INVALID,
-        **responses(_410="The link is unknown, used or expired (`verification-link-invalid`)"),
+        **responses(
+            _403=(
+                "The password is not the one chosen at the sign-up the link was sent for "
+                "(`verification-password-mismatch`); the link still works for the right one"
+            ),
+            _410="The link is unknown, used or expired (`verification-link-invalid`)",
+        ),
+        **LIMITED,
     },
 )
-async def verify(body: Verification, accounts: AccountsDep) -> SignedIn:
-    """Use a confirmation link (its token): the address is proven, and a session opens,
-    as at sign-in. A link works once, until it expires."""
-    return await handlers.verify(accounts, body.token)
+async def verify(body: Verification, client: ClientDep, accounts: AccountsDep) -> SignedIn:
+    """Use a confirmation link (its token) with the password chosen at sign-up: the address
+    is proven, and a session opens, as at sign-in. A link works once, until it expires;
+    wrong passwords count against the sign-in limits."""
+    return await handlers.verify(accounts, body, client)
 
 
 @router.post(

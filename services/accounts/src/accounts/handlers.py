@@ -26,6 +26,7 @@ from accounts.domain import (
     PasswordRequired,
     SessionEnded,
     VerificationLinkInvalid,
+    VerificationPasswordMismatch,
     Viewer,
     WrongPassword,
     check_new_password,
@@ -47,6 +48,7 @@ from accounts.schemas import (
     Registration,
     SessionInfo,
     SignedIn,
+    Verification,
     VerificationRequest,
     VerificationRequested,
 )
@@ -159,13 +161,32 @@ async def request_verification(
     return VerificationRequested()
 
 
-async def verify(accounts: Accounts, token: str) -> SignedIn:
-    """Use a verification link: the address is proven and its holder signed in."""
+async def verify(accounts: Accounts, verification: Verification, client: str) -> SignedIn:
+    """Use a verification link: the address is proven and its holder signed in.
+
+    Only with the password of the sign-up the link was sent for. Re-registering an
+    unconfirmed address replaces its password and mails a new link to the address; without
+    this check its owner, clicking that link, would confirm a stranger's password. Wrong
+    guesses count as failed sign-ins of that account from this client, so the link page is
+    no way around the sign-in limits.
+    """
+    token_hash = _token_hash(verification.token)
+    pending = await accounts.store.pending_verification(token_hash)
+    if pending is None:
+        raise VerificationLinkInvalid
+    rules = accounts.rules
+    attempt = await accounts.limiter.attempt(
+        (rules.signin_per_account, f"{pending.email}\n{client}"),
+        (rules.signin_per_address, client),
+    )
+    if not await accounts.passwords.verify(pending.password_hash, verification.password):
+        raise VerificationPasswordMismatch
+    await accounts.limiter.forgive(attempt)
     session_token = secrets.token_urlsafe(32)
     session = await accounts.store.verify(
-        _token_hash(token), _token_hash(session_token), accounts.rules.session_lifetime
+        token_hash, pending.password_hash, _token_hash(session_token), rules.session_lifetime
     )
-    if session is None:
+    if session is None:  # used, expired or re-registered since it was read
         raise VerificationLinkInvalid
     _log.info("address verified", user_id=session.user_id, session_id=session.id)
     return await _signed_in(accounts, session, session_token)

@@ -12,7 +12,7 @@ import uuid
 from typing import Annotated
 
 from chassis import callers
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, BackgroundTasks, Path
 from fastapi.responses import Response
 
 from accounts import handlers
@@ -72,11 +72,14 @@ async def register(form: Registration, client: ClientDep, accounts: AccountsDep)
     responses={**INVALID, **LIMITED},
 )
 async def request_verification(
-    request: VerificationRequest, client: ClientDep, accounts: AccountsDep
+    request: VerificationRequest, client: ClientDep, accounts: AccountsDep, later: BackgroundTasks
 ) -> VerificationRequested:
     """Send a new confirmation link, if this address has an account waiting for one: the
-    same 202 for every address."""
-    return await handlers.request_verification(accounts, request, client)
+    same 202 for every address, at the same speed (the link is made after the answer)."""
+    email = await handlers.request_verification(accounts, request, client)
+    if email is not None:
+        later.add_task(handlers.send_verification, accounts, email)
+    return VerificationRequested()
 
 
 @router.post(

@@ -50,7 +50,6 @@ from accounts.schemas import (
     SignedIn,
     Verification,
     VerificationRequest,
-    VerificationRequested,
 )
 from accounts.session_cache import SessionCache
 from accounts.store import NewVerification, SessionRecord, Store
@@ -147,18 +146,31 @@ async def register(accounts: Accounts, form: Registration, client: str) -> Regis
 
 async def request_verification(
     accounts: Accounts, request: VerificationRequest, client: str
-) -> VerificationRequested:
-    """A new link for an unverified account; the same 202 for any address (limited per
-    client and per address, so nobody floods a mailbox through us)."""
+) -> str | None:
+    """Count a request for a new link (limited per client and per address, so nobody
+    floods a mailbox through us); the address to send it to, if it is one. The answer is
+    the same 202 for any address and goes before `send_verification` runs: that does a
+    write only for an unconfirmed account, which the answer's time would otherwise tell
+    (measured: about 5 ms more, median, with the whole request at 3-4 ms)."""
     email = lookup_email(request.email)
     rules = accounts.rules
     await accounts.limiter.attempt(
         (rules.registration_per_address, client),
         (rules.verification_requests_per_email, email or request.email.strip().lower()),
     )
-    if email is not None and await accounts.store.request_verification(email, _new_link(accounts)):
+    return email
+
+
+async def send_verification(accounts: Accounts, email: str) -> None:
+    """A new link for the address's account if it waits for one (older links stop working).
+    Run after the answer; a failure here is only logged: the shopper can ask again."""
+    try:
+        sent = await accounts.store.request_verification(email, _new_link(accounts))
+    except Exception:
+        _log.exception("a requested verification link was not sent")
+        return
+    if sent:
         _log.info("verification link sent again")
-    return VerificationRequested()
 
 
 async def verify(accounts: Accounts, verification: Verification, client: str) -> SignedIn:

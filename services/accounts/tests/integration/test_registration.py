@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from accounts.handlers import Rules
+from accounts.store import Store
 from fastapi import FastAPI
 
 from .conftest import confirm, fresh_client_address, fresh_email, link_token, outbox
@@ -323,3 +326,53 @@ async def test_registrations_are_limited_per_client_address(
     assert body["retry_after"] == retry_after
     # Another address is not affected.
     assert (await register("elsewhere@example.com")).status_code == 202
+
+
+async def test_the_answer_to_a_link_request_does_not_wait_for_the_link(
+    app: FastAPI, client: httpx.AsyncClient, keys: Any, register: Any, email: str, urls: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Only an unconfirmed account gets a write (a new link, an event): were the answer to
+    wait for it, its time would tell which addresses wait for confirmation. Called as a
+    server would call the app (httpx's in-process transport waits for background work)."""
+    await register(email, verify=False)
+    held = asyncio.Event()
+    real = Store.request_verification
+
+    async def after_the_answer(store: Store, *args: Any) -> bool:
+        await held.wait()
+        return await real(store, *args)
+
+    monkeypatch.setattr(Store, "request_verification", after_the_answer)
+    answered: list[int] = []
+    done = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    body = json.dumps({"email": email}).encode()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = {**keys.headers("frontend", "accounts"), "content-type": "application/json",
+               "x-client-address": fresh_client_address()}  # fmt: skip
+    path = "/v1/users/verification-requests"
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("accounts", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    call = asyncio.create_task(app(scope, receive, send))
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+        assert answered == [202]
+        assert len(await outbox(urls, "VerificationRequested")) == 0  # not made yet
+    finally:
+        held.set()
+        await asyncio.wait_for(call, 10)
+    assert len(await outbox(urls, "VerificationRequested")) == 1  # made after the answer

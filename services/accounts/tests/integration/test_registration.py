@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import asyncpg
@@ -347,7 +348,7 @@ async def test_the_answer_to_a_link_request_does_not_wait_for_the_link(
     answered: list[int] = []
     done = asyncio.Event()
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             answered.append(message["status"])
         if message["type"] == "http.response.body" and not message.get("more_body"):

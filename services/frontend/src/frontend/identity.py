@@ -2,7 +2,8 @@
 
 Sign-up never signs anyone in: its answer is the same "check your e-mail" whether or not
 the address has an account (accounts mails the address either way), and the link in that
-mail proves the address and signs its owner in (`/verify-email/<token>`).
+mail, with the password chosen at that sign-up, proves the address and signs its owner in
+(`/verify-email/<token>`).
 """
 
 from contextlib import suppress

@@ -199,6 +199,7 @@ def journey(visit: Visit, mail: Mail) -> None:
     visit.snap("check-your-email")
 
     page.goto(verification_link(mail, email))  # the link in the mail, in the same browser
+    page.get_by_label("Password").fill(PASSWORD)  # the sign-up's: only its owner confirms
     page.get_by_role("button", name="Confirm my address").click()
     expect(header(page).get_by_role("link", name="Ada Shopper")).to_be_visible()
     expect(cart_link(page)).to_have_text("Cart (2)")

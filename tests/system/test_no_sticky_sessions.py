@@ -162,7 +162,7 @@ def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
     )
     assert signed_up.status == 303
     link = shopper.next("GET", verification_link(up.mail, email))
-    confirmed = shopper.submit(link, "/verify-email")
+    confirmed = shopper.submit(link, "/verify-email", password=PASSWORD)
     assert confirmed.status == 303
     assert shopper.cookies["session"] != visitor_cookie  # a new session id at sign-in
     account = shopper.next("GET", "/account")

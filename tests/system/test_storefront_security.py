@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import MODES, Forms, UpProcess, up_args, verification_link, wait_until
+from mosaic.testing import (
+    MODES,
+    VERIFY_LINK,
+    Forms,
+    UpProcess,
+    up_args,
+    verification_link,
+    wait_until,
+)
 
 pytestmark = pytest.mark.system
 
@@ -68,10 +76,25 @@ def sign_up(shop: Shop, browser: httpx.Client, name: str) -> str:
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/sign-up/check-email"
     link = verification_link(shop.up.mail, email)
-    confirmed = submit(browser, link, "/verify-email")
+    confirmed = submit(browser, link, "/verify-email", password=PASSWORD)
     assert confirmed.status_code == 303, confirmed.text
     assert confirmed.headers["location"] == "/account"
     return email
+
+
+def next_link(shop: Shop, email: str, seen: set[str]) -> str:
+    """The first verification link mailed to `email` that is not one of `seen`."""
+    found: list[str] = []
+
+    def arrived() -> bool:
+        links = (
+            VERIFY_LINK.search(m.get("text") or "") for m in shop.up.mail() if email in m["to"]
+        )
+        found[:] = [link[1] for link in links if link and link[1] not in seen]
+        return bool(found)
+
+    wait_until(arrived, 60, f"a new verification link mailed to {email}")
+    return found[0]
 
 
 def cart_of(browser: httpx.Client) -> tuple[list[str], int]:
@@ -223,10 +246,11 @@ def test_sign_up_tells_nobody_whether_an_address_has_an_account(shop: Shop) -> N
         early = submit(newcomer, "/sign-in", "/sign-in", email=free, password=PASSWORD + " too")
         assert early.status_code == 403
         assert "confirm your e-mail address first" in html.unescape(early.text)
-        assert submit(newcomer, link, "/verify-email").status_code == 303
+        confirmed = submit(newcomer, link, "/verify-email", password=PASSWORD + " too")
+        assert confirmed.status_code == 303
         assert open_page(newcomer, "/account").signed_in_as == "Mallory"
     with shop.visitor() as replay:
-        again = submit(replay, link, "/verify-email")
+        again = submit(replay, link, "/verify-email", password=PASSWORD + " too")
         assert again.status_code == 410
         assert is_friendly_page(again)
         assert open_page(replay, "/").signed_in_as is None
@@ -236,6 +260,49 @@ def test_sign_up_tells_nobody_whether_an_address_has_an_account(shop: Shop) -> N
         back = submit(owner, "/sign-in", "/sign-in", email=taken, password=PASSWORD)
         assert back.status_code == 303
         assert open_page(owner, "/account").signed_in_as == "Dorothy Vaughan"
+
+
+def test_a_stranger_who_signs_up_again_with_an_unconfirmed_address_cannot_take_it(
+    shop: Shop,
+) -> None:
+    """Pre-hijacking: the owner signs up (not yet confirmed); a stranger signs up with the
+    same address and their own password, which replaces the owner's and mails the owner a
+    new link. Opening that link, the owner must not confirm the stranger's password: the
+    link asks for the sign-up's password, and the stranger never gets in."""
+    email = f"grace.{uuid.uuid4().hex[:10]}@example.com"
+    strangers = PASSWORD + " mallory"
+    with shop.visitor() as owner, shop.visitor("127.0.0.4") as stranger:
+        mine = submit(owner, "/sign-up", "/sign-up", name="Grace", email=email, password=PASSWORD)
+        assert mine.status_code == 303, mine.text
+        first = verification_link(shop.up.mail, email)
+        theirs = submit(stranger, "/sign-up", "/sign-up", name="Mallory", email=email,
+                        password=strangers)  # fmt: skip
+        assert theirs.status_code == 303, theirs.text
+        newest = next_link(shop, email, seen={first})
+
+        # The owner opens the newest link and enters their own password: refused, kindly.
+        refused = submit(owner, newest, "/verify-email", password=PASSWORD)
+        assert refused.status_code == 403, refused.text
+        assert is_friendly_page(refused)
+        assert "does not match the sign-up this link was sent for" in html.unescape(refused.text)
+        assert open_page(owner, "/").signed_in_as is None
+        # The stranger, who knows their password but not the link, cannot sign in.
+        early = submit(stranger, "/sign-in", "/sign-in", email=email, password=strangers)
+        assert early.status_code == 403  # "confirm your address first"
+        assert open_page(stranger, "/").signed_in_as is None
+
+        # The owner signs up again (their password wins back) and confirms in one step.
+        again = submit(owner, "/sign-up", "/sign-up", name="Grace", email=email, password=PASSWORD)
+        assert again.status_code == 303, again.text
+        own = next_link(shop, email, seen={first, newest})
+        assert submit(owner, own, "/verify-email", password=strangers).status_code == 403
+        confirmed = submit(owner, own, "/verify-email", password=PASSWORD)
+        assert confirmed.status_code == 303, confirmed.text
+        assert open_page(owner, "/account").signed_in_as == "Grace"
+
+        locked_out = submit(stranger, "/sign-in", "/sign-in", email=email, password=strangers)
+        assert locked_out.status_code == 401
+        assert open_page(stranger, "/").signed_in_as is None
 
 
 def test_after_sign_out_the_old_cookies_are_an_anonymous_visitor(shop: Shop) -> None:

@@ -106,13 +106,44 @@ async def pending(admin: aioredis.Redis, stream: str) -> int:
     return int(summary["pending"])
 
 
-async def no_pending(admin: aioredis.Redis, stream: str) -> None:
-    """Every entry acknowledged (the ack follows the handler's return by a moment)."""
-    for _ in range(200):
-        if await pending(admin, stream) == 0:
-            return
+async def until_holds(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """`until`, for a check that asks the broker."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {TIMEOUT:g} s: {what}")
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{await pending(admin, stream)} entries still pending")
+
+
+async def no_pending(admin: aioredis.Redis, stream: str) -> None:
+    """Every entry of the stream read by the group and acknowledged. Both: "nothing
+    pending" alone holds also before the consumer has read anything."""
+
+    async def all_read_and_acknowledged() -> bool:
+        last = (await admin.xinfo_stream(stream))["last-generated-id"]
+        groups: Any = await admin.xinfo_groups(stream)
+        group = next(g for g in groups if g["name"] in ("g", b"g"))
+        return bool(group["last-delivered-id"] == last and group["pending"] == 0)
+
+    try:
+        await until_holds(all_read_and_acknowledged, "every entry read and acknowledged")
+    except AssertionError:
+        raise AssertionError(f"{await pending(admin, stream)} entries still pending") from None
+
+
+def claim_passes(consumer: Consumer, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """When each of the consumer's claim passes from now on began (loop time), recorded
+    once the pass is over: a pass claims and delivers what has been pending too long."""
+    began: list[float] = []
+    claim = consumer._claim
+
+    async def recorded(client: Any) -> None:
+        start = asyncio.get_running_loop().time()
+        await claim(client)
+        began.append(start)
+
+    monkeypatch.setattr(consumer, "_claim", recorded)
+    return began
 
 
 def test_the_envelope_is_versioned_typed_and_utc() -> None:
@@ -230,12 +261,12 @@ async def test_malformed_entries_are_kept_in_the_dead_letters(
     await admin.xadd(stream, {"other": "field"})
     recorder = Recorder()
     await start(recorder)
-    # Wait on the letters themselves: "nothing pending" holds also before the consumer
-    # has read anything, which made this test fail now and then.
-    for _ in range(600):
-        if len(await letters(admin, stream)) == 2:
-            break
-        await asyncio.sleep(0.05)
+
+    # Wait on the letters themselves, then on the entries read and acknowledged.
+    async def both_kept() -> bool:
+        return len(await letters(admin, stream)) == 2
+
+    await until_holds(both_kept, "both malformed entries dead-lettered")
     await no_pending(admin, stream)
     kept = await letters(admin, stream)
     assert [letter[b"reason"] for letter in kept] == [b"malformed event"] * 2
@@ -261,10 +292,7 @@ async def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_max_d
     async def dead() -> bool:
         return len(await letters(admin, stream)) == 1
 
-    for _ in range(600):
-        if await dead():
-            break
-        await asyncio.sleep(0.05)
+    await until_holds(dead, "the failing event dead-lettered")
     [letter] = await letters(admin, stream)
     assert letter[b"reason"] == b"failed 3 deliveries; last: RuntimeError: the mail server is gone"
     assert (letter[b"deliveries"], letter[b"group"]) == (b"3", b"g")
@@ -274,7 +302,7 @@ async def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_max_d
 
 
 async def test_a_permanent_failure_is_dead_lettered_at_once(
-    url: str, stream: str, admin: aioredis.Redis, start: Start
+    url: str, stream: str, admin: aioredis.Redis, start: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tries: list[Event] = []
 
@@ -282,15 +310,20 @@ async def test_a_permanent_failure_is_dead_lettered_at_once(
         tries.append(event)
         raise PermanentFailure("no handler for OrderConfirmed version 9")
 
-    await start(refuses, claim_idle_seconds=0.2)
+    idle = 0.2
+    consumer, _ = await start(refuses, claim_idle_seconds=idle)
+    passes = claim_passes(consumer, monkeypatch)
     async with Publisher(url) as publisher:
         await publisher.publish(stream, order_event(1))
     await until(lambda: len(tries) == 1, "the event handled")
+    handled = asyncio.get_running_loop().time()
     await no_pending(admin, stream)
     [letter] = await letters(admin, stream)
     assert letter[b"reason"] == b"no handler for OrderConfirmed version 9"
     assert letter[b"deliveries"] == b"1"
-    await asyncio.sleep(0)  # (no redelivery can follow: it is acknowledged)
+    # No redelivery follows: a claim pass that began once the entry, were it still
+    # pending, had been idle long enough to be claimed, has ended without delivering it.
+    await until(lambda: any(t > handled + idle for t in passes), "a claim pass after idle")
     assert len(tries) == 1
 
 

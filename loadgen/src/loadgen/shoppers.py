@@ -165,7 +165,14 @@ class Shopper(FastHttpUser):
         fields = pages.hidden_fields(self.page(link), "/verify-email")
         if fields is None:
             raise FlowFailed("sign-up: the link's page has no confirmation form")
-        self.arrive(self.send("POST", "/verify-email", (303,), fields), "sign-up")
+        # The link confirms only with the password chosen at this sign-up.
+        fields["password"] = ACCOUNT_PASSPHRASE
+        confirmed = self.send("POST", "/verify-email", (303, 403, 429), fields)
+        if confirmed.status_code == 429:
+            raise FlowFailed("sign-up: too many failed attempts from this address (429)")
+        if confirmed.status_code == 403:
+            raise FlowFailed("sign-up: the link's sign-up was made with another password (403)")
+        self.arrive(confirmed, "sign-up")
 
     def mailed_link(self, timeout: float = 60.0) -> str:
         """The newest verification link mailed to the account, read from the shop's dev

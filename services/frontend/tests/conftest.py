@@ -348,10 +348,13 @@ class FakeAccounts(StandIn):
         return web.json_response({"status": "accepted"}, status=202)
 
     async def _verify(self, request: web.Request) -> web.Response:
-        token = (await request.json())["token"]
-        email = next((e for e, t in self.links.items() if t == token), None)
+        self.client_addresses.append(request.headers.get("x-client-address"))
+        body = await request.json()
+        email = next((e for e, t in self.links.items() if t == body["token"]), None)
         if email is None:
             return _problem(410, "verification-link-invalid", "This link does not work.")
+        if body["password"] != self.users[email]["password"]:  # the link stays usable
+            return _problem(403, "verification-password-mismatch", "Not the sign-up's.")
         del self.links[email]  # works once
         self.users[email]["verified"] = True
         return self._signed_in(email)

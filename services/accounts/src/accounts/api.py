@@ -12,7 +12,7 @@ import uuid
 from typing import Annotated
 
 from chassis import callers
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, BackgroundTasks, Path
 from fastapi.responses import Response
 
 from accounts import handlers
@@ -72,11 +72,14 @@ async def register(form: Registration, client: ClientDep, accounts: AccountsDep)
     responses={**INVALID, **LIMITED},
 )
 async def request_verification(
-    request: VerificationRequest, client: ClientDep, accounts: AccountsDep
+    request: VerificationRequest, client: ClientDep, accounts: AccountsDep, later: BackgroundTasks
 ) -> VerificationRequested:
     """Send a new confirmation link, if this address has an account waiting for one: the
-    same 202 for every address."""
-    return await handlers.request_verification(accounts, request, client)
+    same 202 for every address, at the same speed (the link is made after the answer)."""
+    email = await handlers.request_verification(accounts, request, client)
+    if email is not None:
+        later.add_task(handlers.send_verification, accounts, email)
+    return VerificationRequested()
 
 
 @router.post(
@@ -85,13 +88,21 @@ async def request_verification(
     dependencies=FRONTEND,
     responses={
         **INVALID,
-        **responses(_410="The link is unknown, used or expired (`verification-link-invalid`)"),
+        **responses(
+            _403=(
+                "The password is not the one chosen at the sign-up the link was sent for "
+                "(`verification-password-mismatch`); the link still works for the right one"
+            ),
+            _410="The link is unknown, used or expired (`verification-link-invalid`)",
+        ),
+        **LIMITED,
     },
 )
-async def verify(body: Verification, accounts: AccountsDep) -> SignedIn:
-    """Use a confirmation link (its token): the address is proven, and a session opens,
-    as at sign-in. A link works once, until it expires."""
-    return await handlers.verify(accounts, body.token)
+async def verify(body: Verification, client: ClientDep, accounts: AccountsDep) -> SignedIn:
+    """Use a confirmation link (its token) with the password chosen at sign-up: the address
+    is proven, and a session opens, as at sign-in. A link works once, until it expires;
+    wrong passwords count against the sign-in limits."""
+    return await handlers.verify(accounts, body, client)
 
 
 @router.post(

@@ -85,6 +85,18 @@ class VerificationLinkInvalid(AccountsError):
         )
 
 
+class VerificationPasswordMismatch(AccountsError):
+    """A link confirms only for whoever knows the password of the sign-up it was sent for:
+    otherwise a stranger who re-registers an unconfirmed address (their password replaces
+    the first) would have its owner confirm the stranger's account by clicking the link."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "That password does not match the sign-up this link was sent for; sign up again "
+            "to choose a new one."
+        )
+
+
 class TooManyAttempts(AccountsError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many attempts; try again in {retry_after} s.")

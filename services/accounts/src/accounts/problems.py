@@ -23,6 +23,7 @@ from accounts.domain import (
     SessionEnded,
     TooManyAttempts,
     VerificationLinkInvalid,
+    VerificationPasswordMismatch,
     WrongPassword,
 )
 from accounts.limits import LimiterUnavailable
@@ -39,6 +40,7 @@ PROBLEMS: dict[type[AccountsError], tuple[int, str]] = {
     WrongPassword: (403, "wrong-password"),
     EmailNotVerified: (403, "email-unverified"),
     VerificationLinkInvalid: (410, "verification-link-invalid"),
+    VerificationPasswordMismatch: (403, "verification-password-mismatch"),
     EmailUnavailable: (409, "email-unavailable"),
     AddressNotFound: (404, "address-not-found"),
     AddressLimitReached: (409, "address-limit-reached"),

@@ -63,6 +63,9 @@ class VerificationRequest(_Request):
 
 class Verification(_Request):
     token: Annotated[str, Field(min_length=1, max_length=200, description="the link's token")]
+    password: Annotated[
+        AnyPassword, Field(description="the password chosen at the sign-up the link was sent for")
+    ]
 
 
 class Registered(BaseModel):

@@ -102,6 +102,15 @@ class NewVerification:
     lifetime: timedelta
 
 
+@dataclass(frozen=True, slots=True)
+class PendingVerification:
+    """The account a live link would confirm, and its sign-up's password hash."""
+
+    user_id: str
+    email: str
+    password_hash: str
+
+
 _PROFILE = (users.c.id, users.c.email, users.c.display_name, users.c.created_at)
 # Dead sessions of a user are deleted when they next sign in, once revoked this long.
 _KEEP_REVOKED = timedelta(days=1)
@@ -189,20 +198,52 @@ class Store:
             await _write(connection, event)
         return True
 
+    async def pending_verification(self, token_hash: bytes) -> PendingVerification | None:
+        """Whose live link this is, and the password hash of the sign-up it was sent for
+        (re-registering replaces the hash and the link together); None when the link is
+        unknown, used or expired (one answer for all three)."""
+        query = (
+            select(users.c.id, users.c.email, users.c.password_hash)
+            .join(verifications, verifications.c.user_id == users.c.id)
+            .where(
+                verifications.c.token_hash == token_hash, verifications.c.expires_at > func.now()
+            )
+        )
+        async with self.database.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return (
+            None if row is None else PendingVerification(str(row.id), row.email, row.password_hash)
+        )
+
     async def verify(
-        self, token_hash: bytes, session_token_hash: bytes, lifetime: timedelta
+        self,
+        token_hash: bytes,
+        password_hash: str,
+        session_token_hash: bytes,
+        lifetime: timedelta,
     ) -> SessionRecord | None:
-        """Use a link: the address is proven and a session opens; None when the link is
-        unknown, used or expired (one answer for all three). Once only: the user's links
-        are deleted in the same transaction."""
+        """Use a link whose sign-up's password the caller proved (`password_hash`, as read
+        by `pending_verification`): the address is proven and a session opens. None when
+        the link is unknown, used or expired, or a re-registration replaced the password
+        since it was checked. Once only: the user's links are deleted in the same
+        transaction."""
         used = (
             verifications.delete()
-            .where(verifications.c.token_hash == token_hash)
-            .returning(verifications.c.user_id, verifications.c.expires_at > func.now())
+            .where(
+                verifications.c.token_hash == token_hash,
+                verifications.c.expires_at > func.now(),
+                select(users.c.id)
+                .where(
+                    users.c.id == verifications.c.user_id,
+                    users.c.password_hash == password_hash,
+                )
+                .exists(),
+            )
+            .returning(verifications.c.user_id)
         )
         async with self.database.engine.begin() as connection:
             row = (await connection.execute(used)).first()
-            if row is None or not row[1]:
+            if row is None:
                 return None
             user_id = str(row.user_id)
             await connection.execute(

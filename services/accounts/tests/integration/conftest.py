@@ -201,6 +201,17 @@ async def link_token(urls: Urls, email: str) -> str:
     return str(links[-1]).rsplit("/", 1)[-1]
 
 
+async def confirm(
+    client: httpx.AsyncClient, token: str, password: str = PASSWORD, address: str | None = None
+) -> httpx.Response:
+    """POST /v1/verifications: use a link with the password chosen at its sign-up."""
+    return await client.post(
+        "/v1/verifications",
+        json={"token": token, "password": password},
+        headers={"x-client-address": address or fresh_client_address()},
+    )
+
+
 @pytest.fixture
 def register(client: httpx.AsyncClient, urls: Urls) -> Register:
     """`await register(email, password=..., name=..., address=..., verify=True)`: POST
@@ -222,7 +233,7 @@ def register(client: httpx.AsyncClient, urls: Urls) -> Register:
         )
         if verify and response.status_code == 202:
             token = await link_token(urls, response.json()["email"])
-            verified = await client.post("/v1/verifications", json={"token": token})
+            verified = await confirm(client, token, password)
             assert verified.status_code == 201, verified.text
         return response
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from accounts.handlers import Rules
+from accounts.store import Store
 from fastapi import FastAPI
 
-from .conftest import fresh_client_address, fresh_email, link_token, outbox
+from .conftest import confirm, fresh_client_address, fresh_email, link_token, outbox
 
 
 async def test_a_new_address_gets_an_account(
@@ -46,7 +50,7 @@ async def test_a_new_account_signs_in_only_once_its_address_is_proven(
         await client.post("/v1/sessions", json=wrong, headers=address), 401, "invalid-credentials"
     )
 
-    verified = await client.post("/v1/verifications", json={"token": await link_token(urls, email)})
+    verified = await confirm(client, await link_token(urls, email))
     assert verified.status_code == 201, verified.text
     assert verified.json()["user"]["email"] == email  # signed in by the link
     assert (await client.post("/v1/sessions", json=credentials, headers=address)).status_code == 201
@@ -60,10 +64,10 @@ async def test_the_link_works_once_and_is_stored_only_as_a_hash(
     token = await link_token(urls, email)
     stored = await db.fetchval("SELECT token_hash FROM verifications")
     assert stored == hashlib.sha256(token.encode()).digest()
-    assert (await client.post("/v1/verifications", json={"token": token})).status_code == 201
-    again = await client.post("/v1/verifications", json={"token": token})
+    assert (await confirm(client, token)).status_code == 201
+    again = await confirm(client, token)
     problem(again, 410, "verification-link-invalid")
-    unknown = await client.post("/v1/verifications", json={"token": "x" * 43})
+    unknown = await confirm(client, "x" * 43)
     assert unknown.json()["detail"] == again.json()["detail"]
 
 
@@ -76,7 +80,7 @@ async def test_an_expired_link_does_not_work(
     assert expires == rules.verification_lifetime
     await db.execute("UPDATE verifications SET expires_at = now() - interval '1 second'")
     token = await link_token(urls, email)
-    problem(await client.post("/v1/verifications", json={"token": token}), 410,
+    problem(await confirm(client, token), 410,
             "verification-link-invalid")  # fmt: skip
     assert await db.fetchval("SELECT verified_at FROM users") is None
 
@@ -133,13 +137,75 @@ async def test_an_unproven_address_registered_again_belongs_to_the_newest_sign_u
     await register(email, name="Ada Lovelace", verify=False)
     fresh = await link_token(urls, email)
     assert fresh != stale
-    problem(await client.post("/v1/verifications", json={"token": stale}), 410,
+    problem(await confirm(client, stale), 410,
             "verification-link-invalid")  # fmt: skip
-    signed_in = await client.post("/v1/verifications", json={"token": fresh})
+    signed_in = await confirm(client, fresh)
     assert signed_in.json()["user"]["display_name"] == "Ada Lovelace"
     address = {"x-client-address": "203.0.113.9"}
     strangers = {"email": email, "password": "stranger-pre-claims-it-9"}
     assert (await client.post("/v1/sessions", json=strangers, headers=address)).status_code == 401
+
+
+VICTIM, ATTACKER = "victims-own-lantern-31", "attackers-copper-fig-58"
+
+
+async def test_a_link_confirms_only_with_the_password_of_its_sign_up(
+    register: Any, email: str, client: httpx.AsyncClient, urls: Any, problem: Any
+) -> None:
+    """Pre-hijacking: the owner signs up, a stranger signs up again with the same address
+    (their password replaces the owner's, a new link goes to the owner's mailbox), and the
+    owner, clicking the newest link, must not confirm the stranger's password."""
+    await register(email, VICTIM, verify=False)
+    await register(email, ATTACKER, name="Mallory", verify=False)
+    newest = await link_token(urls, email)
+    refused = await confirm(client, newest, VICTIM)
+    body = problem(refused, 403, "verification-password-mismatch")
+    assert "sign up again" in body["detail"]
+    # The attacker never confirms (the link is in the owner's mailbox) and cannot sign in.
+    address = {"x-client-address": fresh_client_address()}
+    attackers = {"email": email, "password": ATTACKER}
+    problem(await client.post("/v1/sessions", json=attackers, headers=address), 403,
+            "email-unverified")  # fmt: skip
+    # The owner signs up again: their password replaces the attacker's, and they confirm.
+    await register(email, VICTIM, verify=False)
+    own = await link_token(urls, email)
+    problem(await confirm(client, own, ATTACKER), 403, "verification-password-mismatch")
+    assert (await confirm(client, own, VICTIM)).status_code == 201
+    problem(await client.post("/v1/sessions", json=attackers, headers=address), 401,
+            "invalid-credentials")  # fmt: skip
+    owners = {"email": email, "password": VICTIM}
+    assert (await client.post("/v1/sessions", json=owners, headers=address)).status_code == 201
+
+
+async def test_a_wrong_password_leaves_the_link_usable_until_it_expires(
+    register: Any, email: str, password: str, client: httpx.AsyncClient, urls: Any,
+    db: asyncpg.Connection, problem: Any,
+) -> None:  # fmt: skip
+    await register(email, verify=False)
+    token = await link_token(urls, email)
+    problem(await confirm(client, token, password + "x"), 403, "verification-password-mismatch")
+    assert await db.fetchval("SELECT verified_at FROM users") is None
+    assert (await confirm(client, token, password)).status_code == 201
+
+
+async def test_wrong_passwords_at_a_link_count_as_failed_sign_ins(
+    register: Any, email: str, password: str, client: httpx.AsyncClient, urls: Any,
+    rules: Rules, problem: Any,
+) -> None:  # fmt: skip
+    """The link page is no way around the sign-in limit per (account, client)."""
+    await register(email, verify=False)
+    token = await link_token(urls, email)
+    client_address = fresh_client_address()
+    for _ in range(rules.signin_per_account.attempts - 1):
+        guess = await confirm(client, token, "a-guess-" + fresh_email(), client_address)
+        problem(guess, 403, "verification-password-mismatch")
+    wrong = {"email": email, "password": "one-more-guess-77"}
+    headers = {"x-client-address": client_address}
+    problem(await client.post("/v1/sessions", json=wrong, headers=headers), 401,
+            "invalid-credentials")  # fmt: skip
+    problem(await confirm(client, token, password, client_address), 429, "too-many-attempts")
+    # Another client (the owner's own browser) still confirms.
+    assert (await confirm(client, token, password)).status_code == 201
 
 
 async def test_a_new_link_is_sent_on_request_with_one_answer_for_every_address(
@@ -158,10 +224,10 @@ async def test_a_new_link_is_sent_on_request_with_one_answer_for_every_address(
     assert len({r.text for r in answers}) == 1
     requested = await outbox(urls, "VerificationRequested")
     assert [e["data"]["email"] for e in requested] == [email]
-    problem(await client.post("/v1/verifications", json={"token": first}), 410,
+    problem(await confirm(client, first), 410,
             "verification-link-invalid")  # fmt: skip
     second = await link_token(urls, email)
-    assert (await client.post("/v1/verifications", json={"token": second})).status_code == 201
+    assert (await confirm(client, second)).status_code == 201
 
 
 async def test_link_requests_are_limited_per_address(
@@ -261,3 +327,53 @@ async def test_registrations_are_limited_per_client_address(
     assert body["retry_after"] == retry_after
     # Another address is not affected.
     assert (await register("elsewhere@example.com")).status_code == 202
+
+
+async def test_the_answer_to_a_link_request_does_not_wait_for_the_link(
+    app: FastAPI, client: httpx.AsyncClient, keys: Any, register: Any, email: str, urls: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Only an unconfirmed account gets a write (a new link, an event): were the answer to
+    wait for it, its time would tell which addresses wait for confirmation. Called as a
+    server would call the app (httpx's in-process transport waits for background work)."""
+    await register(email, verify=False)
+    held = asyncio.Event()
+    real = Store.request_verification
+
+    async def after_the_answer(store: Store, *args: Any) -> bool:
+        await held.wait()
+        return await real(store, *args)
+
+    monkeypatch.setattr(Store, "request_verification", after_the_answer)
+    answered: list[int] = []
+    done = asyncio.Event()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    body = json.dumps({"email": email}).encode()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = {**keys.headers("frontend", "accounts"), "content-type": "application/json",
+               "x-client-address": fresh_client_address()}  # fmt: skip
+    path = "/v1/users/verification-requests"
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("accounts", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    call = asyncio.create_task(app(scope, receive, send))
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+        assert answered == [202]
+        assert len(await outbox(urls, "VerificationRequested")) == 0  # not made yet
+    finally:
+        held.set()
+        await asyncio.wait_for(call, 10)
+    assert len(await outbox(urls, "VerificationRequested")) == 1  # made after the answer

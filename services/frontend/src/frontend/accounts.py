@@ -46,9 +46,13 @@ class AccountsClient(ClientResource):
             "POST", "/v1/users/verification-requests", json=body, client_address=client_address
         )
 
-    async def verify(self, token: str) -> Any:
-        """Use an address-verification link: the same answer as a sign-in."""
-        return await self.call("POST", "/v1/verifications", json={"token": token})
+    async def verify(self, token: str, password: str, client_address: str) -> Any:
+        """Use an address-verification link with the password chosen at sign-up: the same
+        answer as a sign-in."""
+        body = {"token": token, "password": password}
+        return await self.call(
+            "POST", "/v1/verifications", json=body, client_address=client_address
+        )
 
     async def sign_in(self, email: str, password: str, client_address: str) -> Any:
         body = {"email": email, "password": password}

@@ -2,7 +2,8 @@
 
 Sign-up never signs anyone in: its answer is the same "check your e-mail" whether or not
 the address has an account (accounts mails the address either way), and the link in that
-mail proves the address and signs its owner in (`/verify-email/<token>`).
+mail, with the password chosen at that sign-up, proves the address and signs its owner in
+(`/verify-email/<token>`).
 """
 
 from contextlib import suppress
@@ -34,6 +35,13 @@ LINK_REFUSED = (
     "This link does not work any more: each link works once, and only for a while. "
     "If your address is confirmed already, sign in; if not, ask for a new link below."
 )
+# Only whoever chose the sign-up's password confirms with its link: a stranger who signed
+# up again with the address (replacing the password) must not be confirmed by its owner.
+SIGN_UP_MISMATCH = (
+    "That password does not match the sign-up this link was sent for. Enter the password "
+    "you chose when you signed up; if you no longer know it, sign up again to choose a new one."
+)
+SIGN_UP_CHOICE_NEEDED = "Please enter the password you chose when you signed up."
 CHECK_EMAIL = "/sign-up/check-email"
 Token = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 DEFAULT_LANDING = "/account"
@@ -161,8 +169,9 @@ async def resend_link(
 
 @router.get("/verify-email/{token}")
 async def verify_page(request: Request, pages: PagesDep, token: Token) -> Response:
-    """The link from the mail. Only a button here: mail scanners open links, and opening
-    must not use up a link that works once."""
+    """The link from the mail. Only a form here: mail scanners open links, and opening
+    must not use up a link that works once. The form asks for the sign-up's password
+    (accounts confirms only with it)."""
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     return pages.render(
         request, "verify_email.html", title="Confirm your e-mail", token=token, headers=headers
@@ -178,13 +187,28 @@ async def verify(
     viewer: ViewerDep,
     carts: CartDep,
 ) -> Response:
-    token = form.get("token", "")
+    token, password = form.get("token", ""), form.get("password", "")
+
+    def again(error: str, status: int, headers: dict[str, str] | None = None) -> Response:
+        # The link still works, for the right password: the same form again.
+        return pages.render(
+            request, "verify_email.html", title="Confirm your e-mail", status_code=status,
+            error=error, token=token, headers={"Cache-Control": "no-store", **(headers or {})},
+        )  # fmt: skip
+
+    if not password:
+        return again(SIGN_UP_CHOICE_NEEDED, 422)
     try:
-        answer = await accounts.verify(token)
-    except AccountsRefused:  # unknown, used or expired (or not a token at all): one answer
+        answer = await accounts.verify(token, password, client_address(request))
+    except AccountsRefused as refused:
+        if refused.status == 429:
+            return again(_too_many(refused), 429, _limited(refused))
+        if refused.status == 403:
+            return again(SIGN_UP_MISMATCH, 403)
+        # Unknown, used or expired (or not a token at all): one answer.
         return pages.render(
             request, "verify_email.html", title="Confirm your e-mail", status_code=410,
-            error=LINK_REFUSED, token="", headers={"Cache-Control": "no-store"},
+            error=LINK_REFUSED, link_refused=True, token="", headers={"Cache-Control": "no-store"},
         )  # fmt: skip
     target = landing(viewer.session.pop("landing", None))
     viewer.start(answer)

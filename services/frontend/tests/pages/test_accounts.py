@@ -25,10 +25,13 @@ async def sign_up(shop: httpx.AsyncClient, audit, accounts, email: str = "ada@ex
     return await confirm(shop, audit, accounts.links[email])
 
 
-async def confirm(shop: httpx.AsyncClient, audit, token: str):
+async def confirm(shop: httpx.AsyncClient, audit, token: str, password: str = PASSWORD):
+    """Open the link's page and confirm with the sign-up's password, as its owner would."""
     page = await shop.get(f"/verify-email/{token}")
     assert page.status_code == 200
-    return await shop.post("/verify-email", data=form_fields(audit, page.text, "/verify-email"))
+    fields = form_fields(audit, page.text, "/verify-email")
+    assert "password" in fields  # the page asks for it
+    return await shop.post("/verify-email", data={**fields, "password": password})
 
 
 def form_fields(audit, html: str, action: str) -> dict[str, str]:
@@ -63,7 +66,7 @@ async def test_sign_up_asks_to_check_the_mail_and_the_link_signs_in(
     assert "ada@example.com" in page.plain_text
     assert "Welcome to Mosaic, Ada." in page.plain_text
     assert any(f.get("action") == "/sign-out" for f in page.all("form"))
-    assert accounts.client_addresses == ["127.0.0.1"]
+    assert accounts.client_addresses == ["127.0.0.1", "127.0.0.1"]  # sign-up, confirmation
 
 
 async def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_account(
@@ -90,6 +93,31 @@ async def test_a_used_link_says_what_to_do(shop: httpx.AsyncClient, accounts, au
     assert "This link does not work any more" in page.plain_text
     assert has_form(page, "/verify-email/resend")
     assert not has_form(audit((await shop.get("/")).text), "/sign-out")
+
+
+async def test_a_link_confirms_only_with_the_sign_up_s_password_and_stays_usable(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    """A stranger who signed up again with the address replaced its password: the owner,
+    opening the newest link, is told their password is not that sign-up's, not signed in."""
+    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    token = accounts.links["ada@example.com"]
+
+    refused = await confirm(shop, audit, token, "not the password chosen")
+    assert refused.status_code == 403
+    page = audit(refused.text)
+    assert "does not match the sign-up this link was sent for" in page.plain_text
+    assert "sign up again" in page.plain_text
+    assert form_fields(audit, refused.text, "/verify-email")["token"] == token  # try again
+    assert not has_form(audit((await shop.get("/")).text), "/sign-out")
+
+    empty = await shop.post("/verify-email", data={**form_fields(audit, refused.text,
+                            "/verify-email"), "password": ""})  # fmt: skip
+    assert empty.status_code == 422
+    assert "enter the password you chose" in audit(empty.text).plain_text
+
+    assert (await confirm(shop, audit, token)).status_code == 303
 
 
 async def test_signing_in_before_confirming_offers_a_new_link(

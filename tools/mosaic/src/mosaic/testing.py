@@ -429,11 +429,12 @@ class Shopper:
         answer = self.submit("/sign-up", "/sign-up", name=name, email=email, password=password)
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == "/sign-up/check-email", answer.headers
-        self.confirm(verification_link(mail, email))
+        self.confirm(verification_link(mail, email), password)
 
-    def confirm(self, link: str) -> httpx.Response:
-        """Open a verification link and press its button, as its owner would."""
-        confirmed = self.submit(link, "/verify-email")
+    def confirm(self, link: str, password: str) -> httpx.Response:
+        """Open a verification link, enter the sign-up's password and press its button, as
+        its owner would."""
+        confirmed = self.submit(link, "/verify-email", password=password)
         assert confirmed.status_code == 303, confirmed.text
         return confirmed
 

@@ -20,7 +20,6 @@ from orders import keys
 from orders.admin import AdminOrderView, admin_view
 from orders.checkout import Checkout
 from orders.clients import PaymentsClient
-from orders.domain import over_limit_reason
 from orders.owners import OwnerDep, UserOwnerDep, proof_of
 from orders.ports import Rejected, Unavailable
 from orders.problems import (
@@ -36,10 +35,10 @@ from orders.schemas import (
     CheckoutIn,
     CheckoutView,
     LimitView,
-    MoneyView,
     OrderList,
     OrderView,
     checkout_view,
+    limit_view,
     order_view,
 )
 from orders.store import Store
@@ -163,12 +162,7 @@ async def charge_limit(
         raise Problem(
             503, "payments-unavailable", "The payment limits cannot be read just now."
         ) from None
-    return LimitView(
-        currency=currency,
-        max_amount=MoneyView(amount=limit.most.amount, currency=limit.most.currency),
-        shown=limit.shown,
-        message=over_limit_reason(currency, limit.shown),
-    )
+    return limit_view(currency, limit)
 
 
 @router.get(

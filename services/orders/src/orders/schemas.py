@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-from orders.domain import Address, Order, Step
-from orders.ports import Card
+from orders.domain import Address, Order, Step, over_limit_reason
+from orders.ports import Card, ChargeLimit
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # printed on labels and e-mails: no control characters
 Text = Annotated[
@@ -246,6 +246,15 @@ def address_view(address: Address) -> AddressView:
         region=address.region,
         postal_code=address.postal_code,
         country=address.country,
+    )
+
+
+def limit_view(currency: str, limit: ChargeLimit) -> LimitView:
+    return LimitView(
+        currency=currency,
+        max_amount=_money(limit.most),
+        shown=limit.shown,
+        message=over_limit_reason(currency, limit.shown),
     )
 
 

@@ -16,11 +16,7 @@ Idempotency-Key, at the runner's own frontend: sessions live in Valkey) leads to
 confirmed order once the recovery has finished it.
 """
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,14 +25,21 @@ from pathlib import Path
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Forms, Shopper, UpProcess, process_environment, wait_until
+from mosaic.testing import (
+    Forms,
+    ServiceProcess,
+    Shopper,
+    UpProcess,
+    process_environment,
+    wait_until,
+)
 
 # Normal mode only: it SIGKILLs the orders process alone.
 pytestmark = pytest.mark.system
 
 PROCESSOR_TIMES_OUT = "4000 1234 5678 9017"  # Stripe-style test card: the processor hangs
 LEASE_SECONDS = 10  # the crashing orders': then its order is the recovery's
-SAGA_SECONDS = 9  # must be shorter than the lease
+SAGA_SECONDS = 9
 
 
 @dataclass
@@ -64,56 +67,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         )
 
 
-class OwnProcess:
-    """A service process of the test's own (`python -m <module>`), its log in a file."""
-
-    def __init__(self, module: str, env: dict[str, str], log: Path) -> None:
-        self.port, self.ops = free_port(), free_port()
-        self.log = log
-        env = {**env, "PORT": str(self.port), "OPS_PORT": str(self.ops)}
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", module],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-        def ready() -> bool:
-            assert self.process.poll() is None, self.output()
-            try:
-                return httpx.get(f"http://127.0.0.1:{self.ops}/readyz", timeout=2).is_success
-            except httpx.HTTPError:
-                return False
-
-        wait_until(ready, 90, f"{module} is ready")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def logged(self, event: str) -> list[dict[str, object]]:
-        found = []
-        for line in self.output().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and entry.get("event") == event:
-                found.append(entry)
-        return found
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-
 @pytest.mark.timeout(300)
 def test_orders_dying_after_the_charge_says_may_be_placed_and_check_again_finds_it(
     shop: Shop, tmp_path: Path
 ) -> None:
-    orders = OwnProcess(
+    orders = ServiceProcess(
         "orders",
         {
             **shop.orders_env,
@@ -126,7 +84,7 @@ def test_orders_dying_after_the_charge_says_may_be_placed_and_check_again_finds_
     )
     frontend = None
     try:
-        frontend = OwnProcess(
+        frontend = ServiceProcess(
             "frontend",
             {
                 **shop.frontend_env,
@@ -190,23 +148,23 @@ def test_orders_dying_after_the_charge_says_may_be_placed_and_check_again_finds_
 def test_a_refusal_after_the_page_budget_is_shown_at_the_card_number(
     shop: Shop, tmp_path: Path
 ) -> None:
-    own: list[OwnProcess] = []
+    own: list[ServiceProcess] = []
     try:
-        payments = OwnProcess(
+        payments = ServiceProcess(
             "payments",
             {**shop.payments_env, "PROCESSOR_TIMEOUT_SECONDS": "6", "REQUEST_BUDGET_MS": "12000",
              "MOSAIC_REPLICA": "slow"},
             tmp_path / "payments.log",
         )  # fmt: skip
         own.append(payments)
-        orders = OwnProcess(
+        orders = ServiceProcess(
             "orders",
             {**shop.orders_env, "PAYMENTS_URL": f"https://127.0.0.1:{payments.port}",
              "PAYMENTS_TIMEOUT_SECONDS": "10", "MOSAIC_REPLICA": "slow"},
             tmp_path / "orders.log",
         )  # fmt: skip
         own.append(orders)
-        frontend = OwnProcess(
+        frontend = ServiceProcess(
             "frontend",
             {**shop.frontend_env, "ORDERS_URL": f"https://127.0.0.1:{orders.port}",
              "REQUEST_BUDGET_MS": "3000", "MOSAIC_REPLICA": "slow"},

@@ -27,11 +27,7 @@ while the driver is dead), so the charge must be refunded (net zero at payments)
 """
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,7 +39,7 @@ import asyncpg
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Guest, UpProcess, process_environment, wait_until
+from mosaic.testing import Guest, ServiceProcess, UpProcess, process_environment, wait_until
 
 # Normal mode only: it SIGKILLs the orders process alone; in-process, that would take every
 # service down at once, which is another experiment.
@@ -125,64 +121,22 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         yield Shop(up, home, products, env)
 
 
-class CrashingOrders:
+def crashing_orders(shop: Shop, point: str, log: Path) -> ServiceProcess:
     """`python -m orders` of the test's own, set to die after `point`; its log in a file."""
-
-    def __init__(self, shop: Shop, point: str, log: Path) -> None:
-        self.port, ops = free_port(), free_port()
-        env = {
-            **shop.orders_env,
-            "PORT": str(self.port),
-            "OPS_PORT": str(ops),
-            "MOSAIC_TEST_CRASH_AFTER": point,
-            "LEASE_SECONDS": str(LEASE_SECONDS),
-            "SAGA_SECONDS": str(SAGA_SECONDS),
-            "MOSAIC_REPLICA": "crash",
-        }
-        self.log = log
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "orders"],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-        def ready() -> bool:
-            assert self.process.poll() is None, self.output()
-            try:
-                return httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(ready, 90, f"orders crashing after {point} is ready")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def placed(self) -> set[str]:
-        """The ids of the orders it logged as placed."""
-        ids = set()
-        for line in self.output().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and entry.get("event") == "order placed":
-                ids.add(str(entry["order_id"]))
-        return ids
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
+    env = {
+        **shop.orders_env,
+        "MOSAIC_TEST_CRASH_AFTER": point,
+        "LEASE_SECONDS": str(LEASE_SECONDS),
+        "SAGA_SECONDS": str(SAGA_SECONDS),
+        "MOSAIC_REPLICA": "crash",
+    }
+    return ServiceProcess("orders", env, log)
 
 
 def crash_at(shop: Shop, point: Point, tmp_path: Path) -> Crashed:
     """One order placed at an orders that dies after `point`; what it left behind."""
     log = tmp_path / f"orders-{point.after}-{uuid.uuid4().hex[:6]}.log"
-    orders = CrashingOrders(shop, point.after, log)
+    orders = crashing_orders(shop, point.after, log)
     try:
         with (
             shop.up.client("cart", "frontend") as cart,
@@ -199,7 +153,7 @@ def crash_at(shop: Shop, point: Point, tmp_path: Path) -> Crashed:
                 answer = guest.place(body, key)
                 pytest.fail(f"orders answered {answer.status_code} instead of dying: {answer.text}")
         assert orders.process.wait(30) == -signal.SIGKILL, orders.output()
-        placed = orders.placed()
+        placed = {str(entry["order_id"]) for entry in orders.logged("order placed")}
         assert len(placed) == 1, orders.output()
         [order_id] = placed
         acted = callee_records(shop, order_id)

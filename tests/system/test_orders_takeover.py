@@ -13,10 +13,7 @@ default) plus `MOSAIC_TEST_CRASH_AFTER=charging`: it dies right after it persist
 charging step, before it called payments. The re-post goes to the runner's own orders.
 """
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Guest, UpProcess, process_environment, wait_until
+from mosaic.testing import Guest, ServiceProcess, UpProcess, process_environment
 
 pytestmark = pytest.mark.system
 
@@ -40,35 +37,15 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
         yield up
 
 
-def dying_orders(up: UpProcess, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """`python -m orders` set to die after the charging step; its port once ready."""
-    port, ops = free_port(), free_port()
+def dying_orders(up: UpProcess, log: Path) -> ServiceProcess:
+    """`python -m orders` set to die after the charging step, once ready."""
     env = {
         **process_environment(up.processes()["orders.web.1"]["pid"]),
-        "PORT": str(port),
-        "OPS_PORT": str(ops),
         "MOSAIC_TEST_CRASH_AFTER": "charging",
         "MOSAIC_REPLICA": "dying",
     }
     env.pop("LEASE_SECONDS", None)  # the service's default is what is proven
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "orders"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def ready() -> bool:
-        assert process.poll() is None, log.read_text(errors="replace")
-        try:
-            return httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(ready, 90, "the dying orders is ready")
-    return process, port
+    return ServiceProcess("orders", env, log)
 
 
 @pytest.mark.timeout(300)
@@ -80,29 +57,27 @@ def test_a_repost_completes_within_seconds_after_orders_is_killed_mid_checkout(
             p["id"] for p in catalog.get("/v1/products", params={"limit": 2}).json()["items"]
         ]
     log = tmp_path / "dying-orders.log"
-    process, port = dying_orders(shop, log)
+    process = dying_orders(shop, log)
     try:
         with (
             shop.client("cart", "frontend") as cart,
             shop.client("orders", "frontend") as dying,
         ):
-            dying.base_url = httpx.URL(f"https://127.0.0.1:{port}")
+            dying.base_url = httpx.URL(f"https://127.0.0.1:{process.port}")
             guest = Guest(cart, dying)
             guest.fill_cart({products[0]: 1})
             body = Guest.checkout(f"takeover-{uuid.uuid4().hex[:8]}@example.com")
             key = f"takeover-{uuid.uuid4()}"
             with pytest.raises(httpx.TransportError):  # it died before answering
                 guest.place(body, key)
-            assert process.wait(30) == -signal.SIGKILL, log.read_text(errors="replace")
+            assert process.process.wait(30) == -signal.SIGKILL, process.output()
             died = time.monotonic()
 
             with shop.client("orders", "frontend", timeout=60) as orders:
                 answer = Guest(cart, orders, guest.visitor).place(body, key)
             took = time.monotonic() - died
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
+        process.stop()
     assert answer.status_code == 201, f"after {took:.1f} s: {answer.status_code} {answer.text}"
     assert answer.json()["status"] == "confirmed"
     assert took < TAKEOVER_SECONDS, f"the re-post took {took:.1f} s"

@@ -19,6 +19,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mosaic.pki import TOKEN_HEADER, Pki, client_ssl_context, load_signing_key, sign_token
+from mosaic.ports import free_port
 from mosaic.state import served_by
 
 
@@ -283,6 +284,58 @@ def process_environment(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     pairs = (entry.split(b"=", 1) for entry in raw.split(b"\0") if b"=" in entry)
     return {name.decode(): value.decode() for name, value in pairs}
+
+
+class ServiceProcess:
+    """A service process of a test's own (`python -m <module>`) on free ports, started with
+    `env` (as a rule the runner's environment for one of the service's, from
+    `process_environment`, plus what the test changes), ready once its /readyz answers; its
+    output in `log`."""
+
+    def __init__(self, module: str, env: Mapping[str, str], log: Path, timeout: float = 90):
+        self.port, self.ops = free_port(), free_port()
+        self.log = log
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", module],
+                env={**env, "PORT": str(self.port), "OPS_PORT": str(self.ops)},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        def ready() -> bool:
+            assert self.process.poll() is None, self.output()
+            try:
+                return httpx.get(f"http://127.0.0.1:{self.ops}/readyz", timeout=2).is_success
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_until(ready, timeout, f"{module} is ready")
+        except BaseException:
+            self.stop()
+            raise
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def logged(self, event: str) -> list[dict[str, Any]]:
+        """Its JSON log lines for `event`, in order."""
+        found = []
+        for line in self.output().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("event") == event:
+                found.append(entry)
+        return found
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
 
 
 class Forms(HTMLParser):

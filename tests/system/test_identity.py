@@ -177,13 +177,7 @@ def test_the_allowed_caller_succeeds(shop: Shop) -> None:
 def line_after(shop: Shop, mark: int, text: str, timeout: float = 10) -> str:
     """The first line containing `text` among those `up` printed after line `mark`: what
     an earlier test (or an earlier step) logged proves nothing about this one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for line in shop.up.lines[mark:]:
-            if text in line:
-                return line
-        assert time.monotonic() < deadline, f"no {text!r} logged within {timeout:g} s"
-        time.sleep(0.05)
+    return shop.up.wait_for_line(lambda line: text in line, timeout, f"{text!r} logged", after=mark)
 
 
 def test_refusals_are_logged_with_caller_and_route(shop: Shop) -> None:

@@ -149,10 +149,13 @@ class UpProcess:
                     raise AssertionError(f"mosaic up {why} before {text!r}:\n{self.output_tail()}")
                 self._changed.wait(min(left, 0.5))
 
-    def wait_for_line(self, matches: Callable[[str], bool], timeout: float, what: str) -> str:
-        """The first output line for which matches(line) holds; fails with `what` after
-        timeout seconds (or once `up` has exited without printing one)."""
-        deadline, seen = time.monotonic() + timeout, 0
+    def wait_for_line(
+        self, matches: Callable[[str], bool], timeout: float, what: str, *, after: int = 0
+    ) -> str:
+        """The first output line from line `after` on (e.g. `len(up.lines)` before a step:
+        what was logged earlier proves nothing about it) for which matches(line) holds;
+        fails with `what` after timeout seconds (or once `up` has exited without one)."""
+        deadline, seen = time.monotonic() + timeout, after
         with self._changed:
             while True:
                 for line in self.lines[seen:]:

@@ -9,7 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from mosaic.pki import (
 )
 from mosaic.pki.files import write_atomically
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic
+from mosaic.testing import UpProcess, mosaic, wait_until
 
 # Normal mode only: handshakes, certificates and their rotation under load are about TLS
 # between processes; in-process calls between services have no handshake to refuse.
@@ -291,14 +291,6 @@ def test_the_contract_is_not_served_to_a_certificate_without_a_token(shop: Shop)
     assert PRODUCTS in spec.json()["paths"]
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    """Poll `check` until it holds (the services re-read their files every 2 s)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        time.sleep(0.2)
-
-
 def test_a_signing_key_taken_out_of_the_trust_store_is_refused_at_once(shop: Shop) -> None:
     # The operator's token is proven (403 on a route only frontend may call), so catalog
     # has verified and cached it. Then its key leaves the trust store.
@@ -307,15 +299,17 @@ def test_a_signing_key_taken_out_of_the_trust_store_is_refused_at_once(shop: Sho
     trusted = shop.pki.service("admin").public_key
     kept = trusted.read_bytes()
     write_atomically(trusted, public_key_pem(new_signing_key()))
-    try:
-        eventually(
+    try:  # the services re-read their files every 2 s
+        wait_until(
             lambda: refusal(shop, shop.as_service("admin"), token) == 401,
+            10,
             "catalog refuses the token of a key no longer trusted (it lives 60 s)",
         )
     finally:
         write_atomically(trusted, kept)
-    eventually(
+    wait_until(
         lambda: refusal(shop, shop.as_service("admin"), shop.token("admin")) == 403,
+        10,
         "the key trusted again",
     )
 
@@ -329,10 +323,13 @@ def test_a_ca_taken_out_of_the_bundle_is_refused_for_new_connections(
     kept = bundle.read_bytes()
     write_atomically(bundle, kept + partner.cert_pem)
     try:
-        eventually(lambda: handshake_outcome(shop, cert, key) == "accepted", "the added CA trusted")
+        wait_until(
+            lambda: handshake_outcome(shop, cert, key) == "accepted", 10, "the added CA trusted"
+        )
         write_atomically(bundle, kept)
-        eventually(
+        wait_until(
             lambda: handshake_outcome(shop, cert, key) == "TLSV1_ALERT_UNKNOWN_CA",
+            10,
             "the removed CA no longer trusted",
         )
     finally:

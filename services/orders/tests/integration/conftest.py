@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
+from chassis import Database
 from chassis.testing import ServiceKeys, in_process_client, migrated
 from chassis.user_tokens import UserTokenSigner
 from mosaic.backing import BackingServers
@@ -371,6 +372,15 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(database_url)
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """orders' own pool, for the outbox and relay under test."""
+    db = Database(database_url, pool_size=2)
+    await db.open()
+    yield db
+    await db.close()
 
 
 @pytest.fixture(autouse=True)

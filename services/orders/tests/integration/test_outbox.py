@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -18,14 +18,6 @@ from orders.outbox import Relay
 from orders.store import Store
 
 from .conftest import Shopper, StandIns, place
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url, pool_size=2)
-    await db.open()
-    yield db
-    await db.close()
 
 
 async def _confirmed(

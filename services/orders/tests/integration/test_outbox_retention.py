@@ -23,14 +23,6 @@ from .conftest import Shopper, StandIns, place
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url, pool_size=2)
-    await db.open()
-    yield db
-    await db.close()
-
-
-@pytest.fixture
 async def publisher(backing: BackingServers) -> AsyncIterator[Publisher]:
     async with Publisher(backing.broker_url("orders")) as publisher:
         yield publisher

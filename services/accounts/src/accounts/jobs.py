@@ -32,9 +32,9 @@ may hold a link's token). --retry EVENT_ID (or --retry all) gives them back to t
 
 
 class JobSettings(ServiceSettings, DatabaseSettings):
-    """An admin process serves nothing: it needs no ports of its own."""
+    """An admin process serves nothing: it needs no ops port (nor PORT, which
+    ServiceSettings leaves optional already)."""
 
-    port: int = Field(default=1, validation_alias="PORT", ge=1, le=65535, description="unused")
     ops_port: int = Field(
         default=1, validation_alias="OPS_PORT", ge=1, le=65535, description="unused"
     )

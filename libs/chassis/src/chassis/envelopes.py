@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,22 @@ class OutboxEvent:
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data,
         }
+
+
+class Payload(BaseModel):
+    """The base of a producer's event payload models: what it writes is checked strictly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvelopeV1(BaseModel):
+    """The base of a producer's version-1 envelope models (each adds `type` and `data`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: uuid.UUID
+    version: Literal[1]
+    occurred_at: AwareDatetime
 
 
 Envelopes = Mapping[tuple[str, int], type[BaseModel]]

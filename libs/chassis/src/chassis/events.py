@@ -153,11 +153,10 @@ class Publisher:
 
     name = "broker"
 
-    def __init__(self, broker_url: str, *, maxlen: int | None = None) -> None:
+    def __init__(self, broker_url: str) -> None:
         self.url = broker_url
-        # Trim each stream to about this many entries, whether consumers have read them or
-        # not; None (the default) keeps all. Producers use StreamRetention instead.
-        self.maxlen = maxlen
+        # No length bound on XADD: it would drop entries consumers have not read yet.
+        # A producer trims its stream by age with StreamRetention.
         self._client: Redis | None = None
 
     async def open(self) -> None:
@@ -176,9 +175,7 @@ class Publisher:
         """Append the event; return its entry id. Raises BrokerUnavailable when the
         broker cannot be reached (the entry may or may not have been written)."""
         try:
-            entry_id = await self._open_client().xadd(
-                stream, {FIELD: event.model_dump_json()}, maxlen=self.maxlen, approximate=True
-            )
+            entry_id = await self._open_client().xadd(stream, {FIELD: event.model_dump_json()})
         except _UNAVAILABLE as error:
             raise BrokerUnavailable(f"cannot publish to {stream}: {error}") from error
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

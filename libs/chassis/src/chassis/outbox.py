@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import Field, ValidationError
@@ -249,35 +248,3 @@ def relay_process(
     return Worker(
         settings, [relay(database, BrokerPublish(publisher)), retention], [database, publisher]
     )
-
-
-class OutboxTable(Protocol):
-    """A producer's view of its set-aside rows, for the operator's job."""
-
-    async def set_aside(self, database: Database) -> Sequence[Any]:
-        """The rows the relay gave up on, oldest first (dataclasses, never a payload)."""
-        ...
-
-    async def retry(self, database: Database, event_id: str | None) -> int:
-        """Give set-aside rows (one, or all with None) to the relay again; how many."""
-        ...
-
-
-async def set_aside_rows(
-    database_url: str, table: OutboxTable, retry_id: str | None
-) -> list[dict[str, Any]]:
-    """The producer's `outbox` job (`mosaic admin dead-letters` runs it): its set-aside
-    rows as JSON-ready dicts, after giving `retry_id` (an event id, or "all") back to the
-    relay."""
-    database = Database(database_url, pool_size=1)
-    await database.open()
-    try:
-        if retry_id is not None:
-            count = await table.retry(database, None if retry_id == "all" else retry_id)
-            _log.info("outbox events given back to the relay", count=count)
-        return [
-            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(row).items()}
-            for row in await table.set_aside(database)
-        ]
-    finally:
-        await database.close()

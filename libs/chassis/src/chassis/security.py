@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute
 
 from chassis.errors import Problem
 from chassis.logs import get_logger
+from chassis.rotation import file_stamp
 from chassis.settings import ServiceSettings
 from chassis.tls import ReloadingContexts, spiffe_id
 from chassis.tokens import (
@@ -65,7 +66,7 @@ class Credentials:
         self.tls = ReloadingContexts(*tls_files) if tls_files else None
         self.signing_key = signing_key
         self.signer = TokenSigner(service, load_signing_key(signing_key)) if signing_key else None
-        self._signing_stamp = signing_key.stat().st_mtime if signing_key else 0.0
+        self._signing_stamp = file_stamp(signing_key) if signing_key else None
         self.trust = TrustStore(trust_dir) if trust_dir else None
         self.verifier = TokenVerifier(service, self.trust) if self.trust else None
         self._watch: asyncio.Task[None] | None = None
@@ -111,7 +112,7 @@ class Credentials:
     def _reload_signing_key(self) -> None:
         if self.signing_key is None or self.signer is None:
             return
-        stamp = self.signing_key.stat().st_mtime
+        stamp = file_stamp(self.signing_key)
         if stamp != self._signing_stamp:
             self.signer.replace_key(load_signing_key(self.signing_key))
             self._signing_stamp = stamp

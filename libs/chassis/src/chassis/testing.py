@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from fastapi import FastAPI
 
-from chassis.tokens import TokenSigner
+from chassis.security import XFCC_HEADER
+from chassis.tls import spiffe_id
+from chassis.tokens import TOKEN_HEADER, TokenSigner
 from chassis.user_tokens import UserTokenSigner
 
 
@@ -60,8 +62,8 @@ class ServiceKeys:
         """A caller's proof as a mesh's sidecar delivers it (tests run apps as behind a mesh):
         its token, and the identity of the certificate the sidecar verified."""
         return {
-            "x-service-token": self.token(caller, audience),
-            "x-forwarded-client-cert": f"URI=spiffe://mosaic.local/{caller}",
+            TOKEN_HEADER: self.token(caller, audience),
+            XFCC_HEADER: f"URI={spiffe_id(caller)}",
         }
 
     def user_tokens(self, lifetime: int = 600) -> UserTokenSigner:
@@ -133,7 +135,7 @@ async def in_process_client(
     service: str = app.state.settings.service_name
 
     async def sign(request: httpx.Request) -> None:
-        if "x-service-token" not in request.headers:
+        if TOKEN_HEADER not in request.headers:
             name = caller if isinstance(caller, str) else caller(request)
             request.headers.update(keys.headers(name, service))
 

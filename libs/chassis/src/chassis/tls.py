@@ -13,6 +13,8 @@ import ssl
 import tempfile
 from pathlib import Path
 
+from chassis.rotation import Stamp, file_stamp
+
 TRUST_DOMAIN = "mosaic.local"
 
 
@@ -76,10 +78,8 @@ class ReloadingContexts:
     def _hand_over(self, connection: ssl.SSLObject, _name: str | None, _ctx: object) -> None:
         connection.context = self._current
 
-    def _current_stamp(self) -> tuple[tuple[int, int, int], ...]:
-        # The inode too: a file renamed into place within one clock tick keeps the mtime.
-        found = (path.stat() for path in (self.cert, self.key, self.ca))
-        return tuple((st.st_mtime_ns, st.st_ino, st.st_size) for st in found)
+    def _current_stamp(self) -> tuple[Stamp, ...]:
+        return tuple(file_stamp(path) for path in (self.cert, self.key, self.ca))
 
     def reload_if_changed(self) -> bool:
         """Build new contexts from the files; True when something changed.

@@ -21,6 +21,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
+from chassis.rotation import Stamp, file_stamp
+
 TOKEN_HEADER = "x-service-token"  # noqa: S105 (a header name, not a secret)
 ALGORITHM = "EdDSA"
 LIFETIME = 60  # seconds; the most a token may live
@@ -82,15 +84,13 @@ class TrustStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._keys: dict[str, list[Ed25519PublicKey]] = {}
-        self._stamp: tuple[tuple[str, int, int, int], ...] = ()
+        self._stamp: tuple[tuple[str, Stamp], ...] = ()
         # Bumped by every reload: what was verified under an older content proves nothing.
         self.generation = 0
         self.reload_if_changed()
 
-    def _current_stamp(self) -> tuple[tuple[str, int, int, int], ...]:
-        # The inode too: a file renamed into place within one clock tick keeps the mtime.
-        found = ((p.name, p.stat()) for p in self.folder.glob("*.pub"))
-        return tuple(sorted((name, st.st_mtime_ns, st.st_ino, st.st_size) for name, st in found))
+    def _current_stamp(self) -> tuple[tuple[str, Stamp], ...]:
+        return tuple(sorted((p.name, file_stamp(p)) for p in self.folder.glob("*.pub")))
 
     def reload_if_changed(self) -> bool:
         stamp = self._current_stamp()

@@ -19,19 +19,16 @@ from pathlib import Path
 from typing import Literal
 
 from chassis import envelopes
+from chassis.envelopes import EnvelopeV1, Payload
 from chassis.envelopes import OutboxEvent as OutboxEvent  # what the store writes
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:accounts"
 VERIFY_PATH = "/verify-email/"  # the shop's page (frontend) that takes the link's token
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VerificationV1(_Data):
+class VerificationV1(Payload):
     """A link that proves the address: sent when an account is registered (or registered
     again before it was verified) and when its owner asks for the link again."""
 
@@ -42,7 +39,7 @@ class VerificationV1(_Data):
     expires_at: AwareDatetime
 
 
-class AddressTakenV1(_Data):
+class AddressTakenV1(Payload):
     """Someone tried to sign up with an address that has an account: its owner hears of it
     (the one who tried sees the same answer as for a free address)."""
 
@@ -52,30 +49,22 @@ class AddressTakenV1(_Data):
     attempted_at: AwareDatetime
 
 
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: uuid.UUID
-    version: Literal[1]
-    occurred_at: AwareDatetime
-
-
-class AccountRegisteredEventV1(_Envelope):
+class AccountRegisteredEventV1(EnvelopeV1):
     type: Literal["AccountRegistered"]
     data: VerificationV1
 
 
-class VerificationRequestedEventV1(_Envelope):
+class VerificationRequestedEventV1(EnvelopeV1):
     type: Literal["VerificationRequested"]
     data: VerificationV1
 
 
-class SignUpWithTakenAddressEventV1(_Envelope):
+class SignUpWithTakenAddressEventV1(EnvelopeV1):
     type: Literal["SignUpWithTakenAddress"]
     data: AddressTakenV1
 
 
-ENVELOPES: dict[tuple[str, int], type[_Envelope]] = {
+ENVELOPES: dict[tuple[str, int], type[EnvelopeV1]] = {
     ("AccountRegistered", 1): AccountRegisteredEventV1,
     ("VerificationRequested", 1): VerificationRequestedEventV1,
     ("SignUpWithTakenAddress", 1): SignUpWithTakenAddressEventV1,

@@ -6,10 +6,8 @@ runs it with the job environment the runner keeps ([tool.mosaic] outbox), as ord
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
-import uuid
+from typing import Any
 
 from chassis import (
     DatabaseSettings,
@@ -18,7 +16,7 @@ from chassis import (
     get_logger,
     load_settings,
 )
-from chassis.outbox import set_aside_rows
+from chassis.outbox_job import add_outbox_job, outbox_job
 from pydantic import Field
 
 from accounts import outbox as outbox_rows
@@ -34,17 +32,16 @@ may hold a link's token). --retry EVENT_ID (or --retry all) gives them back to t
 
 
 class JobSettings(ServiceSettings, DatabaseSettings):
-    """An admin process serves nothing: it needs no ports of its own."""
+    """An admin process serves nothing: it needs no ops port (nor PORT, which
+    ServiceSettings leaves optional already)."""
 
-    port: int = Field(default=1, validation_alias="PORT", ge=1, le=65535, description="unused")
     ops_port: int = Field(
         default=1, validation_alias="OPS_PORT", ge=1, le=65535, description="unused"
     )
 
 
-async def outbox(settings: JobSettings, retry_id: str | None) -> list[dict[str, object]]:
-    """The set-aside rows (after giving `retry_id`, or all with "all", back to the relay)."""
-    return await set_aside_rows(settings.database_url, outbox_rows, retry_id)
+def _line(row: dict[str, Any]) -> str:
+    return f"{row['event_id']}  {row['type']} v{row['version']}  {row['last_error']}"
 
 
 def main(argv: list[str]) -> int:
@@ -52,20 +49,8 @@ def main(argv: list[str]) -> int:
         prog="python -m accounts.jobs", description=__doc__.split("\n\n")[0]
     )
     jobs = parser.add_subparsers(dest="job", required=True, metavar="JOB")
-    aside = jobs.add_parser(
-        "outbox",
-        help="list (or retry) the outbox events the relay set aside",
-        description=OUTBOX_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    aside.add_argument("--retry", metavar="EVENT_ID", help="an event id, or all")
-    aside.add_argument("--json", action="store_true", help="one JSON list on stdout")
+    add_outbox_job(jobs, OUTBOX_HELP)
     arguments = parser.parse_args(argv)
-    if arguments.retry not in (None, "all"):
-        try:
-            uuid.UUID(arguments.retry)
-        except ValueError:
-            parser.error(f"--retry takes an event id (a UUID) or all, not {arguments.retry!r}")
     settings = load_settings(JobSettings)
     configure_logging(
         service=settings.service_name,
@@ -73,12 +58,7 @@ def main(argv: list[str]) -> int:
         log_format=settings.log_format,
         level=settings.log_level,
     )
-    rows = asyncio.run(outbox(settings, arguments.retry))
-    if arguments.json:
-        print(json.dumps(rows))
-    for row in [] if arguments.json else rows:
-        print(f"{row['event_id']}  {row['type']} v{row['version']}  {row['last_error']}")
-    return 0
+    return outbox_job(arguments, settings.database_url, outbox_rows, _line)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ class Relay(outbox.Relay):
         *,
         batch: int = 100,
         poll_seconds: float = 0.5,
-        backoff_seconds: float = 1.0,
     ) -> None:
         super().__init__(
             database,
@@ -47,7 +46,6 @@ class Relay(outbox.Relay):
             SQL,
             batch=batch,
             poll_seconds=poll_seconds,
-            backoff_seconds=backoff_seconds,
             max_attempts=1,
         )
 

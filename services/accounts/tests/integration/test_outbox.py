@@ -16,6 +16,7 @@ from accounts.events import STREAM
 from accounts.outbox import Relay, retry, set_aside
 from chassis import Database
 from chassis.events import Event
+from chassis.outbox import BrokerPublish
 from chassis.testing import ServiceKeys
 
 from .conftest import SERVICE_DIR
@@ -32,6 +33,18 @@ class Broker:
         if self.fail_after is not None and len(self.published) >= self.fail_after:
             raise ConnectionError("broker away")
         self.published.append((stream, envelope))
+
+
+class Publisher:
+    """An in-memory stand-in for chassis.events' Publisher, behind the relay's real
+    BrokerPublish (which refuses an envelope that is not an event before it gets here)."""
+
+    def __init__(self) -> None:
+        self.published: list[Event] = []
+
+    async def publish(self, stream: str, event: Event) -> None:
+        assert stream == STREAM
+        self.published.append(event)
 
 
 async def test_published_events_leave_the_outbox_in_order(
@@ -72,16 +85,14 @@ async def test_a_row_that_is_not_an_event_is_set_aside_without_blocking_the_rest
     database = Database(urls.database, pool_size=1)
     await database.open()
     try:
-        published: list[dict[str, Any]] = []
-
-        async def publish(stream: str, envelope: dict[str, Any]) -> None:
-            Event.model_validate(envelope)  # as the relay's BrokerPublish does first
-            published.append(envelope)
-
-        assert await Relay(database, publish).relay_once() == 2
+        publisher = Publisher()
+        assert await Relay(database, BrokerPublish(publisher)).relay_once() == 2  # type: ignore[arg-type]
     finally:
         await database.close()
-    assert [e["data"]["email"] for e in published] == ["before@example.com", "after@example.com"]
+    assert [e.data["email"] for e in publisher.published] == [
+        "before@example.com",
+        "after@example.com",
+    ]
     aside = await db.fetch("SELECT failed_at, error FROM outbox")
     assert len(aside) == 1 and aside[0]["failed_at"] is not None
     assert "an event" not in aside[0]["error"]  # where and what, not the values
@@ -100,11 +111,9 @@ async def test_the_operator_lists_a_set_aside_row_without_its_payload_and_retrie
     database = Database(urls.database, pool_size=1)
     await database.open()
     try:
-
-        async def publish(stream: str, envelope: dict[str, Any]) -> None:
-            Event.model_validate(envelope)  # as the relay's BrokerPublish does first
-
-        assert await Relay(database, publish).relay_once() == 0
+        publisher = Publisher()
+        assert await Relay(database, BrokerPublish(publisher)).relay_once() == 0  # type: ignore[arg-type]
+        assert publisher.published == []
         [aside] = await set_aside(database)
         assert (aside.type, aside.version) == ("AccountRegistered", 1)
         assert (aside.last_error or "").startswith("invalid event: ")
@@ -127,9 +136,8 @@ async def test_the_outbox_job_lists_as_mosaic_admin_reads_it(
         " 'invalid event: id')"
     )
     env = {
-        **os.environ,
-        "MOSAIC_SERVICE": "accounts",
-        "PORT": "1",
+        **{name: value for name, value in os.environ.items() if name != "PORT"},
+        "MOSAIC_SERVICE": "accounts",  # no PORT: a job serves nothing
         "OPS_PORT": "2",
         "DATABASE_URL": urls.database,
         "REDIS_URL": urls.redis,
@@ -137,18 +145,29 @@ async def test_the_outbox_job_lists_as_mosaic_admin_reads_it(
         "SERVICE_TRUST_DIR": str(keys.trust_dir),
         "MOSAIC_PROCESS": "outbox",
     }
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "accounts.jobs", "outbox", "--json"],
-        cwd=SERVICE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def job(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "accounts.jobs", "outbox", *arguments],
+            cwd=SERVICE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    result = await asyncio.to_thread(job, "--json")
     assert result.returncode == 0, result.stderr
     [listed] = [line for line in result.stdout.splitlines() if line.startswith("[")]
     [row] = json.loads(listed)
     assert (row["type"], row["last_error"]) == ("VerificationRequested", "invalid event: id")
     assert "s3cret" not in result.stdout + result.stderr
+    # On a terminal: one line per row, as the operator reads it.
+    text = await asyncio.to_thread(job)
+    assert text.returncode == 0, text.stderr
+    line = f"{row['event_id']}  VerificationRequested v1  invalid event: id"
+    assert line in text.stdout.splitlines()
+    assert "s3cret" not in text.stdout + text.stderr
+    refused = await asyncio.to_thread(job, "--retry", "not-an-id")
+    assert refused.returncode == 2 and "an event id (a UUID) or all" in refused.stderr

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chassis import envelopes
+from chassis.envelopes import EnvelopeV1, Payload
 from chassis.envelopes import OutboxEvent as OutboxEvent  # what the saga and store write
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from orders.domain import Address, Money, Order
 
@@ -29,16 +30,12 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:orders"
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MoneyV1(_Data):
+class MoneyV1(Payload):
     amount: int = Field(description="integer minor units")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
 
 
-class LineV1(_Data):
+class LineV1(Payload):
     product_id: str
     name: str
     quantity: int = Field(ge=1)
@@ -46,7 +43,7 @@ class LineV1(_Data):
     line_total: MoneyV1
 
 
-class AddressV1(_Data):
+class AddressV1(Payload):
     name: str
     line1: str
     line2: str | None = None
@@ -56,7 +53,7 @@ class AddressV1(_Data):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
 
 
-class OrderConfirmedV1(_Data):
+class OrderConfirmedV1(Payload):
     """An order was paid and shipped: exactly one per confirmed order."""
 
     order_id: uuid.UUID
@@ -77,7 +74,7 @@ class OrderConfirmedV1(_Data):
     )
 
 
-class OrderCancelledV1(_Data):
+class OrderCancelledV1(Payload):
     """An order was cancelled; whatever had been charged is refunded."""
 
     order_id: uuid.UUID
@@ -90,25 +87,17 @@ class OrderCancelledV1(_Data):
     placed_at: AwareDatetime
 
 
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: uuid.UUID
-    version: Literal[1]
-    occurred_at: AwareDatetime
-
-
-class OrderConfirmedEventV1(_Envelope):
+class OrderConfirmedEventV1(EnvelopeV1):
     type: Literal["OrderConfirmed"]
     data: OrderConfirmedV1
 
 
-class OrderCancelledEventV1(_Envelope):
+class OrderCancelledEventV1(EnvelopeV1):
     type: Literal["OrderCancelled"]
     data: OrderCancelledV1
 
 
-ENVELOPES: dict[tuple[str, int], type[_Envelope]] = {
+ENVELOPES: dict[tuple[str, int], type[EnvelopeV1]] = {
     ("OrderConfirmed", 1): OrderConfirmedEventV1,
     ("OrderCancelled", 1): OrderCancelledEventV1,
 }

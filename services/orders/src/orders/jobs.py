@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from chassis import (
     Credentials,
@@ -29,7 +29,7 @@ from chassis import (
     get_logger,
     load_settings,
 )
-from chassis.outbox import set_aside_rows
+from chassis.outbox_job import add_outbox_job, outbox_job
 
 from orders import outbox as outbox_rows
 from orders.app import upstream
@@ -136,9 +136,11 @@ relay: their attempts start again from zero. `mosaic admin dead-letters` runs th
 """
 
 
-async def outbox(settings: JobSettings, retry_id: str | None) -> list[dict[str, object]]:
-    """The set-aside rows (after giving `retry_id`, or all with "all", back to the relay)."""
-    return await set_aside_rows(settings.database_url, outbox_rows, retry_id)
+def _line(row: dict[str, Any]) -> str:
+    return (
+        f"{row['event_id']}  {row['type']} v{row['version']}  order {row['order_id']}"
+        f"  attempts {row['attempts']}  {row['last_error']}"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -155,20 +157,8 @@ def main(argv: list[str]) -> int:
     recovery.add_argument(
         "--limit", type=int, default=200, help="the most orders one pass takes (default 200)"
     )
-    aside = jobs.add_parser(
-        "outbox",
-        help="list (or retry) the outbox events the relay set aside",
-        description=OUTBOX_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    aside.add_argument("--retry", metavar="EVENT_ID", help="an event id, or all")
-    aside.add_argument("--json", action="store_true", help="one JSON list on stdout")
+    add_outbox_job(jobs, OUTBOX_HELP)
     arguments = parser.parse_args(argv)
-    if arguments.job == "outbox" and arguments.retry not in (None, "all"):
-        try:
-            uuid.UUID(arguments.retry)
-        except ValueError:
-            parser.error(f"--retry takes an event id (a UUID) or all, not {arguments.retry!r}")
     settings = load_settings(JobSettings)
     configure_logging(
         service=settings.service_name,
@@ -177,15 +167,7 @@ def main(argv: list[str]) -> int:
         level=settings.log_level,
     )
     if arguments.job == "outbox":
-        rows = asyncio.run(outbox(settings, arguments.retry))
-        if arguments.json:
-            print(json.dumps(rows))
-        for row in [] if arguments.json else rows:
-            print(
-                f"{row['event_id']}  {row['type']} v{row['version']}  order {row['order_id']}"
-                f"  attempts {row['attempts']}  {row['last_error']}"
-            )
-        return 0
+        return outbox_job(arguments, settings.database_url, outbox_rows, _line)
     summary = asyncio.run(recover(settings, arguments.limit))
     # One line: the message says it all, the fields are there for queries.
     _log.info(summary.line(), job="recover", **asdict(summary))

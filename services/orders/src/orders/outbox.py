@@ -53,7 +53,6 @@ class Relay(outbox.Relay):
         *,
         batch: int = 100,
         poll_seconds: float = 0.5,
-        backoff_seconds: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
         retention_seconds: float = RETENTION_SECONDS,
     ) -> None:
@@ -64,7 +63,6 @@ class Relay(outbox.Relay):
             SQL,
             batch=batch,
             poll_seconds=poll_seconds,
-            backoff_seconds=backoff_seconds,
             max_attempts=max_attempts,
             retention_seconds=retention_seconds,
         )

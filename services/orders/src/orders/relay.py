@@ -10,14 +10,12 @@ after EVENTS_RETENTION_SECONDS), as a chassis worker: /healthz and /readyz on OP
 from __future__ import annotations
 
 from chassis import Database, load_settings
-from chassis.outbox import BrokerPublish, Publish, RelayProcessSettings, relay_process
+from chassis.outbox import Publish, RelayProcessSettings, relay_process
 from chassis.worker import Worker, serve_worker
 from pydantic import Field
 
 from orders.events import STREAM
 from orders.outbox import MAX_ATTEMPTS, RETENTION_SECONDS, Relay
-
-__all__ = ["BrokerPublish", "OrdersRelaySettings", "relay_worker"]
 
 
 class OrdersRelaySettings(RelayProcessSettings):

@@ -99,9 +99,9 @@ class OrdersSettings(ServiceSettings, DatabaseSettings):
 
 
 class JobSettings(OrdersSettings):
-    """Admin processes (the recovery) serve nothing: they need no ports of their own."""
+    """Admin processes (the recovery) serve nothing: they need no ops port (nor PORT,
+    which ServiceSettings leaves optional already)."""
 
-    port: int = Field(default=1, validation_alias="PORT", ge=1, le=65535, description="unused")
     ops_port: int = Field(
         default=1, validation_alias="OPS_PORT", ge=1, le=65535, description="unused"
     )

@@ -13,10 +13,10 @@ import orjson
 import pytest
 from chassis import Database
 from chassis.events import Publisher
+from chassis.outbox import BrokerPublish
 from mosaic.backing import BackingServers
 from orders.events import STREAM
 from orders.outbox import Relay, retry, set_aside
-from orders.relay import BrokerPublish
 from redis.asyncio import Redis
 
 from .conftest import Shopper, StandIns, place

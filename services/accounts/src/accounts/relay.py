@@ -28,8 +28,9 @@ def relay_worker() -> Worker:
             poll_seconds=settings.relay_poll_seconds,
         )
 
-    # The stream holds each link's token until trimmed: keep it no longer than the link
-    # lives (ACCOUNTS_VERIFICATION_HOURS, a day by default) once notifications has it.
+    # The stream holds each link's token until trimmed, EVENTS_RETENTION_SECONDS after
+    # notifications acknowledged it; keep that no longer than ACCOUNTS_VERIFICATION_HOURS
+    # (both a day by default) so no stream entry outlives its link by much.
     return relay_process(settings, relay, STREAM)
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 
-from mosaic.admin.dead_letters import outbox_command
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.children import Command
@@ -209,7 +208,7 @@ class Stack:
             assert self._smtp_url is not None
             urls["SMTP_URL"] = self._smtp_url
         env = service_env(service, ports, urls, credentials, shop_url=self.url)
-        if service.jobs or outbox_command(service):  # `mosaic admin` runs these later
+        if service.jobs or service.outbox:  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:

@@ -337,14 +337,14 @@ def retry_outbox(
     Fix the cause first (the row, or the relay's code): an event that fails again is set
     aside again after RELAY_MAX_ATTEMPTS. Prints what is still set aside afterwards.
     """
-    from mosaic.admin.dead_letters import outbox_command, outbox_rows
+    from mosaic.admin.dead_letters import outbox_rows
     from mosaic.errors import UsageError
     from mosaic.services import discover_services
 
     known = {s.name: s for s in discover_services(services_dir(services))}
     target = known.get(service)
-    if target is None or outbox_command(target) is None:
-        having = ", ".join(n for n, s in known.items() if outbox_command(s)) or "none"
+    if target is None or target.outbox is None:
+        having = ", ".join(n for n, s in known.items() if s.outbox) or "none"
         raise UsageError(f"{service!r} has no outbox job", f"Services with one: {having}.")
     left = outbox_rows(mosaic_home(), target, retry=event_id)
     print(f"{len(left)} outbox event(s) of {service} still set aside.")

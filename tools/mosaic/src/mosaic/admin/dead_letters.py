@@ -18,7 +18,6 @@ import asyncio
 import json
 import shlex
 import subprocess
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -165,17 +164,10 @@ def as_json(letter: Letter) -> dict[str, Any]:
     return asdict(letter)
 
 
-def outbox_command(service: Service) -> str | None:
-    """`[tool.mosaic] outbox` of the service: its job listing set-aside outbox rows."""
-    data = tomllib.loads((service.folder / "pyproject.toml").read_text())
-    command = data.get("tool", {}).get("mosaic", {}).get("outbox")
-    return command if isinstance(command, str) and command.strip() else None
-
-
 def outbox_rows(home: Path, service: Service, retry: str | None = None) -> list[dict[str, Any]]:
     """The outbox rows the service's relay set aside (after retrying `retry`: an event id,
     or "all"), from its own job with the environment the runner gives its jobs."""
-    command = outbox_command(service)
+    command = service.outbox
     if command is None:
         return []
     env = load_job_env(home, service.name) if runner_pid(home) is not None else None

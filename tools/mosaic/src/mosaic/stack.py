@@ -185,11 +185,9 @@ class Stack:
         await self.backing.start_embedded(
             postgres and not self.options.database_url, valkey and not self.options.redis_url
         )
-        if (
-            valkey
-            and self.backing.redis_url
-            and (warning := await eviction_warning(self.backing.redis_url))
-        ):
+        # Only an external server: the embedded one is configured never to evict (valkey.py).
+        external = self.options.redis_url if valkey else None
+        if external and (warning := await eviction_warning(external)):
             self.logs.note(warning)
         done.set()
 

@@ -27,7 +27,7 @@ import redis.exceptions
 
 from mosaic.backing.provision import dead_letter_key, stream_key
 from mosaic.backing.secrets import Secrets
-from mosaic.backing.valkey import ADMIN_USER
+from mosaic.backing.valkey import admin_url
 from mosaic.errors import MosaicError, UsageError
 from mosaic.jobs import load_job_env
 from mosaic.procfile import shell_argv
@@ -80,8 +80,7 @@ def admin_broker_url(home: Path, redis_url: str | None) -> str:
             f"Mosaic is not running on {home}",
             "Start it with `./mosaic up`, or give the broker's admin URL with --redis-url.",
         )
-    password = Secrets(home / "secrets.json").password("valkey/admin")
-    return f"redis://{ADMIN_USER}:{password}@127.0.0.1:{valkey['port']}/0"
+    return admin_url(Secrets(home / "secrets.json").password("valkey/admin"), valkey["port"])
 
 
 def list_letters(url: str, producers: list[str]) -> list[Letter]:

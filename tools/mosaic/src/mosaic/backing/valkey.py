@@ -43,6 +43,11 @@ def _executable() -> str:
     return path
 
 
+def admin_url(password: str, port: int) -> str:
+    """The admin URL of an embedded Valkey on `port` (also read by `mosaic admin`)."""
+    return f"redis://{ADMIN_USER}:{password}@127.0.0.1:{port}/0"
+
+
 @dataclass
 class EmbeddedValkey:
     """One data directory, served on one loopback port for the lifetime of this object."""
@@ -53,7 +58,7 @@ class EmbeddedValkey:
 
     @property
     def admin_url(self) -> str:
-        return f"redis://{ADMIN_USER}:{self.password}@127.0.0.1:{self.port}/0"
+        return admin_url(self.password, self.port)
 
     @property
     def config_path(self) -> Path:

@@ -143,7 +143,7 @@ async def test_the_services_reach_the_servers_by_the_hosts_given(
             ("--postgres-admin-url", "postgresql://u:pw@db:port/x"),
             2,
             "the port in the URL is not a number",
-            "",
+            "postgresql://USER:PASSWORD@HOST:PORT",
         ),
         (
             ("--valkey-admin-url", "redis://admin:pw@127.0.0.1:{free}", "--service", "frontend"),
@@ -163,7 +163,12 @@ async def test_the_services_reach_the_servers_by_the_hosts_given(
             "Check that the server runs",
         ),
         (("--service", "nosuch"), 2, "no service named nosuch", "Services here:"),
-        (("--postgres-host", "postgres:x", "--service", "cart"), 2, "is not HOST or HOST:PORT", ""),
+        (
+            ("--postgres-host", "postgres:x", "--service", "cart"),
+            2,
+            "is not HOST or HOST:PORT",
+            "For example: postgres:5432",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(

@@ -85,7 +85,12 @@ def test_a_bad_mosaic_table_is_explained(tmp_path: Path, table: str, message: st
 
 
 def test_events_and_jobs_are_read_from_the_table(tmp_path: Path) -> None:
-    write_service(tmp_path, "shop", 'backing = ["postgres", "broker"]\n', "web: a\n")
+    write_service(
+        tmp_path,
+        "shop",
+        'backing = ["postgres", "broker"]\noutbox = "python -m shop.jobs outbox"\n',
+        "web: a\n",
+    )
     write_service(
         tmp_path,
         "mailer",
@@ -102,6 +107,7 @@ def test_events_and_jobs_are_read_from_the_table(tmp_path: Path) -> None:
         ("tidy", "python -m mailer.jobs tidy", 5.0),
     ]
     assert shop.consumes == () and shop.jobs == ()
+    assert shop.outbox == "python -m shop.jobs outbox" and mailer.outbox is None
 
 
 def test_only_a_producer_can_be_consumed(tmp_path: Path) -> None:

@@ -43,6 +43,9 @@ class Service:
     # [tool.mosaic] app: process type -> "module:function" of its app or worker factory,
     # for `mosaic up --in-process`; a plain string names the web process's.
     apps: dict[str, str] = field(default_factory=dict)
+    # [tool.mosaic] outbox: its job listing (and retrying) the outbox events its relay set
+    # aside, for `mosaic admin dead-letters`
+    outbox: str | None = None
 
 
 def url_variable(service: str) -> str:
@@ -97,7 +100,11 @@ def load_service(folder: Path) -> Service:
     if not types:
         raise MosaicError(f"{folder / 'Procfile'} has no long-running process type (e.g. web)")
     apps = _apps(table.get("app"), types, name, pyproject)
-    return Service(name, folder, backing, calls, edge, types, release, api, consumes, jobs, apps)
+    outbox = table.get("outbox")
+    outbox = outbox if isinstance(outbox, str) and outbox.strip() else None
+    return Service(
+        name, folder, backing, calls, edge, types, release, api, consumes, jobs, apps, outbox
+    )
 
 
 def _apps(value: object, types: dict[str, str], name: str, pyproject: Path) -> dict[str, str]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 
-from mosaic.admin.dead_letters import outbox_command
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.children import Command
@@ -186,11 +185,9 @@ class Stack:
         await self.backing.start_embedded(
             postgres and not self.options.database_url, valkey and not self.options.redis_url
         )
-        if (
-            valkey
-            and self.backing.redis_url
-            and (warning := await eviction_warning(self.backing.redis_url))
-        ):
+        # Only an external server: the embedded one is configured never to evict (valkey.py).
+        external = self.options.redis_url if valkey else None
+        if external and (warning := await eviction_warning(external)):
             self.logs.note(warning)
         done.set()
 
@@ -209,7 +206,7 @@ class Stack:
             assert self._smtp_url is not None
             urls["SMTP_URL"] = self._smtp_url
         env = service_env(service, ports, urls, credentials, shop_url=self.url)
-        if service.jobs or outbox_command(service):  # `mosaic admin` runs these later
+        if service.jobs or service.outbox:  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:

@@ -237,21 +237,6 @@ Stream = Annotated[
 ]
 
 
-def _dead_letter_streams(stream: str | None, services: Path | None) -> list[str]:
-    from mosaic.admin.dead_letters import dead_letter_streams
-    from mosaic.errors import UsageError
-    from mosaic.services import discover_services
-
-    known = dead_letter_streams(discover_services(services_dir(services)))
-    if stream is None:
-        return known
-    wanted = f"events:{stream}:dead"
-    if wanted not in known:
-        names = ", ".join(s.split(":")[1] for s in known) or "none"
-        raise UsageError(f"no service consumes events of {stream!r}", f"Producers: {names}.")
-    return [wanted]
-
-
 @dead_letters.command("list")
 def list_dead_letters(
     stream: Stream = None,
@@ -268,19 +253,21 @@ def list_dead_letters(
     An outbox event set aside is one a producer's relay could not publish (RELAY_MAX_ATTEMPTS).
     --json: {"dead_letters": [...], "outbox": [...]}.
     """
-    from mosaic.admin.dead_letters import admin_broker_url, list_letters, outbox_rows
+    from mosaic.admin.dead_letters import (
+        admin_broker_url,
+        consumed_producers,
+        list_letters,
+        outbox_rows,
+    )
     from mosaic.admin.dead_letters import as_json as letter_json
     from mosaic.services import discover_services
 
     home = mosaic_home()
-    streams = _dead_letter_streams(stream, services)
-    letters = list_letters(admin_broker_url(home, redis_url), streams)
-    producers = {s.split(":")[1] for s in streams}
+    known = discover_services(services_dir(services))
+    producers = consumed_producers(known, stream)
+    letters = list_letters(admin_broker_url(home, redis_url), producers)
     outbox = [
-        row
-        for service in discover_services(services_dir(services))
-        if service.name in producers
-        for row in outbox_rows(home, service)
+        row for service in known if service.name in producers for row in outbox_rows(home, service)
     ]
     if as_json:
         print(json.dumps({"dead_letters": [letter_json(x) for x in letters], "outbox": outbox}))
@@ -316,10 +303,11 @@ def replay_dead_letters(
     consumer that now reads that version, a mail server back): a letter that fails again
     comes back here. Prints each replayed letter's id.
     """
-    from mosaic.admin.dead_letters import admin_broker_url, replay
+    from mosaic.admin.dead_letters import admin_broker_url, consumed_producers, replay
+    from mosaic.services import discover_services
 
-    streams = _dead_letter_streams(stream, services)
-    done = replay(admin_broker_url(mosaic_home(), redis_url), streams, ids or [])
+    producers = consumed_producers(discover_services(services_dir(services)), stream)
+    done = replay(admin_broker_url(mosaic_home(), redis_url), producers, ids or [])
     for letter in done:
         print(f"replayed {letter.id} onto {letter.stream} (event {letter.event_id})")
     if not done:
@@ -337,14 +325,14 @@ def retry_outbox(
     Fix the cause first (the row, or the relay's code): an event that fails again is set
     aside again after RELAY_MAX_ATTEMPTS. Prints what is still set aside afterwards.
     """
-    from mosaic.admin.dead_letters import outbox_command, outbox_rows
+    from mosaic.admin.dead_letters import outbox_rows
     from mosaic.errors import UsageError
     from mosaic.services import discover_services
 
     known = {s.name: s for s in discover_services(services_dir(services))}
     target = known.get(service)
-    if target is None or outbox_command(target) is None:
-        having = ", ".join(n for n, s in known.items() if outbox_command(s)) or "none"
+    if target is None or target.outbox is None:
+        having = ", ".join(n for n, s in known.items() if s.outbox) or "none"
         raise UsageError(f"{service!r} has no outbox job", f"Services with one: {having}.")
     left = outbox_rows(mosaic_home(), target, retry=event_id)
     print(f"{len(left)} outbox event(s) of {service} still set aside.")

@@ -18,7 +18,6 @@ import asyncio
 import json
 import shlex
 import subprocess
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,14 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from mosaic.backing.provision import dead_letter_key, stream_key
 from mosaic.backing.secrets import Secrets
-from mosaic.backing.valkey import ADMIN_USER
+from mosaic.backing.valkey import admin_url
 from mosaic.errors import MosaicError, UsageError
 from mosaic.jobs import load_job_env
 from mosaic.procfile import shell_argv
 from mosaic.services import Service
 from mosaic.state import read_state, runner_pid
-
-DEAD_SUFFIX = ":dead"  # chassis.events.dead_letters_of: events:<producer>:dead
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,18 @@ class Letter:
     event_version: int | None
 
 
-def dead_letter_streams(services: list[Service]) -> list[str]:
-    """events:<producer>:dead of every producer some service consumes."""
+def consumed_producers(services: list[Service], only: str | None = None) -> list[str]:
+    """Every producer some service consumes (their dead letters are events:<producer>:dead),
+    or just `only`: a usage error when nobody consumes its events."""
     producers = sorted({p for s in services for p in s.consumes})
-    return [f"events:{p}{DEAD_SUFFIX}" for p in producers]
+    if only is None:
+        return producers
+    if only not in producers:
+        raise UsageError(
+            f"no service consumes events of {only!r}",
+            f"Producers: {', '.join(producers) or 'none'}.",
+        )
+    return [only]
 
 
 def admin_broker_url(home: Path, redis_url: str | None) -> str:
@@ -74,35 +80,36 @@ def admin_broker_url(home: Path, redis_url: str | None) -> str:
             f"Mosaic is not running on {home}",
             "Start it with `./mosaic up`, or give the broker's admin URL with --redis-url.",
         )
-    password = Secrets(home / "secrets.json").password("valkey/admin")
-    return f"redis://{ADMIN_USER}:{password}@127.0.0.1:{valkey['port']}/0"
+    return admin_url(Secrets(home / "secrets.json").password("valkey/admin"), valkey["port"])
 
 
-def list_letters(url: str, streams: list[str]) -> list[Letter]:
-    return asyncio.run(_list(url, streams))
+def list_letters(url: str, producers: list[str]) -> list[Letter]:
+    return asyncio.run(_list(url, producers))
 
 
-def replay(url: str, streams: list[str], ids: list[str]) -> list[Letter]:
-    """Put the letters with `ids` (all with []) back onto their streams; those replayed."""
-    return asyncio.run(_replay(url, streams, ids))
+def replay(url: str, producers: list[str], ids: list[str]) -> list[Letter]:
+    """Put the letters with `ids` (all with []) of the producers' dead letters back onto
+    their streams; those replayed."""
+    return asyncio.run(_replay(url, producers, ids))
 
 
-async def _list(url: str, streams: list[str]) -> list[Letter]:
+async def _list(url: str, producers: list[str]) -> list[Letter]:
     async with _Broker(url) as client:
         found = []
-        for dead in streams:
-            entries: Any = await client.xrange(dead)
-            found += [_letter(dead, entry_id, fields) for entry_id, fields in entries]
+        for producer in producers:
+            entries: Any = await client.xrange(dead_letter_key(producer))
+            found += [_letter(producer, entry_id, fields) for entry_id, fields in entries]
         return found
 
 
-async def _replay(url: str, streams: list[str], ids: list[str]) -> list[Letter]:
+async def _replay(url: str, producers: list[str], ids: list[str]) -> list[Letter]:
     async with _Broker(url) as client:
         done = []
-        for dead in streams:
+        for producer in producers:
+            dead = dead_letter_key(producer)
             entries: Any = await client.xrange(dead)
             for entry_id, fields in entries:
-                letter = _letter(dead, entry_id, fields)
+                letter = _letter(producer, entry_id, fields)
                 if ids and letter.id not in ids:
                     continue
                 if b"event" not in fields:  # nothing to replay: an entry without an event
@@ -136,7 +143,7 @@ class _Broker:
         await self.client.aclose()
 
 
-def _letter(dead: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Letter:
+def _letter(producer: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Letter:
     def text(name: str) -> str:
         return fields.get(name.encode(), b"").decode(errors="replace")
 
@@ -149,8 +156,8 @@ def _letter(dead: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Letter:
     version = event.get("version")
     return Letter(
         id=entry_id.decode(),
-        dead_letters=dead,
-        stream=text("stream") or dead.removesuffix(DEAD_SUFFIX),
+        dead_letters=dead_letter_key(producer),
+        stream=text("stream") or stream_key(producer),
         group=text("group"),
         reason=text("reason"),
         deliveries=int(text("deliveries") or 0),
@@ -165,17 +172,10 @@ def as_json(letter: Letter) -> dict[str, Any]:
     return asdict(letter)
 
 
-def outbox_command(service: Service) -> str | None:
-    """`[tool.mosaic] outbox` of the service: its job listing set-aside outbox rows."""
-    data = tomllib.loads((service.folder / "pyproject.toml").read_text())
-    command = data.get("tool", {}).get("mosaic", {}).get("outbox")
-    return command if isinstance(command, str) and command.strip() else None
-
-
 def outbox_rows(home: Path, service: Service, retry: str | None = None) -> list[dict[str, Any]]:
     """The outbox rows the service's relay set aside (after retrying `retry`: an event id,
     or "all"), from its own job with the environment the runner gives its jobs."""
-    command = outbox_command(service)
+    command = service.outbox
     if command is None:
         return []
     env = load_job_env(home, service.name) if runner_pid(home) is not None else None

@@ -10,9 +10,10 @@ them, so it converges the servers and rewrites the same files.
 from collections.abc import Callable
 from pathlib import Path
 
-from mosaic.backing.secrets import Secrets, write_private
+from mosaic.backing.secrets import Secrets
 from mosaic.backing.service_secrets import AdminUrls, provision_service
 from mosaic.errors import UsageError
+from mosaic.pki.files import write_atomically
 from mosaic.services import Service
 
 
@@ -53,9 +54,10 @@ async def provision_all(
 def write_service_files(out: Path, service: str, values: dict[str, str]) -> str:
     """`<service>.env` and `<service>/<VARIABLE>`, each 0600 and replaced atomically."""
     env_file = out / f"{service}.env"
-    write_private(env_file, "".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+    env_text = "".join(f"{k}={v}\n" for k, v in sorted(values.items()))
+    write_atomically(env_file, env_text.encode(), private=True)
     folder = out / service
     folder.mkdir(mode=0o700, exist_ok=True)
     for variable, value in values.items():
-        write_private(folder / variable, value)
+        write_atomically(folder / variable, value.encode(), private=True)
     return f"{env_file} and {folder}/{{{','.join(sorted(values))}}}"

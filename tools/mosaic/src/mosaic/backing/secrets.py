@@ -1,9 +1,10 @@
 """Passwords generated once per $MOSAIC_HOME and kept in a file only its owner can read."""
 
 import json
-import os
 import secrets
 from pathlib import Path
+
+from mosaic.pki.files import write_atomically
 
 
 class Secrets:
@@ -31,17 +32,7 @@ class Secrets:
         return {str(k): str(v) for k, v in data.items()}
 
     def _write(self, values: dict[str, str]) -> None:
-        write_private(self.path, json.dumps(values, indent=2, sort_keys=True))
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically, readable by its owner only (0600) from the start:
-    a reader sees the old file or the new one, never a part, and never a readable secret."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(
+            self.path, json.dumps(values, indent=2, sort_keys=True).encode(), private=True
+        )

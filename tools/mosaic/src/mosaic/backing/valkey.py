@@ -26,6 +26,7 @@ import redis.exceptions
 
 from mosaic.backing.waiting import wait_until
 from mosaic.children import Command
+from mosaic.pki.files import write_atomically
 from mosaic.ports import free_port
 
 ADMIN_USER = "admin"
@@ -42,6 +43,11 @@ def _executable() -> str:
     return path
 
 
+def admin_url(password: str, port: int) -> str:
+    """The admin URL of an embedded Valkey on `port` (also read by `mosaic admin`)."""
+    return f"redis://{ADMIN_USER}:{password}@127.0.0.1:{port}/0"
+
+
 @dataclass
 class EmbeddedValkey:
     """One data directory, served on one loopback port for the lifetime of this object."""
@@ -52,7 +58,7 @@ class EmbeddedValkey:
 
     @property
     def admin_url(self) -> str:
-        return f"redis://{ADMIN_USER}:{self.password}@127.0.0.1:{self.port}/0"
+        return admin_url(self.password, self.port)
 
     @property
     def config_path(self) -> Path:
@@ -63,11 +69,11 @@ class EmbeddedValkey:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         acl = self.data_dir / "users.acl"
         digest = hashlib.sha256(self.password.encode()).hexdigest()
-        _write_private(
-            acl,
-            f"user default off resetpass ~* &* +@all\nuser {ADMIN_USER} on #{digest} ~* &* +@all\n",
+        users = (
+            f"user default off resetpass ~* &* +@all\nuser {ADMIN_USER} on #{digest} ~* &* +@all\n"
         )
-        _write_private(
+        write_atomically(acl, users.encode(), private=True)
+        write_atomically(
             self.config_path,
             "\n".join(
                 [
@@ -85,7 +91,8 @@ class EmbeddedValkey:
                     f"maxmemory-policy {MAXMEMORY_POLICY}",
                     "",
                 ]
-            ),
+            ).encode(),
+            private=True,
         )
 
     def command(self) -> Command:
@@ -132,11 +139,3 @@ async def eviction_warning(admin_url: str) -> str | None:
         "accounts' sign-in limits may be dropped, handing a guesser fresh attempts. "
         f"Set maxmemory-policy {MAXMEMORY_POLICY} on that server."
     )
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(path)

@@ -88,8 +88,8 @@ def run(
         "t0": t0, "duration": duration, "done": result.kills, "say": say})  # fmt: skip
     for thread in [*threads, killer]:
         thread.start()
-    while any(thread.is_alive() for thread in threads):
-        time.sleep(5)  # a progress line every few seconds
+    while alive := [thread for thread in threads if thread.is_alive()]:
+        alive[0].join(timeout=5)  # a progress line every few seconds; on as soon as all end
         say(f"{time.monotonic() - t0:5.0f} s  {tally.count()} checkouts answered, "
             f"{len(tally.setup_failures)} shoppers short of a page")  # fmt: skip
     killer.join(timeout=120)

@@ -23,11 +23,6 @@ class CsrfRejected(Exception):
     """The post did not carry this visitor's CSRF token."""
 
 
-def csrf_token(session: Session) -> str:
-    """The token this visitor's forms carry; making it stores nothing."""
-    return session.csrf_token
-
-
 def session_of(request: Request) -> Session:
     session: Session = request.state.session
     return session

@@ -7,7 +7,7 @@ mail, with the password chosen at that sign-up, proves the address and signs its
 """
 
 from contextlib import suppress
-from typing import Annotated
+from typing import Annotated, Any
 
 from chassis import dependency
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,10 +15,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
 from frontend.cart_owner import CartDep, merge_after_sign_in
+from frontend.carts import CartClient
 from frontend.client_address import client_address
 from frontend.dependencies import WITH_MENU, PagesDep
 from frontend.forms import FormDep, SessionDep, local_path
-from frontend.viewer import NotSignedIn, ViewerDep
+from frontend.viewer import NotSignedIn, Viewer, ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
@@ -74,6 +75,16 @@ def _limited(refused: AccountsRefused) -> dict[str, str] | None:
     return {"Retry-After": _retry_after(refused)} if refused.status == 429 else None
 
 
+async def _signed_in(
+    viewer: Viewer, carts: CartClient, answer: Any, welcome: str, target: str
+) -> Response:
+    """After a sign-in or a confirmed sign-up: the session begins, the cart joins, hello."""
+    viewer.start(answer)
+    await merge_after_sign_in(viewer, carts)
+    viewer.session.flash(welcome, "success")
+    return RedirectResponse(target, status_code=303)
+
+
 @router.get("/sign-in")
 async def sign_in_page(request: Request, pages: PagesDep, next: Next = DEFAULT_LANDING) -> Response:
     return pages.render(request, "sign_in.html", title="Sign in", next=landing(next), email="")
@@ -102,10 +113,8 @@ async def sign_in(
             headers=_limited(refused), error=error, email=email, next=target,
             resend=unconfirmed,
         )  # fmt: skip
-    viewer.start(answer)
-    await merge_after_sign_in(viewer, carts)
-    viewer.session.flash(f"Welcome back, {answer['user']['display_name']}.", "success")
-    return RedirectResponse(target, status_code=303)
+    welcome = f"Welcome back, {answer['user']['display_name']}."
+    return await _signed_in(viewer, carts, answer, welcome, target)
 
 
 @router.get("/sign-up")
@@ -211,13 +220,8 @@ async def verify(
             error=LINK_REFUSED, link_refused=True, token="", headers={"Cache-Control": "no-store"},
         )  # fmt: skip
     target = landing(viewer.session.pop("landing", None))
-    viewer.start(answer)
-    await merge_after_sign_in(viewer, carts)
-    viewer.session.flash(
-        f"Your address is confirmed. Welcome to Mosaic, {answer['user']['display_name']}.",
-        "success",
-    )
-    return RedirectResponse(target, status_code=303)
+    welcome = f"Your address is confirmed. Welcome to Mosaic, {answer['user']['display_name']}."
+    return await _signed_in(viewer, carts, answer, welcome, target)
 
 
 @router.post("/sign-out")

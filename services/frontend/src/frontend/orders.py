@@ -167,6 +167,10 @@ class OrdersClient(ClientResource):
         kept = self._limits.get(currency)
         if kept is not None and kept[0] > time.monotonic():
             return kept[1]
+        # One ask at a time per currency: pages arriving meanwhile use the last answer (as
+        # the category bar does), rather than each asking orders again.
+        last = kept[1] if kept is not None else None
+        self._limits[currency] = (time.monotonic() + self.LIMIT_RETRY_SECONDS, last)
         found = await self._ask_limit(currency)
         fresh = self.LIMIT_FRESH_SECONDS if found is not None else self.LIMIT_RETRY_SECONDS
         self._limits[currency] = (time.monotonic() + fresh, found)

@@ -14,7 +14,7 @@ from starlette.templating import Jinja2Templates
 from frontend.assets import HashedStaticFiles
 from frontend.clients import CatalogClient, Money, Product, is_product_id
 from frontend.currency import BASE_CURRENCY, CurrencyClient, Offered
-from frontend.forms import csrf_token, local_path
+from frontend.forms import local_path
 from frontend.sessions import Session
 
 PACKAGE_DIR = Path(__file__).parent
@@ -131,7 +131,7 @@ def _shopper(request: Request) -> dict[str, Any]:
     chosen = session.get("currency", BASE_CURRENCY) if session is not None else BASE_CURRENCY
     unconverted = getattr(request.state, "prices_unconverted", False)
     return {
-        "csrf_token": csrf_token(session) if session is not None else None,
+        "csrf_token": session.csrf_token if session is not None else None,
         # A fragment shows no flashes: they wait for the next whole page.
         "flashes": session.take_flashes() if session and not wants_partial(request) else [],
         "user": session.get("user") if session is not None else None,

@@ -135,15 +135,20 @@ class SessionStore:
         return Session(new_id(), {}, new=True)
 
     async def save(self, session: Session) -> None:
-        client = self.cache.client
-        if session.modified and session.kept:
-            # A known id is only updated, never recreated: a request that raced a sign-out
-            # must not bring the ended session back.
-            key, data = self._key(session.id), orjson.dumps(session.data)
-            await client.set(key, data, ex=self.idle_seconds, xx=not session.new)
-        if session.replaced_id is not None:
-            await client.delete(self._key(session.replaced_id))
-            session.replaced_id = None
+        store = session.modified and session.kept
+        if not store and session.replaced_id is None:
+            return
+        # At sign-in and sign-out both commands go: one round trip (a plain pipeline, no MULTI).
+        async with self.cache.client.pipeline(transaction=False) as pipe:
+            if store:
+                # A known id is only updated, never recreated: a request that raced a sign-out
+                # must not bring the ended session back.
+                key, data = self._key(session.id), orjson.dumps(session.data)
+                pipe.set(key, data, ex=self.idle_seconds, xx=not session.new)
+            if session.replaced_id is not None:
+                pipe.delete(self._key(session.replaced_id))
+            await pipe.execute()
+        session.replaced_id = None
 
 
 def served_over_tls(scope: Scope, trusted: Sequence[Network] = ()) -> bool:

@@ -12,23 +12,15 @@ link's token goes into the mail only: never logged, never stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from uuid import UUID
 
-from chassis import Database, get_logger
+from chassis import get_logger
 from chassis.events import PermanentFailure
 from pydantic import ValidationError
 
 from notifications.account_events import AddressTakenV1, VerificationV1
-from notifications.emails import (
-    RenderedEmail,
-    build_message,
-    render_address_taken,
-    render_verification,
-)
-from notifications.mailer import Mailer
-from notifications.sending import IncomingEvent, send_once, summary
+from notifications.emails import RenderedEmail, render_address_taken, render_verification
+from notifications.sending import IncomingEvent, MailHandler, send_once, summary
 
 _log = get_logger("notifications.account_mail")
 
@@ -40,27 +32,8 @@ SUBSCRIBED: dict[str, frozenset[int]] = {
 }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class AccountMail:
+class AccountMail(MailHandler):
     """The handler of `events:accounts`: returns to ack, raises to leave for redelivery."""
-
-    def __init__(
-        self,
-        database: Database,
-        mailer: Mailer,
-        *,
-        shop_url: str,
-        sender: str,
-        clock: Callable[[], datetime] = _utcnow,
-    ) -> None:
-        self.database = database
-        self.mailer = mailer
-        self.shop_url = shop_url
-        self.sender = sender
-        self.clock = clock
 
     def _render(self, event: IncomingEvent) -> tuple[str, RenderedEmail]:
         """The recipient and the mail (the event is of a type and version we read)."""
@@ -89,9 +62,7 @@ class AccountMail:
             details = summary(error) if isinstance(error, ValidationError) else [str(error)]
             log.warning("event ignored: malformed", errors=details)
             return
-        mail = build_message(
-            rendered, sender=self.sender, recipient=recipient, event_id=event_id, date=self.clock()
-        )
+        mail = self.message(rendered, recipient=recipient, event_id=event_id)
         await send_once(
             self.database, self.mailer, event, event_id, mail, log=log, what="account mail"
         )

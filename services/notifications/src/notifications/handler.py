@@ -16,20 +16,17 @@ Exactly one e-mail per event, as far as SMTP allows: `sending.send_once`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from uuid import UUID
 
-from chassis import Database, get_logger
+from chassis import get_logger
 from chassis.events import PermanentFailure
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import store
-from notifications.emails import build_message, message_id, render_order_confirmed
-from notifications.mailer import Mailer
+from notifications.emails import message_id, render_order_confirmed
 from notifications.order_events import OrderConfirmedV1
-from notifications.sending import IncomingEvent, send_once, summary
+from notifications.sending import IncomingEvent, MailHandler, send_once, summary
 
 __all__ = ["SUBSCRIBED", "IncomingEvent", "Notifier"]
 
@@ -40,25 +37,8 @@ ORDER_CONFIRMED = ("OrderConfirmed", 1)
 SUBSCRIBED: dict[str, frozenset[int]] = {"OrderConfirmed": frozenset({1})}
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Notifier:
-    def __init__(
-        self,
-        database: Database,
-        mailer: Mailer,
-        *,
-        shop_url: str,
-        sender: str,
-        clock: Callable[[], datetime] = _utcnow,
-    ) -> None:
-        self.database = database
-        self.mailer = mailer
-        self.shop_url = shop_url
-        self.sender = sender
-        self.clock = clock
+class Notifier(MailHandler):
+    """The handler of `events:orders`: returns to ack, raises to leave for redelivery."""
 
     async def handle(self, event: IncomingEvent) -> None:
         log = _log.bind(event_id=str(event.id), event_type=event.type, event_version=event.version)
@@ -82,13 +62,7 @@ class Notifier:
             raise PermanentFailure(f"malformed data: {'; '.join(errors)}") from None
         log = log.bind(order_id=str(order.order_id))
         rendered = render_order_confirmed(order, shop_url=self.shop_url)
-        mail = build_message(
-            rendered,
-            sender=self.sender,
-            recipient=order.email,
-            event_id=event_id,
-            date=self.clock(),
-        )
+        mail = self.message(rendered, recipient=order.email, event_id=event_id)
 
         async def record(session: AsyncSession) -> None:
             await store.record_sent(

@@ -20,6 +20,7 @@ event id), which mail stores and clients use to recognise duplicates.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 from uuid import UUID
@@ -30,7 +31,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import store
-from notifications.emails import message_id
+from notifications.emails import RenderedEmail, build_message, message_id
 from notifications.mailer import Mailer, MailFailed, MailRefused
 
 Record = Callable[[AsyncSession], Awaitable[None]]
@@ -47,6 +48,35 @@ class IncomingEvent(Protocol):
     def version(self) -> int: ...
     @property
     def data(self) -> Any: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MailHandler:
+    """What every stream's handler holds: where mail is logged and sent, and how it is
+    addressed. Subclasses add `handle(event)`."""
+
+    def __init__(
+        self,
+        database: Database,
+        mailer: Mailer,
+        *,
+        shop_url: str,
+        sender: str,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.database = database
+        self.mailer = mailer
+        self.shop_url = shop_url
+        self.sender = sender
+        self.clock = clock
+
+    def message(self, rendered: RenderedEmail, *, recipient: str, event_id: UUID) -> EmailMessage:
+        return build_message(
+            rendered, sender=self.sender, recipient=recipient, event_id=event_id, date=self.clock()
+        )
 
 
 async def send_once(

@@ -55,10 +55,25 @@ async def test_a_new_account_gets_its_link_once(
     assert text is not None and html is not None
     assert f"{SHOP}/verify-email/{TOKEN}" in text.get_content()
     assert f"{SHOP}/verify-email/{TOKEN}" in html.get_content()
+    assert "Thank you for creating a Mosaic account" in text.get_content()
+    assert "new link" not in text.get_content()
     # Every handle() has returned, so every send it made was accepted already (250).
     assert len(smtp.mailbox.messages) == 1
     row = await db.fetchrow("SELECT type, outcome FROM inbox")
     assert row is not None and (row["type"], row["outcome"]) == ("AccountRegistered", "sent")
+
+
+async def test_a_link_asked_for_again_says_earlier_links_no_longer_work(
+    database: Database, smtp: SmtpServer
+) -> None:
+    await account_mail(database, smtp).handle(registered("VerificationRequested"))
+    [mail] = smtp.mailbox.wait_for(1, timeout=10)
+    text, html = mail.get_body(("plain",)), mail.get_body(("html",))
+    assert text is not None and html is not None
+    for part in (text.get_content(), html.get_content()):
+        assert "Earlier links no longer work." in part
+        assert "Thank you for creating" not in part
+        assert f"{SHOP}/verify-email/{TOKEN}" in part
 
 
 async def test_the_owner_of_a_taken_address_hears_of_the_attempt(

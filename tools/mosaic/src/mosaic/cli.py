@@ -4,7 +4,7 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from mosaic.admin.cli import app as admin_app
 from mosaic.bench.cli import bench
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
+
+if TYPE_CHECKING:
+    from mosaic.deploy_compose import ComposeDeployment
 
 # Each command imports what it needs when it runs: `status` and `down` stay quick (tests and
 # scripts poll them) instead of loading the database and HTTP clients `up` needs.
@@ -25,6 +28,21 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(admin_app, name="admin")
+images_app = typer.Typer(
+    help="Container images of the services: one per service, from deploy/images/Containerfile.",
+    no_args_is_help=True,
+)
+app.add_typer(images_app, name="images")
+deploy_app = typer.Typer(
+    help="Deployments of the shop from its images, generated from the service data.",
+    no_args_is_help=True,
+)
+app.add_typer(deploy_app, name="deploy")
+compose_app = typer.Typer(
+    help="The whole shop in containers on this machine (deploy/compose/compose.yaml).",
+    no_args_is_help=True,
+)
+deploy_app.add_typer(compose_app, name="compose")
 app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -172,6 +190,163 @@ def test(
     from mosaic.checks import run_checks
 
     raise typer.Exit(run_checks(workspace_root(), ctx.args, static=static))
+
+
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="podman|docker", help="The container engine (default: the first that works)."
+    ),
+]
+
+
+@images_app.command("build")
+def images_build(
+    packages: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[SERVICE]...",
+            help="Which images (default: every service and the tools, `mosaic`).",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            metavar="IMAGE",
+            help="The base image: any Debian-like image with python3.11 and its venv module. "
+            "Default: the local base if --make-base made one, else python:3.11-slim-bookworm.",
+        ),
+    ] = None,
+    make_base: Annotated[
+        bool,
+        typer.Option(
+            "--make-base",
+            help="First make the base from Debian's packages with mmdebstrap (no registry "
+            "needed), as localhost/mosaic/base:bookworm, and build on it.",
+        ),
+    ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            metavar="podman|docker", help="The container engine (default: the first that works)."
+        ),
+    ] = None,
+) -> None:
+    """Build the image of each service (and of the `mosaic` tools) from the lock.
+
+    Tags each localhost/mosaic/<name>:<git revision> and :dev. Every image installs only its
+    package's locked dependencies (hashes checked; nothing downloaded inside the build), runs
+    as a numeric non-root user and works with a read-only root filesystem. Sizes and build
+    times are printed at the end.
+    """
+    from mosaic import images
+    from mosaic.engine import find_engine
+
+    root = workspace_root()
+    chosen = images.chosen(images.packages(root), packages or [])
+    found = find_engine(engine, root)
+    say = _say
+    say(f"engine: {found.name} ({found.executable})")
+    if make_base and base:
+        raise typer.BadParameter("give --base or --make-base, not both")
+    chosen_base = images.make_base(found, say) if make_base else images.choose_base(found, base)
+    built = images.build(found, root, chosen, chosen_base, say)
+    total = sum(b.seconds for b in built)
+    say(f"built {len(built)} image(s) in {total:.0f} s on {chosen_base}")
+
+
+@deploy_app.command("render")
+def deploy_render(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only say whether the committed files are current.")
+    ] = False,
+) -> None:
+    """Write deploy/compose/compose.yaml from [tool.mosaic], the Procfiles and the container
+    environment. Run it after changing any of them; a test fails while it is stale."""
+    from mosaic.compose import COMPOSE_FILE, render
+    from mosaic.services import discover_services
+
+    root = workspace_root()
+    text = render(discover_services(services_dir(None)))
+    path = root / COMPOSE_FILE
+    current = path.is_file() and path.read_text() == text
+    if check:
+        _say(f"{COMPOSE_FILE}: {'current' if current else 'STALE: run `mosaic deploy render`'}")
+        raise typer.Exit(0 if current else 1)
+    if current:
+        _say(f"{COMPOSE_FILE}: already current")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    _say(f"wrote {COMPOSE_FILE}")
+
+
+def _deployment(engine: str | None) -> "ComposeDeployment":
+    from mosaic.deploy_compose import ComposeDeployment
+    from mosaic.engine import find_engine
+
+    root = workspace_root()
+    found = find_engine(engine, root)
+    return ComposeDeployment(root, mosaic_home(), services_dir(None), found, _say)
+
+
+@compose_app.command("up")
+def compose_up(
+    port: Annotated[
+        int, typer.Option(help="Port of the shop on 127.0.0.1.", min=1, max=65535)
+    ] = 8080,
+    mail_port: Annotated[
+        int, typer.Option(help="Port of the dev mailbox page on 127.0.0.1.", min=1, max=65535)
+    ] = 8025,
+    scale: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CONTAINER=N",
+            help="Run N containers of one process type, e.g. catalog=2 (its web process).",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option(metavar="IMAGE", help="Base for images still to build.")
+    ] = None,
+    ready_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the shop to answer.", min=1)
+    ] = 300.0,
+    engine: EngineOption = None,
+) -> None:
+    """Run the whole shop from its images, on a private container network.
+
+    Builds the images this revision lacks (`mosaic images build`), makes what the containers
+    mount under $MOSAIC_HOME/compose (admin passwords, the PKI, provisioned secrets; never
+    committed), starts Postgres, Valkey, the dev mailbox, provisioning, each service's
+    release and every process type, and waits until the shop answers. Running it again
+    applies changes; `mosaic deploy compose down` removes it.
+    """
+    from mosaic.deploy_compose import Ports
+
+    deployment = _deployment(engine)
+    deployment.up(Ports(port, mail_port), [scale] if scale else [], base, ready_timeout)
+
+
+@compose_app.command("down")
+def compose_down(
+    keep_data: Annotated[
+        bool, typer.Option("--keep-data", help="Keep the volumes (databases, mail).")
+    ] = False,
+    engine: EngineOption = None,
+) -> None:
+    """Remove every container and the network of the shop, and its volumes (unless
+    --keep-data); then check that nothing of it is left."""
+    _deployment(engine).down(keep_data)
+
+
+@compose_app.command("status")
+def compose_status(engine: EngineOption = None) -> None:
+    """Show the shop's containers and their state."""
+    raise typer.Exit(_deployment(engine).status())
+
+
+def _say(line: str) -> None:
+    _err.print(line, markup=False, highlight=False)
 
 
 def main() -> None:

@@ -1,0 +1,217 @@
+"""`mosaic deploy compose up|down|status`: the whole shop in containers on this machine, from
+the generated deploy/compose/compose.yaml, with podman-compose or `docker compose`.
+
+`up` builds the images this revision lacks, makes the state the compose file mounts (under
+$MOSAIC_HOME/compose: admin passwords and URLs, the PKI, one folder per service for what
+provisioning writes), starts the project and waits until the shop answers. `down` removes
+every container and the network, and the volumes unless asked to keep the data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mosaic import images
+from mosaic.backing.secrets import Secrets
+from mosaic.backing.valkey import ADMIN_USER as VALKEY_ADMIN
+from mosaic.compose import COMPOSE_FILE, POSTGRES_PORT, PROJECT, VALKEY_PORT, render
+from mosaic.engine import Engine, run_streamed
+from mosaic.errors import MosaicError
+from mosaic.pki import ensure_pki
+from mosaic.pki.files import write_atomically
+from mosaic.services import OPERATOR, Service, discover_services
+
+Say = Callable[[str], None]
+CONTAINER_USER = 10001  # the images' numeric user (deploy/images/Containerfile)
+POSTGRES_ADMIN = "postgres"
+READY_EVERY = 5.0  # seconds between "waiting" lines
+
+
+@dataclass(frozen=True)
+class Ports:
+    shop: int = 8080
+    mail: int = 8025
+
+
+class ComposeDeployment:
+    def __init__(
+        self, root: Path, home: Path, services_dir: Path, engine: Engine, say: Say
+    ) -> None:
+        self.root = root
+        self.state = home / "compose"
+        self.services_dir = services_dir
+        self.engine = engine
+        self.say = say
+        self.file = root / COMPOSE_FILE
+        self.tag = images.Revision.of(root).tag
+
+    def services(self) -> list[Service]:
+        return discover_services(self.services_dir)
+
+    def environ(self, ports: Ports) -> dict[str, str]:
+        return {
+            **self.engine.environ(),
+            "MOSAIC_STATE": str(self.state),
+            "MOSAIC_TAG": self.tag,
+            "MOSAIC_PORT": str(ports.shop),
+            "MOSAIC_MAIL_PORT": str(ports.mail),
+        }
+
+    def compose(self, *args: str, ports: Ports = Ports()) -> int:
+        argv = [*self.engine.compose(), "--file", str(self.file), "--project-name", PROJECT]
+        return run_streamed([*argv, *args], self.environ(ports), cwd=self.root)
+
+    # --- up ----------------------------------------------------------------------------
+
+    def up(
+        self,
+        ports: Ports,
+        scale: list[str],
+        base: str | None,
+        ready_timeout: float,
+    ) -> None:
+        started = time.monotonic()
+        services = self.services()
+        self._check_rendered(services)
+        self._build_missing(base)
+        self._prepare(services)
+        self.say(f"starting project {PROJECT!r} with {' '.join(self.engine.compose()[-1:])}")
+        options = [f"--scale={s}" for s in scale]
+        if self.compose("up", "--detach", *options, ports=ports) != 0:
+            raise MosaicError(
+                "compose could not start the shop (its output is above)",
+                "See each container's log with "
+                f"`{self.engine.name} logs {PROJECT}_<service>_1`; "
+                "`mosaic deploy compose down` removes what started.",
+            )
+        url = f"http://127.0.0.1:{ports.shop}"
+        self._wait_ready(url, ready_timeout)
+        self.say(f"ready in {time.monotonic() - started:.0f} s")
+        print(f"Mosaic is ready: {url}", flush=True)
+        print(f"Dev mailbox: http://127.0.0.1:{ports.mail}", flush=True)
+
+    def _check_rendered(self, services: list[Service]) -> None:
+        if not self.file.is_file() or self.file.read_text() != render(services):
+            raise MosaicError(
+                f"{self.file} is not what the service data renders",
+                "Run `mosaic deploy render` to write it again, then run this again.",
+            )
+
+    def _build_missing(self, base: str | None) -> None:
+        wanted = images.packages(self.root)
+        missing = [p for p in wanted if not self.engine.has_image(images.image(p.name, self.tag))]
+        if not missing:
+            self.say(f"images: all {len(wanted)} present for revision {self.tag}")
+            return
+        self.say(f"images: building {len(missing)} for revision {self.tag}")
+        images.build(
+            self.engine, self.root, missing, images.choose_base(self.engine, base), self.say
+        )
+
+    def _prepare(self, services: list[Service]) -> None:
+        """The files the compose file mounts, made once and kept: passwords stay the same
+        across runs (the volumes keep the servers' data), certificates are renewed near
+        expiry as under `mosaic up`."""
+        self.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secrets = Secrets(self.state / "secrets.json")
+        postgres, valkey = secrets.password("postgres/admin"), secrets.password("valkey/admin")
+        admin = self.state / "admin"
+        admin.mkdir(exist_ok=True, mode=0o700)
+        files = {
+            "postgres-password": postgres,
+            "valkey-password": valkey,
+            "postgres-admin-url": (
+                f"postgresql://{POSTGRES_ADMIN}:{postgres}@postgres:{POSTGRES_PORT}/postgres"
+            ),
+            "valkey-admin-url": f"redis://{VALKEY_ADMIN}:{valkey}@valkey:{VALKEY_PORT}/0",
+        }
+        for name, value in files.items():
+            write_atomically(admin / name, value.encode(), private=True)
+        for issued in ensure_pki(self.state, [s.name for s in services] + [OPERATOR]):
+            self.say(f"issued the {issued.describe()}")
+        provisioned = self.state / "provisioned"
+        provisioned.mkdir(exist_ok=True, mode=0o700)
+        for service in services:
+            if service.backing - {"smtp"} or service.edge:
+                (provisioned / service.name).mkdir(exist_ok=True, mode=0o700)
+        for folder in (admin, self.state / "pki", provisioned):
+            self._hand_over(folder)
+
+    def _hand_over(self, folder: Path) -> None:
+        """Make `folder` the containers' user's: private keys and passwords stay 0600 and
+        0700, readable by the processes that mount them and nobody else."""
+        if os.geteuid() != 0:
+            if self.engine.name == "podman":  # rootless: the user's own namespace
+                self.engine.run("unshare", "chown", "-R", f"{CONTAINER_USER}", str(folder))
+                return
+            raise MosaicError(
+                "with Docker, the files the containers mount must belong to their user "
+                f"({CONTAINER_USER}), which needs root",
+                "Run `mosaic deploy compose up` as root, or use podman (rootless works).",
+            )
+        for path in (folder, *folder.rglob("*")):
+            os.chown(path, CONTAINER_USER, CONTAINER_USER, follow_symlinks=False)
+
+    def _wait_ready(self, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        next_note = time.monotonic() + READY_EVERY
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=3) as answer:  # noqa: S310 - our http URL
+                    if answer.status == 200:
+                        return
+                    last = f"HTTP {answer.status}"
+            except urllib.error.HTTPError as error:
+                last = f"HTTP {error.code}"
+            except (OSError, urllib.error.URLError) as error:
+                last = str(getattr(error, "reason", error))
+            if time.monotonic() >= next_note:
+                self.say(f"waiting for the shop at {url} ({last})")
+                next_note = time.monotonic() + READY_EVERY
+            time.sleep(0.5)
+        raise MosaicError(
+            f"the shop did not answer at {url} within {timeout:.0f} s ({last})",
+            "`mosaic deploy compose status` shows which container is not up; "
+            f"`{self.engine.name} logs <container>` tells why.",
+        )
+
+    # --- down and status ---------------------------------------------------------------
+
+    def down(self, keep_data: bool) -> None:
+        args = ["down", "--remove-orphans"] + ([] if keep_data else ["--volumes"])
+        if self.compose(*args) != 0:
+            raise MosaicError("compose could not remove the shop (its output is above)")
+        left = self.leftovers()
+        if left:
+            raise MosaicError(
+                "compose left these behind: " + ", ".join(left),
+                f"Remove them with `{self.engine.name} rm -f` / `network rm` / `volume rm`.",
+            )
+        kept = " (volumes kept)" if keep_data else ", volumes removed"
+        self.say(f"removed every container and the network of {PROJECT!r}{kept}")
+
+    def leftovers(self) -> list[str]:
+        """Containers, networks and volumes of the project that still exist."""
+        label = f"label=io.podman.compose.project={PROJECT}"
+        if self.engine.name == "docker":
+            label = f"label=com.docker.compose.project={PROJECT}"
+        listings = {
+            "container": ("ps", "--all", "--format", "{{.Names}}"),
+            "network": ("network", "ls", "--format", "{{.Name}}"),
+            "volume": ("volume", "ls", "--format", "{{.Name}}"),
+        }
+        found = []
+        for kind, listing in listings.items():
+            done = self.engine.run(*listing, "--filter", label, capture=True)
+            found += [f"{kind} {name}" for name in done.stdout.split()]
+        return found
+
+    def status(self) -> int:
+        return self.compose("ps")

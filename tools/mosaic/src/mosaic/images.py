@@ -1,0 +1,435 @@
+"""`mosaic images build`: one image per service (and one of the `mosaic` tools) from the one
+template deploy/images/Containerfile.
+
+Nothing is downloaded inside a build. Each package is staged under build/images/<package>/:
+
+    deps/   its third-party wheels, exactly those uv.lock pins (requirements.txt with hashes)
+    own/    wheels of the package and of the workspace members it uses (the chassis)
+    app/    its release files: Procfile, alembic.ini, migrations/
+
+Third-party wheels are fetched once (pip download, for the image's platform and Python) into
+build/images/cache/ and hard-linked per package. Separate folders make separate layers: a
+change in a service's code rebuilds its last layers only, never its dependencies.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import Marker
+
+from mosaic.engine import Engine
+from mosaic.errors import MosaicError, UsageError
+from mosaic.home import services_dir
+from mosaic.services import discover_services
+
+Say = Callable[[str], None]
+
+REGISTRY = "localhost/mosaic"  # where images are tagged: local, never pushed by this tool
+DEV_TAG = "dev"  # also given to every build, so compose files can name a fixed tag
+TOOLS = "tools"  # the image of the `mosaic` package: backing servers, provisioning, mailbox
+PYTHON = "3.11"  # the Python of both bases below: wheels are fetched for it
+OFFICIAL_BASE = "docker.io/library/python:3.11-slim-bookworm"
+LOCAL_BASE = f"{REGISTRY}/base:bookworm"  # made by --make-base from Debian's packages
+BASE_SUITE = "bookworm"
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+CONTAINERFILE = Path("deploy/images/Containerfile")
+RELEASE_FILES = ("Procfile", "alembic.ini", "migrations")
+# glibc of the bases (bookworm: 2.36) bounds which manylinux wheels run in them.
+MANYLINUX_MINORS = range(17, 37)
+
+
+@dataclass(frozen=True)
+class Package:
+    """What one image is built from: a service, or the tools."""
+
+    name: str  # of the image
+    folder: Path
+    distribution: str = ""  # the uv package and Python module, when not `name`
+
+    @property
+    def package(self) -> str:
+        return self.distribution or self.name
+
+    @property
+    def version(self) -> str:
+        data = tomllib.loads((self.folder / "pyproject.toml").read_text())
+        return str(data["project"]["version"])
+
+
+def image(name: str, tag: str = DEV_TAG) -> str:
+    return f"{REGISTRY}/{name}:{tag}"
+
+
+def packages(root: Path) -> list[Package]:
+    """Every service, then the tools."""
+    found = [Package(s.name, s.folder) for s in discover_services(services_dir(None))]
+    return [*found, Package(TOOLS, root / "tools" / "mosaic", distribution="mosaic")]
+
+
+def chosen(known: list[Package], names: Iterable[str]) -> list[Package]:
+    by_name = {p.name: p for p in known}
+    names = list(dict.fromkeys(names))
+    if unknown := [n for n in names if n not in by_name]:
+        raise UsageError(
+            f"no service named {', '.join(unknown)}",
+            f"Images here: {', '.join(by_name)}.",
+        )
+    return [by_name[n] for n in names] if names else known
+
+
+@dataclass(frozen=True)
+class Revision:
+    commit: str  # the full hash, for the revision label ("unknown" outside git)
+    tag: str  # the short hash, "-dirty" when the working tree has changes
+
+    @classmethod
+    def of(cls, root: Path) -> Revision:
+        def git(*args: str) -> str:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=False
+            )
+            return done.stdout.strip() if done.returncode == 0 else ""
+
+        commit = git("rev-parse", "HEAD")
+        if not commit:
+            return cls("unknown", "unversioned")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return cls(commit, commit[:12] + ("-dirty" if dirty else ""))
+
+
+def source_url(root: Path) -> str:
+    done = subprocess.run(
+        ["git", "config", "--get", "remote.origin.url"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or f"file://{root}"
+
+
+# --- staging -------------------------------------------------------------------------------
+
+
+class Stager:
+    """Stages packages under `root`/build/images with uv (the lock) and pip (the wheels)."""
+
+    def __init__(self, root: Path, say: Say) -> None:
+        self.root = root
+        self.out = root / "build" / "images"
+        self.cache = self.out / "cache"
+        self.say = say
+        self.uv = root / ".tools" / "uv" / "bin" / "uv"
+        self._built: dict[Path, Path] = {}  # workspace member folder -> its wheel
+
+    def stage(self, package: Package) -> None:
+        folder = self.out / package.package
+        shutil.rmtree(folder, ignore_errors=True)
+        deps, own, app = folder / "deps", folder / "own", folder / "app"
+        for path in (deps, own, app):
+            path.mkdir(parents=True)
+        requirements, members = self._export(package)
+        (deps / "requirements.txt").write_text(requirements)
+        for wheel in self._fetch(package, deps / "requirements.txt"):
+            _link(wheel, deps / wheel.name)
+        wheels = [self._wheel(member) for member in members]
+        for wheel in wheels:
+            _link(wheel, own / wheel.name)
+        (own / "workspace.txt").write_text("".join(f"/stage/own/{w.name}\n" for w in wheels))
+        _copy_release_files(package.folder, app)
+        if package.name == TOOLS:
+            # The service data provisioning reads ([tool.mosaic], Procfiles), for
+            # MOSAIC_SERVICES_DIR=/app/services: the tools know the services they run.
+            for service in discover_services(services_dir(None)):
+                folder = app / "services" / service.name
+                folder.mkdir(parents=True)
+                for name in ("pyproject.toml", "Procfile"):
+                    shutil.copy2(service.folder / name, folder / name)
+
+    def _export(self, package: Package) -> tuple[str, list[Path]]:
+        """The package's locked third-party requirements (with hashes), and the folders of
+        the workspace members it needs (itself included)."""
+        done = self._uv(
+            "export", "--frozen", "--no-dev", "--package", package.package,
+            "--format", "requirements-txt", "--no-header",
+        )  # fmt: skip
+        lines, members = [], []
+        for line in done.splitlines():
+            if line.startswith("-e "):
+                members.append((self.root / line[3:].strip()).resolve())
+            else:
+                lines.append(line)
+        return "\n".join(lines) + "\n", members
+
+    def _fetch(self, package: Package, requirements: Path) -> list[Path]:
+        """The wheels `requirements` pins, for the image's platform, from the cache."""
+        self.cache.mkdir(parents=True, exist_ok=True)
+        before = set(self.cache.iterdir())
+        wanted = requirements.with_name("download.txt")
+        wanted.write_text(for_images(requirements.read_text()))
+        argv = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(wanted),
+            "--dest", str(self.cache), "--python-version", PYTHON, "--implementation", "cp",
+            *_platform_options(),
+        ]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise MosaicError(
+                f"{package.name}: pip could not fetch the wheels uv.lock pins",
+                "Check that PyPI (or your pip index) is reachable; the output above says "
+                "which package failed.",
+                output="\n".join(done.stderr.strip().splitlines()[-15:]),
+            )
+        if fetched := len(set(self.cache.iterdir()) - before):
+            self.say(f"  {package.name}: fetched {fetched} wheel(s) into {self.cache}")
+        pinned = _pinned(wanted.read_text())
+        wanted.unlink()
+        return _wheels_of(self.cache, pinned)
+
+    def _wheel(self, member: Path) -> Path:
+        """The member's wheel, built once per run (uv build; deterministic contents)."""
+        if member not in self._built:
+            out = self.out / "workspace"
+            out.mkdir(parents=True, exist_ok=True)
+            self._uv("build", "--wheel", "--out-dir", str(out), str(member))
+            name = tomllib.loads((member / "pyproject.toml").read_text())["project"]["name"]
+            stem = re.sub(r"[-_.]+", "_", name).lower()
+            candidates = sorted(out.glob(f"{stem}-*.whl"), key=lambda p: p.stat().st_mtime)
+            if not candidates:
+                raise MosaicError(f"uv build made no wheel for {member}")
+            self._built[member] = candidates[-1]
+        return self._built[member]
+
+    def _uv(self, *args: str) -> str:
+        env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+        done = subprocess.run(
+            [str(self.uv), *args, "--quiet", "--project", str(self.root)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise MosaicError(
+                f"`uv {' '.join(args[:2])}` failed",
+                "Run ./mosaic --help once (it installs uv), then try again.",
+                output=done.stderr,
+            )
+        return done.stdout
+
+
+# Environment markers are decided for the images, not for this machine: Linux, CPython 3.11,
+# any patch release (Debian's base has 3.11.2, the official one the newest; uv.lock has pins
+# such as `async-timeout ; python_full_version < '3.11.3'`).
+IMAGE_ENVIRONMENTS = [
+    {
+        "python_version": PYTHON,
+        "python_full_version": f"{PYTHON}.{patch}",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+    }
+    for patch in (0, 99)
+]
+
+
+def for_images(requirements: str) -> str:
+    """`requirements` (uv's export: pins, markers, hashes) without the pins no image needs,
+    and without markers: what pip downloads, whatever machine runs it."""
+    kept = []
+    for entry in re.split(r"\n(?=\S)", requirements.replace("\\\n", " ")):
+        head, _, hashes = entry.strip().partition(" --hash")
+        pin, _, marker = head.partition(";")
+        if not pin.strip() or pin.startswith("#"):
+            continue
+        if marker.strip() and not any(
+            Marker(marker.strip()).evaluate(env) for env in IMAGE_ENVIRONMENTS
+        ):
+            continue
+        hashes = re.sub(r"\s*#.*$", "", hashes, flags=re.MULTILINE)  # uv's "# via" notes
+        kept.append(f"{pin.strip()} --hash{hashes}".strip())
+    return "".join(line + "\n" for line in kept)
+
+
+def _copy_release_files(folder: Path, app: Path) -> None:
+    for name in RELEASE_FILES:
+        source = folder / name
+        if source.is_dir():
+            shutil.copytree(source, app / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, app / name)
+
+
+def _pinned(requirements: str) -> list[str]:
+    """`name==version` of each requirement line (hash and comment lines skipped)."""
+    pins = []
+    for line in requirements.splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", line)
+        if match:
+            pins.append(f"{match[1]}=={match[2]}")
+    return pins
+
+
+def _wheels_of(cache: Path, pins: list[str]) -> list[Path]:
+    """The cached wheels of each `name==version` (a pin whose markers exclude the image's
+    platform has none; pip in the build then says if one was needed after all)."""
+    wanted = {_normalized(*pin.split("==")) for pin in pins}
+    return sorted(
+        wheel for wheel in cache.glob("*.whl") if _normalized(*wheel.name.split("-")[:2]) in wanted
+    )
+
+
+def _normalized(name: str, version: str) -> tuple[str, str]:
+    """A distribution's name as wheel file names spell it (PEP 427), with its version."""
+    return re.sub(r"[-_.]+", "_", name).lower(), version
+
+
+def _platform_options() -> list[str]:
+    arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine(), platform.machine())
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in MANYLINUX_MINORS]
+    options = []
+    for tag in [*tags, f"manylinux2014_{arch}", f"linux_{arch}"]:
+        options += ["--platform", tag]
+    return options
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+# --- building ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    package: str
+    reference: str
+    size: int  # bytes
+    seconds: float
+
+
+def choose_base(engine: Engine, base: str | None) -> str:
+    """The base asked for; else the local one if made; else the official slim image."""
+    if base:
+        return base
+    return LOCAL_BASE if engine.has_image(LOCAL_BASE) else OFFICIAL_BASE
+
+
+def make_base(engine: Engine, say: Say) -> str:
+    """A base from Debian's packages (mmdebstrap), imported as LOCAL_BASE."""
+    mmdebstrap = shutil.which("mmdebstrap")
+    if mmdebstrap is None:
+        raise MosaicError(
+            "--make-base needs mmdebstrap, which is not installed",
+            "Install it (Debian or Ubuntu: `apt-get install -y mmdebstrap`), or give "
+            "--base IMAGE (e.g. python:3.11-slim-bookworm) where a registry is reachable.",
+        )
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mosaic-base-") as folder:
+        tarball = Path(folder) / "base.tar"
+        say(f"making the base {LOCAL_BASE} from Debian {BASE_SUITE}: {', '.join(BASE_PACKAGES)}")
+        argv = [
+            mmdebstrap, "--quiet", "--variant=apt", f"--include={','.join(BASE_PACKAGES)}",
+            # Documentation is no use in an image: 171 MB instead of 219 MB.
+            *(f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "info", "locale")),
+            BASE_SUITE, str(tarball),
+        ]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise MosaicError(
+                "mmdebstrap could not make the base",
+                "Check that Debian's package mirror is reachable (apt-get update works).",
+                output="\n".join((done.stdout + done.stderr).splitlines()[-15:]),
+            )
+        engine.run("import", "--change", 'CMD ["python3"]', str(tarball), LOCAL_BASE, capture=True)
+    say(f"made {LOCAL_BASE} in {time.monotonic() - started:.0f} s")
+    return LOCAL_BASE
+
+
+def build(
+    engine: Engine,
+    root: Path,
+    chosen_packages: list[Package],
+    base: str,
+    say: Say,
+) -> list[Built]:
+    revision = Revision.of(root)
+    created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stager = Stager(root, say)
+    results = []
+    for index, package in enumerate(chosen_packages, start=1):
+        started = time.monotonic()
+        say(f"[{index}/{len(chosen_packages)}] {package.name}: staging")
+        stager.stage(package)
+        tags = [image(package.name, revision.tag), image(package.name)]
+        say(f"[{index}/{len(chosen_packages)}] {package.name}: building on {base}")
+        args = {
+            "BASE": base,
+            "PACKAGE": package.package,
+            "VERSION": package.version,
+            "REVISION": revision.commit,
+            "CREATED": created,
+            "SOURCE": source_url(root),
+        }
+        argv = ["build", "-f", str(root / CONTAINERFILE)]
+        for key, value in args.items():
+            argv += ["--build-arg", f"{key}={value}"]
+        for tag in tags:
+            argv += ["--tag", tag]
+        if engine.name == "docker":
+            argv += ["--progress=plain"]
+        _build_with_progress(engine, [*argv, str(root)], package.name, say)
+        built = Built(package.name, tags[0], engine.image_size(tags[0]), time.monotonic() - started)
+        say(
+            f"[{index}/{len(chosen_packages)}] {package.name}: {built.reference} "
+            f"(also :{DEV_TAG}), {built.size / 1e6:.0f} MB, {built.seconds:.0f} s"
+        )
+        results.append(built)
+    return results
+
+
+_STEP = re.compile(r"^(\[\d+/\d+\] )?STEP \d+/\d+:|^#\d+ \[")
+
+
+def _build_with_progress(engine: Engine, argv: list[str], name: str, say: Say) -> None:
+    """The engine's build, one line per build step shown; its whole output on failure."""
+    process = subprocess.Popen(
+        engine.command(*argv),
+        env=engine.environ(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line.rstrip())
+        if _STEP.match(line):
+            say(f"    {name}: {line.strip()[:110]}")
+    if process.wait() != 0:
+        raise MosaicError(
+            f"{engine.name} build failed for {name} (exit {process.returncode})",
+            "Its last lines are above. A missing base? Give --base IMAGE, or --make-base "
+            "where no registry is reachable.",
+            output="\n".join(lines[-30:]),
+        )

@@ -13,6 +13,7 @@ from mosaic.admin.cli import app as admin_app
 from mosaic.bench.cli import bench
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
+from mosaic.serve import app as serve_app
 
 # Each command imports what it needs when it runs: `status` and `down` stay quick (tests and
 # scripts poll them) instead of loading the database and HTTP clients `up` needs.
@@ -25,6 +26,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(admin_app, name="admin")
+app.add_typer(serve_app, name="serve")
 app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 

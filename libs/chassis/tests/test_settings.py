@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from chassis.settings import (
@@ -107,3 +108,103 @@ def test_a_web_process_without_port_stops_with_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "PORT is not set" in err
+
+
+DB_URL = "postgresql://catalog:from-file@postgres:5432/catalog"
+
+
+def secret_files(folder: Path, **values: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, value in values.items():
+        (folder / name).write_text(value)
+    return folder
+
+
+def test_secrets_dir_fills_variables_from_files_named_after_them(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    folder = secret_files(
+        tmp_path / "secrets", DATABASE_URL=DB_URL + "\n", REDIS_URL="redis://c:p@valkey:6379/0\n"
+    )
+    monkeypatch.setenv("SECRETS_DIR", str(folder))
+    settings = load_settings(CatalogLike)
+    assert settings.database_url == DB_URL  # without the file's newline
+    assert settings.redis_url == "redis://c:p@valkey:6379/0"
+
+
+def test_secrets_dir_as_a_kubernetes_secret_volume_mounts_it(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Kubernetes links each key through ..data to a timestamped folder it swaps on update."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    volume = tmp_path / "secrets"
+    secret_files(volume / "..2026_12_06_15_00_00.1", DATABASE_URL=DB_URL)
+    (volume / "..data").symlink_to("..2026_12_06_15_00_00.1")
+    (volume / "DATABASE_URL").symlink_to("..data/DATABASE_URL")
+    monkeypatch.setenv("SECRETS_DIR", str(volume))
+    assert load_settings(DatabaseSettings).database_url == DB_URL
+
+
+def test_the_environment_wins_over_a_secret_file(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:5432/db")
+    monkeypatch.setenv("SECRETS_DIR", str(secret_files(tmp_path / "s", DATABASE_URL=DB_URL)))
+    assert load_settings(DatabaseSettings).database_url == "postgresql://u:p@127.0.0.1:5432/db"
+
+
+def test_a_bad_value_in_a_secret_file_is_named_like_a_bad_variable(
+    settings_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    folder = secret_files(tmp_path / "s", DATABASE_URL="mysql://x@y/z\n")
+    monkeypatch.setenv("SECRETS_DIR", str(folder))
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(DatabaseSettings)
+    assert stopped.value.code == EX_CONFIG
+    assert "DATABASE_URL is invalid" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_secrets_dir_that_is_no_folder_stops_with_one_line_naming_it(
+    settings_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    path = tmp_path / "secrets"
+    if kind == "file":
+        path.write_text("DATABASE_URL=x\n")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:5432/db")
+    monkeypatch.setenv("SECRETS_DIR", str(path))
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(DatabaseSettings)
+    assert stopped.value.code == EX_CONFIG
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("configuration error: SECRETS_DIR is invalid")
+    assert str(path) in err
+
+
+def test_an_unreadable_secret_file_stops_with_one_line(
+    settings_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    folder = secret_files(tmp_path / "s")
+    (folder / "DATABASE_URL").write_bytes(b"\xff\xfe not utf-8")
+    monkeypatch.setenv("SECRETS_DIR", str(folder))
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(DatabaseSettings)
+    assert stopped.value.code == EX_CONFIG
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "SECRETS_DIR" in err

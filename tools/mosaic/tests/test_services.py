@@ -163,6 +163,7 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
     monkeypatch.setenv("DATABASE_URL", "postgresql://someone:else@db/x")
     monkeypatch.setenv("BROKER_URL", "redis://someone:else@h/0")
     monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:1")
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path))  # would hand its files to every service
     write_service(tmp_path, "front", 'calls = ["store"]\nedge = true\n', "web: a\n")
     write_service(tmp_path, "store", 'backing = ["postgres"]\n', "web: b\n")
     store, front = discover_services(tmp_path)
@@ -179,7 +180,7 @@ def test_a_process_sees_its_own_urls_and_no_admin_url(
     assert front_env["MOSAIC_REPLICA"] == "1"
     assert front_env["LOG_FORMAT"] == "json"
     assert "MOSAIC_DATABASE_URL" not in front_env
-    assert not {"DATABASE_URL", "BROKER_URL", "SMTP_URL"} & set(front_env)
+    assert not {"DATABASE_URL", "BROKER_URL", "SMTP_URL", "SECRETS_DIR"} & set(front_env)
     store_env = service_env(store, ports, {"DATABASE_URL": "postgresql://store:pw@h/store"})
     assert store_env["DATABASE_URL"] == "postgresql://store:pw@h/store"
 

@@ -6,8 +6,10 @@ A service subclasses `ServiceSettings` (adding mixins for the backing services i
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Literal, NoReturn, TypeVar
 
 from pydantic import (
@@ -19,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 EX_CONFIG = 78  # sysexits.h: configuration error
 
@@ -193,12 +195,34 @@ class CacheSettings(BaseSettings):
 def load_settings(cls: type[S]) -> S:
     """Read settings from the environment, or stop the process with one clear line.
 
-    Any settings class works, e.g. `load_settings(DatabaseSettings)` in a migration process.
+    With SECRETS_DIR set, a variable may also come from the file of its name in that folder
+    (DATABASE_URL, CSRF_SECRET, ...), as a Kubernetes Secret volume or a compose bind mount
+    provides them: no secret in the environment a process listing shows. A variable in the
+    environment wins over its file. Any settings class works, e.g.
+    `load_settings(DatabaseSettings)` in a migration process.
     """
+    secrets_dir = _secrets_dir()
     try:
-        return cls()
+        # pydantic-settings reads each file stripped of surrounding whitespace (its newline).
+        return cls() if secrets_dir is None else cls(_secrets_dir=secrets_dir)
     except ValidationError as error:
         fail(describe_errors(cls, error))
+    except SettingsError as error:  # a secret file it cannot read (the cause says why)
+        cause = error.__cause__ or error
+        fail(f"configuration error: SECRETS_DIR is invalid ({error}: {cause})")
+
+
+def _secrets_dir() -> Path | None:
+    value = os.environ.get("SECRETS_DIR", "")
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        fail(
+            f"configuration error: SECRETS_DIR is invalid ({value} is no folder); expected "
+            "a folder of files named after variables, e.g. DATABASE_URL"
+        )
+    return path
 
 
 def describe_errors(cls: type[BaseSettings], error: ValidationError) -> str:

@@ -13,6 +13,7 @@ from mosaic.admin.cli import app as admin_app
 from mosaic.bench.cli import bench
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
+from mosaic.serve import app as serve_app
 
 if TYPE_CHECKING:
     from mosaic.deploy_compose import ComposeDeployment
@@ -43,6 +44,7 @@ compose_app = typer.Typer(
     no_args_is_help=True,
 )
 deploy_app.add_typer(compose_app, name="compose")
+app.add_typer(serve_app, name="serve")
 app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -111,9 +111,9 @@ class _Sink:
 
 
 async def start_smtp_sink(
-    mailbox: Mailbox, port: int, on_mail: Any = lambda *_: None
+    mailbox: Mailbox, port: int, on_mail: Any = lambda *_: None, host: str = "127.0.0.1"
 ) -> asyncio.Server:
-    """Listen on 127.0.0.1:port (0: any free port) in the running loop."""
+    """Listen on host:port (0: any free port) in the running loop."""
     loop = asyncio.get_running_loop()
     handler = _Sink(mailbox, on_mail)
 
@@ -126,7 +126,7 @@ async def start_smtp_sink(
             loop=loop,
         )
 
-    return await loop.create_server(protocol, "127.0.0.1", port)
+    return await loop.create_server(protocol, host, port)
 
 
 def server_port(server: asyncio.Server) -> int:

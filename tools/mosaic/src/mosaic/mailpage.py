@@ -125,11 +125,13 @@ def _page(title: str, body: str) -> web.Response:
     )
 
 
-async def start_mail_page(mailbox: Mailbox, port: int) -> tuple[web.AppRunner, int]:
-    """Serve the page on 127.0.0.1:port (0: any free port); returns the runner and port."""
+async def start_mail_page(
+    mailbox: Mailbox, port: int, host: str = "127.0.0.1"
+) -> tuple[web.AppRunner, int]:
+    """Serve the page on host:port (0: any free port); returns the runner and port."""
     runner = web.AppRunner(create_mail_app(mailbox), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, host, port)
     await site.start()
     host_port = runner.addresses[0]
     return runner, int(host_port[1])

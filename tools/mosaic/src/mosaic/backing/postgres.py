@@ -31,6 +31,7 @@ with warnings.catch_warnings():
 
 OS_USER = "embedded_postgres"
 ADMIN_ROLE = "postgres"
+_NETWORK_LOGINS = "host all all all scram-sha-256"
 _CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError)
 
 
@@ -41,6 +42,8 @@ class EmbeddedPostgres:
     data_dir: Path
     password: str
     port: int = field(default_factory=free_port)
+    # 0.0.0.0 in a container (`mosaic serve postgres`); the admin still comes by loopback.
+    host: str = "127.0.0.1"
 
     @property
     def admin_url(self) -> str:
@@ -62,12 +65,14 @@ class EmbeddedPostgres:
             self._initdb()
         elif self.os_user is not None:
             ensure_prefix_permissions(self.data_dir)  # lets the OS user reach its data directory
+        if self.host != "127.0.0.1":
+            self._allow_network_logins()
 
     def command(self) -> Command:
         argv = [
             str(POSTGRES_BIN_PATH / "postgres"),
             *("-D", str(self.data_dir), "-p", str(self.port)),
-            *("-c", "listen_addresses=127.0.0.1"),
+            *("-c", f"listen_addresses={self.host}"),
             *("-c", "unix_socket_directories="),  # TCP only: every login uses a password
             *("-c", "log_line_prefix=%m [%p] "),
         ]
@@ -96,6 +101,15 @@ class EmbeddedPostgres:
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
         """Return once ping() succeeds; raise if the server dies or takes too long."""
         await wait_until(self.ping, "postgres", timeout, alive)
+
+    def _allow_network_logins(self) -> None:
+        # initdb's pg_hba.conf admits TCP logins from loopback only; other containers come
+        # from the network. Still a password (scram) for every login. Appending keeps the
+        # file's owner and mode, which the server's OS user needs to read it.
+        hba = self.data_dir / "pg_hba.conf"
+        if _NETWORK_LOGINS not in hba.read_text().splitlines():
+            with hba.open("a") as file:
+                file.write(f"# mosaic serve postgres --host {self.host}\n{_NETWORK_LOGINS}\n")
 
     def _initdb(self) -> None:
         # initdb into a sibling and rename: a cluster is either complete or absent, even if

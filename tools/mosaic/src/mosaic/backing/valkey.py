@@ -55,6 +55,9 @@ class EmbeddedValkey:
     data_dir: Path
     password: str
     port: int = field(default_factory=free_port)
+    # 0.0.0.0 in a container (`mosaic serve valkey`). Protected mode stays on: it only
+    # refuses outside clients while the `default` user needs no password, and ours is off.
+    host: str = "127.0.0.1"
 
     @property
     def admin_url(self) -> str:
@@ -72,12 +75,12 @@ class EmbeddedValkey:
         users = (
             f"user default off resetpass ~* &* +@all\nuser {ADMIN_USER} on #{digest} ~* &* +@all\n"
         )
-        write_atomically(acl, users.encode(), private=True)
+        write_atomically(acl, (users + _provisioned_users(acl)).encode(), private=True)
         write_atomically(
             self.config_path,
             "\n".join(
                 [
-                    "bind 127.0.0.1",
+                    f"bind {self.host}",
                     f"port {self.port}",
                     "protected-mode yes",
                     "daemonize no",
@@ -117,6 +120,20 @@ class EmbeddedValkey:
     async def wait_ready(self, timeout: float, alive: Callable[[], bool]) -> None:
         """Return once ping() succeeds; raise if the server dies or takes too long."""
         await wait_until(self.ping, "valkey", timeout, alive)
+
+
+def _provisioned_users(acl: Path) -> str:
+    """The services' users that provisioning saved (ACL SAVE) into an earlier users.acl: a
+    restarted server keeps them, so services reconnect without provisioning again (compose
+    restarts Valkey on its own)."""
+    try:
+        lines = acl.read_text().splitlines()
+    except FileNotFoundError:
+        return ""
+    ours = ("user default ", f"user {ADMIN_USER} ")
+    return "".join(
+        f"{line}\n" for line in lines if line.startswith("user ") and not line.startswith(ours)
+    )
 
 
 async def eviction_warning(admin_url: str) -> str | None:

@@ -2,6 +2,7 @@
 
 import enum
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -283,13 +284,23 @@ def deploy_render(
     _say(f"wrote {COMPOSE_FILE}")
 
 
-def _deployment(engine: str | None) -> "ComposeDeployment":
+ProjectOption = Annotated[
+    str,
+    typer.Option(
+        help="The compose project: its containers, network and volumes are named after it."
+    ),
+]
+
+
+def _deployment(engine: str | None, project: str) -> "ComposeDeployment":
     from mosaic.deploy_compose import ComposeDeployment
     from mosaic.engine import find_engine
 
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", project):
+        raise typer.BadParameter("lower-case letters, digits, - and _", param_hint="--project")
     root = workspace_root()
     found = find_engine(engine, root)
-    return ComposeDeployment(root, mosaic_home(), services_dir(None), found, _say)
+    return ComposeDeployment(root, mosaic_home(), services_dir(None), found, _say, project)
 
 
 @compose_app.command("up")
@@ -314,6 +325,7 @@ def compose_up(
         float, typer.Option(help="Seconds to wait for the shop to answer.", min=1)
     ] = 300.0,
     engine: EngineOption = None,
+    project: ProjectOption = "mosaic",
 ) -> None:
     """Run the whole shop from its images, on a private container network.
 
@@ -325,7 +337,7 @@ def compose_up(
     """
     from mosaic.deploy_compose import Ports
 
-    deployment = _deployment(engine)
+    deployment = _deployment(engine, project)
     deployment.up(Ports(port, mail_port), [scale] if scale else [], base, ready_timeout)
 
 
@@ -335,16 +347,17 @@ def compose_down(
         bool, typer.Option("--keep-data", help="Keep the volumes (databases, mail).")
     ] = False,
     engine: EngineOption = None,
+    project: ProjectOption = "mosaic",
 ) -> None:
     """Remove every container and the network of the shop, and its volumes (unless
     --keep-data); then check that nothing of it is left."""
-    _deployment(engine).down(keep_data)
+    _deployment(engine, project).down(keep_data)
 
 
 @compose_app.command("status")
-def compose_status(engine: EngineOption = None) -> None:
+def compose_status(engine: EngineOption = None, project: ProjectOption = "mosaic") -> None:
     """Show the shop's containers and their state."""
-    raise typer.Exit(_deployment(engine).status())
+    raise typer.Exit(_deployment(engine, project).status())
 
 
 def _say(line: str) -> None:

@@ -41,9 +41,16 @@ class Ports:
 
 class ComposeDeployment:
     def __init__(
-        self, root: Path, home: Path, services_dir: Path, engine: Engine, say: Say
+        self,
+        root: Path,
+        home: Path,
+        services_dir: Path,
+        engine: Engine,
+        say: Say,
+        project: str = PROJECT,
     ) -> None:
         self.root = root
+        self.project = project
         self.state = home / "compose"
         self.services_dir = services_dir
         self.engine = engine
@@ -64,7 +71,7 @@ class ComposeDeployment:
         }
 
     def compose(self, *args: str, ports: Ports = Ports()) -> int:
-        argv = [*self.engine.compose(), "--file", str(self.file), "--project-name", PROJECT]
+        argv = [*self.engine.compose(), "--file", str(self.file), "--project-name", self.project]
         return run_streamed([*argv, *args], self.environ(ports), cwd=self.root)
 
     # --- up ----------------------------------------------------------------------------
@@ -81,13 +88,13 @@ class ComposeDeployment:
         self._check_rendered(services)
         self._build_missing(base)
         self._prepare(services)
-        self.say(f"starting project {PROJECT!r} with {' '.join(self.engine.compose()[-1:])}")
+        self.say(f"starting {self.project!r} with {' '.join(self.engine.compose())}")
         options = [f"--scale={s}" for s in scale]
         if self.compose("up", "--detach", *options, ports=ports) != 0:
             raise MosaicError(
                 "compose could not start the shop (its output is above)",
                 "See each container's log with "
-                f"`{self.engine.name} logs {PROJECT}_<service>_1`; "
+                f"`{self.engine.name} logs {self.project}_<service>_1`; "
                 "`mosaic deploy compose down` removes what started.",
             )
         url = f"http://127.0.0.1:{ports.shop}"
@@ -195,13 +202,13 @@ class ComposeDeployment:
                 f"Remove them with `{self.engine.name} rm -f` / `network rm` / `volume rm`.",
             )
         kept = " (volumes kept)" if keep_data else ", volumes removed"
-        self.say(f"removed every container and the network of {PROJECT!r}{kept}")
+        self.say(f"removed every container and the network of {self.project!r}{kept}")
 
     def leftovers(self) -> list[str]:
         """Containers, networks and volumes of the project that still exist."""
-        label = f"label=io.podman.compose.project={PROJECT}"
+        label = f"label=io.podman.compose.project={self.project}"
         if self.engine.name == "docker":
-            label = f"label=com.docker.compose.project={PROJECT}"
+            label = f"label=com.docker.compose.project={self.project}"
         listings = {
             "container": ("ps", "--all", "--format", "{{.Names}}"),
             "network": ("network", "ls", "--format", "{{.Name}}"),

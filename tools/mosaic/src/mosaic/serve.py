@@ -89,6 +89,10 @@ def mailbox(
     kept under DIR, nothing is delivered. SIGTERM or SIGINT stops it."""
     import asyncio
 
+    try:
+        folder.mkdir(parents=True, exist_ok=True)  # fail now, not at the first mail
+    except OSError as error:
+        raise MosaicError(f"cannot keep mail in {folder}: {error}") from None
     asyncio.run(_serve_mailbox(folder.absolute(), host, smtp_port, port))
 
 
@@ -138,7 +142,7 @@ async def _serve_mailbox(folder: Path, host: str, smtp_port: int, port: int) -> 
 def _prepare(prepare: Callable[[], None], data: Path) -> None:
     try:
         prepare()
-    except PermissionError as error:
+    except OSError as error:  # no permission, a read-only filesystem
         raise MosaicError(
             f"cannot write the data folder {data}: {error}",
             "Mount a writable volume at its parent folder, owned by the user this runs as.",

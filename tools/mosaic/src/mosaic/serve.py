@@ -11,12 +11,14 @@ import pwd
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
+
+if TYPE_CHECKING:  # `mosaic status` and friends import this module; keep it light
+    from mosaic.children import Command
 
 app = typer.Typer(
     help="Run one backing server or the dev mailbox in the foreground (for containers).",
@@ -149,7 +151,7 @@ def _prepare(prepare: Callable[[], None], data: Path) -> None:
         ) from None
 
 
-def _exec(command: Command) -> NoReturn:
+def _exec(command: "Command") -> NoReturn:
     """Become the server: same PID, same stdout and stderr, its own stop signal handling."""
     if command.user is not None:  # as root: Postgres refuses root, so its OS user
         entry = pwd.getpwnam(command.user)

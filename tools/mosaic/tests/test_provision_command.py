@@ -4,6 +4,7 @@ provisioning `mosaic up` runs, for servers reached by admin URLs (compose, Kuber
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -203,3 +204,94 @@ def test_a_service_whose_server_has_no_admin_url_says_which(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "frontend needs Valkey, and no admin URL for it was given" in result.stderr
     assert "Give --valkey-admin-url" in result.stderr
+
+
+def test_admin_urls_from_files_keep_the_passwords_off_the_command_line(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    postgres_file, valkey_file = tmp_path / "postgres-admin-url", tmp_path / "valkey-admin-url"
+    postgres_file.write_text(servers.admin_database_url + "\n")  # as an editor leaves it
+    valkey_file.write_text(servers.admin_redis_url + "\n")
+    out = tmp_path / "secrets"
+    result = run(
+        *("--postgres-admin-url-file", str(postgres_file)),
+        *("--valkey-admin-url-file", str(valkey_file)),
+        *("--out", str(out), "--service", "catalog"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(env_file(out, "catalog")) == {"DATABASE_URL", "REDIS_URL"}
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("both", "give --postgres-admin-url or --postgres-admin-url-file, not both"),
+        ("missing", "--postgres-admin-url-file: no file at"),
+        ("empty", "is empty"),
+    ],
+)
+def test_a_bad_admin_url_file_is_a_clear_error(tmp_path: Path, case: str, message: str) -> None:
+    url_file = tmp_path / "url"
+    if case != "missing":
+        url_file.write_text("\n" if case == "empty" else "postgresql://u:pw@127.0.0.1:1/x\n")
+    both = ("--postgres-admin-url", "postgresql://u:pw@127.0.0.1:1/x") if case == "both" else ()
+    result = run(*both, "--postgres-admin-url-file", str(url_file), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert ":pw@" not in result.stderr
+
+
+def test_wait_provisions_servers_that_start_after_it(tmp_path: Path) -> None:
+    """As under compose: provisioning starts while Postgres is still running initdb."""
+    password = tmp_path / "admin-password"
+    password.write_text("admin-pw\n")
+    pg_port, valkey_port = free_port(), free_port()
+    out = tmp_path / "secrets"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOSAIC_")}
+    argv = [sys.executable, "-m", "mosaic", "admin", "provision", "--wait", "120"]
+    argv += ["--postgres-admin-url", f"postgresql://postgres:admin-pw@127.0.0.1:{pg_port}/postgres"]
+    argv += ["--valkey-admin-url", f"redis://admin:admin-pw@127.0.0.1:{valkey_port}/0"]
+    argv += ["--out", str(out), "--service", "catalog"]
+    provisioning = subprocess.Popen(
+        argv, text=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    servers: list[subprocess.Popen[str]] = []
+    try:
+        assert provisioning.stdout is not None
+        first = provisioning.stdout.readline()  # blocks until it has found nothing there
+        assert f"waiting for postgresql://127.0.0.1:{pg_port} to accept connections" in first
+        for server, port in (("postgres", pg_port), ("valkey", valkey_port)):
+            argv = [sys.executable, "-m", "mosaic", "serve", server, "--port", str(port)]
+            argv += ["--data", str(tmp_path / server), "--password-file", str(password)]
+            servers.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, text=True))
+        rest, errors = provisioning.communicate(timeout=180)
+        assert provisioning.returncode == 0, first + rest + errors
+        assert set(env_file(out, "catalog")) == {"DATABASE_URL", "REDIS_URL"}
+    finally:
+        for process in (provisioning, *servers):
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=30)  # also closes the pipes
+
+
+def test_wait_gives_up_after_its_seconds(tmp_path: Path) -> None:
+    url = f"postgresql://postgres:pw@127.0.0.1:{free_port()}/postgres"
+    result = run(
+        "--postgres-admin-url", url, "--wait", "1", "--out", str(tmp_path), "--service", "cart"
+    )
+    assert result.returncode == 1, result.stderr
+    assert "did not accept connections within 1 s" in result.stderr
+    assert "waiting for postgresql://127.0.0.1:" in result.stdout
+    assert ":pw@" not in result.stderr + result.stdout
+
+
+def test_wait_does_not_wait_on_a_refused_password(servers: BackingServers, tmp_path: Path) -> None:
+    parts = urlsplit(servers.admin_database_url)
+    wrong = servers.admin_database_url.replace(f":{parts.password}@", ":not-the-password@")
+    result = run(
+        "--postgres-admin-url", wrong, "--wait", "600", "--out", str(tmp_path), "--service", "cart"
+    )  # the command's own timeout (120 s) would fail a test that waited the 600
+    assert result.returncode == 1, result.stderr
+    assert "refused the admin user" in result.stderr
+    assert "waiting for" not in result.stdout

@@ -11,12 +11,14 @@ import pwd
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
+
+if TYPE_CHECKING:  # `mosaic status` and friends import this module; keep it light
+    from mosaic.children import Command
 
 app = typer.Typer(
     help="Run one backing server or the dev mailbox in the foreground (for containers).",
@@ -89,6 +91,10 @@ def mailbox(
     kept under DIR, nothing is delivered. SIGTERM or SIGINT stops it."""
     import asyncio
 
+    try:
+        folder.mkdir(parents=True, exist_ok=True)  # fail now, not at the first mail
+    except OSError as error:
+        raise MosaicError(f"cannot keep mail in {folder}: {error}") from None
     asyncio.run(_serve_mailbox(folder.absolute(), host, smtp_port, port))
 
 
@@ -138,14 +144,14 @@ async def _serve_mailbox(folder: Path, host: str, smtp_port: int, port: int) -> 
 def _prepare(prepare: Callable[[], None], data: Path) -> None:
     try:
         prepare()
-    except PermissionError as error:
+    except OSError as error:  # no permission, a read-only filesystem
         raise MosaicError(
             f"cannot write the data folder {data}: {error}",
             "Mount a writable volume at its parent folder, owned by the user this runs as.",
         ) from None
 
 
-def _exec(command: Command) -> NoReturn:
+def _exec(command: "Command") -> NoReturn:
     """Become the server: same PID, same stdout and stderr, its own stop signal handling."""
     if command.user is not None:  # as root: Postgres refuses root, so its OS user
         entry = pwd.getpwnam(command.user)

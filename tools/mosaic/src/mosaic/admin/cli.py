@@ -94,6 +94,30 @@ def provision(
             help="redis://USER:PASSWORD@HOST:PORT of a user that may manage ACL users.",
         ),
     ] = None,
+    postgres_admin_url_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="A file holding the Postgres admin URL, instead of --postgres-admin-url "
+            "(keeps the password out of the command line).",
+        ),
+    ] = None,
+    valkey_admin_url_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="A file holding the Valkey admin URL, instead of --valkey-admin-url.",
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Keep trying a server that does not accept connections yet (one still "
+            "starting) for up to SECONDS; a refused password still fails at once.",
+            min=0,
+        ),
+    ] = 0,
     postgres_host: Annotated[
         str | None,
         typer.Option(
@@ -125,11 +149,17 @@ def provision(
     once and kept in OUT/secrets.json; running it again converges the servers to them and
     rewrites the same files. Per service: OUT/SERVICE.env (DATABASE_URL, REDIS_URL,
     BROKER_URL, CSRF_SECRET for the edge) and OUT/SERVICE/VARIABLE, one value per file; all
-    mode 0600, each replaced atomically.
+    mode 0600, each replaced atomically. In a container, give the admin URLs as files
+    (--postgres-admin-url-file) and --wait for servers that start beside it.
     """
     import asyncio
 
-    from mosaic.admin.provisioning import chosen_services, provision_all
+    from mosaic.admin.provisioning import (
+        chosen_services,
+        provision_all,
+        url_from_options,
+        wait_for_servers,
+    )
     from mosaic.backing.service_secrets import (
         POSTGRES_SCHEMES,
         VALKEY_SCHEMES,
@@ -139,6 +169,12 @@ def provision(
     )
     from mosaic.services import discover_services
 
+    postgres_admin_url = url_from_options(
+        postgres_admin_url, postgres_admin_url_file, "--postgres-admin-url"
+    )
+    valkey_admin_url = url_from_options(
+        valkey_admin_url, valkey_admin_url_file, "--valkey-admin-url"
+    )
     if postgres_admin_url is not None:
         check_admin_url(postgres_admin_url, POSTGRES_SCHEMES, "--postgres-admin-url")
     if valkey_admin_url is not None:
@@ -148,7 +184,15 @@ def provision(
             check_address(address)
     chosen = chosen_services(discover_services(services_dir(services)), service or [])
     admin = AdminUrls(postgres_admin_url, valkey_admin_url, postgres_host, valkey_host)
-    asyncio.run(provision_all(chosen, admin, out.absolute(), lambda line: print(line, flush=True)))
+
+    def echo(line: str) -> None:
+        print(line, flush=True)
+
+    async def provision_when_ready() -> None:
+        await wait_for_servers(admin, wait, echo)
+        await provision_all(chosen, admin, out.absolute(), echo)
+
+    asyncio.run(provision_when_ready())
     print(f"Provisioned {len(chosen)} service(s); secrets in {out.absolute()}")
 
 

@@ -7,12 +7,18 @@ Kubernetes Secret volume). Passwords live in `secrets.json` there: a second run 
 them, so it converges the servers and rewrites the same files.
 """
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import redis.asyncio as aioredis
+import redis.exceptions
 
 from mosaic.backing.secrets import Secrets
 from mosaic.backing.service_secrets import AdminUrls, provision_service
-from mosaic.errors import UsageError
+from mosaic.errors import MosaicError, UsageError
 from mosaic.pki.files import write_atomically
 from mosaic.services import Service
 
@@ -28,6 +34,94 @@ def chosen_services(known: list[Service], names: list[str]) -> list[Service]:
             f"Services here: {', '.join(sorted(by_name))}.",
         )
     return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def url_from_options(url: str | None, url_file: Path | None, option: str) -> str | None:
+    """The admin URL given as `option` or in the file of `option`-file (stripped)."""
+    if url_file is None:
+        return url
+    if url is not None:
+        raise UsageError(f"give {option} or {option}-file, not both")
+    try:
+        content = url_file.read_text().strip()
+    except FileNotFoundError:
+        raise UsageError(f"{option}-file: no file at {url_file}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{option}-file: cannot read {url_file}: {error}") from None
+    if not content:
+        raise UsageError(f"{option}-file: {url_file} is empty")
+    return content
+
+
+# A server that is still starting (compose starts provisioning beside Postgres' initdb):
+# no listener yet, no DNS name yet, or "the database system is starting up".
+_NOT_YET = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+)
+PROGRESS_EVERY = 5.0  # seconds between "still waiting" lines
+
+
+async def wait_for_servers(admin: AdminUrls, seconds: float, echo: Callable[[str], None]) -> None:
+    """Return once each admin URL's server accepts connections, at most `seconds` later.
+
+    Only a server that is not there yet is waited for: one that answers (even to refuse the
+    password) is left to provisioning, which says what is wrong with it.
+    """
+    if seconds <= 0:
+        return
+    if admin.postgres is not None:
+        await _wait_for(admin.postgres, _postgres_answers, seconds, echo)
+    if admin.valkey is not None:
+        await _wait_for(admin.valkey, _valkey_answers, seconds, echo)
+
+
+async def _wait_for(
+    url: str,
+    answers: Callable[[str], Awaitable[None]],
+    seconds: float,
+    echo: Callable[[str], None],
+) -> None:
+    parts = urlsplit(url)
+    where = f"{parts.scheme}://{parts.hostname}:{parts.port}"  # never the password
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    said = began - PROGRESS_EVERY
+    while True:
+        try:
+            await answers(url)
+            return
+        except _NOT_YET as error:
+            waited = loop.time() - began
+            if waited >= seconds:
+                raise MosaicError(
+                    f"{where} did not accept connections within {seconds:g} s: {error}",
+                    "Check that the server runs and that the URL's host and port are "
+                    "where it listens.",
+                ) from None
+            if loop.time() - said >= PROGRESS_EVERY:
+                echo(f"waiting for {where} to accept connections ({waited:.0f} s of {seconds:g})")
+                said = loop.time()
+        except Exception:  # it answered: provisioning reports what it said
+            return
+        await asyncio.sleep(min(0.5, max(0.0, began + seconds - loop.time())))
+
+
+async def _postgres_answers(url: str) -> None:
+    conn = await asyncpg.connect(url, timeout=5)
+    await conn.close()
+
+
+async def _valkey_answers(url: str) -> None:
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
 
 
 def prepare_folder(out: Path) -> Secrets:

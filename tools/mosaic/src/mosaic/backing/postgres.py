@@ -8,6 +8,7 @@ itself uses.
 
 import asyncio
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -121,6 +122,8 @@ class EmbeddedPostgres:
         pwfile.write_text(self.password + "\n")
         pwfile.chmod(0o600)
         user = self.os_user
+        if user is None:
+            _check_user_has_a_name()
         if user is not None:
             entry = ensure_user_exists(user)
             assert entry is not None
@@ -147,6 +150,19 @@ class EmbeddedPostgres:
                 output=result.stdout + result.stderr,
             )
         staging.rename(self.data_dir)
+
+
+def _check_user_has_a_name() -> None:
+    # initdb looks its user up in /etc/passwd even with -U (the server itself does not): a
+    # container run with a bare numeric user that its image never created cannot initdb.
+    uid = os.geteuid()
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        raise MosaicError(
+            f"initdb needs a user name for uid {uid}, and the system has none",
+            f"Create the user in the image (useradd --uid {uid} ...), or run as one that exists.",
+        ) from None
 
 
 def _server_env() -> dict[str, str]:

@@ -102,6 +102,22 @@ def compose(services: list[Service]) -> dict[str, Any]:
     }
 
 
+def start_order(spec: dict[str, Any]) -> list[list[str]]:
+    """The compose services in levels: each level depends only on earlier ones."""
+    waiting = {name: set(entry.get("depends_on", {})) for name, entry in spec["services"].items()}
+    levels: list[list[str]] = []
+    started: set[str] = set()
+    while waiting:
+        level = [name for name, needs in waiting.items() if needs <= started]
+        if not level:
+            raise ValueError(f"a dependency cycle among {', '.join(sorted(waiting))}")
+        levels.append(level)
+        started.update(level)
+        for name in level:
+            del waiting[name]
+    return levels
+
+
 def container_name(service: Service, kind: str) -> str:
     """What compose calls a process type's container: the web one by the service's name (its
     callers' DNS name), every other `<service>-<type>`."""

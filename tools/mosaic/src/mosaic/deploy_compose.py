@@ -16,13 +16,22 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mosaic import images
 from mosaic.backing.secrets import Secrets
 from mosaic.backing.valkey import ADMIN_USER as VALKEY_ADMIN
-from mosaic.compose import COMPOSE_FILE, POSTGRES_PORT, PROJECT, VALKEY_PORT, render
+from mosaic.compose import (
+    COMPOSE_FILE,
+    POSTGRES_PORT,
+    PROJECT,
+    VALKEY_PORT,
+    compose,
+    render,
+    start_order,
+)
 from mosaic.engine import Engine, run_streamed
-from mosaic.errors import MosaicError
+from mosaic.errors import MosaicError, UsageError
 from mosaic.pki import ensure_pki
 from mosaic.pki.files import write_atomically
 from mosaic.services import OPERATOR, Service, discover_services
@@ -87,21 +96,79 @@ class ComposeDeployment:
         services = self.services()
         self._check_rendered(services)
         self._build_missing(base)
-        self._prepare(services)
-        self.say(f"starting {self.project!r} with {' '.join(self.engine.compose())}")
-        options = [f"--scale={s}" for s in scale]
-        if self.compose("up", "--detach", *options, ports=ports) != 0:
-            raise MosaicError(
-                "compose could not start the shop (its output is above)",
-                "See each container's log with "
-                f"`{self.engine.name} logs {self.project}_<service>_1`; "
-                "`mosaic deploy compose down` removes what started.",
+        spec = compose(services)
+        if unknown := [s for s in scale if s.partition("=")[0] not in spec["services"]]:
+            raise UsageError(
+                f"--scale {unknown[0]}: no such container in the compose file",
+                f"Containers: {', '.join(spec['services'])}.",
             )
+        self._prepare(services)
+        for level, names in enumerate(start_order(spec), start=1):
+            self._start(level, names, spec, scale, ports)
         url = f"http://127.0.0.1:{ports.shop}"
         self._wait_ready(url, ready_timeout)
         self.say(f"ready in {time.monotonic() - started:.0f} s")
         print(f"Mosaic is ready: {url}", flush=True)
         print(f"Dev mailbox: http://127.0.0.1:{ports.mail}", flush=True)
+
+    def _start(
+        self,
+        level: int,
+        names: list[str],
+        spec: dict[str, Any],
+        scale: list[str],
+        ports: Ports,
+    ) -> None:
+        """Start one level of the start order; wait for its one-shots to succeed.
+
+        Level by level, with `--no-deps`, rather than compose's own ordering: podman 4.3
+        cannot start a container whose dependency has dependencies of its own ("depends on
+        container ... not found in input list"), and podman-compose counts a one-shot that
+        failed as done. Here a failed one-shot stops everything with its log."""
+        one_shots = [n for n in names if spec["services"][n].get("restart") == "no"]
+        self.say(f"[{level}] starting {', '.join(names)}")
+        scaled = [f"--scale={s}" for s in scale if s.partition("=")[0] in names]
+        argv = [*self._quiet_health(), "up", "--detach", "--no-deps", *scaled, *names]
+        if self.compose(*argv, ports=ports) != 0:
+            raise MosaicError(
+                f"compose could not start {', '.join(names)} (its output is above)",
+                "`mosaic deploy compose down` removes what started.",
+            )
+        for name in one_shots:
+            self._wait_done(name)
+
+    def _quiet_health(self) -> list[str]:
+        """podman runs healthchecks from systemd timers: without systemd (a container, CI)
+        each container start would log two errors, and no check would ever run."""
+        if self.engine.name == "podman" and not Path("/run/systemd/system").is_dir():
+            return ["--podman-create-args=--no-healthcheck"]
+        return []
+
+    def _wait_done(self, service: str) -> None:
+        """Wait for a one-shot's containers to exit; a MosaicError with its log unless 0."""
+        for container in self.containers(service):
+            done = self.engine.run("wait", container, capture=True)
+            code = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "?"
+            if code != "0":
+                log = self.engine.run("logs", "--tail", "30", container, capture=True, check=False)
+                raise MosaicError(
+                    f"{service} failed (exit {code}); the shop cannot start without it",
+                    f"Fix the cause, then run `mosaic deploy compose up` again "
+                    f"(`{self.engine.name} logs {container}` has the whole log).",
+                    output=log.stdout + log.stderr,
+                )
+            self.say(f"    {service}: done")
+
+    def containers(self, service: str) -> list[str]:
+        """The names of a compose service's containers (each replica)."""
+        prefix = "io.podman.compose" if self.engine.name == "podman" else "com.docker.compose"
+        done = self.engine.run(
+            "ps", "--all", "--format", "{{.Names}}",
+            "--filter", f"label={prefix}.project={self.project}",
+            "--filter", f"label={prefix}.service={service}",
+            capture=True,
+        )  # fmt: skip
+        return sorted(done.stdout.split())
 
     def _check_rendered(self, services: list[Service]) -> None:
         if not self.file.is_file() or self.file.read_text() != render(services):

@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,8 +128,25 @@ def _tail(output: str, lines: int = 25) -> str:
     return "\n".join(output.rstrip().splitlines()[-lines:])
 
 
-def run_streamed(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> int:
-    """Run with its output on our terminal (a build, a compose call): its exit code."""
-    return subprocess.run(
-        list(argv), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, check=False
-    ).returncode
+def run_streamed(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    leave_out: Callable[[str], bool] = lambda line: False,
+) -> int:
+    """Run with its output on our terminal (a build, a compose call), but the lines
+    `leave_out` names; its exit code."""
+    process = subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if not leave_out(line):
+            sys.stderr.write(line)
+    return process.wait()

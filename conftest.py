@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 from mosaic.backing import BackingServers
 
-SYSTEM_TESTS = ("tests/system/", "tests/browser/")  # each starts the shop: `mosaic up`
+# Each starts the shop (`mosaic up`, or compose for the container stage): one at a time.
+SYSTEM_TESTS = ("tests/system/", "tests/browser/", "tests/containers/")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

@@ -15,6 +15,7 @@ change in a service's code rebuilds its last layers only, never its dependencies
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import platform
 import re
@@ -93,7 +94,7 @@ def chosen(known: list[Package], names: Iterable[str]) -> list[Package]:
 @dataclass(frozen=True)
 class Revision:
     commit: str  # the full hash, for the revision label ("unknown" outside git)
-    tag: str  # the short hash, "-dirty" when the working tree has changes
+    tag: str  # the short hash; with "-dirty-<digest of the changes>" for a changed tree
 
     @classmethod
     def of(cls, root: Path) -> Revision:
@@ -106,8 +107,13 @@ class Revision:
         commit = git("rev-parse", "HEAD")
         if not commit:
             return cls("unknown", "unversioned")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-        return cls(commit, commit[:12] + ("-dirty" if dirty else ""))
+        changes = git("status", "--porcelain")
+        if not changes:
+            return cls(commit, commit[:12])
+        # A working tree with changes: named by what changed, so an image built from an
+        # earlier state of the tree is never taken for this one.
+        digest = hashlib.sha256((changes + git("diff", "HEAD")).encode()).hexdigest()
+        return cls(commit, f"{commit[:12]}-dirty-{digest[:8]}")
 
 
 def source_url(root: Path) -> str:

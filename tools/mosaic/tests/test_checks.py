@@ -58,7 +58,23 @@ def test_a_missing_browser_stops_the_run_before_pytest(
 def test_pytest_runs_on_a_worker_per_cpu_unless_told_otherwise(
     arguments: list[str], parallel: bool
 ) -> None:
-    command = checks._steps(arguments, static=False)[-1][1]
+    command = dict(checks._steps(arguments, static=False))["pytest"]
     assert isinstance(command, list)
     assert ("--dist=loadscope" in command) is parallel
-    assert command[len(command) - len(arguments) :] == arguments  # passed on, last
+    if arguments:
+        assert command[len(command) - len(arguments) :] == arguments  # passed on, last
+
+
+def test_the_container_stage_runs_last_and_alone_when_no_tests_are_named() -> None:
+    steps = checks._steps([], static=False)
+    assert [name for name, _ in steps] == [
+        "chromium for the browser tests",
+        "pytest",
+        "container engine for the container stage",
+        "pytest: the container stage",
+    ]
+    main_run, container_run = steps[1][1], steps[3][1]
+    assert isinstance(main_run, list) and isinstance(container_run, list)
+    assert f"--ignore={checks.CONTAINER_TESTS}" in main_run
+    # One process: never beside the browser tests, never two compose projects at once.
+    assert container_run[-2:] == ["--numprocesses=0", checks.CONTAINER_TESTS]

@@ -1,8 +1,9 @@
 """`mosaic test`: the whole test suite, as CI and a newcomer run it.
 
 Static checks first (they take seconds and explain themselves), then the browser the browser
-tests need (installed on a fresh machine), then pytest over every package. Each check is a
-separate process from the workspace's own environment.
+tests need (installed on a fresh machine), then pytest over every package, then the container
+stage (a container engine installed where it can be: podman, as root with apt-get). Each
+check is a separate process from the workspace's own environment.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from pathlib import Path
 from rich.console import Console
 
 from mosaic.chromium import ensure_chromium_here
+from mosaic.engine import ensure_engine_here
 from mosaic.errors import MosaicError
 
 console = Console(stderr=True)
+
+CONTAINER_TESTS = "tests/containers"  # images and compose: a stage of its own, last
 
 # A step is a command to run in the workspace, or a function that raises MosaicError.
 Step = tuple[str, list[str] | Callable[[], None]]
@@ -29,17 +33,31 @@ def _chromium() -> None:
     console.print(f"  using {path}", markup=False)
 
 
+def _container_engine() -> None:
+    """Never fails: without an engine the container stage's tests skip, saying why."""
+    found = ensure_engine_here(say=lambda line: console.print(f"  {line}", markup=False))
+    console.print(f"  {found}", markup=False)
+
+
 def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
     bin_dir = Path(sys.executable).parent
+    pytest = str(bin_dir / "pytest")
     static_steps: list[Step] = [
         ("ruff lint", [str(bin_dir / "ruff"), "check", "--no-cache", "."]),
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
     ]
-    tests: list[Step] = [
-        ("chromium for the browser tests", _chromium),
-        ("pytest", [str(bin_dir / "pytest"), *_parallel(pytest_args), *pytest_args]),
-    ]
+    tests: list[Step] = [("chromium for the browser tests", _chromium)]
+    if pytest_args:  # the tests asked for, as asked (containers never beside browsers: conftest)
+        tests.append(("pytest", [pytest, *_parallel(pytest_args), *pytest_args]))
+    else:
+        # The container stage after everything else: creating container networks while
+        # Chromium runs makes it fail pages (ERR_NETWORK_CHANGED).
+        tests += [
+            ("pytest", [pytest, *_parallel(()), f"--ignore={CONTAINER_TESTS}"]),
+            ("container engine for the container stage", _container_engine),
+            ("pytest: the container stage", [pytest, "--numprocesses=0", CONTAINER_TESTS]),
+        ]
     return [*static_steps, *tests] if static else tests
 
 

@@ -20,7 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mosaic.chromium import run_apt_get
 from mosaic.errors import MosaicError, UsageError
+from mosaic.home import workspace_root
 
 ENGINES = ("podman", "docker")
 INSTALL_HINT = (
@@ -150,3 +152,28 @@ def run_streamed(
         if not leave_out(line):
             sys.stderr.write(line)
     return process.wait()
+
+
+APT_PACKAGES = ("podman", "runc", "mmdebstrap")  # mmdebstrap: `mosaic images build --make-base`
+
+
+def ensure_engine_here(say: Callable[[str], None]) -> str:
+    """A working engine, installing podman with apt-get when none works and we may (root);
+    one line saying what is there, or why the container stage will be skipped."""
+    root = workspace_root()
+    try:
+        return f"using {find_engine(None, root).name}"
+    except MosaicError as error:
+        missing = error.message
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return f"container stage will be skipped: {missing} (and podman cannot be installed here)"
+    say(f"no engine works ({missing}); installing {' '.join(APT_PACKAGES)} with apt-get")
+    install = ("apt-get", "install", "-y", *APT_PACKAGES)  # its recommends: netavark, aardvark-dns
+    if run_apt_get(install) != 0 and (
+        run_apt_get(("apt-get", "update")) != 0 or run_apt_get(install) != 0
+    ):
+        return "container stage will be skipped: apt-get could not install podman"
+    try:
+        return f"using {find_engine(None, root).name} (installed)"
+    except MosaicError as error:
+        return f"container stage will be skipped: {error.message}"

@@ -99,9 +99,12 @@ class Revision:
     @classmethod
     def of(cls, root: Path) -> Revision:
         def git(*args: str) -> str:
-            done = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, check=False
-            )
+            try:
+                done = subprocess.run(
+                    ["git", *args], cwd=root, capture_output=True, text=True, check=False
+                )
+            except OSError:  # no git, or no such folder
+                return ""
             return done.stdout.strip() if done.returncode == 0 else ""
 
         commit = git("rev-parse", "HEAD")
@@ -269,7 +272,7 @@ def for_images(requirements: str) -> str:
         ):
             continue
         hashes = re.sub(r"\s*#.*$", "", hashes, flags=re.MULTILINE)  # uv's "# via" notes
-        kept.append(f"{pin.strip()} --hash{hashes}".strip())
+        kept.append(" ".join(f"{pin} --hash{hashes}".split()))
     return "".join(line + "\n" for line in kept)
 
 

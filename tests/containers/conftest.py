@@ -39,7 +39,9 @@ def tag(engine: Engine) -> Iterator[str]:
     packages = images.packages(ROOT)
     if any(not engine.has_image(images.image(p.name, revision)) for p in packages):
         argv = [sys.executable, "-m", "mosaic", "images", "build"]
-        if not engine.has_image(images.LOCAL_BASE):
+        if not all(
+            engine.has_image(b) for b in (images.LOCAL_BASE, images.build_base(images.LOCAL_BASE))
+        ):
             argv.append("--make-base")
         done = subprocess.run(
             argv, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_SECONDS, check=False

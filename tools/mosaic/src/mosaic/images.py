@@ -44,8 +44,14 @@ TOOLS = "tools"  # the image of the `mosaic` package: backing servers, provision
 PYTHON = "3.11"  # the Python of both bases below: wheels are fetched for it
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim-bookworm"
 LOCAL_BASE = f"{REGISTRY}/base:bookworm"  # made by --make-base from Debian's packages
+# The bases of the build stage: the same, with binutils (strip).
+BUILD_BASES = {
+    OFFICIAL_BASE: "docker.io/library/python:3.11-bookworm",
+    LOCAL_BASE: f"{REGISTRY}/build-base:bookworm",
+}
 BASE_SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
+BUILD_PACKAGES = ("binutils",)
 CONTAINERFILE = Path("deploy/images/Containerfile")
 RELEASE_FILES = ("Procfile", "alembic.ini", "migrations")
 # glibc of the bases (bookworm: 2.36) bounds which manylinux wheels run in them.
@@ -343,8 +349,13 @@ def choose_base(engine: Engine, base: str | None) -> str:
     return LOCAL_BASE if engine.has_image(LOCAL_BASE) else OFFICIAL_BASE
 
 
+def build_base(base: str) -> str:
+    """The build stage's base for `base`: its counterpart with binutils, else itself."""
+    return BUILD_BASES.get(base, base)
+
+
 def make_base(engine: Engine, say: Say) -> str:
-    """A base from Debian's packages (mmdebstrap), imported as LOCAL_BASE."""
+    """The bases from Debian's packages (mmdebstrap): LOCAL_BASE and its build stage's."""
     mmdebstrap = shutil.which("mmdebstrap")
     if mmdebstrap is None:
         raise MosaicError(
@@ -352,12 +363,23 @@ def make_base(engine: Engine, say: Say) -> str:
             "Install it (Debian or Ubuntu: `apt-get install -y mmdebstrap`), or give "
             "--base IMAGE (e.g. python:3.11-slim-bookworm) where a registry is reachable.",
         )
+    for reference, packages in (
+        (LOCAL_BASE, BASE_PACKAGES),
+        (BUILD_BASES[LOCAL_BASE], BASE_PACKAGES + BUILD_PACKAGES),
+    ):
+        _debootstrap(engine, mmdebstrap, reference, packages, say)
+    return LOCAL_BASE
+
+
+def _debootstrap(
+    engine: Engine, mmdebstrap: str, reference: str, packages: tuple[str, ...], say: Say
+) -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mosaic-base-") as folder:
         tarball = Path(folder) / "base.tar"
-        say(f"making the base {LOCAL_BASE} from Debian {BASE_SUITE}: {', '.join(BASE_PACKAGES)}")
+        say(f"making {reference} from Debian {BASE_SUITE}: {', '.join(packages)}")
         argv = [
-            mmdebstrap, "--quiet", "--variant=apt", f"--include={','.join(BASE_PACKAGES)}",
+            mmdebstrap, "--quiet", "--variant=apt", f"--include={','.join(packages)}",
             # Documentation is no use in an image: 171 MB instead of 219 MB.
             *(f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "info", "locale")),
             BASE_SUITE, str(tarball),
@@ -369,9 +391,8 @@ def make_base(engine: Engine, say: Say) -> str:
                 "Check that Debian's package mirror is reachable (apt-get update works).",
                 output="\n".join((done.stdout + done.stderr).splitlines()[-15:]),
             )
-        engine.run("import", "--change", 'CMD ["python3"]', str(tarball), LOCAL_BASE, capture=True)
-    say(f"made {LOCAL_BASE} in {time.monotonic() - started:.0f} s")
-    return LOCAL_BASE
+        engine.run("import", "--change", 'CMD ["python3"]', str(tarball), reference, capture=True)
+    say(f"made {reference} in {time.monotonic() - started:.0f} s")
 
 
 def build(
@@ -382,6 +403,10 @@ def build(
     say: Say,
 ) -> list[Built]:
     revision = Revision.of(root)
+    stage_base = build_base(base)
+    if stage_base.startswith(f"{REGISTRY}/") and not engine.has_image(stage_base):
+        say(f"{stage_base} is missing (--make-base makes it): no stripping, larger images")
+        stage_base = base
     created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     stager = Stager(root, say)
     results = []
@@ -393,6 +418,7 @@ def build(
         say(f"[{index}/{len(chosen_packages)}] {package.name}: building on {base}")
         args = {
             "BASE": base,
+            "BUILD_BASE": stage_base,
             "PACKAGE": package.package,
             "VERSION": package.version,
             "REVISION": revision.commit,

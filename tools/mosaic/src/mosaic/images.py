@@ -157,7 +157,9 @@ class Stager:
         for path in (deps, own, app):
             path.mkdir(parents=True)
         requirements, members = self._export(package)
-        (deps / "requirements.txt").write_text(requirements)
+        # The pins for the image, without uv's "# via" notes: services with the same
+        # dependencies stage the same folder, so their dependency layer is built once.
+        (deps / "requirements.txt").write_text(for_images(requirements))
         for wheel in self._fetch(package, deps / "requirements.txt"):
             _link(wheel, deps / wheel.name)
         wheels = [self._wheel(member) for member in members]
@@ -193,11 +195,9 @@ class Stager:
         """The wheels `requirements` pins, for the image's platform, from the cache."""
         self.cache.mkdir(parents=True, exist_ok=True)
         before = set(self.cache.iterdir())
-        wanted = requirements.with_name("download.txt")
-        wanted.write_text(for_images(requirements.read_text()))
         argv = [
             sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(wanted),
+            "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(requirements),
             "--dest", str(self.cache), "--python-version", PYTHON, "--implementation", "cp",
             *_platform_options(),
         ]  # fmt: skip
@@ -211,9 +211,7 @@ class Stager:
             )
         if fetched := len(set(self.cache.iterdir()) - before):
             self.say(f"  {package.name}: fetched {fetched} wheel(s) into {self.cache}")
-        pinned = _pinned(wanted.read_text())
-        wanted.unlink()
-        return _wheels_of(self.cache, pinned)
+        return _wheels_of(self.cache, _pinned(requirements.read_text()))
 
     def _wheel(self, member: Path) -> Path:
         """The member's wheel, built once per run (uv build; deterministic contents)."""

@@ -94,8 +94,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
 
-    tag = images.Revision.of(ROOT).tag
-    result: dict[str, object] = {"revision": tag}
+    result: dict[str, object] = {}
     if args.cold:
         remove_images()
         took, output = mosaic("images", "build", "--make-base")
@@ -105,6 +104,8 @@ def main() -> None:
         console.print(f"cold build: {took:.0f} s (of which the bases {sum(bases):.0f} s)")
     else:
         mosaic("images", "build")  # only what is missing: nothing when all are there
+    tag = images.Revision.of(ROOT).tag  # after the build: the tree it was built from
+    result["revision"] = tag
     sizes_mb = {k: round(v / 1e6) for k, v in sizes(tag).items()}
     result["sizes_mb"] = sizes_mb
 

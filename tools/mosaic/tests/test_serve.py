@@ -136,7 +136,7 @@ async def test_postgres_on_all_addresses_admits_logins_from_the_network(tmp_path
 
 @pytest.mark.parametrize(
     ("content", "error"),
-    [(None, "no password file at"), ("\n", "is empty")],
+    [(None, "--password-file: no file at"), ("\n", "is empty")],
 )
 @pytest.mark.parametrize("server", ["postgres", "valkey"])
 def test_a_missing_or_empty_password_file_is_a_clear_error(

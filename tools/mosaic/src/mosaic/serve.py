@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from mosaic.errors import MosaicError, UsageError
+from mosaic.errors import MosaicError
 
 if TYPE_CHECKING:  # `mosaic status` and friends import this module; keep it light
     from mosaic.children import Command
@@ -55,8 +55,11 @@ def postgres(
     logins, over TCP only), then the server in this process. SIGINT is its fast shutdown,
     SIGTERM its smart one (waits for sessions to end)."""
     from mosaic.backing.postgres import EmbeddedPostgres
+    from mosaic.backing.secrets import read_secret_file
 
-    server = EmbeddedPostgres(data.absolute(), read_password(password_file), port, host)
+    server = EmbeddedPostgres(
+        data.absolute(), read_secret_file(password_file, "--password-file"), port, host
+    )
     _prepare(server.prepare, data)
     _exec(server.command())
 
@@ -71,9 +74,12 @@ def valkey(
     """Run Valkey on DIR: its configuration, ACL file (user `admin`; services' users as
     provisioning saved them), append-only file and snapshots all live there. SIGTERM
     saves and stops it."""
+    from mosaic.backing.secrets import read_secret_file
     from mosaic.backing.valkey import EmbeddedValkey
 
-    server = EmbeddedValkey(data.absolute(), read_password(password_file), port, host)
+    server = EmbeddedValkey(
+        data.absolute(), read_secret_file(password_file, "--password-file"), port, host
+    )
     _prepare(server.prepare, data)
     _exec(server.command())
 
@@ -96,19 +102,6 @@ def mailbox(
     except OSError as error:
         raise MosaicError(f"cannot keep mail in {folder}: {error}") from None
     asyncio.run(_serve_mailbox(folder.absolute(), host, smtp_port, port))
-
-
-def read_password(path: Path) -> str:
-    """The one line of a password file, without its line end."""
-    try:
-        password = path.read_text().strip()
-    except FileNotFoundError:
-        raise UsageError(f"no password file at {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read the password file {path}: {error}") from None
-    if not password:
-        raise UsageError(f"the password file {path} is empty")
-    return password
 
 
 async def _serve_mailbox(folder: Path, host: str, smtp_port: int, port: int) -> None:

@@ -16,7 +16,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from mosaic.backing.secrets import Secrets
+from mosaic.backing.secrets import Secrets, read_secret_file
 from mosaic.backing.service_secrets import AdminUrls, provision_service
 from mosaic.errors import MosaicError, UsageError
 from mosaic.pki.files import write_atomically
@@ -42,15 +42,7 @@ def url_from_options(url: str | None, url_file: Path | None, option: str) -> str
         return url
     if url is not None:
         raise UsageError(f"give {option} or {option}-file, not both")
-    try:
-        content = url_file.read_text().strip()
-    except FileNotFoundError:
-        raise UsageError(f"{option}-file: no file at {url_file}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{option}-file: cannot read {url_file}: {error}") from None
-    if not content:
-        raise UsageError(f"{option}-file: {url_file} is empty")
-    return content
+    return read_secret_file(url_file, f"{option}-file")
 
 
 # A server that is still starting (compose starts provisioning beside Postgres' initdb):

@@ -4,7 +4,22 @@ import json
 import secrets
 from pathlib import Path
 
+from mosaic.errors import UsageError
 from mosaic.pki.files import write_atomically
+
+
+def read_secret_file(path: Path, what: str) -> str:
+    """The one value a secret file holds (a password, an admin URL), without its line end;
+    a usage error naming `what` when it is missing, unreadable or empty."""
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        raise UsageError(f"{what}: no file at {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{what}: cannot read {path}: {error}") from None
+    if not value:
+        raise UsageError(f"{what}: {path} is empty")
+    return value
 
 
 class Secrets:

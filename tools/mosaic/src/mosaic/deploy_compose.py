@@ -261,7 +261,7 @@ class ComposeDeployment:
         args = ["down", "--remove-orphans"] + ([] if keep_data else ["--volumes"])
         if self.compose(*args) != 0:
             raise MosaicError("compose could not remove the shop (its output is above)")
-        left = self.leftovers()
+        left = [item for item in self.leftovers() if not (keep_data and item.startswith("volume"))]
         if left:
             raise MosaicError(
                 "compose left these behind: " + ", ".join(left),

@@ -99,6 +99,21 @@ def test_up_says_where_the_shop_and_its_mailbox_are(shop: Shop) -> None:
         assert (status, code) == (("exited", "0") if one_shot else ("running", "0")), name
 
 
+def test_status_runs_every_healthcheck_and_all_are_healthy(shop: Shop) -> None:
+    def all_healthy() -> bool:
+        status = shop.mosaic("status", timeout=120)
+        rows = [line.split() for line in status.stdout.splitlines()[1:] if line.strip()]
+        running = [row for row in rows if row[1] == "Up"]
+        checked = [row for row in running if not row[0].endswith("-recover_1")]  # no ops port
+        return status.returncode == 0 and all("healthy" in row for row in checked)
+
+    # Each service's /readyz checks its own backing services: all ready shortly after up.
+    wait_until(all_healthy, 60, "every running container healthy in `mosaic deploy compose status`")
+    status = shop.mosaic("status", timeout=120).stdout
+    assert re.search(rf"{shop.project}_frontend_1\s+Up [^\n]*ago\s+healthy\s", status), status
+    assert re.search(rf"{shop.project}_catalog-release_1\s+Exited \(0\)", status), status
+
+
 def _containers(
     shop: Shop, service: str, processes: dict[str, str], release: str | None
 ) -> list[str]:

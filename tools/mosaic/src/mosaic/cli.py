@@ -356,8 +356,21 @@ def compose_down(
 
 @compose_app.command("status")
 def compose_status(engine: EngineOption = None, project: ProjectOption = "mosaic") -> None:
-    """Show the shop's containers and their state."""
-    raise typer.Exit(_deployment(engine, project).status())
+    """Show the shop's containers: state, readiness (each healthcheck run now) and image.
+    Exits 1 when a running container is unhealthy or none of the project exists."""
+    from rich.table import Table
+
+    found = _deployment(engine, project).status()
+    if not found:
+        _say(f"no container of project {project!r} exists (`mosaic deploy compose up`)")
+        raise typer.Exit(1)
+    table = Table(box=None, pad_edge=False)
+    for column in ("container", "state", "health", "image"):
+        table.add_column(column)
+    for item in found:
+        table.add_row(item.name, item.state, item.health, item.image)
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
+    raise typer.Exit(1 if any(item.health == "unhealthy" for item in found) else 0)
 
 
 def _say(line: str) -> None:

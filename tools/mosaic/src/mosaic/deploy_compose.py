@@ -10,6 +10,7 @@ every container and the network, and the volumes unless asked to keep the data.
 from __future__ import annotations
 
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -286,5 +287,40 @@ class ComposeDeployment:
             found += [f"{kind} {name}" for name in done.stdout.split()]
         return found
 
-    def status(self) -> int:
-        return self.compose("ps")
+    def status(self) -> list[ContainerStatus]:
+        """Each container of the project: its state, and its healthcheck run now (podman
+        runs them only when asked where there is no systemd; Docker reports its own)."""
+        prefix = "io.podman.compose" if self.engine.name == "podman" else "com.docker.compose"
+        listing = self.engine.run(
+            "ps", "--all", "--filter", f"label={prefix}.project={self.project}",
+            "--format", "{{.Names}}\t{{.Status}}\t{{.Image}}", capture=True,
+        )  # fmt: skip
+        found = []
+        for line in listing.stdout.splitlines():
+            name, state, image = [*line.split("\t"), "", ""][:3]
+            health = ""
+            if state.startswith("Up"):
+                health = self._health(name)
+            state = re.sub(r" \((starting|healthy|unhealthy)\)$", "", state)  # said apart
+            found.append(ContainerStatus(name, state, health, image))
+        return found
+
+    def _health(self, container: str) -> str:
+        if self.engine.name != "podman":
+            done = self.engine.run(
+                "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                container, capture=True, check=False,
+            )  # fmt: skip
+            return done.stdout.strip()
+        done = self.engine.run("healthcheck", "run", container, capture=True, check=False)
+        if done.returncode in (0, 1):
+            return "healthy" if done.returncode == 0 else "unhealthy"
+        return "no check" if "no defined healthcheck" in done.stderr else "unknown"
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    name: str
+    state: str  # "Up 2 minutes ago", "Exited (0) 3 minutes ago"
+    health: str  # healthy, unhealthy, "no check" (none defined), or "" (not running)
+    image: str

@@ -426,6 +426,11 @@ def build(
         argv = ["build", "-f", str(root / CONTAINERFILE)]
         for key, value in args.items():
             argv += ["--build-arg", f"{key}={value}"]
+        # Also as --label: podman 4.3 (buildah 1.28) takes a LABEL step from its cache when
+        # only the ARG values in it changed, so an image kept the revision of an earlier
+        # build with the same layers (seen here). Labels given to the build always apply.
+        for key, value in labels(package, revision, created, source_url(root)).items():
+            argv += ["--label", f"{key}={value}"]
         for tag in tags:
             argv += ["--tag", tag]
         if engine.name == "docker":
@@ -438,6 +443,19 @@ def build(
         )
         results.append(built)
     return results
+
+
+def labels(package: Package, revision: Revision, created: str, source: str) -> dict[str, str]:
+    """The OCI annotations of an image (the Containerfile's LABEL, with their values)."""
+    prefix = "org.opencontainers.image"
+    return {
+        f"{prefix}.title": f"mosaic-{package.package}",
+        f"{prefix}.description": f"Mosaic, the microservices shop: {package.package}",
+        f"{prefix}.source": source,
+        f"{prefix}.revision": revision.commit,
+        f"{prefix}.version": package.version,
+        f"{prefix}.created": created,
+    }
 
 
 _STEP = re.compile(r"^(\[\d+/\d+\] )?STEP \d+/\d+:|^#\d+ \[")

@@ -63,8 +63,12 @@ HEADER = """\
 
 
 def render(services: list[Service]) -> str:
-    text = yaml.dump(compose(services), Dumper=_Dumper, sort_keys=False, width=1000)
-    return HEADER + text
+    return HEADER + dump_yaml(compose(services))
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    """One YAML document as our deploy files read: keys in the order given, no anchors."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -311,3 +311,5 @@ def test_compose_gives_each_process_the_runners_variable_names(services: list[Se
                 names |= set(provisioned_variables(service))  # its provisioned folder's files
             assert names == _runner_names(services, service, kind), (service.name, kind)
             assert container["environment"]["OPS_PORT"] == str(OPS_PORT)
+            if kind == WEB:
+                assert container["environment"]["PORT"] == str(api_port(service))

@@ -75,6 +75,32 @@ def test_the_committed_files_are_what_the_service_data_renders(services: list[Se
     assert leftovers == set(rendered), "a file in deploy/k8s/base that nothing renders"
 
 
+def test_deploy_render_writes_the_base_and_check_finds_a_stale_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mosaic deploy render` in a workspace of its own: writes compose.yaml and the base,
+    then `--check` passes, and fails naming a Kubernetes file edited by hand."""
+    from mosaic.cli import app
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("MOSAIC_SERVICES_DIR", str(services_dir()))
+    (tmp_path / "pyproject.toml").write_text("[tool.uv.workspace]\nmembers = []\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    checked = runner.invoke(app, ["deploy", "render", "--check"])
+    assert checked.exit_code == 1  # nothing is rendered yet
+    assert "deploy/k8s/base/orders.yaml: STALE" in checked.output
+    assert runner.invoke(app, ["deploy", "render"]).exit_code == 0
+    assert (tmp_path / kubernetes.BASE_DIR / "orders.yaml").is_file()
+    assert runner.invoke(app, ["deploy", "render", "--check"]).exit_code == 0
+    edited = tmp_path / kubernetes.BASE_DIR / "catalog.yaml"
+    edited.write_text(edited.read_text().replace("memory: 256Mi", "memory: 512Mi"))
+    checked = runner.invoke(app, ["deploy", "render", "--check"])
+    assert checked.exit_code == 1
+    assert "deploy/k8s/base/catalog.yaml: STALE" in checked.output
+    assert "deploy/k8s/base/orders.yaml: current" in checked.output
+
+
 def test_kubectl_kustomize_renders_the_base(documents: list[dict[str, Any]]) -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:

@@ -14,7 +14,10 @@ import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 from mosaic.backing import BackingServers
+from mosaic.backing.service_secrets import provisioned_variables
+from mosaic.home import services_dir
 from mosaic.ports import free_port
+from mosaic.services import discover_services
 from mosaic.testing import mosaic
 
 WITH_BACKING = {"accounts", "cart", "catalog", "frontend", "notifications", "orders"}
@@ -77,6 +80,11 @@ async def test_provisions_every_service_once_and_again_the_same(
     assert (out / "catalog" / "DATABASE_URL").read_text() == catalog["DATABASE_URL"]
     assert set(env_file(out, "orders")) == {"DATABASE_URL", "BROKER_URL"}
     assert set(env_file(out, "frontend")) == {"REDIS_URL", "CSRF_SECRET"}
+    # What each Kubernetes pod's `<svc>-backing` Secret volume lists by key (kubernetes_pods).
+    for service in discover_services(services_dir()):
+        folder = out / service.name
+        written = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        assert written == set(provisioned_variables(service)), service.name
 
 
 async def test_the_urls_work_and_keep_services_apart(

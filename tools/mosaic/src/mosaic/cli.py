@@ -264,24 +264,31 @@ def deploy_render(
         bool, typer.Option("--check", help="Only say whether the committed files are current.")
     ] = False,
 ) -> None:
-    """Write deploy/compose/compose.yaml from [tool.mosaic], the Procfiles and the container
-    environment. Run it after changing any of them; a test fails while it is stale."""
-    from mosaic.compose import COMPOSE_FILE, render
+    """Write deploy/compose/compose.yaml and deploy/k8s/base/ from [tool.mosaic], the
+    Procfiles and the container environment. Run it after changing any of them; a test fails
+    while a file is stale."""
+    from mosaic import compose, kubernetes
     from mosaic.services import discover_services
 
     root = workspace_root()
-    text = render(discover_services(services_dir(None)))
-    path = root / COMPOSE_FILE
-    current = path.is_file() and path.read_text() == text
+    services = discover_services(services_dir(None))
+    files = {compose.COMPOSE_FILE: compose.render(services), **kubernetes.render(services)}
+    stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:
-        _say(f"{COMPOSE_FILE}: {'current' if current else 'STALE: run `mosaic deploy render`'}")
-        raise typer.Exit(0 if current else 1)
-    if current:
-        _say(f"{COMPOSE_FILE}: already current")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    _say(f"wrote {COMPOSE_FILE}")
+        for path in files:
+            _say(f"{path}: {'STALE: run `mosaic deploy render`' if path in stale else 'current'}")
+        raise typer.Exit(1 if stale else 0)
+    for path in files:
+        if path not in stale:
+            _say(f"{path}: already current")
+            continue
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(files[path])
+        _say(f"wrote {path}")
+
+
+def _holds(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_text() == text
 
 
 ProjectOption = Annotated[

@@ -28,13 +28,12 @@ from typing import Any
 import yaml
 
 from mosaic.containers import (
-    CA_CERT,
     EDGE_PORT,
-    IDENTITY_DIR,
     OPS_PORT,
-    TRUST_DIR,
     WEB,
-    container_env,
+    deployed_env,
+    has_secrets,
+    mounts,
 )
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.procfile import shell_argv
@@ -45,13 +44,13 @@ PROJECT = "mosaic"
 NETWORK = "shop"
 STATE = "${MOSAIC_STATE:?made by mosaic deploy compose up}"
 TAG = "${MOSAIC_TAG:-dev}"
-SECRETS_DIR = "/run/mosaic/secrets"  # a service's provisioned URLs, one file per variable
 ADMIN_DIR = "/run/mosaic/admin"  # the backing servers' admin passwords and URLs
 DATA_DIR = "/var/lib/mosaic"  # the one writable folder of the images (a volume here)
 POSTGRES_PORT = 5432
 VALKEY_PORT = 6379
 SMTP_PORT = 1025
 MAIL_PAGE_PORT = 8025
+SMTP_URL = f"smtp://mailbox:{SMTP_PORT}"  # the dev sink: the mailbox container
 JOB_RUNNER = ["python", "-m", "chassis.schedule"]
 
 HEADER = """\
@@ -64,8 +63,12 @@ HEADER = """\
 
 
 def render(services: list[Service]) -> str:
-    text = yaml.dump(compose(services), Dumper=_Dumper, sort_keys=False, width=1000)
-    return HEADER + text
+    return HEADER + dump_yaml(compose(services))
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    """One YAML document as our deploy files read: keys in the order given, no anchors."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -257,7 +260,7 @@ def _service(service: Service) -> dict[str, Any]:
     containers: dict[str, Any] = {}
     image = _image(service.name)
     waits_for: dict[str, Any] = {}
-    if service.backing - {"smtp"} or service.edge:
+    if has_secrets(service):
         waits_for["provision"] = {"condition": "service_completed_successfully"}
     if "smtp" in service.backing:
         waits_for["mailbox"] = {"condition": "service_started"}
@@ -297,23 +300,16 @@ def _service(service: Service) -> dict[str, Any]:
 
 
 def _environment(service: Service, kind: str) -> dict[str, str]:
-    env = container_env(service, kind)
-    if service.backing - {"smtp"} or service.edge:
-        env["SECRETS_DIR"] = SECRETS_DIR
-    if "smtp" in service.backing:
-        env["SMTP_URL"] = f"smtp://mailbox:{SMTP_PORT}"
-    env["SHOP_URL"] = f"http://127.0.0.1:${{MOSAIC_PORT:-{EDGE_PORT}}}"
-    return dict(sorted(env.items()))
+    shop_url = f"http://127.0.0.1:${{MOSAIC_PORT:-{EDGE_PORT}}}"
+    return deployed_env(service, kind, smtp_url=SMTP_URL, shop_url=shop_url)
 
 
 def _mounts(service: Service) -> list[str]:
-    """Its identity (its own keys only), the CA and the token trust store; its secrets."""
     pki = f"{STATE}/pki"
-    mounts = [
-        f"{pki}/services/{service.name}:{IDENTITY_DIR}:ro",
-        f"{pki}/ca.crt:{CA_CERT}:ro",
-        f"{pki}/trust:{TRUST_DIR}:ro",
-    ]
-    if service.backing - {"smtp"} or service.edge:
-        mounts.append(f"{STATE}/provisioned/{service.name}:{SECRETS_DIR}:ro")
-    return mounts
+    sources = {
+        "identity": f"{pki}/services/{service.name}",
+        "ca": f"{pki}/ca.crt",
+        "trust": f"{pki}/trust",
+        "secrets": f"{STATE}/provisioned/{service.name}",
+    }
+    return [f"{sources[m.what]}:{m.target}:ro" for m in mounts(service)]

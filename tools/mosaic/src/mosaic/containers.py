@@ -7,6 +7,7 @@ port everywhere costs nothing and lets a caller's URL be `https://catalog:8443` 
 port map to distribute. All above 1024: the processes run as a non-root user.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mosaic.pki.files import ServiceFiles
@@ -24,6 +25,7 @@ WEB = "web"  # the Procfile process type that serves the API: the only one given
 IDENTITY_DIR = Path("/run/mosaic/identity")  # tls.crt, tls.key, signing.key
 CA_CERT = Path("/run/mosaic/ca.crt")
 TRUST_DIR = Path("/run/mosaic/trust")  # <service>.pub for every service
+SECRETS_DIR = Path("/run/mosaic/secrets")  # its provisioned URLs, one file per variable
 
 
 def api_port(service: Service) -> int:
@@ -49,3 +51,37 @@ def container_env(service: Service, kind: str, transport: str = "mtls") -> dict[
     # Callees are never the edge: it calls them, nothing calls it.
     env.update(callee_urls(service, callee_scheme(transport), lambda c: f"{c}:{API_PORT}"))
     return env
+
+
+def has_secrets(service: Service) -> bool:
+    """Whether `mosaic admin provision` writes it anything: backing URLs, the edge's CSRF key
+    (the SMTP sink takes no password)."""
+    return bool(service.backing - {"smtp"} or service.edge)
+
+
+def deployed_env(service: Service, kind: str, smtp_url: str, shop_url: str) -> dict[str, str]:
+    """container_env, plus where its secret files are, its SMTP server and the shop's public
+    address: every variable a deployed process gets, sorted by name."""
+    env = container_env(service, kind)
+    if has_secrets(service):
+        env["SECRETS_DIR"] = str(SECRETS_DIR)
+    if "smtp" in service.backing:
+        env["SMTP_URL"] = smtp_url
+    env["SHOP_URL"] = shop_url
+    return dict(sorted(env.items()))
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A file or folder a service's containers read: `what` it is, `target` in the container."""
+
+    what: str  # identity (its own keys), ca, trust (every service's public keys), secrets
+    target: Path
+
+
+def mounts(service: Service) -> list[Mount]:
+    """Its identity (its own keys only), the CA and the token trust store; its secrets."""
+    found = [Mount("identity", IDENTITY_DIR), Mount("ca", CA_CERT), Mount("trust", TRUST_DIR)]
+    if has_secrets(service):
+        found.append(Mount("secrets", SECRETS_DIR))
+    return found

@@ -65,6 +65,13 @@ async def provision_service(
     return values
 
 
+def provisioned_variables(service: Service) -> list[str]:
+    """The names provision_service returns for `service`: the files a deployment mounts."""
+    names = {"postgres": "DATABASE_URL", "valkey": "REDIS_URL", "broker": "BROKER_URL"}
+    found = [variable for backing, variable in names.items() if backing in service.backing]
+    return [*found, "CSRF_SECRET"] if service.edge else found
+
+
 def check_admin_url(url: str, schemes: tuple[str, ...], option: str) -> None:
     """A usage error for a URL no driver could use, before anything connects."""
     parts = urlsplit(url)

@@ -1,0 +1,341 @@
+"""deploy/k8s/base: rendered from the service data, committed as rendered, valid for the
+Kubernetes API (offline, strict, at a pinned version), restricted, and holding what the
+runner runs (services, process types, jobs, variable names, ports), nothing more; compose
+the same."""
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import kubernetes_validate
+import pytest
+import yaml
+from mosaic import compose, kubernetes
+from mosaic.backing.service_secrets import provisioned_variables
+from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
+from mosaic.home import services_dir
+from mosaic.pki.files import ServiceFiles
+from mosaic.plan import ProcessPlan, identity_env, process_env, service_env
+from mosaic.services import Service, discover_services
+
+ROOT = Path(__file__).resolve().parents[3]
+KUBERNETES_VERSION = "1.31.0"  # the oldest minor GKE's regular channel still offers
+UID = 10001
+# What the runner sets that a container does not, and why:
+RUNNER_ONLY = {
+    "PATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED",  # the image's own ENV: its interpreter
+    "MOSAIC_REPLICA",  # a pod has no replica number: its name tells replicas apart
+}  # fmt: skip
+NOT_WEB_ONLY = {"PORT"}  # the runner gives every process PORT; a relay or worker serves no API
+
+
+@pytest.fixture(scope="module")
+def services() -> list[Service]:
+    return discover_services(services_dir())
+
+
+@pytest.fixture(scope="module")
+def documents(services: list[Service]) -> list[dict[str, Any]]:
+    rendered = kubernetes.render(services)
+    found: list[dict[str, Any]] = []
+    for path, text in rendered.items():
+        if path.name != "kustomization.yaml":
+            found += [d for d in yaml.safe_load_all(text) if d]
+    return found
+
+
+def _of(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in documents if d["kind"] == kind]
+
+
+def _pods(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(owner name, pod template) of every Deployment and CronJob."""
+    for d in _of(documents, "Deployment"):
+        yield d["metadata"]["name"], d["spec"]["template"]
+    for d in _of(documents, "CronJob"):
+        yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"]
+
+
+def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]]
+
+
+def test_the_committed_files_are_what_the_service_data_renders(services: list[Service]) -> None:
+    rendered = kubernetes.render(services)
+    for path, text in rendered.items():
+        committed = ROOT / path
+        assert committed.is_file(), f"{path} is missing: run `mosaic deploy render`"
+        assert committed.read_text() == text, f"{path} is stale: run `mosaic deploy render`"
+    leftovers = {p.relative_to(ROOT) for p in (ROOT / kubernetes.BASE_DIR).iterdir()}
+    assert leftovers == set(rendered), "a file in deploy/k8s/base that nothing renders"
+
+
+def test_deploy_render_writes_the_base_and_check_finds_a_stale_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mosaic deploy render` in a workspace of its own: writes compose.yaml and the base,
+    then `--check` passes, and fails naming a Kubernetes file edited by hand."""
+    from mosaic.cli import app
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("MOSAIC_SERVICES_DIR", str(services_dir()))
+    (tmp_path / "pyproject.toml").write_text("[tool.uv.workspace]\nmembers = []\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    checked = runner.invoke(app, ["deploy", "render", "--check"])
+    assert checked.exit_code == 1  # nothing is rendered yet
+    assert "deploy/k8s/base/orders.yaml: STALE" in checked.output
+    assert runner.invoke(app, ["deploy", "render"]).exit_code == 0
+    assert (tmp_path / kubernetes.BASE_DIR / "orders.yaml").is_file()
+    assert runner.invoke(app, ["deploy", "render", "--check"]).exit_code == 0
+    edited = tmp_path / kubernetes.BASE_DIR / "catalog.yaml"
+    edited.write_text(edited.read_text().replace("memory: 256Mi", "memory: 512Mi"))
+    checked = runner.invoke(app, ["deploy", "render", "--check"])
+    assert checked.exit_code == 1
+    assert "deploy/k8s/base/catalog.yaml: STALE" in checked.output
+    assert "deploy/k8s/base/orders.yaml: current" in checked.output
+
+
+def test_kubectl_kustomize_renders_the_base(documents: list[dict[str, Any]]) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(ROOT / kubernetes.BASE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    built = [d for d in yaml.safe_load_all(result.stdout) if d]
+    names = {(d["kind"], d["metadata"]["name"]) for d in built}
+    assert names == {(d["kind"], d["metadata"]["name"]) for d in documents}
+    for d in built:
+        if d["kind"] != "Namespace":
+            assert d["metadata"]["namespace"] == kubernetes.NAMESPACE, d["metadata"]["name"]
+
+
+def test_every_document_is_valid_for_the_kubernetes_api(documents: list[dict[str, Any]]) -> None:
+    for d in documents:
+        try:
+            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+
+
+def test_the_namespace_enforces_restricted(documents: list[dict[str, Any]]) -> None:
+    (namespace,) = _of(documents, "Namespace")
+    for mode in ("enforce", "audit", "warn"):
+        assert namespace["metadata"]["labels"][f"pod-security.kubernetes.io/{mode}"] == "restricted"
+
+
+def test_every_pod_meets_pod_security_restricted(documents: list[dict[str, Any]]) -> None:
+    accounts = {a["metadata"]["name"]: a for a in _of(documents, "ServiceAccount")}
+    for name, pod in _pods(documents):
+        spec = pod["spec"]
+        context = spec["securityContext"]
+        assert context["runAsNonRoot"] is True, name
+        assert context["runAsUser"] == context["runAsGroup"] == context["fsGroup"] == UID, name
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert spec["automountServiceAccountToken"] is False, name
+        assert accounts[spec["serviceAccountName"]]["automountServiceAccountToken"] is False
+        assert spec["terminationGracePeriodSeconds"] > 10, name  # the chassis drains 10 s
+        tmp = [v for v in spec["volumes"] if v["name"] == "tmp"]
+        assert tmp and "emptyDir" in tmp[0], name
+        for container in _containers(pod):
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["capabilities"] == {"drop": ["ALL"]}, name
+            assert security.get("privileged", False) is False, name
+            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"], name
+
+
+def test_every_process_has_probes_and_ready_is_not_alive(documents: list[dict[str, Any]]) -> None:
+    for deployment in _of(documents, "Deployment"):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            probes = [container[p] for p in ("startupProbe", "readinessProbe", "livenessProbe")]
+            for probe in probes:
+                assert probe["httpGet"]["port"] == "ops", deployment["metadata"]["name"]
+            _, ready, alive = probes
+            assert ready["httpGet"]["path"] == "/readyz"
+            assert alive["httpGet"]["path"] == "/healthz"
+            assert ready != alive
+
+
+def test_every_container_has_requests_and_limits_and_a_pinned_image(
+    documents: list[dict[str, Any]],
+) -> None:
+    for name, pod in _pods(documents):
+        for container in _containers(pod):
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) == {"cpu", "memory"}, name
+            image = container["image"]
+            assert re.fullmatch(r"[^:]+:[\w][\w.-]*", image), (name, image)
+            assert not image.endswith(":latest"), (name, image)
+
+
+def test_services_select_their_web_pods_by_a_named_port(documents: list[dict[str, Any]]) -> None:
+    deployments = _of(documents, "Deployment")
+    for entry in _of(documents, "Service"):
+        selector = entry["spec"]["selector"]
+        chosen = [
+            d
+            for d in deployments
+            if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert [d["metadata"]["name"] for d in chosen] == [entry["metadata"]["name"]]
+        (container,) = chosen[0]["spec"]["template"]["spec"]["containers"]
+        named = {p["name"]: p["containerPort"] for p in container["ports"]}
+        for port in entry["spec"]["ports"]:
+            assert named[port["targetPort"]] == port["port"]
+
+
+def test_each_web_process_has_a_disruption_budget_and_an_autoscaler(
+    documents: list[dict[str, Any]],
+) -> None:
+    budgets = {b["metadata"]["name"]: b for b in _of(documents, "PodDisruptionBudget")}
+    scalers = {s["metadata"]["name"]: s for s in _of(documents, "HorizontalPodAutoscaler")}
+    webs = [
+        d
+        for d in _of(documents, "Deployment")
+        if d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == WEB
+    ]
+    assert {d["metadata"]["name"] for d in webs} == set(budgets) == set(scalers)
+    for web in webs:
+        name = web["metadata"]["name"]
+        assert budgets[name]["spec"]["selector"] == web["spec"]["selector"]
+        assert scalers[name]["spec"]["scaleTargetRef"]["name"] == name
+        assert scalers[name]["spec"]["minReplicas"] >= 2  # the budget leaves one serving
+        assert "replicas" not in web["spec"]  # the autoscaler owns it
+
+
+def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
+    documents: list[dict[str, Any]],
+) -> None:
+    for name, pod in _pods(documents):
+        for container in _containers(pod):
+            names = [e["name"] for e in container["env"]]
+            assert len(names) == len(set(names)), (name, container["name"])
+            for entry in container["env"]:
+                value = entry.get("value", "")
+                assert not re.search(r"://[^/\s:@]+:[^@\s]+@", value), (name, entry)
+                if re.search("PASSWORD|SECRET|KEY|TOKEN", entry["name"]):
+                    assert entry["name"].endswith(("_FILE", "_DIR")), (name, entry)
+                if entry["name"] in {"DATABASE_URL", "REDIS_URL", "BROKER_URL", "CSRF_SECRET"}:
+                    pytest.fail(f"{name}: {entry['name']} belongs in its Secret")
+    assert not _of(documents, "Secret")  # a Secret is made outside: its value is never here
+
+
+def test_scheduled_jobs_have_deadlines_and_never_overlap(documents: list[dict[str, Any]]) -> None:
+    jobs = _of(documents, "CronJob")
+    assert jobs
+    for job in jobs:
+        spec = job["spec"]
+        assert spec["concurrencyPolicy"] == "Forbid"
+        assert 10 <= spec["startingDeadlineSeconds"] < 60
+        assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
+        assert spec["jobTemplate"]["spec"]["backoffLimit"] >= 0
+        assert spec["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_a_cron_schedule_is_the_period_rounded_up_to_minutes() -> None:
+    assert kubernetes.cron_schedule(30) == "*/1 * * * *"  # the runner's 30 s: once a minute
+    assert kubernetes.cron_schedule(60) == "*/1 * * * *"
+    assert kubernetes.cron_schedule(90) == "*/2 * * * *"
+
+
+# No drift: what the runner runs, Kubernetes and compose run, by the same names.
+
+
+def _runner_names(services: list[Service], service: Service, kind: str) -> set[str]:
+    """The variable names `mosaic up` gives process type `kind` of `service`."""
+    ports = {s.name: 1 for s in services}
+    urls = dict.fromkeys(provisioned_variables(service), "x")
+    if "smtp" in service.backing:
+        urls["SMTP_URL"] = "smtp://x"
+    files = ServiceFiles(service.name, Path("/i"), Path("/t"), Path("/c"))
+    with mock.patch.dict(os.environ, {}, clear=True):  # nothing inherited from this test
+        env = service_env(service, ports, urls, identity_env(files, "mtls"), shop_url="http://x")
+        env = process_env(env, ProcessPlan(service, kind, 1, 1, 1))
+    return set(env) - RUNNER_ONLY - (set() if kind == WEB else NOT_WEB_ONLY)
+
+
+def _pod_names(pod: dict[str, Any], container: dict[str, Any]) -> set[str]:
+    """Its variables, and the files of its backing Secret (read through SECRETS_DIR)."""
+    names = {e["name"] for e in container["env"]} - {"SECRETS_DIR"}
+    for volume in pod["spec"]["volumes"]:
+        if volume["name"] == "secrets":
+            names |= {item["key"] for item in volume["secret"]["items"]}
+    return names
+
+
+def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    deployments = {
+        (
+            d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
+            d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"],
+        ): d
+        for d in _of(documents, "Deployment")
+    }
+    assert set(deployments) == {(s.name, k) for s in services for k in s.processes}
+    jobs = {d["metadata"]["name"] for d in _of(documents, "CronJob")}
+    assert jobs == {f"{s.name}-{j.name}" for s in services for j in s.jobs}
+    releases = {
+        name
+        for (name, _), d in deployments.items()
+        if d["spec"]["template"]["spec"].get("initContainers")
+    }
+    assert releases == {s.name for s in services if s.release}
+    assert {s["metadata"]["name"] for s in _of(documents, "Service")} == {
+        s.name for s in services if WEB in s.processes
+    }
+
+
+def test_kubernetes_gives_each_process_the_runners_variable_names_and_ports(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    by_name = {d["metadata"]["name"]: d for d in _of(documents, "Deployment")}
+    endpoints = {s["metadata"]["name"]: s for s in _of(documents, "Service")}
+    for service in services:
+        for kind in service.processes:
+            name = compose.container_name(service, kind)
+            pod = by_name[name]["spec"]["template"]
+            (container,) = pod["spec"]["containers"]
+            assert _pod_names(pod, container) == _runner_names(services, service, kind), name
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert env["OPS_PORT"] == str(ports["ops"]) == str(OPS_PORT), name
+            if kind == WEB:
+                assert env["PORT"] == str(ports["api"]) == str(api_port(service)), name
+                assert endpoints[service.name]["spec"]["ports"][0]["port"] == api_port(service)
+                assert api_port(service) == (EDGE_PORT if service.edge else API_PORT)
+            else:
+                assert "api" not in ports, name
+
+
+def test_compose_gives_each_process_the_runners_variable_names(services: list[Service]) -> None:
+    containers = compose.compose(services)["services"]
+    known = {name for name, c in containers.items() if "MOSAIC_SERVICE" in c.get("environment", {})}
+    expected = {compose.container_name(s, k) for s in services for k in s.processes}
+    expected |= {f"{s.name}-release" for s in services if s.release}
+    expected |= {f"{s.name}-{j.name}" for s in services for j in s.jobs}
+    assert known == expected
+    for service in services:
+        for kind in service.processes:
+            container = containers[compose.container_name(service, kind)]
+            names = set(container["environment"]) - {"SECRETS_DIR"}
+            if "SECRETS_DIR" in container["environment"]:
+                names |= set(provisioned_variables(service))  # its provisioned folder's files
+            assert names == _runner_names(services, service, kind), (service.name, kind)
+            assert container["environment"]["OPS_PORT"] == str(OPS_PORT)
+            if kind == WEB:
+                assert container["environment"]["PORT"] == str(api_port(service))

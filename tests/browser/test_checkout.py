@@ -237,11 +237,12 @@ def test_a_cart_over_one_payment_s_limit_says_what_to_do_before_any_card_is_type
     dearest = [p["id"] for p in sorted(listed, key=lambda p: -p["price"]["amount"])[:8]]
     with Visit(browser, shop, artifacts, "over-limit") as visit:
         page = visit.page
-        for product in dearest:
+        for added, product in enumerate(dearest, start=1):
             page.goto(f"/product/{product}")
             page.get_by_label("Quantity").fill("10")
             page.get_by_role("button", name="Add to cart").click()
-        expect(cart_link(page)).to_have_text("Cart (80)")
+            # htmx adds in place: going to the next page before its answer cancels the add.
+            expect(cart_link(page)).to_have_text(f"Cart ({10 * added})")
         cart_link(page).click()
         expect(page.get_by_role("main").get_by_role("link", name="Checkout")).to_be_visible()
         with page.expect_navigation():

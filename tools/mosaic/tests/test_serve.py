@@ -4,12 +4,15 @@ on free ports: they serve, keep their data across a restart and stop cleanly on 
 import asyncio
 import json
 import os
+import shutil
 import signal
 import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -98,8 +101,24 @@ async def wait_postgres(serve: Serve, host: str, port: int) -> asyncpg.Connectio
     return conn
 
 
-async def test_postgres_serves_keeps_its_data_and_stops_on_sigint(tmp_path: Path) -> None:
-    data, port, pw = tmp_path / "volume" / "cluster", free_port(), password_file(tmp_path)
+@pytest.fixture
+def cluster_home() -> Iterator[Path]:
+    """A folder for a cluster outside pytest's temporary root. As root, Postgres runs as its
+    own OS user, which must traverse every folder above its data (the runner opens them);
+    pytest keeps its root private (0700) and may close it again. Once (a clean-clone run,
+    2026-12-06) initdb was refused its own pg_control mid-way: a folder of our own under
+    /tmp is opened once and left alone."""
+    folder = Path(tempfile.mkdtemp(prefix="mosaic-serve-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_postgres_serves_keeps_its_data_and_stops_on_sigint(
+    tmp_path: Path, cluster_home: Path
+) -> None:
+    data, port, pw = cluster_home / "volume" / "cluster", free_port(), password_file(tmp_path)
     args = ("postgres", "--data", str(data), "--password-file", str(pw), "--port", str(port))
     with Serve(tmp_path, *args) as serve:
         conn = await wait_postgres(serve, "127.0.0.1", port)
@@ -120,11 +139,13 @@ async def test_postgres_serves_keeps_its_data_and_stops_on_sigint(tmp_path: Path
         assert "Traceback" not in again.output()
 
 
-async def test_postgres_on_all_addresses_admits_logins_from_the_network(tmp_path: Path) -> None:
+async def test_postgres_on_all_addresses_admits_logins_from_the_network(
+    tmp_path: Path, cluster_home: Path
+) -> None:
     address = outside_address()
     if address is None:
         pytest.skip("this machine has no network address besides loopback")
-    data, port, pw = tmp_path / "cluster", free_port(), password_file(tmp_path)
+    data, port, pw = cluster_home / "cluster", free_port(), password_file(tmp_path)
     args = ("--data", str(data), "--password-file", str(pw), "--port", str(port))
     with Serve(tmp_path, "postgres", *args, "--host", "0.0.0.0") as serve:
         conn = await wait_postgres(serve, address, port)

@@ -241,3 +241,27 @@ def test_each_service_reaches_exactly_its_own_backing_servers(
     egress = _flows(policies, pods, "egress")
     from_servers = {(a, b) for a, b, _ in egress if a[0] in SERVERS and b != KUBE_DNS}
     assert not from_servers  # a server starts no connection but its name lookups
+
+
+def test_deploy_render_writes_the_component_and_check_finds_a_stale_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mosaic deploy render` in a workspace of its own writes the component; `--check` then
+    names a policy edited by hand."""
+    from mosaic.cli import app
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("MOSAIC_SERVICES_DIR", str(services_dir()))
+    (tmp_path / "pyproject.toml").write_text("[tool.uv.workspace]\nmembers = []\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["deploy", "render"]).exit_code == 0
+    written = tmp_path / COMPONENT_DIR
+    assert {p.name for p in written.iterdir()} == {p.name for p in (ROOT / COMPONENT_DIR).iterdir()}
+    assert runner.invoke(app, ["deploy", "render", "--check"]).exit_code == 0
+    edited = written / "catalog.yaml"
+    edited.write_text(edited.read_text().replace("name: cart", "name: shipping"))
+    checked = runner.invoke(app, ["deploy", "render", "--check"])
+    assert checked.exit_code == 1
+    assert f"{COMPONENT_DIR}/catalog.yaml: STALE" in checked.output
+    assert f"{COMPONENT_DIR}/orders.yaml: current" in checked.output

@@ -264,15 +264,20 @@ def deploy_render(
         bool, typer.Option("--check", help="Only say whether the committed files are current.")
     ] = False,
 ) -> None:
-    """Write deploy/compose/compose.yaml and deploy/k8s/base/ from [tool.mosaic], the
-    Procfiles and the container environment. Run it after changing any of them; a test fails
-    while a file is stale."""
-    from mosaic import compose, kubernetes
+    """Write deploy/compose/compose.yaml, deploy/k8s/base/ and the network-policies component
+    from [tool.mosaic], the Procfiles, the container environment and the routes' allowlists.
+    Run it after changing any of them; a test fails while a file is stale."""
+    from mosaic import compose, kubernetes, network_policies
     from mosaic.services import discover_services
 
     root = workspace_root()
     services = discover_services(services_dir(None))
-    files = {compose.COMPOSE_FILE: compose.render(services), **kubernetes.render(services)}
+    edges = network_policies.http_edges(services)
+    files = {
+        compose.COMPOSE_FILE: compose.render(services),
+        **kubernetes.render(services),
+        **network_policies.render(services, edges),
+    }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:
         for path in files:

@@ -159,13 +159,17 @@ class ComposeDeployment:
                 )
             self.say(f"    {service}: done")
 
+    def _label(self, key: str, value: str) -> str:
+        """A `--filter` for what the compose tool labels its containers, networks, volumes."""
+        prefix = "io.podman.compose" if self.engine.name == "podman" else "com.docker.compose"
+        return f"label={prefix}.{key}={value}"
+
     def containers(self, service: str) -> list[str]:
         """The names of a compose service's containers (each replica)."""
-        prefix = "io.podman.compose" if self.engine.name == "podman" else "com.docker.compose"
         done = self.engine.run(
             "ps", "--all", "--format", "{{.Names}}",
-            "--filter", f"label={prefix}.project={self.project}",
-            "--filter", f"label={prefix}.service={service}",
+            "--filter", self._label("project", self.project),
+            "--filter", self._label("service", service),
             capture=True,
         )  # fmt: skip
         return sorted(done.stdout.split())
@@ -273,9 +277,7 @@ class ComposeDeployment:
 
     def leftovers(self) -> list[str]:
         """Containers, networks and volumes of the project that still exist."""
-        label = f"label=io.podman.compose.project={self.project}"
-        if self.engine.name == "docker":
-            label = f"label=com.docker.compose.project={self.project}"
+        label = self._label("project", self.project)
         listings = {
             "container": ("ps", "--all", "--format", "{{.Names}}"),
             "network": ("network", "ls", "--format", "{{.Name}}"),
@@ -290,9 +292,8 @@ class ComposeDeployment:
     def status(self) -> list[ContainerStatus]:
         """Each container of the project: its state, and its healthcheck run now (podman
         runs them only when asked where there is no systemd; Docker reports its own)."""
-        prefix = "io.podman.compose" if self.engine.name == "podman" else "com.docker.compose"
         listing = self.engine.run(
-            "ps", "--all", "--filter", f"label={prefix}.project={self.project}",
+            "ps", "--all", "--filter", self._label("project", self.project),
             "--format", "{{.Names}}\t{{.Status}}\t{{.Image}}", capture=True,
         )  # fmt: skip
         found = []

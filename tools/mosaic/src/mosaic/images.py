@@ -104,36 +104,29 @@ class Revision:
 
     @classmethod
     def of(cls, root: Path) -> Revision:
-        def git(*args: str) -> str:
-            try:
-                done = subprocess.run(
-                    ["git", *args], cwd=root, capture_output=True, text=True, check=False
-                )
-            except OSError:  # no git, or no such folder
-                return ""
-            return done.stdout.strip() if done.returncode == 0 else ""
-
-        commit = git("rev-parse", "HEAD")
+        commit = _git(root, "rev-parse", "HEAD")
         if not commit:
             return cls("unknown", "unversioned")
-        changes = git("status", "--porcelain")
+        changes = _git(root, "status", "--porcelain")
         if not changes:
             return cls(commit, commit[:12])
         # A working tree with changes: named by what changed, so an image built from an
         # earlier state of the tree is never taken for this one.
-        digest = hashlib.sha256((changes + git("diff", "HEAD")).encode()).hexdigest()
+        digest = hashlib.sha256((changes + _git(root, "diff", "HEAD")).encode()).hexdigest()
         return cls(commit, f"{commit[:12]}-dirty-{digest[:8]}")
 
 
 def source_url(root: Path) -> str:
-    done = subprocess.run(
-        ["git", "config", "--get", "remote.origin.url"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or f"file://{root}"
+    return _git(root, "config", "--get", "remote.origin.url") or f"file://{root}"
+
+
+def _git(root: Path, *args: str) -> str:
+    """What `git ARGS` prints in `root` ("" when it fails, or there is no git or folder)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 # --- staging -------------------------------------------------------------------------------
@@ -400,7 +393,7 @@ def build(
     base: str,
     say: Say,
 ) -> list[Built]:
-    revision = Revision.of(root)
+    revision, source = Revision.of(root), source_url(root)
     stage_base = build_base(base)
     if stage_base.startswith(f"{REGISTRY}/") and not engine.has_image(stage_base):
         say(f"{stage_base} is missing (--make-base makes it): no stripping, larger images")
@@ -421,7 +414,7 @@ def build(
             "VERSION": package.version,
             "REVISION": revision.commit,
             "CREATED": created,
-            "SOURCE": source_url(root),
+            "SOURCE": source,
         }
         argv = ["build", "-f", str(root / CONTAINERFILE)]
         for key, value in args.items():
@@ -429,7 +422,7 @@ def build(
         # Also as --label: podman 4.3 (buildah 1.28) takes a LABEL step from its cache when
         # only the ARG values in it changed, so an image kept the revision of an earlier
         # build with the same layers (seen here). Labels given to the build always apply.
-        for key, value in labels(package, revision, created, source_url(root)).items():
+        for key, value in labels(package, revision, created, source).items():
             argv += ["--label", f"{key}={value}"]
         for tag in tags:
             argv += ["--tag", tag]

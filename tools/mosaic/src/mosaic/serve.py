@@ -18,6 +18,8 @@ import typer
 from mosaic.errors import MosaicError
 
 if TYPE_CHECKING:  # `mosaic status` and friends import this module; keep it light
+    from mosaic.backing.postgres import EmbeddedPostgres
+    from mosaic.backing.valkey import EmbeddedValkey
     from mosaic.children import Command
 
 app = typer.Typer(
@@ -55,13 +57,8 @@ def postgres(
     logins, over TCP only), then the server in this process. SIGINT is its fast shutdown,
     SIGTERM its smart one (waits for sessions to end)."""
     from mosaic.backing.postgres import EmbeddedPostgres
-    from mosaic.backing.secrets import read_secret_file
 
-    server = EmbeddedPostgres(
-        data.absolute(), read_secret_file(password_file, "--password-file"), port, host
-    )
-    _prepare(server.prepare, data)
-    _exec(server.command())
+    _serve(EmbeddedPostgres, data, password_file, port, host)
 
 
 @app.command()
@@ -74,12 +71,23 @@ def valkey(
     """Run Valkey on DIR: its configuration, ACL file (user `admin`; services' users as
     provisioning saved them), append-only file and snapshots all live there. SIGTERM
     saves and stops it."""
-    from mosaic.backing.secrets import read_secret_file
     from mosaic.backing.valkey import EmbeddedValkey
 
-    server = EmbeddedValkey(
-        data.absolute(), read_secret_file(password_file, "--password-file"), port, host
-    )
+    _serve(EmbeddedValkey, data, password_file, port, host)
+
+
+def _serve(
+    server_type: "type[EmbeddedPostgres | EmbeddedValkey]",
+    data: Path,
+    password_file: Path,
+    port: int,
+    host: str,
+) -> None:
+    """Prepare the server's data folder, then become the server (exec)."""
+    from mosaic.backing.secrets import read_secret_file
+
+    password = read_secret_file(password_file, "--password-file")
+    server = server_type(data.absolute(), password, port, host)
     _prepare(server.prepare, data)
     _exec(server.command())
 

@@ -3,10 +3,12 @@
 sidecars take over transport security, the services keep their tokens and allowlists.
 
 - sidecar injection for the namespace (`istio-injection: enabled`), not ambient: ambient's
-  node proxy (ztunnel) works at L4 and writes no `x-forwarded-client-cert`, which mesh mode
-  requires. The sidecars need the Istio CNI node agent: without it Istio injects an
+  node proxy (ztunnel) works at L4 and hands the pod no `x-forwarded-client-cert` (Istio
+  issue 54995; only a waypoint can be told to write one, since 2026), and mesh mode
+  requires it. The sidecars need the Istio CNI node agent: without it Istio injects an
   `istio-init` container with NET_ADMIN and NET_RAW, which Pod Security "restricted" (the
-  namespace enforces it) refuses;
+  namespace enforces it) refuses; and native sidecars (Kubernetes >= 1.29), so that the
+  release init container reaches Postgres through a running proxy and CronJob pods end;
 - `PeerAuthentication` STRICT for the namespace: every connection to a pod is mTLS, so every
   request reaches a service through its sidecar, which appended the caller's identity;
 - `AuthorizationPolicy`: `allow-nothing` (deny by default), then per callee one ALLOW naming

@@ -18,14 +18,14 @@ from chassis.settings import ServiceSettings, load_settings
 from mosaic import istio, kubernetes, network_policies
 from mosaic.containers import WEB, api_port, container_env, deployed_env
 from mosaic.home import services_dir
-from mosaic.istio import COMPONENT_DIR, INGRESS_GATEWAY, MESH_IDENTITY, SECURITY
+from mosaic.istio import COMPONENT_DIR, INGRESS_GATEWAY, MESH_IDENTITY, NETWORKING, SECURITY
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.procfile import RELEASE
 from mosaic.services import OPERATOR, Service, discover_services, url_variable
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
-ISTIO_KINDS = {"PeerAuthentication", "AuthorizationPolicy"}
+ISTIO_KINDS = {"PeerAuthentication", "AuthorizationPolicy", "Gateway", "VirtualService"}
 # Istio's principal: `<trust domain>/ns/<namespace>/sa/<service account>`, no scheme.
 PRINCIPAL = re.compile(r"^(?P<domain>[a-z0-9.-]+)/ns/(?P<ns>[a-z0-9-]+)/sa/(?P<sa>[a-z0-9-]+)$")
 
@@ -101,6 +101,10 @@ def _callers(policy: dict[str, Any]) -> list[str]:
     return found
 
 
+def _authorizations(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in policies if d["kind"] == "AuthorizationPolicy"]
+
+
 def _selected(policy: dict[str, Any]) -> str | None:
     selector = policy["spec"].get("selector")
     return selector["matchLabels"][NAME] if selector else None
@@ -150,10 +154,26 @@ def test_istio_s_objects_use_only_the_fields_istio_knows(policies: list[dict[str
     or refused by the cluster, silently loosening a policy."""
     for d in policies:
         name = f"{d['kind']} {d['metadata']['name']}"
-        assert d["apiVersion"] == SECURITY, name
+        networking = d["kind"] in {"Gateway", "VirtualService"}
+        assert d["apiVersion"] == (NETWORKING if networking else SECURITY), name
         assert set(d) == {"apiVersion", "kind", "metadata", "spec"}, name
         assert set(d["metadata"]) == {"name", "namespace"}, name
         spec = d["spec"]
+        if d["kind"] == "Gateway":
+            assert set(spec) == {"selector", "servers"}, name
+            for server in spec["servers"]:
+                assert set(server) == {"port", "hosts"}, name
+                assert set(server["port"]) == {"number", "name", "protocol"}, name
+            continue
+        if d["kind"] == "VirtualService":
+            assert set(spec) == {"hosts", "gateways", "http"}, name
+            for route in spec["http"]:
+                assert set(route) == {"route"}, name
+                for target in route["route"]:
+                    assert set(target) == {"destination"}, name
+                    assert set(target["destination"]) == {"host", "port"}, name
+                    assert set(target["destination"]["port"]) == {"number"}, name
+            continue
         if "selector" in spec:
             assert set(spec["selector"]) == {"matchLabels"}, name
         if d["kind"] == "PeerAuthentication":
@@ -176,9 +196,9 @@ def test_istio_s_objects_use_only_the_fields_istio_knows(policies: list[dict[str
 def test_mesh_wide_strict_mtls_and_deny_by_default(policies: list[dict[str, Any]]) -> None:
     (strict,) = [d for d in policies if d["kind"] == "PeerAuthentication"]
     assert "selector" not in strict["spec"] and "portLevelMtls" not in strict["spec"]
-    nothing = [d for d in policies if d["kind"] == "AuthorizationPolicy" and _selected(d) is None]
+    nothing = [d for d in _authorizations(policies) if _selected(d) is None]
     assert [d["spec"] for d in nothing] == [{"action": "ALLOW"}]  # no rule: matches nothing
-    for d in policies:
+    for d in _authorizations(policies):
         for rule in d["spec"].get("rules", []):
             assert rule.get("from") and rule.get("to"), d["metadata"]  # never "from anyone"
 
@@ -193,9 +213,9 @@ def test_the_authorization_policies_are_exactly_the_allowlist_edges(
     assert edges and all(OPERATOR not in e for e in edges)
     by_name = {s.name: s for s in services}
     pairs: set[tuple[str, str]] = set()
-    for policy in policies:
+    for policy in _authorizations(policies):
         callee = _selected(policy)
-        if policy["kind"] != "AuthorizationPolicy" or callee is None or callee in SERVERS:
+        if callee is None or callee in SERVERS:
             continue
         assert policy["spec"]["selector"]["matchLabels"] == {
             NAME: callee,
@@ -209,12 +229,27 @@ def test_the_authorization_policies_are_exactly_the_allowlist_edges(
     assert {p for p in pairs if p[1] != edge} == edges
 
 
+def test_the_ingress_gateway_reaches_the_edge_and_nothing_else(
+    services: list[Service], policies: list[dict[str, Any]]
+) -> None:
+    """The Gateway binds the gateway whose principal the edge's policy names; its routes go to
+    the edge's Service on its API port only."""
+    (edge,) = [s for s in services if s.edge]
+    (gateway,) = [d for d in policies if d["kind"] == "Gateway"]
+    assert gateway["spec"]["selector"] == {"istio": "ingressgateway"}  # istioctl's default
+    assert INGRESS_GATEWAY.endswith("/sa/istio-ingressgateway-service-account")
+    (routes,) = [d for d in policies if d["kind"] == "VirtualService"]
+    assert routes["spec"]["gateways"] == [gateway["metadata"]["name"]]
+    destinations = [t["destination"] for r in routes["spec"]["http"] for t in r["route"]]
+    assert destinations == [{"host": edge.name, "port": {"number": api_port(edge)}}]
+
+
 def test_each_backing_server_admits_exactly_its_users(
     services: list[Service], policies: list[dict[str, Any]]
 ) -> None:
     expected = {(s.name, server) for s in services for server in network_policies.servers_of(s)}
     pairs = set()
-    for policy in policies:
+    for policy in _authorizations(policies):
         server = _selected(policy)
         if server in SERVERS:
             port = str(SERVERS[server][0])
@@ -272,7 +307,7 @@ def test_the_identity_the_pods_compare_is_the_one_istio_asserts(
             e["value"] for e in pod["containers"][0]["env"] if e["name"] == "MOSAIC_SERVICE"
         )
         assert pod["serviceAccountName"] == service, pod_name
-    for policy in policies:
+    for policy in _authorizations(policies):
         for rule in policy["spec"].get("rules", []):
             for principal in rule["from"][0]["source"]["principals"]:
                 if principal != INGRESS_GATEWAY:

@@ -12,8 +12,9 @@ sidecars take over transport security, the services keep their tokens and allowl
 - `PeerAuthentication` STRICT for the namespace: every connection to a pod is mTLS, so every
   request reaches a service through its sidecar, which appended the caller's identity;
 - `AuthorizationPolicy`: `allow-nothing` (deny by default), then per callee one ALLOW naming
-  exactly its callers' principals on its API port, the frontend from the ingress gateway,
-  each backing server from the services that use it;
+  exactly its callers' principals on its API port, the frontend from the ingress gateway
+  (and a Gateway and VirtualService routing the gateway's port 80 to it), each backing
+  server from the services that use it;
 - patches: every container in mesh mode (the runner's `--transport mesh` environment from
   `mosaic.containers`, plus MESH_IDENTITY), the Services' API ports `appProtocol: http`.
 
@@ -35,6 +36,7 @@ from mosaic.services import Service
 COMPONENT_DIR = Path("deploy/k8s/components/service-mesh-istio")
 PATCHES = "mesh-mode"  # the folder of patches to the base, one file per service
 SECURITY = "security.istio.io/v1"  # GA since Istio 1.22
+NETWORKING = "networking.istio.io/v1"
 # The identity Istio's sidecars assert for a pod: its ServiceAccount, which the base names
 # after the service. `cluster.local` is Istio's default trust domain; a mesh with another
 # patches MESH_IDENTITY and the principals alike.
@@ -71,7 +73,10 @@ def render(services: list[Service], edges: list[tuple[str, str]]) -> dict[Path, 
             continue
         callers = [a for a, b in edges if b == service.name]
         if service.edge:
-            files[COMPONENT_DIR / f"{service.name}.yaml"] = [_allow(service, [INGRESS_GATEWAY])]
+            files[COMPONENT_DIR / f"{service.name}.yaml"] = [
+                _allow(service, [INGRESS_GATEWAY]),
+                *_front_door(service),
+            ]
         elif callers:
             files[COMPONENT_DIR / f"{service.name}.yaml"] = [
                 _allow(service, [principal(c) for c in callers])
@@ -140,6 +145,24 @@ def _allow(service: Service, principals: list[str]) -> dict[str, Any]:
     selector = {NAME: service.name, COMPONENT: WEB}
     spec = {"action": "ALLOW", "rules": [_rule(principals, api_port(service))]}
     return _policy(f"{service.name}-callers", selector, spec)
+
+
+def _front_door(service: Service) -> list[dict[str, Any]]:
+    # The ingress gateway's plain port 80 to the edge; TLS for browsers is an overlay's
+    # (a server on 443 with its certificate's credentialName).
+    server = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
+    gateway = {"selector": {"istio": "ingressgateway"}, "servers": [server]}
+    destination = {"host": service.name, "port": {"number": api_port(service)}}
+    routes = {
+        "hosts": ["*"],
+        "gateways": [service.name],
+        "http": [{"route": [{"destination": destination}]}],
+    }
+    meta = {"name": service.name, "namespace": NAMESPACE}
+    return [
+        {"apiVersion": NETWORKING, "kind": "Gateway", "metadata": meta, "spec": gateway},
+        {"apiVersion": NETWORKING, "kind": "VirtualService", "metadata": meta, "spec": routes},
+    ]
 
 
 def _server_allow(name: str, services: list[Service]) -> dict[str, Any] | None:

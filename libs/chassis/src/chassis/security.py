@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute
 from chassis.errors import Problem
 from chassis.logs import get_logger
 from chassis.rotation import file_stamp
-from chassis.settings import ServiceSettings
+from chassis.settings import MESH_IDENTITY, ServiceSettings
 from chassis.tls import ReloadingContexts, spiffe_id
 from chassis.tokens import (
     TOKEN_HEADER,
@@ -60,9 +60,11 @@ class Credentials:
         tls_files: tuple[Path, Path, Path] | None,
         signing_key: Path | None,
         trust_dir: Path | None,
+        mesh_identity: str = MESH_IDENTITY,
     ) -> None:
         self.service = service
         self.transport = transport
+        self.mesh_identity = mesh_identity  # a template: {service} is the caller
         self.tls = ReloadingContexts(*tls_files) if tls_files else None
         self.signing_key = signing_key
         self.signer = TokenSigner(service, load_signing_key(signing_key)) if signing_key else None
@@ -80,6 +82,7 @@ class Credentials:
             tls_files=(tls[0], tls[1], tls[2]) if tls[0] and tls[1] and tls[2] else None,
             signing_key=settings.service_signing_key_file,
             trust_dir=settings.service_trust_dir,
+            mesh_identity=settings.mesh_identity,
         )
 
     async def open(self) -> None:
@@ -129,8 +132,13 @@ class Credentials:
         token = self.token_for(audience)
         headers = {TOKEN_HEADER: token} if token else {}
         if self.transport == "mesh":
-            headers[XFCC_HEADER] = f'URI="{spiffe_id(self.service)}"'
+            headers[XFCC_HEADER] = f'URI="{self.mesh_identity_of(self.service)}"'
         return headers
+
+    def mesh_identity_of(self, service: str) -> str:
+        """The URI the mesh asserts for `service`'s workloads (MESH_IDENTITY): ours,
+        `spiffe://mosaic.local/<svc>`, or Istio's `spiffe://<trust domain>/ns/<ns>/sa/<sa>`."""
+        return self.mesh_identity.format(service=service)
 
 
 class CallerPolicy:
@@ -175,7 +183,7 @@ class CallerPolicy:
                 # Behind a mesh only the sidecar reaches the port, and it always says whose
                 # certificate it verified: a request without that came around the mesh.
                 raise TokenRejected(f"no {XFCC_HEADER} header from the mesh")
-            if credentials.transport == "mesh" and identity != spiffe_id(issuer):
+            if credentials.transport == "mesh" and identity != credentials.mesh_identity_of(issuer):
                 raise TokenRejected(f"token issuer {issuer!r} does not match the mesh identity")
         except TokenRejected as rejected:
             _log.warning(
@@ -205,7 +213,10 @@ def mesh_identity(header: str) -> str | None:
     Envoy's format: elements separated by `,`, each `key=value` pairs separated by `;`,
     values in double quotes when they hold `,`, `;` or `=` (a Subject does), `\"` inside
     quotes. Each proxy that forwards appends its element, so the last one is what our own
-    sidecar verified; anything earlier was written further away.
+    sidecar verified; anything earlier was written further away. Istio's sidecars append on
+    the way in (APPEND_FORWARD) and strip the header on the way out, and only for a
+    connection whose client certificate they verified: under PeerAuthentication STRICT that
+    is every one; in PERMISSIVE a plain-text caller's own header would arrive unchanged.
     """
     elements: list[dict[str, str]] = [{}]
     key, value, quoted, escaped, in_value = "", "", False, False, False

@@ -7,6 +7,7 @@ A service subclasses `ServiceSettings` (adding mixins for the backing services i
 from __future__ import annotations
 
 import os
+import string
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -23,7 +24,11 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from chassis.tls import TRUST_DOMAIN
+
 EX_CONFIG = 78  # sysexits.h: configuration error
+# Whose identity the mesh's header names, by service: our own PKI's SPIFFE IDs unless told.
+MESH_IDENTITY = f"spiffe://{TRUST_DOMAIN}/{{service}}"
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -104,6 +109,14 @@ class ServiceSettings(BaseSettings):
     tls_ca_file: FilePath | None = Field(
         default=None, validation_alias="TLS_CA_FILE", description="an existing PEM CA certificate"
     )
+    mesh_identity: str = Field(
+        default=MESH_IDENTITY,
+        validation_alias="MESH_IDENTITY",
+        description=(
+            "a spiffe:// URI with {service} once, the identity the mesh asserts for a "
+            "caller, e.g. spiffe://cluster.local/ns/mosaic/sa/{service} under Istio"
+        ),
+    )
     service_signing_key_file: FilePath | None = Field(
         default=None,
         validation_alias="SERVICE_SIGNING_KEY_FILE",
@@ -135,6 +148,19 @@ class ServiceSettings(BaseSettings):
                 "(a web process needs one; a worker or relay only OPS_PORT)"
             )
         return self.port
+
+    @field_validator("mesh_identity")
+    @classmethod
+    def _one_service_placeholder(cls, value: str) -> str:
+        try:
+            fields = [
+                field for _, field, _, _ in string.Formatter().parse(value) if field is not None
+            ]
+        except ValueError as error:  # an unmatched brace
+            raise ValueError(str(error)) from None
+        if fields != ["service"] or not value.startswith("spiffe://"):
+            raise ValueError(f"{value!r} is no spiffe:// URI with {{service}} once")
+        return value
 
     @field_validator("version", mode="after")
     @classmethod

@@ -267,7 +267,7 @@ def deploy_render(
     """Write deploy/compose/compose.yaml, deploy/k8s/base/ and the network-policies component
     from [tool.mosaic], the Procfiles, the container environment and the routes' allowlists.
     Run it after changing any of them; a test fails while a file is stale."""
-    from mosaic import compose, kubernetes, network_policies
+    from mosaic import compose, gke, kubernetes, network_policies
     from mosaic.services import discover_services
 
     root = workspace_root()
@@ -277,6 +277,7 @@ def deploy_render(
         compose.COMPOSE_FILE: compose.render(services),
         **kubernetes.render(services),
         **network_policies.render(services, edges),
+        **gke.render(services, edges),
     }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:

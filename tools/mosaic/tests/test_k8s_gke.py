@@ -62,7 +62,7 @@ def _fill(rendered: str, values: dict[str, str]) -> str:
         input=rendered,
         capture_output=True,
         text=True,
-        env={**os.environ, **values},
+        env={**{k: v for k, v in os.environ.items() if k not in gke.PLACEHOLDERS}, **values},
         timeout=30,
         check=True,
     )
@@ -122,6 +122,22 @@ def test_every_placeholder_is_filled_and_none_is_left(rendered: str) -> None:
     for name in gke.PLACEHOLDERS:
         assert name not in filled, f"{name} survived the fill"
     assert f"{SAMPLE['REGION']}-docker.pkg.dev/{SAMPLE['PROJECT_ID']}/mosaic/catalog:" in filled
+
+
+def test_the_fill_refuses_a_value_left_unset(rendered: str) -> None:
+    unset = {k: v for k, v in SAMPLE.items() if k != "SQL_CIDR"}
+    env = {k: v for k, v in os.environ.items() if k not in gke.PLACEHOLDERS}
+    result = subprocess.run(
+        ["sh", "-c", gke.FILL],
+        input=rendered,
+        capture_output=True,
+        text=True,
+        env={**env, **unset},
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0 and not result.stdout
+    assert "SQL_CIDR" in result.stderr
 
 
 def test_the_fill_is_the_one_in_docs_deploy_md() -> None:

@@ -41,8 +41,9 @@ PLACEHOLDERS = {
     "SHOP_HOST": "the shop's host name, e.g. shop.example.com",
     "SHOP_IP": "the shop's reserved global address (the load balancer's own)",
 }
-# One `sed` over `kubectl kustomize` output; `|` as the delimiter, as CIDRs hold `/`.
-FILL = "sed " + " ".join(f'-e "s|{name}|${name}|g"' for name in PLACEHOLDERS)
+# One `sed` over `kubectl kustomize` output; `|` as the delimiter, as CIDRs hold `/`. The
+# shell refuses a variable that is unset or empty (`:?`), so nothing half-filled is applied.
+FILL = "sed " + " ".join(f'-e "s|{name}|${{{name}:?}}|g"' for name in PLACEHOLDERS)
 SQL_INSTANCE = "PROJECT_ID:REGION:mosaic"  # the instance connection name (instance `mosaic`)
 IMAGES = "REGION-docker.pkg.dev/PROJECT_ID/mosaic"  # the Artifact Registry repository
 

@@ -160,6 +160,13 @@ def test_every_core_document_is_valid_for_the_kubernetes_api(
     assert custom == CUSTOM_KINDS  # skipped above, and checked below
 
 
+def test_everything_is_in_the_shops_namespace(documents: list[dict[str, Any]]) -> None:
+    """The HealthCheckPolicy and the routes must share the frontend Service's namespace."""
+    for d in documents:
+        if d["kind"] != "Namespace":
+            assert d["metadata"].get("namespace") == "mosaic", (d["kind"], d["metadata"]["name"])
+
+
 def test_the_gateway_routes_https_to_the_frontend(documents: list[dict[str, Any]]) -> None:
     (gateway,) = _of(documents, "Gateway")
     assert gateway["apiVersion"] == "gateway.networking.k8s.io/v1"

@@ -417,3 +417,35 @@ def test_the_provisioning_job_gets_the_proxy_and_its_identity(tmp_path: Path) ->
     (annotated,) = _of(built, "ServiceAccount")
     annotation = annotated["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
     assert annotation == f"mosaic-provision@{SAMPLE['PROJECT_ID']}.iam.gserviceaccount.com"
+
+
+def _quantity(value: str) -> float:
+    """CPU in cores, memory in MiB: the units the base and the proxy use."""
+    if value.endswith("m"):
+        return int(value[:-1]) / 1000
+    if value.endswith("Mi"):
+        return int(value[:-2])
+    return float(value)
+
+
+def test_what_it_costs_counts_what_the_overlay_requests(documents: list[dict[str, Any]]) -> None:
+    """docs/deploy.md's estimate starts from the pods and requests of the render: a change
+    of replicas, requests or sidecars that the page does not follow fails here."""
+    minimum = {
+        d["spec"]["scaleTargetRef"]["name"]: d["spec"]["minReplicas"]
+        for d in _of(documents, "HorizontalPodAutoscaler")
+    }
+    pods = 0
+    cpu = memory = 0.0
+    for deployment in _of(documents, "Deployment"):
+        name = deployment["metadata"]["name"]
+        replicas = deployment["spec"].get("replicas", minimum.get(name))
+        spec = deployment["spec"]["template"]["spec"]
+        sidecars = [c for c in spec.get("initContainers", []) if c.get("restartPolicy") == "Always"]
+        running = [*spec["containers"], *sidecars]  # init containers that end are not counted
+        pods += replicas
+        cpu += replicas * sum(_quantity(c["resources"]["requests"]["cpu"]) for c in running)
+        memory += replicas * sum(_quantity(c["resources"]["requests"]["memory"]) for c in running)
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    assert f"**{pods} pods**" in text
+    assert f"**{cpu:.2f} vCPU and {memory / 1024:.2f} GiB**" in text

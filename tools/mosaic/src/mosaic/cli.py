@@ -267,7 +267,7 @@ def deploy_render(
     """Write deploy/compose/compose.yaml, deploy/k8s/base/ and the network-policies component
     from [tool.mosaic], the Procfiles, the container environment and the routes' allowlists.
     Run it after changing any of them; a test fails while a file is stale."""
-    from mosaic import cert_manager, compose, istio, kubernetes, network_policies
+    from mosaic import cert_manager, compose, gke, istio, kubernetes, network_policies
     from mosaic.services import discover_services
 
     root = workspace_root()
@@ -279,6 +279,7 @@ def deploy_render(
         **network_policies.render(services, edges),
         **istio.render(services, edges),
         **cert_manager.render(services),
+        **gke.render(services, edges),
     }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:

@@ -54,8 +54,8 @@ def _of(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def _pods(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(owner name, pod template) of every Deployment and CronJob."""
-    for d in _of(documents, "Deployment"):
+    """(owner name, pod template) of every Deployment, Job and CronJob."""
+    for d in _of(documents, "Deployment") + _of(documents, "Job"):
         yield d["metadata"]["name"], d["spec"]["template"]
     for d in _of(documents, "CronJob"):
         yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"]

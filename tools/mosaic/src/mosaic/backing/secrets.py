@@ -48,6 +48,10 @@ class Secrets:
             self._write(values)
         return values[name]
 
+    def items(self) -> dict[str, str]:
+        """Every password stored, by name."""
+        return self._read()
+
     def _read(self) -> dict[str, str]:
         try:
             data = json.loads(self.path.read_text())

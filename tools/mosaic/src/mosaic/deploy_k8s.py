@@ -94,8 +94,10 @@ def secrets_file(
     passwords, for the provisioning Job that makes the servers match). The PKI and the
     passwords are kept in the state folder: running it again writes the same.
 
-    Apply it once the namespace exists, then delete the file (or keep it 0600):
+    Apply it once the namespace exists (`kubectl apply -k deploy/k8s/overlays/dev` makes
+    it), then delete the file (or keep it 0600):
 
+    \b
         mosaic deploy k8s secrets --dev --out mosaic-secrets.yaml
         kubectl apply -f mosaic-secrets.yaml && rm mosaic-secrets.yaml
     """

@@ -132,7 +132,7 @@ def test_the_servers_run_as_the_network_policies_select_them(
 ) -> None:
     """Postgres, Valkey and the mailbox: a StatefulSet each, its pod labelled with the name
     the policies select, its Service of that name on the port they open, its headless one;
-    and in the whole overlay each policy selects a pod and each pod a policy of its own."""
+    its own ingress policy selects it; and each policy of the overlay selects a pod."""
     sets = {d["metadata"]["name"]: d for d in _of(rendered, "StatefulSet")}
     assert set(sets) == set(SERVERS)
     endpoints = {d["metadata"]["name"]: d for d in _of(rendered, "Service")}
@@ -150,20 +150,15 @@ def test_the_servers_run_as_the_network_policies_select_them(
         for d in rendered
         if d["kind"] in ("Deployment", "StatefulSet", "Job")
     ]
-    policies = _of(rendered, "NetworkPolicy")
-    namespace_wide = {p["metadata"]["name"] for p in policies if not p["spec"]["podSelector"]}
-    for policy in policies:
+    policies = {p["metadata"]["name"]: p for p in _of(rendered, "NetworkPolicy")}
+    for name, policy in policies.items():
         wanted = policy["spec"]["podSelector"].get("matchLabels", {})
-        assert any(wanted.items() <= p.items() for p in pods), policy["metadata"]["name"]
-    for labels in pods:
-        own = [
-            p
-            for p in policies
-            if p["metadata"]["name"] not in namespace_wide
-            and p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
-        ]
-        if labels[NAME] not in ("currency", "recommendations"):  # they call no one, use nothing
-            assert own, f"no policy of its own selects {labels}"
+        assert any(wanted.items() <= p.items() for p in pods), f"{name} selects no pod"
+    for server, (port, _) in SERVERS.items():  # its own ingress rule selects its pod
+        pod_labels = sets[server]["spec"]["template"]["metadata"]["labels"]
+        ingress = policies[f"{server}-ingress"]["spec"]
+        assert ingress["podSelector"]["matchLabels"].items() <= pod_labels.items()
+        assert {"protocol": "TCP", "port": port} in ingress["ingress"][0]["ports"]
 
 
 def test_the_servers_keep_their_data_on_claims_and_are_restricted(

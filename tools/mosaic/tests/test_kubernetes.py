@@ -220,9 +220,11 @@ def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
     documents: list[dict[str, Any]],
 ) -> None:
     for name, pod in _pods(documents):
+        secret_files = _pod_names(pod, {"env": []})
         for container in _containers(pod):
             names = [e["name"] for e in container["env"]]
             assert len(names) == len(set(names)), (name, container["name"])
+            assert not set(names) & secret_files, (name, "both a variable and a file")
             for entry in container["env"]:
                 value = entry.get("value", "")
                 assert not re.search(r"://[^/\s:@]+:[^@\s]+@", value), (name, entry)

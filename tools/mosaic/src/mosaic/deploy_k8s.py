@@ -65,7 +65,8 @@ def secrets_file(
     smtp_url: Annotated[
         str | None,
         typer.Option(
-            help="The mail server of the services that send mail (Secret mosaic-smtp). "
+            help="The mail server of the services that send mail (SMTP_URL in their "
+            "<svc>-backing). "
             "Default: smtp://mailbox:1025, the dev overlay's mailbox.",
         ),
     ] = None,
@@ -89,8 +90,8 @@ def secrets_file(
 
     Per service <svc>-identity (its certificate, with its in-cluster DNS names, and keys)
     and <svc>-backing (DATABASE_URL, REDIS_URL, BROKER_URL, the edge's CSRF_SECRET, with
-    the hosts of --postgres-host and --valkey-host); the ConfigMaps mosaic-ca and
-    mosaic-trust; mosaic-smtp; mosaic-provision (the admin URLs and the services'
+    the hosts of --postgres-host and --valkey-host; SMTP_URL where mail is sent); the
+    ConfigMaps mosaic-ca and mosaic-trust; mosaic-provision (the admin URLs and the services'
     passwords, for the provisioning Job that makes the servers match). The PKI and the
     passwords are kept in the state folder: running it again writes the same.
 

@@ -12,7 +12,7 @@ read-only root; the namespace enforces it.
 In `base/provision.yaml`, the provisioning Job (kubernetes_provision.py).
 
 Nothing secret is rendered: pods name the Secrets `<svc>-backing` (what `mosaic admin
-provision` writes), `<svc>-identity` (its certificate and keys), `mosaic-smtp` and
+provision` writes, and SMTP_URL), `<svc>-identity` (its certificate and keys) and
 `mosaic-provision` and the ConfigMaps `mosaic-ca` and `mosaic-trust` (public), which
 `mosaic deploy k8s secrets` makes outside these files (deploy_k8s.py).
 """

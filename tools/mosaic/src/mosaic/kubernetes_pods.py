@@ -2,9 +2,8 @@
 init container, the job containers; their environment, probes, resources and volumes.
 
 Every pod meets Pod Security "restricted" with a read-only root, and names its secrets only:
-the Secrets `<svc>-backing` and `<svc>-identity` (and `mosaic-smtp` for a service that sends
-mail), the ConfigMaps `mosaic-ca`, `mosaic-trust` and `mosaic-config`; `mosaic deploy k8s
-secrets` writes all but the last.
+the Secrets `<svc>-backing` and `<svc>-identity`, the ConfigMaps `mosaic-ca`, `mosaic-trust`
+and `mosaic-config`; `mosaic deploy k8s secrets` writes all but the last.
 """
 
 from __future__ import annotations
@@ -21,9 +20,6 @@ TAG = "dev"  # never `latest`: an overlay's kustomize `images:` sets the release
 UID = 10001  # the images' user (deploy/images/Containerfile)
 CONFIG = "mosaic-config"  # the shop's settings that are no secret: SHOP_URL
 CA_CONFIG, TRUST_CONFIG = "mosaic-ca", "mosaic-trust"  # public: the CA, the token keys
-# Where a service that sends mail finds its server: a Secret, as a relay's URL may hold a
-# password (the dev overlay's mailbox takes none).
-SMTP_SECRET = "mosaic-smtp"  # noqa: S105 - the name of a Secret
 # Not measured in a cluster yet. From docs/performance.md "What `mosaic up` costs": each
 # process holds 71-112 MiB RSS after a warm start, so 128 Mi is requested; the limit leaves
 # room for load. A start costs 1.5 s of CPU (imports), idle next to nothing.
@@ -41,7 +37,15 @@ def identity_secret(service: str) -> str:
 
 
 def backing_secret(service: str) -> str:
-    return f"{service}-backing"  # what `mosaic admin provision` writes for it
+    return f"{service}-backing"  # secret_variables(service), one key each
+
+
+def secret_variables(service: Service) -> list[str]:
+    """What a pod reads from its `<svc>-backing` Secret, as files in SECRETS_DIR: what
+    `mosaic admin provision` writes, and the mail server's URL for a service that sends
+    mail (a relay's URL may hold a password; the dev overlay's mailbox takes none)."""
+    smtp = ["SMTP_URL"] if "smtp" in service.backing else []
+    return [*provisioned_variables(service), *smtp]
 
 
 def pod_spec(
@@ -138,16 +142,12 @@ def release_container(service: Service) -> dict[str, Any]:
 
 def _env(service: Service, kind: str) -> list[dict[str, Any]]:
     env = deployed_env(service, kind, smtp_url="", shop_url="")
-    # Set per deployment, not per image: the shop's address from the config, the mail
-    # server (a relay's URL may hold its password) from a Secret.
-    referenced = {
-        "SHOP_URL": {"configMapKeyRef": {"name": CONFIG, "key": "SHOP_URL"}},
-        "SMTP_URL": {"secretKeyRef": {"name": SMTP_SECRET, "key": "SMTP_URL"}},
-    }
+    env.pop("SMTP_URL", None)  # a file of its Secret (secret_variables), never a variable
     listed: list[dict[str, Any]] = []
     for name, value in env.items():
-        if name in referenced:
-            listed.append({"name": name, "valueFrom": referenced[name]})
+        if name == "SHOP_URL":  # the shop's address: per deployment, not per image
+            config = {"configMapKeyRef": {"name": CONFIG, "key": name}}
+            listed.append({"name": name, "valueFrom": config})
         else:
             listed.append({"name": name, "value": value})
     return listed
@@ -174,7 +174,7 @@ def _volume(service: Service, mount: Mount) -> dict[str, Any]:
         source = {"secretName": identity_secret(service.name), "defaultMode": private}
         return {"name": mount.what, "secret": source}
     if mount.what == "secrets":
-        items = [{"key": v, "path": v} for v in provisioned_variables(service)]
+        items = [{"key": v, "path": v} for v in secret_variables(service)]
         source = {
             "secretName": backing_secret(service.name),
             "defaultMode": private,

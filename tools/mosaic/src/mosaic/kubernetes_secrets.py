@@ -38,7 +38,6 @@ from mosaic.containers import has_secrets
 from mosaic.errors import MosaicError, UsageError
 from mosaic.kubernetes_pods import (
     CA_CONFIG,
-    SMTP_SECRET,
     TRUST_CONFIG,
     backing_secret,
     identity_secret,
@@ -97,13 +96,11 @@ def documents(
         made.config(CA_CONFIG, {"ca.crt": pki.ca_cert.read_text()}),
         made.config(TRUST_CONFIG, _trust(pki, [*names, OPERATOR])),
     ]
-    backing = {s.name: service_values(s, admin, secrets) for s in services if has_secrets(s)}
+    backing = {s.name: _backing(s, admin, secrets, target) for s in services}
     passwords = {k: v for k, v in secrets.items().items() if not k.endswith("/admin")}
     keys = {provision.admin_url_key(server): url for server, url in _by_server(admin).items()}
     keys[provision.PASSWORDS] = json.dumps(passwords, indent=2, sort_keys=True) + "\n"
     found.append(made.secret(provision.SECRET, keys))
-    if any("smtp" in s.backing for s in services):
-        found.append(made.secret(SMTP_SECRET, {"SMTP_URL": target.smtp_url}))
     if target.dev:
         for server in PASSWORD_SERVERS:
             password = secrets.password(f"{server}/admin")
@@ -116,7 +113,7 @@ def documents(
             "signing.key": files.signing_key.read_text(),
         }
         found.append(made.secret(identity_secret(service.name), identity))
-        if service.name in backing:
+        if backing[service.name]:
             found.append(made.secret(backing_secret(service.name), backing[service.name]))
     return found
 
@@ -172,6 +169,16 @@ def _check_admin_urls(services: list[Service], target: Target) -> None:
                 f"Give --{server}-admin-url (or --{server}-admin-url-file) as the cluster "
                 f"reaches your server, or --dev for the dev overlay's own {server}.",
             )
+
+
+def _backing(
+    service: Service, admin: AdminUrls, secrets: Secrets, target: Target
+) -> dict[str, str]:
+    """Its `<svc>-backing` Secret: secret_variables(service), by name."""
+    values = service_values(service, admin, secrets) if has_secrets(service) else {}
+    if "smtp" in service.backing:
+        values["SMTP_URL"] = target.smtp_url
+    return values
 
 
 def _by_server(admin: AdminUrls) -> dict[str, str]:

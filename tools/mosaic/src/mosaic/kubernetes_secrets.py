@@ -97,7 +97,7 @@ def documents(
         made.config(TRUST_CONFIG, _trust(pki, [*names, OPERATOR])),
     ]
     backing = {s.name: _backing(s, admin, secrets, target) for s in services}
-    passwords = {k: v for k, v in secrets.items().items() if not k.endswith("/admin")}
+    passwords = {k: v for k, v in secrets.stored().items() if not k.endswith("/admin")}
     keys = {provision.admin_url_key(server): url for server, url in _by_server(admin).items()}
     keys[provision.PASSWORDS] = json.dumps(passwords, indent=2, sort_keys=True) + "\n"
     found.append(made.secret(provision.SECRET, keys))

@@ -48,7 +48,7 @@ class Secrets:
             self._write(values)
         return values[name]
 
-    def items(self) -> dict[str, str]:
+    def stored(self) -> dict[str, str]:
         """Every password stored, by name."""
         return self._read()
 

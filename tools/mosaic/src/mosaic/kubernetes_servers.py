@@ -120,8 +120,10 @@ def manifests(server: str, command: list[str]) -> list[dict[str, Any]]:
         "metadata": meta,
         "automountServiceAccountToken": False,
     }
+    # What a mesh (Istio) should take each port for: the mailbox page is HTTP, the rest
+    # plain TCP, never parsed as HTTP.
     ports = [
-        {"name": name, "port": port, "targetPort": name, "appProtocol": "tcp"}
+        {"name": name, "port": port, "targetPort": name, "appProtocol": _protocol(name)}
         for name, port in SERVERS[server]["ports"].items()
     ]
     service = {
@@ -204,6 +206,10 @@ def _stateful_set(server: str, command: list[str]) -> dict[str, Any]:
             "volumeClaimTemplates": [claim],
         },
     }
+
+
+def _protocol(port_name: str) -> str:
+    return "http" if port_name == "page" else "tcp"
 
 
 def _tcp_probe(port: str, period: int, failures: int) -> dict[str, Any]:

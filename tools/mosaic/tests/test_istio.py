@@ -19,6 +19,7 @@ from mosaic import istio, kubernetes, network_policies
 from mosaic.containers import WEB, api_port, container_env, deployed_env
 from mosaic.home import services_dir
 from mosaic.istio import COMPONENT_DIR, INGRESS_GATEWAY, MESH_IDENTITY, NETWORKING, SECURITY
+from mosaic.kubernetes_pods import secret_variables
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.procfile import RELEASE
 from mosaic.services import OPERATOR, Service, discover_services, url_variable
@@ -284,6 +285,7 @@ def test_every_pod_runs_in_mesh_mode_exactly_once(
             assert kind in (*service.processes, RELEASE, *(j.name for j in service.jobs))
             expected = set(istio.mesh_env(service, kind))
             expected |= set(deployed_env(service, kind, "", "")) - set(container_env(service, kind))
+            expected -= set(secret_variables(service))  # files of its Secret, never variables
             assert set(env) == expected, where
             seen += 1
     assert seen >= sum(len(s.processes) + len(s.jobs) for s in services)

@@ -208,7 +208,8 @@ def test_the_gateway_routes_https_to_the_frontend(documents: list[dict[str, Any]
 def test_the_proxy_runs_in_exactly_the_pods_of_postgres_services(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    with_postgres = {s.name for s in services if "postgres" in s.backing}
+    # The provisioning Job's pod too: it makes the services' roles and databases.
+    with_postgres = {s.name for s in services if "postgres" in s.backing} | {gke.PROVISION}
     seen = set()
     for name, pod in _pods(documents):
         service = pod["metadata"]["labels"][NAME]
@@ -278,6 +279,7 @@ def test_workload_identity_on_exactly_the_accounts_of_postgres_services(
         for s in services
         if "postgres" in s.backing
     }
+    expected[gke.PROVISION] = f"mosaic-{gke.PROVISION}@{project}.iam.gserviceaccount.com"
     assert annotated == expected
     for account in annotated.values():  # a Google account id: 6 to 30 characters
         assert 6 <= len(account.split("@")[0]) <= 30, account
@@ -292,7 +294,8 @@ def test_images_come_from_artifact_registry_with_the_release_tag(
             if container["name"] == gke.PROXY:
                 continue
             service = pod["metadata"]["labels"][NAME]
-            assert container["image"] == f"{registry}{service}:{SAMPLE['IMAGE_TAG']}", name
+            image = "tools" if service == gke.PROVISION else service  # `mosaic admin provision`
+            assert container["image"] == f"{registry}{image}:{SAMPLE['IMAGE_TAG']}", name
 
 
 def test_the_shop_is_https_behind_the_load_balancer_and_mail_goes_to_a_relay(
@@ -304,13 +307,17 @@ def test_the_shop_is_https_behind_the_load_balancer_and_mail_goes_to_a_relay(
     (web,) = frontend["spec"]["template"]["spec"]["containers"]
     proxies = {e["name"]: e.get("value") for e in web["env"]}["TRUSTED_PROXIES"]
     assert proxies == f"35.191.0.0/16,130.211.0.0/22,{SAMPLE['SHOP_IP']}/32"
+    # The relay's URL holds a password: a file of the worker's backing Secret, never a variable.
     worker = _named(documents, "Deployment", "notifications-worker")
-    (process,) = worker["spec"]["template"]["spec"]["containers"]
-    (smtp,) = [e for e in process["env"] if e["name"] == "SMTP_URL"]
-    assert smtp == {
-        "name": "SMTP_URL",
-        "valueFrom": {"secretKeyRef": {"key": "SMTP_URL", "name": "notifications-smtp"}},
-    }
+    pod = worker["spec"]["template"]["spec"]
+    (process,) = pod["containers"]
+    assert "SMTP_URL" not in {e["name"] for e in process.get("env", [])}
+    backing = [
+        v["secret"]
+        for v in pod["volumes"]
+        if v.get("secret", {}).get("secretName") == "notifications-backing"
+    ]
+    assert backing and "SMTP_URL" in {item["key"] for item in backing[0]["items"]}
     for name, pod in _pods(documents):
         for container in _containers(pod):
             names = [e["name"] for e in container.get("env", [])]
@@ -358,11 +365,8 @@ def test_no_policy_names_an_in_cluster_server_and_egress_leaves_by_backing(
     assert probes["ingress"] == [{"ports": [{"protocol": "TCP", "port": gke.PROXY_HEALTH_PORT}]}]
 
 
-def test_every_policy_selects_a_pod_but_the_provisioning_one(
-    documents: list[dict[str, Any]],
-) -> None:
-    """The provisioning Job is the dev stream's (labelled app.kubernetes.io/name=provision);
-    until it is in the base, its egress policy is the one that selects nothing."""
+def test_every_policy_selects_a_pod(documents: list[dict[str, Any]]) -> None:
+    """The provisioning Job's pod included: its egress is patched, not added."""
     labels = [pod["metadata"]["labels"] for _, pod in _pods(documents)]
     empty = set()
     for policy in _of(documents, "NetworkPolicy"):
@@ -376,8 +380,7 @@ def test_every_policy_selects_a_pod_but_the_provisioning_one(
         ]
         if not chosen:
             empty.add(policy["metadata"]["name"])
-    has_job = any(pod.get(NAME) == gke.PROVISION for pod in labels)
-    assert empty == (set() if has_job else {f"{gke.PROVISION}-egress"})
+    assert empty == set()
 
 
 def test_the_provisioning_job_gets_the_proxy_and_its_identity(tmp_path: Path) -> None:

@@ -54,8 +54,8 @@ def _of(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def _pods(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(owner name, pod template) of every Deployment and CronJob."""
-    for d in _of(documents, "Deployment"):
+    """(owner name, pod template) of every Deployment, Job and CronJob."""
+    for d in _of(documents, "Deployment") + _of(documents, "Job"):
         yield d["metadata"]["name"], d["spec"]["template"]
     for d in _of(documents, "CronJob"):
         yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"]
@@ -220,9 +220,11 @@ def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
     documents: list[dict[str, Any]],
 ) -> None:
     for name, pod in _pods(documents):
+        secret_files = _pod_names(pod, {"env": []})
         for container in _containers(pod):
             names = [e["name"] for e in container["env"]]
             assert len(names) == len(set(names)), (name, container["name"])
+            assert not set(names) & secret_files, (name, "both a variable and a file")
             for entry in container["env"]:
                 value = entry.get("value", "")
                 assert not re.search(r"://[^/\s:@]+:[^@\s]+@", value), (name, entry)

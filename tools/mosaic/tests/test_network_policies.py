@@ -15,6 +15,7 @@ import yaml
 from mosaic import kubernetes, network_policies
 from mosaic.containers import EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
+from mosaic.kubernetes_provision import PROVISION
 from mosaic.network_policies import COMPONENT, COMPONENT_DIR, NAME, SERVERS
 from mosaic.services import OPERATOR, Service, discover_services
 
@@ -50,11 +51,11 @@ def policies() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def pods() -> list[dict[str, str]]:
-    """The labels of every pod of the committed base, and of the backing servers' pods as
-    the dev overlay labels them (the base runs no server)."""
+    """The labels of every pod of the committed base (the provisioning Job's too), and of the
+    backing servers' pods as the dev overlay labels them (the base runs no server)."""
     found = []
     for d in _load(ROOT / kubernetes.BASE_DIR):
-        if d["kind"] == "Deployment":
+        if d["kind"] in ("Deployment", "Job"):
             found.append(d["spec"]["template"]["metadata"]["labels"])
         elif d["kind"] == "CronJob":
             found.append(d["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"])
@@ -216,7 +217,8 @@ def test_each_service_reaches_exactly_its_own_backing_servers(
     services: list[Service], policies: list[dict[str, Any]], pods: list[dict[str, str]]
 ) -> None:
     """From [tool.mosaic] backing: postgres to Postgres, valkey or broker (events:<svc>
-    streams) to Valkey, smtp to the mailbox; both the egress and the server's ingress."""
+    streams) to Valkey, smtp to the mailbox; both the egress and the server's ingress. And
+    the provisioning Job's pod to Postgres and Valkey, with their admin users."""
     ports = {name: ("TCP", port) for name, (port, _) in SERVERS.items()}
     expected: set[tuple[str, str]] = set()
     for service in services:
@@ -228,6 +230,7 @@ def test_each_service_reaches_exactly_its_own_backing_servers(
         if "smtp" in service.backing:
             uses.add("mailbox")
         expected |= {(service.name, server) for server in uses}
+    expected |= {(PROVISION, "postgres"), (PROVISION, "valkey")}
     for direction in ("ingress", "egress"):
         flows = _flows(policies, pods, direction)
         # From anywhere: the ops probes, which the test above pins down.

@@ -1,6 +1,7 @@
 """`mosaic admin provision`, as a command, against real embedded Postgres and Valkey: the
 provisioning `mosaic up` runs, for servers reached by admin URLs (compose, Kubernetes)."""
 
+import json
 import os
 import stat
 import subprocess
@@ -303,3 +304,52 @@ def test_wait_does_not_wait_on_a_refused_password(servers: BackingServers, tmp_p
     assert result.returncode == 1, result.stderr
     assert "refused the admin user" in result.stderr
     assert "waiting for" not in result.stdout
+
+
+async def test_a_passwords_file_converges_the_servers_to_its_passwords(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    """The Kubernetes Job's way: the passwords come from a file the Secrets were made from
+    (`mosaic deploy k8s secrets`), read only; the URLs work with exactly those, and a run
+    after a run that made its own passwords takes the server over to the file's."""
+    out = tmp_path / "out"
+    assert provision(servers, out, "--service", "catalog").returncode == 0  # its own first
+    given = {"postgres/catalog": "from-the-file-pg", "valkey/catalog": "from-the-file-vk"}
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps(given))
+    passwords.chmod(0o400)  # a Secret volume: read only
+    before = (out / "secrets.json").read_text()
+
+    result = provision(servers, out, "--service", "catalog", "--passwords-file", str(passwords))
+
+    assert result.returncode == 0, result.stderr
+    catalog = env_file(out, "catalog")
+    assert urlsplit(catalog["DATABASE_URL"]).password == "from-the-file-pg"
+    assert urlsplit(catalog["REDIS_URL"]).password == "from-the-file-vk"
+    conn = await asyncpg.connect(catalog["DATABASE_URL"])
+    await conn.close()
+    client = aioredis.Redis.from_url(catalog["REDIS_URL"])
+    try:
+        await client.set("catalog:x", "1")
+    finally:
+        await client.aclose()
+    assert json.loads(passwords.read_text()) == given
+    assert (out / "secrets.json").read_text() == before  # the folder's own are left alone
+
+
+def test_a_passwords_file_without_a_password_is_a_clear_error(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({"postgres/cart": "x"}))
+    result = provision(
+        servers, tmp_path / "out", "--service", "frontend", "--passwords-file", str(passwords)
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{passwords} holds no password for valkey/frontend" in result.stderr
+    assert "mosaic deploy k8s secrets" in result.stderr
+    assert json.loads(passwords.read_text()) == {"postgres/cart": "x"}  # nothing added
+    missing = run("--out", str(tmp_path / "o"), "--passwords-file", str(tmp_path / "none.json"))
+    assert missing.returncode == 2
+    assert "--passwords-file: no file at" in missing.stderr
+    assert "Traceback" not in result.stderr + missing.stderr

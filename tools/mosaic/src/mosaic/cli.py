@@ -12,6 +12,7 @@ from rich.console import Console
 
 from mosaic.admin.cli import app as admin_app
 from mosaic.bench.cli import bench
+from mosaic.deploy_k8s import app as k8s_app
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
 from mosaic.serve import app as serve_app
@@ -45,6 +46,7 @@ compose_app = typer.Typer(
     no_args_is_help=True,
 )
 deploy_app.add_typer(compose_app, name="compose")
+deploy_app.add_typer(k8s_app, name="k8s")
 app.add_typer(serve_app, name="serve")
 app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -264,10 +266,20 @@ def deploy_render(
         bool, typer.Option("--check", help="Only say whether the committed files are current.")
     ] = False,
 ) -> None:
-    """Write deploy/compose/compose.yaml, deploy/k8s/base/ and the network-policies component
-    from [tool.mosaic], the Procfiles, the container environment and the routes' allowlists.
+    """Write deploy/compose/compose.yaml, deploy/k8s/base/ (with the provisioning Job), the
+    network-policies component and the dev overlay's servers (deploy/k8s/overlays/dev/
+    servers.yaml) from [tool.mosaic], the Procfiles, the container environment and the
+    routes' allowlists.
     Run it after changing any of them; a test fails while a file is stale."""
-    from mosaic import cert_manager, compose, gke, istio, kubernetes, network_policies
+    from mosaic import (
+        cert_manager,
+        compose,
+        gke,
+        istio,
+        kubernetes,
+        kubernetes_servers,
+        network_policies,
+    )
     from mosaic.services import discover_services
 
     root = workspace_root()
@@ -277,6 +289,7 @@ def deploy_render(
         compose.COMPOSE_FILE: compose.render(services),
         **kubernetes.render(services),
         **network_policies.render(services, edges),
+        **kubernetes_servers.render(services),
         **istio.render(services, edges),
         **cert_manager.render(services),
         **gke.render(services, edges),

@@ -91,14 +91,13 @@ def render(services: list[Service], edges: list[tuple[str, str]]) -> dict[Path, 
     component = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
-        "resources": ["cloud-sql-proxy-probes.yaml", "provision.yaml"],
+        "resources": ["cloud-sql-proxy-probes.yaml"],
         "images": [_image(name) for name in [*(s.name for s in services), TOOLS]],
         "patches": patches,
     }
     return {
         COMPONENT_DIR / "kustomization.yaml": HEADER + yaml.dump(component, **_BLOCKS),
         COMPONENT_DIR / "cloud-sql-proxy-probes.yaml": HEADER + dump_yaml(_probes(services)),
-        COMPONENT_DIR / "provision.yaml": HEADER + dump_yaml(_provision_egress()),
     }
 
 
@@ -220,24 +219,14 @@ def _provision_patches() -> list[dict[str, Any]]:
     # Its pod has no init container of its own: the proxy is its only one.
     sidecar = _sidecar("/spec/template/spec", has_init=False)
     account = {"op": "add", "path": "/metadata/annotations", "value": annotation}
+    # Its egress (network_policies' `provision-egress`) to the servers' pods becomes the way
+    # to Cloud SQL through the proxy and to Memorystore by address.
+    egress = [*_cloud_sql_rules(), _to("VALKEY_CIDR", VALKEY_PORT)]
     return [
         _patch({"kind": "Job", "labelSelector": selector}, [sidecar]),
         _patch({"kind": "ServiceAccount", "labelSelector": selector}, [account]),
+        _replace(_target("NetworkPolicy", f"{PROVISION}-egress"), "/spec/egress", egress),
     ]
-
-
-def _provision_egress() -> dict[str, Any]:
-    rules = [*_cloud_sql_rules(), _to("VALKEY_CIDR", VALKEY_PORT)]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": f"{PROVISION}-egress", "namespace": "mosaic"},
-        "spec": {
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": PROVISION}},
-            "policyTypes": ["Egress"],
-            "egress": rules,
-        },
-    }
 
 
 def _probes(services: list[Service]) -> dict[str, Any]:

@@ -9,9 +9,12 @@ its callers dial (`https://<svc>:8443`), a PodDisruptionBudget and a CPU autosca
 web process, a CronJob per scheduled job. Every pod meets Pod Security "restricted" with a
 read-only root; the namespace enforces it.
 
+In `base/provision.yaml`, the provisioning Job (kubernetes_provision.py).
+
 Nothing secret is rendered: pods name the Secrets `<svc>-backing` (what `mosaic admin
-provision` writes) and `<svc>-identity` (its certificate and keys) and the ConfigMaps
-`mosaic-ca` and `mosaic-trust` (public), which are made outside these files.
+provision` writes, and SMTP_URL), `<svc>-identity` (its certificate and keys) and
+`mosaic-provision` and the ConfigMaps `mosaic-ca` and `mosaic-trust` (public), which
+`mosaic deploy k8s secrets` makes outside these files (deploy_k8s.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mosaic import kubernetes_provision
 from mosaic.compose import container_name, dump_yaml
 from mosaic.containers import WEB, api_port
 from mosaic.kubernetes_pods import (
@@ -48,6 +52,7 @@ def render(services: list[Service]) -> dict[Path, str]:
     files = {
         BASE_DIR / "namespace.yaml": [_namespace(), _config()],
         **{BASE_DIR / f"{s.name}.yaml": manifests(s) for s in services},
+        BASE_DIR / "provision.yaml": kubernetes_provision.manifests(services),
     }
     texts = {path: _documents(documents) for path, documents in files.items()}
     texts[BASE_DIR / "kustomization.yaml"] = _documents([_kustomization(files)])

@@ -3,7 +3,7 @@ init container, the job containers; their environment, probes, resources and vol
 
 Every pod meets Pod Security "restricted" with a read-only root, and names its secrets only:
 the Secrets `<svc>-backing` and `<svc>-identity`, the ConfigMaps `mosaic-ca`, `mosaic-trust`
-and `mosaic-config`.
+and `mosaic-config`; `mosaic deploy k8s secrets` writes all but the last.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from mosaic.backing.service_secrets import provisioned_variables
-from mosaic.compose import SMTP_URL
 from mosaic.containers import OPS_PORT, WEB, Mount, api_port, deployed_env, mounts
 from mosaic.images import REGISTRY
 from mosaic.procfile import RELEASE, shell_argv
@@ -20,6 +19,7 @@ from mosaic.services import Job, Service
 TAG = "dev"  # never `latest`: an overlay's kustomize `images:` sets the release's tag
 UID = 10001  # the images' user (deploy/images/Containerfile)
 CONFIG = "mosaic-config"  # the shop's settings that are no secret: SHOP_URL
+CA_CONFIG, TRUST_CONFIG = "mosaic-ca", "mosaic-trust"  # public: the CA, the token keys
 # Not measured in a cluster yet. From docs/performance.md "What `mosaic up` costs": each
 # process holds 71-112 MiB RSS after a warm start, so 128 Mi is requested; the limit leaves
 # room for load. A start costs 1.5 s of CPU (imports), idle next to nothing.
@@ -32,6 +32,22 @@ RESOURCES = {
 GRACE_SECONDS = 20
 
 
+def identity_secret(service: str) -> str:
+    return f"{service}-identity"  # tls.crt, tls.key, signing.key
+
+
+def backing_secret(service: str) -> str:
+    return f"{service}-backing"  # secret_variables(service), one key each
+
+
+def secret_variables(service: Service) -> list[str]:
+    """What a pod reads from its `<svc>-backing` Secret, as files in SECRETS_DIR: what
+    `mosaic admin provision` writes, and the mail server's URL for a service that sends
+    mail (a relay's URL may hold a password; the dev overlay's mailbox takes none)."""
+    smtp = ["SMTP_URL"] if "smtp" in service.backing else []
+    return [*provisioned_variables(service), *smtp]
+
+
 def pod_spec(
     service: Service,
     containers: list[dict[str, Any]],
@@ -39,11 +55,23 @@ def pod_spec(
     restart: str,
     init: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    return restricted_pod(service.name, containers, _volumes(service), restart, init)
+
+
+def restricted_pod(
+    account: str,
+    containers: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+    restart: str,
+    init: list[dict[str, Any]] | None = None,
+    grace: int = GRACE_SECONDS,
+) -> dict[str, Any]:
+    """A pod of the images' user that Pod Security "restricted" admits, with no API token."""
     return {
-        "serviceAccountName": service.name,
+        "serviceAccountName": account,
         "automountServiceAccountToken": False,
         "restartPolicy": restart,
-        "terminationGracePeriodSeconds": GRACE_SECONDS,
+        "terminationGracePeriodSeconds": grace,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": UID,
@@ -53,8 +81,19 @@ def pod_spec(
         },
         **({"initContainers": init} if init else {}),
         "containers": containers,
-        "volumes": _volumes(service),
+        "volumes": volumes,
     }
+
+
+# Every container: no privilege to gain, no capability, nothing written but its volumes.
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - an emptyDir of its own
+TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}
 
 
 def _container(service: Service, name: str, command: str, kind: str) -> dict[str, Any]:
@@ -64,12 +103,7 @@ def _container(service: Service, name: str, command: str, kind: str) -> dict[str
         "command": shell_argv(command),
         "env": _env(service, kind),
         "resources": RESOURCES,
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": CONTAINER_SECURITY,
         "volumeMounts": _volume_mounts(service),
     }
 
@@ -107,10 +141,11 @@ def release_container(service: Service) -> dict[str, Any]:
 
 
 def _env(service: Service, kind: str) -> list[dict[str, Any]]:
-    env = deployed_env(service, kind, smtp_url=SMTP_URL, shop_url="")
+    env = deployed_env(service, kind, smtp_url="", shop_url="")
+    env.pop("SMTP_URL", None)  # a file of its Secret (secret_variables), never a variable
     listed: list[dict[str, Any]] = []
     for name, value in env.items():
-        if name == "SHOP_URL":
+        if name == "SHOP_URL":  # the shop's address: per deployment, not per image
             config = {"configMapKeyRef": {"name": CONFIG, "key": name}}
             listed.append({"name": name, "valueFrom": config})
         else:
@@ -119,7 +154,7 @@ def _env(service: Service, kind: str) -> list[dict[str, Any]]:
 
 
 def _volume_mounts(service: Service) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
+    found: list[dict[str, Any]] = [TMP_MOUNT]
     for mount in mounts(service):
         entry = {"name": mount.what, "mountPath": str(mount.target), "readOnly": True}
         if mount.what == "ca":  # one file beside the other folders of /run/mosaic
@@ -129,20 +164,25 @@ def _volume_mounts(service: Service) -> list[dict[str, Any]]:
 
 
 def _volumes(service: Service) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    found: list[dict[str, Any]] = [TMP_VOLUME]
     return found + [_volume(service, mount) for mount in mounts(service)]
 
 
 def _volume(service: Service, mount: Mount) -> dict[str, Any]:
     private = 0o440  # the user's group (fsGroup) reads them; nobody else
     if mount.what == "identity":
-        source = {"secretName": f"{service.name}-identity", "defaultMode": private}
+        source = {"secretName": identity_secret(service.name), "defaultMode": private}
         return {"name": mount.what, "secret": source}
     if mount.what == "secrets":
-        items = [{"key": v, "path": v} for v in provisioned_variables(service)]
-        source = {"secretName": f"{service.name}-backing", "defaultMode": private, "items": items}
+        items = [{"key": v, "path": v} for v in secret_variables(service)]
+        source = {
+            "secretName": backing_secret(service.name),
+            "defaultMode": private,
+            "items": items,
+        }
         return {"name": mount.what, "secret": source}
     # Public: the CA certificate and every service's token keys.
     items = [{"key": mount.target.name, "path": mount.target.name}] if mount.what == "ca" else []
-    config = {"name": f"mosaic-{mount.what}", **({"items": items} if items else {})}
+    name = CA_CONFIG if mount.what == "ca" else TRUST_CONFIG
+    config = {"name": name, **({"items": items} if items else {})}
     return {"name": mount.what, "configMap": config}

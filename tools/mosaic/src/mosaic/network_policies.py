@@ -7,6 +7,8 @@ the namespace, then allow exactly the service graph.
 - each service to its own backing servers ([tool.mosaic] backing): Postgres, Valkey (the
   broker's streams live in the same Valkey), the SMTP sink; and ingress on those servers'
   pods from exactly those services;
+- the provisioning Job's pod (kubernetes_provision.py) to the Postgres and Valkey it
+  provisions, with their admin users, and ingress on those servers from it;
 - DNS for every pod, the edge's API from anywhere (the ingress controller), the ops port
   from anywhere (the kubelet's probes).
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from mosaic.compose import POSTGRES_PORT, SMTP_PORT, VALKEY_PORT, dump_yaml
 from mosaic.containers import OPS_PORT, WEB, api_port
+from mosaic.kubernetes_provision import PROVISION, admin_servers
 from mosaic.services import Service
 
 COMPONENT_DIR = Path("deploy/k8s/components/network-policies")
@@ -79,6 +82,8 @@ def render(services: list[Service], edges: Iterable[tuple[str, str]]) -> dict[Pa
             documents.append(_egress(service, callees))
         if documents:
             files[COMPONENT_DIR / f"{service.name}.yaml"] = documents
+    if provisioned := admin_servers(services):
+        files[COMPONENT_DIR / f"{PROVISION}.yaml"] = [_provision_egress(provisioned)]
     servers = [_server_ingress(name, services) for name in SERVERS]
     files[COMPONENT_DIR / "backing-servers.yaml"] = [s for s in servers if s]
     texts = {path: HEADER + "---\n".join(map(dump_yaml, docs)) for path, docs in files.items()}
@@ -150,8 +155,15 @@ def _egress(service: Service, callees: list[Service]) -> dict[str, Any]:
     return _policy(f"{service.name}-egress", {NAME: service.name}, egress=rules)
 
 
+def _provision_egress(servers: list[str]) -> dict[str, Any]:
+    rules = [{"to": [_pods(name)], "ports": _tcp(SERVERS[name][0])} for name in servers]
+    return _policy(f"{PROVISION}-egress", {NAME: PROVISION}, egress=rules)
+
+
 def _server_ingress(name: str, services: list[Service]) -> dict[str, Any] | None:
     users = [s.name for s in services if name in servers_of(s)]
+    if name in admin_servers(services):
+        users.append(PROVISION)
     if not users:
         return None
     rules = [{"from": [_pods(u) for u in users], "ports": _tcp(SERVERS[name][0])}]

@@ -133,6 +133,15 @@ def provision(
             help="Where the services reach Valkey, if not where the admin URL does.",
         ),
     ] = None,
+    passwords_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Take every service's password from FILE (a secrets.json, as `mosaic deploy "
+            "k8s secrets` keeps it) instead of DIR/secrets.json, and never make one up: the "
+            "servers are converged to the passwords Secrets already hold.",
+        ),
+    ] = None,
     service: Annotated[
         list[str] | None,
         typer.Option(
@@ -167,6 +176,7 @@ def provision(
         check_address,
         check_admin_url,
     )
+    from mosaic.errors import UsageError
     from mosaic.services import discover_services
 
     postgres_admin_url = url_from_options(
@@ -182,6 +192,12 @@ def provision(
     for address in (postgres_host, valkey_host):
         if address is not None:
             check_address(address)
+    if passwords_file is not None and not passwords_file.is_file():
+        raise UsageError(
+            f"--passwords-file: no file at {passwords_file}",
+            "Give the secrets.json `mosaic deploy k8s secrets` keeps (in Kubernetes, the "
+            "mosaic-provision Secret's passwords.json).",
+        )
     chosen = chosen_services(discover_services(services_dir(services)), service or [])
     admin = AdminUrls(postgres_admin_url, valkey_admin_url, postgres_host, valkey_host)
 
@@ -190,7 +206,7 @@ def provision(
 
     async def provision_when_ready() -> None:
         await wait_for_servers(admin, wait, echo)
-        await provision_all(chosen, admin, out.absolute(), echo)
+        await provision_all(chosen, admin, out.absolute(), echo, passwords_file)
 
     asyncio.run(provision_when_ready())
     print(f"Provisioned {len(chosen)} service(s); secrets in {out.absolute()}")

@@ -126,9 +126,17 @@ def prepare_folder(out: Path) -> Secrets:
 
 
 async def provision_all(
-    services: list[Service], admin: AdminUrls, out: Path, echo: Callable[[str], None]
+    services: list[Service],
+    admin: AdminUrls,
+    out: Path,
+    echo: Callable[[str], None],
+    passwords: Path | None = None,
 ) -> None:
+    """Provision each service; passwords from `passwords` when given (only read: a missing
+    one is an error), else from `out`/secrets.json (made on first use)."""
     secrets = prepare_folder(out)
+    if passwords is not None:
+        secrets = Secrets(passwords, fixed=True)
     for service in services:
         values = await provision_service(service, admin, secrets, note=echo)
         if values:

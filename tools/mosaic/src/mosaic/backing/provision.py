@@ -59,7 +59,7 @@ async def provision_postgres(admin_url: str, service: str, password: str) -> str
                 await conn.execute(f"REVOKE CONNECT ON DATABASE {_identifier(shared)} FROM PUBLIC")
     finally:
         await conn.close()  # also releases the advisory lock
-    return _with_credentials(admin_url, service, password, path=f"/{service}")
+    return with_credentials(admin_url, service, password, path=f"/{service}")
 
 
 # What a service's REDIS_URL user may run: an allowlist, because Valkey's key patterns do
@@ -109,7 +109,7 @@ async def provision_valkey(admin_url: str, service: str, password: str) -> str:
         await _save_acl(client)
     finally:
         await client.aclose()
-    return _with_credentials(admin_url, service, password, path=None)
+    return with_credentials(admin_url, service, password, path=None)
 
 
 # What chassis.events needs, and nothing more: a producer appends to its own stream and
@@ -171,7 +171,7 @@ async def provision_broker(
         await _save_acl(client)
     finally:
         await client.aclose()
-    return _with_credentials(admin_url, broker_user(service), password, path=None)
+    return with_credentials(admin_url, broker_user(service), password, path=None)
 
 
 async def _save_acl(client: aioredis.Redis) -> None:
@@ -192,7 +192,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _with_credentials(url: str, user: str, password: str, path: str | None) -> str:
+def with_credentials(url: str, user: str, password: str, path: str | None) -> str:
     """The admin URL with the service's credentials (and database), keeping host and options."""
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis.exceptions
 
-from mosaic.backing.provision import provision_broker, provision_postgres, provision_valkey
+from mosaic.backing.provision import (
+    broker_user,
+    provision_broker,
+    provision_postgres,
+    provision_valkey,
+    with_credentials,
+)
 from mosaic.backing.secrets import Secrets
 from mosaic.errors import MosaicError, UsageError
 from mosaic.services import Service
@@ -42,27 +48,49 @@ async def provision_service(
 ) -> dict[str, str]:
     """The service's own URLs and secrets, by variable name, with the servers converged."""
     name = service.name
-    values: dict[str, str] = {}
+    values = service_values(service, admin, secrets)
     if "postgres" in service.backing:
         url = _admin_url(admin.postgres, name, "Postgres", "--postgres-admin-url")
         note(f"{name}: Postgres role and database {name!r}, CONNECT revoked from others")
-        provisioning = provision_postgres(url, name, secrets.password(f"postgres/{name}"))
-        values["DATABASE_URL"] = at_host(await _reaching(url, provisioning), admin.postgres_host)
+        await _reaching(url, provision_postgres(url, name, secrets.password(f"postgres/{name}")))
     if "valkey" in service.backing:
         url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
         note(f"{name}: Valkey user {name!r}, keys and channels {name}:*")
-        provisioning = provision_valkey(url, name, secrets.password(f"valkey/{name}"))
-        values["REDIS_URL"] = at_host(await _reaching(url, provisioning), admin.valkey_host)
+        await _reaching(url, provision_valkey(url, name, secrets.password(f"valkey/{name}")))
     if "broker" in service.backing:
         url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
         read = f", reading {', '.join(service.consumes)}" if service.consumes else ""
         note(f"{name}: broker user for events:{name}{read}")
         password = secrets.password(f"broker/{name}")
-        provisioning = provision_broker(url, name, password, service.consumes)
-        values["BROKER_URL"] = at_host(await _reaching(url, provisioning), admin.valkey_host)
+        await _reaching(url, provision_broker(url, name, password, service.consumes))
+    return values
+
+
+def service_values(service: Service, admin: AdminUrls, secrets: Secrets) -> dict[str, str]:
+    """What provision_service returns for `service`, worked out without connecting: the
+    values `mosaic deploy k8s secrets` puts into Secrets before a provisioning Job in the
+    cluster makes the servers match them (same passwords, same URLs)."""
+    name = service.name
+    values: dict[str, str] = {}
+    if "postgres" in service.backing:
+        url = _admin_url(admin.postgres, name, "Postgres", "--postgres-admin-url")
+        password = secrets.password(f"postgres/{name}")
+        values["DATABASE_URL"] = _at(url, name, password, f"/{name}", admin.postgres_host)
+    if "valkey" in service.backing:
+        url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
+        password = secrets.password(f"valkey/{name}")
+        values["REDIS_URL"] = _at(url, name, password, None, admin.valkey_host)
+    if "broker" in service.backing:
+        url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
+        password = secrets.password(f"broker/{name}")
+        values["BROKER_URL"] = _at(url, broker_user(name), password, None, admin.valkey_host)
     if service.edge:  # signs the shop's CSRF tokens: one key for every replica
         values["CSRF_SECRET"] = secrets.password(f"csrf/{name}")
     return values
+
+
+def _at(admin_url: str, user: str, password: str, path: str | None, host: str | None) -> str:
+    return at_host(with_credentials(admin_url, user, password, path), host)
 
 
 def provisioned_variables(service: Service) -> list[str]:

@@ -6,6 +6,7 @@ the same functions (another CA, an expired certificate, a key nobody trusts).
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -109,11 +110,13 @@ def issue_leaf(
     not_before: datetime.datetime | None = None,
     not_after: datetime.datetime | None = None,
     uri: str | None = None,
+    dns_names: Sequence[str] = (),
 ) -> Leaf:
     """A certificate for service `name`, for both ends of mTLS (serverAuth + clientAuth).
 
     SANs: URI `spiffe://mosaic.local/<name>` (or `uri`), DNS `<name>`, DNS `localhost`,
-    IP 127.0.0.1. Valid 30 days from a few minutes ago unless told otherwise.
+    IP 127.0.0.1, and `dns_names` (a cluster's `<name>.<namespace>.svc`, ...). Valid 30
+    days from a few minutes ago unless told otherwise.
     """
     key = ec.generate_private_key(ec.SECP256R1())
     start = not_before or now() - BACKDATE
@@ -122,6 +125,7 @@ def issue_leaf(
             x509.UniformResourceIdentifier(uri or spiffe_id(name)),
             x509.DNSName(name),
             x509.DNSName("localhost"),
+            *(x509.DNSName(n) for n in dns_names if n not in (name, "localhost")),
             x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
         ]
     )

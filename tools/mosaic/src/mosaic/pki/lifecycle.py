@@ -2,7 +2,7 @@
 
 import datetime
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +45,17 @@ class Issued:
 
 
 def ensure_pki(
-    home: Path, services: Iterable[str], *, renew_within: datetime.timedelta = RENEW_WITHIN
+    home: Path,
+    services: Iterable[str],
+    *,
+    renew_within: datetime.timedelta = RENEW_WITHIN,
+    dns_names: Callable[[str], list[str]] = lambda name: [],
 ) -> list[Issued]:
     """Create whatever is missing or unusable; keep everything else as it is.
 
     Unusable: unreadable, a key that does not match its certificate, a certificate not
-    signed by the current CA or for another identity, or one that expires within
+    signed by the current CA or for another identity, one without a DNS name of
+    `dns_names(service)` (its names in a cluster), or one that expires within
     `renew_within`. A new CA (first run, or the old one lost) re-issues every certificate.
     """
     pki = Pki.of(home)
@@ -62,9 +67,9 @@ def ensure_pki(
             pki.write_ca(ca)
             issued.append(_ca_issued(ca, why))
         for name in services:
-            files = pki.service(name)
-            if why := _leaf_problem(files, ca, renew_within):
-                issued.append(_issue_leaf(files, ca, why))
+            files, names = pki.service(name), dns_names(name)
+            if why := _leaf_problem(files, ca, renew_within, names):
+                issued.append(_issue_leaf(files, ca, why, names))
             if why := _signing_key_problem(files):
                 key = new_signing_key()
                 _publish(files, [key.public_key()])
@@ -135,7 +140,9 @@ def _usable_ca(pki: Pki, renew_within: datetime.timedelta) -> tuple[CA | None, s
     return ca, ""
 
 
-def _leaf_problem(files: ServiceFiles, ca: CA, renew_within: datetime.timedelta) -> str:
+def _leaf_problem(
+    files: ServiceFiles, ca: CA, renew_within: datetime.timedelta, dns_names: list[str]
+) -> str:
     """Why this service needs a new certificate, or "" when it does not."""
     if not (files.cert.is_file() and files.key.is_file()):
         return "missing"
@@ -155,6 +162,8 @@ def _leaf_problem(files: ServiceFiles, ca: CA, renew_within: datetime.timedelta)
         return "no identity"
     if spiffe_id(files.name) not in sans.get_values_for_type(x509.UniformResourceIdentifier):
         return "another identity"
+    if missing := set(dns_names) - set(sans.get_values_for_type(x509.DNSName)):
+        return f"without DNS name {', '.join(sorted(missing))}"
     if leaf.not_after - now() < renew_within:
         return f"expires {leaf.not_after:%Y-%m-%d}"
     return ""
@@ -178,8 +187,8 @@ def _repair_trust(files: ServiceFiles) -> None:
         _publish(files, [public, *trusted[:1]])
 
 
-def _issue_leaf(files: ServiceFiles, ca: CA, reason: str) -> Issued:
-    leaf = issue_leaf(ca, files.name)
+def _issue_leaf(files: ServiceFiles, ca: CA, reason: str, dns_names: Sequence[str] = ()) -> Issued:
+    leaf = issue_leaf(ca, files.name, dns_names=dns_names)
     write_leaf(files, leaf)
     return Issued("certificate", files.name, reason, leaf.serial, leaf.not_after)
 

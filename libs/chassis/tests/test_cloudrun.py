@@ -79,7 +79,7 @@ def proof(keys: ServiceKeys, issuer: str, email: str | None) -> dict[str, str]:
 async def test_a_token_whose_issuer_is_the_google_caller_is_accepted(
     client: httpx.AsyncClient, keys: ServiceKeys
 ) -> None:
-    email = f"tester@{PROJECT}.iam.gserviceaccount.com"
+    email = f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
     response = await client.get("/v1/things", headers=proof(keys, "tester", email))
     assert response.status_code == 200, response.text
 
@@ -88,9 +88,10 @@ async def test_a_google_caller_of_another_service_account_is_refused(
     client: httpx.AsyncClient, keys: ServiceKeys
 ) -> None:
     for email in (
-        f"admin@{PROJECT}.iam.gserviceaccount.com",  # another service's account
-        "tester@other-project.iam.gserviceaccount.com",  # ours by name, another project
-        "tester@example.com",
+        f"mosaic-admin@{PROJECT}.iam.gserviceaccount.com",  # another service's account
+        "mosaic-tester@other-project.iam.gserviceaccount.com",  # ours by name, another project
+        f"tester@{PROJECT}.iam.gserviceaccount.com",  # not the shop's account
+        "mosaic-tester@example.com",
     ):
         response = await client.get("/v1/things", headers=proof(keys, "tester", email))
         assert response.status_code == 401, email
@@ -112,7 +113,7 @@ async def test_a_service_token_from_another_issuer_is_refused(
     client: httpx.AsyncClient, keys: ServiceKeys
 ) -> None:
     # Google proved `tester` called; the service token says `admin`: one of them lies.
-    email = f"tester@{PROJECT}.iam.gserviceaccount.com"
+    email = f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
     response = await client.get("/v1/things", headers=proof(keys, "admin", email))
     assert response.status_code == 401
     assert "'admin' does not match" in response.json()["detail"]
@@ -149,7 +150,7 @@ class MetadataServer:
             return web.Response(status=403, text="Missing Metadata-Flavor:Google header.")
         audience = request.query.get("audience", "")
         self.requests.append((audience, request.query.get("format", "")))
-        email = f"tester@{PROJECT}.iam.gserviceaccount.com"
+        email = f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
         return web.Response(text=id_token(email, time.time() + self.lifetime, signed=True))
 
     async def echo(self, request: web.Request) -> web.Response:
@@ -183,7 +184,7 @@ async def test_id_tokens_come_from_the_metadata_server_once_per_audience(
         again = await tokens.token_for("https://catalog-1.europe-west1.run.app", session)
         other = await tokens.token_for("https://cart-1.europe-west1.run.app", session)
     assert first == again
-    assert caller_email(f"Bearer {other}") == f"tester@{PROJECT}.iam.gserviceaccount.com"
+    assert caller_email(f"Bearer {other}") == f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
     assert server.requests == [
         ("https://catalog-1.europe-west1.run.app", "full"),  # full: or no email claim
         ("https://cart-1.europe-west1.run.app", "full"),
@@ -231,5 +232,7 @@ async def test_a_service_client_sends_the_id_token_for_the_callee_s_url(
     finally:
         await callee.close()
     assert answer["authorization"].startswith("Bearer ")
-    assert caller_email(answer["authorization"]) == f"tester@{PROJECT}.iam.gserviceaccount.com"
+    assert (
+        caller_email(answer["authorization"]) == f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
+    )
     assert server.requests == [(url, "full")]  # the audience is the callee's URL

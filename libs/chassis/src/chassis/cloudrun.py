@@ -12,7 +12,7 @@ did. Its `email` claim says which service account called.
 So a caller asks the metadata server for an ID token for the callee's URL (`format=full`, or
 the token carries no `email`) and sends it beside our signed `x-service-token`; the callee
 requires that the token's issuer `<svc>` is the caller Google proved,
-`<svc>@<project>.iam.gserviceaccount.com`: a stolen service token is useless from another
+`mosaic-<svc>@<project>.iam.gserviceaccount.com`: a stolen service token is useless from another
 service account, as under mTLS it is useless over another certificate.
 """
 
@@ -32,6 +32,9 @@ IDENTITY_PATH = "/computeMetadata/v1/instance/service-accounts/default/identity"
 # Google's ID tokens live an hour; one is fetched again when less than this is left, so a
 # token never expires in flight and the metadata server sees about one call per callee an hour.
 REFRESH_MARGIN = 300.0
+# Service account ids take 6 to 30 characters: `cart` and the operator's `admin` alone are too
+# short; the prefix also tells the shop's accounts from the project's others.
+ACCOUNT_PREFIX = "mosaic-"
 FETCH_TIMEOUT = 2.0
 
 
@@ -40,8 +43,8 @@ class IdTokenUnavailable(Exception):
 
 
 def service_account(service: str, project: str) -> str:
-    """The service account a service runs as on Cloud Run: named after the service."""
-    return f"{service}@{project}.iam.gserviceaccount.com"
+    """The service account a service runs as on Cloud Run, named after the service."""
+    return f"{ACCOUNT_PREFIX}{service}@{project}.iam.gserviceaccount.com"
 
 
 def _claims(token: str) -> dict[str, object] | None:

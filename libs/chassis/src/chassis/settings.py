@@ -138,7 +138,7 @@ class ServiceSettings(BaseSettings):
         if self.transport_security == "cloudrun" and self.cloud_run_project is None:
             raise ValueError(
                 "CLOUD_RUN_PROJECT must be set when TRANSPORT_SECURITY=cloudrun: callers are "
-                "proven as <service>@<project>.iam.gserviceaccount.com"
+                "proven as mosaic-<service>@<project>.iam.gserviceaccount.com"
             )
         if not self.edge and self.service_trust_dir is None:
             raise ValueError("SERVICE_TRUST_DIR must be set: a service verifies its callers")

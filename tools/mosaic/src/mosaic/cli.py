@@ -264,10 +264,11 @@ def deploy_render(
         bool, typer.Option("--check", help="Only say whether the committed files are current.")
     ] = False,
 ) -> None:
-    """Write deploy/compose/compose.yaml, deploy/k8s/base/ and the network-policies component
-    from [tool.mosaic], the Procfiles, the container environment and the routes' allowlists.
+    """Write deploy/compose/compose.yaml, deploy/k8s/base/, the network-policies component
+    and deploy/cloudrun/ from [tool.mosaic], the Procfiles, the container environment and the
+    routes' allowlists.
     Run it after changing any of them; a test fails while a file is stale."""
-    from mosaic import compose, kubernetes, network_policies
+    from mosaic import cloudrun, compose, kubernetes, network_policies
     from mosaic.services import discover_services
 
     root = workspace_root()
@@ -277,6 +278,7 @@ def deploy_render(
         compose.COMPOSE_FILE: compose.render(services),
         **kubernetes.render(services),
         **network_policies.render(services, edges),
+        **cloudrun.render(services),
     }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:

@@ -27,6 +27,7 @@ from chassis.cloudrun import (
 from chassis.security import Credentials
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
 
 PROJECT = "mosaic-test-1"
 router = APIRouter(dependencies=[callers("tester")])
@@ -38,7 +39,8 @@ async def things() -> list[str]:
 
 
 def id_token(email: str | None, expires: float | None = None, signed: bool = False) -> str:
-    """A Google ID token as the container sees it: Cloud Run removed the signature."""
+    """A Google ID token as the container sees it: Cloud Run replaced the signature (a public
+    post of 2022 shows `bearer <header>.<payload>.SIGNATURE_REMOVED_BY_GOOGLE`)."""
     claims: dict[str, object] = {
         "aud": "https://testsvc.run.app",
         "iss": "https://accounts.google.com",
@@ -48,7 +50,7 @@ def id_token(email: str | None, expires: float | None = None, signed: bool = Fal
     claims["exp"] = int(expires if expires is not None else time.time() + 3600)
     parts = [orjson.dumps({"alg": "RS256", "typ": "JWT"}), orjson.dumps(claims)]
     encoded = [base64.urlsafe_b64encode(p).rstrip(b"=").decode() for p in parts]
-    return ".".join([*encoded, "c2lnbmF0dXJl" if signed else ""])
+    return ".".join([*encoded, "c2lnbmF0dXJl" if signed else "SIGNATURE_REMOVED_BY_GOOGLE"])
 
 
 @pytest.fixture
@@ -96,6 +98,17 @@ async def test_a_google_caller_of_another_service_account_is_refused(
         response = await client.get("/v1/things", headers=proof(keys, "tester", email))
         assert response.status_code == 401, email
         assert "does not match the caller" in response.json()["detail"]
+
+
+def test_settings_for_cloud_run_need_the_project(
+    settings_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRANSPORT_SECURITY", "cloudrun")
+    with pytest.raises(ValidationError, match="CLOUD_RUN_PROJECT must be set"):
+        ServiceSettings()
+    monkeypatch.setenv("CLOUD_RUN_PROJECT", "Not A Project")
+    with pytest.raises(ValidationError, match="CLOUD_RUN_PROJECT"):
+        ServiceSettings()
 
 
 async def test_without_a_google_id_token_a_valid_service_token_is_refused(

@@ -80,11 +80,12 @@ def _release(svc: Service, services: list[Service]) -> dict[str, Any]:
     # Run by the operator (`gcloud run jobs execute --wait`) before the new revision's
     # `services replace`; the old revision serves meanwhile, so a migration must suit both
     # (expand, then contract). chassis.migrations' advisory lock makes a second run wait.
+    assert svc.release is not None  # jobs() asks only for services with a release
     task = {
         "serviceAccountName": service_account(svc.name),
         "maxRetries": 0,  # a failed migration needs a person, not a retry
         "timeoutSeconds": RELEASE_TIMEOUT,
-        "containers": [process_container(svc, "release", services)],
+        "containers": [process_container(svc, "release", svc.release, services)],
         "volumes": volumes(svc),
     }
     return _job(f"{svc.name}-release", labels(svc, "release"), revision_annotations(svc), task)
@@ -98,7 +99,7 @@ def _scheduled(svc: Service, job: Job, services: list[Service]) -> dict[str, Any
         # Under the period: a pass still running when the next is due is stopped, as the
         # Kubernetes CronJob's Forbid keeps passes from overlapping.
         "timeoutSeconds": 60 * minutes - 10,
-        "containers": [process_container(svc, job.name, services)],
+        "containers": [process_container(svc, job.name, job.command, services)],
         "volumes": volumes(svc),
     }
     name = f"{svc.name}-{job.name}"

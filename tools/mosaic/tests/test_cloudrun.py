@@ -166,6 +166,22 @@ def test_each_process_and_job_sets_each_variable_once_and_secrets_by_reference(
         assert {m["name"] for m in container.get("volumeMounts", [])} == volumes, path
 
 
+def test_the_identity_files_the_settings_name_are_where_the_volumes_put_them(
+    documents: dict[Path, dict[str, Any]],
+) -> None:
+    for path, document in documents.items():
+        if path.parent == IAM_DIR or document["metadata"]["name"] == PROVISION:
+            continue
+        container = _container(document)
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        spec = document["spec"]["template"]["spec"]
+        spec = spec["template"]["spec"] if document["kind"] == "Job" else spec
+        (key,) = next(v for v in spec["volumes"] if v["name"] == "identity")["secret"]["items"]
+        assert env["SERVICE_SIGNING_KEY_FILE"] == f"{mounted['identity']}/{key['path']}", path
+        assert env["SERVICE_TRUST_DIR"] == mounted["trust"], path
+
+
 def test_only_the_edge_takes_the_internet(
     services: list[Service], documents: dict[Path, dict[str, Any]]
 ) -> None:

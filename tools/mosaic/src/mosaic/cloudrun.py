@@ -32,6 +32,7 @@ from typing import Any
 from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.compose import container_name, dump_yaml
 from mosaic.containers import (
+    CA_CERT,
     IDENTITY_DIR,
     OPS_PORT,
     TRUST_DIR,
@@ -41,6 +42,7 @@ from mosaic.containers import (
 )
 from mosaic.kubernetes import MAX_REPLICAS
 from mosaic.kubernetes_pods import RESOURCES
+from mosaic.pki.files import ServiceFiles
 from mosaic.procfile import shell_argv
 from mosaic.services import Service, url_variable
 
@@ -242,7 +244,8 @@ def environment(svc: Service, kind: str, services: list[Service]) -> list[dict[s
 def volumes(svc: Service) -> list[dict[str, Any]]:
     """What MOUNTS mounts: its token signing key (a secret) and the trust store (public
     keys, a bucket)."""
-    key = {"key": "latest", "path": "signing.key"}
+    signing_key = ServiceFiles(svc.name, IDENTITY_DIR, TRUST_DIR, CA_CERT).signing_key
+    key = {"key": "latest", "path": signing_key.name}
     identity = {"secretName": f"{svc.name}-signing-key", "items": [key]}
     trust = {
         "driver": "gcsfuse.run.googleapis.com",

@@ -306,3 +306,28 @@ def test_each_service_admits_exactly_the_callers_its_allowlists_name(
         assert binding["role"] == "roles/run.invoker"
         assert set(binding["members"]) == expected, service.name
     assert set(policies) <= {s.name for s in services}
+
+
+def test_admin_token_signs_as_the_operator_for_the_service_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the operator sends beside a Google ID token on Cloud Run: a token the callee's
+    trust store verifies, issued by `admin`, for that callee only."""
+    from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
+    from mosaic.cli import app
+    from mosaic.pki import ensure_pki
+    from typer.testing import CliRunner
+
+    ensure_pki(tmp_path, ["catalog", "admin"])
+    monkeypatch.setenv("MOSAIC_HOME", str(tmp_path))
+    monkeypatch.setenv("MOSAIC_SERVICES_DIR", str(services_dir()))
+    printed = CliRunner().invoke(app, ["admin", "token", "catalog"])
+    assert printed.exit_code == 0, printed.output
+    token = printed.output.strip()
+    trust = TrustStore(tmp_path / "pki" / "trust")
+    assert TokenVerifier("catalog", trust).verify(token).issuer == "admin"
+    with pytest.raises(TokenRejected):
+        TokenVerifier("orders", trust).verify(token)
+    unknown = CliRunner().invoke(app, ["admin", "token", "catalog", "--as", "mallory"])
+    assert unknown.exit_code != 0
+    assert "no such identity" in str(unknown.exception)  # `mosaic` prints it as one line

@@ -74,7 +74,7 @@ async def client(
 def proof(keys: ServiceKeys, issuer: str, email: str | None) -> dict[str, str]:
     headers = {"x-service-token": keys.token(issuer, "testsvc")}
     if email is not None:
-        headers["Authorization"] = f"Bearer {id_token(email)}"
+        headers["X-Serverless-Authorization"] = f"Bearer {id_token(email)}"
     return headers
 
 
@@ -118,7 +118,12 @@ async def test_without_a_google_id_token_a_valid_service_token_is_refused(
     assert response.status_code == 401
     assert "no Google ID token" in response.json()["detail"]
     # An ID token without the email claim (fetched without format=full) proves no caller.
-    headers = {**proof(keys, "tester", None), "Authorization": f"Bearer {id_token(None)}"}
+    no_email = f"Bearer {id_token(None)}"
+    headers = {**proof(keys, "tester", None), "X-Serverless-Authorization": no_email}
+    assert (await client.get("/v1/things", headers=headers)).status_code == 401
+    # Nor does one in Authorization: that header is the shoppers' (IAM reads the other first).
+    email = f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
+    headers = {**proof(keys, "tester", None), "Authorization": f"Bearer {id_token(email)}"}
     assert (await client.get("/v1/things", headers=headers)).status_code == 401
 
 
@@ -152,7 +157,7 @@ def test_caller_email_reads_the_token_cloud_run_passes_on(header: str, email: st
 
 class MetadataServer:
     """The metadata server's identity endpoint as Cloud Run serves it, on a real port; it
-    also answers /echo with the Authorization header it received (a callee's view)."""
+    also answers /echo with the headers it received (a callee's view)."""
 
     def __init__(self, lifetime: float = 3600) -> None:
         self.lifetime = lifetime
@@ -167,7 +172,7 @@ class MetadataServer:
         return web.Response(text=id_token(email, time.time() + self.lifetime, signed=True))
 
     async def echo(self, request: web.Request) -> web.Response:
-        return web.json_response({"authorization": request.headers.get("Authorization")})
+        return web.json_response({k.lower(): v for k, v in request.headers.items()})
 
 
 @pytest.fixture
@@ -241,11 +246,13 @@ async def test_a_service_client_sends_the_id_token_for_the_callee_s_url(
     callee = ServiceClient("catalog", url, credentials=credentials)  # the callee's URL
     await callee.open()
     try:
-        answer = await callee.get_json("/echo")
+        # A shopper's access token rides in Authorization, as the frontend sends it to cart.
+        shopper = {"Authorization": "Bearer shopper-access-token"}
+        answer = (await callee.request("GET", "/echo", headers=shopper)).json()
     finally:
         await callee.close()
-    assert answer["authorization"].startswith("Bearer ")
-    assert (
-        caller_email(answer["authorization"]) == f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
-    )
+    email = caller_email(answer["x-serverless-authorization"])
+    assert email == f"mosaic-tester@{PROJECT}.iam.gserviceaccount.com"
+    assert answer["authorization"] == "Bearer shopper-access-token"  # untouched
+    assert answer["x-service-token"]
     assert server.requests == [(url, "full")]  # the audience is the callee's URL

@@ -26,7 +26,7 @@ import stamina
 from multidict import CIMultiDictProxy
 
 from chassis import context, inprocess
-from chassis.cloudrun import IdTokenUnavailable
+from chassis.cloudrun import ID_TOKEN_HEADER, IdTokenUnavailable
 from chassis.errors import Problem
 from chassis.security import Credentials
 from chassis.tls import spiffe_id
@@ -259,7 +259,7 @@ class ServiceClient:
             else:
                 if credentials.id_tokens is not None:  # Cloud Run's IAM admits only these
                     token = await credentials.id_tokens.token_for(self.base_url, session)
-                    sent["Authorization"] = f"Bearer {token}"
+                    sent[ID_TOKEN_HEADER] = f"Bearer {token}"
                 tls = credentials.tls.client if self._https and credentials.tls else None
                 async with session.request(
                     method,

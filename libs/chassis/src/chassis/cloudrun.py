@@ -2,12 +2,14 @@
 client certificates; our service tokens and allowlists unchanged.
 
 Cloud Run presents no client certificate and sets no `x-forwarded-client-cert`. What it
-does: a service with ingress `internal` and no `allUsers` invoker admits a request only with
-`Authorization: Bearer <Google-signed ID token>` whose audience is the service's URL and
-whose service account holds `roles/run.invoker` on it. Google's service-to-service
-documentation says Cloud Run removes the token's signature before passing it on to the
-container, so what reaches us is a token we cannot verify again and need not: the platform
-did. Its `email` claim says which service account called.
+does: a service with IAM on (no `allUsers` invoker) admits a request only with a
+Google-signed ID token whose audience is the service's URL and whose service account holds
+`roles/run.invoker` on it, in `X-Serverless-Authorization` (checked first when present) or
+`Authorization`. We use the first: `Authorization` already carries shoppers' access tokens
+between our services, and Cloud Run passes it through untouched when the other is there.
+It removes the token's signature before passing it on to the container (the value arrives as
+`header.payload.SIGNATURE_REMOVED_BY_GOOGLE`), so what reaches us is a token we cannot verify
+again and need not: the platform did. Its `email` claim says which service account called.
 
 So a caller asks the metadata server for an ID token for the callee's URL (`format=full`, or
 the token carries no `email`) and sends it beside our signed `x-service-token`; the callee
@@ -29,6 +31,8 @@ import orjson
 
 METADATA_FLAVOR = {"Metadata-Flavor": "Google"}
 IDENTITY_PATH = "/computeMetadata/v1/instance/service-accounts/default/identity"
+# Cloud Run's IAM header; `Authorization` stays the shoppers' (a header name, not a secret).
+ID_TOKEN_HEADER = "x-serverless-authorization"  # noqa: S105
 # Google's ID tokens live an hour; one is fetched again when less than this is left, so a
 # token never expires in flight and the metadata server sees about one call per callee an hour.
 REFRESH_MARGIN = 300.0
@@ -62,7 +66,8 @@ def _claims(token: str) -> dict[str, object] | None:
 
 
 def caller_email(authorization: str) -> str | None:
-    """The `email` of the Bearer ID token Cloud Run let through, or None."""
+    """The `email` of the Bearer ID token Cloud Run let through (the value of its header),
+    or None."""
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None

@@ -26,7 +26,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import BaseRoute
 
-from chassis.cloudrun import IdTokens, caller_email, service_account
+from chassis.cloudrun import ID_TOKEN_HEADER, IdTokens, caller_email, service_account
 from chassis.errors import Problem
 from chassis.logs import get_logger
 from chassis.rotation import file_stamp
@@ -45,8 +45,6 @@ _log = get_logger("chassis.security")
 
 Transport = Literal["mtls", "mesh", "cloudrun"]
 XFCC_HEADER = "x-forwarded-client-cert"  # set by Istio/Envoy when a mesh terminates mTLS
-# Cloud Run: the caller's Google ID token, its signature removed by the platform.
-ID_TOKEN_HEADER = "authorization"  # noqa: S105 (a header name, not a secret)
 RELOAD_EVERY = 2.0  # seconds between checks of the certificate and key files
 
 
@@ -208,7 +206,7 @@ def _bind_to_google_identity(issuer: str, email: str | None, project: str | None
     # admits a caller only with an ID token it verified: a request without one came some
     # other way. The token says which service account called; our token must be its.
     if email is None:
-        raise TokenRejected("no Google ID token in the authorization header")
+        raise TokenRejected(f"no Google ID token in {ID_TOKEN_HEADER}")
     if project is None or email != service_account(issuer, project):
         raise TokenRejected(f"token issuer {issuer!r} does not match the caller {email!r}")
 

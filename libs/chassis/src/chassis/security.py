@@ -202,9 +202,9 @@ class CallerPolicy:
 
 
 def _bind_to_google_identity(issuer: str, email: str | None, project: str | None) -> None:
-    # Only Cloud Run's front end reaches the port, and with ingress `internal` and IAM on it
-    # admits a caller only with an ID token it verified: a request without one came some
-    # other way. The token says which service account called; our token must be its.
+    # Only Cloud Run's front end reaches the port, and with IAM on it admits a caller only
+    # with an ID token it verified: a request without one came some other way. The token
+    # says which service account called; our token must be that service's.
     if email is None:
         raise TokenRejected(f"no Google ID token in {ID_TOKEN_HEADER}")
     if project is None or email != service_account(issuer, project):

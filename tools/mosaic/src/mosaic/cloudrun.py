@@ -224,7 +224,9 @@ def process_container(
 
 
 def environment(svc: Service, kind: str, services: list[Service]) -> list[dict[str, Any]]:
-    """The runner's variable names with Cloud Run's values, secrets by reference, by name."""
+    """The runner's variable names with Cloud Run's values, secrets by reference, by name.
+    From container_env, not deployed_env: that one points at a folder of secret files
+    (SECRETS_DIR), where Cloud Run hands each secret over as its variable."""
     env = container_env(svc, kind, TRANSPORT)
     env.pop("PORT", None)  # reserved: Cloud Run sets it to the container port
     env.update({url_variable(c): run_url(c) for c in svc.calls})

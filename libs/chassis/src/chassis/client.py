@@ -26,6 +26,7 @@ import stamina
 from multidict import CIMultiDictProxy
 
 from chassis import context, inprocess
+from chassis.cloudrun import ID_TOKEN_HEADER, IdTokenUnavailable
 from chassis.errors import Problem
 from chassis.security import Credentials
 from chassis.tls import spiffe_id
@@ -126,7 +127,9 @@ class ServiceClient:
                 f"calls to {self.service} need credentials with a signing key "
                 "(SERVICE_SIGNING_KEY_FILE): every call carries a service token"
             )
-        if self._https and self.credentials.tls is None:
+        # On Cloud Run a callee's https URL is Google's front end, verified against the
+        # system's CAs; elsewhere https means our own CA and a client certificate.
+        if self._https and self.credentials.tls is None and self.credentials.id_tokens is None:
             raise RuntimeError(f"{self.base_url} is https but TLS_CERT_FILE etc. are not set")
         if self._session is None:
             self._session = _shared_session()
@@ -254,6 +257,9 @@ class ServiceClient:
                 )
                 response = Response(status, answer, content)
             else:
+                if credentials.id_tokens is not None:  # Cloud Run's IAM admits only these
+                    token = await credentials.id_tokens.token_for(self.base_url, session)
+                    sent[ID_TOKEN_HEADER] = f"Bearer {token}"
                 tls = credentials.tls.client if self._https and credentials.tls else None
                 async with session.request(
                     method,
@@ -269,6 +275,8 @@ class ServiceClient:
             raise _Retryable("timed out") from None
         except inprocess.Unreachable as failure:
             raise _Retryable(failure.reason) from None
+        except IdTokenUnavailable as failure:
+            raise _Retryable(str(failure)) from None
         except aiohttp.ClientError as error:
             raise _Retryable(type(error).__name__) from None
         if response.status in RETRYABLE_STATUSES:

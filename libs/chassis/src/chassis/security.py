@@ -26,6 +26,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import BaseRoute
 
+from chassis.cloudrun import ID_TOKEN_HEADER, IdTokens, caller_email, service_account
 from chassis.errors import Problem
 from chassis.logs import get_logger
 from chassis.rotation import file_stamp
@@ -42,7 +43,7 @@ from chassis.tokens import (
 
 _log = get_logger("chassis.security")
 
-Transport = Literal["mtls", "mesh"]
+Transport = Literal["mtls", "mesh", "cloudrun"]
 XFCC_HEADER = "x-forwarded-client-cert"  # set by Istio/Envoy when a mesh terminates mTLS
 RELOAD_EVERY = 2.0  # seconds between checks of the certificate and key files
 
@@ -61,10 +62,16 @@ class Credentials:
         signing_key: Path | None,
         trust_dir: Path | None,
         mesh_identity: str = MESH_IDENTITY,
+        project: str | None = None,
+        metadata_url: str | None = None,
     ) -> None:
         self.service = service
         self.transport = transport
         self.mesh_identity = mesh_identity  # a template: {service} is the caller
+        self.project = project  # on Cloud Run: whose service accounts callers run as
+        self.id_tokens: IdTokens | None = None
+        if transport == "cloudrun" and metadata_url:  # every call carries a Google ID token too
+            self.id_tokens = IdTokens(metadata_url)
         self.tls = ReloadingContexts(*tls_files) if tls_files else None
         self.signing_key = signing_key
         self.signer = TokenSigner(service, load_signing_key(signing_key)) if signing_key else None
@@ -83,6 +90,8 @@ class Credentials:
             signing_key=settings.service_signing_key_file,
             trust_dir=settings.service_trust_dir,
             mesh_identity=settings.mesh_identity,
+            project=settings.cloud_run_project,
+            metadata_url=settings.metadata_server_url,
         )
 
     async def open(self) -> None:
@@ -185,6 +194,8 @@ class CallerPolicy:
                 raise TokenRejected(f"no {XFCC_HEADER} header from the mesh")
             if credentials.transport == "mesh" and identity != credentials.mesh_identity_of(issuer):
                 raise TokenRejected(f"token issuer {issuer!r} does not match the mesh identity")
+            if credentials.transport == "cloudrun":
+                _bind_to_google_identity(issuer, identity, credentials.project)
         except TokenRejected as rejected:
             _log.warning(
                 "caller refused", reason=str(rejected), peer=identity, route=route, status=401
@@ -198,7 +209,19 @@ class CallerPolicy:
         return issuer
 
 
+def _bind_to_google_identity(issuer: str, email: str | None, project: str | None) -> None:
+    # Only Cloud Run's front end reaches the port, and with IAM on it admits a caller only
+    # with an ID token it verified: a request without one came some other way. The token
+    # says which service account called; our token must be that service's.
+    if email is None:
+        raise TokenRejected(f"no Google ID token in {ID_TOKEN_HEADER}")
+    if project is None or email != service_account(issuer, project):
+        raise TokenRejected(f"token issuer {issuer!r} does not match the caller {email!r}")
+
+
 def _peer_identity(request: Request, transport: Transport) -> str | None:
+    if transport == "cloudrun":
+        return caller_email(request.headers.get(ID_TOKEN_HEADER, ""))
     if transport == "mtls":
         tls = request.scope.get("extensions", {}).get("tls", {})
         identity = tls.get("client_identity")

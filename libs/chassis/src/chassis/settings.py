@@ -95,10 +95,22 @@ class ServiceSettings(BaseSettings):
         description="how long to keep retrying backing services at start",
     )
 
-    transport_security: Literal["mtls", "mesh"] = Field(
+    transport_security: Literal["mtls", "mesh", "cloudrun"] = Field(
         default="mtls",
         validation_alias="TRANSPORT_SECURITY",
-        description="mtls (services terminate TLS themselves) or mesh (a service mesh does)",
+        description="mtls (services terminate TLS themselves), mesh (a service mesh does) or "
+        "cloudrun (Cloud Run does, and its IAM proves the caller)",
+    )
+    cloud_run_project: str | None = Field(
+        default=None,
+        validation_alias="CLOUD_RUN_PROJECT",
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+        description="the Google Cloud project id whose service accounts the services run as",
+    )
+    metadata_server_url: str = Field(
+        default="http://metadata.google.internal",
+        validation_alias="METADATA_SERVER_URL",
+        description="where Cloud Run's metadata server answers (a test points it elsewhere)",
     )
     tls_cert_file: FilePath | None = Field(
         default=None, validation_alias="TLS_CERT_FILE", description="an existing PEM certificate"
@@ -135,6 +147,11 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 "TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE must all be set when "
                 "TRANSPORT_SECURITY=mtls (or set TRANSPORT_SECURITY=mesh behind a service mesh)"
+            )
+        if self.transport_security == "cloudrun" and self.cloud_run_project is None:
+            raise ValueError(
+                "CLOUD_RUN_PROJECT must be set when TRANSPORT_SECURITY=cloudrun: callers are "
+                "proven as mosaic-<service>@<project>.iam.gserviceaccount.com"
             )
         if not self.edge and self.service_trust_dir is None:
             raise ValueError("SERVICE_TRUST_DIR must be set: a service verifies its callers")

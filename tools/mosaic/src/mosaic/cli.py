@@ -267,12 +267,13 @@ def deploy_render(
     ] = False,
 ) -> None:
     """Write deploy/compose/compose.yaml, deploy/k8s/base/ (with the provisioning Job), the
-    network-policies component and the dev overlay's servers (deploy/k8s/overlays/dev/
-    servers.yaml) from [tool.mosaic], the Procfiles, the container environment and the
-    routes' allowlists.
+    components (network-policies, service-mesh-istio, cert-manager), the dev overlay's servers,
+    the GKE overlay's per-service patches and deploy/cloudrun/ from [tool.mosaic], the
+    Procfiles, the container environment and the routes' allowlists.
     Run it after changing any of them; a test fails while a file is stale."""
     from mosaic import (
         cert_manager,
+        cloudrun,
         compose,
         gke,
         istio,
@@ -293,6 +294,7 @@ def deploy_render(
         **istio.render(services, edges),
         **cert_manager.render(services),
         **gke.render(services, edges),
+        **cloudrun.render(services),
     }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:

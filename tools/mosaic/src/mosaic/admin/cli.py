@@ -258,6 +258,46 @@ def call_service(
     raise typer.Exit(call(mosaic_home(), known, request, verbose))
 
 
+@app.command(name="token")
+def service_token(
+    service: Annotated[
+        str, typer.Argument(help="The service the token is for (its audience), e.g. catalog.")
+    ],
+    caller: Annotated[
+        str,
+        typer.Option("--as", help="Sign as this identity: `admin` (the operator) or a service."),
+    ] = "admin",
+    services: ServicesDir = None,
+) -> None:
+    """Print a service token (x-service-token, valid 60 s) signed with the caller's key
+    under $MOSAIC_HOME/pki, for a call `mosaic admin call` cannot make: on Cloud Run, the
+    operator sends it with curl beside a Google ID token (docs/deploy.md, "On Cloud Run").
+    Example: curl -H "x-service-token: $(mosaic admin token catalog)" ...
+    """
+    from mosaic.errors import MosaicError, UsageError
+    from mosaic.pki import Pki, load_signing_key, sign_token
+    from mosaic.services import OPERATOR, discover_services
+
+    known = {s.name for s in discover_services(services_dir(services))}
+    if service not in known:
+        raise UsageError(
+            f"no service named {service!r}", f"Services here: {', '.join(sorted(known))}."
+        )
+    if caller not in known | {OPERATOR}:
+        raise UsageError(
+            f"--as {caller}: no such identity",
+            f"Sign as one of: {', '.join(sorted(known | {OPERATOR}))}.",
+        )
+    pki = Pki.of(mosaic_home())
+    key_file = pki.service(caller).signing_key
+    if not key_file.is_file():
+        raise MosaicError(
+            f"no signing key for {caller} at {key_file}",
+            "Point MOSAIC_HOME at the home whose PKI the services trust.",
+        )
+    print(sign_token(load_signing_key(key_file), issuer=caller, audience=service))
+
+
 @app.command(name="run")
 def run_job(
     service: Annotated[str, typer.Argument(help="The service, e.g. orders.")],

@@ -231,6 +231,8 @@ def test_checkov_passes(rendered: tuple[Path, list[dict[str, Any]]]) -> None:
     ]
     assert not failed, f"checkov ({seconds:.1f} s):\n" + "\n".join(failed)
     for skipped in report["results"].get("skipped_checks", []):  # by an object's annotation
-        reason = skipped.get("suppress_comment") or ""
-        assert reason.strip() and reason != "No comment provided", skipped["resource"]
+        reason = skipped["check_result"].get("suppress_comment") or ""
+        assert reason.strip() and reason != "No comment provided", (
+            f"{skipped['resource']}: {skipped['check_id']} skipped without a reason"
+        )
     assert result.returncode == 0

@@ -156,6 +156,8 @@ def test_every_container_has_requests_and_limits_and_a_pinned_image(
     for _, pod in _pods(documents):
         for container in _containers(pod):
             assert container["image"].endswith(f":{kubernetes_pods.TAG}"), container["image"]
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) == {"cpu", "memory"}
 
 
 def test_services_select_their_web_pods_by_a_named_port(

@@ -8,9 +8,11 @@ their user, their probes on the ops port, their Services, their commands."""
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from mosaic.images import TOOLS
 from mosaic.network_policies import SERVERS
 from mosaic.procfile import RELEASE, shell_argv
 from mosaic.services import Service
@@ -297,22 +299,28 @@ def scheduled_jobs_have_deadlines_and_never_overlap(
 
 
 def network_policies_select_every_pod(documents: list[Document], services: list[Service]) -> None:
-    """When the render has policies: each pod is selected by one (deny-all at least), and
-    each policy selects a pod, but for a backing server's when the render runs none (the
-    base alone, or a managed server outside the cluster): it then opens nothing."""
+    """When the render has policies: each pod is selected by one of its namespace (deny-all
+    at least), and each policy selects a pod, but for a backing server's when the render
+    runs none (the base alone, or a managed server outside the cluster): it opens nothing."""
     policies = of(documents, "NetworkPolicy")
     if not policies:
         return
-    everyone = [labels(pod) for _, _, pod in pods(documents)]
-    for pod_labels in everyone:
-        assert any(selects(p["spec"]["podSelector"], pod_labels) for p in policies), pod_labels
+    everyone = [(d["metadata"].get("namespace"), labels(pod)) for _, d, pod in pods(documents)]
+
+    def chooses(policy: Document, namespace: str | None, pod_labels: dict[str, str]) -> bool:
+        same = policy["metadata"].get("namespace") == namespace
+        return same and selects(policy["spec"]["podSelector"], pod_labels)
+
+    for namespace, pod_labels in everyone:
+        assert any(chooses(p, namespace, pod_labels) for p in policies), (
+            f"no NetworkPolicy of namespace {namespace} selects the pods {pod_labels}"
+        )
     for policy in policies:
-        selector = policy["spec"]["podSelector"]
-        if any(selects(selector, p) for p in everyone):
+        if any(chooses(policy, *pod) for pod in everyone):
             continue
-        server = selector.get("matchLabels", {}).get(NAME)
+        server = policy["spec"]["podSelector"].get("matchLabels", {}).get(NAME)
         assert server in SERVERS, f"{name(policy)} selects no pod"
-        assert not any(p.get(NAME) == server for p in everyone), name(policy)
+        assert not any(p.get(NAME) == server for _, p in everyone), name(policy)
 
 
 def commands_are_the_procfiles(documents: list[Document], services: list[Service]) -> None:
@@ -335,6 +343,37 @@ def commands_are_the_procfiles(documents: list[Document], services: list[Service
                 assert "args" not in container, f"{where}: args added to the Procfile's"
 
 
+def tools_commands_exist(documents: list[Document], services: list[Service]) -> None:
+    """Each container of the tools image (provisioning, the backing servers) runs a `mosaic`
+    command that exists, with options it knows."""
+    for owner, _, pod in pods(documents):
+        for container in containers(pod):
+            if image_name(container.get("image", "")) == TOOLS:
+                argv = [*container.get("command", []), *container.get("args", [])]
+                where = f"{owner}, container {container['name']}"
+                assert mosaic_command_exists(argv), f"{where}: no such command {argv}"
+
+
+def image_name(image: str) -> str:
+    """`tools` of localhost/mosaic/tools:dev, REGION-docker.pkg.dev/P/mosaic/tools@sha256:..."""
+    return image.split("@")[0].rsplit("/", 1)[-1].partition(":")[0]
+
+
+def mosaic_command_exists(argv: list[str]) -> bool:
+    """Whether `argv` (bare, or through `/bin/sh -c "exec ..."`) is a `mosaic` command whose
+    options its command line knows: parsed with `--help` added, so nothing runs."""
+    if argv[:2] == ["/bin/sh", "-c"] and len(argv) == 3:
+        argv = shlex.split(argv[2])
+        argv = argv[1:] if argv[:1] == ["exec"] else argv
+    if argv[:1] != ["mosaic"]:
+        return False
+    from mosaic.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*argv[1:], "--help"])
+    return result.exit_code == 0 and "Commands" not in result.output  # a group is no command
+
+
 CHECKS: list[Check] = [
     every_object_has_a_namespace,
     namespaces_enforce_restricted,
@@ -347,4 +386,5 @@ CHECKS: list[Check] = [
     scheduled_jobs_have_deadlines_and_never_overlap,
     network_policies_select_every_pod,
     commands_are_the_procfiles,
+    tools_commands_exist,
 ]

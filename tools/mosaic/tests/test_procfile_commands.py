@@ -12,9 +12,11 @@ import pytest
 import yaml
 from mosaic.compose import COMPOSE_FILE, JOB_RUNNER, container_name
 from mosaic.home import services_dir
-from mosaic.images import REGISTRY
+from mosaic.images import REGISTRY, TOOLS
 from mosaic.procfile import RELEASE, shell_argv
 from mosaic.services import Service, discover_services
+
+from tools.mosaic.tests.k8s_checks import image_name, mosaic_command_exists
 
 ROOT = Path(__file__).resolve().parents[3]
 CLOUD_RUN = ROOT / "deploy/cloudrun"
@@ -58,6 +60,15 @@ def test_compose_runs_exactly_the_procfiles_commands(services: list[Service]) ->
     assert not any("entrypoint" in c for c in containers.values())  # the image's is kept
 
 
+def test_compose_runs_mosaic_commands_that_exist_from_the_tools_image() -> None:
+    """The servers, the mailbox and provisioning: `mosaic` commands with options it knows."""
+    containers = yaml.safe_load((ROOT / COMPOSE_FILE).read_text())["services"]
+    tools = {n: c for n, c in containers.items() if image_name(c["image"]) == TOOLS}
+    assert tools
+    for name, container in tools.items():
+        assert mosaic_command_exists(container["command"]), (name, container["command"])
+
+
 def _containers(document: Any) -> Iterator[dict[str, Any]]:
     """Every container spec in a YAML document, wherever its kind nests them (a Cloud Run
     service's template, a job's template's template)."""
@@ -84,12 +95,13 @@ def test_cloud_run_runs_exactly_the_procfiles_commands(services: list[Service]) 
         for document in yaml.safe_load_all(path.read_text()):
             for container in _containers(document):
                 # .../mosaic/<service>:<tag> or @sha256:...: the image's last path segment
-                repository = container.get("image", "").split("@")[0].rsplit("/", 1)[-1]
-                service = repository.partition(":")[0]
-                if service not in by_name:
-                    continue  # the tools image (provisioning), a proxy
+                service = image_name(container.get("image", ""))
                 argv = [*container.get("command", []), *container.get("args", [])]
                 where = f"{path.relative_to(ROOT)}: {container.get('name', service)}"
+                if service == TOOLS:  # provisioning
+                    assert mosaic_command_exists(argv), f"{where}: no such command {argv}"
+                if service not in by_name:
+                    continue  # the tools image, a proxy
                 assert argv in by_name[service].values(), f"{where} runs {argv}"
                 seen += 1
     assert seen, "no container of a service's image in deploy/cloudrun"

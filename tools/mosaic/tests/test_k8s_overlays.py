@@ -144,6 +144,10 @@ def rendered(
 def test_the_renders_are_found_in_the_folders() -> None:
     """Every component is rendered: with each overlay that does not list it, or by one that
     does; none twice in a render. The network-policies component is among them."""
+    for parent in (K8S / "overlays", K8S / "components"):
+        for folder in parent.iterdir() if parent.is_dir() else []:
+            if folder.is_dir():  # else it would be left out of every render, unseen
+                assert (folder / "kustomization.yaml").is_file(), f"{folder}: no kustomization"
     components = {c.resolve() for c in _folders(K8S / "components")}
     assert K8S.resolve() / "components/network-policies" in components
     covered = {r.component.resolve() for r in RENDERS if r.component is not None}

@@ -1,20 +1,18 @@
 """The checks every render of deploy/k8s passes: the base (test_kubernetes.py), each overlay
 and each overlay with each component (test_k8s_overlays.py). What kube-score, Polaris and
-kube-linter check and checkov does not, Pod Security "restricted", and the Procfiles'
-commands. Each check takes the render's documents and the services, and fails naming the
+kube-linter check and checkov does not, and Pod Security "restricted" (the commands' checks
+are k8s_commands.py). Each check takes the render's documents and the services, and fails naming the
 object. Stricter still for the pods of our services (app.kubernetes.io/name is a service):
-their user, their probes on the ops port, their Services, their commands."""
+their user, their probes on the ops port, their Services."""
 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from mosaic.images import TOOLS
 from mosaic.network_policies import SERVERS
-from mosaic.procfile import RELEASE, shell_argv
+from mosaic.procfile import RELEASE
 from mosaic.services import Service
 
 Document = dict[str, Any]
@@ -145,14 +143,14 @@ def pods_meet_pod_security_restricted(documents: list[Document], services: list[
         tmp = [v for v in spec["volumes"] if v["name"] == "tmp"]
         assert tmp and "emptyDir" in tmp[0], owner
         for container in containers(pod):
-            if container["name"] not in _our_containers(pod, service_of(pod, services)):
+            if container["name"] not in our_containers(pod, service_of(pod, services)):
                 continue  # a sidecar an overlay adds keeps its own settings
             where = f"{owner}, container {container['name']}"
             assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}, where
             assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"], where
 
 
-def _our_containers(pod: Document, service: Service | None) -> set[str]:
+def our_containers(pod: Document, service: Service | None) -> set[str]:
     """The containers that run the service's own commands: its process type, its release,
     its jobs (each named so by the renderer)."""
     if service is None:
@@ -323,57 +321,6 @@ def network_policies_select_every_pod(documents: list[Document], services: list[
         assert not any(p.get(NAME) == server for _, p in everyone), name(policy)
 
 
-def commands_are_the_procfiles(documents: list[Document], services: list[Service]) -> None:
-    """Our containers run exactly what the Procfile (or [tool.mosaic] jobs) says, through
-    the same `shell_argv` as compose and the runner; the images carry no command."""
-    for owner, _, pod in pods(documents):
-        service = service_of(pod, services)
-        if service is None:
-            continue
-        expected = {kind: shell_argv(command) for kind, command in service.processes.items()}
-        expected |= {job.name: shell_argv(job.command) for job in service.jobs}
-        if service.release is not None:
-            expected[RELEASE] = shell_argv(service.release)
-        ran = _our_containers(pod, service)
-        assert ran, f"{owner}: runs none of {service.name}'s commands"
-        for container in containers(pod):
-            if container["name"] in ran:
-                where = f"{owner}, container {container['name']}"
-                assert container.get("command") == expected[container["name"]], where
-                assert "args" not in container, f"{where}: args added to the Procfile's"
-
-
-def tools_commands_exist(documents: list[Document], services: list[Service]) -> None:
-    """Each container of the tools image (provisioning, the backing servers) runs a `mosaic`
-    command that exists, with options it knows."""
-    for owner, _, pod in pods(documents):
-        for container in containers(pod):
-            if image_name(container.get("image", "")) == TOOLS:
-                argv = [*container.get("command", []), *container.get("args", [])]
-                where = f"{owner}, container {container['name']}"
-                assert mosaic_command_exists(argv), f"{where}: no such command {argv}"
-
-
-def image_name(image: str) -> str:
-    """`tools` of localhost/mosaic/tools:dev, REGION-docker.pkg.dev/P/mosaic/tools@sha256:..."""
-    return image.split("@")[0].rsplit("/", 1)[-1].partition(":")[0]
-
-
-def mosaic_command_exists(argv: list[str]) -> bool:
-    """Whether `argv` (bare, or through `/bin/sh -c "exec ..."`) is a `mosaic` command whose
-    options its command line knows: parsed with `--help` added, so nothing runs."""
-    if argv[:2] == ["/bin/sh", "-c"] and len(argv) == 3:
-        argv = shlex.split(argv[2])
-        argv = argv[1:] if argv[:1] == ["exec"] else argv
-    if argv[:1] != ["mosaic"]:
-        return False
-    from mosaic.cli import app
-    from typer.testing import CliRunner
-
-    result = CliRunner().invoke(app, [*argv[1:], "--help"])
-    return result.exit_code == 0 and "Commands" not in result.output  # a group is no command
-
-
 CHECKS: list[Check] = [
     every_object_has_a_namespace,
     namespaces_enforce_restricted,
@@ -385,6 +332,4 @@ CHECKS: list[Check] = [
     environments_hold_no_secret_and_no_variable_twice,
     scheduled_jobs_have_deadlines_and_never_overlap,
     network_policies_select_every_pod,
-    commands_are_the_procfiles,
-    tools_commands_exist,
 ]

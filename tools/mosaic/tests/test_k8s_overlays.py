@@ -22,6 +22,7 @@ from mosaic.home import services_dir
 from mosaic.services import Service, discover_services
 
 from tools.mosaic.tests import k8s_checks as checks
+from tools.mosaic.tests import k8s_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy/k8s"
@@ -83,6 +84,7 @@ def renders() -> list[Render]:
 
 
 RENDERS = renders()
+CHECKS = checks.CHECKS + k8s_commands.CHECKS
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +194,7 @@ def test_every_api_object_is_valid_for_the_kubernetes_api(
 
 
 @parametrized
-@pytest.mark.parametrize("check", checks.CHECKS, ids=[c.__name__ for c in checks.CHECKS])
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
 def test_our_checks_hold(
     rendered: tuple[Path, list[dict[str, Any]]], services: list[Service], check: checks.Check
 ) -> None:

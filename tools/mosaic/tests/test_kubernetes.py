@@ -23,6 +23,7 @@ from mosaic.plan import ProcessPlan, identity_env, process_env, service_env
 from mosaic.services import Service, discover_services
 
 from tools.mosaic.tests import k8s_checks as checks
+from tools.mosaic.tests import k8s_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES_VERSION = "1.31.0"  # the oldest minor GKE's regular channel still offers
@@ -201,7 +202,7 @@ def test_scheduled_jobs_have_deadlines_and_never_overlap(
 def test_every_container_runs_its_procfile_command(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    checks.commands_are_the_procfiles(documents, services)
+    k8s_commands.commands_are_the_procfiles(documents, services)
 
 
 def test_a_cron_schedule_is_the_period_rounded_up_to_minutes() -> None:

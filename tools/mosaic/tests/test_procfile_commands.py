@@ -1,7 +1,7 @@
 """The images carry no command per process: compose, Kubernetes and Cloud Run run each one
 with its Procfile's command (or its [tool.mosaic] job's), through the same `shell_argv` as
 the runner. Here, offline: compose.yaml and the Cloud Run files, exactly; every render of
-deploy/k8s in test_k8s_overlays (k8s_checks.commands_are_the_procfiles). That each image can
+deploy/k8s in test_k8s_overlays (k8s_commands.commands_are_the_procfiles). That each image can
 start those commands is tests/containers/test_procfile_commands.py."""
 
 from collections.abc import Iterator
@@ -16,7 +16,7 @@ from mosaic.images import REGISTRY, TOOLS
 from mosaic.procfile import RELEASE, shell_argv
 from mosaic.services import Service, discover_services
 
-from tools.mosaic.tests.k8s_checks import image_name, mosaic_command_exists
+from tools.mosaic.tests.k8s_commands import image_name, mosaic_command_exists
 
 ROOT = Path(__file__).resolve().parents[3]
 CLOUD_RUN = ROOT / "deploy/cloudrun"

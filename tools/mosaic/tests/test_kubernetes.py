@@ -4,7 +4,6 @@ runner runs (services, process types, jobs, variable names, ports), nothing more
 the same."""
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,13 +14,16 @@ from unittest import mock
 import kubernetes_validate
 import pytest
 import yaml
-from mosaic import compose, kubernetes
+from mosaic import compose, kubernetes, kubernetes_pods
 from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
 from mosaic.pki.files import ServiceFiles
 from mosaic.plan import ProcessPlan, identity_env, process_env, service_env
 from mosaic.services import Service, discover_services
+
+from tools.mosaic.tests import k8s_checks as checks
+from tools.mosaic.tests import k8s_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES_VERSION = "1.31.0"  # the oldest minor GKE's regular channel still offers
@@ -130,76 +132,46 @@ def test_every_document_is_valid_for_the_kubernetes_api(documents: list[dict[str
 
 
 def test_the_namespace_enforces_restricted(documents: list[dict[str, Any]]) -> None:
-    (namespace,) = _of(documents, "Namespace")
-    for mode in ("enforce", "audit", "warn"):
-        assert namespace["metadata"]["labels"][f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    assert len(_of(documents, "Namespace")) == 1
+    checks.namespaces_enforce_restricted(documents, [])
 
 
-def test_every_pod_meets_pod_security_restricted(documents: list[dict[str, Any]]) -> None:
-    accounts = {a["metadata"]["name"]: a for a in _of(documents, "ServiceAccount")}
-    for name, pod in _pods(documents):
-        spec = pod["spec"]
-        context = spec["securityContext"]
-        assert context["runAsNonRoot"] is True, name
-        assert context["runAsUser"] == context["runAsGroup"] == context["fsGroup"] == UID, name
-        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, name
-        assert spec["automountServiceAccountToken"] is False, name
-        assert accounts[spec["serviceAccountName"]]["automountServiceAccountToken"] is False
-        assert spec["terminationGracePeriodSeconds"] > 10, name  # the chassis drains 10 s
-        tmp = [v for v in spec["volumes"] if v["name"] == "tmp"]
-        assert tmp and "emptyDir" in tmp[0], name
-        for container in _containers(pod):
-            security = container["securityContext"]
-            assert security["allowPrivilegeEscalation"] is False, name
-            assert security["readOnlyRootFilesystem"] is True, name
-            assert security["capabilities"] == {"drop": ["ALL"]}, name
-            assert security.get("privileged", False) is False, name
-            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"], name
+def test_every_pod_meets_pod_security_restricted(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    owners = {checks.labels(pod)[checks.NAME] for _, _, pod in checks.pods(documents)}
+    # All ours: the stricter checks apply to all.
+    assert owners == {s.name for s in services} | checks.OUR_OTHER_PODS
+    checks.pods_meet_pod_security_restricted(documents, services)
 
 
-def test_every_process_has_probes_and_ready_is_not_alive(documents: list[dict[str, Any]]) -> None:
-    for deployment in _of(documents, "Deployment"):
-        for container in deployment["spec"]["template"]["spec"]["containers"]:
-            probes = [container[p] for p in ("startupProbe", "readinessProbe", "livenessProbe")]
-            for probe in probes:
-                assert probe["httpGet"]["port"] == "ops", deployment["metadata"]["name"]
-            _, ready, alive = probes
-            assert ready["httpGet"]["path"] == "/readyz"
-            assert alive["httpGet"]["path"] == "/healthz"
-            assert ready != alive
+def test_every_process_has_probes_and_ready_is_not_alive(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    checks.long_running_containers_have_probes(documents, services)
 
 
 def test_every_container_has_requests_and_limits_and_a_pinned_image(
-    documents: list[dict[str, Any]],
+    services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    for name, pod in _pods(documents):
+    checks.containers_have_requests_limits_and_a_pinned_image(documents, services)
+    for _, pod in _pods(documents):
         for container in _containers(pod):
+            assert container["image"].endswith(f":{kubernetes_pods.TAG}"), container["image"]
             for bound in ("requests", "limits"):
-                assert set(container["resources"][bound]) == {"cpu", "memory"}, name
-            image = container["image"]
-            assert re.fullmatch(r"[^:]+:[\w][\w.-]*", image), (name, image)
-            assert not image.endswith(":latest"), (name, image)
+                assert set(container["resources"][bound]) == {"cpu", "memory"}
 
 
-def test_services_select_their_web_pods_by_a_named_port(documents: list[dict[str, Any]]) -> None:
-    deployments = _of(documents, "Deployment")
-    for entry in _of(documents, "Service"):
-        selector = entry["spec"]["selector"]
-        chosen = [
-            d
-            for d in deployments
-            if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
-        ]
-        assert [d["metadata"]["name"] for d in chosen] == [entry["metadata"]["name"]]
-        (container,) = chosen[0]["spec"]["template"]["spec"]["containers"]
-        named = {p["name"]: p["containerPort"] for p in container["ports"]}
-        for port in entry["spec"]["ports"]:
-            assert named[port["targetPort"]] == port["port"]
+def test_services_select_their_web_pods_by_a_named_port(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    checks.services_select_pods_by_their_ports(documents, services)
 
 
 def test_each_web_process_has_a_disruption_budget_and_an_autoscaler(
-    documents: list[dict[str, Any]],
+    services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
+    checks.replicated_workloads_have_disruption_budgets(documents, services)
     budgets = {b["metadata"]["name"]: b for b in _of(documents, "PodDisruptionBudget")}
     scalers = {s["metadata"]["name"]: s for s in _of(documents, "HorizontalPodAutoscaler")}
     webs = [
@@ -213,38 +185,25 @@ def test_each_web_process_has_a_disruption_budget_and_an_autoscaler(
         assert budgets[name]["spec"]["selector"] == web["spec"]["selector"]
         assert scalers[name]["spec"]["scaleTargetRef"]["name"] == name
         assert scalers[name]["spec"]["minReplicas"] >= 2  # the budget leaves one serving
-        assert "replicas" not in web["spec"]  # the autoscaler owns it
 
 
 def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
-    documents: list[dict[str, Any]],
+    services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    for name, pod in _pods(documents):
-        secret_files = _pod_names(pod, {"env": []})
-        for container in _containers(pod):
-            names = [e["name"] for e in container["env"]]
-            assert len(names) == len(set(names)), (name, container["name"])
-            assert not set(names) & secret_files, (name, "both a variable and a file")
-            for entry in container["env"]:
-                value = entry.get("value", "")
-                assert not re.search(r"://[^/\s:@]+:[^@\s]+@", value), (name, entry)
-                if re.search("PASSWORD|SECRET|KEY|TOKEN", entry["name"]):
-                    assert entry["name"].endswith(("_FILE", "_DIR")), (name, entry)
-                if entry["name"] in {"DATABASE_URL", "REDIS_URL", "BROKER_URL", "CSRF_SECRET"}:
-                    pytest.fail(f"{name}: {entry['name']} belongs in its Secret")
-    assert not _of(documents, "Secret")  # a Secret is made outside: its value is never here
+    checks.environments_hold_no_secret_and_no_variable_twice(documents, services)
 
 
-def test_scheduled_jobs_have_deadlines_and_never_overlap(documents: list[dict[str, Any]]) -> None:
-    jobs = _of(documents, "CronJob")
-    assert jobs
-    for job in jobs:
-        spec = job["spec"]
-        assert spec["concurrencyPolicy"] == "Forbid"
-        assert 10 <= spec["startingDeadlineSeconds"] < 60
-        assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
-        assert spec["jobTemplate"]["spec"]["backoffLimit"] >= 0
-        assert spec["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+def test_scheduled_jobs_have_deadlines_and_never_overlap(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    assert _of(documents, "CronJob")
+    checks.scheduled_jobs_have_deadlines_and_never_overlap(documents, services)
+
+
+def test_every_container_runs_its_procfile_command(
+    services: list[Service], documents: list[dict[str, Any]]
+) -> None:
+    k8s_commands.commands_are_the_procfiles(documents, services)
 
 
 def test_a_cron_schedule_is_the_period_rounded_up_to_minutes() -> None:

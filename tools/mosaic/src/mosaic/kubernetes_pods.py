@@ -100,6 +100,9 @@ def _container(service: Service, name: str, command: str, kind: str) -> dict[str
     return {
         "name": name,
         "image": f"{REGISTRY}/{service.name}:{TAG}",
+        # Tags are never reused for other bytes (a revision, or `dev` on a local cluster
+        # whose nodes were loaded by hand, where `Always` could not pull): see .checkov.yaml.
+        "imagePullPolicy": "IfNotPresent",
         "command": shell_argv(command),
         "env": _env(service, kind),
         "resources": RESOURCES,

@@ -1,0 +1,241 @@
+"""Every render of deploy/k8s, found in the folders: each overlay (deploy/k8s/overlays/*),
+and each overlay with each component (deploy/k8s/components/*) it does not list already.
+Until an overlay exists, the base alone and the base with each component, named so in the
+test ids. Each render: `kubectl kustomize` builds it; kubernetes-validate (strict, at the
+pinned version) accepts every object of the Kubernetes API; checkov passes, with the skips
+of deploy/k8s/.checkov.yaml; and the checks of k8s_checks.py hold."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from mosaic.home import services_dir
+from mosaic.services import Service, discover_services
+
+from tools.mosaic.tests import k8s_checks as checks
+from tools.mosaic.tests import k8s_commands
+
+ROOT = Path(__file__).resolve().parents[3]
+K8S = ROOT / "deploy/k8s"
+KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
+CHECKOV_CONFIG = K8S / ".checkov.yaml"
+# Custom resources: kubernetes-validate holds the schemas of the Kubernetes API only, so
+# these are not validated by it (their controllers validate them at apply time). An API group
+# not listed here and unknown to it fails the test: list it here, with what it is.
+CUSTOM_RESOURCES = {
+    "security.istio.io": "Istio: PeerAuthentication, AuthorizationPolicy",
+    "networking.istio.io": "Istio: DestinationRule, Sidecar, Gateway, VirtualService",
+    "cert-manager.io": "cert-manager: Issuer, ClusterIssuer, Certificate",
+    "gateway.networking.k8s.io": "the Gateway API: Gateway, HTTPRoute (a CRD on GKE too)",
+    "networking.gke.io": "GKE: ManagedCertificate, HealthCheckPolicy, GCPBackendPolicy",
+    "cloud.google.com": "GKE: BackendConfig, FrontendConfig",
+}
+# checkov's CKV2_K8S_6 (a pod no NetworkPolicy selects) is skipped in a render that has no
+# policy at all: the network-policies component is what adds them, and a render without it
+# is tested as such (the same rule as k8s_checks.network_policies_select_every_pod).
+WITHOUT_POLICIES = ["CKV2_K8S_6"]
+
+
+@dataclass(frozen=True)
+class Render:
+    id: str
+    folder: Path  # the base or an overlay
+    component: Path | None = None
+
+
+def _folders(parent: Path) -> list[Path]:
+    if not parent.is_dir():
+        return []
+    return sorted(p for p in parent.iterdir() if (p / "kustomization.yaml").is_file())
+
+
+def _listed_components(overlay: Path) -> set[Path]:
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text()) or {}
+    return {(overlay / c).resolve() for c in kustomization.get("components", [])}
+
+
+def renders() -> list[Render]:
+    overlays = _folders(K8S / "overlays")
+    components = _folders(K8S / "components")
+    if not overlays:
+        base = K8S / "base"
+        return [Render("base-alone-as-no-overlay-exists-yet", base)] + [
+            Render(f"base+{c.name}-as-no-overlay-exists-yet", base, c) for c in components
+        ]
+    found = []
+    for overlay in overlays:
+        listed = _listed_components(overlay)
+        found.append(Render(overlay.name, overlay))
+        found += [
+            Render(f"{overlay.name}+{c.name}", overlay, c)
+            for c in components
+            if c.resolve() not in listed
+        ]
+    return found
+
+
+RENDERS = renders()
+CHECKS = checks.CHECKS + k8s_commands.CHECKS
+
+
+@pytest.fixture(scope="module")
+def services() -> list[Service]:
+    return discover_services(services_dir())
+
+
+@pytest.fixture(scope="module")
+def kubectl() -> str:
+    found = shutil.which("kubectl")
+    if found is None:
+        pytest.skip("kubectl is not installed")
+    return found
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Path]:
+    """Each render's output file, built once by `kubectl kustomize` when first asked for."""
+    return {}
+
+
+def _build(render: Render, kubectl: str, folder: Path) -> Path:
+    target = render.folder
+    if render.component is not None:
+        # A throwaway overlay with relative paths to the real folders, as overlays use.
+        target = folder / "overlay"
+        target.mkdir()
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": [os.path.relpath(render.folder, target)],
+            "components": [os.path.relpath(render.component, target)],
+        }
+        (target / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    result = subprocess.run(
+        [kubectl, "kustomize", str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, f"{render.id}: {result.stderr}"
+    output = folder / "render.yaml"
+    output.write_text(result.stdout)
+    return output
+
+
+@pytest.fixture
+def rendered(
+    request: pytest.FixtureRequest,
+    kubectl: str,
+    built: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, list[dict[str, Any]]]:
+    """(the render's file, its documents); parametrized with a Render."""
+    render: Render = request.param
+    if render.id not in built:
+        built[render.id] = _build(render, kubectl, tmp_path_factory.mktemp("render"))
+    path = built[render.id]
+    return path, [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_the_renders_are_found_in_the_folders() -> None:
+    """Every component is rendered: with each overlay that does not list it, or by one that
+    does; none twice in a render. The network-policies component is among them."""
+    for parent in (K8S / "overlays", K8S / "components"):
+        for folder in parent.iterdir() if parent.is_dir() else []:
+            if folder.is_dir():  # else it would be left out of every render, unseen
+                assert (folder / "kustomization.yaml").is_file(), f"{folder}: no kustomization"
+    components = {c.resolve() for c in _folders(K8S / "components")}
+    assert K8S.resolve() / "components/network-policies" in components
+    covered = {r.component.resolve() for r in RENDERS if r.component is not None}
+    for render in RENDERS:
+        assert (render.folder / "kustomization.yaml").is_file(), render.id
+        listed = _listed_components(render.folder)
+        covered |= listed
+        if render.component is not None:
+            assert render.component.resolve() not in listed, render.id
+    assert covered >= components
+
+
+parametrized = pytest.mark.parametrize(
+    "rendered", RENDERS, ids=[r.id for r in RENDERS], indirect=True
+)
+
+
+@parametrized
+def test_kubectl_kustomize_renders_it(rendered: tuple[Path, list[dict[str, Any]]]) -> None:
+    _, documents = rendered
+    assert checks.of(documents, "Deployment"), "no Deployment: not a render of the base"
+
+
+@parametrized
+def test_every_api_object_is_valid_for_the_kubernetes_api(
+    rendered: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    _, documents = rendered
+    for d in documents:
+        group = d["apiVersion"].rpartition("/")[0]
+        if group in CUSTOM_RESOURCES:
+            continue
+        try:
+            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            pytest.fail(
+                f"{checks.name(d)}: {d['apiVersion']} is not in the Kubernetes API; if it is a"
+                " custom resource, add its group to CUSTOM_RESOURCES, saying what it is"
+            )
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{checks.name(d)}: {error.message}")
+
+
+@parametrized
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
+def test_our_checks_hold(
+    rendered: tuple[Path, list[dict[str, Any]]], services: list[Service], check: checks.Check
+) -> None:
+    check(rendered[1], services)
+
+
+def _checkov_skips() -> list[str]:
+    config = yaml.safe_load(CHECKOV_CONFIG.read_text())
+    skips: list[str] = config["skip-check"]
+    return skips
+
+
+@parametrized
+def test_checkov_passes(rendered: tuple[Path, list[dict[str, Any]]]) -> None:
+    """checkov's kubernetes checks, offline (no policy downloaded), in about 2 s a render."""
+    path, documents = rendered
+    argv = [str(Path(sys.executable).parent / "checkov"), "--config-file", str(CHECKOV_CONFIG)]
+    if not checks.of(documents, "NetworkPolicy"):  # the command line replaces the file's list
+        argv += ["--skip-check", ",".join(_checkov_skips() + WITHOUT_POLICIES)]
+    started = time.monotonic()
+    result = subprocess.run(
+        [*argv, "-f", str(path), "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=path.parent,
+    )
+    seconds = time.monotonic() - started
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["check_type"] == "kubernetes", report
+    assert report["summary"]["parsing_errors"] == 0, report["summary"]
+    assert report["summary"]["passed"] > 0, report["summary"]
+    failed = [
+        f"{c['check_id']} {c['check_name']}: {c['resource']}"
+        for c in report["results"]["failed_checks"]
+    ]
+    assert not failed, f"checkov ({seconds:.1f} s):\n" + "\n".join(failed)
+    for skipped in report["results"].get("skipped_checks", []):  # by an object's annotation
+        reason = skipped["check_result"].get("suppress_comment") or ""
+        assert reason.strip() and reason != "No comment provided", (
+            f"{skipped['resource']}: {skipped['check_id']} skipped without a reason"
+        )
+    assert result.returncode == 0

@@ -150,6 +150,9 @@ async def test_a_service_token_from_another_issuer_is_refused(
         ("Bearer a.!!!.b", None),
         ("", None),
     ],
+    # Ids of their own: a token holds its expiry, and pytest-xdist's workers must collect
+    # the same ids.
+    ids=["signature-removed", "signed-lowercase", "basic", "not-a-jwt", "bad-base64", "empty"],
 )
 def test_caller_email_reads_the_token_cloud_run_passes_on(header: str, email: str | None) -> None:
     assert caller_email(header) == email

@@ -5,6 +5,7 @@ app starts normally and then loses its store, as it would when Valkey goes away 
 """
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -134,3 +135,25 @@ async def test_valkey_lost_before_the_save_is_a_503_page(
     assert "session=" not in response.headers.get("set-cookie", "")
     assert audit(response.text).heading == "The shop is taking a short break"
     assert "Traceback" not in response.text
+
+
+async def test_valkey_down_is_logged_in_the_requests_context(
+    shop: httpx.AsyncClient, relay: Relay, audit, capsys: pytest.CaptureFixture[str]
+):
+    """The session middleware runs inside the chassis's request context: its 503 carries
+    the request id, and its warning and the canonical line name that id and a trace."""
+    await keep_a_session(shop, audit)
+    await relay.cut()
+    capsys.readouterr()
+
+    response = await shop.get("/")
+
+    assert response.status_code == 503
+    request_id = response.headers.get("x-request-id")
+    assert request_id
+    lines = capsys.readouterr().out.splitlines()
+    warning = next(line for line in lines if "session store unavailable" in line)
+    canonical = next(line for line in lines if " request " in line and "status=503" in line)
+    for line in (warning, canonical):
+        assert f"request_id={request_id}" in line, line
+        assert re.search(r"trace_id=[0-9a-f]{32}\b", line), line

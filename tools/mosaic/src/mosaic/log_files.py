@@ -7,15 +7,17 @@ with the process, level `unknown` and the time the runner read it, so every line
 file has one shape and a time to merge by.
 
 The child's output path must not wait for a disk: `add` only appends to a deque (thread
-safe, ~0.1 µs); one writer thread drains it every FLUSH_SECONDS, writes each file's batch
-at once and rotates. A line therefore reaches its file within about FLUSH_SECONDS. Should
-the disk stall so long that MAX_PENDING lines wait, further lines are dropped (and their
-number written to mosaic.log) rather than growing the runner's memory without bound.
+safe; ~0.4 µs with its checks); one writer thread drains it every FLUSH_SECONDS, writes
+each file's batch at once and rotates. A line therefore reaches its file within about
+FLUSH_SECONDS. Should the disk stall so long that MAX_PENDING lines wait, further lines
+are dropped (and their number written to mosaic.log) rather than growing the runner's
+memory without bound. Measured in docs/performance.md ("What keeping the logs costs").
 
-Sizes: a canonical request line is ~300 bytes, and the busiest process (the frontend under
-`mosaic bench`) writes ~2,000 lines/s, ~0.6 MB/s. FILE_BYTES = 16 MiB keeps ~30 s of that
-and days of a developer clicking around; KEEP = 2 rotated files beside it, so one process
-holds at most 48 MiB. TOTAL_BYTES = 256 MiB bounds the folder however many instances
+Sizes: a canonical request line is ~300 bytes. The busiest process at the shop's measured
+peak (catalog: five requests per product page, 104 pages/s, docs/performance.md) writes
+~500 lines/s, ~150 KB/s: FILE_BYTES = 16 MiB holds ~2 minutes of that, and days of a
+developer clicking around; KEEP = 2 rotated files beside it, so one process holds at most
+48 MiB. TOTAL_BYTES = 256 MiB bounds the folder however many instances
 (replicas, old runs, jobs) wrote to it: past it (looked at on each rotation and every few
 seconds), the oldest files not being written are deleted. The files being written are
 never deleted, so the folder holds at most max(TOTAL_BYTES, FILE_BYTES per process).
@@ -76,7 +78,7 @@ def wrap(process: str, text: str, when: float) -> str:
 
 def _is_json(text: str) -> bool:
     # Shape only, no parse (~10 µs a line): the reader copes with a line that is not.
-    return text.startswith("{") and text.endswith("}")
+    return text[:1] == "{" and text[-1:] == "}"
 
 
 class LogFiles:
@@ -135,19 +137,22 @@ class LogFiles:
         self._bound_total()
 
     def _write_pending(self) -> None:
-        batches: dict[str, list[str]] = {}
-        while self._pending:
-            process, text, when = self._pending.popleft()
-            line = text if _is_json(text) else wrap(process, text, when)
-            batches.setdefault(process, []).append(line + "\n")
+        # The hot loop of the writer thread (~1 µs a line): it holds the GIL meanwhile.
+        pending, batches = self._pending, dict[str, list[str]]()
+        for _ in range(len(pending)):
+            process, text, when = pending.popleft()
+            batch = batches.get(process)
+            if batch is None:
+                batch = batches[process] = []
+            batch.append(text if _is_json(text) else wrap(process, text, when))
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
             note = f"{dropped} lines were dropped: the log files could not keep up"
-            batches.setdefault("mosaic", []).append(wrap("mosaic", note, time.time()) + "\n")
+            batches.setdefault("mosaic", []).append(wrap("mosaic", note, time.time()))
         for process, lines in batches.items():
             # A full or read-only disk must not stop the shop; the terminal still has it.
             with contextlib.suppress(OSError):
-                self._append(process, "".join(lines))
+                self._append(process, "\n".join(lines) + "\n")
 
     def _append(self, process: str, text: str) -> None:
         data = text.encode("utf-8", "replace")

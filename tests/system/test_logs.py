@@ -21,7 +21,7 @@ import pytest
 from mosaic.log_files import log_files
 from mosaic.log_reading import LEVELS
 from mosaic.ports import free_port
-from mosaic.testing import Shopper, UpProcess, mosaic, wait_until
+from mosaic.testing import MODES, Shopper, UpProcess, mosaic, up_args, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -59,11 +59,14 @@ class Shop:
         return before, answer, self.scan(keep)
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+@pytest.fixture(scope="module", params=MODES)
+def shop(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shop]:
+    """Separate processes, then every service in one (its lines name their service)."""
     home = tmp_path_factory.mktemp("logs") / "home"
     port = free_port()
-    with UpProcess(home, port) as up:
+    with UpProcess(home, port, *up_args(request.param)) as up:
         up.wait_ready(timeout=180)
         yield Shop(up, home, f"http://127.0.0.1:{port}")
 
@@ -112,6 +115,10 @@ def test_one_checkout_s_trace_is_every_line_of_it_and_nothing_else(shop: Shop) -
     handled_by = {json.loads(line)["service"] for line in answer_lines}
     assert handled_by >= CHECKOUT_SERVICES, handled_by
     assert {json.loads(line)["service"] for line in before} == handled_by
+    # Filters combine: one service's share of the trace (in-process too, where one
+    # process writes every service's lines).
+    orders = [line for line in answer_lines if json.loads(line)["service"] == "orders"]
+    assert orders and shop.logs("--trace", trace, "orders") == orders
 
 
 def test_since_keeps_exactly_the_lines_from_then_on(shop: Shop) -> None:

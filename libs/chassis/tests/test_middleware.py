@@ -4,7 +4,7 @@ a log line may say (the route's template, never a secret in the path)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import httpx
 import pytest
@@ -13,8 +13,10 @@ from chassis import ServiceSettings, callers, configure_logging, create_app
 from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 router = APIRouter(dependencies=[callers("tester")])
 SECRET = "Zk3_s3cret-guest-token-9qv"
@@ -32,10 +34,16 @@ def app_for(
     settings: ServiceSettings, keys: ServiceKeys
 ) -> Callable[..., AsyncIterator[httpx.AsyncClient]]:
     async def client(
-        *, edge: bool = False, accept: RequestIdPolicy | None = None
+        *,
+        edge: bool = False,
+        accept: RequestIdPolicy | None = None,
+        middleware: Sequence[Middleware] = (),
     ) -> AsyncIterator[httpx.AsyncClient]:
         app: FastAPI = create_app(
-            settings.model_copy(update={"edge": edge}), routers=[router], accept_request_id=accept
+            settings.model_copy(update={"edge": edge}),
+            routers=[router],
+            accept_request_id=accept,
+            middleware=middleware,
         )
         headers = keys.headers("tester", settings.service_name)
         async with LifespanManager(app) as manager:
@@ -49,8 +57,11 @@ def app_for(
 
 
 def request_lines(out: str) -> list[dict[str, object]]:
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return [line for line in lines if line["event"] == "request"]
+    return [line for line in json_lines(out) if line["event"] == "request"]
+
+
+def json_lines(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 @pytest.fixture
@@ -60,11 +71,12 @@ def logs(capsys: pytest.CaptureFixture[str]) -> Callable[[], list[dict[str, obje
     The same service and version as test_app's: structlog caches a logger on first use.
     """
 
-    def lines() -> list[dict[str, object]]:
+    def lines(every: bool = False) -> list[dict[str, object]]:
         if not started:
             configure_logging(service="testsvc", version="1.2.3", log_format="json")
             started.append(True)
-        return request_lines(capsys.readouterr().out)
+        out = capsys.readouterr().out
+        return json_lines(out) if every else request_lines(out)
 
     started: list[bool] = []
     return lines
@@ -177,3 +189,58 @@ async def test_a_failing_500_handler_falls_back_to_problem_json() -> None:
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/internal")
+
+
+class Stamp:
+    """A service's own middleware: marks every answer that passes back through it."""
+
+    def __init__(self, app: ASGIApp, *, fail: bool = False) -> None:
+        self.app, self.fail = app, fail
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fail and scope["type"] == "http":
+            raise ConnectionError("the store this middleware needs is down")
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-stamped", b"yes")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+async def test_a_service_middleware_s_failure_has_the_request_s_context(app_for, logs) -> None:
+    logs()
+    async for client in app_for(middleware=[Middleware(Stamp, fail=True)]):
+        response = await client.get("/orders/status/fine")
+    assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
+    lines = logs(every=True)
+    [error] = [line for line in lines if line["event"] == "unhandled error"]
+    [request] = [line for line in lines if line["event"] == "request"]
+    for line in (error, request):
+        assert line["request_id"] == request_id and len(str(line["trace_id"])) == 32, line
+    assert request["status"] == 500
+
+
+async def test_a_route_s_crash_is_answered_through_the_service_s_middleware(app_for, logs) -> None:
+    """ErrorBoundary, innermost, answers: the answer passes the service's own middleware
+    (the frontend's security headers and session cookie), and the error is logged once."""
+    logs()
+    async for client in app_for(middleware=[Middleware(Stamp)]):
+        response = await client.get("/orders/status/crash")
+    assert response.status_code == 500
+    assert response.headers["x-stamped"] == "yes"
+    lines = logs(every=True)
+    errors = [line for line in lines if line["event"] == "unhandled error"]
+    assert [line["request_id"] for line in errors] == [response.headers["x-request-id"]]
+
+
+async def test_a_middleware_added_outside_the_request_context_stops_the_start(
+    settings: ServiceSettings,
+) -> None:
+    app = create_app(settings, routers=[router])
+    app.add_middleware(Stamp)
+    with pytest.raises(RuntimeError, match=r"Stamp runs outside the request context"):
+        async with LifespanManager(app):
+            pass

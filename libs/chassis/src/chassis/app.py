@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 
 from chassis.errors import install_problem_handlers
-from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
+from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
 from chassis.security import Credentials, callers, require_policies
@@ -43,6 +44,7 @@ def create_app(
     on_startup: OnStartup | None = None,
     credentials: Credentials | None = None,
     accept_request_id: RequestIdPolicy | None = None,
+    middleware: Sequence[Middleware] = (),
     title: str | None = None,
     description: str = "",
     **fastapi_options: Any,
@@ -55,6 +57,9 @@ def create_app(
     omitted). Unless the service is the edge, every route must declare its callers.
     `accept_request_id` says whose x-request-id to keep (default: every caller's, except
     at the edge, which makes its own; see `RequestContextMiddleware`).
+    `middleware`: the service's own, outermost first; all of it runs inside the request
+    context (request id, trace, canonical line). One added later with `app.add_middleware`
+    would run outside it: the app then refuses to start.
     """
     credentials = credentials or Credentials.from_settings(settings)
     registry = Resources([credentials, *resources])
@@ -62,6 +67,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _require_context_outermost(app)
         await registry.start(settings.startup_timeout_seconds)
         try:
             if on_startup is not None:
@@ -94,10 +100,24 @@ def create_app(
         serve_contract(app, contract_url, readers=() if settings.edge else CONTRACT_READERS)
     if not settings.edge:
         require_policies(app.routes)
-    app.add_middleware(
-        RequestContextMiddleware,
-        budget_ms=settings.request_budget_ms,
-        edge=settings.edge,
-        accept_request_id=accept_request_id,
-    )
+    app.user_middleware[:0] = [
+        Middleware(
+            RequestContextMiddleware,
+            budget_ms=settings.request_budget_ms,
+            edge=settings.edge,
+            accept_request_id=accept_request_id,
+        ),
+        *middleware,
+        Middleware(ErrorBoundary),
+    ]
     return app
+
+
+def _require_context_outermost(app: FastAPI) -> None:
+    outermost: object = app.user_middleware[0].cls if app.user_middleware else None
+    if outermost is not RequestContextMiddleware:
+        name = getattr(outermost, "__name__", repr(outermost))
+        raise RuntimeError(
+            f"{name} runs outside the request context (added with app.add_middleware); "
+            "pass it to create_app(middleware=[...]) instead"
+        )

@@ -1,5 +1,8 @@
 """The request middleware every service runs: context in, deadline check, canonical log line.
 
+Every service's own middleware runs inside it (`create_app(middleware=...)`), so what
+those do and fail at is logged with the request's id and trace, in its canonical line;
+an error inside them or the routes is answered by `ErrorBoundary`, innermost.
 Pure ASGI (no BaseHTTPMiddleware) so it adds no task or body copy per request.
 
 The log line names the route's template (`/orders/status/{token}`), never the raw path: a
@@ -110,12 +113,9 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive, send_with_context)
         except Exception as error:
-            # Handled here rather than by Starlette's ServerErrorMiddleware, which re-raises
-            # to the server and so logs every failure twice, outside the request's context.
-            _log.error("unhandled error", route=route_template(scope), exc_info=error)
-            if not started_response:
-                answer = await error_response(scope, receive, error)
-                await answer(scope, receive, send_with_context)
+            # A route's error is answered by ErrorBoundary, inside the service's middleware;
+            # what reaches here failed in that middleware itself.
+            await answer_error(scope, receive, send_with_context, error, started_response)
         finally:
             line: dict[str, Any] = {
                 "method": scope["method"],
@@ -132,10 +132,51 @@ class RequestContextMiddleware:
             context.deadline.reset(deadline_token)
 
 
+class ErrorBoundary:
+    """Turns a route's unexpected exception into the app's 500 answer, logged once.
+
+    The innermost middleware, just outside the router: the answer then goes back out through
+    every middleware of the service (the frontend's session cookie and security headers),
+    and inside RequestContextMiddleware, which logs the request's line with its status.
+    Handled here rather than by Starlette's ServerErrorMiddleware, which re-raises to the
+    server and so logs every failure twice, outside the request's context.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started_response = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as error:
+            await answer_error(scope, receive, send, error, started_response)
+
+
+async def answer_error(
+    scope: Scope, receive: Receive, send: Send, error: Exception, started_response: bool
+) -> None:
+    """Log an unexpected error with the request's context; answer it unless an answer
+    has begun already (then the client sees the connection end early)."""
+    _log.error("unhandled error", route=route_template(scope), exc_info=error)
+    if not started_response:
+        answer = await error_response(scope, receive, error)
+        await answer(scope, receive, send)
+
+
 async def error_response(scope: Scope, receive: Receive, error: Exception) -> ASGIApp:
     """The answer to an unexpected error: the app's own 500 handler's, else problem+json.
 
-    This middleware sits inside Starlette's ServerErrorMiddleware, so the handler an app
+    These middlewares sit inside Starlette's ServerErrorMiddleware, so the handler an app
     registers for `Exception` (or 500) would never see an error: it is asked here, with the
     request id still bound. The frontend's gives people an HTML page; an app without one
     gets the chassis's problem+json. A handler that fails itself is logged and replaced.

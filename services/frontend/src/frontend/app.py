@@ -2,6 +2,7 @@
 
 from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from frontend import (
     account,
@@ -60,6 +61,16 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         settings,
         credentials=credentials,
         accept_request_id=through_trusted_proxy(settings.proxy_networks),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                SessionMiddleware,
+                idle_seconds=settings.session_idle_hours * 3600,
+                unavailable_page=sessions_unavailable,
+                signer=CookieSigner(settings.csrf_secret.get_secret_value().encode()),
+                trusted_proxies=settings.proxy_networks,
+            ),
+        ],
         routers=[
             pages.router,
             pictures.router,
@@ -88,14 +99,6 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     app.mount("/static", static, name="static")
     app.state.pages = Pages(static)
     install_error_pages(app)
-    app.add_middleware(
-        SessionMiddleware,
-        idle_seconds=settings.session_idle_hours * 3600,
-        unavailable_page=sessions_unavailable,
-        signer=CookieSigner(settings.csrf_secret.get_secret_value().encode()),
-        trusted_proxies=settings.proxy_networks,
-    )
-    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -212,7 +212,7 @@ async def _accounts_refused(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     """A person gets a page, with the request id to quote; anything else problem+json.
 
-    Called by the chassis's request middleware, which has logged the error already.
+    Called by the chassis's ErrorBoundary, which has logged the error already.
     """
     if not wants_page(request):
         problem = Problem(500, "internal", "Something went wrong on our side; it is logged.")

@@ -119,7 +119,7 @@ class Pages:
 def _shopper(request: Request) -> dict[str, Any]:
     """What the layout shows on every page: currency selector, flashes, the signed-in user.
 
-    An error page rendered outside the session middleware (a crash) shows no forms.
+    An error page rendered without a session (the session store down) shows no forms.
     """
     session: Session | None = getattr(request.state, "session", None)
     currency: CurrencyClient = request.app.state.resources.get(CurrencyClient)

@@ -5,6 +5,8 @@ app starts normally and then loses its store, as it would when Valkey goes away 
 """
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -134,3 +136,37 @@ async def test_valkey_lost_before_the_save_is_a_503_page(
     assert "session=" not in response.headers.get("set-cookie", "")
     assert audit(response.text).heading == "The shop is taking a short break"
     assert "Traceback" not in response.text
+
+
+async def test_valkey_down_is_logged_in_the_requests_context(
+    shop: httpx.AsyncClient, relay: Relay, audit, capsys: pytest.CaptureFixture[str]
+):
+    """The session middleware runs inside the chassis's request context: its 503 carries
+    the request id, and its warning and the canonical line name that id and a trace."""
+    await keep_a_session(shop, audit)
+    await relay.cut()
+    capsys.readouterr()
+
+    response = await shop.get("/")
+
+    assert response.status_code == 503
+    request_id = response.headers.get("x-request-id")
+    assert request_id
+    lines = [logged_fields(line) for line in capsys.readouterr().out.splitlines()]
+    warning = next(line for line in lines if line.get("event") == "session store unavailable")
+    canonical = next(line for line in lines if line.get("event") == "request")
+    assert str(canonical["status"]) == "503"
+    for line in (warning, canonical):
+        assert line["request_id"] == request_id, line
+        assert re.fullmatch(r"[0-9a-f]{32}", str(line["trace_id"])), line
+
+
+def logged_fields(line: str) -> dict[str, object]:
+    """A log line's fields, whether JSON or structlog's console form (logging left
+    unconfigured, or configured for JSON by an earlier test in this process)."""
+    if line.startswith("{"):
+        fields: dict[str, object] = json.loads(line)
+        return fields
+    found: dict[str, object] = dict(re.findall(r"(\w+)=('[^']*'|\S+)", line))
+    event = re.match(r"\S+ \S+ \[\w+\s*\] (.+?)\s{2,}", line)
+    return {**found, "event": event[1]} if event else found

@@ -174,6 +174,15 @@ class ComposeDeployment:
         )  # fmt: skip
         return sorted(done.stdout.split())
 
+    def project_containers(self) -> list[str]:
+        """The names of every container of the project, running or not."""
+        done = self.engine.run(
+            "ps", "--all", "--format", "{{.Names}}",
+            "--filter", self._label("project", self.project),
+            capture=True,
+        )  # fmt: skip
+        return sorted(done.stdout.split())
+
     def _check_rendered(self, services: list[Service]) -> None:
         if not self.file.is_file() or self.file.read_text() != render(services):
             raise MosaicError(

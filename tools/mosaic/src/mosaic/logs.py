@@ -1,6 +1,7 @@
 """One stream of every process's output on stdout: `catalog.web.1 | ...`, aligned, coloured
 by service on a terminal. Services log one JSON object per line; on a terminal those are
 rendered compactly, otherwise passed through untouched for the next tool in the pipe.
+Each line also goes to the process's file under $MOSAIC_HOME/logs (`mosaic.log_files`).
 
 Plain ANSI codes rather than rich here: this path runs for every log line of every
 process, thousands per second under load, where rich costs ~0.4 ms a line.
@@ -14,18 +15,23 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from mosaic.log_files import LogFiles
+
 RUNNER = "mosaic"
 LINE_LIMIT = 1 << 20  # longer lines are cut; asyncio's default of 64 KiB is too tight
 _PALETTE = ("36", "35", "32", "33", "34", "96", "95", "92", "93", "94")  # SGR colours
 _LEVELS = {"debug": "2", "info": "32", "warning": "33", "error": "1;31", "critical": "1;31"}
 _HIDDEN_KEYS = frozenset(
-    {"service", "version", "logger", "timestamp", "level", "event", "exception"}
+    {"service", "version", "logger", "timestamp", "level", "event", "exception", "process"}
 )
 
 
 class LogStream:
-    def __init__(self, out: TextIO | None = None, pretty: bool | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, pretty: bool | None = None, files: LogFiles | None = None
+    ) -> None:
         self.out = out or sys.stdout
+        self.files = files
         self.pretty = self.out.isatty() if pretty is None else pretty
         self.color = self.pretty and "NO_COLOR" not in os.environ
         self.width = len(RUNNER)
@@ -39,6 +45,8 @@ class LogStream:
         self._prefixes.clear()
 
     def line(self, source: str, text: str) -> None:
+        if self.files is not None:
+            self.files.add(source, text)
         if self.pretty:
             text = render_event(text, self.color, source.split(".", 1)[0]) or text
         self._write(self._prefix(source) + text + "\n")
@@ -49,6 +57,8 @@ class LogStream:
 
     def banner(self, text: str) -> None:
         """A line printed exactly as given, without prefix (the ready line)."""
+        if self.files is not None:
+            self.files.add(RUNNER, text)
         self._write((_paint(text, "1;32") if self.color else text) + "\n")
 
     async def pump(self, source: str, reader: asyncio.StreamReader, tail: deque[str]) -> None:
@@ -63,6 +73,11 @@ class LogStream:
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             tail.append(text)
             self.line(source, text)
+
+    def close(self) -> None:
+        """Write what the files still wait for; call once, after the last line."""
+        if self.files is not None:
+            self.files.close()
 
     def _prefix(self, source: str) -> str:
         if source not in self._prefixes:

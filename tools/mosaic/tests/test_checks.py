@@ -1,5 +1,6 @@
 """`mosaic test`'s steps: Chromium is made sure of before pytest, with or without static checks."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,10 @@ def test_a_missing_browser_stops_the_run_before_pytest(
     monkeypatch.setattr(
         checks,
         "_steps",
-        lambda args, static: [("chromium", no_chromium), ("pytest", ["touch", str(pytest_ran)])],
+        lambda args, static, temp: [
+            ("chromium", no_chromium),
+            ("pytest", ["touch", str(pytest_ran)]),
+        ],
     )
     assert checks.run_checks(tmp_path, [], static=False) == 1
     assert not pytest_ran.exists()
@@ -78,3 +82,33 @@ def test_the_container_stage_runs_last_and_alone_when_no_tests_are_named() -> No
     assert f"--ignore={checks.CONTAINER_TESTS}" in main_run
     # One process: never beside the browser tests, never two compose projects at once.
     assert container_run[-2:] == ["--numprocesses=0", checks.CONTAINER_TESTS]
+
+
+def test_each_pytest_run_gets_a_temporary_root_of_its_own(tmp_path: Path) -> None:
+    """Not pytest's shared /tmp/pytest-of-USER, which another pytest session starting
+    meanwhile makes private again, cutting the embedded Postgres off its data."""
+    steps = dict(checks._steps([], static=False, temp=tmp_path))
+    main_run, container_run = steps["pytest"], steps["pytest: the container stage"]
+    assert isinstance(main_run, list) and isinstance(container_run, list)
+    assert f"--basetemp={tmp_path / 'suite'}" in main_run
+    assert f"--basetemp={tmp_path / 'stage'}" in container_run
+    chosen = dict(checks._steps(["--basetemp=/x", "-k", "cart"], static=False, temp=tmp_path))
+    assert [a for a in chosen["pytest"] if isinstance(a, str) and "basetemp" in a] == [
+        "--basetemp=/x"
+    ]
+
+
+@pytest.mark.parametrize("exit_code", [0, 3])
+def test_the_temporary_root_is_removed_after_a_pass_and_kept_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, exit_code: int
+) -> None:
+    made: list[Path] = []
+
+    def steps(args: list[str], static: bool, temp: Path) -> list[checks.Step]:
+        made.append(temp)
+        return [("pytest", ["sh", "-c", f"exit {exit_code}"])]
+
+    monkeypatch.setattr(checks, "_steps", steps)
+    assert checks.run_checks(tmp_path, [], static=False) == exit_code
+    assert made[0].exists() is (exit_code != 0)
+    shutil.rmtree(made[0], ignore_errors=True)

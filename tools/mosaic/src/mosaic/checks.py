@@ -8,8 +8,10 @@ check is a separate process from the workspace's own environment.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,9 +41,10 @@ def _container_engine() -> None:
     console.print(f"  {found}", markup=False)
 
 
-def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
+def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None) -> list[Step]:
     bin_dir = Path(sys.executable).parent
     pytest = str(bin_dir / "pytest")
+    suite, stage = _basetemp(pytest_args, temp, "suite"), _basetemp(pytest_args, temp, "stage")
     static_steps: list[Step] = [
         ("ruff lint", [str(bin_dir / "ruff"), "check", "--no-cache", "."]),
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
@@ -49,16 +52,25 @@ def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
     ]
     tests: list[Step] = [("chromium for the browser tests", _chromium)]
     if pytest_args:  # the tests asked for, as asked (containers never beside browsers: conftest)
-        tests.append(("pytest", [pytest, *_parallel(pytest_args), *pytest_args]))
+        tests.append(("pytest", [pytest, *_parallel(pytest_args), *suite, *pytest_args]))
     else:
         # The container stage after everything else: creating container networks while
         # Chromium runs makes it fail pages (ERR_NETWORK_CHANGED).
         tests += [
-            ("pytest", [pytest, *_parallel(()), f"--ignore={CONTAINER_TESTS}"]),
+            ("pytest", [pytest, *_parallel(()), *suite, f"--ignore={CONTAINER_TESTS}"]),
             ("container engine for the container stage", _container_engine),
-            ("pytest: the container stage", [pytest, "--numprocesses=0", CONTAINER_TESTS]),
+            ("pytest: the container stage", [pytest, "--numprocesses=0", *stage, CONTAINER_TESTS]),
         ]
     return [*static_steps, *tests] if static else tests
+
+
+def _basetemp(pytest_args: Sequence[str], temp: Path | None, name: str) -> list[str]:
+    """A temporary root of this run's own, unless the arguments choose one. Under pytest's
+    shared default (/tmp/pytest-of-USER), any other pytest session that starts meanwhile
+    makes that folder private again, and the embedded Postgres, which runs as an OS user of
+    its own, loses its way to its data directory mid-run (seen beside another pytest run)."""
+    chosen = any(a.startswith("--basetemp") for a in pytest_args)
+    return [] if chosen or temp is None else [f"--basetemp={temp / name}"]
 
 
 def _parallel(pytest_args: Sequence[str]) -> list[str]:
@@ -82,8 +94,18 @@ def _run(step: list[str] | Callable[[], None], root: Path) -> int:
 
 
 def run_checks(root: Path, pytest_args: Sequence[str], *, static: bool = True) -> int:
-    """Run every step, stop at the first failure, return its exit code (0 when all pass)."""
-    steps = _steps(pytest_args, static=static)
+    """Run every step, stop at the first failure, return its exit code (0 when all pass).
+    The tests' temporary folder is removed after a pass and kept after a failure."""
+    temp = Path(tempfile.mkdtemp(prefix="mosaic-test-"))
+    code = _run_steps(root, _steps(pytest_args, static=static, temp=temp))
+    if code == 0:
+        shutil.rmtree(temp, ignore_errors=True)
+    else:
+        console.print(f"  the tests' temporary files are kept in {temp}", markup=False)
+    return code
+
+
+def _run_steps(root: Path, steps: list[Step]) -> int:
     for index, (name, step) in enumerate(steps, start=1):
         console.rule(f"[bold]{index}/{len(steps)} {name}")
         started = time.monotonic()

@@ -194,10 +194,10 @@ async def _reaching(admin_url: str, provisioning: Awaitable[_T]) -> _T:
         # Memorystore for Valkey answers NOPERM to every ACL command: its users come from an
         # ACL policy made through Google's API.
         raise MosaicError(
-            f"{where} refused ACL SETUSER to {parts.username or 'default'!r} (NOPERM): a "
-            "managed Valkey (Memorystore) takes its users from an ACL policy instead",
-            "Write it with `mosaic deploy k8s secrets --valkey-acl-policy FILE`, apply it, "
-            "and provision with --valkey-users external.",
+            f"{where} refused ACL SETUSER to {parts.username or 'default'!r} (NOPERM): on "
+            "Memorystore, write its ACL policy with `mosaic deploy k8s secrets "
+            "--valkey-acl-policy FILE` and provision with --valkey-users external",
+            "On a Valkey of your own, give an admin URL whose user may run ACL commands.",
         ) from None
     except (OSError, TimeoutError, redis.exceptions.ConnectionError) as error:
         raise MosaicError(

@@ -108,7 +108,9 @@ def secrets_file(
     the hosts of --postgres-host and --valkey-host; SMTP_URL where mail is sent); the
     ConfigMaps mosaic-ca and mosaic-trust; mosaic-provision (the admin URLs and the services'
     passwords, for the provisioning Job that makes the servers match). The PKI and the
-    passwords are kept in the state folder: running it again writes the same.
+    passwords are kept in the state folder: running it again writes the same. For
+    Memorystore for Valkey, --valkey-acl-policy FILE replaces --valkey-admin-url: FILE is
+    its ACL policy (docs/deploy.md, "On GKE").
 
     Apply it once the namespace exists (`kubectl apply -k deploy/k8s/overlays/dev` makes
     it), then delete the file (or keep it 0600):

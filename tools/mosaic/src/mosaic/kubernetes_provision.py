@@ -50,15 +50,19 @@ def admin_servers(services: list[Service]) -> list[str]:
 def secret_keys(services: list[Service], valkey_external: bool = False) -> list[str]:
     """The keys of `mosaic-provision` the Job reads (no Valkey admin URL where the Valkey
     users are managed outside: a Memorystore ACL policy, see memorystore.py)."""
-    servers = [s for s in admin_servers(services) if not (valkey_external and s == "valkey")]
-    return [*(admin_url_key(s) for s in servers), PASSWORDS]
+    return [*(admin_url_key(s) for s in _provisioned(services, valkey_external)), PASSWORDS]
+
+
+def _provisioned(services: list[Service], valkey_external: bool) -> list[str]:
+    """The servers the Job provisions, each through its admin URL."""
+    return [s for s in admin_servers(services) if not (valkey_external and s == "valkey")]
 
 
 def command(services: list[Service], valkey_external: bool = False) -> list[str]:
     """The Job's command: the base's, or the GKE overlay's with `--valkey-users external`."""
     argv = ["mosaic", "admin", "provision"]
-    for key in secret_keys(services, valkey_external)[:-1]:
-        argv += [f"--{key}-file", f"{ADMIN_DIR}/{key}"]
+    for server in _provisioned(services, valkey_external):
+        argv += [f"--{server}-admin-url-file", f"{ADMIN_DIR}/{admin_url_key(server)}"]
     if valkey_external:
         argv += ["--valkey-users", "external"]
     argv += ["--passwords-file", f"{ADMIN_DIR}/{PASSWORDS}", "--out", "/out"]

@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from mosaic import gke, network_policies
+from mosaic import kubernetes_provision as provision
 from mosaic.containers import EDGE_PORT, OPS_PORT
 from mosaic.home import services_dir
 from mosaic.services import Service, discover_services
@@ -365,6 +366,21 @@ def test_no_policy_names_an_in_cluster_server_and_egress_leaves_by_backing(
     assert probes["ingress"] == [{"ports": [{"protocol": "TCP", "port": gke.PROXY_HEALTH_PORT}]}]
 
 
+def test_the_rendered_job_leaves_memorystore_to_its_acl_policy(
+    documents: list[dict[str, Any]],
+) -> None:
+    """In the whole overlay: the Job provisions with `--valkey-users external`, mounts no
+    Valkey admin URL (mosaic-provision holds none with --valkey-acl-policy) and may reach
+    Cloud SQL's way only, not Memorystore's range."""
+    job = _named(documents, "Job", "provision")["spec"]["template"]["spec"]
+    command = job["containers"][0]["command"]
+    assert command[command.index("--valkey-users") + 1] == "external"
+    (secret,) = [v["secret"] for v in job["volumes"] if "secret" in v]
+    assert "valkey-admin-url" not in {item["key"] for item in secret["items"]}
+    egress = _named(documents, "NetworkPolicy", "provision-egress")["spec"]["egress"]
+    assert [r for r in egress if SAMPLE["VALKEY_CIDR"] in str(r) or "6379" in str(r)] == []
+
+
 def test_every_policy_selects_a_pod(documents: list[dict[str, Any]]) -> None:
     """The provisioning Job's pod included: its egress is patched, not added."""
     labels = [pod["metadata"]["labels"] for _, pod in _pods(documents)]
@@ -383,32 +399,16 @@ def test_every_policy_selects_a_pod(documents: list[dict[str, Any]]) -> None:
     assert empty == set()
 
 
-def test_the_provisioning_job_gets_the_proxy_and_its_identity(tmp_path: Path) -> None:
-    """The label-selected patches on a Job shaped as the dev stream's: the proxy as its only
-    init container, Workload Identity on its ServiceAccount."""
+def test_the_provisioning_job_gets_the_proxy_and_its_identity(
+    tmp_path: Path, services: list[Service]
+) -> None:
+    """The label-selected patches on the base's Job: the proxy as its only init container,
+    Workload Identity on its ServiceAccount; and it leaves Memorystore alone (`--valkey-users
+    external`, no Valkey admin URL mounted, none in its egress), whose users come from the
+    ACL policy `mosaic deploy k8s secrets --valkey-acl-policy` writes."""
     overlay = tmp_path / "overlay"
     overlay.mkdir()
-    job: dict[str, Any] = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "provision", "labels": {NAME: "provision"}},
-        "spec": {
-            "template": {
-                "metadata": {"labels": {NAME: "provision"}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "serviceAccountName": "provision",
-                    "containers": [{"name": "provision", "image": "localhost/mosaic/tools:dev"}],
-                },
-            }
-        },
-    }
-    account: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {"name": "provision", "labels": {NAME: "provision"}},
-    }
-    (overlay / "job.yaml").write_text(yaml.safe_dump_all([job, account]))
+    (overlay / "job.yaml").write_text(yaml.safe_dump_all(provision.manifests(services)))
     relative = os.path.relpath(ROOT / gke.COMPONENT_DIR, overlay)
     kustomization = {"resources": ["job.yaml"], "components": [relative]}
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
@@ -416,7 +416,14 @@ def test_the_provisioning_job_gets_the_proxy_and_its_identity(tmp_path: Path) ->
     (made,) = _of(built, "Job")
     pod = made["spec"]["template"]["spec"]
     assert [c["name"] for c in pod["initContainers"]] == [gke.PROXY]
-    assert pod["containers"][0]["image"].endswith(f"/mosaic/tools:{SAMPLE['IMAGE_TAG']}")
+    (container,) = pod["containers"]
+    assert container["image"].endswith(f"/mosaic/tools:{SAMPLE['IMAGE_TAG']}")
+    command = container["command"]
+    assert command[command.index("--valkey-users") + 1] == "external"
+    assert not [word for word in command if "valkey-admin-url" in word]
+    assert "--postgres-admin-url-file" in command
+    (secret,) = [v["secret"] for v in pod["volumes"] if "secret" in v]
+    assert {item["key"] for item in secret["items"]} == {"postgres-admin-url", "passwords.json"}
     (annotated,) = _of(built, "ServiceAccount")
     annotation = annotated["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
     assert annotation == f"mosaic-provision@{SAMPLE['PROJECT_ID']}.iam.gserviceaccount.com"

@@ -3,9 +3,12 @@
 kubernetes_secrets.py."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from mosaic.services import Service
 
 app = typer.Typer(
     help="Kubernetes (deploy/k8s/): the Secrets and ConfigMaps its manifests name.",
@@ -54,6 +57,18 @@ def secrets_file(
         Path | None,
         typer.Option(metavar="FILE", help="A file holding it, instead of the command line."),
     ] = None,
+    valkey_acl_policy: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="For Memorystore for Valkey, which refuses ACL commands: write every "
+            "service's Valkey users (the rules provisioning sets, with the passwords the "
+            "Secrets hold) to FILE (0600), a gcloud --flags-file for `gcloud memorystore "
+            "acl-policies create|update mosaic`, instead of giving --valkey-admin-url. The "
+            "provisioning Job then leaves Valkey alone (the GKE overlay runs it with "
+            "--valkey-users external).",
+        ),
+    ] = None,
     postgres_host: Annotated[
         str,
         typer.Option(metavar="HOST[:PORT]", help="Where the services' pods reach Postgres."),
@@ -93,7 +108,9 @@ def secrets_file(
     the hosts of --postgres-host and --valkey-host; SMTP_URL where mail is sent); the
     ConfigMaps mosaic-ca and mosaic-trust; mosaic-provision (the admin URLs and the services'
     passwords, for the provisioning Job that makes the servers match). The PKI and the
-    passwords are kept in the state folder: running it again writes the same.
+    passwords are kept in the state folder: running it again writes the same. For
+    Memorystore for Valkey, --valkey-acl-policy FILE replaces --valkey-admin-url: FILE is
+    its ACL policy (docs/deploy.md, "On GKE").
 
     Apply it once the namespace exists (`kubectl apply -k deploy/k8s/overlays/dev` makes
     it), then delete the file (or keep it 0600):
@@ -127,12 +144,15 @@ def secrets_file(
         valkey_host=valkey_host,
         smtp_url=url_from_options(smtp_url, smtp_url_file, "--smtp-url") or SMTP_URL,
         dev=dev,
+        valkey_acl_policy=valkey_acl_policy is not None,
     )
     kubernetes_secrets.check(target)
     folder = (state or mosaic_home() / "k8s" / namespace).absolute()
     services = discover_services(services_dir(None))
     found = kubernetes_secrets.documents(services, folder, target, _say)
     text = kubernetes_secrets.text(found, namespace, folder)
+    if valkey_acl_policy is not None:
+        _write_policy(valkey_acl_policy.absolute(), services, folder)
     if out == "-":
         print(text, end="", flush=True)
         return
@@ -146,6 +166,26 @@ def secrets_file(
         ) from None
     _say(f"wrote {len(found)} Secrets and ConfigMaps to {path} (0600)")
     _say(f"apply: kubectl apply -f {path}  (then delete it, or keep it 0600)")
+
+
+def _write_policy(path: Path, services: "list[Service]", state: Path) -> None:
+    from mosaic import memorystore
+    from mosaic.backing.secrets import Secrets
+    from mosaic.errors import UsageError
+    from mosaic.pki.files import write_atomically
+
+    # The passwords documents() stored, so the policy and the Secrets agree.
+    text = memorystore.flags_file(services, Secrets(state / "secrets.json"))
+    try:
+        write_atomically(path, text.encode(), private=True)
+    except OSError as error:
+        raise UsageError(
+            f"--valkey-acl-policy: cannot write {path}: {error.strerror or error}",
+            "Give a file in a folder you may write.",
+        ) from None
+    _say(f"wrote the Valkey users' ACL policy to {path} (0600); make or change it with")
+    _say(f"  gcloud memorystore acl-policies create|update {memorystore.POLICY} --location=REGION")
+    _say(f"    --flags-file={path}")
 
 
 def _is_dns_label(name: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from mosaic import kubernetes_provision as provision
 from mosaic.compose import POSTGRES_PORT, VALKEY_PORT, container_name, dump_yaml
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.network_policies import SERVERS, servers_of
@@ -87,7 +88,7 @@ def render(services: list[Service], edges: list[tuple[str, str]]) -> dict[Path, 
     policies = _egress_policies(services, edges)
     for name, egress in policies:
         patches.append(_replace(_target("NetworkPolicy", name), "/spec/egress", egress))
-    patches += _provision_patches()
+    patches += _provision_patches(services)
     component = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
@@ -208,24 +209,43 @@ def proxy_container() -> dict[str, Any]:
 
 
 # The provisioning Job (the base's, labelled app.kubernetes.io/name=provision) reaches Cloud SQL
-# through the same proxy as the services and Memorystore by address. Selected by label, so
-# the patches change nothing while no such Job exists.
+# through the same proxy as the services, and never Memorystore: Memorystore refuses ACL
+# commands, so the Valkey users come from its ACL policy (memorystore.py, written by `mosaic
+# deploy k8s secrets --valkey-acl-policy`) and the Job runs with `--valkey-users external`,
+# without the Valkey admin URL that `mosaic-provision` then lacks. Selected by label, so the
+# patches change nothing while no such Job exists.
 PROVISION = "provision"
 
 
-def _provision_patches() -> list[dict[str, Any]]:
+def _provision_patches(services: list[Service]) -> list[dict[str, Any]]:
     selector = f"app.kubernetes.io/name={PROVISION}"
     annotation = {"iam.gke.io/gcp-service-account": _account(PROVISION)}
     # Its pod has no init container of its own: the proxy is its only one.
     sidecar = _sidecar("/spec/template/spec", has_init=False)
     account = {"op": "add", "path": "/metadata/annotations", "value": annotation}
     # Its egress (network_policies' `provision-egress`) to the servers' pods becomes the way
-    # to Cloud SQL through the proxy and to Memorystore by address.
-    egress = [*_cloud_sql_rules(), _to("VALKEY_CIDR", VALKEY_PORT)]
+    # to Cloud SQL through the proxy; nothing to Memorystore.
+    egress = _cloud_sql_rules()
     return [
-        _patch({"kind": "Job", "labelSelector": selector}, [sidecar]),
+        _patch({"kind": "Job", "labelSelector": selector}, [sidecar, *_external_valkey(services)]),
         _patch({"kind": "ServiceAccount", "labelSelector": selector}, [account]),
         _replace(_target("NetworkPolicy", f"{PROVISION}-egress"), "/spec/egress", egress),
+    ]
+
+
+def _external_valkey(services: list[Service]) -> list[dict[str, Any]]:
+    """The Job's command with `--valkey-users external`, and its Secret volume without the
+    Valkey admin URL; each `test` stops the render if the base's Job changed shape."""
+    pod = "/spec/template/spec"
+    volumes = provision.manifests(services)[1]["spec"]["template"]["spec"]["volumes"]
+    secret = f"{pod}/volumes/{next(i for i, v in enumerate(volumes) if 'secret' in v)}/secret"
+    command = provision.command(services, valkey_external=True)
+    items = provision.secret_items(services, valkey_external=True)
+    return [
+        {"op": "test", "path": f"{pod}/containers/0/name", "value": PROVISION},
+        {"op": "replace", "path": f"{pod}/containers/0/command", "value": command},
+        {"op": "test", "path": f"{secret}/secretName", "value": provision.SECRET},
+        {"op": "replace", "path": f"{secret}/items", "value": items},
     ]
 
 

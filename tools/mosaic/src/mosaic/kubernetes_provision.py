@@ -47,9 +47,32 @@ def admin_servers(services: list[Service]) -> list[str]:
     return [name for name, backing in uses.items() if any(backing & s.backing for s in services)]
 
 
-def secret_keys(services: list[Service]) -> list[str]:
-    """The keys of `mosaic-provision` the Job reads."""
-    return [*(admin_url_key(s) for s in admin_servers(services)), PASSWORDS]
+def secret_keys(services: list[Service], valkey_external: bool = False) -> list[str]:
+    """The keys of `mosaic-provision` the Job reads (no Valkey admin URL where the Valkey
+    users are managed outside: a Memorystore ACL policy, see memorystore.py)."""
+    return [*(admin_url_key(s) for s in _provisioned(services, valkey_external)), PASSWORDS]
+
+
+def _provisioned(services: list[Service], valkey_external: bool) -> list[str]:
+    """The servers the Job provisions, each through its admin URL."""
+    return [s for s in admin_servers(services) if not (valkey_external and s == "valkey")]
+
+
+def command(services: list[Service], valkey_external: bool = False) -> list[str]:
+    """The Job's command: the base's, or the GKE overlay's with `--valkey-users external`."""
+    argv = ["mosaic", "admin", "provision"]
+    for server in _provisioned(services, valkey_external):
+        argv += [f"--{server}-admin-url-file", f"{ADMIN_DIR}/{admin_url_key(server)}"]
+    if valkey_external:
+        argv += ["--valkey-users", "external"]
+    argv += ["--passwords-file", f"{ADMIN_DIR}/{PASSWORDS}", "--out", "/out"]
+    return [*argv, "--wait", str(WAIT_SECONDS)]
+
+
+def secret_items(services: list[Service], valkey_external: bool = False) -> list[dict[str, str]]:
+    """What the Job mounts of `mosaic-provision`: a key it names but the Secret lacks would
+    keep its pod from starting."""
+    return [{"key": key, "path": key} for key in secret_keys(services, valkey_external)]
 
 
 def labels() -> dict[str, str]:
@@ -72,15 +95,10 @@ def manifests(services: list[Service]) -> list[dict[str, Any]]:
 
 
 def _job(services: list[Service]) -> dict[str, Any]:
-    argv = ["mosaic", "admin", "provision"]
-    for server in admin_servers(services):
-        argv += [f"--{server}-admin-url-file", f"{ADMIN_DIR}/{admin_url_key(server)}"]
-    argv += ["--passwords-file", f"{ADMIN_DIR}/{PASSWORDS}", "--out", "/out"]
-    argv += ["--wait", str(WAIT_SECONDS)]
     container = {
         "name": PROVISION,
         "image": f"{REGISTRY}/{TOOLS}:{TAG}",
-        "command": argv,
+        "command": command(services),
         "env": [{"name": "MOSAIC_SERVICES_DIR", "value": SERVICES_DIR}],
         "resources": RESOURCES,
         "securityContext": CONTAINER_SECURITY,
@@ -90,7 +108,7 @@ def _job(services: list[Service]) -> dict[str, Any]:
             {"name": "admin", "mountPath": ADMIN_DIR, "readOnly": True},
         ],
     }
-    items = [{"key": key, "path": key} for key in secret_keys(services)]
+    items = secret_items(services)
     volumes = [
         TMP_VOLUME,
         # What provision writes: the Secrets hold it already, so it is dropped with the pod.

@@ -61,6 +61,9 @@ class Target:
     valkey_host: str
     smtp_url: str
     dev: bool  # the dev overlay's own servers: their admin passwords are made here
+    # The Valkey users come from a Memorystore ACL policy (memorystore.py) written beside
+    # the Secrets: no Valkey admin URL, and the Job provisions with --valkey-users external.
+    valkey_acl_policy: bool = False
 
 
 def dns_names(namespace: str) -> Callable[[str], list[str]]:
@@ -97,7 +100,7 @@ def documents(
         made.config(TRUST_CONFIG, _trust(pki, [*names, OPERATOR])),
     ]
     backing = {s.name: _backing(s, admin, secrets, target) for s in services}
-    passwords = {k: v for k, v in secrets.stored().items() if not k.endswith("/admin")}
+    passwords = {k: v for k, v in secrets.stored().items() if _job_needs(k, target)}
     keys = {provision.admin_url_key(server): url for server, url in _by_server(admin).items()}
     keys[provision.PASSWORDS] = json.dumps(passwords, indent=2, sort_keys=True) + "\n"
     found.append(made.secret(provision.SECRET, keys))
@@ -134,6 +137,12 @@ def check(target: Target) -> None:
             "--dev makes the admin passwords of the dev overlay's own servers; admin URLs "
             "name servers of your own (Cloud SQL, Memorystore, ...).",
         )
+    if target.valkey_acl_policy and (target.dev or target.valkey_admin_url):
+        raise UsageError(
+            "give --valkey-acl-policy or --dev or --valkey-admin-url, not two of them",
+            "--valkey-acl-policy is for Memorystore for Valkey, which refuses ACL commands: "
+            "its users come from the policy file instead of an admin URL.",
+        )
     if target.postgres_admin_url is not None:
         check_admin_url(target.postgres_admin_url, POSTGRES_SCHEMES, "--postgres-admin-url")
     if target.valkey_admin_url is not None:
@@ -155,7 +164,17 @@ def _admin_urls(services: list[Service], target: Target, secrets: Secrets) -> Ad
         password = secrets.password("postgres/admin")
         postgres = f"postgresql://{ADMIN_ROLE}:{password}@postgres:{POSTGRES_PORT}/postgres"
         valkey = f"redis://{ADMIN_USER}:{secrets.password('valkey/admin')}@valkey:{VALKEY_PORT}/0"
-    return AdminUrls(postgres, valkey, target.postgres_host, target.valkey_host)
+    return AdminUrls(
+        postgres, valkey, target.postgres_host, target.valkey_host, target.valkey_acl_policy
+    )
+
+
+def _job_needs(password: str, target: Target) -> bool:
+    """The passwords the provisioning Job gets: not the dev servers' admin passwords (their
+    own Secrets), nor the Valkey users' where a policy sets them (the Job never meets them)."""
+    if password.endswith("/admin"):
+        return False
+    return not (target.valkey_acl_policy and password.startswith(("valkey/", "broker/")))
 
 
 def _check_admin_urls(services: list[Service], target: Target) -> None:
@@ -163,11 +182,14 @@ def _check_admin_urls(services: list[Service], target: Target) -> None:
         return
     given = {"postgres": target.postgres_admin_url, "valkey": target.valkey_admin_url}
     for server in provision.admin_servers(services):
+        if server == "valkey" and target.valkey_acl_policy:
+            continue
         if given[server] is None:
             raise UsageError(
                 f"no admin URL for {server.capitalize()}, which the services use",
                 f"Give --{server}-admin-url (or --{server}-admin-url-file) as the cluster "
-                f"reaches your server, or --dev for the dev overlay's own {server}.",
+                f"reaches your server, or --dev for the dev overlay's own {server}"
+                + (" (or --valkey-acl-policy for Memorystore)." if server == "valkey" else "."),
             )
 
 

@@ -148,6 +148,17 @@ def provision(
             "--service", metavar="SERVICE", help="Only this service (repeatable); default: all."
         ),
     ] = None,
+    valkey_users: Annotated[
+        str,
+        typer.Option(
+            metavar="provision|external",
+            help="provision: make the services' Valkey users with ACL SETUSER. external: they "
+            "are managed outside (Memorystore for Valkey refuses ACL commands; its ACL policy "
+            "is written by `mosaic deploy k8s secrets --valkey-acl-policy FILE`): Valkey is "
+            "never connected to, and the URLs are written from --valkey-admin-url or "
+            "--valkey-host when given.",
+        ),
+    ] = "provision",
     services: ServicesDir = None,
 ) -> None:
     """Give each service its Postgres role and database, its Valkey and broker users, and
@@ -162,6 +173,7 @@ def provision(
     (--postgres-admin-url-file) and --wait for servers that start beside it.
     """
     import asyncio
+    from dataclasses import replace
 
     from mosaic.admin.provisioning import (
         chosen_services,
@@ -198,14 +210,22 @@ def provision(
             "Give the secrets.json `mosaic deploy k8s secrets` keeps (in Kubernetes, the "
             "mosaic-provision Secret's passwords.json).",
         )
+    if valkey_users not in ("provision", "external"):
+        raise UsageError(
+            f"--valkey-users: {valkey_users!r} is neither provision nor external",
+            "external where the Valkey users come from elsewhere (a Memorystore ACL policy).",
+        )
     chosen = chosen_services(discover_services(services_dir(services)), service or [])
-    admin = AdminUrls(postgres_admin_url, valkey_admin_url, postgres_host, valkey_host)
+    external = valkey_users == "external"
+    admin = AdminUrls(postgres_admin_url, valkey_admin_url, postgres_host, valkey_host, external)
 
     def echo(line: str) -> None:
         print(line, flush=True)
 
     async def provision_when_ready() -> None:
-        await wait_for_servers(admin, wait, echo)
+        # With the users managed outside, nothing connects to Valkey: nothing to wait for.
+        waited = replace(admin, valkey=None) if external else admin
+        await wait_for_servers(waited, wait, echo)
         await provision_all(chosen, admin, out.absolute(), echo, passwords_file)
 
     asyncio.run(provision_when_ready())

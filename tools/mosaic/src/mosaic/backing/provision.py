@@ -6,6 +6,7 @@ an admin URL) to the stored passwords and the isolation rules, whatever state it
 
 import contextlib
 import re
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -87,29 +88,48 @@ CACHE_COMMANDS: tuple[str, ...] = (
 )
 
 
-async def provision_valkey(admin_url: str, service: str, password: str) -> str:
-    """Ensure ACL user `service` limited to keys and channels `service:*`; return its URL.
+@dataclass(frozen=True)
+class ValkeyUser:
+    """One ACL user of a service, as its rule in Valkey's ACL syntax: what `ACL SETUSER NAME
+    reset ...` sets on our own Valkey and what a Memorystore ACL policy sets there (its
+    rules are "directly set on the Valkey OSS"), so both come from here."""
 
-    Only the commands in CACHE_CATEGORIES and CACHE_COMMANDS: nothing that lists key names,
-    inspects other clients or runs another user's code (see above).
-    """
+    name: str
+    rule: tuple[str, ...]
+    about: str  # what provisioning says it makes
+
+    def text(self) -> str:
+        """The rule as one string (an ACL policy's `rule`)."""
+        return " ".join(self.rule)
+
+
+def cache_acl(service: str, password: str) -> ValkeyUser:
+    """The REDIS_URL user: keys and channels `service:*`, only the commands in
+    CACHE_CATEGORIES and CACHE_COMMANDS (nothing that lists key names, inspects other
+    clients or runs another user's code; see above)."""
     check_service_name(service)
+    rule = ("on", f">{password}", *CACHE_CATEGORIES, *CACHE_COMMANDS)
+    rule += (f"~{service}:*", f"&{service}:*")
+    return ValkeyUser(service, rule, f"Valkey user {service!r}, keys and channels {service}:*")
+
+
+async def provision_valkey(admin_url: str, service: str, password: str) -> str:
+    """Ensure ACL user `service` (cache_acl); return its URL."""
+    await set_acl_user(admin_url, cache_acl(service, password))
+    return with_credentials(admin_url, service, password, path=None)
+
+
+async def set_acl_user(admin_url: str, user: ValkeyUser) -> None:
+    """`ACL SETUSER` the user on the server of `admin_url`, from `reset` (off, no passwords,
+    keys, channels or commands): it converges whatever the user was."""
     client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
     try:
-        await client.acl_setuser(
-            service,
-            reset=True,  # converge: off, no passwords, keys, channels or commands
-            enabled=True,
-            passwords=[f"+{password}"],
-            keys=[f"{service}:*"],
-            channels=[f"{service}:*"],
-            categories=list(CACHE_CATEGORIES),
-            commands=list(CACHE_COMMANDS),
-        )
+        # The rule's own words, not acl_setuser's keywords: the same text an ACL policy holds.
+        setuser = ("ACL", "SETUSER", user.name, "reset", *user.rule)
+        await client.execute_command(*setuser)  # type: ignore[no-untyped-call]
         await _save_acl(client)
     finally:
         await client.aclose()
-    return with_credentials(admin_url, service, password, path=None)
 
 
 # What chassis.events needs, and nothing more: a producer appends to its own stream and
@@ -143,10 +163,8 @@ def dead_letter_key(service: str) -> str:
     return f"events:{service}:dead"
 
 
-async def provision_broker(
-    admin_url: str, service: str, password: str, consumes: tuple[str, ...] = ()
-) -> str:
-    """Ensure the ACL user of the service's BROKER_URL; return that URL.
+def broker_acl(service: str, password: str, consumes: tuple[str, ...] = ()) -> ValkeyUser:
+    """The BROKER_URL user.
 
     ACL selectors (Valkey 7+) tie each command set to its keys: XADD and trimming on
     events:<service> only; the consumer-group commands on events:<producer> of each
@@ -158,19 +176,17 @@ async def provision_broker(
     streams = [(stream_key(service), PUBLISH_COMMANDS)]
     streams += [(stream_key(p), CONSUME_COMMANDS) for p in sorted(set(consumes))]
     streams += [(dead_letter_key(p), DEAD_LETTER_COMMANDS) for p in sorted(set(consumes))]
-    client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
-    try:
-        await client.acl_setuser(
-            broker_user(service),
-            reset=True,  # converge: off, no passwords, keys, channels or commands
-            enabled=True,
-            passwords=[f"+{password}"],
-            commands=["+ping", "+client|setinfo"],
-            selectors=[(command, key) for key, commands in streams for command in commands],
-        )
-        await _save_acl(client)
-    finally:
-        await client.aclose()
+    selectors = tuple(f"({command} ~{key})" for key, commands in streams for command in commands)
+    rule = ("on", f">{password}", "+ping", "+client|setinfo", *selectors)
+    read = f", reading {', '.join(consumes)}" if consumes else ""
+    return ValkeyUser(broker_user(service), rule, f"broker user for events:{service}{read}")
+
+
+async def provision_broker(
+    admin_url: str, service: str, password: str, consumes: tuple[str, ...] = ()
+) -> str:
+    """Ensure the ACL user of the service's BROKER_URL (broker_acl); return that URL."""
+    await set_acl_user(admin_url, broker_acl(service, password, consumes))
     return with_credentials(admin_url, broker_user(service), password, path=None)
 
 

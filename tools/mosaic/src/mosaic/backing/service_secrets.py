@@ -9,22 +9,26 @@ same passwords instead of inventing new ones.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import redis.exceptions
 
 from mosaic.backing.provision import (
+    ValkeyUser,
+    broker_acl,
     broker_user,
-    provision_broker,
+    cache_acl,
     provision_postgres,
-    provision_valkey,
+    set_acl_user,
     with_credentials,
 )
 from mosaic.backing.secrets import Secrets
 from mosaic.errors import MosaicError, UsageError
 from mosaic.services import Service
 
+_T = TypeVar("_T")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 VALKEY_SCHEMES = ("redis", "rediss")
 
@@ -38,6 +42,10 @@ class AdminUrls:
     valkey: str | None = None
     postgres_host: str | None = None
     valkey_host: str | None = None
+    # The Valkey users are managed outside (a Memorystore ACL policy made from the same
+    # rules, valkey_users): provisioning never connects to Valkey, and `valkey` (or, without
+    # it, `valkey_host`) only says where the URLs point.
+    valkey_external: bool = False
 
 
 async def provision_service(
@@ -53,16 +61,14 @@ async def provision_service(
         url = _admin_url(admin.postgres, name, "Postgres", "--postgres-admin-url")
         note(f"{name}: Postgres role and database {name!r}, CONNECT revoked from others")
         await _reaching(url, provision_postgres(url, name, secrets.password(f"postgres/{name}")))
-    if "valkey" in service.backing:
+    if admin.valkey_external and {"valkey", "broker"} & service.backing:
+        note(f"{name}: its Valkey users are managed outside (--valkey-users external)")
+        return values
+    if users := valkey_users(service, secrets):
         url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
-        note(f"{name}: Valkey user {name!r}, keys and channels {name}:*")
-        await _reaching(url, provision_valkey(url, name, secrets.password(f"valkey/{name}")))
-    if "broker" in service.backing:
-        url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
-        read = f", reading {', '.join(service.consumes)}" if service.consumes else ""
-        note(f"{name}: broker user for events:{name}{read}")
-        password = secrets.password(f"broker/{name}")
-        await _reaching(url, provision_broker(url, name, password, service.consumes))
+        for user in users:
+            note(f"{name}: {user.about}")
+            await _reaching(url, set_acl_user(url, user))
     return values
 
 
@@ -76,17 +82,39 @@ def service_values(service: Service, admin: AdminUrls, secrets: Secrets) -> dict
         url = _admin_url(admin.postgres, name, "Postgres", "--postgres-admin-url")
         password = secrets.password(f"postgres/{name}")
         values["DATABASE_URL"] = _at(url, name, password, f"/{name}", admin.postgres_host)
-    if "valkey" in service.backing:
-        url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
+    valkey = _valkey_base(admin, name) if {"valkey", "broker"} & service.backing else None
+    if "valkey" in service.backing and valkey is not None:
         password = secrets.password(f"valkey/{name}")
-        values["REDIS_URL"] = _at(url, name, password, None, admin.valkey_host)
-    if "broker" in service.backing:
-        url = _admin_url(admin.valkey, name, "Valkey", "--valkey-admin-url")
+        values["REDIS_URL"] = _at(valkey, name, password, None, admin.valkey_host)
+    if "broker" in service.backing and valkey is not None:
         password = secrets.password(f"broker/{name}")
-        values["BROKER_URL"] = _at(url, broker_user(name), password, None, admin.valkey_host)
+        values["BROKER_URL"] = _at(valkey, broker_user(name), password, None, admin.valkey_host)
     if service.edge:  # signs the shop's CSRF tokens: one key for every replica
         values["CSRF_SECRET"] = secrets.password(f"csrf/{name}")
     return values
+
+
+def valkey_users(service: Service, secrets: Secrets) -> list[ValkeyUser]:
+    """The service's Valkey ACL users with their passwords: what provisioning sets with `ACL
+    SETUSER`, and what `mosaic deploy k8s secrets --valkey-acl-policy` writes for Memorystore."""
+    found = []
+    if "valkey" in service.backing:
+        found.append(cache_acl(service.name, secrets.password(f"valkey/{service.name}")))
+    if "broker" in service.backing:
+        password = secrets.password(f"broker/{service.name}")
+        found.append(broker_acl(service.name, password, service.consumes))
+    return found
+
+
+def _valkey_base(admin: AdminUrls, service: str) -> str | None:
+    """The URL the service's Valkey URLs are made from: the admin URL; with users managed
+    outside, that or redis://VALKEY_HOST, or None (no URL to write: the provisioning Job
+    of a Kubernetes deployment, whose Secrets hold the URLs already)."""
+    if admin.valkey_external:
+        if admin.valkey is not None:
+            return admin.valkey
+        return f"redis://{admin.valkey_host}" if admin.valkey_host else None
+    return _admin_url(admin.valkey, service, "Valkey", "--valkey-admin-url")
 
 
 def _at(admin_url: str, user: str, password: str, path: str | None, host: str | None) -> str:
@@ -142,7 +170,7 @@ def _admin_url(url: str | None, service: str, server: str, option: str) -> str:
     return url
 
 
-async def _reaching(admin_url: str, provisioning: Awaitable[str]) -> str:
+async def _reaching(admin_url: str, provisioning: Awaitable[_T]) -> _T:
     """The provisioning's result; a driver's error as what went wrong where, never with the
     password, and what to do about it."""
     parts = urlsplit(admin_url)
@@ -161,6 +189,15 @@ async def _reaching(admin_url: str, provisioning: Awaitable[str]) -> str:
             f"{where} refused the admin user {parts.username or 'default'!r} "
             "(wrong user or password)",
             "Give the admin URL with the server's admin user and its password.",
+        ) from None
+    except redis.exceptions.NoPermissionError:
+        # Memorystore for Valkey answers NOPERM to every ACL command: its users come from an
+        # ACL policy made through Google's API.
+        raise MosaicError(
+            f"{where} refused ACL SETUSER to {parts.username or 'default'!r} (NOPERM): on "
+            "Memorystore, write its ACL policy with `mosaic deploy k8s secrets "
+            "--valkey-acl-policy FILE` and provision with --valkey-users external",
+            "On a Valkey of your own, give an admin URL whose user may run ACL commands.",
         ) from None
     except (OSError, TimeoutError, redis.exceptions.ConnectionError) as error:
         raise MosaicError(

@@ -93,9 +93,9 @@ def test_each_pytest_run_gets_a_temporary_root_of_its_own(tmp_path: Path) -> Non
     assert f"--basetemp={tmp_path / 'suite'}" in main_run
     assert f"--basetemp={tmp_path / 'stage'}" in container_run
     chosen = dict(checks._steps(["--basetemp=/x", "-k", "cart"], static=False, temp=tmp_path))
-    assert [a for a in chosen["pytest"] if isinstance(a, str) and "basetemp" in a] == [
-        "--basetemp=/x"
-    ]
+    command = chosen["pytest"]
+    assert isinstance(command, list)
+    assert [a for a in command if "basetemp" in a] == ["--basetemp=/x"]
 
 
 @pytest.mark.parametrize("exit_code", [0, 3])

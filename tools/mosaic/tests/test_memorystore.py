@@ -6,6 +6,7 @@ as far as Valkey itself goes: each rule, given to `ACL SETUSER`, makes exactly t
 provisioning makes."""
 
 import base64
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -154,6 +155,21 @@ async def test_external_users_touch_no_valkey_and_still_write_the_urls(
         url = urlsplit((out / service / variable).read_text())
         assert (url.username, url.hostname, url.port) == (user, "127.0.0.1", nowhere)
     assert (out / "orders" / "DATABASE_URL").is_file()  # Postgres was provisioned
+    # The users it did not make, as the policy that makes them, with the URLs' passwords
+    # (Cloud Run's provisioning job leaves it in its bucket for the operator).
+    policy = out / "valkey-acl-policy.yaml"
+    assert policy.stat().st_mode & 0o777 == 0o600
+    rules = {
+        r["--rules"]["username"]: r["--rules"]["rule"] for r in yaml.safe_load(policy.read_text())
+    }
+    assert set(rules) == {"catalog", "broker.orders"}
+    for service, variable in (("catalog", "REDIS_URL"), ("orders", "BROKER_URL")):
+        url = urlsplit((out / service / variable).read_text())
+        digest = hashlib.sha256((url.password or "").encode()).hexdigest()
+        assert (
+            f"#{digest}" in rules[url.username or ""]
+            or f">{url.password}" in rules[url.username or ""]
+        )
 
 
 async def test_a_valkey_refusing_acl_commands_says_what_to_do(

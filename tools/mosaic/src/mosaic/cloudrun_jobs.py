@@ -108,7 +108,7 @@ def _scheduled(svc: Service, job: Job, services: list[Service]) -> dict[str, Any
 
 def _provision() -> dict[str, Any]:
     # `mosaic admin provision`, the runner's code, in the tools image: it reaches Cloud SQL
-    # and Memorystore through the VPC, reads their admin URLs from Secret Manager and writes
+    # through the VPC, reads the admin URLs from Secret Manager and writes
     # each service's URLs into a private bucket, from which the operator makes the services'
     # secrets (docs/deploy.md). Idempotent: its passwords stay in the bucket's secrets.json.
     admin = {
@@ -121,7 +121,9 @@ def _provision() -> dict[str, Any]:
     command = ["mosaic", "admin", PROVISION]
     for name in admin:
         command += [f"--{name}-admin-url-file", f"{ADMIN_DIR}/{name}/url"]
-    command += ["--out", "/out", "--wait", "120"]
+    # Memorystore refuses ACL commands: the job writes the services' users as an ACL policy
+    # (OUT/valkey-acl-policy.yaml) for the operator to apply; Valkey's URL says only where.
+    command += ["--valkey-users", "external", "--out", "/out", "--wait", "120"]
     bucket = {"bucketName": PROVISIONED_BUCKET}
     out = {"driver": "gcsfuse.run.googleapis.com", "readOnly": False, "volumeAttributes": bucket}
     mounts = [{"name": f"{n}-admin-url", "mountPath": f"{ADMIN_DIR}/{n}"} for n in admin]

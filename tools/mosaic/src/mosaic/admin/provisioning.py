@@ -19,6 +19,7 @@ import redis.exceptions
 from mosaic.backing.secrets import Secrets, read_secret_file
 from mosaic.backing.service_secrets import AdminUrls, provision_service
 from mosaic.errors import MosaicError, UsageError
+from mosaic.memorystore import flags_file
 from mosaic.pki.files import write_atomically
 from mosaic.services import Service
 
@@ -143,6 +144,14 @@ async def provision_all(
             echo(f"{service.name}: wrote {write_service_files(out, service.name, values)}")
         else:
             echo(f"{service.name}: uses no backing service, nothing to write")
+    if admin.valkey_external:
+        # The users it did not make, as the ACL policy that makes them (with these passwords).
+        policy = out / VALKEY_ACL_POLICY
+        write_atomically(policy, flags_file(services, secrets).encode(), private=True)
+        echo(f"Valkey users are managed outside: their Memorystore ACL policy is in {policy}")
+
+
+VALKEY_ACL_POLICY = "valkey-acl-policy.yaml"  # a gcloud --flags-file (mosaic.memorystore)
 
 
 def write_service_files(out: Path, service: str, values: dict[str, str]) -> str:

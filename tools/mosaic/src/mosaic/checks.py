@@ -8,6 +8,8 @@ check is a separate process from the workspace's own environment.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -39,6 +41,17 @@ def _container_engine() -> None:
     console.print(f"  {found}", markup=False)
 
 
+def _prometheus() -> None:
+    """Debian's `prometheus` package (promtool and the server) for the rule and scrape
+    tests. Never fails: without it those tests skip, saying why."""
+    if shutil.which("promtool") and shutil.which("prometheus"):
+        console.print("  installed", markup=False)
+    elif os.geteuid() != 0 or not shutil.which("apt-get"):
+        console.print("  missing, and not installable here (root with apt-get)", markup=False)
+    else:
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "prometheus"])
+
+
 def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
     bin_dir = Path(sys.executable).parent
     pytest = str(bin_dir / "pytest")
@@ -47,7 +60,10 @@ def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
     ]
-    tests: list[Step] = [("chromium for the browser tests", _chromium)]
+    tests: list[Step] = [
+        ("chromium for the browser tests", _chromium),
+        ("prometheus", _prometheus),
+    ]
     if pytest_args:  # the tests asked for, as asked (containers never beside browsers: conftest)
         tests.append(("pytest", [pytest, *_parallel(pytest_args), *pytest_args]))
     else:

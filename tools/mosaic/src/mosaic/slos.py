@@ -46,9 +46,12 @@ class Objective:
     requests: tuple[Requests, ...]
     availability: float  # the share of requests answered without a 5xx
     latency: float  # the share of requests answered within `within`
-    # A bucket bound of the contract's histogram (.005 .. 10 s), as prometheus-client writes
-    # it in `le`: "0.25", "1.0" (a float's repr: never "1").
-    within: str
+    within: float  # seconds: a bucket bound of the contract's histogram (.005 .. 10 s)
+
+    def le(self) -> str:
+        """The bucket's `le` as prometheus-client writes it ("1.0": a float's repr) or as
+        Prometheus 3 stores it (normalized: "1"); a regex, its dots match themselves too."""
+        return "|".join(sorted({repr(self.within), f"{self.within:g}"}))
 
 
 OBJECTIVES = (
@@ -57,7 +60,7 @@ OBJECTIVES = (
         (Requests("GET", ("/", "/category/{slug}", "/product/{product_id}", "/search", "/cart")),),
         availability=0.995,
         latency=0.99,
-        within="0.25",
+        within=0.25,
     ),
     Objective(
         "checkout",
@@ -67,7 +70,7 @@ OBJECTIVES = (
         ),
         availability=0.999,
         latency=0.95,
-        within="1.0",
+        within=1.0,
     ),
 )
 
@@ -110,7 +113,7 @@ def unavailable_ratio(objective: Objective, window: str) -> str:
 
 
 def slow_ratio(objective: Objective, window: str) -> str:
-    fast = _rate(objective, f"{DURATION}_bucket", window, f',le="{objective.within}"')
+    fast = _rate(objective, f"{DURATION}_bucket", window, f',le=~"{objective.le()}"')
     return f"1 - (\n  {fast}\n  /\n  {_rate(objective, f'{DURATION}_count', window)}\n)"
 
 

@@ -276,7 +276,7 @@ def deploy_render(
     components (network-policies, service-mesh-istio, cert-manager), the dev overlay's servers,
     the GKE overlay's per-service patches and deploy/cloudrun/ from [tool.mosaic], the
     Procfiles, the container environment and the routes' allowlists; the SLO rules
-    (deploy/observability/rules/slos.yaml) and the monitoring components from the objectives.
+    and symptom alerts (deploy/observability/rules/) and the monitoring components.
     Run it after changing any of them; a test fails while a file is stale."""
     from mosaic import (
         cert_manager,
@@ -289,6 +289,7 @@ def deploy_render(
         monitoring,
         network_policies,
         slos,
+        symptoms,
     )
     from mosaic.services import discover_services
 
@@ -305,7 +306,8 @@ def deploy_render(
         **gke.render(services, edges),
         **cloudrun.render(services),
         **slos.render(),
-        **monitoring.render(root),
+        **symptoms.render(),
+        **monitoring.render(),
     }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:

@@ -10,8 +10,8 @@ metric contract wants for the process collectors. A mosaic_* series carries `ser
 itself: the Operator's scrape honours it (the same value), where Prometheus would otherwise
 keep both as `service` and `exported_service`.
 
-The rules are the rule files' groups, unchanged: one source, checked and unit-tested by
-promtool (tools/mosaic/tests/test_slo_rules.py).
+The rules are the rule files' groups (slos.py, symptoms.py), unchanged: one source, checked
+and unit-tested by promtool (tools/mosaic/tests/test_slo_rules.py).
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mosaic import slos, symptoms
 from mosaic.kubernetes import NAMESPACE
-from mosaic.slos import RULES_DIR, dump_rules, rule_groups
+from mosaic.slos import dump_rules
 
 OPERATOR_DIR = Path("deploy/k8s/components/prometheus-operator")
 GKE_DIR = Path("deploy/k8s/components/gke-managed-prometheus")
-SYMPTOM_RULES = RULES_DIR / "symptoms.yaml"  # hand-written
 OPS_PORT_NAME = "ops"  # kubernetes_pods.process_container
 SCRAPE_INTERVAL = "30s"
 PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
@@ -41,16 +39,11 @@ HEADER = """\
 """
 
 
-def render(root: Path) -> dict[Path, str]:
-    groups = rule_groups()["groups"] + _symptom_groups(root)
+def render() -> dict[Path, str]:
+    groups = slos.rule_groups()["groups"] + symptoms.rule_groups()["groups"]
     return _component(OPERATOR_DIR, [_pod_monitor(), _operator_rules(groups)]) | _component(
         GKE_DIR, [_pod_monitoring(), _gke_rules(groups)]
     )
-
-
-def _symptom_groups(root: Path) -> list[dict[str, Any]]:
-    groups: list[dict[str, Any]] = yaml.safe_load((root / SYMPTOM_RULES).read_text())["groups"]
-    return groups
 
 
 def _component(folder: Path, documents: list[dict[str, Any]]) -> dict[Path, str]:

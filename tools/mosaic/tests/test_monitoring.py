@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from mosaic import monitoring
+from mosaic import monitoring, slos, symptoms
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -33,3 +33,15 @@ def test_every_process_pod_is_selected_with_its_ops_port() -> None:
             assert selector.items() <= pod["metadata"]["labels"].items(), name
             ports = [p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])]
             assert "ops" in ports, f"{name}: no port named ops to scrape"
+
+
+def test_the_committed_files_are_the_rendered_ones_and_no_others() -> None:
+    """`mosaic deploy render` writes them; a hand edit or a stray file fails here."""
+    rendered = monitoring.render() | slos.render() | symptoms.render()
+    for path, text in rendered.items():
+        committed = ROOT / path
+        assert committed.is_file(), f"{path} is missing: run `mosaic deploy render`"
+        assert committed.read_text() == text, f"{path} is stale: run `mosaic deploy render`"
+    folders = (monitoring.OPERATOR_DIR, monitoring.GKE_DIR, slos.RULES_DIR)
+    found = {p.relative_to(ROOT) for f in folders for p in (ROOT / f).rglob("*") if p.is_file()}
+    assert found == set(rendered)

@@ -15,6 +15,7 @@ answers count: they are what a shopper sees; a callee's error that the frontend 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def slow_ratio(objective: Objective, window: str) -> str:
     return f"1 - (\n  {fast}\n  /\n  {_rate(objective, f'{DURATION}_count', window)}\n)"
 
 
-def _slis(objective: Objective) -> list[tuple[str, float, Any]]:
+def _slis(objective: Objective) -> list[tuple[str, float, Callable[[Objective, str], str]]]:
     return [
         ("availability", objective.availability, unavailable_ratio),
         ("latency", objective.latency, slow_ratio),

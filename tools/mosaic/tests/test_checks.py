@@ -18,9 +18,10 @@ def test_chromium_comes_right_before_pytest_with_or_without_static_checks() -> N
         "ruff format",
         "mypy (strict)",
         "chromium for the browser tests",
+        "prometheus",
         "pytest",
     ]
-    assert names(static=False) == ["chromium for the browser tests", "pytest"]
+    assert names(static=False) == ["chromium for the browser tests", "prometheus", "pytest"]
     pytest_command = checks._steps(["-x", "-k", "cart"], static=False)[-1][1]
     assert isinstance(pytest_command, list)
     assert pytest_command[-3:] == ["-x", "-k", "cart"]
@@ -73,11 +74,12 @@ def test_the_container_stage_runs_last_and_alone_when_no_tests_are_named() -> No
     steps = checks._steps([], static=False)
     assert [name for name, _ in steps] == [
         "chromium for the browser tests",
+        "prometheus",
         "pytest",
         "container engine for the container stage",
         "pytest: the container stage",
     ]
-    main_run, container_run = steps[1][1], steps[3][1]
+    main_run, container_run = steps[2][1], steps[4][1]
     assert isinstance(main_run, list) and isinstance(container_run, list)
     assert f"--ignore={checks.CONTAINER_TESTS}" in main_run
     # One process: never beside the browser tests, never two compose projects at once.

@@ -38,6 +38,8 @@ CUSTOM_RESOURCES = {
     "gateway.networking.k8s.io": "the Gateway API: Gateway, HTTPRoute (a CRD on GKE too)",
     "networking.gke.io": "GKE: ManagedCertificate, HealthCheckPolicy, GCPBackendPolicy",
     "cloud.google.com": "GKE: BackendConfig, FrontendConfig",
+    "monitoring.coreos.com": "the Prometheus Operator: PodMonitor, PrometheusRule",
+    "monitoring.googleapis.com": "GKE managed Prometheus: PodMonitoring, Rules",
 }
 # checkov's CKV2_K8S_6 (a pod no NetworkPolicy selects) is skipped in a render that has no
 # policy at all: the network-policies component is what adds them, and a render without it

@@ -8,6 +8,7 @@ check is a separate process from the workspace's own environment.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mosaic.chromium import ensure_chromium_here
+from mosaic.chromium import ensure_chromium_here, run_apt_get
 from mosaic.engine import ensure_engine_here
 from mosaic.errors import MosaicError
 
@@ -41,6 +42,24 @@ def _container_engine() -> None:
     console.print(f"  {found}", markup=False)
 
 
+def _prometheus() -> None:
+    """Debian's `prometheus` package (promtool and the server) for the rule and scrape
+    tests. Never fails: without it those tests skip, saying why."""
+    if shutil.which("promtool") and shutil.which("prometheus"):
+        console.print("  installed", markup=False)
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        console.print("  missing, and not installable here (root with apt-get)", markup=False)
+        return
+    install = ("apt-get", "install", "-y", "--no-install-recommends", "prometheus")
+    console.print(f"  missing: installing it with `{' '.join(install)}`", markup=False)
+    # On a fresh machine apt has no package lists yet: refresh them and try once more.
+    if run_apt_get(install) != 0 and (
+        run_apt_get(("apt-get", "update")) != 0 or run_apt_get(install) != 0
+    ):
+        console.print("  apt-get could not install it: its tests will skip", markup=False)
+
+
 def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None) -> list[Step]:
     bin_dir = Path(sys.executable).parent
     pytest = str(bin_dir / "pytest")
@@ -50,7 +69,10 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
     ]
-    tests: list[Step] = [("chromium for the browser tests", _chromium)]
+    tests: list[Step] = [
+        ("chromium for the browser tests", _chromium),
+        ("prometheus", _prometheus),
+    ]
     if pytest_args:  # the tests asked for, as asked (containers never beside browsers: conftest)
         tests.append(("pytest", [pytest, *_parallel(pytest_args), *suite, *pytest_args]))
     else:

@@ -275,7 +275,8 @@ def deploy_render(
     """Write deploy/compose/compose.yaml, deploy/k8s/base/ (with the provisioning Job), the
     components (network-policies, service-mesh-istio, cert-manager), the dev overlay's servers,
     the GKE overlay's per-service patches and deploy/cloudrun/ from [tool.mosaic], the
-    Procfiles, the container environment and the routes' allowlists.
+    Procfiles, the container environment and the routes' allowlists; the SLO rules
+    and symptom alerts (deploy/observability/rules/) and the monitoring components.
     Run it after changing any of them; a test fails while a file is stale."""
     from mosaic import (
         cert_manager,
@@ -285,7 +286,10 @@ def deploy_render(
         istio,
         kubernetes,
         kubernetes_servers,
+        monitoring,
         network_policies,
+        slos,
+        symptoms,
     )
     from mosaic.services import discover_services
 
@@ -301,6 +305,9 @@ def deploy_render(
         **cert_manager.render(services),
         **gke.render(services, edges),
         **cloudrun.render(services),
+        **slos.render(),
+        **symptoms.render(),
+        **monitoring.render(),
     }
     stale = [path for path, text in files.items() if not _holds(root / path, text)]
     if check:

@@ -110,17 +110,21 @@ def code_lines(block: Block) -> Iterator[Line]:
 
 
 def inline_spans(document: Path) -> Iterator[Line]:
-    """Each inline code span outside code blocks (tables' `\\|` read as `|`)."""
+    """Each inline code span outside code blocks, also one that wraps onto the next line
+    (read with a space for the line break; tables' `\\|` read as `|`)."""
     in_block = {
         block.number + offset
         for block in blocks(document)
         for offset in range(-1, len(block.text.splitlines()) + 1)
     }
-    for number, line in enumerate(document.read_text().splitlines(), 1):
-        if number in in_block:
-            continue
-        for span in re.findall(r"`([^`]+)`", line):
-            yield Line(document, number, span.replace("\\|", "|"), code=False)
+    lines = document.read_text().splitlines()
+    prose = "\n".join("" if n in in_block else line for n, line in enumerate(lines, 1))
+    for match in re.finditer(r"`([^`]+)`", prose):
+        if "\n\n" in match.group(1):
+            continue  # an unpaired backtick, not a span
+        number = prose.count("\n", 0, match.start()) + 1
+        text = match.group(1).replace("\n", " ").replace("\\|", "|")
+        yield Line(document, number, text, code=False)
 
 
 def mosaic_commands_in_shell(line: Line) -> Iterator[list[str]]:

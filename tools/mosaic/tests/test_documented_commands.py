@@ -64,7 +64,7 @@ def blocks(document: Path) -> Iterator[Block]:
     """Fenced blocks with their language, and indented blocks (language "indented")."""
     lines = document.read_text().splitlines()
     fence: str | None = None
-    start, language, body = 0, "", list[str]()
+    start, language, body, indent = 0, "", list[str](), 0
     previous_blank = True
     indented: list[str] = []
     for number, line in enumerate(lines, 1):
@@ -73,14 +73,15 @@ def blocks(document: Path) -> Iterator[Block]:
             if stripped == fence:
                 yield Block(document, start, language, "\n".join(body))
                 fence = None
-            else:
-                body.append(line)
+            else:  # as rendered: without the indentation of a fence inside a list item
+                body.append(line[indent:] if not line[:indent].strip() else line.lstrip())
             continue
         if stripped.startswith("```"):
             if indented:
                 yield Block(document, start, "indented", "\n".join(indented))
                 indented = []
             fence, start, language, body = "```", number + 1, stripped[3:].strip(), []
+            indent = len(line) - len(line.lstrip())
             continue
         if line.startswith("    ") and (indented or previous_blank) and stripped:
             if not indented:
@@ -296,7 +297,7 @@ def test_shell_blocks_are_valid_shell() -> None:
             result = subprocess.run(
                 ["bash", "-n"], input=block.text, capture_output=True, text=True, check=False
             )
-            if result.returncode:
+            if result.returncode or result.stderr:  # a warning too: a heredoc left open
                 where = f"{document.relative_to(ROOT)}:{block.number}"
                 invalid.append(f"{where}: {result.stderr.strip()}")
     assert not invalid, "shell blocks bash -n rejects:\n" + "\n".join(invalid)

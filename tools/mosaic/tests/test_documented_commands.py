@@ -13,7 +13,10 @@ Which command lines are checked, and how:
   option it names (`--x[-file]` names `--x` and `--x-file`).
 Paths: every backticked word or link target starting with deploy/, docs/, tools/, services/,
 tests/ or bench/ exists (`*` globbed; `<...>` placeholders are skipped; `#anchor` and
-`:line` are dropped). Shell: each ```sh block passes `bash -n`."""
+`:line` are dropped). Shell: each shell block (```sh, or indented; a fence inside a list item
+read without its indentation, as rendered) passes `bash -n` without a warning; and each
+path of docs/deploy.md (`## ` section), read top to bottom, sets every variable before a
+block uses it."""
 
 import re
 import shlex
@@ -301,3 +304,73 @@ def test_shell_blocks_are_valid_shell() -> None:
                 where = f"{document.relative_to(ROOT)}:{block.number}"
                 invalid.append(f"{where}: {result.stderr.strip()}")
     assert not invalid, "shell blocks bash -n rejects:\n" + "\n".join(invalid)
+
+
+# --- docs/deploy.md: each path's shell variables -----------------------------------------
+DEPLOY = ROOT / "docs" / "deploy.md"
+ENVIRONMENT = {"HOME", "PATH", "PWD", "USER"}  # what every shell has
+
+
+def words_outside_single_quotes(text: str) -> Iterator[tuple[str, bool]]:
+    """The text in pieces, each with whether the shell expands `$` in it: outside single
+    quotes and comments (a `'` in a comment, `# a project's id`, opens nothing)."""
+    piece, index, quoted = "", 0, False  # quoted: inside "..."
+    while index < len(text):
+        char = text[index]
+        if char == "'" and not quoted:
+            end = text.find("'", index + 1)
+            end = len(text) if end == -1 else end
+            yield piece, True
+            yield text[index : end + 1], False
+            piece, index = "", end + 1
+            continue
+        if char == "#" and not quoted and (not piece or piece[-1].isspace()):
+            end = text.find("\n", index)
+            index = len(text) if end == -1 else end
+            continue
+        if char == '"' and (not piece or piece[-1] != "\\"):
+            quoted = not quoted
+        piece += char
+        index += 1
+    yield piece, True
+
+
+def variables(text: str) -> tuple[list[str], list[str]]:
+    """The variables a shell block sets (`NAME=`, `for NAME in`) and uses (`$NAME`,
+    `${NAME...}`; not `${NAME:-default}`, which needs none), in order."""
+    expanded = "".join(piece for piece, expands in words_outside_single_quotes(text) if expands)
+    assigned = re.findall(r"(?:^|[\s;&|(])([A-Za-z_]\w*)=", expanded, re.M)
+    assigned += re.findall(r"\bfor ([A-Za-z_]\w*) in\b", expanded)
+    used = re.findall(r"\$\{?([A-Za-z_]\w*)\b(?!:-)", expanded)
+    return assigned, used
+
+
+def paths(document: Path) -> dict[str, list[Block]]:
+    """The shell blocks under each `## ` section, in order."""
+    headings = [
+        (number, line[3:])
+        for number, line in enumerate(document.read_text().splitlines(), 1)
+        if line.startswith("## ")
+    ]
+    found: dict[str, list[Block]] = {}
+    for block in blocks(document):
+        if block.language not in SHELL:
+            continue
+        title = [name for number, name in headings if number < block.number][-1:]
+        found.setdefault(title[0] if title else "", []).append(block)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(paths(DEPLOY)))
+def test_deploy_md_sets_every_variable_before_a_command_uses_it(path: str) -> None:
+    """Followed top to bottom, each path's commands never expand an unset variable."""
+    known, unset = set(ENVIRONMENT), []
+    for block in paths(DEPLOY)[path]:
+        assigned, used = variables(block.text)
+        # within a block, an assignment on a later line may serve an earlier loop's body:
+        # block by block is what a reader pastes
+        for name in used:
+            if name not in known | set(assigned):
+                unset.append(f"docs/deploy.md:{block.number}: ${name}")
+        known |= set(assigned)
+    assert not unset, f"{path}: used before any earlier step sets them:\n" + "\n".join(unset)

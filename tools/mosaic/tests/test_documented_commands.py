@@ -3,9 +3,10 @@ and every shell block is valid shell: read offline, nothing is run.
 
 Which command lines are checked, and how:
 - in a code block (fenced, or indented four spaces after a blank line), every simple command
-  whose first word is `./mosaic` or `mosaic` (after `&&`, `;`, `|`, `$(`, backslash
-  continuations joined) is a command to run: it must parse against the real command line
-  (its subcommand chain resolved, its options and arguments parsed by click, not invoked);
+  whose first word is `./mosaic` (or `mosaic`, in shell blocks only: elsewhere it is a folder),
+  after `&&`, `;`, `|` or `$(`, backslash continuations joined, is a command to run: it must
+  parse against the real command line (its subcommand chain resolved, its options and
+  arguments parsed by typer's click, nothing invoked);
 - in inline code, `./mosaic ...` is a command to run, parsed the same way, unless it is a
   synopsis: it holds `[`, `|` or `...` (as in the command tables). `<...>` stands for one value;
 - a synopsis, and inline `mosaic ...` without `./` (prose naming a command, often without its

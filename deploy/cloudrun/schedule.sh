@@ -7,7 +7,8 @@
 set -eu
 gcloud run jobs add-iam-policy-binding orders-recover --region=REGION \
   --member=serviceAccount:mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com --role=roles/run.invoker
-gcloud scheduler jobs create http orders-recover --location=REGION \
+if gcloud scheduler jobs describe orders-recover --location=REGION >/dev/null 2>&1; then verb=update; else verb=create; fi
+gcloud scheduler jobs "$verb" http orders-recover --location=REGION \
   --schedule='*/1 * * * *' --http-method=POST \
   --uri=https://REGION-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/PROJECT_ID/jobs/orders-recover:run \
   --oauth-service-account-email=mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com

@@ -188,7 +188,10 @@ def schedule_script(services: list[Service]) -> str:
             lines += [
                 f"gcloud run jobs add-iam-policy-binding {name} --region={REGION} \\",
                 f"  --member=serviceAccount:{account} --role={INVOKER}",
-                f"gcloud scheduler jobs create http {name} --location={REGION} \\",
+                # create once, update after: the script may run again (a new schedule).
+                f"if gcloud scheduler jobs describe {name} --location={REGION} >/dev/null 2>&1;"
+                " then verb=update; else verb=create; fi",
+                f'gcloud scheduler jobs "$verb" http {name} --location={REGION} \\',
                 f"  --schedule='{cron_schedule(job.every)}' --http-method=POST \\",
                 f"  --uri={uri} \\",
                 f"  --oauth-service-account-email={account}",

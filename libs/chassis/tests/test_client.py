@@ -18,6 +18,7 @@ from chassis import (
     UpstreamTimeout,
     UpstreamUnavailable,
     context,
+    metrics,
 )
 from chassis.testing import ServiceKeys
 
@@ -196,3 +197,50 @@ async def test_expired_deadline_sends_nothing(client: ServiceClient, upstream: U
     finally:
         context.deadline.set(None)
     assert upstream.calls == []
+
+
+def calls(outcome: str, attempt: str) -> float:
+    labels = {"service": "caller", "callee": "upstream", "outcome": outcome, "attempt": attempt}
+    return metrics.REGISTRY.get_sample_value("mosaic_http_client_requests_total", labels) or 0.0
+
+
+def retries() -> float:
+    labels = {"service": "caller", "callee": "upstream"}
+    return metrics.REGISTRY.get_sample_value("mosaic_http_client_retries_total", labels) or 0.0
+
+
+async def test_each_attempt_is_counted_by_outcome_and_attempt(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.failures = 2
+    before = {(o, a): calls(o, a) for o in ("ok", "http_5xx") for a in ("1", "2", "3+")}
+    retried = retries()
+
+    await client.get_json("/v1/x")
+    await client.request("GET", "/missing")
+
+    moved = {key: calls(*key) - value for key, value in before.items()}
+    assert moved == {
+        ("ok", "1"): 0,
+        ("ok", "2"): 0,
+        ("ok", "3+"): 1,
+        ("http_5xx", "1"): 1,
+        ("http_5xx", "2"): 1,
+        ("http_5xx", "3+"): 0,
+    }
+    assert calls("http_4xx", "1") >= 1
+    assert retries() - retried == 2
+
+
+async def test_an_unreachable_callee_is_counted_as_unreachable(credentials: Credentials) -> None:
+    client = ServiceClient(
+        "upstream", f"http://127.0.0.1:{free_port()}", request_timeout=1, credentials=credentials
+    )
+    await client.open()
+    before = calls("unreachable", "1")
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            await client.request("POST", "/v1/x")
+    finally:
+        await client.close()
+    assert calls("unreachable", "1") - before == 1

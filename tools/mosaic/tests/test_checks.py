@@ -1,9 +1,10 @@
 """`mosaic test`'s steps: Chromium is made sure of before pytest, with or without static checks."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from mosaic import checks
+from mosaic import checks, prometheus_install
 from mosaic.errors import MosaicError
 
 
@@ -17,9 +18,14 @@ def test_chromium_comes_right_before_pytest_with_or_without_static_checks() -> N
         "ruff format",
         "mypy (strict)",
         "chromium for the browser tests",
+        "prometheus for the scrape test",
         "pytest",
     ]
-    assert names(static=False) == ["chromium for the browser tests", "pytest"]
+    assert names(static=False) == [
+        "chromium for the browser tests",
+        "prometheus for the scrape test",
+        "pytest",
+    ]
     pytest_command = checks._steps(["-x", "-k", "cart"], static=False)[-1][1]
     assert isinstance(pytest_command, list)
     assert pytest_command[-3:] == ["-x", "-k", "cart"]
@@ -69,12 +75,32 @@ def test_the_container_stage_runs_last_and_alone_when_no_tests_are_named() -> No
     steps = checks._steps([], static=False)
     assert [name for name, _ in steps] == [
         "chromium for the browser tests",
+        "prometheus for the scrape test",
         "pytest",
         "container engine for the container stage",
         "pytest: the container stage",
     ]
-    main_run, container_run = steps[1][1], steps[3][1]
+    main_run, container_run = steps[2][1], steps[4][1]
     assert isinstance(main_run, list) and isinstance(container_run, list)
     assert f"--ignore={checks.CONTAINER_TESTS}" in main_run
     # One process: never beside the browser tests, never two compose projects at once.
     assert container_run[-2:] == ["--numprocesses=0", checks.CONTAINER_TESTS]
+
+
+def test_prometheus_is_installed_only_where_it_can_be_else_the_scrape_test_is_told_why(
+    tmp_path: Path,
+) -> None:
+    ran: list[tuple[str, ...]] = []
+
+    def run(command: Sequence[str]) -> int:
+        ran.append(tuple(command))
+        return 0
+
+    absent = tmp_path / "prometheus"
+    said = prometheus_install.ensure_prometheus(absent, apt_get=True, root=True, run=run, say=print)
+    assert ran == [] and "MOSAIC_PROMETHEUS" in said  # not Debian's path: never apt-get
+    assert prometheus_install.missing(absent) is not None
+    said = prometheus_install.ensure_prometheus(
+        tmp_path / "nowhere", apt_get=True, root=False, run=run, say=print
+    )
+    assert ran == [] and "will skip" in said

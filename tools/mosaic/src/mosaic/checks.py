@@ -19,6 +19,7 @@ from rich.console import Console
 from mosaic.chromium import ensure_chromium_here
 from mosaic.engine import ensure_engine_here
 from mosaic.errors import MosaicError
+from mosaic.prometheus_install import ensure_prometheus_here
 
 console = Console(stderr=True)
 
@@ -31,6 +32,12 @@ Step = tuple[str, list[str] | Callable[[], None]]
 def _chromium() -> None:
     path = ensure_chromium_here(say=lambda line: console.print(f"  {line}", markup=False))
     console.print(f"  using {path}", markup=False)
+
+
+def _prometheus() -> None:
+    """Never fails: without it the Prometheus scrape test skips, saying why."""
+    found = ensure_prometheus_here(say=lambda line: console.print(f"  {line}", markup=False))
+    console.print(f"  {found}", markup=False)
 
 
 def _container_engine() -> None:
@@ -47,7 +54,10 @@ def _steps(pytest_args: Sequence[str], *, static: bool) -> list[Step]:
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
     ]
-    tests: list[Step] = [("chromium for the browser tests", _chromium)]
+    tests: list[Step] = [
+        ("chromium for the browser tests", _chromium),
+        ("prometheus for the scrape test", _prometheus),
+    ]
     if pytest_args:  # the tests asked for, as asked (containers never beside browsers: conftest)
         tests.append(("pytest", [pytest, *_parallel(pytest_args), *pytest_args]))
     else:

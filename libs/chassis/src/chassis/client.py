@@ -228,7 +228,7 @@ class ServiceClient:
     ) -> Response:
         """One attempt, counted by outcome and attempt number, and timed."""
         started = time.perf_counter()
-        outcome = "unreachable"
+        outcome: str | None = "unreachable"
         try:
             response = await self._send(method, path, params, body, headers, deadline, timeout)
             outcome = _outcome(response.status)
@@ -238,13 +238,18 @@ class ServiceClient:
         except UpstreamTimeout:
             outcome = "timeout"
             raise
+        except asyncio.CancelledError:
+            # Our caller gave up (a page whose other call failed): says nothing of the callee.
+            outcome = None
+            raise
         finally:
-            metrics.http_client_requests.labels(
-                self._caller, self.service, outcome, metrics.attempt_label(attempt)
-            ).inc()
-            metrics.http_client_duration.labels(self._caller, self.service).observe(
-                time.perf_counter() - started
-            )
+            if outcome is not None:
+                metrics.http_client_requests.labels(
+                    self._caller, self.service, outcome, metrics.attempt_label(attempt)
+                ).inc()
+                metrics.http_client_duration.labels(self._caller, self.service).observe(
+                    time.perf_counter() - started
+                )
         return response
 
     async def _checked(

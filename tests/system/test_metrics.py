@@ -141,6 +141,33 @@ def test_a_declined_card_is_counted_where_it_was_declined(shop: Shop) -> None:
     assert [k for k in after if k[0] == retried and moved(before, after, [k])[0]] == []
 
 
+def test_the_outbox_and_the_consumers_report_their_backlog_once_drained(shop: Shop) -> None:
+    """Computed at scrape time (at most every few seconds): once the events of the earlier
+    checkouts went out and were handled, every backlog reads 0, and each is there."""
+    wanted = [
+        series("mosaic_outbox_pending_events", service="orders"),
+        series("mosaic_outbox_pending_events", service="accounts"),
+        series("mosaic_outbox_oldest_pending_age_seconds", service="orders"),
+        *(
+            series(name, service="notifications", stream=stream, group="notifications")
+            for name in ("mosaic_stream_consumer_lag_entries", "mosaic_stream_pending_entries")
+            for stream in ("events:orders", "events:accounts")
+        ),
+    ]
+
+    seen: list[list[float | None]] = []
+
+    def drained() -> bool:
+        found = shop.scrape()
+        seen.append([found.get(key) for key in wanted])
+        return all(value == 0 for value in seen[-1])
+
+    try:
+        wait_until(drained, 60, "every backlog present and 0")
+    except AssertionError:
+        raise AssertionError(f"last seen {seen[-1]} of {wanted}") from None
+
+
 def test_a_real_prometheus_scrapes_every_ops_port_from_the_runner_s_target_file(
     shop: Shop, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ from chassis import ServiceSettings, callers, configure_logging, create_app, met
 from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
+from prometheus_client import generate_latest
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
@@ -260,7 +261,9 @@ def timed(route: str, service: str = "testsvc") -> float:
     return found or 0.0
 
 
-async def test_requests_are_counted_by_route_template_and_status(app_for, settings) -> None:
+async def test_requests_are_counted_by_route_template_and_status(
+    app_for: Callable[..., AsyncIterator[httpx.AsyncClient]],
+) -> None:
     route = "/orders/status/{token}"
     before = (served(route, "200"), served(route, "500"), served("<unmatched>", "404"))
     durations = timed(route)
@@ -273,5 +276,5 @@ async def test_requests_are_counted_by_route_template_and_status(app_for, settin
     after = (served(route, "200"), served(route, "500"), served("<unmatched>", "404"))
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 2]
     assert timed(route) - durations == 2
-    exposed = metrics.generate_latest(metrics.REGISTRY).decode()
+    exposed = generate_latest(metrics.REGISTRY).decode()
     assert SECRET not in exposed  # neither a raw path nor a mistyped secret is a label

@@ -35,9 +35,11 @@ class Upstream:
     delay: float = 0.0
     calls: list[web.Request] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a call has come in
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.calls.append(request)
+        self.arrived.set()
         count = self.seen[request.path] = self.seen.get(request.path, 0) + 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -244,3 +246,17 @@ async def test_an_unreachable_callee_is_counted_as_unreachable(credentials: Cred
     finally:
         await client.close()
     assert calls("unreachable", "1") - before == 1
+
+
+async def test_a_call_its_caller_cancelled_is_no_outcome_of_the_callee(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.delay = 5.0
+    outcomes = ("ok", "http_4xx", "http_5xx", "timeout", "unreachable")
+    before = sum(calls(outcome, "1") for outcome in outcomes)
+    call = asyncio.create_task(client.request("GET", "/v1/slow"))
+    await asyncio.wait_for(upstream.arrived.wait(), 10)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert sum(calls(outcome, "1") for outcome in outcomes) == before

@@ -18,6 +18,7 @@ from chassis import (
     UpstreamTimeout,
     UpstreamUnavailable,
     context,
+    metrics,
 )
 from chassis.testing import ServiceKeys
 
@@ -34,9 +35,11 @@ class Upstream:
     delay: float = 0.0
     calls: list[web.Request] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a call has come in
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.calls.append(request)
+        self.arrived.set()
         count = self.seen[request.path] = self.seen.get(request.path, 0) + 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -196,3 +199,64 @@ async def test_expired_deadline_sends_nothing(client: ServiceClient, upstream: U
     finally:
         context.deadline.set(None)
     assert upstream.calls == []
+
+
+def calls(outcome: str, attempt: str) -> float:
+    labels = {"service": "caller", "callee": "upstream", "outcome": outcome, "attempt": attempt}
+    return metrics.REGISTRY.get_sample_value("mosaic_http_client_requests_total", labels) or 0.0
+
+
+def retries() -> float:
+    labels = {"service": "caller", "callee": "upstream"}
+    return metrics.REGISTRY.get_sample_value("mosaic_http_client_retries_total", labels) or 0.0
+
+
+async def test_each_attempt_is_counted_by_outcome_and_attempt(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.failures = 2
+    before = {(o, a): calls(o, a) for o in ("ok", "http_5xx") for a in ("1", "2", "3+")}
+    retried = retries()
+
+    await client.get_json("/v1/x")
+    await client.request("GET", "/missing")
+
+    moved = {key: calls(*key) - value for key, value in before.items()}
+    assert moved == {
+        ("ok", "1"): 0,
+        ("ok", "2"): 0,
+        ("ok", "3+"): 1,
+        ("http_5xx", "1"): 1,
+        ("http_5xx", "2"): 1,
+        ("http_5xx", "3+"): 0,
+    }
+    assert calls("http_4xx", "1") >= 1
+    assert retries() - retried == 2
+
+
+async def test_an_unreachable_callee_is_counted_as_unreachable(credentials: Credentials) -> None:
+    client = ServiceClient(
+        "upstream", f"http://127.0.0.1:{free_port()}", request_timeout=1, credentials=credentials
+    )
+    await client.open()
+    before = calls("unreachable", "1")
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            await client.request("POST", "/v1/x")
+    finally:
+        await client.close()
+    assert calls("unreachable", "1") - before == 1
+
+
+async def test_a_call_its_caller_cancelled_is_no_outcome_of_the_callee(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.delay = 5.0
+    outcomes = ("ok", "http_4xx", "http_5xx", "timeout", "unreachable")
+    before = sum(calls(outcome, "1") for outcome in outcomes)
+    call = asyncio.create_task(client.request("GET", "/v1/slow"))
+    await asyncio.wait_for(upstream.arrived.wait(), 10)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert sum(calls(outcome, "1") for outcome in outcomes) == before

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from chassis import metrics
 from chassis.events import (
     Consumer,
     Event,
@@ -432,3 +433,47 @@ async def test_publishing_to_an_absent_broker_says_so(own_valkey: EmbeddedValkey
     async with Publisher(own_valkey.admin_url) as publisher:
         with pytest.raises(BrokerUnavailable, match="cannot publish to events:x"):
             await publisher.publish("events:x", order_event())
+
+
+def sample(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_dead_letters_are_counted_and_the_group_s_backlog_is_measured(
+    url: str, stream: str, start: Start
+) -> None:
+    """Lag and pending from XINFO GROUPS at scrape time; a dead letter counted as moved."""
+    token = metrics.service.set("shop")
+    held = asyncio.Event()
+    tries: list[Event] = []
+
+    async def slow_then_refuses(event: Event) -> None:
+        tries.append(event)
+        await held.wait()
+        raise PermanentFailure("not today")
+
+    try:
+        consumer, _ = await start(slow_then_refuses, batch=1)
+    finally:
+        metrics.service.reset(token)
+    labels = {"service": "shop", "stream": stream, "group": "g"}
+    dead = sample("mosaic_dead_letters_total", service="shop", stream=stream)
+    async with Publisher(url) as publisher:
+        for n in range(3):
+            await publisher.publish(stream, order_event(n))
+    await until(lambda: len(tries) == 1, "the first event in hand")
+    await consumer._measure_lag()  # what a scrape runs (at most every few seconds)
+    # One read and in hand (pending), two not read yet (lag).
+    assert sample("mosaic_stream_pending_entries", **labels) == 1
+    assert sample("mosaic_stream_consumer_lag_entries", **labels) == 2
+
+    held.set()
+    await until(lambda: len(tries) == 3, "every event handled")
+
+    def counted() -> float:
+        return sample("mosaic_dead_letters_total", service="shop", stream=stream) - dead
+
+    await until(lambda: counted() == 3, "three dead letters counted")
+    await consumer._measure_lag()
+    assert sample("mosaic_stream_pending_entries", **labels) == 0
+    assert sample("mosaic_stream_consumer_lag_entries", **labels) == 0

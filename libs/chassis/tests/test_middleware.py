@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from chassis import ServiceSettings, callers, configure_logging, create_app
+from chassis import ServiceSettings, callers, configure_logging, create_app, metrics
 from chassis.middleware import RequestContextMiddleware, RequestIdPolicy
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
+from prometheus_client import generate_latest
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
@@ -244,3 +245,36 @@ async def test_a_middleware_added_outside_the_request_context_stops_the_start(
     with pytest.raises(RuntimeError, match=r"Stamp runs outside the request context"):
         async with LifespanManager(app):
             pass
+
+
+def served(route: str, status: str, service: str = "testsvc") -> float:
+    labels = {"service": service, "route": route, "method": "GET", "status": status}
+    found = metrics.REGISTRY.get_sample_value("mosaic_http_server_requests_total", labels)
+    return found or 0.0
+
+
+def timed(route: str, service: str = "testsvc") -> float:
+    labels = {"service": service, "route": route, "method": "GET"}
+    found = metrics.REGISTRY.get_sample_value(
+        "mosaic_http_server_request_duration_seconds_count", labels
+    )
+    return found or 0.0
+
+
+async def test_requests_are_counted_by_route_template_and_status(
+    app_for: Callable[..., AsyncIterator[httpx.AsyncClient]],
+) -> None:
+    route = "/orders/status/{token}"
+    before = (served(route, "200"), served(route, "500"), served("<unmatched>", "404"))
+    durations = timed(route)
+    async for client in app_for():
+        await client.get(f"/orders/status/{SECRET}")
+        await client.get("/orders/status/crash")
+        await client.get(f"/nowhere/{SECRET}")
+        await client.get(f"/{SECRET}")
+
+    after = (served(route, "200"), served(route, "500"), served("<unmatched>", "404"))
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 2]
+    assert timed(route) - durations == 2
+    exposed = generate_latest(metrics.REGISTRY).decode()
+    assert SECRET not in exposed  # neither a raw path nor a mistyped secret is a label

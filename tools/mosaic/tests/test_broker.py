@@ -74,6 +74,8 @@ async def test_a_consumer_works_its_group_only_on_the_streams_it_consumes(
     assert reply
     entry_id = next(iter(reply.values()))[0][0] if isinstance(reply, dict) else reply[0][1][0][0]
     await mailer.xautoclaim(consumed, "mail", "m2", min_idle_time=0)
+    [group] = await mailer.xinfo_groups(consumed)  # its metrics: the group's lag, pending
+    assert group["pending"] == 1
     assert await mailer.xack(consumed, "mail", entry_id) == 1
 
     with pytest.raises(Denied):  # publishing to the stream it consumes

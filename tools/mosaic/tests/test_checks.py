@@ -1,10 +1,11 @@
 """`mosaic test`'s steps: Chromium is made sure of before pytest, with or without static checks."""
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from mosaic import checks
+from mosaic import checks, prometheus_install
 from mosaic.errors import MosaicError
 
 
@@ -18,10 +19,14 @@ def test_chromium_comes_right_before_pytest_with_or_without_static_checks() -> N
         "ruff format",
         "mypy (strict)",
         "chromium for the browser tests",
-        "prometheus",
+        "prometheus for the rule and scrape tests",
         "pytest",
     ]
-    assert names(static=False) == ["chromium for the browser tests", "prometheus", "pytest"]
+    assert names(static=False) == [
+        "chromium for the browser tests",
+        "prometheus for the rule and scrape tests",
+        "pytest",
+    ]
     pytest_command = checks._steps(["-x", "-k", "cart"], static=False)[-1][1]
     assert isinstance(pytest_command, list)
     assert pytest_command[-3:] == ["-x", "-k", "cart"]
@@ -74,7 +79,7 @@ def test_the_container_stage_runs_last_and_alone_when_no_tests_are_named() -> No
     steps = checks._steps([], static=False)
     assert [name for name, _ in steps] == [
         "chromium for the browser tests",
-        "prometheus",
+        "prometheus for the rule and scrape tests",
         "pytest",
         "container engine for the container stage",
         "pytest: the container stage",
@@ -114,3 +119,22 @@ def test_the_temporary_root_is_removed_after_a_pass_and_kept_after_a_failure(
     assert checks.run_checks(tmp_path, [], static=False) == exit_code
     assert made[0].exists() is (exit_code != 0)
     shutil.rmtree(made[0], ignore_errors=True)
+
+
+def test_prometheus_is_installed_only_where_it_can_be_else_the_scrape_test_is_told_why(
+    tmp_path: Path,
+) -> None:
+    ran: list[tuple[str, ...]] = []
+
+    def run(command: Sequence[str]) -> int:
+        ran.append(tuple(command))
+        return 0
+
+    absent = tmp_path / "prometheus"
+    said = prometheus_install.ensure_prometheus(absent, apt_get=True, root=True, run=run, say=print)
+    assert ran == [] and "MOSAIC_PROMETHEUS" in said  # not Debian's path: never apt-get
+    assert prometheus_install.missing(absent) is not None
+    said = prometheus_install.ensure_prometheus(
+        tmp_path / "nowhere", apt_get=True, root=False, run=run, say=print
+    )
+    assert ran == [] and "will skip" in said

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
+from chassis import metrics
 from chassis.errors import install_problem_handlers
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
@@ -68,6 +69,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _require_context_outermost(app)
+        metrics.service.set(settings.service_name)  # the label of the pools opened next
         await registry.start(settings.startup_timeout_seconds)
         try:
             if on_startup is not None:
@@ -106,6 +108,7 @@ def create_app(
             budget_ms=settings.request_budget_ms,
             edge=settings.edge,
             accept_request_id=accept_request_id,
+            service=settings.service_name,
         ),
         *middleware,
         Middleware(ErrorBoundary),

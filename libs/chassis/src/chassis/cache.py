@@ -1,8 +1,15 @@
-"""Valkey/Redis through redis-py's asyncio client (cache, sessions, locks)."""
+"""Valkey/Redis through redis-py's asyncio client (cache, sessions, locks).
+
+Its pool's connections in use and idle are metrics, read from redis-py's pool when
+/metrics is read (its `_in_use_connections` and `_available_connections`: redis-py 8
+has no public count); a service's cache counts its hits and misses with `record`.
+"""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
+
+from chassis import metrics
 
 
 class Cache:
@@ -19,6 +26,7 @@ class Cache:
         self.prefix = prefix if prefix.endswith(":") else prefix + ":"
         self.max_connections = max_connections
         self._client: Redis | None = None
+        self._service = ""
 
     @property
     def client(self) -> Redis:
@@ -29,6 +37,10 @@ class Cache:
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
+    def record(self, cache: str, *, hit: bool) -> None:
+        """Count one read of the service's cache `cache` (a fixed name, e.g. "responses")."""
+        metrics.cache_requests.labels(self._service, cache, "hit" if hit else "miss").inc()
+
     async def open(self) -> None:
         if self._client is None:
             self._client = Redis.from_url(
@@ -38,11 +50,22 @@ class Cache:
                 socket_timeout=2,
                 health_check_interval=30,
             )
+            self._service = metrics.service.get()
+            metrics.watch(self, self._count_connections, every=0)
 
     async def ping(self) -> None:
         await self.client.ping()
 
+    async def _count_connections(self) -> None:
+        if self._client is not None:
+            pool = self._client.connection_pool
+            in_use = len(getattr(pool, "_in_use_connections", ()))
+            idle = len(getattr(pool, "_available_connections", ()))
+            metrics.valkey_pool.labels(self._service, "in_use").set(in_use)
+            metrics.valkey_pool.labels(self._service, "idle").set(idle)
+
     async def close(self) -> None:
+        metrics.unwatch(self)
         if self._client is not None:
             await self._client.aclose()
             self._client = None

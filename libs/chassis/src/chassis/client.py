@@ -25,7 +25,7 @@ import orjson
 import stamina
 from multidict import CIMultiDictProxy
 
-from chassis import context, inprocess
+from chassis import context, inprocess, metrics
 from chassis.cloudrun import ID_TOKEN_HEADER, IdTokenUnavailable
 from chassis.errors import Problem
 from chassis.security import Credentials
@@ -34,6 +34,7 @@ from chassis.tls import spiffe_id
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_ATTEMPTS = 3
+TIMED_OUT = "timed out"
 
 
 class UpstreamUnavailable(Problem):
@@ -120,6 +121,7 @@ class ServiceClient:
         self._https = self.base_url.startswith("https://")
         self._session: aiohttp.ClientSession | None = None
         self._local: inprocess.Target | None = None
+        self._caller = credentials.service if credentials is not None else ""  # a label
 
     async def open(self) -> None:
         if self.credentials is None or self.credentials.signer is None:
@@ -181,12 +183,12 @@ class ServiceClient:
         started = time.time()
         deadline = context.deadline.get() or started + (timeout or self.request_timeout)
         if not retry:
-            return await self._checked(method, path, params, body, extra, deadline, timeout)
+            return await self._checked(method, path, params, body, extra, deadline, timeout, 1)
         # The first attempt stays outside the retry machinery: building it on every call
         # cost ~200 µs of CPU and left reference cycles whose collection stalled every
         # request in flight (measured with bench/hop.py). It is entered after a failure.
         try:
-            return await self._checked(method, path, params, body, extra, deadline, timeout)
+            return await self._checked(method, path, params, body, extra, deadline, timeout, 1)
         except _Retryable:
             pass
         try:
@@ -202,12 +204,53 @@ class ServiceClient:
                     jitter = random.random() * 0.05  # noqa: S311 (spreading retries, not secrecy)
                     await asyncio.sleep(min(0.05 + jitter, _left(deadline)))
                 with attempt:
-                    return await self._checked(method, path, params, body, extra, deadline, timeout)
+                    number = attempt.num + 1  # the first attempt was made above
+                    metrics.http_client_retries.labels(self._caller, self.service).inc()
+                    return await self._checked(
+                        method, path, params, body, extra, deadline, timeout, number
+                    )
         except _Retryable as failure:
             if failure.response is not None:
                 return failure.response
             raise self._unavailable(failure.reason, deadline) from None
         raise AssertionError("unreachable: retry_context either returns or raises")
+
+    async def _measured(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        timeout: float | None,
+        attempt: int,
+    ) -> Response:
+        """One attempt, counted by outcome and attempt number, and timed."""
+        started = time.perf_counter()
+        outcome: str | None = "unreachable"
+        try:
+            response = await self._send(method, path, params, body, headers, deadline, timeout)
+            outcome = _outcome(response.status)
+        except _Retryable as failure:
+            outcome = _failure_outcome(failure)
+            raise
+        except UpstreamTimeout:
+            outcome = "timeout"
+            raise
+        except asyncio.CancelledError:
+            # Our caller gave up (a page whose other call failed): says nothing of the callee.
+            outcome = None
+            raise
+        finally:
+            if outcome is not None:
+                metrics.http_client_requests.labels(
+                    self._caller, self.service, outcome, metrics.attempt_label(attempt)
+                ).inc()
+                metrics.http_client_duration.labels(self._caller, self.service).observe(
+                    time.perf_counter() - started
+                )
+        return response
 
     async def _checked(
         self,
@@ -218,9 +261,12 @@ class ServiceClient:
         headers: dict[str, str],
         deadline: float,
         timeout: float | None,
+        attempt: int,
     ) -> Response:
         try:
-            response = await self._send(method, path, params, body, headers, deadline, timeout)
+            response = await self._measured(
+                method, path, params, body, headers, deadline, timeout, attempt
+            )
         except _Retryable as failure:
             if method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers:
                 raise
@@ -272,7 +318,7 @@ class ServiceClient:
                 ) as raw:
                     response = Response(raw.status, _plain(raw.headers), await raw.read())
         except TimeoutError:
-            raise _Retryable("timed out") from None
+            raise _Retryable(TIMED_OUT) from None
         except inprocess.Unreachable as failure:
             raise _Retryable(failure.reason) from None
         except IdTokenUnavailable as failure:
@@ -305,6 +351,18 @@ class ClientResource:
 
     async def close(self) -> None:
         await self.http.close()
+
+
+def _outcome(status: int) -> str:
+    if status >= 500:
+        return "http_5xx"
+    return "http_4xx" if status >= 400 else "ok"
+
+
+def _failure_outcome(failure: _Retryable) -> str:
+    if failure.response is not None:
+        return _outcome(failure.response.status)
+    return "timeout" if failure.reason == TIMED_OUT else "unreachable"
 
 
 def _left(deadline: float) -> float:
@@ -352,13 +410,28 @@ def _shared_session() -> aiohttp.ClientSession:
             json_serialize=lambda data: orjson.dumps(data).decode(),
             auto_decompress=True,
         )
+        metrics.watch(_session, _count_connections(connector, metrics.service.get()), every=0)
     _users += 1
     return _session
+
+
+def _count_connections(connector: aiohttp.TCPConnector, service: str) -> metrics.Probe:
+    """The pool's connections in use and idle, from aiohttp's own bookkeeping (`_acquired`,
+    `_conns`: aiohttp 3 has no public count)."""
+
+    async def count() -> None:
+        in_use = len(getattr(connector, "_acquired", ()))
+        idle = sum(len(held) for held in getattr(connector, "_conns", {}).values())
+        metrics.http_client_pool.labels(service, "in_use").set(in_use)
+        metrics.http_client_pool.labels(service, "idle").set(idle)
+
+    return count
 
 
 async def _release_shared_session() -> None:
     global _session, _users
     _users = max(_users - 1, 0)
     if _users == 0 and _session is not None:
+        metrics.unwatch(_session)
         await _session.close()
         _session = None

@@ -1,9 +1,15 @@
-"""Postgres through SQLAlchemy's async engine on asyncpg."""
+"""Postgres through SQLAlchemy's async engine on asyncpg.
+
+The pool's use is a metric: connections in use and idle (read from the pool's own counts
+when /metrics is read) and the time a session waited to get one (`_TimedPool`).
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -13,12 +19,40 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+
+from chassis import metrics
 
 
 def async_url(url: str) -> str:
     """`postgresql://...` as given by the platform, with SQLAlchemy's asyncpg driver."""
     parsed = make_url(url)
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+class _TimedPool(AsyncAdaptedQueuePool):
+    """The async engine's pool, timing each checkout (a wait for a free connection, or the
+    connect of a new one): `_do_get` is where a SQLAlchemy pool class hands one out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        service = metrics.service.get()  # made in Database.open, in its service's context
+        self._wait = metrics.db_pool_wait.labels(service)
+        self._service = service
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            self._wait.observe(time.perf_counter() - started)
+
+    def recreate(self) -> _TimedPool:
+        # dispose() recreates the pool (as its own class, without our keyword): keep the label.
+        pool = super().recreate()
+        assert isinstance(pool, _TimedPool)
+        pool._wait, pool._service = self._wait, self._service
+        return pool
 
 
 class Database:
@@ -32,6 +66,7 @@ class Database:
         self.echo = echo
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._service = ""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -42,6 +77,8 @@ class Database:
     async def open(self) -> None:
         if self._engine is not None:
             return
+        service = metrics.service.get()
+        self._service = service
         self._engine = create_async_engine(
             self.url,
             pool_size=self.pool_size,
@@ -50,8 +87,10 @@ class Database:
             pool_recycle=1800,
             echo=self.echo,
             connect_args={"timeout": 5, "command_timeout": 30},
+            poolclass=_TimedPool,
         )
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        metrics.watch(self, self._count_connections, every=0)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -65,7 +104,14 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    async def _count_connections(self) -> None:
+        pool = self._engine.sync_engine.pool if self._engine is not None else None
+        if isinstance(pool, AsyncAdaptedQueuePool):
+            metrics.db_pool.labels(self._service, "in_use").set(pool.checkedout())
+            metrics.db_pool.labels(self._service, "idle").set(pool.checkedin())
+
     async def close(self) -> None:
+        metrics.unwatch(self)
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -40,6 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
+from chassis import metrics
 from chassis.logs import get_logger
 
 FIELD = "event"  # the one field of a stream entry: the JSON envelope
@@ -240,6 +241,7 @@ class Consumer:
         self.connected = False  # the group exists and the last command reached the broker
         self._client: Redis | None = None
         self._stopping = False
+        self._service = metrics.service.get()  # the metrics' label; run() reads it again
 
     async def open(self) -> None:
         if self._client is None:
@@ -267,6 +269,8 @@ class Consumer:
         await self.open()
         assert self._client is not None
         client, delay = self._client, 0.1
+        self._service = metrics.service.get()
+        metrics.watch(self, self._measure_lag)
         try:
             while not self._stopping:
                 try:
@@ -285,7 +289,22 @@ class Consumer:
                     continue
                 delay = 0.1
         finally:
+            metrics.unwatch(self)
             self.connected = False
+
+    async def _measure_lag(self) -> None:
+        """The group's lag and pending entries, from one XINFO GROUPS (its `lag` needs
+        Redis 7 or Valkey; None when the broker cannot tell, then the gauge is not set)."""
+        if self._client is None:
+            return
+        groups: Any = await self._client.xinfo_groups(self.stream)
+        for group in groups:
+            if _text(group["name"]) != self.group:
+                continue
+            labels = (self._service, self.stream, self.group)
+            metrics.stream_pending.labels(*labels).set(int(group["pending"]))
+            if group.get("lag") is not None:
+                metrics.stream_lag.labels(*labels).set(int(group["lag"]))
 
     async def _consume(self, client: Redis) -> None:
         await self._ensure_group(client)
@@ -403,6 +422,7 @@ class Consumer:
         if raw is not None:
             letter[FIELD] = raw
         await client.xadd(self.dead_letters, letter, maxlen=DEAD_LETTERS_KEPT, approximate=True)
+        metrics.dead_letters.labels(self._service, self.stream).inc()
         _log.error(
             "event moved to the dead letters",
             stream=self.stream,

@@ -36,7 +36,7 @@ from typing import Any, NoReturn
 
 from fastapi import FastAPI
 
-from chassis import inprocess
+from chassis import inprocess, metrics
 from chassis.inprocess import ASGIApp, Scope
 from chassis.logs import configure_logging, get_logger, log_as
 from chassis.ops import Lifecycle
@@ -117,6 +117,7 @@ def _as(settings: ServiceSettings, work: Coroutine[Any, Any, Any]) -> asyncio.Ta
     """A task whose lines name the service (its context is a copy: nothing leaks across)."""
     context = contextvars.copy_context()
     context.run(log_as, settings.service_name, settings.version)
+    context.run(metrics.service.set, settings.service_name)
     return asyncio.get_running_loop().create_task(work, context=context)
 
 

@@ -22,7 +22,7 @@ import structlog
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chassis import context
+from chassis import context, metrics
 from chassis.errors import Problem, problem_response
 from chassis.logs import get_logger, log_line
 
@@ -60,8 +60,10 @@ class RequestContextMiddleware:
         budget_ms: int,
         edge: bool = False,
         accept_request_id: RequestIdPolicy | None = None,
+        service: str = "",
     ) -> None:
         self.app = app
+        self.service = service  # the metrics' `service` label
         self.budget = budget_ms / 1000
         # At the edge the caller is a browser: its x-deadline is not ours to trust.
         self.edge = edge
@@ -117,12 +119,15 @@ class RequestContextMiddleware:
             # what reaches here failed in that middleware itself.
             await answer_error(scope, receive, send_with_context, error, started_response)
         finally:
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
             line: dict[str, Any] = {
                 "method": scope["method"],
-                "route": route_template(scope),
+                "route": route,
                 "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
             }
+            _count(self.service, route, scope["method"], status, seconds)
             if client_request_id:
                 line["client_request_id"] = client_request_id
             log_line(_request_log, "request", line)
@@ -130,6 +135,14 @@ class RequestContextMiddleware:
             context.request_id.reset(request_id_token)
             context.trace.reset(trace_token)
             context.deadline.reset(deadline_token)
+
+
+def _count(service: str, route: str, method: str, status: int, seconds: float) -> None:
+    # An unmatched path is one series (its first segment could be anything a client typed).
+    route = "<unmatched>" if route.startswith("<unmatched>") else route
+    method = metrics.method_label(method)
+    metrics.http_server_requests.labels(service, route, method, str(status)).inc()
+    metrics.http_server_duration.labels(service, route, method).observe(seconds)
 
 
 class ErrorBoundary:

@@ -2,6 +2,8 @@
 
 /healthz: the process is alive and its event loop turns.
 /readyz:  the service has started, is not draining, and its own backing services answer.
+/metrics: the process's Prometheus metrics (`chassis.metrics`), for whoever scrapes the
+          ops port (never on the API port: it is not the shoppers' business).
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from chassis import metrics
 from chassis.resources import Resources
 
 
@@ -43,4 +47,13 @@ def create_ops_app(lifecycle: Lifecycle, *, service: str, version: str) -> Starl
         ok = all(result == "ok" for result in checks.values())
         return _json({"status": "ready" if ok else "unready", "checks": checks}, 200 if ok else 503)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    async def metrics_text(_: Request) -> Response:
+        return Response(await metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_text),
+        ]
+    )

@@ -28,6 +28,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings
 from sqlalchemy import text
 
+from chassis import metrics
 from chassis.db import Database
 from chassis.events import (
     BrokerSettings,
@@ -65,13 +66,16 @@ class OutboxSql:
     failed: record a failed try of row `:seq` (`:attempts`, `:error`; `:give_up` when it
         is to be set aside);
     forget: delete rows published more than `:keep` seconds ago (None: `published`
-        deletes them already).
+        deletes them already);
+    backlog: `pending, oldest_seconds` of the rows still to publish (for the metrics; it
+        runs at most once per `metrics.PROBE_SECONDS`, so keep it to an indexed count).
     """
 
     pending: str
     published: str
     failed: str
     forget: str | None = None
+    backlog: str | None = None
 
 
 class RelaySettings(BaseSettings):
@@ -148,6 +152,24 @@ class Relay:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
+        if self.sql.backlog is not None:
+            metrics.watch(self, self._measure_backlog(metrics.service.get()))
+        try:
+            await self._relay(loop, next_sweep)
+        finally:
+            metrics.unwatch(self)
+
+    def _measure_backlog(self, service: str) -> metrics.Probe:
+        async def measure() -> None:
+            assert self.sql.backlog is not None
+            async with self.database.engine.connect() as connection:
+                row = (await connection.execute(text(self.sql.backlog))).one()
+            metrics.outbox_pending.labels(service).set(row.pending)
+            metrics.outbox_oldest_age.labels(service).set(float(row.oldest_seconds or 0))
+
+        return measure
+
+    async def _relay(self, loop: asyncio.AbstractEventLoop, next_sweep: float) -> None:
         while not self._stopping.is_set():
             try:
                 if self.sql.forget is not None and loop.time() >= next_sweep:

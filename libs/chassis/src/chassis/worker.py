@@ -18,6 +18,7 @@ from typing import NoReturn, Protocol
 
 import uvicorn
 
+from chassis import metrics
 from chassis.logs import configure_logging, get_logger
 from chassis.ops import Lifecycle, create_ops_app
 from chassis.resources import Resource, Resources
@@ -69,6 +70,7 @@ class _OpsServer(uvicorn.Server):
 
 async def _run(worker: Worker) -> bool:
     settings = worker.settings
+    metrics.service.set(settings.service_name)  # the label of its pools and loops' metrics
     registry = Resources(worker.resources)
     lifecycle = Lifecycle(resources=registry)
     ops = _OpsServer(

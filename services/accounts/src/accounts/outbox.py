@@ -25,6 +25,12 @@ SQL = outbox.OutboxSql(
     ),
     published="DELETE FROM outbox WHERE seq = ANY(:seqs)",
     failed="UPDATE outbox SET failed_at = now(), error = :error WHERE seq = :seq",
+    # Published rows are deleted at once: the table is the backlog (and the set-aside rows).
+    backlog=(
+        "SELECT count(*) AS pending,"
+        " extract(epoch FROM now() - min(created_at)) AS oldest_seconds FROM outbox"
+        " WHERE failed_at IS NULL"
+    ),
 )
 
 

@@ -31,6 +31,7 @@ _log = get_logger("catalog.cache")
 # Opaque and never reused: if Valkey loses this key (restart, eviction), the fresh token
 # still cannot match entries filed under an older generation.
 GENERATION_KEY = "generation"
+CACHE_NAME = "responses"  # the `cache` label of its hits and misses (a held body is a hit)
 
 
 class LocalBodies:
@@ -77,12 +78,15 @@ class CatalogCache:
         try:
             generation = await self.generation()
             if (held := self.local.get(generation, name)) is not None:
+                self.cache.record(CACHE_NAME, hit=True)
                 return held
             key = self.cache.key(generation, name)
             cached = await self._get(key)
         except RedisError as error:
             _log.warning("cache unavailable on read", error=str(error))
+            self.cache.record(CACHE_NAME, hit=False)
             return await load()
+        self.cache.record(CACHE_NAME, hit=cached is not None)
         if cached is not None:
             self.local.put(generation, name, cached, self.ttl_seconds)
             return cached

@@ -40,6 +40,12 @@ SQL = outbox.OutboxSql(
         "DELETE FROM outbox WHERE published_at IS NOT NULL"
         " AND published_at < now() - make_interval(secs => :keep)"
     ),
+    # On the partial index outbox_unpublished: a count of the backlog, not of the table.
+    backlog=(
+        "SELECT count(*) AS pending,"
+        " extract(epoch FROM now() - min(created_at)) AS oldest_seconds FROM outbox"
+        " WHERE published_at IS NULL AND set_aside_at IS NULL"
+    ),
 )
 
 

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from chassis import Database
+from chassis import Database, metrics
 from orders.domain import Step
 from orders.events import ENVELOPES, STREAM, OutboxEvent
 from orders.outbox import Relay
@@ -125,3 +125,32 @@ async def test_two_relays_publish_each_event_once(
     await asyncio.gather(*(relay.relay_once() for relay in relays * 2))
     assert len(broker.entries) == 4
     assert len({envelope["id"] for _, envelope in broker.entries}) == 4
+
+
+async def test_the_backlog_and_the_age_of_its_oldest_row_are_measured(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+) -> None:
+    """What a scrape of the relay's /metrics reads (`OutboxSql.backlog`): rows not yet
+    published nor set aside, and how long the oldest has waited."""
+    for _ in range(2):
+        await _confirmed(client, stand_ins, visitor())
+    await db.execute("UPDATE outbox SET created_at = now() - interval '90 seconds'")
+    relay = Relay(database, FakeBroker(fail_after=None), batch=10)
+    measure = relay._measure_backlog("orders-test")
+
+    def gauge(name: str) -> float | None:
+        return metrics.REGISTRY.get_sample_value(name, {"service": "orders-test"})
+
+    pending = await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    await measure()
+    assert gauge("mosaic_outbox_pending_events") == pending >= 2
+    assert 90 <= (gauge("mosaic_outbox_oldest_pending_age_seconds") or 0) < 120
+    while await relay.relay_once():
+        pass
+    await measure()
+    assert gauge("mosaic_outbox_pending_events") == 0
+    assert gauge("mosaic_outbox_oldest_pending_age_seconds") == 0

@@ -8,7 +8,6 @@ check is a separate process from the workspace's own environment.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,9 +18,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mosaic.chromium import ensure_chromium_here, run_apt_get
+from mosaic.chromium import ensure_chromium_here
 from mosaic.engine import ensure_engine_here
 from mosaic.errors import MosaicError
+from mosaic.prometheus_install import ensure_prometheus_here
 
 console = Console(stderr=True)
 
@@ -36,28 +36,16 @@ def _chromium() -> None:
     console.print(f"  using {path}", markup=False)
 
 
+def _prometheus() -> None:
+    """Never fails: without it the Prometheus scrape test skips, saying why."""
+    found = ensure_prometheus_here(say=lambda line: console.print(f"  {line}", markup=False))
+    console.print(f"  {found}", markup=False)
+
+
 def _container_engine() -> None:
     """Never fails: without an engine the container stage's tests skip, saying why."""
     found = ensure_engine_here(say=lambda line: console.print(f"  {line}", markup=False))
     console.print(f"  {found}", markup=False)
-
-
-def _prometheus() -> None:
-    """Debian's `prometheus` package (promtool and the server) for the rule and scrape
-    tests. Never fails: without it those tests skip, saying why."""
-    if shutil.which("promtool") and shutil.which("prometheus"):
-        console.print("  installed", markup=False)
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        console.print("  missing, and not installable here (root with apt-get)", markup=False)
-        return
-    install = ("apt-get", "install", "-y", "--no-install-recommends", "prometheus")
-    console.print(f"  missing: installing it with `{' '.join(install)}`", markup=False)
-    # On a fresh machine apt has no package lists yet: refresh them and try once more.
-    if run_apt_get(install) != 0 and (
-        run_apt_get(("apt-get", "update")) != 0 or run_apt_get(install) != 0
-    ):
-        console.print("  apt-get could not install it: its tests will skip", markup=False)
 
 
 def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None) -> list[Step]:
@@ -71,7 +59,7 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
     ]
     tests: list[Step] = [
         ("chromium for the browser tests", _chromium),
-        ("prometheus", _prometheus),
+        ("prometheus for the rule and scrape tests", _prometheus),
     ]
     if pytest_args:  # the tests asked for, as asked (containers never beside browsers: conftest)
         tests.append(("pytest", [pytest, *_parallel(pytest_args), *suite, *pytest_args]))

@@ -40,6 +40,7 @@ from mosaic.plan import (
     service_ports,
 )
 from mosaic.procfile import shell_argv
+from mosaic.prometheus_targets import write_targets
 from mosaic.release import run_release
 from mosaic.services import OPERATOR, Service, discover_services
 from mosaic.state import write_state
@@ -178,6 +179,7 @@ class Stack:
                 "processes": [p.status() for p in everything],
             },
         )
+        write_targets(self.options.home, [p.status() for p in self.processes])
 
     async def _start_backing(self, services: list[Service], done: asyncio.Event) -> None:
         postgres = any("postgres" in s.backing for s in services)

@@ -136,7 +136,9 @@ async def set_acl_user(admin_url: str, user: ValkeyUser) -> None:
 # trims what every group has acknowledged (XINFO GROUPS, XPENDING's summary, XTRIM; it
 # reads no entry); a consumer works its group on the streams it consumes (XREADGROUP reads
 # only through a group; XPENDING counts deliveries; no XRANGE/XREAD, no XDEL/DEL, no XGROUP
-# DESTROY/SETID) and appends what it cannot handle to the producer's dead letters.
+# DESTROY/SETID) and appends what it cannot handle to the producer's dead letters. A
+# consumer's metrics (its group's lag and pending count) come from XINFO GROUPS, which
+# answers counters and ids, never an entry.
 PUBLISH_COMMANDS: tuple[str, ...] = ("+xadd", "+xinfo|groups", "+xpending", "+xtrim")
 CONSUME_COMMANDS: tuple[str, ...] = (
     "+xreadgroup",
@@ -144,6 +146,7 @@ CONSUME_COMMANDS: tuple[str, ...] = (
     "+xautoclaim",
     "+xgroup|create",
     "+xpending",
+    "+xinfo|groups",
 )
 DEAD_LETTER_COMMANDS: tuple[str, ...] = ("+xadd",)
 

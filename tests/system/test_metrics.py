@@ -168,9 +168,13 @@ def test_the_outbox_and_the_consumers_report_their_backlog_once_drained(shop: Sh
         raise AssertionError(f"last seen {seen[-1]} of {wanted}") from None
 
 
+RULES = Path(__file__).resolve().parents[2] / "deploy" / "observability" / "rules"
+
+
 def test_a_real_prometheus_scrapes_every_ops_port_from_the_runner_s_target_file(
     shop: Shop, tmp_path: Path
 ) -> None:
+    """...and evaluates the SLO and symptom rules of deploy/observability on what it scrapes."""
     binary = prometheus_path()
     if (why := missing(binary)) is not None:
         pytest.skip(why)
@@ -183,6 +187,7 @@ def test_a_real_prometheus_scrapes_every_ops_port_from_the_runner_s_target_file(
         json.dumps(  # YAML is a superset of JSON
             {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(RULES / "*.yaml")],
                 "scrape_configs": [
                     {
                         "job_name": "mosaic",
@@ -244,6 +249,26 @@ def test_a_real_prometheus_scrapes_every_ops_port_from_the_runner_s_target_file(
         # One `service` label: the process's own, not renamed beside the target's.
         labelled = query("mosaic_http_server_requests_total")
         assert labelled and all("exported_service" not in r["metric"] for r in labelled)  # type: ignore[operator]
+
+        # The rules loaded and evaluate without error on the real series; the browse SLI's
+        # 5-minute error ratio has a value once the frontend has served a browse page.
+        def every_rule_evaluated() -> bool:
+            groups = httpx.get(f"{api}/rules", timeout=5).json()["data"]["groups"]
+            rules = [r for g in groups for r in g["rules"]]
+            failed = [(r["name"], r.get("lastError")) for r in rules if r.get("health") == "err"]
+            assert not failed, failed  # an expression that does not evaluate: at once
+            # A group of a longer interval (the 30-day budget, every 5 min) is evaluated first
+            # at an offset of up to its interval: those are left to promtool's unit tests.
+            prompt = [r for g in groups if g["interval"] <= 60 for r in g["rules"]]
+            return len(prompt) > 10 and all(r.get("health") == "ok" for r in prompt)
+
+        httpx.get(shop.url + "/", timeout=20)
+        wait_until(every_rule_evaluated, 30, "every rule evaluated without error")
+        wait_until(
+            lambda: bool(query('slo:sli_error:ratio_rate5m{slo="browse"}')),
+            30,
+            "the browse SLI's error ratio recorded",
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,8 +1,9 @@
 """Calls between services: one pooled aiohttp session per process.
 
-Every call carries the request id, a child `traceparent` and the absolute deadline, and
-never outlives that deadline. Only idempotent calls are retried (GET, HEAD, PUT, DELETE,
-OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts with jittered backoff,
+Every call carries the request id, the trace (OpenTelemetry's `traceparent`) and the
+absolute deadline, and never outlives that deadline. Only idempotent calls are retried
+(GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts
+with jittered backoff,
 and only for failures that say nothing was done or that it may be done again: connection
 errors, timeouts, 502/503/504.
 
@@ -25,7 +26,7 @@ import orjson
 import stamina
 from multidict import CIMultiDictProxy
 
-from chassis import context, inprocess
+from chassis import context, inprocess, tracing
 from chassis.cloudrun import ID_TOKEN_HEADER, IdTokenUnavailable
 from chassis.errors import Problem
 from chassis.security import Credentials
@@ -252,9 +253,12 @@ class ServiceClient:
         sent = {**_propagated(deadline), **credentials.headers_for(self.service), **headers}
         try:
             if self._local is not None:
-                status, answer, content = await self._local.call(
-                    method, path, _query(params), sent, body, budget
-                )
+                with tracing.client_span(self.service, method, path) as span:
+                    tracing.inject(sent)  # this span is the callee's parent
+                    status, answer, content = await self._local.call(
+                        method, path, _query(params), sent, body, budget
+                    )
+                    span.set_attribute("http.response.status_code", status)
                 response = Response(status, answer, content)
             else:
                 if credentials.id_tokens is not None:  # Cloud Run's IAM admits only these
@@ -315,8 +319,9 @@ def _propagated(deadline: float) -> dict[str, str]:
     headers = {context.DEADLINE_HEADER: str(int(deadline * 1000))}
     if request_id := context.request_id.get():
         headers[context.REQUEST_ID_HEADER] = request_id
-    trace = context.trace.get()
-    headers[context.TRACEPARENT_HEADER] = (trace.child() if trace else context.Trace.new()).header()
+    # Over the network the aiohttp instrumentation replaces this with its client span's;
+    # a call to an app in this process carries it as written here (`tracing.client_span`).
+    tracing.inject(headers)
     return headers
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from chassis.tracing import instrument_engine
+
 
 def async_url(url: str) -> str:
     """`postgresql://...` as given by the platform, with SQLAlchemy's asyncpg driver."""
@@ -51,6 +53,7 @@ class Database:
             echo=self.echo,
             connect_args={"timeout": 5, "command_timeout": 30},
         )
+        instrument_engine(self._engine.sync_engine)  # a span per query
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
 
     @asynccontextmanager

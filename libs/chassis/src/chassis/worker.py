@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Generator, Sequence
@@ -57,7 +58,7 @@ def serve_worker(factory: Callable[[], Worker]) -> NoReturn:
         log_format=settings.log_format,
         level=settings.log_level,
     )
-    configure_tracing(settings.service_name, "worker")
+    configure_tracing(settings.service_name, os.environ.get("MOSAIC_PROCESS", "worker"))
     sys.exit(0 if asyncio.run(_run(worker)) else 1)
 
 

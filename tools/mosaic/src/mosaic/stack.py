@@ -38,6 +38,7 @@ from mosaic.plan import (
     security_env,
     service_env,
     service_ports,
+    tracing_env,
 )
 from mosaic.procfile import shell_argv
 from mosaic.release import run_release
@@ -213,7 +214,7 @@ class Stack:
             urls["SMTP_URL"] = self._smtp_url
         env = {
             **service_env(service, ports, urls, credentials, shop_url=self.url),
-            **self._tracing_env(),
+            **self._tracing_env(service),
         }
         if service.jobs or service.outbox:  # `mosaic admin` runs these later
             self._envs[service.name] = env
@@ -241,7 +242,7 @@ class Stack:
         command = Command(
             [str(venv_bin() / "python"), "-m", HOST_MODULE, str(spec)],
             cwd=self.options.services_dir,
-            env={**base_env(), "LOG_FORMAT": "json", **self._tracing_env()},
+            env={**base_env(), "LOG_FORMAT": "json", **self._tracing_env(None)},
             # It drains every service's requests, then the calls between them, then the
             # workers' loops: each may take a grace period.
             grace_seconds=self.options.grace_seconds * 2,
@@ -305,19 +306,9 @@ class Stack:
         self._closers.append(runner.cleanup)
         self.dashboard_url = f"http://127.0.0.1:{port}"
 
-    def _tracing_env(self) -> dict[str, str]:
-        """Every process exports its spans to the runner. Everything is sampled by default
-        (one person's clicks; the cost is measured in docs/performance.md); the runner's
-        own OTEL_TRACES_SAMPLER_ARG or OTEL_TRACES_EXPORTER, when set, wins."""
-        assert self.dashboard_url is not None
-        return {
-            "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "otlp"),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": self.dashboard_url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-            "OTEL_TRACES_SAMPLER_ARG": os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0"),
-            "OTEL_BSP_SCHEDULE_DELAY": "1000",  # ms: a trace shows up within a second or so
-        }
+    def _tracing_env(self, service: Service | None) -> dict[str, str]:
+        assert self.dashboard_url is not None  # started first
+        return tracing_env(self.dashboard_url, service)
 
     def _start_jobs(self, services: list[Service]) -> None:
         for service in services:

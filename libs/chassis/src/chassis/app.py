@@ -16,7 +16,6 @@ from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
 from chassis.security import Credentials, callers, require_policies
 from chassis.settings import ServiceSettings
-from chassis.tracing import server_middleware
 
 OnStartup = Callable[[FastAPI], Awaitable[None]]
 
@@ -59,9 +58,8 @@ def create_app(
     `accept_request_id` says whose x-request-id to keep (default: every caller's, except
     at the edge, which makes its own; see `RequestContextMiddleware`).
     `middleware`: the service's own, outermost first; all of it runs inside the request
-    context (request id, trace, canonical line), itself inside the request's span. One
-    added later with `app.add_middleware` would run outside it: the app then refuses to
-    start.
+    context (request id, trace, canonical line). One added later with `app.add_middleware`
+    would run outside it: the app then refuses to start.
     """
     credentials = credentials or Credentials.from_settings(settings)
     registry = Resources([credentials, *resources])
@@ -89,6 +87,9 @@ def create_app(
         docs_url=None,  # Swagger UI would load assets from a CDN; the contract is openapi.json.
         redoc_url=None,
         openapi_url=None,  # FastAPI's own would answer anyone: ours goes through callers()
+        # FastAPI's native telemetry would add its own request span around ours, and spans
+        # per dependency: the chassis makes the request's span (chassis.tracing).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         **fastapi_options,
     )
     app.state.settings = settings
@@ -103,7 +104,6 @@ def create_app(
     if not settings.edge:
         require_policies(app.routes)
     app.user_middleware[:0] = [
-        server_middleware(),
         Middleware(
             RequestContextMiddleware,
             budget_ms=settings.request_budget_ms,
@@ -117,13 +117,9 @@ def create_app(
 
 
 def _require_context_outermost(app: FastAPI) -> None:
-    """The request context is outermost but for the tracing middleware, whose server span
-    it reads (the trace id its log lines carry)."""
-    classes: list[object] = [m.cls for m in app.user_middleware[:2]]
-    expected = [server_middleware().cls, RequestContextMiddleware]
-    if classes != expected:
-        wrong = next((c for c, e in zip(classes, expected, strict=False) if c is not e), None)
-        name = getattr(wrong, "__name__", repr(wrong))
+    outermost: object = app.user_middleware[0].cls if app.user_middleware else None
+    if outermost is not RequestContextMiddleware:
+        name = getattr(outermost, "__name__", repr(outermost))
         raise RuntimeError(
             f"{name} runs outside the request context (added with app.add_middleware); "
             "pass it to create_app(middleware=[...]) instead"

@@ -80,8 +80,9 @@ class RequestContextMiddleware:
         else:
             request_id = context.new_request_id()
             client_request_id = given or None
-        # The server span (OpenTelemetry's middleware, just outside) continued the caller's
-        # trace: its id is the one logged, so `mosaic logs --trace` finds the span's lines.
+        # The request's span continues the caller's trace; its id is the one logged, so
+        # `mosaic logs --trace` and the traces agree.
+        span, span_token = tracing.start_server_span(scope["method"], headers)
         trace_id = tracing.current_trace_id()
         now = time.time()
         # No request gets more than this service's budget, whatever its caller asked for.
@@ -131,6 +132,7 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
             context.request_id.reset(request_id_token)
             context.deadline.reset(deadline_token)
+            tracing.end_server_span(span, span_token, status)
 
 
 class ErrorBoundary:
@@ -218,6 +220,8 @@ def _headers(scope: Scope) -> dict[str, str]:
     wanted = {
         context.REQUEST_ID_HEADER.encode(),
         context.DEADLINE_HEADER.encode(),
+        b"traceparent",
+        b"tracestate",
     }
     found: dict[str, Any] = {}
     for name, value in scope["headers"]:

@@ -123,6 +123,9 @@ async def run(args: argparse.Namespace) -> None:
     env = environ_of(web_pid(pids, args.service))
     os.environ.update(env)
     os.environ.pop("PYTHONPATH", None)
+    from chassis.tracing import configure_tracing
+
+    configure_tracing(args.service)  # as `serve` does: its spans are part of the route's cost
     app = factory(args.service)()
     settings = app.state.settings
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123, ASYNC230 (the run's log sink)

@@ -106,7 +106,14 @@ def test_one_checkout_s_trace_is_every_line_of_it_and_nothing_else(shop: Shop) -
         return {json.loads(line)["service"] for line in shop.scan(of_trace)}
 
     # Each callee logs before its caller does, but each process's pipe is read on its own.
-    wait_until(lambda: services() >= CHECKOUT_SERVICES, 30, "every service's lines")
+    # The trace goes on through the order's event: notifications' confirmation line is
+    # the last of it.
+    def complete() -> bool:
+        return services() >= CHECKOUT_SERVICES and any(
+            '"order confirmation sent"' in line for line in shop.scan(of_trace)
+        )
+
+    wait_until(complete, 60, "every service's lines, the confirmation's included")
     before, answer_lines, after = shop.between_scans(of_trace, "--trace", trace)
 
     assert before == after  # nothing of this trace came since: the set is complete

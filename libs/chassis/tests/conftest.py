@@ -6,10 +6,17 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import chassis.logs
+import chassis.tracing
 import pytest
 import structlog
 from chassis.settings import ServiceSettings
 from chassis.testing import ServiceKeys
+from chassis.tracing import NoOrphanCalls
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 
 
 def free_port() -> int:
@@ -59,3 +66,20 @@ def settings(settings_env: None) -> ServiceSettings:
 @pytest.fixture
 async def anyio_backend() -> AsyncIterator[str]:
     yield "asyncio"
+
+
+_recorded = InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans this test ends, as the process's exporter would send them. The provider
+    and instrumentations are the process's (installed once; OpenTelemetry allows one)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider(sampler=NoOrphanCalls(ParentBased(ALWAYS_ON)))
+        provider.add_span_processor(SimpleSpanProcessor(_recorded))
+        trace.set_tracer_provider(provider)
+        chassis.tracing._instrument_libraries()
+    _recorded.clear()
+    yield _recorded
+    _recorded.clear()

@@ -19,8 +19,11 @@ from chassis import (
     UpstreamUnavailable,
     context,
     metrics,
+    tracing,
 )
 from chassis.testing import ServiceKeys
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from .conftest import free_port
 
@@ -85,26 +88,28 @@ async def client(upstream: Upstream, credentials: Credentials) -> AsyncIterator[
 
 
 async def test_propagates_request_id_trace_and_deadline(
-    client: ServiceClient, upstream: Upstream
+    spans: InMemorySpanExporter, client: ServiceClient, upstream: Upstream
 ) -> None:
-    trace = context.Trace.new()
     deadline = time.time() + 3
     context.request_id.set("req-42")
-    context.trace.set(trace)
     context.deadline.set(deadline)
     try:
-        assert await client.get_json("/v1/x") == {"ok": True, "count": 1}
+        with tracing.span("handling") as parent:
+            assert await client.get_json("/v1/x?token=secret") == {"ok": True, "count": 1}
     finally:
         context.request_id.set(None)
-        context.trace.set(None)
         context.deadline.set(None)
     headers = upstream.calls[0].headers
     assert headers["x-request-id"] == "req-42"
-    sent = context.Trace.parse(headers["traceparent"])
-    assert sent is not None
-    assert sent.trace_id == trace.trace_id
-    assert sent.span_id != trace.span_id
     assert int(headers["x-deadline"]) == int(deadline * 1000)
+    # The call is a span of the caller's trace (aiohttp's instrumentation), and the callee
+    # is told that span is its parent.
+    [call] = [s for s in spans.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert call.parent is not None and call.parent.span_id == parent.get_span_context().span_id
+    assert headers["traceparent"].startswith(
+        f"00-{call.context.trace_id:032x}-{call.context.span_id:016x}-"
+    )
+    assert "secret" not in str(dict(call.attributes or {}))  # the query is not kept
 
 
 async def test_idempotent_call_is_retried_until_success(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from chassis import metrics
+from chassis import metrics, tracing
 from chassis.events import (
     Consumer,
     Event,
@@ -25,9 +25,13 @@ from chassis.events import (
     stream_of,
     trim,
 )
+from chassis.outbox import BrokerPublish
 from mosaic.backing import BackingServers, EmbeddedValkey
 from mosaic.children import popen_kwargs, stop_sync
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
+from structlog.contextvars import get_contextvars
 
 TIMEOUT = 30.0  # generous: the machine is shared
 
@@ -477,3 +481,42 @@ async def test_dead_letters_are_counted_and_the_group_s_backlog_is_measured(
     await consumer._measure_lag()
     assert sample("mosaic_stream_pending_entries", **labels) == 0
     assert sample("mosaic_stream_consumer_lag_entries", **labels) == 0
+
+
+async def test_the_trace_goes_through_the_stream_to_the_consumers_span(
+    spans: InMemorySpanExporter, url: str, stream: str, admin: aioredis.Redis, start: Start
+) -> None:
+    """The work that wrote the event → the relay's publish span (its XADD inside) → the
+    stream entry's `traceparent` → the consumer's span, whose handler logs that trace."""
+    handled: list[tuple[str, Any]] = []
+
+    async def handler(event: Event) -> None:
+        handled.append((tracing.current_trace_id(), get_contextvars().get("trace_id")))
+
+    await start(handler)
+    with tracing.span("checkout") as checkout:
+        written = tracing.current_traceparent()
+    async with Publisher(url) as publisher:
+        await BrokerPublish(publisher)(stream, order_event().model_dump(mode="json"), written)
+        await publisher.publish(stream, order_event(1))  # an event written outside any trace
+    await until(lambda: len(handled) == 2, "both events handled")
+
+    trace_id = checkout.get_span_context().trace_id
+    assert handled[0] == (f"{trace_id:032x}", f"{trace_id:032x}")
+    assert handled[1][0] != f"{trace_id:032x}"  # its own trace
+    first: Any = await admin.xrange(stream, count=1)
+    assert set(first[0][1]) == {b"event", b"traceparent"}
+
+    finished = spans.get_finished_spans()
+    [publish] = [s for s in finished if s.kind is SpanKind.PRODUCER]
+    consumed = [s for s in finished if s.kind is SpanKind.CONSUMER]
+    [xadd] = [s for s in finished if s.name == "XADD"]
+    assert (
+        publish.parent is not None and publish.parent.span_id == checkout.get_span_context().span_id
+    )
+    assert xadd.parent is not None and xadd.parent.span_id == publish.context.span_id
+    in_trace = [s for s in consumed if s.context.trace_id == trace_id]
+    assert len(in_trace) == 1 and in_trace[0].parent is not None
+    assert in_trace[0].parent.span_id == publish.context.span_id
+    # The consumer's blocking reads, outside any event, are no traces of their own.
+    assert not [s for s in finished if s.kind is SpanKind.CLIENT and s.parent is None]

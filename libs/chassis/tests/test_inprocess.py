@@ -30,6 +30,7 @@ from chassis import (
     context,
     create_app,
     get_logger,
+    tracing,
 )
 from chassis.inprocess import finish_running, register_in_process, unregister_in_process
 from chassis.logs import log_as
@@ -40,6 +41,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import APIRouter, FastAPI, Request
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 caller_only: ContextVar[str] = ContextVar("caller_only", default="unset")
 
@@ -66,6 +69,7 @@ def callee_app(keys: ServiceKeys, state: Callee) -> FastAPI:
             "body": (await request.body()).decode(),
             "caller_only": caller_only.get(),
             "request_id": context.request_id.get(),
+            "trace_id": structlog.contextvars.get_contextvars().get("trace_id"),
         }
         state.seen.append(seen)
         caller_only.set("set by the callee")
@@ -180,15 +184,13 @@ async def client(hosted: None, keys: ServiceKeys, tmp_path: Path) -> AsyncIterat
 async def test_a_call_carries_the_headers_and_the_callers_identity_in_the_tls_extension(
     client: ServiceClient, callee: Callee
 ) -> None:
-    trace, deadline = context.Trace.new(), time.time() + 3
+    deadline = time.time() + 3
     context.request_id.set("req-7")
-    context.trace.set(trace)
     context.deadline.set(deadline)
     try:
         answer = await client.request("POST", "/v1/echo", params={"q": "a b"}, json={"x": 1})
     finally:
         context.request_id.set(None)
-        context.trace.set(None)
         context.deadline.set(None)
 
     assert (answer.status, answer.json()) == (200, {"ok": True, "count": 1})
@@ -196,8 +198,6 @@ async def test_a_call_carries_the_headers_and_the_callers_identity_in_the_tls_ex
     [seen] = callee.seen
     headers = seen["headers"]
     assert headers["x-request-id"] == "req-7" == seen["request_id"]
-    sent = context.Trace.parse(headers["traceparent"])
-    assert sent is not None and sent.trace_id == trace.trace_id and sent.span_id != trace.span_id
     assert int(headers["x-deadline"]) == int(deadline * 1000)
     assert headers[TOKEN_HEADER]
     assert headers["host"] == "127.0.0.1:9"
@@ -312,3 +312,26 @@ def test_lines_name_the_service_of_their_context(capsys: pytest.CaptureFixture[s
     inside, outside = map(json.loads, capsys.readouterr().out.splitlines())
     assert (inside["service"], inside["version"]) == ("callee", "2")
     assert (outside["service"], outside["version"]) == ("host", "1")
+
+
+async def test_the_trace_crosses_an_in_process_call(
+    spans: InMemorySpanExporter, client: ServiceClient, callee: Callee
+) -> None:
+    """Caller's span → our client span → the callee's server span, as over the network;
+    the server span names the route's template and the proven caller, never the raw path."""
+    with tracing.span("handling") as handling:
+        answer = await client.request("POST", "/v1/echo", params={"q": "secret"}, json={})
+    assert answer.status == 200
+    by_kind = {s.kind: s for s in spans.get_finished_spans()}
+    call, served = by_kind[SpanKind.CLIENT], by_kind[SpanKind.SERVER]
+    trace_id = handling.get_span_context().trace_id
+    assert {call.context.trace_id, served.context.trace_id} == {trace_id}
+    assert call.parent is not None and call.parent.span_id == handling.get_span_context().span_id
+    assert served.parent is not None and served.parent.span_id == call.context.span_id
+    assert served.name == "POST /v1/echo"
+    attributes = dict(served.attributes or {})
+    assert attributes["http.route"] == "/v1/echo"
+    assert attributes["mosaic.caller"] == "caller"
+    assert "secret" not in json.dumps(attributes, default=str)
+    # The callee's log lines carry the same trace id.
+    assert callee.seen[0]["trace_id"] == f"{trace_id:032x}"

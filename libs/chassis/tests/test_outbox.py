@@ -11,7 +11,7 @@ from chassis.outbox import BrokerPublish, Unpublishable, describe
 
 
 class NeverCalled:
-    async def publish(self, stream: str, event: Event) -> None:
+    async def publish(self, stream: str, event: Event, traceparent: str | None = None) -> None:
         raise AssertionError("an invalid envelope reached the broker")
 
 

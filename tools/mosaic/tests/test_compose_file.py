@@ -9,6 +9,7 @@ import pytest
 import yaml
 from mosaic.compose import COMPOSE_FILE, compose, render, start_order
 from mosaic.home import services_dir
+from mosaic.plan import tracing_env
 from mosaic.services import Service, discover_services
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -95,7 +96,7 @@ def test_the_environment_names_are_the_runners(
         "MOSAIC_SERVICE", "MOSAIC_PROCESS", "HOST", "PORT", "OPS_PORT", "EDGE", "LOG_FORMAT",
         "SHOP_URL", "SMTP_URL", "TRANSPORT_SECURITY", "SERVICE_SIGNING_KEY_FILE",
         "SERVICE_TRUST_DIR", "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE", "SECRETS_DIR",
-    }  # fmt: skip
+    } | set(tracing_env("http://x", services[0]))  # fmt: skip
     for service in services:
         callees = {f"{c.upper()}_URL" for c in service.calls}
         web = spec["services"].get(service.name)

@@ -58,13 +58,17 @@ def test_callees_by_dns_name_and_identity_from_mounted_files(
 def test_the_variable_names_are_the_runners(services: dict[str, Service], tmp_path: Path) -> None:
     """Compose and Kubernetes set what `mosaic up` sets, no more, no less (the backing URLs,
     SHOP_URL and CSRF_SECRET come from elsewhere)."""
-    from mosaic.plan import security_env
+    from mosaic.plan import security_env, tracing_env
 
     ensure_pki(tmp_path, list(services))
     ports = dict.fromkeys(services, 1234)
     for service in services.values():
         security = security_env(Pki.of(tmp_path), service, "mtls")
-        runner = service_env(service, ports, {}, security) | {"OPS_PORT": "1", "MOSAIC_PROCESS": ""}
+        runner = (
+            service_env(service, ports, {}, security)
+            | tracing_env("http://127.0.0.1:1", service)
+            | {"OPS_PORT": "1", "MOSAIC_PROCESS": ""}
+        )
         ours = container_env(service, "web")
         assert set(ours) <= set(runner), set(ours) - set(runner)
         assert {k for k in runner if k.endswith("_URL")} == {k for k in ours if k.endswith("_URL")}

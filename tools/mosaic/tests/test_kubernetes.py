@@ -19,7 +19,7 @@ from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
 from mosaic.pki.files import ServiceFiles
-from mosaic.plan import ProcessPlan, identity_env, process_env, service_env
+from mosaic.plan import ProcessPlan, identity_env, process_env, service_env, tracing_env
 from mosaic.services import Service, discover_services
 
 from tools.mosaic.tests import k8s_checks as checks
@@ -32,6 +32,8 @@ UID = 10001
 RUNNER_ONLY = {
     "PATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED",  # the image's own ENV: its interpreter
     "MOSAIC_REPLICA",  # a pod has no replica number: its name tells replicas apart
+    # where the runner receives spans, and how soon; a deployment has no collector yet
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY",
 }  # fmt: skip
 NOT_WEB_ONLY = {"PORT"}  # the runner gives every process PORT; a relay or worker serves no API
 
@@ -224,6 +226,7 @@ def _runner_names(services: list[Service], service: Service, kind: str) -> set[s
     files = ServiceFiles(service.name, Path("/i"), Path("/t"), Path("/c"))
     with mock.patch.dict(os.environ, {}, clear=True):  # nothing inherited from this test
         env = service_env(service, ports, urls, identity_env(files, "mtls"), shop_url="http://x")
+        env |= tracing_env("http://x", service)
         env = process_env(env, ProcessPlan(service, kind, 1, 1, 1))
     return set(env) - RUNNER_ONLY - (set() if kind == WEB else NOT_WEB_ONLY)
 

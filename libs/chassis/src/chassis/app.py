@@ -89,6 +89,9 @@ def create_app(
         docs_url=None,  # Swagger UI would load assets from a CDN; the contract is openapi.json.
         redoc_url=None,
         openapi_url=None,  # FastAPI's own would answer anyone: ours goes through callers()
+        # FastAPI's native telemetry would add its own request span around ours, and spans
+        # per dependency: the chassis makes the request's span (chassis.tracing).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         **fastapi_options,
     )
     app.state.settings = settings

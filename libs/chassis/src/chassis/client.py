@@ -1,8 +1,9 @@
 """Calls between services: one pooled aiohttp session per process.
 
-Every call carries the request id, a child `traceparent` and the absolute deadline, and
-never outlives that deadline. Only idempotent calls are retried (GET, HEAD, PUT, DELETE,
-OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts with jittered backoff,
+Every call carries the request id, the trace (OpenTelemetry's `traceparent`) and the
+absolute deadline, and never outlives that deadline. Only idempotent calls are retried
+(GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts
+with jittered backoff,
 and only for failures that say nothing was done or that it may be done again: connection
 errors, timeouts, 502/503/504.
 
@@ -25,7 +26,7 @@ import orjson
 import stamina
 from multidict import CIMultiDictProxy
 
-from chassis import context, inprocess, metrics
+from chassis import context, inprocess, metrics, tracing
 from chassis.cloudrun import ID_TOKEN_HEADER, IdTokenUnavailable
 from chassis.errors import Problem
 from chassis.security import Credentials
@@ -297,26 +298,10 @@ class ServiceClient:
         assert credentials is not None  # checked in open()
         sent = {**_propagated(deadline), **credentials.headers_for(self.service), **headers}
         try:
-            if self._local is not None:
-                status, answer, content = await self._local.call(
-                    method, path, _query(params), sent, body, budget
-                )
-                response = Response(status, answer, content)
-            else:
-                if credentials.id_tokens is not None:  # Cloud Run's IAM admits only these
-                    token = await credentials.id_tokens.token_for(self.base_url, session)
-                    sent[ID_TOKEN_HEADER] = f"Bearer {token}"
-                tls = credentials.tls.client if self._https and credentials.tls else None
-                async with session.request(
-                    method,
-                    self.base_url + path,
-                    params=_query(params),
-                    data=body,
-                    headers=sent,
-                    timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
-                    ssl=tls if tls is not None else True,
-                ) as raw:
-                    response = Response(raw.status, _plain(raw.headers), await raw.read())
+            with tracing.client_span(self.service, method) as span:
+                tracing.inject(sent)  # this span is the callee's parent
+                response = await self._exchange(method, path, params, body, sent, budget)
+                span.set_attribute("http.response.status_code", response.status)
         except TimeoutError:
             raise _Retryable(TIMED_OUT) from None
         except inprocess.Unreachable as failure:
@@ -328,6 +313,38 @@ class ServiceClient:
         if response.status in RETRYABLE_STATUSES:
             raise _Retryable(f"answered {response.status}", response)
         return response
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        sent: dict[str, str],
+        budget: float,
+    ) -> Response:
+        """One request and its answer, to the app in this process or over the network."""
+        if self._local is not None:
+            status, answer, content = await self._local.call(
+                method, path, _query(params), sent, body, budget
+            )
+            return Response(status, answer, content)
+        session, credentials = self._session, self.credentials
+        assert session is not None and credentials is not None  # checked by the caller
+        if credentials.id_tokens is not None:  # Cloud Run's IAM admits only these
+            token = await credentials.id_tokens.token_for(self.base_url, session)
+            sent[ID_TOKEN_HEADER] = f"Bearer {token}"
+        tls = credentials.tls.client if self._https and credentials.tls else None
+        async with session.request(
+            method,
+            self.base_url + path,
+            params=_query(params),
+            data=body,
+            headers=sent,
+            timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
+            ssl=tls if tls is not None else True,
+        ) as raw:
+            return Response(raw.status, _plain(raw.headers), await raw.read())
 
     def _unavailable(self, reason: str, deadline: float) -> Problem:
         if time.time() >= deadline:
@@ -373,8 +390,6 @@ def _propagated(deadline: float) -> dict[str, str]:
     headers = {context.DEADLINE_HEADER: str(int(deadline * 1000))}
     if request_id := context.request_id.get():
         headers[context.REQUEST_ID_HEADER] = request_id
-    trace = context.trace.get()
-    headers[context.TRACEPARENT_HEADER] = (trace.child() if trace else context.Trace.new()).header()
     return headers
 
 

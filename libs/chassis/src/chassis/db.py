@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from chassis import metrics
+from chassis.tracing import instrument_engine
 
 
 def async_url(url: str) -> str:
@@ -89,6 +90,7 @@ class Database:
             connect_args={"timeout": 5, "command_timeout": 30},
             poolclass=_TimedPool,
         )
+        instrument_engine(self._engine.sync_engine)  # a span per query
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         metrics.watch(self, self._count_connections, every=0)
 

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 import redis.exceptions
+import structlog
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
@@ -40,10 +41,13 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
-from chassis import metrics
+from chassis import metrics, tracing
 from chassis.logs import get_logger
 
-FIELD = "event"  # the one field of a stream entry: the JSON envelope
+FIELD = "event"  # the stream entry's field with the JSON envelope
+# Beside it, the trace context of the work that wrote the event (W3C traceparent), so the
+# consumer's span continues that trace; the envelope itself forbids unknown fields.
+TRACEPARENT = tracing.TRACEPARENT_FIELD
 _log = get_logger("chassis.events")
 # The broker is away (stopped, restarting, unreachable): back off and reconnect.
 _UNAVAILABLE = (
@@ -172,11 +176,15 @@ class Publisher:
             await self._client.aclose()
             self._client = None
 
-    async def publish(self, stream: str, event: Event) -> str:
-        """Append the event; return its entry id. Raises BrokerUnavailable when the
-        broker cannot be reached (the entry may or may not have been written)."""
+    async def publish(self, stream: str, event: Event, traceparent: str | None = None) -> str:
+        """Append the event (with the trace it continues, if any); return its entry id.
+        Raises BrokerUnavailable when the broker cannot be reached (the entry may or may
+        not have been written)."""
+        entry: dict[FieldT, EncodableT] = {FIELD: event.model_dump_json()}
+        if traceparent:
+            entry[TRACEPARENT] = traceparent
         try:
-            entry_id = await self._open_client().xadd(stream, {FIELD: event.model_dump_json()})
+            entry_id = await self._open_client().xadd(stream, entry)
         except _UNAVAILABLE as error:
             raise BrokerUnavailable(f"cannot publish to {stream}: {error}") from error
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
@@ -374,6 +382,21 @@ class Consumer:
                 await self._dead_letter(client, entry_id, fields, "malformed event", 1)
             await client.xack(self.stream, self.group, entry_id)
             return
+        attributes = {"messaging.destination.name": self.stream, "mosaic.event_type": event.type}
+        with (
+            tracing.consumer_span(f"{self.stream} process", _traceparent(fields), attributes),
+            structlog.contextvars.bound_contextvars(trace_id=tracing.current_trace_id()),
+        ):
+            await self._handle(client, entry_id, entry, event, fields)
+
+    async def _handle(
+        self,
+        client: Redis,
+        entry_id: bytes,
+        entry: str,
+        event: Event,
+        fields: dict[bytes, bytes] | None,
+    ) -> None:
         log = _log.bind(
             stream=self.stream, entry=entry, event_id=str(event.id), event_type=event.type
         )
@@ -455,6 +478,11 @@ def _parse(fields: dict[bytes, bytes] | None) -> Event | None:
         return Event.model_validate_json(raw)
     except (ValidationError, ValueError):
         return None
+
+
+def _traceparent(fields: dict[bytes, bytes] | None) -> str | None:
+    raw = (fields or {}).get(TRACEPARENT.encode())
+    return raw.decode("latin-1") if raw else None
 
 
 def _after(entry_id: bytes) -> str:

@@ -49,6 +49,7 @@ from chassis.server import (
     run_event_loop,
 )
 from chassis.settings import ServiceSettings
+from chassis.tracing import configure_tracing
 from chassis.worker import Worker, run_loops, start_resources
 
 _log = get_logger("chassis.host")
@@ -304,6 +305,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         log_format=first.log_format,
         level=first.log_level,
     )
+    # One provider per process: every hosted service's spans carry the name "in-process"
+    # as their resource; the span names and attributes still say which service answered.
+    configure_tracing("in-process", "in-process")
     sys.exit(0 if run_event_loop(host(units, built)) else 1)
 
 

@@ -22,7 +22,7 @@ import structlog
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chassis import context, metrics
+from chassis import context, metrics, tracing
 from chassis.errors import Problem, problem_response
 from chassis.logs import get_logger, log_line
 
@@ -82,8 +82,10 @@ class RequestContextMiddleware:
         else:
             request_id = context.new_request_id()
             client_request_id = given or None
-        parent = context.Trace.parse(headers.get(context.TRACEPARENT_HEADER))
-        trace = parent.child() if parent else context.Trace.new()
+        # The request's span continues the caller's trace; its id is the one logged, so
+        # `mosaic logs --trace` and the traces agree.
+        span, span_token = tracing.start_server_span(scope["method"], headers)
+        trace_id = tracing.current_trace_id()
         now = time.time()
         # No request gets more than this service's budget, whatever its caller asked for.
         deadline = now + self.budget
@@ -92,9 +94,8 @@ class RequestContextMiddleware:
             deadline = min(deadline, asked) if asked is not None else deadline
 
         request_id_token = context.request_id.set(request_id)
-        trace_token = context.trace.set(trace)
         deadline_token = context.deadline.set(deadline)
-        structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=trace.trace_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=trace_id)
         status = 500
         started_response = False
 
@@ -103,6 +104,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started_response = True
                 status = message["status"]
+                # Named now: the span ends with the response's last byte, before `finally`.
+                tracing.name_server_span(scope["method"], route_template(scope), status)
                 extra = [(b"x-request-id", request_id.encode())]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
@@ -133,8 +136,8 @@ class RequestContextMiddleware:
             log_line(_request_log, "request", line)
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
             context.request_id.reset(request_id_token)
-            context.trace.reset(trace_token)
             context.deadline.reset(deadline_token)
+            tracing.end_server_span(span, span_token, status)
 
 
 def _count(service: str, route: str, method: str, status: int, seconds: float) -> None:
@@ -229,8 +232,9 @@ def _printable(value: str) -> str:
 def _headers(scope: Scope) -> dict[str, str]:
     wanted = {
         context.REQUEST_ID_HEADER.encode(),
-        context.TRACEPARENT_HEADER.encode(),
         context.DEADLINE_HEADER.encode(),
+        b"traceparent",
+        b"tracestate",
     }
     found: dict[str, Any] = {}
     for name, value in scope["headers"]:

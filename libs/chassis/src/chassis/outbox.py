@@ -28,7 +28,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings
 from sqlalchemy import text
 
-from chassis import metrics
+from chassis import metrics, tracing
 from chassis.db import Database
 from chassis.events import (
     BrokerSettings,
@@ -50,9 +50,12 @@ class Unpublishable(ValueError):
 
 
 class Publish(Protocol):
-    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
-        """Append the event to the stream; raise Unpublishable for an event no retry can
-        publish, anything else when the broker did not take it."""
+    async def __call__(
+        self, stream: str, envelope: dict[str, Any], traceparent: str | None = None
+    ) -> None:
+        """Append the event to the stream, in the trace `traceparent` (the work that wrote
+        the row) when given; raise Unpublishable for an event no retry can publish,
+        anything else when the broker did not take it."""
         ...
 
 
@@ -60,8 +63,9 @@ class Publish(Protocol):
 class OutboxSql:
     """A service's outbox table, as the relay uses it.
 
-    pending: `seq, event_id, attempts, payload` of rows to publish, in order, given
-        `:batch`, ending `FOR UPDATE`;
+    pending: `seq, event_id, attempts, payload, traceparent` of rows to publish, in
+        order, given `:batch`, ending `FOR UPDATE` (`traceparent`: the trace context of the
+        transaction that wrote the row, NULL for rows written before it was kept);
     published: done with the rows `:seqs` (mark or delete them);
     failed: record a failed try of row `:seq` (`:attempts`, `:error`; `:give_up` when it
         is to be set aside);
@@ -101,12 +105,20 @@ class BrokerPublish:
     def __init__(self, publisher: Publisher) -> None:
         self.publisher = publisher
 
-    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
+    async def __call__(
+        self, stream: str, envelope: dict[str, Any], traceparent: str | None = None
+    ) -> None:
         try:
             event = Event.model_validate(envelope)
         except ValidationError as error:
             raise Unpublishable(describe(error)) from error
-        await self.publisher.publish(stream, event)
+        attributes = {"messaging.destination.name": stream, "mosaic.event_type": event.type}
+        # The publishing is a span of the trace that wrote the row; the entry carries this
+        # span's context, so the consumer's span is its child.
+        with tracing.producer_span(f"{stream} publish", traceparent, attributes):
+            carrier: dict[str, str] = {}
+            tracing.inject(carrier)
+            await self.publisher.publish(stream, event, carrier.get(tracing.TRACEPARENT_FIELD))
 
 
 def describe(invalid: ValueError) -> str:
@@ -196,7 +208,7 @@ class Relay:
             rows = await connection.execute(text(self.sql.pending), {"batch": self.batch})
             for row in rows:
                 try:
-                    await self.publish(self.stream, row.payload)
+                    await self.publish(self.stream, row.payload, row.traceparent)
                 except ValueError as invalid:  # never publishable: on with the rest
                     await self._failed(connection, row, invalid)
                     continue

@@ -40,6 +40,7 @@ from chassis.tokens import (
     TrustStore,
     load_signing_key,
 )
+from chassis.tracing import set_caller
 
 _log = get_logger("chassis.security")
 
@@ -164,6 +165,7 @@ class CallerPolicy:
             _log.error("no trust store configured; refusing", route=route)
             raise Problem(503, "security-unconfigured", "This service cannot verify callers.")
         caller = self._authenticate(request, credentials, credentials.verifier, route)
+        set_caller(caller)  # proven, so the request's span may name it
         if caller not in self.allowed:
             _log.warning("caller refused", caller=caller, route=route, status=403)
             raise Problem(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.sslproto
 import contextlib
+import os
 import signal
 import socket
 import ssl
@@ -25,6 +26,7 @@ from chassis.ops import Lifecycle, create_ops_app
 from chassis.security import Credentials
 from chassis.settings import ServiceSettings
 from chassis.tls import peer_identity
+from chassis.tracing import configure_tracing
 
 _log = get_logger("chassis.server")
 
@@ -105,6 +107,7 @@ def serve(factory: Callable[[], FastAPI]) -> NoReturn:
         log_format=settings.log_format,
         level=settings.log_level,
     )
+    configure_tracing(settings.service_name, os.environ.get("MOSAIC_PROCESS", "web"))
     sys.exit(0 if run_event_loop(_serve(app, settings)) else 1)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Generator, Sequence
@@ -23,6 +24,7 @@ from chassis.logs import configure_logging, get_logger
 from chassis.ops import Lifecycle, create_ops_app
 from chassis.resources import Resource, Resources
 from chassis.settings import ServiceSettings
+from chassis.tracing import configure_tracing
 
 _log = get_logger("chassis.worker")
 
@@ -57,6 +59,7 @@ def serve_worker(factory: Callable[[], Worker]) -> NoReturn:
         log_format=settings.log_format,
         level=settings.log_level,
     )
+    configure_tracing(settings.service_name, os.environ.get("MOSAIC_PROCESS", "worker"))
     sys.exit(0 if asyncio.run(_run(worker)) else 1)
 
 

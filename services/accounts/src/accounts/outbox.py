@@ -20,7 +20,8 @@ from accounts.events import STREAM
 SQL = outbox.OutboxSql(
     # No attempts column: a row the publisher refuses is set aside at once.
     pending=(
-        "SELECT seq, event_id, 0 AS attempts, payload FROM outbox WHERE failed_at IS NULL"
+        "SELECT seq, event_id, 0 AS attempts, payload, traceparent FROM outbox"
+        " WHERE failed_at IS NULL"
         " ORDER BY seq LIMIT :batch FOR UPDATE"
     ),
     published="DELETE FROM outbox WHERE seq = ANY(:seqs)",

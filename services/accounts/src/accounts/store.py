@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from chassis import Database
+from chassis.tracing import current_traceparent
 from sqlalchemy import (
     Column,
     DateTime,
@@ -89,7 +90,8 @@ _ADD_USER = text(
     """
 )
 _OUTBOX = text(
-    "INSERT INTO outbox (event_id, type, version, payload) VALUES (:id, :type, :version, :payload)"
+    "INSERT INTO outbox (event_id, type, version, payload, traceparent)"
+    " VALUES (:id, :type, :version, :payload, :traceparent)"
 ).bindparams(bindparam("payload", type_=JSONB))
 
 
@@ -395,7 +397,13 @@ async def _new_link(
 async def _write(connection: AsyncConnection, event: OutboxEvent) -> None:
     await connection.execute(
         _OUTBOX,
-        {"id": event.id, "type": event.type, "version": event.version, "payload": event.envelope()},
+        {
+            "id": event.id,
+            "type": event.type,
+            "version": event.version,
+            "payload": event.envelope(),
+            "traceparent": current_traceparent(),  # the relay publishes in this trace
+        },
     )
 
 

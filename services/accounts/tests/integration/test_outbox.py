@@ -29,7 +29,9 @@ class Broker:
         self.published: list[tuple[str, dict[str, Any]]] = []
         self.fail_after = fail_after
 
-    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
+    async def __call__(
+        self, stream: str, envelope: dict[str, Any], traceparent: str | None = None
+    ) -> None:
         if self.fail_after is not None and len(self.published) >= self.fail_after:
             raise ConnectionError("broker away")
         self.published.append((stream, envelope))
@@ -42,7 +44,7 @@ class Publisher:
     def __init__(self) -> None:
         self.published: list[Event] = []
 
-    async def publish(self, stream: str, event: Event) -> None:
+    async def publish(self, stream: str, event: Event, traceparent: str | None = None) -> None:
         assert stream == STREAM
         self.published.append(event)
 

@@ -22,7 +22,7 @@ RETENTION_SECONDS = 86_400.0  # a day: long enough to look into a recent order's
 
 SQL = outbox.OutboxSql(
     pending=(
-        "SELECT seq, event_id, attempts, payload FROM outbox"
+        "SELECT seq, event_id, attempts, payload, traceparent FROM outbox"
         " WHERE published_at IS NULL AND set_aside_at IS NULL"
         " ORDER BY seq LIMIT :batch FOR UPDATE"
     ),

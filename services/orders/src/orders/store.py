@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chassis import Database
+from chassis.tracing import current_traceparent
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -235,8 +236,9 @@ class Store:
             if event is not None:
                 await connection.execute(
                     text(
-                        "INSERT INTO outbox (event_id, type, version, order_id, payload)"
-                        " VALUES (:id, :type, :version, :order_id, :payload)"
+                        "INSERT INTO outbox"
+                        " (event_id, type, version, order_id, payload, traceparent)"
+                        " VALUES (:id, :type, :version, :order_id, :payload, :traceparent)"
                     ).bindparams(bindparam("payload", type_=JSONB)),
                     {
                         "id": event.id,
@@ -244,6 +246,8 @@ class Store:
                         "version": event.version,
                         "order_id": order.id,
                         "payload": event.envelope(),
+                        # the relay publishes in the trace of the work that wrote it
+                        "traceparent": current_traceparent(),
                     },
                 )
 

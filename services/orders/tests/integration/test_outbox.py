@@ -80,7 +80,9 @@ class FakeBroker:
         self.entries: list[tuple[str, dict[str, Any]]] = []
         self.fail_after = fail_after
 
-    async def __call__(self, stream: str, envelope: dict[str, Any]) -> None:
+    async def __call__(
+        self, stream: str, envelope: dict[str, Any], traceparent: str | None = None
+    ) -> None:
         if self.fail_after is not None and len(self.entries) >= self.fail_after:
             raise ConnectionError("broker away")
         self.entries.append((stream, envelope))

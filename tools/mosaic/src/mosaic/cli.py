@@ -104,6 +104,16 @@ def up(
             max=65535,
         ),
     ] = None,
+    dashboard_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the dashboard: recent traces, and the OTLP/HTTP receiver every "
+            "process exports its spans to. Default: 8090 if free, else any free port; "
+            "printed after the ready line.",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
     in_process: Annotated[
         bool,
         typer.Option(
@@ -126,7 +136,9 @@ def up(
     Procfile, restarts crashed ones, and streams all output here. Once all are ready it
     runs each service's scheduled jobs ([tool.mosaic.jobs]). Every line is also kept under
     $MOSAIC_HOME/logs (rotated, bounded) for `mosaic logs`. Services that send mail get
-    a local SMTP sink; read the mail on the dev mailbox page. Ctrl-C or `mosaic down`
+    a local SMTP sink; read the mail on the dev mailbox page. Every process sends its
+    spans (OpenTelemetry) to the runner, which keeps the recent traces for the dashboard
+    (sampling: OTEL_TRACES_SAMPLER_ARG, default 1.0 here). Ctrl-C or `mosaic down`
     stops everything; data (and mail) persists.
     """
     import asyncio
@@ -147,6 +159,7 @@ def up(
         ready_timeout=ready_timeout,
         transport=transport.value,
         mail_port=mail_port,
+        dashboard_port=dashboard_port,
         in_process=in_process,
     )
     logs = LogStream(files=LogFiles(logs_folder(options.home)))

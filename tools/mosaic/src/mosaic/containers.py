@@ -19,6 +19,16 @@ EDGE_PORT = 8080  # the edge's API: plain HTTP behind the load balancer or ingre
 OPS_PORT = 9090  # /healthz and /readyz of every process, web, worker or relay alike
 BIND_ALL = "0.0.0.0"  # the container's own interfaces; its network decides who reaches them
 WEB = "web"  # the Procfile process type that serves the API: the only one given PORT
+# Tracing (chassis.tracing), the standard OTEL_* variables. One trace in ten is kept: a
+# shop under real traffic still shows every kind of request many times a minute, at a
+# tenth of the spans' cost. No exporter until a collector runs where the shop is deployed
+# (none is part of these manifests): set OTEL_TRACES_EXPORTER=otlp and
+# OTEL_EXPORTER_OTLP_ENDPOINT (OTLP over HTTP, e.g. http://collector:4318) to turn it on.
+TRACING_ENV = {
+    "OTEL_TRACES_EXPORTER": "none",
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+}
 
 # Where a container finds its identity. Each service's private keys are mounted into its
 # own containers only; the CA certificate and the token trust store are public.
@@ -43,6 +53,8 @@ def container_env(service: Service, kind: str, transport: str = "mtls") -> dict[
         "OPS_PORT": str(OPS_PORT),
         "EDGE": "true" if service.edge else "false",
         "LOG_FORMAT": "json",
+        "OTEL_SERVICE_NAME": service.name,
+        **TRACING_ENV,
     }
     if kind == WEB:
         env["PORT"] = str(api_port(service))

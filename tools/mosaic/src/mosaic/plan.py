@@ -168,3 +168,22 @@ def process_env(base: Mapping[str, str], plan: ProcessPlan) -> dict[str, str]:
         "MOSAIC_PROCESS": plan.kind,
         "MOSAIC_REPLICA": str(plan.replica),
     }
+
+
+def tracing_env(endpoint: str, service: Service | None = None) -> dict[str, str]:
+    """The OTEL_* variables of a process `mosaic up` starts: its spans go to the runner's
+    receiver at `endpoint`. Everything is sampled (one person's clicks; the cost is in
+    docs/performance.md) unless the runner's own OTEL_TRACES_SAMPLER_ARG says otherwise,
+    and its OTEL_TRACES_EXPORTER (e.g. `console`) wins too. Without `service` (the
+    in-process host) the chassis names the resource."""
+    env = {
+        "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "otlp"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0"),
+        "OTEL_BSP_SCHEDULE_DELAY": "1000",  # ms: a trace shows up within a second or so
+    }
+    if service is not None:
+        env["OTEL_SERVICE_NAME"] = service.name
+    return env

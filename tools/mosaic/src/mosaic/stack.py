@@ -38,6 +38,7 @@ from mosaic.plan import (
     security_env,
     service_env,
     service_ports,
+    tracing_env,
 )
 from mosaic.procfile import shell_argv
 from mosaic.prometheus_targets import write_targets
@@ -48,6 +49,7 @@ from mosaic.supervisor import Identity, State, Supervised
 
 PROGRESS_EVERY = 2.0  # seconds between "waiting for ..." lines
 DEFAULT_MAIL_PORT = 8025  # the dev mailbox page, when free (MailHog's and Mailpit's port)
+DEFAULT_DASHBOARD_PORT = 8090  # the dashboard and OTLP receiver, when free
 
 
 @dataclass
@@ -62,6 +64,7 @@ class UpOptions:
     grace_seconds: float = 10.0
     transport: str = "mtls"  # or "mesh": plain HTTP between services, tokens still on
     mail_port: int | None = None  # the dev mailbox page; None: 8025 if free, else any
+    dashboard_port: int | None = None  # traces (OTLP receiver); None: 8090 if free, else any
     in_process: bool = False  # every service's processes in one host (the benchmark's floor)
 
 
@@ -77,6 +80,7 @@ class Stack:
         self.ready = False
         self.mailbox_url: str | None = None  # the dev mailbox page, when a service sends mail
         self._smtp_url: str | None = None
+        self.dashboard_url: str | None = None  # recent traces; the processes export there
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._envs: dict[str, dict[str, str]] = {}
         self._jobs: list[asyncio.Task[None]] = []
@@ -114,6 +118,7 @@ class Stack:
         for issued in ensure_pki(self.options.home, identities):
             self.logs.note(f"issued the {issued.describe()}")
 
+        await self._start_dashboard()
         if any("smtp" in s.backing for s in services):
             await self._start_mailbox()
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
@@ -138,6 +143,7 @@ class Stack:
         self.logs.banner(f"Mosaic is ready: {self.url}")
         if self.mailbox_url is not None:
             self.logs.banner(f"Dev mailbox: {self.mailbox_url}")
+        self.logs.banner(f"Dashboard: {self.dashboard_url}")
         self._start_jobs(services)
 
     async def stop(self) -> None:
@@ -173,6 +179,7 @@ class Stack:
                 "transport": self.options.transport,
                 "ready": self.ready,
                 "mailbox": self.mailbox_url,
+                "dashboard": self.dashboard_url,
                 "mode": "in-process" if self.options.in_process else "processes",
                 # In-process mode: the services the host process serves, with their ports.
                 "hosted": [unit.describe() for unit in self._hosted],
@@ -207,7 +214,10 @@ class Stack:
         if "smtp" in service.backing:
             assert self._smtp_url is not None
             urls["SMTP_URL"] = self._smtp_url
-        env = service_env(service, ports, urls, credentials, shop_url=self.url)
+        env = {
+            **service_env(service, ports, urls, credentials, shop_url=self.url),
+            **self._tracing_env(service),
+        }
         if service.jobs or service.outbox:  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
@@ -234,7 +244,7 @@ class Stack:
         command = Command(
             [str(venv_bin() / "python"), "-m", HOST_MODULE, str(spec)],
             cwd=self.options.services_dir,
-            env={**base_env(), "LOG_FORMAT": "json"},
+            env={**base_env(), "LOG_FORMAT": "json", **self._tracing_env(None)},
             # It drains every service's requests, then the calls between them, then the
             # workers' loops: each may take a grace period.
             grace_seconds=self.options.grace_seconds * 2,
@@ -277,6 +287,30 @@ class Stack:
         self._closers.append(page.cleanup)
         self.mailbox_url = f"http://127.0.0.1:{port}"
         self.logs.note(f"dev mailbox: SMTP on {self._smtp_url}, mail in {mailbox.folder}")
+
+    async def _start_dashboard(self) -> None:
+        """The traces' receiver and page, in this loop (see mosaic.dashboard)."""
+        from mosaic.dashboard import start_dashboard
+        from mosaic.traces import TraceStore
+
+        store, wanted = TraceStore(), self.options.dashboard_port
+        try:
+            runner, port = await start_dashboard(
+                store, DEFAULT_DASHBOARD_PORT if wanted is None else wanted
+            )
+        except OSError:
+            if wanted is not None:
+                raise MosaicError(
+                    f"port {wanted} for the dashboard is already in use",
+                    "Pick another with `mosaic up --dashboard-port N`.",
+                ) from None
+            runner, port = await start_dashboard(store, 0)
+        self._closers.append(runner.cleanup)
+        self.dashboard_url = f"http://127.0.0.1:{port}"
+
+    def _tracing_env(self, service: Service | None) -> dict[str, str]:
+        assert self.dashboard_url is not None  # started first
+        return tracing_env(self.dashboard_url, service)
 
     def _start_jobs(self, services: list[Service]) -> None:
         for service in services:

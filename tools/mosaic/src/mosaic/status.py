@@ -34,6 +34,8 @@ def print_status(home: Path, as_json: bool) -> bool:
     console.print(f"Mosaic (pid {pid}) is {phase}; home {home}", markup=False)
     if state.get("mailbox"):
         console.print(f"Dev mailbox: {state['mailbox']}", markup=False)
+    if state.get("dashboard"):
+        console.print(f"Dashboard: {state['dashboard']}", markup=False)
     table = Table("service", "type", "replica", "pid", "port", "ops port", "state", "restarts")
     for p in state.get("processes", []):
         table.add_row(

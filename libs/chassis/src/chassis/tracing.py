@@ -1,0 +1,294 @@
+"""Tracing with OpenTelemetry: the SDK set up from the standard `OTEL_*` variables.
+
+One span per request (`start_server_span`, from the request context's middleware), per
+outgoing call (`client_span`, ours: see there why), per query (SQLAlchemy's, on each engine) and
+per Valkey command (redis-py's). The W3C `traceparent` header carries the context between
+services, and the `traceparent` field of a stream entry carries it through an event
+(`chassis.events`).
+
+Settings, all standard (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/):
+- `OTEL_TRACES_EXPORTER`: `otlp` (OTLP over HTTP, protobuf, to `OTEL_EXPORTER_OTLP_ENDPOINT`
+  + `/v1/traces`), `console`, or `none` (the default here: nothing is sent anywhere unless
+  asked; `mosaic up` and the deployments ask);
+- `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`: read by the SDK itself
+  (`parentbased_traceidratio` with a ratio is what the deployments set);
+- `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource; the chassis names the
+  service and process when they are not set.
+
+Spans leave through the batch processor: the request that made them never waits for the
+export, and one export carries many spans.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, TraceState
+from opentelemetry.util.types import Attributes
+
+EXPORTERS = ("otlp", "console", "none")
+TRACEPARENT_FIELD = "traceparent"  # in a stream entry, beside the event
+
+_tracer = trace.get_tracer("chassis")
+_request_span: ContextVar[Span | None] = ContextVar("request_span", default=None)
+_configured = False
+
+
+def configure_tracing(service: str, process: str = "web") -> None:
+    """Install the process's tracer provider and instrumentations, once per process."""
+    global _configured
+    if _configured:
+        return
+    exporter = _exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none"))
+    attributes = {"service.name": service, "mosaic.process": process}
+    if os.environ.get("OTEL_SERVICE_NAME"):
+        attributes.pop("service.name")  # Resource.create puts the variable's value in
+    provider = TracerProvider(
+        resource=Resource.create(attributes), sampler=NoOrphanCalls(sampler_from_env())
+    )
+    if exporter is not None:
+        # The console's output is for a person watching: each span when it ends.
+        console = isinstance(exporter, ConsoleSpanExporter)
+        processor = SimpleSpanProcessor(exporter) if console else BatchSpanProcessor(exporter)
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    _instrument_libraries()
+    _configured = True
+
+
+def sampler_from_env() -> Sampler:
+    """`OTEL_TRACES_SAMPLER` and its `_ARG`, as the specification names them (default:
+    `parentbased_always_on`, the SDK's)."""
+    name = os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on").strip().lower()
+    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0").strip() or "1.0"
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise SystemExit(f"OTEL_TRACES_SAMPLER_ARG={raw!r} is not a ratio: set it between 0 and 1")
+    samplers: dict[str, Sampler] = {
+        "always_on": ALWAYS_ON,
+        "always_off": ALWAYS_OFF,
+        "traceidratio": TraceIdRatioBased(ratio),
+        "parentbased_always_on": ParentBased(ALWAYS_ON),
+        "parentbased_always_off": ParentBased(ALWAYS_OFF),
+        "parentbased_traceidratio": ParentBased(TraceIdRatioBased(ratio)),
+    }
+    if name not in samplers:
+        raise SystemExit(
+            f"OTEL_TRACES_SAMPLER={name!r} is not supported: set it to one of {', '.join(samplers)}"
+        )
+    return samplers[name]
+
+
+class NoOrphanCalls(Sampler):
+    """Drops a query, command or call that no request or event started (a client span
+    without a parent): the relay's polls, the consumers' blocking reads, readiness pings.
+    Thousands of one-span traces a minute that say nothing and crowd out the traces of
+    real work. Every other span is the inner sampler's to decide."""
+
+    def __init__(self, inner: Sampler) -> None:
+        self.inner = inner
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if kind is SpanKind.CLIENT and not parent.is_valid:
+            return SamplingResult(Decision.DROP)
+        return self.inner.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return f"NoOrphanCalls{{{self.inner.get_description()}}}"
+
+
+def _exporter(name: str) -> SpanExporter | None:
+    name = name.strip().lower()
+    if name == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()  # its endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
+    if name == "console":
+        return ConsoleSpanExporter()
+    if name in ("none", ""):
+        return None
+    # A bad setting stops the process with one line, as the chassis's settings do.
+    raise SystemExit(
+        f"OTEL_TRACES_EXPORTER={name!r} is not supported: set it to one of {', '.join(EXPORTERS)}"
+    )
+
+
+def _instrument_libraries() -> None:
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    RedisInstrumentor().instrument()
+
+
+def instrument_engine(engine: Any) -> None:
+    """A span per query on this SQLAlchemy engine (the async engine's `sync_engine`).
+
+    The maintained instrumentation's own per-engine tracer, not its instrumentor: that one
+    instruments once per process (a second database, or one reopened, would go untraced)
+    and refuses SQLAlchemy 2.1 by its declared range, though it works with it (checked
+    by test_db_tracing.py against a real Postgres). Statements are recorded as written,
+    with bound parameters and never their values, so no sanitizing is needed nor paid for.
+    """
+    from opentelemetry import metrics
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+    tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+    # Its pool gauge goes to the no-op meter: metrics are prometheus-client's (issue 14 item 2).
+    usage = metrics.get_meter("chassis.db").create_up_down_counter("db.client.connections.usage")
+    EngineTracer(tracer, engine, usage, enable_commenter=False)  # type: ignore[no-untyped-call]
+
+
+def start_server_span(method: str, headers: Mapping[str, str]) -> tuple[Span, object]:
+    """The request's span, continuing the caller's trace (`traceparent`), made current;
+    end it with `end_server_span`. Named by the method only until routing has chosen the
+    route (`name_server_span`): the raw path may hold a secret.
+
+    Ours rather than opentelemetry-instrumentation-asgi's middleware: measured on catalog's
+    product route (cProfile, `bench/profile_route.py`), that one took a quarter of the
+    request's CPU, sampled or not: it decodes every header and sets about ten attributes
+    (raw path and URL among them, which we then had to overwrite), and wraps every ASGI
+    message. This is one extract, one span and four attributes.
+    """
+    parent = propagate.extract(headers) if TRACEPARENT_FIELD in headers else None
+    span = _tracer.start_span(
+        method, context=parent, kind=SpanKind.SERVER, attributes={"http.request.method": method}
+    )
+    _request_span.set(span)  # the caller's identity goes on it, whatever span is current then
+    return span, context_api.attach(trace.set_span_in_context(span))
+
+
+def end_server_span(span: Span, token: object, status: int) -> None:
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
+    context_api.detach(token)  # type: ignore[arg-type]
+
+
+def name_server_span(method: str, route: str, status: int) -> None:
+    """Name the request's span by its route template; its status."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    span.update_name(f"{method} {route}")
+    span.set_attributes({"http.route": route, "http.response.status_code": status})
+
+
+def set_caller(identity: str) -> None:
+    """The authenticated caller (a service or a user's subject) on the request's span."""
+    span = _request_span.get() or trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("mosaic.caller", identity)
+
+
+def current_trace_id() -> str:
+    """The current trace's id in 32 hex digits (as logged in `trace_id`); a fresh one when
+    no span is current (tracing not set up: the ids still group a request's log lines)."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        return format(span_context.trace_id, "032x")
+    return secrets.token_hex(16)
+
+
+def current_traceparent() -> str | None:
+    """The current context as a W3C `traceparent`, to keep beside work done later (an
+    outbox row); None outside any sampled or unsampled span."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get(TRACEPARENT_FIELD)
+
+
+@contextmanager
+def span(name: str, **attributes: str | int) -> Iterator[Span]:
+    """A span of a service's own work (e.g. notifications' e-mail send)."""
+    with _tracer.start_as_current_span(name, attributes=attributes) as current:
+        yield current
+
+
+def inject(carrier: MutableMapping[str, str]) -> None:
+    """Write the current context (`traceparent`) into headers or a stream entry."""
+    propagate.inject(carrier)
+
+
+def extract(carrier: Mapping[str, str]) -> Context:
+    return propagate.extract(carrier)
+
+
+@contextmanager
+def client_span(callee: str, method: str) -> Iterator[Span]:
+    """A call to another service (`ServiceClient`), over the network or in this process.
+
+    Ours rather than opentelemetry-instrumentation-aiohttp-client's: that one parsed,
+    redacted and copied every request's URL and headers whether or not the trace was
+    sampled, ~100 us of CPU per call (cProfile of the frontend's product page, which makes
+    three), and never saw a call to an app in this process. No path either: the callee's
+    span names the route's template, and a path may hold a token.
+    """
+    with _tracer.start_as_current_span(
+        f"{method} {callee}",
+        kind=SpanKind.CLIENT,
+        attributes={"http.request.method": method, "server.address": callee},
+    ) as span:
+        yield span
+
+
+@contextmanager
+def consumer_span(
+    name: str, traceparent: str | None, attributes: Mapping[str, Any]
+) -> Iterator[Span]:
+    """The handling of one event, a child of the span that wrote it (when it carried one)."""
+    parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
+    with _tracer.start_as_current_span(
+        name, context=parent, kind=SpanKind.CONSUMER, attributes=dict(attributes)
+    ) as span:
+        yield span
+
+
+@contextmanager
+def producer_span(
+    name: str, traceparent: str | None, attributes: Mapping[str, Any]
+) -> Iterator[Span]:
+    """The relay's publishing of one event, in the trace of the work that wrote it."""
+    parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
+    with _tracer.start_as_current_span(
+        name, context=parent, kind=SpanKind.PRODUCER, attributes=dict(attributes)
+    ) as span:
+        yield span

@@ -1,0 +1,88 @@
+"""chassis.tracing's own decisions: which sampler the `OTEL_*` variables ask for, that a
+query or call no request or event started is no trace, and bad settings in one line."""
+
+from __future__ import annotations
+
+import pytest
+from chassis import tracing
+from chassis.tracing import NoOrphanCalls, sampler_from_env
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+
+def recorded_with(sampler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the spans a small piece of work leaves under these settings."""
+    for name, value in sampler_env.items():
+        monkeypatch.setenv(name, value)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=NoOrphanCalls(sampler_from_env()))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with (
+        tracer.start_as_current_span("GET /v1/things/{id}", kind=SpanKind.SERVER),
+        tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT),
+    ):
+        pass
+    with tracer.start_as_current_span("XREADGROUP", kind=SpanKind.CLIENT):  # a poll
+        pass
+    return [span.name for span in exporter.get_finished_spans()]
+
+
+def test_a_request_is_traced_and_a_poll_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1"}
+    assert recorded_with(env, monkeypatch) == ["SELECT", "GET /v1/things/{id}"]
+
+
+def test_sampling_at_zero_records_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}
+    assert recorded_with(env, monkeypatch) == []
+
+
+def test_a_sampled_callers_trace_is_kept_whatever_the_ratio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    provider = TracerProvider(sampler=NoOrphanCalls(sampler_from_env()))
+    carrier = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    with provider.get_tracer("t").start_as_current_span(
+        "GET /", context=tracing.extract(carrier), kind=SpanKind.SERVER
+    ) as span:
+        assert span.is_recording()
+        assert tracing.current_trace_id() == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER='sometimes' is not supported"),
+        ("OTEL_TRACES_SAMPLER_ARG", "lots", "OTEL_TRACES_SAMPLER_ARG='lots' is not a ratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "1.5", "OTEL_TRACES_SAMPLER_ARG='1.5' is not a ratio"),
+    ],
+)
+def test_a_bad_sampler_setting_stops_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        sampler_from_env()
+    message = str(stopped.value.code)
+    assert message.startswith(expected) and "\n" not in message
+
+
+def test_a_bad_exporter_setting_stops_with_one_line() -> None:
+    with pytest.raises(SystemExit) as stopped:
+        tracing._exporter("zipkin")
+    assert str(stopped.value.code) == (
+        "OTEL_TRACES_EXPORTER='zipkin' is not supported: set it to one of otlp, console, none"
+    )
+
+
+def test_without_a_span_a_fresh_trace_id_still_groups_the_log_lines() -> None:
+    assert not trace.get_current_span().get_span_context().is_valid
+    first, second = tracing.current_trace_id(), tracing.current_trace_id()
+    assert len(first) == 32 and int(first, 16) and first != second

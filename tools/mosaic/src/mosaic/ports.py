@@ -1,22 +1,54 @@
 """Free TCP ports on the loopback interface."""
 
+import random
 import socket
+from pathlib import Path
 
 # The kernel may hand the same free port out twice in a row once we close it; ports for one
 # run are chosen before any process binds them, so remember which ones we gave out.
 _given: set[int] = set()
 
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST = 15000  # above the well-known and most registered services' ports
+_random = random.SystemRandom()
+
 
 def free_port() -> int:
     """A port that was free a moment ago and that this process has not handed out before.
 
-    The kernel picks it; a process that loses the race to bind it fails at start and its
-    supervisor starts it again.
+    Chosen below the kernel's ephemeral range: a port the kernel picks for `bind(0)` comes
+    from that range, which every outgoing connection's local port is also taken from, so a
+    busy machine (a load test, two shops) took such a port for a connection between our
+    choice and the service's bind (`address already in use`, seen twice in one run). A
+    process that still loses the race fails at start and its supervisor starts it again.
     """
-    while True:
+    low, high = _below_ephemeral()
+    for _ in range(200):
+        port = _random.randint(low, high)
+        if port not in _given and _bindable(port):
+            _given.add(port)
+            return port
+    while True:  # the range is full: let the kernel pick
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
+            port = int(sock.getsockname()[1])
         if port not in _given:
             _given.add(port)
             return port
+
+
+def _below_ephemeral() -> tuple[int, int]:
+    try:
+        first = int(EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first = 32768  # Linux's default start
+    return (LOWEST, first - 1) if first - 1 > LOWEST + 1000 else (1024, 65535)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

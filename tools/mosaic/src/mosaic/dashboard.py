@@ -156,6 +156,7 @@ def create_dashboard_app(store: TraceStore, shop: Shop | None = None) -> web.App
     app.router.add_get("/traces/{trace_id}", trace_page)
     app.router.add_get("/traces/{trace_id}/logs", trace_logs)
     app.router.add_static("/static", STATIC)
+    app.router.add_get("/favicon.ico", _no_icon)
     if shop.services:
         app.cleanup_ctx.append(scraping)
     return app
@@ -204,6 +205,10 @@ def _streams(scrape: Scrape) -> list[tuple[str, str, str, float, float | None]]:
         lag = gauge(scrape, _LAG, **match) or 0.0
         rows.append((service, stream, group, lag, gauge(scrape, _PENDING, **match)))
     return rows
+
+
+async def _no_icon(_: web.Request) -> web.Response:
+    return web.Response(status=204)  # browsers ask; a 404 would be a console error
 
 
 def _html(text: str) -> web.Response:

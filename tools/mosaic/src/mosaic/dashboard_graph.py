@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from mosaic.services import Service
 
-COLUMN = 190  # px between layers, left to right
-ROW = 78  # px between services of one layer
+COLUMN = 260  # px between layers, left to right: room for an edge's label
+ROW = 84  # px between services of one layer
 MARGIN = 70
 NODE_WIDTH = 150
 NODE_HEIGHT = 50

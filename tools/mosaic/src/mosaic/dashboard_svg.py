@@ -38,10 +38,14 @@ def lag_colour(lag: float | None) -> str:
     return OK if lag == 0 else SLOW if lag < 100 else BROKEN
 
 
-def describe(traffic: Traffic | None) -> str:
+def describe(traffic: Traffic | None, short: bool = False) -> str:
+    """A node's label; `short`, an edge's (errors only when there are any)."""
     if traffic is None or traffic.rate <= 0:
-        return "idle"
+        return "" if short else "idle"
     p95 = "" if traffic.p95 is None else f" · p95 {traffic.p95 * 1000:.0f} ms"
+    if short:
+        errors = f" · {traffic.error_ratio:.0%} err" if traffic.errors else ""
+        return f"{traffic.rate:.1f}/s{errors}{p95}"
     return f"{traffic.rate:.1f}/s · {traffic.error_ratio:.0%} err{p95}"
 
 
@@ -79,7 +83,11 @@ def _edge(
     else:  # one layer: from the bottom of one to the top of the other
         down = 1 if y2 > y1 else -1
         start, end = (x1, y1 + down * NODE_HEIGHT // 2), (x2, y2 - down * NODE_HEIGHT // 2)
-    mid = ((start[0] + end[0]) // 2, (start[1] + end[1]) // 2 - 4)
+    # The label nearer the callee: the fan of one caller's edges is widest there.
+    mid = (
+        int(start[0] + (end[0] - start[0]) * 0.62),
+        int(start[1] + (end[1] - start[1]) * 0.62) - 3,
+    )
     if edge.event:
         lag = lags.get((edge.caller, edge.callee))
         fill, label, rate = (
@@ -89,7 +97,7 @@ def _edge(
         )
         dash, width = ' stroke-dasharray="7 5"', 2.0
     else:
-        fill, label = colour(traffic), describe(traffic)
+        fill, label = colour(traffic), describe(traffic, short=True)
         rate = traffic.rate if traffic else 0.0
         dash, width = "", 1.5 + min(rate, 20.0) / 4
     kind = "event" if edge.event else "call"
@@ -98,8 +106,8 @@ def _edge(
         f'data-callee="{escape(edge.callee)}" data-rate="{rate:.3f}">'
         f'<line x1="{start[0]}" y1="{start[1]}" x2="{end[0]}" y2="{end[1]}" stroke="{fill}" '
         f'stroke-width="{width:.1f}"{dash} marker-end="url(#arrow)"/>'
-        f'<text x="{mid[0]}" y="{mid[1]}" text-anchor="middle" font-size="10" '
-        f'fill="#333">{escape(label)}</text></g>'
+        f'<text x="{mid[0]}" y="{mid[1]}" text-anchor="middle" font-size="10" fill="#222" '
+        f'stroke="#fff" stroke-width="3" paint-order="stroke">{escape(label)}</text></g>'
     )
 
 

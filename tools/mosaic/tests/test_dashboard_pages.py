@@ -1,7 +1,8 @@
 """The dashboard served as the runner serves it: the graph's numbers come from a real HTTP
 scrape of an ops port's /metrics (here a small server whose counters grow on each scrape),
-a trace's waterfall from an OTLP export, its log lines from log files as `mosaic logs`
-reads them; static files are local, and htmx is the frontend's vendored copy."""
+only once someone looks; a trace's waterfall from an OTLP export, its log lines from log
+files as `mosaic logs` reads them; static files are local, and htmx is the frontend's
+vendored copy."""
 
 from __future__ import annotations
 
@@ -108,6 +109,10 @@ async def test_the_graph_shows_what_the_ops_ports_count(
     dashboard: tuple[str, TraceStore, OpsPort],
 ) -> None:
     url, _, ops = dashboard
+    quiet_until = time.monotonic() + 2.5  # over one scrape interval
+    while time.monotonic() < quiet_until:  # nobody looks yet: the processes are left alone
+        assert ops.scrapes == 0, "scraped with nobody looking"
+        await asyncio.sleep(0.1)
     status, html, headers = await get(f"{url}/")
     assert status == 200
     assert "unsafe-inline" not in headers["Content-Security-Policy"]

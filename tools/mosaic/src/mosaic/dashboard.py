@@ -100,6 +100,7 @@ def create_dashboard_app(store: TraceStore, shop: Shop | None = None) -> web.App
         return web.json_response({"trace_id": trace_id, "spans": spans})
 
     def live() -> str:
+        scraper.watched()
         window = scraper.window()
         nodes, calls, lags = _traffic(window, shop.services, shop.edges)
         latest = window[1] if window else Scrape(0.0)

@@ -2,6 +2,10 @@
 seconds, the processes taken from the runner's table (the same list its Prometheus target
 file is written from). A few recent scrapes are kept so rates span `WINDOW` scrapes: steady
 enough to read, recent enough to see a checkout move the graph.
+
+It scrapes only while someone looks (a page or a poll in the last `IDLE_AFTER` seconds):
+every scrape costs each process a `/metrics` rendering, which `mosaic bench` and a
+quiet shop should not pay for a dashboard nobody has open.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from mosaic.prometheus_targets import targets
 SCRAPE_EVERY = 2.0  # seconds, as the page polls
 WINDOW = 5  # scrapes kept: rates over the last ~10 s
 TIMEOUT = 1.5  # seconds for one target; a slow process is left out of that scrape
+IDLE_AFTER = 30.0  # seconds without a look before scraping stops
 
 Processes = Callable[[], list[dict[str, Any]]]
 
@@ -28,6 +33,13 @@ class Scraper:
     def __init__(self, processes: Processes) -> None:
         self.processes = processes
         self.scrapes: deque[Scrape] = deque(maxlen=WINDOW)
+        self._looked_at = float("-inf")  # nobody yet
+        self._looked = asyncio.Event()
+
+    def watched(self) -> None:
+        """Someone looks at the dashboard: scrape (again) for the next `IDLE_AFTER` s."""
+        self._looked_at = time.monotonic()
+        self._looked.set()
 
     def window(self) -> tuple[Scrape, Scrape] | None:
         """The oldest and the latest scrape kept; None until there are two."""
@@ -46,6 +58,10 @@ class Scraper:
         timeout = aiohttp.ClientTimeout(total=TIMEOUT)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
+                if time.monotonic() - self._looked_at > IDLE_AFTER:
+                    self._looked.clear()
+                    await self._looked.wait()
+                    self.scrapes.clear()  # an old window would make a rate over the idle gap
                 began = time.monotonic()
                 await self.scrape_once(session)
                 await asyncio.sleep(max(0.0, SCRAPE_EVERY - (time.monotonic() - began)))

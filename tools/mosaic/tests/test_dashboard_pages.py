@@ -77,6 +77,7 @@ async def dashboard(tmp_path: Path) -> AsyncIterator[tuple[str, TraceStore, OpsP
         services=["frontend", "notifications", "orders"],
         edges=EDGES,
         first="frontend",
+        workers=frozenset({"notifications"}),
         processes=lambda: processes,
         logs=tmp_path / "logs",
     )
@@ -134,6 +135,7 @@ async def test_the_graph_shows_what_the_ops_ports_count(
     call = re.search(r'data-caller="frontend" data-callee="orders" data-rate="([0-9.]+)"', live)
     assert call and float(call.group(1)) > 0
     assert "lag 2" in live and "3 pending" in live
+    assert "reads events · lag 2" in live  # a worker is coloured and labelled by its lag
     assert "No traffic yet" not in live
     assert "restarting" in live and "relay x1" in live
 

@@ -70,6 +70,7 @@ class Shop:
     services: list[str] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     first: str | None = None  # the edge service
+    workers: frozenset[str] = frozenset()  # services that serve no HTTP, only read events
     processes: Callable[[], list[dict[str, Any]]] = list
     logs: Path | None = None
 
@@ -105,7 +106,7 @@ def create_dashboard_app(store: TraceStore, shop: Shop | None = None) -> web.App
         nodes, calls, lags = _traffic(window, shop.services, shop.edges)
         latest = window[1] if window else Scrape(0.0)
         return live_panel(
-            graph_svg(graph, nodes, calls, lags),
+            graph_svg(graph, nodes, calls, lags, _worker_lags(shop.workers, lags)),
             legend_html(),
             health_table(shop.processes()),
             backlog_table(_outboxes(latest, shop.services), _streams(latest)),
@@ -181,6 +182,18 @@ def _traffic(
         if e.event
     }
     return nodes, calls, lags
+
+
+def _worker_lags(
+    workers: frozenset[str], lags: dict[tuple[str, str], float | None]
+) -> dict[str, float | None]:
+    found: dict[str, float | None] = {}
+    for worker in workers:
+        known = [
+            lag for (_, consumer), lag in lags.items() if consumer == worker and lag is not None
+        ]
+        found[worker] = sum(known) if known else None
+    return found
 
 
 def _outboxes(scrape: Scrape, services: list[str]) -> dict[str, tuple[float, float | None]]:

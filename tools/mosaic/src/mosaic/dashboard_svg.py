@@ -54,7 +54,10 @@ def graph_svg(
     nodes: Mapping[str, Traffic],
     calls: Mapping[tuple[str, str], Traffic],
     lags: Mapping[tuple[str, str], float | None],
+    workers: Mapping[str, float | None] | None = None,
 ) -> str:
+    """`workers`: the services that serve no HTTP (only read events), with their lag."""
+    workers = workers or {}
     parts = [
         f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {graph.width} '
         f'{graph.height}" width="{graph.width}" height="{graph.height}" role="img" '
@@ -66,7 +69,10 @@ def graph_svg(
     for edge in graph.edges:
         parts.append(_edge(graph, edge, calls.get((edge.caller, edge.callee)), lags))
     for name, (x, y) in sorted(graph.positions.items()):
-        parts.append(_node(name, x, y, nodes.get(name)))
+        if name in workers:
+            parts.append(_worker(name, x, y, workers[name]))
+        else:
+            parts.append(_node(name, x, y, nodes.get(name)))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -112,16 +118,26 @@ def _edge(
 
 
 def _node(name: str, x: int, y: int, traffic: Traffic | None) -> str:
-    left, top = x - NODE_WIDTH // 2, y - NODE_HEIGHT // 2
     rate = traffic.rate if traffic else 0.0
+    return _box(name, x, y, rate, colour(traffic), describe(traffic))
+
+
+def _worker(name: str, x: int, y: int, lag: float | None) -> str:
+    """A service that only reads events: its colour and label are its consumers' lag."""
+    label = "reads events" + ("" if lag is None else f" · lag {lag:.0f}")
+    return _box(name, x, y, 0.0, lag_colour(lag), label)
+
+
+def _box(name: str, x: int, y: int, rate: float, fill: str, label: str) -> str:
+    left, top = x - NODE_WIDTH // 2, y - NODE_HEIGHT // 2
     return (
         f'<g class="node" data-service="{escape(name)}" data-rate="{rate:.3f}">'
         f'<rect x="{left}" y="{top}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8" '
-        f'fill="{colour(traffic)}" stroke="#333" stroke-width="1"/>'
+        f'fill="{fill}" stroke="#333" stroke-width="1"/>'
         f'<text x="{x}" y="{y - 5}" text-anchor="middle" font-size="14" font-weight="bold" '
         f'fill="#111">{escape(name)}</text>'
         f'<text x="{x}" y="{y + 13}" text-anchor="middle" font-size="10" '
-        f'fill="#111">{escape(describe(traffic))}</text></g>'
+        f'fill="#111">{escape(label)}</text></g>'
     )
 
 

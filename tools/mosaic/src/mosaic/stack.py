@@ -290,6 +290,7 @@ class Stack:
 
     async def _start_dashboard(self, services: list[Service]) -> None:
         """The traces' receiver and the live dashboard, in this loop (see mosaic.dashboard)."""
+        from mosaic.containers import WEB
         from mosaic.dashboard import Shop, start_dashboard
         from mosaic.dashboard_graph import graph_edges
         from mosaic.log_files import logs_folder
@@ -300,6 +301,7 @@ class Stack:
             services=[s.name for s in services],
             edges=await asyncio.to_thread(graph_edges, services),  # imports the routes: ~1 s
             first=next((s.name for s in services if s.edge), None),
+            workers=frozenset(s.name for s in services if WEB not in s.processes),
             processes=lambda: [p.status() for p in self.processes],
             logs=logs_folder(self.options.home),
         )

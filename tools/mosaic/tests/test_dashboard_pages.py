@@ -145,8 +145,10 @@ async def test_a_trace_opens_as_a_waterfall_with_links_to_its_log_lines(
 ) -> None:
     url, store, _ = dashboard
     store.add_export(export())
+    store.add_export(export(OTHER_TRACE, root="catalog"))  # began inside a service, later
     _, html, _ = await get(f"{url}/")
     assert f'href="/traces/{TRACE}"' in html
+    assert f'href="/traces/{OTHER_TRACE}"' not in html  # the list is the shoppers' requests
     status, waterfall, _ = await get(f"{url}/traces/{TRACE}")
     assert status == 200
     assert waterfall.count('class="span') == 2
@@ -161,7 +163,7 @@ async def test_a_trace_opens_as_a_waterfall_with_links_to_its_log_lines(
     _, every, _ = await get(f"{url}/traces/{TRACE}/logs")
     assert "order placed" in every and "checkout answered" in every
 
-    assert (await get(f"{url}/traces/{OTHER_TRACE}"))[0] == 404
+    assert (await get(f"{url}/traces/{'f' * 32}"))[0] == 404
     assert (await get(f"{url}/traces/not-a-trace"))[0] == 400
     assert (await get(f"{url}/traces/{TRACE}/logs?service=nobody"))[0] == 400
 
@@ -178,17 +180,17 @@ async def test_static_files_are_served_and_htmx_is_the_frontends_copy(
     assert (await get(f"{url}/static/dashboard.css"))[0] == 200
 
 
-def export() -> bytes:
+def export(trace: str = TRACE, root: str = "frontend") -> bytes:
     request = ExportTraceServiceRequest()
     for service, span_id, parent, status in (
-        ("frontend", "00f067aa0ba902b7", "", 0),
+        (root, "00f067aa0ba902b7", "", 0),
         ("orders", "00f067aa0ba902b8", "00f067aa0ba902b7", 2),
     ):
         resource = request.resource_spans.add()
         attribute: Any = resource.resource.attributes.add()
         attribute.key, attribute.value.string_value = "service.name", service
         span = resource.scope_spans.add().spans.add()
-        span.trace_id, span.span_id = bytes.fromhex(TRACE), bytes.fromhex(span_id)
+        span.trace_id, span.span_id = bytes.fromhex(trace), bytes.fromhex(span_id)
         span.parent_span_id = bytes.fromhex(parent)
         span.name, span.status.code = f"{service} work", status
         span.start_time_unix_nano, span.end_time_unix_nano = 1_000_000_000, 1_050_000_000

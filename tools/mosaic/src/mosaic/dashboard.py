@@ -49,6 +49,7 @@ from mosaic.traces import TraceStore
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 RECENT_SHOWN = 15
+RECENT_LOOKED_AT = 300  # traces searched for the shoppers' ones
 MAX_LOG_LINES = 2000
 MAX_EXPORT_BYTES = 16 * 1024 * 1024  # one export request; the SDK sends 512 spans at most
 STATIC = Path(__file__).parent / "static"
@@ -110,7 +111,7 @@ def create_dashboard_app(store: TraceStore, shop: Shop | None = None) -> web.App
             legend_html(),
             health_table(shop.processes()),
             backlog_table(_outboxes(latest, shop.services), _streams(latest)),
-            traces_table(store.recent(RECENT_SHOWN)),
+            traces_table(_shoppers_traces(store, shop.first)),
             quiet=not any(t.rate for t in nodes.values()),
         )
 
@@ -182,6 +183,16 @@ def _traffic(
         if e.event
     }
     return nodes, calls, lags
+
+
+def _shoppers_traces(store: TraceStore, edge: str | None) -> list[dict[str, Any]]:
+    """The latest traces that began at the edge service (what a shopper did): a checkout
+    stays in sight while services' own traces (jobs, a call without context) come and go;
+    `/api/traces` lists them all."""
+    recent = store.recent(RECENT_LOOKED_AT)
+    if edge is not None:
+        recent = [t for t in recent if t["service"] == edge]
+    return recent[:RECENT_SHOWN]
 
 
 def _worker_lags(

@@ -51,7 +51,9 @@ def live_panel(svg: str, legend: str, health: str, backlog: str, traces: str, qu
         f'<section><h2>Service graph</h2>{note}<div class="graph">{svg}</div>{legend}</section>'
         f'<div class="columns"><section><h2>Processes</h2>{health}</section>'
         f"<section><h2>Outbox and consumer lag</h2>{backlog}</section></div>"
-        f"<section><h2>Recent traces</h2>{traces}</section>"
+        f'<section><h2>Recent traces</h2>{traces}<p class="muted">Shoppers\' requests '
+        'only (traces that began at the edge); <a href="/api/traces">every trace</a> as JSON.'
+        "</p></section>"
     )
 
 

@@ -10,22 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mosaic.chromium import chromium_path, is_executable
+from mosaic.chromium import HEADLESS_ARGS, chromium_path, is_executable
 from mosaic.ports import free_port
 from mosaic.testing import UpProcess, up_args
 from playwright.sync_api import Browser, sync_playwright
 
-# Headless Chromium as root in a container, and quiet: nothing it fetches on its own
-# (updates, sync, QUIC probes) may reach outside the machine.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = list(HEADLESS_ARGS)  # mosaic.chromium says why each
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +66,6 @@ def artifacts() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     # Only our own screenshots from an earlier run: the folder may hold others' artifacts.
     for stale in folder.glob("*.png"):
-        if stale.name.startswith(("journey-", "no-js-", "checkout-")):
+        if stale.name.startswith(("journey-", "no-js-", "checkout-", "dashboard-")):
             stale.unlink()
     return folder

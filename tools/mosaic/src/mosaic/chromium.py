@@ -22,6 +22,20 @@ Run = Callable[[Sequence[str]], int]
 Say = Callable[[str], None]
 
 
+# Headless Chromium as root in a container, and quiet: nothing it fetches on its own
+# (updates, sync, QUIC probes) may reach outside the machine. The browser tests' and
+# bench/dashboard_screenshot.py's flags.
+HEADLESS_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
 def chromium_path(environ: Mapping[str, str] = os.environ) -> Path:
     """`$MOSAIC_CHROMIUM` (any Chromium or Chrome executable), else Debian's chromium."""
     return Path(environ.get("MOSAIC_CHROMIUM") or DEBIAN_CHROMIUM)

@@ -107,7 +107,8 @@ def up(
     dashboard_port: Annotated[
         int | None,
         typer.Option(
-            help="Port of the dashboard: recent traces, and the OTLP/HTTP receiver every "
+            help="Port of the dashboard (the live service graph, process states, outbox "
+            "and lag, recent traces and their log lines) and of the OTLP/HTTP receiver every "
             "process exports its spans to. Default: 8090 if free, else any free port; "
             "printed after the ready line.",
             min=1,
@@ -138,7 +139,8 @@ def up(
     $MOSAIC_HOME/logs (rotated, bounded) for `mosaic logs`. Services that send mail get
     a local SMTP sink; read the mail on the dev mailbox page. Every process sends its
     spans (OpenTelemetry) to the runner, which keeps the recent traces for the dashboard
-    (sampling: OTEL_TRACES_SAMPLER_ARG, default 1.0 here). Ctrl-C or `mosaic down`
+    (sampling: OTEL_TRACES_SAMPLER_ARG, default 1.0 here); the dashboard also scrapes
+    every process's /metrics to colour the service graph by live traffic. Ctrl-C or `mosaic down`
     stops everything; data (and mail) persists.
     """
     import asyncio

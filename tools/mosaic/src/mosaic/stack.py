@@ -118,7 +118,7 @@ class Stack:
         for issued in ensure_pki(self.options.home, identities):
             self.logs.note(f"issued the {issued.describe()}")
 
-        await self._start_dashboard()
+        await self._start_dashboard(services)
         if any("smtp" in s.backing for s in services):
             await self._start_mailbox()
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
@@ -288,15 +288,26 @@ class Stack:
         self.mailbox_url = f"http://127.0.0.1:{port}"
         self.logs.note(f"dev mailbox: SMTP on {self._smtp_url}, mail in {mailbox.folder}")
 
-    async def _start_dashboard(self) -> None:
-        """The traces' receiver and page, in this loop (see mosaic.dashboard)."""
-        from mosaic.dashboard import start_dashboard
+    async def _start_dashboard(self, services: list[Service]) -> None:
+        """The traces' receiver and the live dashboard, in this loop (see mosaic.dashboard)."""
+        from mosaic.containers import WEB
+        from mosaic.dashboard import Shop, start_dashboard
+        from mosaic.dashboard_graph import graph_edges
+        from mosaic.log_files import logs_folder
         from mosaic.traces import TraceStore
 
         store, wanted = TraceStore(), self.options.dashboard_port
+        shop = Shop(
+            services=[s.name for s in services],
+            edges=await asyncio.to_thread(graph_edges, services),  # imports the routes: ~1 s
+            first=next((s.name for s in services if s.edge), None),
+            workers=frozenset(s.name for s in services if WEB not in s.processes),
+            processes=lambda: [p.status() for p in self.processes],
+            logs=logs_folder(self.options.home),
+        )
         try:
             runner, port = await start_dashboard(
-                store, DEFAULT_DASHBOARD_PORT if wanted is None else wanted
+                store, DEFAULT_DASHBOARD_PORT if wanted is None else wanted, shop
             )
         except OSError:
             if wanted is not None:
@@ -304,7 +315,7 @@ class Stack:
                     f"port {wanted} for the dashboard is already in use",
                     "Pick another with `mosaic up --dashboard-port N`.",
                 ) from None
-            runner, port = await start_dashboard(store, 0)
+            runner, port = await start_dashboard(store, 0, shop)
         self._closers.append(runner.cleanup)
         self.dashboard_url = f"http://127.0.0.1:{port}"
 

@@ -76,6 +76,8 @@ def export_tree(ref: str, into: Path) -> Path:
         capture_output=True,
     ).stdout
     tree = into / f"tree-{re.sub(r'[^A-Za-z0-9]', '_', ref)}"
+    if tree.exists():  # variants of one ref with different settings share its files
+        return tree
     tree.mkdir()
     tar_path = into / "tree.tar"
     tar_path.write_bytes(archive)

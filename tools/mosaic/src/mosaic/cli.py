@@ -138,7 +138,8 @@ def up(
     $MOSAIC_HOME/logs (rotated, bounded) for `mosaic logs`. Services that send mail get
     a local SMTP sink; read the mail on the dev mailbox page. Every process sends its
     spans (OpenTelemetry) to the runner, which keeps the recent traces for the dashboard
-    (sampling: OTEL_TRACES_SAMPLER_ARG, default 1.0 here). Ctrl-C or `mosaic down`
+    (every order and cart change; page views at OTEL_TRACES_SAMPLER_ARG, default 0.1
+    here; MOSAIC_TRACE_EVERY_WRITE=false samples all at the ratio). Ctrl-C or `mosaic down`
     stops everything; data (and mail) persists.
     """
     import asyncio

@@ -180,8 +180,9 @@ def tracing_env(endpoint: str, service: Service | None = None) -> dict[str, str]
     OTEL_TRACES_EXPORTER (e.g. `console`) win. Without `service` (the in-process host) the
     chassis names the resource."""
     ratio = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "0.1")
-    # A ratio of 0 asks for no traces at all: an order's neither.
-    every_write = "false" if ratio.strip() in ("0", "0.0") else "true"
+    # A ratio of 0 asks for no traces at all: an order's neither. (A ratio that is no
+    # number is left to the chassis, which stops with one line naming the variable.)
+    every_write = "false" if _is_zero(ratio) else "true"
     env = {
         "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "otlp"),
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
@@ -194,3 +195,10 @@ def tracing_env(endpoint: str, service: Service | None = None) -> dict[str, str]
     if service is not None:
         env["OTEL_SERVICE_NAME"] = service.name
     return env
+
+
+def _is_zero(ratio: str) -> bool:
+    try:
+        return float(ratio) == 0
+    except ValueError:
+        return False

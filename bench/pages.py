@@ -1,6 +1,7 @@
 """Pages per second through the whole shop: a quick probe for before/after comparisons.
 
 Run: .venv/bin/python bench/pages.py [--variant before=HEAD~1 --variant after]
+     [--variant off,OTEL_SDK_DISABLED=true --variant on,OTEL_TRACES_SAMPLER_ARG=0.1]
      [--page product --page home --page cart] [--concurrency 16] [--seconds 8] [--rounds 3]
 
 Each variant is a `mosaic up` on its own new $MOSAIC_HOME: `after` (no `=REF`) runs the
@@ -59,6 +60,7 @@ PAGES = ("product", "home", "cart", "category")
 class Variant:
     label: str
     ref: str | None  # None: the working tree
+    env: dict[str, str] = field(default_factory=dict)  # the runner's, e.g. OTEL_* settings
     up: UpProcess | None = None
     url: str = ""
     pids: dict[str, int] = field(default_factory=dict)
@@ -74,6 +76,8 @@ def export_tree(ref: str, into: Path) -> Path:
         capture_output=True,
     ).stdout
     tree = into / f"tree-{re.sub(r'[^A-Za-z0-9]', '_', ref)}"
+    if tree.exists():  # variants of one ref with different settings share its files
+        return tree
     tree.mkdir()
     tar_path = into / "tree.tar"
     tar_path.write_bytes(archive)
@@ -99,9 +103,9 @@ def tree_env(tree: Path) -> dict[str, str]:
 def started(variants: list[Variant], scratch: Path) -> Iterator[None]:
     with ExitStack() as stack:
         for variant in variants:
-            env: dict[str, str] = {}
+            env = dict(variant.env)
             if variant.ref is not None:
-                env = tree_env(export_tree(variant.ref, scratch))
+                env.update(tree_env(export_tree(variant.ref, scratch)))
             home = scratch / f"home-{variant.label}"
             home.mkdir()
             up = UpProcess(home, free_port(), extra_env=env)
@@ -287,8 +291,16 @@ async def one_window(
 
 
 def parse_variant(text: str) -> Variant:
-    label, _, ref = text.partition("=")
-    return Variant(label, ref or None)
+    """`LABEL[=GITREF][,VAR=VALUE...]`: the variables go into the runner's environment."""
+    head, *settings = text.split(",")
+    label, _, ref = head.partition("=")
+    env = {}
+    for setting in settings:
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            raise SystemExit(f"--variant {text!r}: write each setting as VAR=VALUE after a comma")
+        env[name] = value
+    return Variant(label, ref or None, env)
 
 
 def median_of(rows: list[dict[str, Any]], key: str) -> float:
@@ -377,7 +389,8 @@ def main() -> None:
         "--variant",
         action="append",
         default=[],
-        help="LABEL or LABEL=GITREF (repeatable; default: one variant, the working tree)",
+        help="LABEL[=GITREF][,VAR=VALUE...] (repeatable; default: one variant, the working"
+        " tree), e.g. off,OTEL_SDK_DISABLED=true or r01,OTEL_TRACES_SAMPLER_ARG=0.1",
     )
     parser.add_argument("--page", action="append", choices=PAGES, help="default: product")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in flight")

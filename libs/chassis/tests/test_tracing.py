@@ -1,15 +1,19 @@
 """chassis.tracing's own decisions: which sampler the `OTEL_*` variables ask for, that a
-query or call no request or event started is no trace, and bad settings in one line."""
+query or call no request or event started is no trace, that an unsampled request pays for
+no span below it (issue 14 item 7), that every write is traced when asked, and bad
+settings in one line."""
 
 from __future__ import annotations
 
 import pytest
 from chassis import tracing
-from chassis.tracing import NoOrphanCalls, sampler_from_env
+from chassis.tracing import EveryWrite, NoOrphanCalls, sampler_from_env
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import SpanKind
 
 
@@ -86,3 +90,83 @@ def test_without_a_span_a_fresh_trace_id_still_groups_the_log_lines() -> None:
     assert not trace.get_current_span().get_span_context().is_valid
     first, second = tracing.current_trace_id(), tracing.current_trace_id()
     assert len(first) == 32 and int(first, 16) and first != second
+
+
+def traced_by(
+    ratio: float, monkeypatch: pytest.MonkeyPatch, *, every_write: bool = False
+) -> InMemorySpanExporter:
+    """The chassis's spans go to a provider of this test, sampling at `ratio`."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", str(ratio))
+    sampler: Sampler = NoOrphanCalls(sampler_from_env())
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=EveryWrite(sampler) if every_write else sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "_tracer", provider.get_tracer("chassis"))
+    return exporter
+
+
+def a_request(method: str = "GET", headers: dict[str, str] | None = None) -> dict[str, str]:
+    """What a request's work sees: whether instrumentations run, and what a call passes on."""
+    span, token = tracing.start_server_span(method, headers or {})
+    try:
+        tracing.name_server_span(method, "/v1/products/{id}", 200)
+        seen = {"instrumented": str(is_instrumentation_enabled())}
+        with tracing.client_span("currency", "GET") as call:
+            seen["own_call_span"] = str(call is not span)
+            tracing.inject(seen)
+        return seen
+    finally:
+        tracing.end_server_span(span, token, 200)
+
+
+def is_sampled(traceparent: str) -> bool:
+    return bool(int(traceparent.rsplit("-", 1)[1], 16) & 1)  # the flags' sampled bit
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0])
+def test_an_unsampled_request_builds_no_attributes_and_no_span_below_it(
+    ratio: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = traced_by(ratio, monkeypatch)
+    built: list[str] = []
+    builder = tracing.server_attributes
+
+    def counted(method: str) -> dict[str, str]:
+        built.append(method)
+        return builder(method)
+
+    monkeypatch.setattr(tracing, "server_attributes", counted)
+
+    seen = a_request()
+
+    recorded = [span.name for span in exporter.get_finished_spans()]
+    if ratio:
+        assert built == ["GET"] and recorded == ["GET currency", "GET /v1/products/{id}"]
+        assert seen["instrumented"] == "True" and seen["own_call_span"] == "True"
+        assert is_sampled(seen["traceparent"])
+    else:
+        # No attributes, no client span, and Valkey's and SQLAlchemy's instrumentations
+        # told to make none; the callee still learns that the trace is not sampled.
+        assert built == [] and recorded == []
+        assert seen["instrumented"] == "False" and seen["own_call_span"] == "False"
+        assert not is_sampled(seen["traceparent"])
+    assert is_instrumentation_enabled()  # the request's context is gone with it
+
+
+def test_every_write_is_traced_whatever_the_ratio_and_reads_by_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exporter = traced_by(0.0, monkeypatch, every_write=True)
+    a_request("GET")
+    assert exporter.get_finished_spans() == ()
+    a_request("POST")
+    assert {span.name for span in exporter.get_finished_spans()} == {
+        "GET currency",
+        "POST /v1/products/{id}",
+    }
+    # A write inside a trace its caller did not sample stays unsampled: one trace, one say.
+    exporter.clear()
+    unsampled = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}
+    assert not is_sampled(a_request("POST", unsampled)["traceparent"])
+    assert exporter.get_finished_spans() == ()

@@ -17,6 +17,12 @@ Settings, all standard (https://opentelemetry.io/docs/specs/otel/configuration/s
 
 Spans leave through the batch processor: the request that made them never waits for the
 export, and one export carries many spans.
+
+An unsampled request costs next to nothing (issue 14 item 7, docs/performance.md): its
+span is the SDK's non-recording one, and the context it runs in also says "suppress
+instrumentation", which the maintained instrumentations (redis, SQLAlchemy) and our own
+client spans check first, so no span below it is made, named or given attributes. Its
+`traceparent` (flag 00) still goes on to callees and events, so they do not sample it anew.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import propagate, trace
-from opentelemetry.context import Context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -52,6 +58,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, TraceS
 from opentelemetry.util.types import Attributes
 
 EXPORTERS = ("otlp", "console", "none")
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TRACEPARENT_FIELD = "traceparent"  # in a stream entry, beside the event
 
 _tracer = trace.get_tracer("chassis")
@@ -68,9 +75,10 @@ def configure_tracing(service: str, process: str = "web") -> None:
     attributes = {"service.name": service, "mosaic.process": process}
     if os.environ.get("OTEL_SERVICE_NAME"):
         attributes.pop("service.name")  # Resource.create puts the variable's value in
-    provider = TracerProvider(
-        resource=Resource.create(attributes), sampler=NoOrphanCalls(sampler_from_env())
-    )
+    sampler: Sampler = NoOrphanCalls(sampler_from_env())
+    if os.environ.get("MOSAIC_TRACE_EVERY_WRITE", "").strip().lower() in ("1", "true", "yes"):
+        sampler = EveryWrite(sampler)
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     if exporter is not None:
         # The console's output is for a person watching: each span when it ends.
         console = isinstance(exporter, ConsoleSpanExporter)
@@ -137,6 +145,42 @@ class NoOrphanCalls(Sampler):
         return f"NoOrphanCalls{{{self.inner.get_description()}}}"
 
 
+class EveryWrite(Sampler):
+    """Keeps every trace that a request changing something starts (an order placed, a cart
+    changed: POST, PUT, PATCH, DELETE arriving with no trace of its own), whatever the
+    ratio; anything else is the inner sampler's to decide.
+
+    For `mosaic up` (`MOSAIC_TRACE_EVERY_WRITE`, which the runner sets): a newcomer must
+    find the trace of their own order, while page views are sampled at a ratio, since a
+    recorded span costs ~150 us of CPU and a product page is 18 of them. The server span
+    is named by its method when it starts (`start_server_span`), so the name says it.
+    """
+
+    def __init__(self, inner: Sampler) -> None:
+        self.inner = inner
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if kind is SpanKind.SERVER and name in WRITES:
+            parent = trace.get_current_span(parent_context).get_span_context()
+            if not parent.is_valid:
+                return SamplingResult(Decision.RECORD_AND_SAMPLE)
+        return self.inner.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return f"EveryWrite{{{self.inner.get_description()}}}"
+
+
 def _exporter(name: str) -> SpanExporter | None:
     name = name.strip().lower()
     if name == "otlp":
@@ -186,14 +230,52 @@ def start_server_span(method: str, headers: Mapping[str, str]) -> tuple[Span, ob
     product route (cProfile, `bench/profile_route.py`), that one took a quarter of the
     request's CPU, sampled or not: it decodes every header and sets about ten attributes
     (raw path and URL among them, which we then had to overwrite), and wraps every ASGI
-    message. This is one extract, one span and four attributes.
+    message. This is one extract, one span and four attributes, and no attribute when
+    unsampled.
     """
     parent = propagate.extract(headers) if TRACEPARENT_FIELD in headers else None
-    span = _tracer.start_span(
-        method, context=parent, kind=SpanKind.SERVER, attributes={"http.request.method": method}
-    )
+    span = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
     _request_span.set(span)  # the caller's identity goes on it, whatever span is current then
-    return span, context_api.attach(trace.set_span_in_context(span))
+    if span.is_recording():
+        span.set_attributes(server_attributes(method))
+    return span, context_api.attach(_context_of(span))
+
+
+def server_attributes(method: str) -> dict[str, str]:
+    """A request span's attributes at its start; asked for only when it is recorded."""
+    return {"http.request.method": method}
+
+
+def _context_of(span: Span) -> Context:
+    """The context to run a span's work in. An unsampled span's also suppresses the
+    instrumentations below it (see the module's docstring): none of them makes a span."""
+    current = trace.set_span_in_context(span)
+    recording = span.is_recording()
+    if recording == sampled():
+        return current
+    # A recorded span inside an unsampled one (a write kept by EveryWrite, in-process) lifts it.
+    return context_api.set_value(_SUPPRESS_INSTRUMENTATION_KEY, not recording, current)
+
+
+def sampled() -> bool:
+    """False inside an unsampled trace: nothing below needs a span or its attributes."""
+    return not context_api.get_value(_SUPPRESS_INSTRUMENTATION_KEY)
+
+
+@contextmanager
+def _current(span: Span) -> Iterator[Span]:
+    """`start_as_current_span`'s work for a span already started, in `_context_of` it."""
+    token = context_api.attach(_context_of(span))
+    try:
+        yield span
+    except BaseException as error:
+        if span.is_recording():
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        raise
+    finally:
+        span.end()
+        context_api.detach(token)
 
 
 def end_server_span(span: Span, token: object, status: int) -> None:
@@ -261,7 +343,13 @@ def client_span(callee: str, method: str) -> Iterator[Span]:
     sampled, ~100 us of CPU per call (cProfile of the frontend's product page, which makes
     three), and never saw a call to an app in this process. No path either: the callee's
     span names the route's template, and a path may hold a token.
+
+    Inside an unsampled trace there is no span: the caller's (unsampled) context is what
+    `inject` passes on, which is all the callee needs to not sample it either.
     """
+    if not sampled():
+        yield trace.get_current_span()
+        return
     with _tracer.start_as_current_span(
         f"{method} {callee}",
         kind=SpanKind.CLIENT,
@@ -276,9 +364,10 @@ def consumer_span(
 ) -> Iterator[Span]:
     """The handling of one event, a child of the span that wrote it (when it carried one)."""
     parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
-    with _tracer.start_as_current_span(
-        name, context=parent, kind=SpanKind.CONSUMER, attributes=dict(attributes)
-    ) as span:
+    span = _tracer.start_span(name, context=parent, kind=SpanKind.CONSUMER)
+    if span.is_recording():
+        span.set_attributes(attributes)
+    with _current(span):
         yield span
 
 
@@ -288,7 +377,8 @@ def producer_span(
 ) -> Iterator[Span]:
     """The relay's publishing of one event, in the trace of the work that wrote it."""
     parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
-    with _tracer.start_as_current_span(
-        name, context=parent, kind=SpanKind.PRODUCER, attributes=dict(attributes)
-    ) as span:
+    span = _tracer.start_span(name, context=parent, kind=SpanKind.PRODUCER)
+    if span.is_recording():
+        span.set_attributes(attributes)
+    with _current(span):
         yield span

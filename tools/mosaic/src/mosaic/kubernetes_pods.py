@@ -20,11 +20,13 @@ TAG = "dev"  # never `latest`: an overlay's kustomize `images:` sets the release
 UID = 10001  # the images' user (deploy/images/Containerfile)
 CONFIG = "mosaic-config"  # the shop's settings that are no secret: SHOP_URL
 CA_CONFIG, TRUST_CONFIG = "mosaic-ca", "mosaic-trust"  # public: the CA, the token keys
-# Not measured in a cluster yet. From docs/performance.md "What `mosaic up` costs": each
-# process holds 71-112 MiB RSS after a warm start, so 128 Mi is requested; the limit leaves
-# room for load. A start costs 1.5 s of CPU (imports), idle next to nothing.
+# From bench/pod_sizing.py (docs/performance.md, "What a pod needs"; not yet measured in a
+# cluster): a process holds 93-132 MiB RSS idle and at most 154 MiB under the mix at
+# 118 requests/s, so 160 Mi is requested and the limit leaves 1.6x that peak. CPU: 1-5
+# millicores idle; under that load 4-411 (the frontend busiest), so 100m is requested (the
+# autoscalers add replicas at 70 % of it) and a burst may take a whole core.
 RESOURCES = {
-    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "requests": {"cpu": "100m", "memory": "160Mi"},
     "limits": {"cpu": "1", "memory": "256Mi"},
 }
 # The chassis drains requests for SHUTDOWN_GRACE_SECONDS (10 s) after SIGTERM; then

@@ -5,8 +5,6 @@ every service a Certificate with the profile of our PKI's leaves and the names i
 dial; every pod's identity folder from its own service's Secrets."""
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
-import yaml
 from chassis.tls import spiffe_id as chassis_spiffe_id
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,6 +22,8 @@ from mosaic.containers import IDENTITY_DIR
 from mosaic.home import services_dir
 from mosaic.pki.issuing import issue_ca, issue_leaf
 from mosaic.services import Service, discover_services
+
+from tools.mosaic.tests.k8s_render import base_with, committed
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
@@ -43,18 +42,10 @@ def services() -> list[Service]:
     return discover_services(services_dir())
 
 
-def _load(folder: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.yaml")):
-        if path.name != "kustomization.yaml":
-            found += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return found
-
-
 @pytest.fixture(scope="module")
 def objects() -> list[dict[str, Any]]:
     """The component's own objects (not its patches), as committed."""
-    found = _load(ROOT / COMPONENT_DIR)
+    found = committed(ROOT / COMPONENT_DIR)
     assert found and {d["kind"] for d in found} == CERT_MANAGER_KINDS
     return found
 
@@ -62,22 +53,7 @@ def objects() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """`kubectl kustomize` of a throwaway overlay: the base with the component."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed")
-    copy = tmp_path_factory.mktemp("cert-manager") / "k8s"
-    shutil.copytree(ROOT / "deploy/k8s", copy)
-    overlay = copy / "checked"
-    overlay.mkdir()
-    (overlay / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "resources: [../base]\ncomponents: [../components/cert-manager]\n"
-    )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    return base_with("cert-manager", tmp_path_factory.mktemp("cert-manager"))
 
 
 def _pod_specs(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -107,7 +83,7 @@ def test_the_committed_component_is_what_the_service_data_renders(
 def test_kubectl_kustomize_renders_the_base_with_the_component(
     built: list[dict[str, Any]], objects: list[dict[str, Any]]
 ) -> None:
-    base = _load(ROOT / kubernetes.BASE_DIR)
+    base = committed(ROOT / kubernetes.BASE_DIR)
     assert len(built) == len(base) + len(objects)  # patches change objects, add none
     found = {(d["kind"], d["metadata"]["name"]) for d in built if d["kind"] in CERT_MANAGER_KINDS}
     assert found == {(d["kind"], d["metadata"]["name"]) for d in objects}

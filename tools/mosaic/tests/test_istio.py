@@ -5,15 +5,12 @@ installs here); the AuthorizationPolicies allowing exactly the allowlist edges, 
 every pod in mesh mode exactly once, with the identity the chassis will compare."""
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
 from chassis.settings import ServiceSettings, load_settings
 from mosaic import istio, kubernetes, network_policies
 from mosaic.containers import WEB, api_port, container_env, deployed_env
@@ -23,6 +20,8 @@ from mosaic.kubernetes_pods import secret_variables
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.procfile import RELEASE
 from mosaic.services import OPERATOR, Service, discover_services, url_variable
+
+from tools.mosaic.tests.k8s_render import base_with, committed
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
@@ -36,18 +35,10 @@ def services() -> list[Service]:
     return discover_services(services_dir())
 
 
-def _load(folder: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.yaml")):
-        if path.name != "kustomization.yaml":
-            found += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return found
-
-
 @pytest.fixture(scope="module")
 def policies() -> list[dict[str, Any]]:
     """The component's own objects (not its patches), as committed."""
-    found = _load(ROOT / COMPONENT_DIR)
+    found = committed(ROOT / COMPONENT_DIR)
     assert found and {d["kind"] for d in found} == ISTIO_KINDS
     return found
 
@@ -56,22 +47,7 @@ def policies() -> list[dict[str, Any]]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """`kubectl kustomize` of a throwaway overlay: the base with the component, beside copies
     of the committed folders (the `../base` paths real overlays use)."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed")
-    copy = tmp_path_factory.mktemp("istio") / "k8s"
-    shutil.copytree(ROOT / "deploy/k8s", copy)
-    overlay = copy / "checked"
-    overlay.mkdir()
-    (overlay / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "resources: [../base]\ncomponents: [../components/service-mesh-istio]\n"
-    )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    return base_with("service-mesh-istio", tmp_path_factory.mktemp("istio"))
 
 
 def _pod_specs(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -126,7 +102,7 @@ def test_the_committed_component_is_what_the_policy_data_renders(
 def test_kubectl_kustomize_renders_the_base_with_the_component(
     built: list[dict[str, Any]], policies: list[dict[str, Any]]
 ) -> None:
-    base = _load(ROOT / kubernetes.BASE_DIR)
+    base = committed(ROOT / kubernetes.BASE_DIR)
     assert len(built) == len(base) + len(policies)  # patches change objects, add none
     found = {(d["kind"], d["metadata"]["name"]) for d in built if d["kind"] in ISTIO_KINDS}
     assert found == {(d["kind"], d["metadata"]["name"]) for d in policies}

@@ -3,21 +3,20 @@ rendered, rendered by kustomize together with the base, valid for the Kubernetes
 allowing exactly the service graph: the flows the committed policies allow are worked out
 pod by pod and compared with the routes' allowlists and [tool.mosaic], both ways."""
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
 from mosaic import kubernetes, network_policies
 from mosaic.containers import EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
 from mosaic.kubernetes_provision import PROVISION
 from mosaic.network_policies import COMPONENT, COMPONENT_DIR, NAME, SERVERS
 from mosaic.services import OPERATOR, Service, discover_services
+
+from tools.mosaic.tests.k8s_render import base_with, committed
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
@@ -33,18 +32,10 @@ def services() -> list[Service]:
     return discover_services(services_dir())
 
 
-def _load(folder: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.yaml")):
-        if path.name != "kustomization.yaml":
-            found += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return found
-
-
 @pytest.fixture(scope="module")
 def policies() -> list[dict[str, Any]]:
     """The committed component's documents, as an overlay applies them."""
-    found = _load(ROOT / COMPONENT_DIR)
+    found = committed(ROOT / COMPONENT_DIR)
     assert found and {d["kind"] for d in found} == {"NetworkPolicy"}
     return found
 
@@ -54,7 +45,7 @@ def pods() -> list[dict[str, str]]:
     """The labels of every pod of the committed base (the provisioning Job's too), and of the
     backing servers' pods as the dev overlay labels them (the base runs no server)."""
     found = []
-    for d in _load(ROOT / kubernetes.BASE_DIR):
+    for d in committed(ROOT / kubernetes.BASE_DIR):
         if d["kind"] in ("Deployment", "Job"):
             found.append(d["spec"]["template"]["metadata"]["labels"])
         elif d["kind"] == "CronJob":
@@ -124,26 +115,10 @@ def test_the_committed_component_is_what_the_policy_data_renders(
 def test_kubectl_kustomize_renders_the_base_with_the_component(
     tmp_path: Path, policies: list[dict[str, Any]]
 ) -> None:
-    """A throwaway overlay beside copies of the committed folders, with the `../base` paths
-    the overlays to come will use."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed")
-    shutil.copytree(ROOT / "deploy/k8s", tmp_path / "k8s")
-    overlay = tmp_path / "k8s/checked"
-    overlay.mkdir()
-    (overlay / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "resources: [../base]\ncomponents: [../components/network-policies]\n"
-    )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    built = [d for d in yaml.safe_load_all(result.stdout) if d]
+    built = base_with("network-policies", tmp_path)
     found = {d["metadata"]["name"] for d in built if d["kind"] == "NetworkPolicy"}
     assert found == {p["metadata"]["name"] for p in policies}
-    base = _load(ROOT / kubernetes.BASE_DIR)
+    base = committed(ROOT / kubernetes.BASE_DIR)
     assert len(built) == len(base) + len(policies)
     for d in built:
         if d["kind"] != "Namespace":

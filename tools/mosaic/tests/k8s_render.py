@@ -1,0 +1,44 @@
+"""Reading and rendering deploy/k8s in the tests of its components: the committed objects of
+a folder, and the base with one component through `kubectl kustomize`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def committed(folder: Path) -> list[dict[str, Any]]:
+    """Every object of the folder's YAML files but its kustomization, as committed."""
+    found: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            found += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return found
+
+
+def base_with(component: str, workdir: Path) -> list[dict[str, Any]]:
+    """`kubectl kustomize` of a throwaway overlay: the base with `component`, beside copies of
+    the committed folders (the `../base` paths real overlays use). Skips without kubectl."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    copy = workdir / "k8s"
+    shutil.copytree(ROOT / "deploy/k8s", copy)
+    overlay = copy / "checked"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources: [../base]\ncomponents: [../components/{component}]\n"
+    )
+    result = subprocess.run(
+        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -358,26 +358,26 @@ def client_span(callee: str, method: str) -> Iterator[Span]:
         yield span
 
 
-@contextmanager
 def consumer_span(
     name: str, traceparent: str | None, attributes: Mapping[str, Any]
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """The handling of one event, a child of the span that wrote it (when it carried one)."""
-    parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
-    span = _tracer.start_span(name, context=parent, kind=SpanKind.CONSUMER)
-    if span.is_recording():
-        span.set_attributes(attributes)
-    with _current(span):
-        yield span
+    return _event_span(name, traceparent, attributes, SpanKind.CONSUMER)
+
+
+def producer_span(
+    name: str, traceparent: str | None, attributes: Mapping[str, Any]
+) -> AbstractContextManager[Span]:
+    """The relay's publishing of one event, in the trace of the work that wrote it."""
+    return _event_span(name, traceparent, attributes, SpanKind.PRODUCER)
 
 
 @contextmanager
-def producer_span(
-    name: str, traceparent: str | None, attributes: Mapping[str, Any]
+def _event_span(
+    name: str, traceparent: str | None, attributes: Mapping[str, Any], kind: SpanKind
 ) -> Iterator[Span]:
-    """The relay's publishing of one event, in the trace of the work that wrote it."""
     parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
-    span = _tracer.start_span(name, context=parent, kind=SpanKind.PRODUCER)
+    span = _tracer.start_span(name, context=parent, kind=kind)
     if span.is_recording():
         span.set_attributes(attributes)
     with _current(span):

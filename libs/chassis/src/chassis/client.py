@@ -216,7 +216,7 @@ class ServiceClient:
             raise self._unavailable(failure.reason, deadline) from None
         raise AssertionError("unreachable: retry_context either returns or raises")
 
-    async def _measured(
+    async def _checked(
         self,
         method: str,
         path: str,
@@ -227,7 +227,8 @@ class ServiceClient:
         timeout: float | None,
         attempt: int,
     ) -> Response:
-        """One attempt, counted by outcome and attempt number, and timed."""
+        """One attempt, counted by outcome and attempt number, and timed. A failure that
+        is not safe to repeat ends here, with what the callee said or as the callee down."""
         started = time.perf_counter()
         outcome: str | None = "unreachable"
         try:
@@ -235,7 +236,11 @@ class ServiceClient:
             outcome = _outcome(response.status)
         except _Retryable as failure:
             outcome = _failure_outcome(failure)
-            raise
+            if method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers:
+                raise
+            if failure.response is not None:
+                return failure.response
+            raise self._unavailable(failure.reason, deadline) from None
         except UpstreamTimeout:
             outcome = "timeout"
             raise
@@ -251,30 +256,6 @@ class ServiceClient:
                 metrics.http_client_duration.labels(self._caller, self.service).observe(
                     time.perf_counter() - started
                 )
-        return response
-
-    async def _checked(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        body: bytes | None,
-        headers: dict[str, str],
-        deadline: float,
-        timeout: float | None,
-        attempt: int,
-    ) -> Response:
-        try:
-            response = await self._measured(
-                method, path, params, body, headers, deadline, timeout, attempt
-            )
-        except _Retryable as failure:
-            if method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers:
-                raise
-            # Not safe to repeat: hand back what the callee said, or report it as down.
-            if failure.response is not None:
-                return failure.response
-            raise self._unavailable(failure.reason, deadline) from None
         return response
 
     async def _send(

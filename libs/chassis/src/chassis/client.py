@@ -3,9 +3,8 @@
 Every call carries the request id, the trace (OpenTelemetry's `traceparent`) and the
 absolute deadline, and never outlives that deadline. Only idempotent calls are retried
 (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts
-with jittered backoff,
-and only for failures that say nothing was done or that it may be done again: connection
-errors, timeouts, 502/503/504.
+with jittered backoff, and only for failures that say nothing was done or that it may be
+done again: connection errors, timeouts, 502/503/504.
 
 When the callee is hosted in this same process (`chassis.inprocess`, the in-process mode
 the benchmark compares against), the call goes to its app directly instead of the network,

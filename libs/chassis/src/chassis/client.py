@@ -3,9 +3,8 @@
 Every call carries the request id, the trace (OpenTelemetry's `traceparent`) and the
 absolute deadline, and never outlives that deadline. Only idempotent calls are retried
 (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts
-with jittered backoff,
-and only for failures that say nothing was done or that it may be done again: connection
-errors, timeouts, 502/503/504.
+with jittered backoff, and only for failures that say nothing was done or that it may be
+done again: connection errors, timeouts, 502/503/504.
 
 When the callee is hosted in this same process (`chassis.inprocess`, the in-process mode
 the benchmark compares against), the call goes to its app directly instead of the network,
@@ -216,7 +215,7 @@ class ServiceClient:
             raise self._unavailable(failure.reason, deadline) from None
         raise AssertionError("unreachable: retry_context either returns or raises")
 
-    async def _measured(
+    async def _checked(
         self,
         method: str,
         path: str,
@@ -227,7 +226,8 @@ class ServiceClient:
         timeout: float | None,
         attempt: int,
     ) -> Response:
-        """One attempt, counted by outcome and attempt number, and timed."""
+        """One attempt, counted by outcome and attempt number, and timed. A failure that
+        is not safe to repeat ends here, with what the callee said or as the callee down."""
         started = time.perf_counter()
         outcome: str | None = "unreachable"
         try:
@@ -235,7 +235,11 @@ class ServiceClient:
             outcome = _outcome(response.status)
         except _Retryable as failure:
             outcome = _failure_outcome(failure)
-            raise
+            if method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers:
+                raise
+            if failure.response is not None:
+                return failure.response
+            raise self._unavailable(failure.reason, deadline) from None
         except UpstreamTimeout:
             outcome = "timeout"
             raise
@@ -251,30 +255,6 @@ class ServiceClient:
                 metrics.http_client_duration.labels(self._caller, self.service).observe(
                     time.perf_counter() - started
                 )
-        return response
-
-    async def _checked(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        body: bytes | None,
-        headers: dict[str, str],
-        deadline: float,
-        timeout: float | None,
-        attempt: int,
-    ) -> Response:
-        try:
-            response = await self._measured(
-                method, path, params, body, headers, deadline, timeout, attempt
-            )
-        except _Retryable as failure:
-            if method in IDEMPOTENT_METHODS or "Idempotency-Key" in headers:
-                raise
-            # Not safe to repeat: hand back what the callee said, or report it as down.
-            if failure.response is not None:
-                return failure.response
-            raise self._unavailable(failure.reason, deadline) from None
         return response
 
     async def _send(

@@ -86,16 +86,20 @@ class IdTokens:
         self._lock = asyncio.Lock()  # concurrent first calls fetch once, not once each
 
     async def token_for(self, audience: str, session: aiohttp.ClientSession) -> str:
-        cached = self._tokens.get(audience)
-        if cached is not None and cached[1] - time.time() > REFRESH_MARGIN:
-            return cached[0]
+        if (fresh := self._fresh(audience)) is not None:
+            return fresh
         async with self._lock:
-            cached = self._tokens.get(audience)
-            if cached is not None and cached[1] - time.time() > REFRESH_MARGIN:
-                return cached[0]
+            if (fresh := self._fresh(audience)) is not None:  # fetched while we waited
+                return fresh
             token, expires = await self._fetch(audience, session)
             self._tokens[audience] = (token, expires)
             return token
+
+    def _fresh(self, audience: str) -> str | None:
+        cached = self._tokens.get(audience)
+        if cached is not None and cached[1] - time.time() > REFRESH_MARGIN:
+            return cached[0]
+        return None
 
     async def _fetch(self, audience: str, session: aiohttp.ClientSession) -> tuple[str, float]:
         query = urlencode({"audience": audience, "format": "full"})

@@ -37,9 +37,8 @@ class _TimedPool(AsyncAdaptedQueuePool):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        service = metrics.service.get()  # made in Database.open, in its service's context
-        self._wait = metrics.db_pool_wait.labels(service)
-        self._service = service
+        # made in Database.open, in its service's context
+        self._wait = metrics.db_pool_wait.labels(metrics.service.get())
 
     def _do_get(self) -> ConnectionPoolEntry:
         started = time.perf_counter()
@@ -52,7 +51,7 @@ class _TimedPool(AsyncAdaptedQueuePool):
         # dispose() recreates the pool (as its own class, without our keyword): keep the label.
         pool = super().recreate()
         assert isinstance(pool, _TimedPool)
-        pool._wait, pool._service = self._wait, self._service
+        pool._wait = self._wait
         return pool
 
 

@@ -116,9 +116,7 @@ class BrokerPublish:
         # The publishing is a span of the trace that wrote the row; the entry carries this
         # span's context, so the consumer's span is its child.
         with tracing.producer_span(f"{stream} publish", traceparent, attributes):
-            carrier: dict[str, str] = {}
-            tracing.inject(carrier)
-            await self.publisher.publish(stream, event, carrier.get(tracing.TRACEPARENT_FIELD))
+            await self.publisher.publish(stream, event, tracing.current_traceparent())
 
 
 def describe(invalid: ValueError) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -115,14 +115,15 @@ def sampler_from_env() -> Sampler:
     return samplers[name]
 
 
-class NoOrphanCalls(Sampler):
-    """Drops a query, command or call that no request or event started (a client span
-    without a parent): the relay's polls, the consumers' blocking reads, readiness pings.
-    Thousands of one-span traces a minute that say nothing and crowd out the traces of
-    real work. Every other span is the inner sampler's to decide."""
+class _Overriding(Sampler):
+    """A sampler that decides some spans itself (`_decide`) and leaves the rest to `inner`."""
 
     def __init__(self, inner: Sampler) -> None:
         self.inner = inner
+
+    def _decide(self, parent: trace.SpanContext, name: str, kind: SpanKind | None) -> bool | None:
+        """True to record, False to drop, None for the inner sampler to decide."""
+        raise NotImplementedError
 
     def should_sample(
         self,
@@ -135,17 +136,28 @@ class NoOrphanCalls(Sampler):
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
         parent = trace.get_current_span(parent_context).get_span_context()
-        if kind is SpanKind.CLIENT and not parent.is_valid:
-            return SamplingResult(Decision.DROP)
+        decided = self._decide(parent, name, kind)
+        if decided is not None:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE if decided else Decision.DROP)
         return self.inner.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
         )
 
     def get_description(self) -> str:
-        return f"NoOrphanCalls{{{self.inner.get_description()}}}"
+        return f"{type(self).__name__}{{{self.inner.get_description()}}}"
 
 
-class EveryWrite(Sampler):
+class NoOrphanCalls(_Overriding):
+    """Drops a query, command or call that no request or event started (a client span
+    without a parent): the relay's polls, the consumers' blocking reads, readiness pings.
+    Thousands of one-span traces a minute that say nothing and crowd out the traces of
+    real work. Every other span is the inner sampler's to decide."""
+
+    def _decide(self, parent: trace.SpanContext, name: str, kind: SpanKind | None) -> bool | None:
+        return False if kind is SpanKind.CLIENT and not parent.is_valid else None
+
+
+class EveryWrite(_Overriding):
     """Keeps every trace that a request changing something starts (an order placed, a cart
     changed: POST, PUT, PATCH, DELETE arriving with no trace of its own), whatever the
     ratio; anything else is the inner sampler's to decide.
@@ -156,29 +168,8 @@ class EveryWrite(Sampler):
     is named by its method when it starts (`start_server_span`), so the name says it.
     """
 
-    def __init__(self, inner: Sampler) -> None:
-        self.inner = inner
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        if kind is SpanKind.SERVER and name in WRITES:
-            parent = trace.get_current_span(parent_context).get_span_context()
-            if not parent.is_valid:
-                return SamplingResult(Decision.RECORD_AND_SAMPLE)
-        return self.inner.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
-
-    def get_description(self) -> str:
-        return f"EveryWrite{{{self.inner.get_description()}}}"
+    def _decide(self, parent: trace.SpanContext, name: str, kind: SpanKind | None) -> bool | None:
+        return True if kind is SpanKind.SERVER and name in WRITES and not parent.is_valid else None
 
 
 def _exporter(name: str) -> SpanExporter | None:
@@ -358,26 +349,26 @@ def client_span(callee: str, method: str) -> Iterator[Span]:
         yield span
 
 
-@contextmanager
 def consumer_span(
     name: str, traceparent: str | None, attributes: Mapping[str, Any]
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """The handling of one event, a child of the span that wrote it (when it carried one)."""
-    parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
-    span = _tracer.start_span(name, context=parent, kind=SpanKind.CONSUMER)
-    if span.is_recording():
-        span.set_attributes(attributes)
-    with _current(span):
-        yield span
+    return _event_span(name, traceparent, attributes, SpanKind.CONSUMER)
+
+
+def producer_span(
+    name: str, traceparent: str | None, attributes: Mapping[str, Any]
+) -> AbstractContextManager[Span]:
+    """The relay's publishing of one event, in the trace of the work that wrote it."""
+    return _event_span(name, traceparent, attributes, SpanKind.PRODUCER)
 
 
 @contextmanager
-def producer_span(
-    name: str, traceparent: str | None, attributes: Mapping[str, Any]
+def _event_span(
+    name: str, traceparent: str | None, attributes: Mapping[str, Any], kind: SpanKind
 ) -> Iterator[Span]:
-    """The relay's publishing of one event, in the trace of the work that wrote it."""
     parent = extract({TRACEPARENT_FIELD: traceparent}) if traceparent else None
-    span = _tracer.start_span(name, context=parent, kind=SpanKind.PRODUCER)
+    span = _tracer.start_span(name, context=parent, kind=kind)
     if span.is_recording():
         span.set_attributes(attributes)
     with _current(span):

@@ -76,8 +76,9 @@ def wrap(process: str, text: str, when: float) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def _is_json(text: str) -> bool:
-    # Shape only, no parse (~10 µs a line): the reader copes with a line that is not.
+def is_json(text: str) -> bool:
+    """Whether a line is kept as it is or wrapped. Shape only, no parse (~10 µs a line):
+    the reader copes with a line that is not."""
     return text[:1] == "{" and text[-1:] == "}"
 
 
@@ -144,7 +145,7 @@ class LogFiles:
             batch = batches.get(process)
             if batch is None:
                 batch = batches[process] = []
-            batch.append(text if _is_json(text) else wrap(process, text, when))
+            batch.append(text if is_json(text) else wrap(process, text, when))
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
             note = f"{dropped} lines were dropped: the log files could not keep up"

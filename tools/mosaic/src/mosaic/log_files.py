@@ -54,9 +54,8 @@ def log_files(folder: Path) -> dict[str, list[Path]]:
     found: dict[str, list[tuple[int, Path]]] = {}
     for path in folder.glob(f"*{SUFFIX}*") if folder.is_dir() else ():
         name, dot_log, rotation = path.name.rpartition(SUFFIX)
-        if not dot_log or not name or (rotation and not rotation[1:].isdigit()):
-            continue
-        if rotation and not rotation.startswith("."):
+        rotated = rotation[:1] == "." and rotation[1:].isdigit()
+        if not (name and dot_log) or (rotation and not rotated):
             continue
         age = int(rotation[1:]) if rotation else 0
         found.setdefault(name, []).append((age, path))

@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -34,6 +33,7 @@ import httpx
 from chassis import ServiceSettings, callers, create_app, security, tracing
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter
+from metrics_cost import served_cpu_us
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -88,13 +88,6 @@ def use(module: ModuleType, chosen: Tracer) -> None:
         setattr(tracing, name, getattr(module, name))
     # The caller's identity goes on the span of the module that started it.
     setattr(security, "set_caller", module.set_caller)  # noqa: B010 (not exported)
-
-
-async def served_cpu_us(http: httpx.AsyncClient, headers: dict[str, str], count: int) -> float:
-    started = time.process_time()
-    for number in range(count):
-        await http.get(f"/v1/products/p{number % 50}", headers=headers)
-    return (time.process_time() - started) / count * 1e6
 
 
 async def measure(args: argparse.Namespace) -> tuple[dict[str, list[float]], dict[str, float]]:

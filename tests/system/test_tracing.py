@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from mosaic.log_files import log_files
 from mosaic.ports import free_port
-from mosaic.testing import Shopper, UpProcess, mosaic, wait_until
+from mosaic.testing import Shopper, UpProcess, mosaic, trace_of_request, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -30,20 +29,7 @@ class Shop:
 
     def trace_of_request(self, request_id: str) -> str:
         """The trace id the frontend logged for one of its requests."""
-        found: list[str] = []
-
-        def logged() -> bool:
-            for paths in log_files(self.home / "logs").values():
-                for path in paths:
-                    for line in path.read_text().splitlines():
-                        record = json.loads(line)
-                        if record.get("request_id") == request_id and record.get("trace_id"):
-                            found.append(record["trace_id"])
-                            return True
-            return False
-
-        wait_until(logged, 30, f"a log line of request {request_id}")
-        return found[0]
+        return trace_of_request(self.home, request_id)
 
     def spans(self, trace_id: str) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.dashboard}/api/traces/{trace_id}", timeout=10)

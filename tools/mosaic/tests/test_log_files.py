@@ -54,6 +54,17 @@ def test_lines_reach_their_file_without_close(tmp_path: Path) -> None:
     files.close()
 
 
+def test_only_log_files_and_their_numbered_rotations_are_a_process_s(tmp_path: Path) -> None:
+    kept = ["orders.web.1.log.10", "orders.web.1.log.2", "orders.web.1.log", "mosaic.log"]
+    strays = [".log", "notes.logs", "a.log1", "a.log11", "a.log.", "a.log.old", "a.txt"]
+    for name in kept + strays:
+        (tmp_path / name).write_text("")
+    assert log_files(tmp_path) == {
+        "orders.web.1": [tmp_path / name for name in kept[:3]],
+        "mosaic": [tmp_path / "mosaic.log"],
+    }
+
+
 def test_a_file_rotates_by_size_keeping_the_newest_files(tmp_path: Path) -> None:
     files = LogFiles(tmp_path, file_bytes=1000, keep=2, flush_seconds=3600)
     numbered = [json.dumps({"event": f"line {n:03}", "pad": "x" * 60}) for n in range(60)]

@@ -74,21 +74,27 @@ def ensure_chromium(
             "Debian or Ubuntu, or set MOSAIC_CHROMIUM to a Chromium or Chrome executable.",
         )
     say(f"Chromium is missing: installing it with `{' '.join(APT_INSTALL)}` (about 20 s)")
-    if run(APT_INSTALL) != 0:
-        # On a fresh machine apt has no package lists yet (or stale ones whose files are
-        # gone from the mirror): refresh them and try once more.
-        say(f"apt-get could not install it; refreshing the lists with `{' '.join(APT_UPDATE)}`")
-        if run(APT_UPDATE) != 0 or run(APT_INSTALL) != 0:
-            raise MosaicError(
-                "apt-get could not install chromium (its output is above).",
-                f"Install it by hand: `{' '.join(APT_INSTALL)}`.",
-            )
+    if not apt_install(APT_INSTALL, run, say):
+        raise MosaicError(
+            "apt-get could not install chromium (its output is above).",
+            f"Install it by hand: `{' '.join(APT_INSTALL)}`.",
+        )
     if not is_executable(path):
         raise MosaicError(
             f"apt-get installed chromium, but {path} is still not an executable file.",
             "Set MOSAIC_CHROMIUM to the chromium executable it installed.",
         )
     say(f"Installed Chromium at {path}")
+
+
+def apt_install(install: Sequence[str], run: Run, say: Say) -> bool:
+    """Run an `apt-get install` command; whether it succeeded. On a fresh machine apt has
+    no package lists yet (or stale ones whose files are gone from the mirror): refresh
+    them and try once more."""
+    if run(install) == 0:
+        return True
+    say(f"apt-get could not install it; refreshing the lists with `{' '.join(APT_UPDATE)}`")
+    return run(APT_UPDATE) == 0 and run(install) == 0
 
 
 def run_apt_get(command: Sequence[str]) -> int:

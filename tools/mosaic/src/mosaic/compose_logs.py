@@ -19,14 +19,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from mosaic.containers import WEB
 from mosaic.deploy_compose import ComposeDeployment
 from mosaic.engine import Engine
 from mosaic.errors import MosaicError
-from mosaic.log_files import wrap
+from mosaic.log_files import is_json, wrap
 from mosaic.log_reading import Entry, LogFilter, check_services, parse_entry
 from mosaic.log_view import Printer
 
-WEB = "web"  # the process type a compose service named after its service runs
 FOLLOW_OVERLAP = timedelta(seconds=2)
 
 
@@ -52,7 +52,7 @@ def engine_entry(process: str, raw: str) -> Entry | None:
         when = datetime.fromisoformat(stamp)
     except ValueError:
         return None
-    if not (text.startswith("{") and text.endswith("}")):
+    if not is_json(text):
         text = wrap(process, text, when.timestamp())
     return parse_entry(process, text, when)
 

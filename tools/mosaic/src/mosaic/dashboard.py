@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -188,11 +188,12 @@ def _traffic(
 def _shoppers_traces(store: TraceStore, edge: str | None) -> list[dict[str, Any]]:
     """The latest traces that began at the edge service (what a shopper did): a checkout
     stays in sight while services' own traces (jobs, a call without context) come and go;
-    `/api/traces` lists them all."""
-    recent = store.recent(RECENT_LOOKED_AT)
+    `/api/traces` lists them all. Summed up one by one, as far as needed: this runs at
+    every poll."""
+    recent: Iterator[dict[str, Any]] = islice(store.summaries(), RECENT_LOOKED_AT)
     if edge is not None:
-        recent = [t for t in recent if t["service"] == edge]
-    return recent[:RECENT_SHOWN]
+        recent = (t for t in recent if t["service"] == edge)
+    return list(islice(recent, RECENT_SHOWN))
 
 
 def _worker_lags(

@@ -107,23 +107,23 @@ def call_traffic(before: Scrape, after: Scrape, caller: str, callee: str) -> Tra
 
 def gauge(scrape: Scrape, name: str, **match: str) -> float | None:
     """The sum of a gauge's matching series over every target; None when none has it."""
-    values = [
-        value
-        for samples in scrape.targets.values()
-        for (sample, labels), value in samples.items()
-        if sample == name and _matches(labels, match)
-    ]
+    values = _gauge_values(scrape, name, match)
     return sum(values) if values else None
 
 
 def gauge_max(scrape: Scrape, name: str, **match: str) -> float | None:
-    values = [
+    """The largest of a gauge's matching series over every target; None when none has it."""
+    values = _gauge_values(scrape, name, match)
+    return max(values) if values else None
+
+
+def _gauge_values(scrape: Scrape, name: str, match: Mapping[str, str]) -> list[float]:
+    return [
         value
         for samples in scrape.targets.values()
         for (sample, labels), value in samples.items()
         if sample == name and _matches(labels, match)
     ]
-    return max(values) if values else None
 
 
 def _traffic(

@@ -54,9 +54,8 @@ def log_files(folder: Path) -> dict[str, list[Path]]:
     found: dict[str, list[tuple[int, Path]]] = {}
     for path in folder.glob(f"*{SUFFIX}*") if folder.is_dir() else ():
         name, dot_log, rotation = path.name.rpartition(SUFFIX)
-        if not dot_log or not name or (rotation and not rotation[1:].isdigit()):
-            continue
-        if rotation and not rotation.startswith("."):
+        rotated = rotation[:1] == "." and rotation[1:].isdigit()
+        if not (name and dot_log) or (rotation and not rotated):
             continue
         age = int(rotation[1:]) if rotation else 0
         found.setdefault(name, []).append((age, path))
@@ -76,8 +75,9 @@ def wrap(process: str, text: str, when: float) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def _is_json(text: str) -> bool:
-    # Shape only, no parse (~10 µs a line): the reader copes with a line that is not.
+def is_json(text: str) -> bool:
+    """Whether a line is kept as it is or wrapped. Shape only, no parse (~10 µs a line):
+    the reader copes with a line that is not."""
     return text[:1] == "{" and text[-1:] == "}"
 
 
@@ -144,7 +144,7 @@ class LogFiles:
             batch = batches.get(process)
             if batch is None:
                 batch = batches[process] = []
-            batch.append(text if _is_json(text) else wrap(process, text, when))
+            batch.append(text if is_json(text) else wrap(process, text, when))
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
             note = f"{dropped} lines were dropped: the log files could not keep up"

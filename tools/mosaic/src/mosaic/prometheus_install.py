@@ -11,11 +11,10 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from mosaic.chromium import Run, Say, is_executable, run_apt_get
+from mosaic.chromium import Run, Say, apt_install, is_executable, run_apt_get
 
 DEBIAN_PROMETHEUS = Path("/usr/bin/prometheus")
 APT_INSTALL = ("apt-get", "install", "-y", "--no-install-recommends", "prometheus")
-APT_UPDATE = ("apt-get", "update")
 
 
 def prometheus_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -40,7 +39,7 @@ def ensure_prometheus(path: Path, *, apt_get: bool, root: bool, run: Run, say: S
     if path != DEBIAN_PROMETHEUS or not (apt_get and root):
         return f"the Prometheus scrape test will skip: {missing(path)}"
     say(f"Prometheus is missing: installing it with `{' '.join(APT_INSTALL)}`")
-    if run(APT_INSTALL) != 0 and (run(APT_UPDATE) != 0 or run(APT_INSTALL) != 0):
+    if not apt_install(APT_INSTALL, run, say):
         return "apt-get could not install prometheus (its output is above); the test will skip"
     return f"installed {path}" if is_executable(path) else f"{path} is still missing"
 

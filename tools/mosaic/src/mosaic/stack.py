@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -50,6 +50,8 @@ from mosaic.supervisor import Identity, State, Supervised
 PROGRESS_EVERY = 2.0  # seconds between "waiting for ..." lines
 DEFAULT_MAIL_PORT = 8025  # the dev mailbox page, when free (MailHog's and Mailpit's port)
 DEFAULT_DASHBOARD_PORT = 8090  # the dashboard and OTLP receiver, when free
+
+Started = TypeVar("Started")
 
 
 @dataclass
@@ -169,7 +171,7 @@ class Stack:
             supervised.kill()
 
     def save_state(self) -> None:
-        everything = [*self.backing.servers, *self.processes]
+        processes = [p.status() for p in self.processes]
         write_state(
             self.options.home,
             {
@@ -183,10 +185,10 @@ class Stack:
                 "mode": "in-process" if self.options.in_process else "processes",
                 # In-process mode: the services the host process serves, with their ports.
                 "hosted": [unit.describe() for unit in self._hosted],
-                "processes": [p.status() for p in everything],
+                "processes": [*(p.status() for p in self.backing.servers), *processes],
             },
         )
-        write_targets(self.options.home, [p.status() for p in self.processes])
+        write_targets(self.options.home, processes)
 
     async def _start_backing(self, services: list[Service], done: asyncio.Event) -> None:
         postgres = any("postgres" in s.backing for s in services)
@@ -272,18 +274,13 @@ class Stack:
         sink = await start_smtp_sink(mailbox, 0, received)
         self._closers.append(_closing_server(sink))
         self._smtp_url = f"smtp://127.0.0.1:{server_port(sink)}"
-        wanted = self.options.mail_port
-        try:
-            page, port = await start_mail_page(
-                mailbox, DEFAULT_MAIL_PORT if wanted is None else wanted
-            )
-        except OSError:
-            if wanted is not None:
-                raise MosaicError(
-                    f"port {wanted} for the dev mailbox is already in use",
-                    "Pick another with `mosaic up --mail-port N`.",
-                ) from None
-            page, port = await start_mail_page(mailbox, 0)
+        page, port = await _on_preferred_port(
+            lambda port: start_mail_page(mailbox, port),
+            self.options.mail_port,
+            DEFAULT_MAIL_PORT,
+            "the dev mailbox",
+            "--mail-port",
+        )
         self._closers.append(page.cleanup)
         self.mailbox_url = f"http://127.0.0.1:{port}"
         self.logs.note(f"dev mailbox: SMTP on {self._smtp_url}, mail in {mailbox.folder}")
@@ -296,7 +293,7 @@ class Stack:
         from mosaic.log_files import logs_folder
         from mosaic.traces import TraceStore
 
-        store, wanted = TraceStore(), self.options.dashboard_port
+        store = TraceStore()
         shop = Shop(
             services=[s.name for s in services],
             edges=await asyncio.to_thread(graph_edges, services),  # imports the routes: ~1 s
@@ -305,17 +302,13 @@ class Stack:
             processes=lambda: [p.status() for p in self.processes],
             logs=logs_folder(self.options.home),
         )
-        try:
-            runner, port = await start_dashboard(
-                store, DEFAULT_DASHBOARD_PORT if wanted is None else wanted, shop
-            )
-        except OSError:
-            if wanted is not None:
-                raise MosaicError(
-                    f"port {wanted} for the dashboard is already in use",
-                    "Pick another with `mosaic up --dashboard-port N`.",
-                ) from None
-            runner, port = await start_dashboard(store, 0, shop)
+        runner, port = await _on_preferred_port(
+            lambda port: start_dashboard(store, port, shop),
+            self.options.dashboard_port,
+            DEFAULT_DASHBOARD_PORT,
+            "the dashboard",
+            "--dashboard-port",
+        )
         self._closers.append(runner.cleanup)
         self.dashboard_url = f"http://127.0.0.1:{port}"
 
@@ -397,6 +390,25 @@ async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _on_preferred_port(
+    start: Callable[[int], Awaitable[Started]],
+    wanted: int | None,
+    default: int,
+    what: str,
+    option: str,
+) -> Started:
+    """Start a page on the port asked for (taken: an error), else on `default`, else on any."""
+    try:
+        return await start(default if wanted is None else wanted)
+    except OSError:
+        if wanted is not None:
+            raise MosaicError(
+                f"port {wanted} for {what} is already in use",
+                f"Pick another with `mosaic up {option} N`.",
+            ) from None
+        return await start(0)
 
 
 def _closing_server(server: asyncio.Server) -> Callable[[], Awaitable[None]]:

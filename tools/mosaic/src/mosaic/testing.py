@@ -18,6 +18,8 @@ from typing import Any, Self
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mosaic.log_files import logs_folder
+from mosaic.log_reading import LogFilter, read_entries
 from mosaic.pki import TOKEN_HEADER, Pki, client_ssl_context, load_signing_key, sign_token
 from mosaic.ports import free_port
 from mosaic.state import served_by
@@ -58,6 +60,24 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout:g} s: {what}")
         time.sleep(0.1)
+
+
+def trace_of_request(home: Path, request_id: str, timeout: float = 30) -> str:
+    """The trace id logged with one request (e.g. the frontend's request line), read from
+    the log files of the `mosaic up` at `home` as `mosaic logs` reads them."""
+    found: list[str] = []
+
+    def logged() -> bool:
+        entries = read_entries(logs_folder(home), LogFilter(grep=request_id))
+        found.extend(
+            str(e.record["trace_id"])
+            for e in entries
+            if e.record.get("request_id") == request_id and e.record.get("trace_id")
+        )
+        return bool(found)
+
+    wait_until(logged, timeout, f"a log line of request {request_id}")
+    return found[0]
 
 
 def holds_for(check: Callable[[], bool], seconds: float, what: str) -> None:

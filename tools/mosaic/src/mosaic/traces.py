@@ -8,7 +8,9 @@ Decoded with `opentelemetry-proto`, the same messages the SDK's exporter encodes
 """
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -81,8 +83,12 @@ class TraceStore:
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The latest traces first: id, root span's name and service, start, duration,
         span count, services, whether any span failed."""
-        ids = list(reversed(self._traces))[: max(limit, 0)]
-        return [self.summary(trace_id) for trace_id in ids]
+        return list(islice(self.summaries(), max(limit, 0)))
+
+    def summaries(self) -> Iterator[dict[str, Any]]:
+        """`recent`'s summaries, each made only when asked for (no trace may be added
+        meanwhile)."""
+        return (self.summary(trace_id) for trace_id in reversed(self._traces))
 
     def summary(self, trace_id: str) -> dict[str, Any]:
         spans = self._traces[trace_id]

@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosaic.compose import container_name, dump_yaml
-from mosaic.kubernetes import NAMESPACE
+from mosaic.compose import container_name
+from mosaic.kubernetes import NAMESPACE, component_files
 from mosaic.pki.issuing import LEAF_LIFETIME, spiffe_id
 from mosaic.services import Service
 
@@ -56,18 +56,7 @@ def render(services: list[Service]) -> dict[Path, str]:
     # Every service has a certificate, the edge too: it presents it when it calls.
     files |= {COMPONENT_DIR / f"{s.name}.yaml": [certificate(s)] for s in services}
     patches = {COMPONENT_DIR / PATCHES / f"{s.name}.yaml": identity(s) for s in services}
-    texts = {
-        path: HEADER + "---\n".join(map(dump_yaml, docs))
-        for path, docs in {**files, **patches}.items()
-    }
-    component = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "resources": [path.name for path in files],
-        "patches": [{"path": f"{PATCHES}/{path.name}"} for path in patches],
-    }
-    texts[COMPONENT_DIR / "kustomization.yaml"] = HEADER + dump_yaml(component)
-    return texts
+    return component_files(COMPONENT_DIR, HEADER, files, patches)
 
 
 def _issuer() -> dict[str, Any]:

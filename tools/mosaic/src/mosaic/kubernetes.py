@@ -63,6 +63,32 @@ def _documents(documents: list[dict[str, Any]]) -> str:
     return HEADER + "---\n".join(dump_yaml(d) for d in documents)
 
 
+def component_files(
+    directory: Path,
+    header: str,
+    resources: dict[Path, list[dict[str, Any]]],
+    patches: dict[Path, list[dict[str, Any]]] | None = None,
+) -> dict[Path, str]:
+    """A kustomize Component's files by path: each file of documents under the header, and
+    the kustomization.yaml listing the resources and the patches (paths under directory)."""
+    patches = patches or {}
+    texts = {
+        path: header + "---\n".join(map(dump_yaml, docs))
+        for path, docs in {**resources, **patches}.items()
+    }
+    kustomization: dict[str, Any] = {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "resources": [path.name for path in resources],
+    }
+    if patches:
+        kustomization["patches"] = [
+            {"path": path.relative_to(directory).as_posix()} for path in patches
+        ]
+    texts[directory / "kustomization.yaml"] = header + dump_yaml(kustomization)
+    return texts
+
+
 def _kustomization(files: dict[Path, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

@@ -26,11 +26,10 @@ from typing import Any
 
 from mosaic.compose import POSTGRES_PORT, SMTP_PORT, VALKEY_PORT
 from mosaic.containers import OPS_PORT, WEB, api_port
-from mosaic.kubernetes import component_files
+from mosaic.kubernetes import NAMESPACE, component_files
 from mosaic.kubernetes_provision import PROVISION, admin_servers
 from mosaic.services import Service
 
-NAMESPACE = "mosaic"
 COMPONENT_DIR = Path("deploy/k8s/components/network-policies")
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"

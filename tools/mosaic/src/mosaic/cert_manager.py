@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mosaic.compose import container_name
-from mosaic.kubernetes import NAMESPACE, component_files
+from mosaic.kubernetes import NAMESPACE, cluster_names, component_files
 from mosaic.pki.issuing import LEAF_LIFETIME, spiffe_id
 from mosaic.services import Service
 
@@ -45,9 +45,7 @@ HEADER = """\
 def dns_names(service: Service) -> list[str]:
     """Every name a caller in the cluster may dial: `https://<svc>:8443` as the base's callers
     do, and the Service's longer forms."""
-    name = service.name
-    suffixes = ["", f".{NAMESPACE}", f".{NAMESPACE}.svc", f".{NAMESPACE}.svc.cluster.local"]
-    return [name + suffix for suffix in suffixes]
+    return cluster_names(service.name)
 
 
 def render(services: list[Service]) -> dict[Path, str]:

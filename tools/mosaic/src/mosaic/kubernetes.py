@@ -59,6 +59,12 @@ def render(services: list[Service]) -> dict[Path, str]:
     return texts
 
 
+def cluster_names(service: str, namespace: str = NAMESPACE) -> list[str]:
+    """A service's names in the cluster, short and qualified: what its callers may dial."""
+    qualified = f"{service}.{namespace}"
+    return [service, qualified, f"{qualified}.svc", f"{qualified}.svc.cluster.local"]
+
+
 def _documents(documents: list[dict[str, Any]]) -> str:
     return HEADER + "---\n".join(dump_yaml(d) for d in documents)
 

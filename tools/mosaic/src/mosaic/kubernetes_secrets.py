@@ -36,6 +36,7 @@ from mosaic.backing.service_secrets import (
 from mosaic.compose import POSTGRES_PORT, VALKEY_PORT, dump_yaml
 from mosaic.containers import has_secrets
 from mosaic.errors import MosaicError, UsageError
+from mosaic.kubernetes import cluster_names
 from mosaic.kubernetes_pods import (
     CA_CONFIG,
     TRUST_CONFIG,
@@ -72,8 +73,7 @@ def dns_names(namespace: str) -> Callable[[str], list[str]]:
     def names(service: str) -> list[str]:
         if service == OPERATOR:  # no pod: its certificate is for `mosaic admin call`
             return []
-        qualified = f"{service}.{namespace}"
-        return [service, qualified, f"{qualified}.svc", f"{qualified}.svc.cluster.local"]
+        return cluster_names(service, namespace)
 
     return names
 

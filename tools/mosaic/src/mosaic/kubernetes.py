@@ -20,6 +20,7 @@ provision` writes, and SMTP_URL), `<svc>-identity` (its certificate and keys) an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,13 @@ def component_files(
     header: str,
     resources: dict[Path, list[dict[str, Any]]],
     patches: dict[Path, list[dict[str, Any]]] | None = None,
+    dump: Callable[[dict[str, Any]], str] = dump_yaml,
 ) -> dict[Path, str]:
     """A kustomize Component's files by path: each file of documents under the header, and
     the kustomization.yaml listing the resources and the patches (paths under directory)."""
     patches = patches or {}
     texts = {
-        path: header + "---\n".join(map(dump_yaml, docs))
+        path: header + "---\n".join(map(dump, docs))
         for path, docs in {**resources, **patches}.items()
     }
     kustomization: dict[str, Any] = {
@@ -91,7 +93,7 @@ def component_files(
         kustomization["patches"] = [
             {"path": path.relative_to(directory).as_posix()} for path in patches
         ]
-    texts[directory / "kustomization.yaml"] = header + dump_yaml(kustomization)
+    texts[directory / "kustomization.yaml"] = header + dump(kustomization)
     return texts
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mosaic import slos, symptoms
-from mosaic.kubernetes import NAMESPACE
+from mosaic.kubernetes import NAMESPACE, component_files
 from mosaic.slos import dump_rules
 
 OPERATOR_DIR = Path("deploy/k8s/components/prometheus-operator")
@@ -47,13 +47,8 @@ def render() -> dict[Path, str]:
 
 
 def _component(folder: Path, documents: list[dict[str, Any]]) -> dict[Path, str]:
-    files = {folder / f"{_file_name(d)}.yaml": HEADER + dump_rules(d) for d in documents}
-    component = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "resources": [path.name for path in files],
-    }
-    return files | {folder / "kustomization.yaml": HEADER + dump_rules(component)}
+    files = {folder / f"{_file_name(d)}.yaml": [d] for d in documents}
+    return component_files(folder, HEADER, files, dump=dump_rules)
 
 
 def _file_name(document: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from mosaic.compose import container_name, dump_yaml
 from mosaic.containers import WEB, api_port
 from mosaic.kubernetes_pods import (
     CONFIG,
+    PART_OF,
     job_container,
     pod_spec,
     process_container,
@@ -38,7 +39,6 @@ from mosaic.services import Job, Service
 
 BASE_DIR = Path("deploy/k8s/base")
 NAMESPACE = "mosaic"
-PART_OF = "mosaic"
 SHOP_URL = "http://localhost:8080"  # `kubectl port-forward svc/frontend 8080`; overlays set theirs
 MIN_REPLICAS, MAX_REPLICAS = 2, 6  # a web process: one left serving during a disruption
 
@@ -116,7 +116,7 @@ def _namespace() -> dict[str, Any]:
         "kind": "Namespace",
         "metadata": {
             "name": NAMESPACE,
-            "labels": {"app.kubernetes.io/part-of": PART_OF, **security},
+            "labels": {**PART_OF, **security},
         },
     }
 
@@ -125,7 +125,7 @@ def _config() -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": CONFIG, "labels": {"app.kubernetes.io/part-of": PART_OF}},
+        "metadata": {"name": CONFIG, "labels": dict(PART_OF)},
         "data": {"SHOP_URL": SHOP_URL},
     }
 
@@ -145,7 +145,7 @@ def _labels(service: Service, component: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": service.name,
         "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": PART_OF,
+        **PART_OF,
     }
 
 

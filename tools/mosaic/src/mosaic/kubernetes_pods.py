@@ -19,6 +19,8 @@ from mosaic.services import Job, Service
 TAG = "dev"  # never `latest`: an overlay's kustomize `images:` sets the release's tag
 UID = 10001  # the images' user (deploy/images/Containerfile)
 CONFIG = "mosaic-config"  # the shop's settings that are no secret: SHOP_URL
+# Every object of the shop carries it; monitoring selects the pods to scrape by it.
+PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
 OPS_PORT_NAME = "ops"  # the ops port (/metrics, /healthz, /readyz) as probes and scrapes name it
 CA_CONFIG, TRUST_CONFIG = "mosaic-ca", "mosaic-trust"  # public: the CA, the token keys
 # From bench/pod_sizing.py (docs/performance.md, "What a pod needs"; not yet measured in a

@@ -39,6 +39,7 @@ from mosaic.errors import MosaicError, UsageError
 from mosaic.kubernetes import cluster_names
 from mosaic.kubernetes_pods import (
     CA_CONFIG,
+    PART_OF,
     TRUST_CONFIG,
     backing_secret,
     identity_secret,
@@ -47,8 +48,6 @@ from mosaic.kubernetes_servers import PASSWORD_SERVERS, admin_secret, password_k
 from mosaic.pki import ensure_pki
 from mosaic.pki.files import Pki
 from mosaic.services import OPERATOR, Service
-
-PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
 
 
 @dataclass(frozen=True)

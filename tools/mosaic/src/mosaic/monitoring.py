@@ -21,13 +21,12 @@ from typing import Any
 
 from mosaic import slos, symptoms
 from mosaic.kubernetes import NAMESPACE, component_files
-from mosaic.kubernetes_pods import OPS_PORT_NAME
+from mosaic.kubernetes_pods import OPS_PORT_NAME, PART_OF
 from mosaic.slos import dump_rules
 
 OPERATOR_DIR = Path("deploy/k8s/components/prometheus-operator")
 GKE_DIR = Path("deploy/k8s/components/gke-managed-prometheus")
 SCRAPE_INTERVAL = "30s"
-PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
 TARGET_LABELS = {  # pod label -> target label
     "app.kubernetes.io/name": "service",
     "app.kubernetes.io/component": "process",

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from mosaic import slos, symptoms
+from mosaic.compose import dump_blocks
 from mosaic.kubernetes import NAMESPACE, component_files
 from mosaic.kubernetes_pods import OPS_PORT_NAME, PART_OF
-from mosaic.slos import dump_rules
 
 OPERATOR_DIR = Path("deploy/k8s/components/prometheus-operator")
 GKE_DIR = Path("deploy/k8s/components/gke-managed-prometheus")
@@ -47,7 +47,7 @@ def render() -> dict[Path, str]:
 
 def _component(folder: Path, documents: list[dict[str, Any]]) -> dict[Path, str]:
     files = {folder / f"{_file_name(d)}.yaml": [d] for d in documents}
-    return component_files(folder, HEADER, files, dump=dump_rules)
+    return component_files(folder, HEADER, files, dump=dump_blocks)
 
 
 def _file_name(document: dict[str, Any]) -> str:

@@ -197,7 +197,7 @@ def proxy_container() -> dict[str, Any]:
 # deploy k8s secrets --valkey-acl-policy`) and the Job runs with `--valkey-users external`,
 # without the Valkey admin URL that `mosaic-provision` then lacks. Selected by label, so the
 # patches change nothing while no such Job exists.
-PROVISION = "provision"
+PROVISION = provision.PROVISION
 
 
 def _provision_patches(services: list[Service]) -> list[dict[str, Any]]:

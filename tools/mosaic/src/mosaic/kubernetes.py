@@ -142,15 +142,11 @@ def manifests(service: Service) -> list[dict[str, Any]]:
 
 
 def _labels(service: Service, component: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": service.name,
-        "app.kubernetes.io/component": component,
-        **PART_OF,
-    }
+    return {**_selector(service, component), **PART_OF}
 
 
 def _selector(service: Service, component: str) -> dict[str, str]:
-    return {k: v for k, v in _labels(service, component).items() if not k.endswith("part-of")}
+    return {"app.kubernetes.io/name": service.name, "app.kubernetes.io/component": component}
 
 
 def _meta(name: str, labels: dict[str, str]) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosaic.compose import container_name, dump_yaml
-from mosaic.kubernetes import NAMESPACE
+from mosaic.compose import container_name
+from mosaic.kubernetes import NAMESPACE, cluster_names, component_files
 from mosaic.pki.issuing import LEAF_LIFETIME, spiffe_id
 from mosaic.services import Service
 
@@ -45,9 +45,7 @@ HEADER = """\
 def dns_names(service: Service) -> list[str]:
     """Every name a caller in the cluster may dial: `https://<svc>:8443` as the base's callers
     do, and the Service's longer forms."""
-    name = service.name
-    suffixes = ["", f".{NAMESPACE}", f".{NAMESPACE}.svc", f".{NAMESPACE}.svc.cluster.local"]
-    return [name + suffix for suffix in suffixes]
+    return cluster_names(service.name)
 
 
 def render(services: list[Service]) -> dict[Path, str]:
@@ -56,18 +54,7 @@ def render(services: list[Service]) -> dict[Path, str]:
     # Every service has a certificate, the edge too: it presents it when it calls.
     files |= {COMPONENT_DIR / f"{s.name}.yaml": [certificate(s)] for s in services}
     patches = {COMPONENT_DIR / PATCHES / f"{s.name}.yaml": identity(s) for s in services}
-    texts = {
-        path: HEADER + "---\n".join(map(dump_yaml, docs))
-        for path, docs in {**files, **patches}.items()
-    }
-    component = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "resources": [path.name for path in files],
-        "patches": [{"path": f"{PATCHES}/{path.name}"} for path in patches],
-    }
-    texts[COMPONENT_DIR / "kustomization.yaml"] = HEADER + dump_yaml(component)
-    return texts
+    return component_files(COMPONENT_DIR, HEADER, files, patches)
 
 
 def _issuer() -> dict[str, Any]:

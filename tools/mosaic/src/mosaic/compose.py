@@ -87,6 +87,26 @@ def _sequence(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _sequence)
 
 
+def dump_blocks(document: dict[str, Any]) -> str:
+    """One YAML document with each multi-line string as a literal block (a PromQL expression,
+    a kustomize patch), so it reads as written, not as one escaped string; keys in the order
+    given, no anchors."""
+    return yaml.dump(document, Dumper=_BlocksDumper, sort_keys=False, width=1000)
+
+
+class _BlocksDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_BlocksDumper.add_representer(str, _text)
+
+
 def compose(services: list[Service]) -> dict[str, Any]:
     containers: dict[str, Any] = {
         "postgres": _postgres(),

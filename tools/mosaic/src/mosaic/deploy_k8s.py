@@ -124,7 +124,6 @@ def secrets_file(
     from mosaic.compose import SMTP_URL
     from mosaic.errors import UsageError
     from mosaic.home import mosaic_home, services_dir
-    from mosaic.pki.files import write_atomically
     from mosaic.services import discover_services
 
     if not _is_dns_label(namespace):
@@ -157,13 +156,7 @@ def secrets_file(
         print(text, end="", flush=True)
         return
     path = Path(out).absolute()
-    try:
-        write_atomically(path, text.encode(), private=True)
-    except OSError as error:
-        raise UsageError(
-            f"--out: cannot write {path}: {error.strerror or error}",
-            "Give a file in a folder you may write.",
-        ) from None
+    _write_private(path, text, "--out")
     _say(f"wrote {len(found)} Secrets and ConfigMaps to {path} (0600)")
     _say(f"apply: kubectl apply -f {path}  (then delete it, or keep it 0600)")
 
@@ -171,21 +164,27 @@ def secrets_file(
 def _write_policy(path: Path, services: "list[Service]", state: Path) -> None:
     from mosaic import memorystore
     from mosaic.backing.secrets import Secrets
-    from mosaic.errors import UsageError
-    from mosaic.pki.files import write_atomically
 
     # The passwords documents() stored, so the policy and the Secrets agree.
     text = memorystore.flags_file(services, Secrets(state / "secrets.json"))
+    _write_private(path, text, "--valkey-acl-policy")
+    _say(f"wrote the Valkey users' ACL policy to {path} (0600); make or change it with")
+    _say(f"  gcloud memorystore acl-policies create|update {memorystore.POLICY} --location=REGION")
+    _say(f"    --flags-file={path}")
+
+
+def _write_private(path: Path, text: str, option: str) -> None:
+    """Write a file only its owner reads (it holds passwords); a usage error if it cannot."""
+    from mosaic.errors import UsageError
+    from mosaic.pki.files import write_atomically
+
     try:
         write_atomically(path, text.encode(), private=True)
     except OSError as error:
         raise UsageError(
-            f"--valkey-acl-policy: cannot write {path}: {error.strerror or error}",
+            f"{option}: cannot write {path}: {error.strerror or error}",
             "Give a file in a folder you may write.",
         ) from None
-    _say(f"wrote the Valkey users' ACL policy to {path} (0600); make or change it with")
-    _say(f"  gcloud memorystore acl-policies create|update {memorystore.POLICY} --location=REGION")
-    _say(f"    --flags-file={path}")
 
 
 def _is_dns_label(name: str) -> bool:

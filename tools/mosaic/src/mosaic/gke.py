@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from mosaic import kubernetes_provision as provision
-from mosaic.compose import POSTGRES_PORT, VALKEY_PORT, container_name, dump_yaml
+from mosaic.compose import POSTGRES_PORT, VALKEY_PORT, container_name, dump_blocks, dump_yaml
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.network_policies import SERVERS, servers_of
 from mosaic.network_policies import render as render_policies
@@ -97,26 +97,9 @@ def render(services: list[Service], edges: list[tuple[str, str]]) -> dict[Path, 
         "patches": patches,
     }
     return {
-        COMPONENT_DIR / "kustomization.yaml": HEADER + yaml.dump(component, **_BLOCKS),
+        COMPONENT_DIR / "kustomization.yaml": HEADER + dump_blocks(component),
         COMPONENT_DIR / "cloud-sql-proxy-probes.yaml": HEADER + dump_yaml(_probes(services)),
     }
-
-
-class _Dumper(yaml.SafeDumper):
-    """Each patch as a literal block, so it reads as YAML, not as one escaped string."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", data, style="|" if "\n" in data else None
-    )
-
-
-_Dumper.add_representer(str, _text)
-_BLOCKS: dict[str, Any] = {"Dumper": _Dumper, "sort_keys": False, "width": 1000}
 
 
 def _image(name: str) -> dict[str, str]:
@@ -214,7 +197,7 @@ def proxy_container() -> dict[str, Any]:
 # deploy k8s secrets --valkey-acl-policy`) and the Job runs with `--valkey-users external`,
 # without the Valkey admin URL that `mosaic-provision` then lacks. Selected by label, so the
 # patches change nothing while no such Job exists.
-PROVISION = "provision"
+PROVISION = provision.PROVISION
 
 
 def _provision_patches(services: list[Service]) -> list[dict[str, Any]]:

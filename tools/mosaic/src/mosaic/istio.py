@@ -27,9 +27,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosaic.compose import container_name, dump_yaml
+from mosaic.compose import container_name
 from mosaic.containers import API_PORT, WEB, api_port, container_env
-from mosaic.network_policies import COMPONENT, NAME, NAMESPACE, SERVERS, servers_of
+from mosaic.kubernetes import NAMESPACE, component_files
+from mosaic.network_policies import COMPONENT, NAME, SERVERS, servers_of
 from mosaic.procfile import RELEASE
 from mosaic.services import Service
 
@@ -85,18 +86,7 @@ def render(services: list[Service], edges: list[tuple[str, str]]) -> dict[Path, 
     files[COMPONENT_DIR / "backing-servers.yaml"] = [s for s in servers if s]
     patches = {COMPONENT_DIR / PATCHES / f"{s.name}.yaml": mesh_mode(s) for s in services}
     patches[COMPONENT_DIR / PATCHES / "namespace.yaml"] = [_injection()]
-    texts = {
-        path: HEADER + "---\n".join(map(dump_yaml, docs))
-        for path, docs in {**files, **patches}.items()
-    }
-    component = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "resources": [path.name for path in files],
-        "patches": [{"path": f"{PATCHES}/{path.name}"} for path in patches],
-    }
-    texts[COMPONENT_DIR / "kustomization.yaml"] = HEADER + dump_yaml(component)
-    return texts
+    return component_files(COMPONENT_DIR, HEADER, files, patches)
 
 
 def _injection() -> dict[str, Any]:

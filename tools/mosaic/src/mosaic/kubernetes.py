@@ -20,6 +20,7 @@ provision` writes, and SMTP_URL), `<svc>-identity` (its certificate and keys) an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from mosaic.compose import container_name, dump_yaml
 from mosaic.containers import WEB, api_port
 from mosaic.kubernetes_pods import (
     CONFIG,
+    PART_OF,
     job_container,
     pod_spec,
     process_container,
@@ -37,7 +39,6 @@ from mosaic.services import Job, Service
 
 BASE_DIR = Path("deploy/k8s/base")
 NAMESPACE = "mosaic"
-PART_OF = "mosaic"
 SHOP_URL = "http://localhost:8080"  # `kubectl port-forward svc/frontend 8080`; overlays set theirs
 MIN_REPLICAS, MAX_REPLICAS = 2, 6  # a web process: one left serving during a disruption
 
@@ -59,8 +60,41 @@ def render(services: list[Service]) -> dict[Path, str]:
     return texts
 
 
+def cluster_names(service: str, namespace: str = NAMESPACE) -> list[str]:
+    """A service's names in the cluster, short and qualified: what its callers may dial."""
+    qualified = f"{service}.{namespace}"
+    return [service, qualified, f"{qualified}.svc", f"{qualified}.svc.cluster.local"]
+
+
 def _documents(documents: list[dict[str, Any]]) -> str:
     return HEADER + "---\n".join(dump_yaml(d) for d in documents)
+
+
+def component_files(
+    directory: Path,
+    header: str,
+    resources: dict[Path, list[dict[str, Any]]],
+    patches: dict[Path, list[dict[str, Any]]] | None = None,
+    dump: Callable[[dict[str, Any]], str] = dump_yaml,
+) -> dict[Path, str]:
+    """A kustomize Component's files by path: each file of documents under the header, and
+    the kustomization.yaml listing the resources and the patches (paths under directory)."""
+    patches = patches or {}
+    texts = {
+        path: header + "---\n".join(map(dump, docs))
+        for path, docs in {**resources, **patches}.items()
+    }
+    kustomization: dict[str, Any] = {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "resources": [path.name for path in resources],
+    }
+    if patches:
+        kustomization["patches"] = [
+            {"path": path.relative_to(directory).as_posix()} for path in patches
+        ]
+    texts[directory / "kustomization.yaml"] = header + dump(kustomization)
+    return texts
 
 
 def _kustomization(files: dict[Path, Any]) -> dict[str, Any]:
@@ -82,7 +116,7 @@ def _namespace() -> dict[str, Any]:
         "kind": "Namespace",
         "metadata": {
             "name": NAMESPACE,
-            "labels": {"app.kubernetes.io/part-of": PART_OF, **security},
+            "labels": {**PART_OF, **security},
         },
     }
 
@@ -91,7 +125,7 @@ def _config() -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": CONFIG, "labels": {"app.kubernetes.io/part-of": PART_OF}},
+        "metadata": {"name": CONFIG, "labels": dict(PART_OF)},
         "data": {"SHOP_URL": SHOP_URL},
     }
 
@@ -108,15 +142,11 @@ def manifests(service: Service) -> list[dict[str, Any]]:
 
 
 def _labels(service: Service, component: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": service.name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": PART_OF,
-    }
+    return {**_selector(service, component), **PART_OF}
 
 
 def _selector(service: Service, component: str) -> dict[str, str]:
-    return {k: v for k, v in _labels(service, component).items() if not k.endswith("part-of")}
+    return {"app.kubernetes.io/name": service.name, "app.kubernetes.io/component": component}
 
 
 def _meta(name: str, labels: dict[str, str]) -> dict[str, Any]:

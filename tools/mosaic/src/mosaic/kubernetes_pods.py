@@ -19,6 +19,9 @@ from mosaic.services import Job, Service
 TAG = "dev"  # never `latest`: an overlay's kustomize `images:` sets the release's tag
 UID = 10001  # the images' user (deploy/images/Containerfile)
 CONFIG = "mosaic-config"  # the shop's settings that are no secret: SHOP_URL
+# Every object of the shop carries it; monitoring selects the pods to scrape by it.
+PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
+OPS_PORT_NAME = "ops"  # the ops port (/metrics, /healthz, /readyz) as probes and scrapes name it
 CA_CONFIG, TRUST_CONFIG = "mosaic-ca", "mosaic-trust"  # public: the CA, the token keys
 # From bench/pod_sizing.py (docs/performance.md, "What a pod needs"; not yet measured in a
 # cluster): a process holds 93-132 MiB RSS idle and at most 154 MiB under the mix at
@@ -115,7 +118,7 @@ def _container(service: Service, name: str, command: str, kind: str) -> dict[str
 
 def process_container(service: Service, kind: str) -> dict[str, Any]:
     container = _container(service, kind, service.processes[kind], kind)
-    ports = [{"name": "ops", "containerPort": OPS_PORT}]
+    ports = [{"name": OPS_PORT_NAME, "containerPort": OPS_PORT}]
     if kind == WEB:
         ports.insert(0, {"name": "api", "containerPort": api_port(service)})
     container["ports"] = ports
@@ -129,7 +132,7 @@ def process_container(service: Service, kind: str) -> dict[str, Any]:
 
 def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     return {
-        "httpGet": {"path": path, "port": "ops"},
+        "httpGet": {"path": path, "port": OPS_PORT_NAME},
         "periodSeconds": period,
         "timeoutSeconds": 2,
         "failureThreshold": failures,

@@ -21,6 +21,7 @@ from typing import Any
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.kubernetes_pods import (
     CONTAINER_SECURITY,
+    PART_OF,
     RESOURCES,
     TAG,
     TMP_MOUNT,
@@ -79,7 +80,7 @@ def labels() -> dict[str, str]:
     return {
         "app.kubernetes.io/name": PROVISION,
         "app.kubernetes.io/component": PROVISION,
-        "app.kubernetes.io/part-of": "mosaic",
+        **PART_OF,
     }
 
 

@@ -36,8 +36,10 @@ from mosaic.backing.service_secrets import (
 from mosaic.compose import POSTGRES_PORT, VALKEY_PORT, dump_yaml
 from mosaic.containers import has_secrets
 from mosaic.errors import MosaicError, UsageError
+from mosaic.kubernetes import cluster_names
 from mosaic.kubernetes_pods import (
     CA_CONFIG,
+    PART_OF,
     TRUST_CONFIG,
     backing_secret,
     identity_secret,
@@ -46,8 +48,6 @@ from mosaic.kubernetes_servers import PASSWORD_SERVERS, admin_secret, password_k
 from mosaic.pki import ensure_pki
 from mosaic.pki.files import Pki
 from mosaic.services import OPERATOR, Service
-
-PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,7 @@ def dns_names(namespace: str) -> Callable[[str], list[str]]:
     def names(service: str) -> list[str]:
         if service == OPERATOR:  # no pod: its certificate is for `mosaic admin call`
             return []
-        qualified = f"{service}.{namespace}"
-        return [service, qualified, f"{qualified}.svc", f"{qualified}.svc.cluster.local"]
+        return cluster_names(service, namespace)
 
     return names
 

@@ -32,6 +32,7 @@ from mosaic.compose import (
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.kubernetes_pods import (
     CONTAINER_SECURITY,
+    PART_OF,
     TAG,
     TMP_MOUNT,
     TMP_VOLUME,
@@ -104,7 +105,7 @@ def labels(server: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": server,  # what the network policies select
         "app.kubernetes.io/component": "server",
-        "app.kubernetes.io/part-of": "mosaic",
+        **PART_OF,
     }
 
 

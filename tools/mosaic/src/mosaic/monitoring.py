@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from mosaic import slos, symptoms
-from mosaic.kubernetes import NAMESPACE
-from mosaic.slos import dump_rules
+from mosaic.compose import dump_blocks
+from mosaic.kubernetes import NAMESPACE, component_files
+from mosaic.kubernetes_pods import OPS_PORT_NAME, PART_OF
 
 OPERATOR_DIR = Path("deploy/k8s/components/prometheus-operator")
 GKE_DIR = Path("deploy/k8s/components/gke-managed-prometheus")
-OPS_PORT_NAME = "ops"  # kubernetes_pods.process_container
 SCRAPE_INTERVAL = "30s"
-PART_OF = {"app.kubernetes.io/part-of": "mosaic"}
 TARGET_LABELS = {  # pod label -> target label
     "app.kubernetes.io/name": "service",
     "app.kubernetes.io/component": "process",
@@ -47,13 +46,8 @@ def render() -> dict[Path, str]:
 
 
 def _component(folder: Path, documents: list[dict[str, Any]]) -> dict[Path, str]:
-    files = {folder / f"{_file_name(d)}.yaml": HEADER + dump_rules(d) for d in documents}
-    component = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "resources": [path.name for path in files],
-    }
-    return files | {folder / "kustomization.yaml": HEADER + dump_rules(component)}
+    files = {folder / f"{_file_name(d)}.yaml": [d] for d in documents}
+    return component_files(folder, HEADER, files, dump=dump_blocks)
 
 
 def _file_name(document: dict[str, Any]) -> str:

@@ -24,13 +24,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mosaic.compose import POSTGRES_PORT, SMTP_PORT, VALKEY_PORT, dump_yaml
+from mosaic.compose import POSTGRES_PORT, SMTP_PORT, VALKEY_PORT
 from mosaic.containers import OPS_PORT, WEB, api_port
+from mosaic.kubernetes import NAMESPACE, component_files
 from mosaic.kubernetes_provision import PROVISION, admin_servers
 from mosaic.services import Service
 
 COMPONENT_DIR = Path("deploy/k8s/components/network-policies")
-NAMESPACE = "mosaic"
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
 # The backing servers by the label their pods carry (the dev overlay runs them with it), the
@@ -86,14 +86,7 @@ def render(services: list[Service], edges: Iterable[tuple[str, str]]) -> dict[Pa
         files[COMPONENT_DIR / f"{PROVISION}.yaml"] = [_provision_egress(provisioned)]
     servers = [_server_ingress(name, services) for name in SERVERS]
     files[COMPONENT_DIR / "backing-servers.yaml"] = [s for s in servers if s]
-    texts = {path: HEADER + "---\n".join(map(dump_yaml, docs)) for path, docs in files.items()}
-    component = {
-        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
-        "kind": "Component",
-        "resources": [path.name for path in files],
-    }
-    texts[COMPONENT_DIR / "kustomization.yaml"] = HEADER + dump_yaml(component)
-    return texts
+    return component_files(COMPONENT_DIR, HEADER, files)
 
 
 def _policy(name: str, selector: dict[str, str], **spec: Any) -> dict[str, Any]:

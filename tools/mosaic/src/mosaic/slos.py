@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mosaic.compose import dump_blocks
 
 RULES_DIR = Path("deploy/observability/rules")
 SLO_RULES = RULES_DIR / "slos.yaml"
@@ -208,23 +208,5 @@ def rule_groups() -> dict[str, Any]:
     }
 
 
-def dump_rules(document: dict[str, Any]) -> str:
-    """YAML as promtool and people read it: keys in order, expressions as literal blocks."""
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000)
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    style = "|" if "\n" in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-_Dumper.add_representer(str, _text)
-
-
 def render() -> dict[Path, str]:
-    return {SLO_RULES: HEADER + dump_rules(rule_groups())}
+    return {SLO_RULES: HEADER + dump_blocks(rule_groups())}

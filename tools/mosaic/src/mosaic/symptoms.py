@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosaic.slos import RULES_DIR, dump_rules
+from mosaic.compose import dump_blocks
+from mosaic.slos import RULES_DIR
 
 SYMPTOM_RULES = RULES_DIR / "symptoms.yaml"
 
@@ -88,4 +89,4 @@ def rule_groups() -> dict[str, Any]:
 
 
 def render() -> dict[Path, str]:
-    return {SYMPTOM_RULES: HEADER + dump_rules(rule_groups())}
+    return {SYMPTOM_RULES: HEADER + dump_blocks(rule_groups())}

@@ -5,7 +5,6 @@ as a waterfall of several services, and a span's log link shows that trace's log
 Screenshots go to the artifacts folder; the page must cause no console error (a CSP
 violation by an inline script or style would be one)."""
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,11 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mosaic.log_files import log_files
 from mosaic.network_policies import http_edges
 from mosaic.ports import free_port
 from mosaic.services import discover_services
-from mosaic.testing import Shopper, UpProcess, wait_until
+from mosaic.testing import Shopper, UpProcess, trace_of_request, wait_until
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -54,23 +52,6 @@ def checkout(url: str) -> str:
         answer = shopper.place_order(shopper.checkout_form())
     assert answer.status_code == 303, answer.text
     return answer.headers["x-request-id"]
-
-
-def trace_of_request(home: Path, request_id: str) -> str:
-    found: list[str] = []
-
-    def logged() -> bool:
-        for paths in log_files(home / "logs").values():
-            for path in paths:
-                for line in path.read_text().splitlines():
-                    record = json.loads(line)
-                    if record.get("request_id") == request_id and record.get("trace_id"):
-                        found.append(record["trace_id"])
-                        return True
-        return False
-
-    wait_until(logged, 30, f"a log line of request {request_id}")
-    return found[0]
 
 
 def call_rates(page: Page) -> list[float]:

@@ -18,6 +18,7 @@ from typing import Any, Self
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mosaic.log_files import log_files, logs_folder
 from mosaic.pki import TOKEN_HEADER, Pki, client_ssl_context, load_signing_key, sign_token
 from mosaic.ports import free_port
 from mosaic.state import served_by
@@ -70,6 +71,25 @@ def holds_for(check: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.1)
     if not check():
         raise AssertionError(f"no longer holds: {what}")
+
+
+def trace_of_request(home: Path, request_id: str) -> str:
+    """The trace id a process of `mosaic up --home home` logged for the request `request_id`
+    (its x-request-id), waited for: a process's lines reach its file a moment after."""
+    found: list[str] = []
+
+    def logged() -> bool:
+        for paths in log_files(logs_folder(home)).values():
+            for path in paths:
+                for line in path.read_text().splitlines():
+                    record = json.loads(line)
+                    if record.get("request_id") == request_id and record.get("trace_id"):
+                        found.append(record["trace_id"])
+                        return True
+        return False
+
+    wait_until(logged, 30, f"a log line of request {request_id}")
+    return found[0]
 
 
 # notifications hands an event it took but did not acknowledge (its handler failed, or the

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import kubernetes_validate
 import pytest
 from chassis.tls import spiffe_id as chassis_spiffe_id
 from cryptography import x509
@@ -23,10 +22,9 @@ from mosaic.home import services_dir
 from mosaic.pki.issuing import issue_ca, issue_leaf
 from mosaic.services import Service, discover_services
 
-from tools.mosaic.tests.k8s_render import base_with, committed
+from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
 CERT_MANAGER_KINDS = {"Issuer", "Certificate"}
 # cert-manager's names for the key usages (its KeyUsage values) our PKI's leaves carry.
 USAGES = {
@@ -96,10 +94,7 @@ def test_every_core_object_is_valid_for_the_kubernetes_api(built: list[dict[str,
     for d in built:
         if d["kind"] in CERT_MANAGER_KINDS:
             continue
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
 
 
 def test_cert_manager_s_objects_use_only_the_fields_it_knows(

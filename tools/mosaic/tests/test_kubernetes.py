@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import kubernetes_validate
 import pytest
 import yaml
 from mosaic import compose, kubernetes, kubernetes_pods
@@ -24,9 +23,9 @@ from mosaic.services import Service, discover_services
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
+from tools.mosaic.tests.k8s_render import valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = "1.31.0"  # the oldest minor GKE's regular channel still offers
 UID = 10001
 # What the runner sets that a container does not, and why:
 RUNNER_ONLY = {
@@ -129,10 +128,7 @@ def test_kubectl_kustomize_renders_the_base(documents: list[dict[str, Any]]) -> 
 
 def test_every_document_is_valid_for_the_kubernetes_api(documents: list[dict[str, Any]]) -> None:
     for d in documents:
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
 
 
 def test_the_namespace_enforces_restricted(documents: list[dict[str, Any]]) -> None:

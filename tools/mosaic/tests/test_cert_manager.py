@@ -18,9 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from mosaic import cert_manager, kubernetes
 from mosaic.cert_manager import API, COMPONENT_DIR, ISSUER
 from mosaic.containers import IDENTITY_DIR
-from mosaic.home import services_dir
 from mosaic.pki.issuing import issue_ca, issue_leaf
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
@@ -33,11 +32,6 @@ USAGES = {
     "client auth": ExtendedKeyUsageOID.CLIENT_AUTH,
 }
 HOURS = re.compile(r"^(\d+)h$")
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from mosaic.cloudrun_jobs import IAM_DIR, JOBS_DIR, PROVISION
 from mosaic.compose import container_name
 from mosaic.containers import OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = yaml.safe_load((Path(__file__).with_name("cloudrun_schema.yaml")).read_text())
@@ -43,11 +43,6 @@ def _kubernetes_tests() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from mosaic.istio import COMPONENT_DIR, INGRESS_GATEWAY, MESH_IDENTITY, NETWORKI
 from mosaic.kubernetes_pods import secret_variables
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.procfile import RELEASE
-from mosaic.services import OPERATOR, Service, discover_services, url_variable
+from mosaic.services import OPERATOR, Service, url_variable
 
 from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[3]
 ISTIO_KINDS = {"PeerAuthentication", "AuthorizationPolicy", "Gateway", "VirtualService"}
 # Istio's principal: `<trust domain>/ns/<namespace>/sa/<service account>`, no scheme.
 PRINCIPAL = re.compile(r"^(?P<domain>[a-z0-9.-]+)/ns/(?P<ns>[a-z0-9-]+)/sa/(?P<sa>[a-z0-9-]+)$")
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from mosaic.home import services_dir
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.pki import ensure_pki
 from mosaic.pki.files import Pki
-from mosaic.services import OPERATOR, Service, discover_services
+from mosaic.services import OPERATOR, Service
 from mosaic.testing import mosaic
 
 from tools.mosaic.tests.k8s_render import valid_for_the_api
@@ -34,11 +34,6 @@ OVERLAY = ROOT / kubernetes_servers.OVERLAY_DIR
 NAMESPACE = "mosaic"
 
 Reference = tuple[str, str]  # (Secret or ConfigMap, its name)
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

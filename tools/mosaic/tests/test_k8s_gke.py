@@ -17,8 +17,7 @@ import yaml
 from mosaic import gke, network_policies
 from mosaic import kubernetes_provision as provision
 from mosaic.containers import EDGE_PORT, OPS_PORT
-from mosaic.home import services_dir
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests.k8s_render import valid_for_the_api
 
@@ -36,11 +35,6 @@ SAMPLE = {  # what a reader fills in, shaped as theirs would be
     "SHOP_IP": "203.0.113.7",
 }
 NAME = "app.kubernetes.io/name"
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 def _kustomize(path: Path) -> str:

@@ -18,8 +18,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from mosaic.home import services_dir
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
@@ -87,11 +86,6 @@ def renders() -> list[Render]:
 
 RENDERS = renders()
 CHECKS = checks.CHECKS + k8s_commands.CHECKS
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
 from mosaic.pki.files import ServiceFiles
 from mosaic.plan import ProcessPlan, identity_env, process_env, service_env, tracing_env
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
@@ -37,11 +37,6 @@ RUNNER_ONLY = {
     "MOSAIC_TRACE_EVERY_WRITE",
 }  # fmt: skip
 NOT_WEB_ONLY = {"PORT"}  # the runner gives every process PORT; a relay or worker serves no API
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

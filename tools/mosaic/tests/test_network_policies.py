@@ -13,7 +13,7 @@ from mosaic.containers import EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
 from mosaic.kubernetes_provision import PROVISION
 from mosaic.network_policies import COMPONENT, COMPONENT_DIR, NAME, SERVERS
-from mosaic.services import OPERATOR, Service, discover_services
+from mosaic.services import OPERATOR, Service
 
 from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
@@ -23,11 +23,6 @@ KUBE_DNS = ("kube-dns", None)
 
 Pod = tuple[str, str | None]  # (app.kubernetes.io/name, app.kubernetes.io/component)
 Flow = tuple[Pod, Pod, tuple[str, int]]  # from, to, (protocol, port)
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,14 @@ from typing import Any
 import pytest
 import yaml
 from mosaic.compose import COMPOSE_FILE, JOB_RUNNER, container_name
-from mosaic.home import services_dir
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.procfile import RELEASE
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests.k8s_commands import image_name, mosaic_command_exists, procfile_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 CLOUD_RUN = ROOT / "deploy/cloudrun"
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 def test_compose_runs_exactly_the_procfiles_commands(services: list[Service]) -> None:

@@ -3,13 +3,11 @@ Kubernetes API (offline, strict, at a pinned version), restricted, and holding w
 runner runs (services, process types, jobs, variable names, ports), nothing more; compose
 the same."""
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 import yaml
@@ -17,26 +15,15 @@ from mosaic import compose, kubernetes, kubernetes_pods
 from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
-from mosaic.pki.files import ServiceFiles
-from mosaic.plan import ProcessPlan, identity_env, process_env, service_env, tracing_env
 from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
 from tools.mosaic.tests.k8s_render import valid_for_the_api
+from tools.mosaic.tests.runner_names import runner_names
 
 ROOT = Path(__file__).resolve().parents[3]
 UID = 10001
-# What the runner sets that a container does not, and why:
-RUNNER_ONLY = {
-    "PATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED",  # the image's own ENV: its interpreter
-    "MOSAIC_REPLICA",  # a pod has no replica number: its name tells replicas apart
-    # where the runner receives spans, and how soon; a deployment has no collector yet
-    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY",
-    # every order's trace kept for the newcomer; a deployment samples at its ratio alone
-    "MOSAIC_TRACE_EVERY_WRITE",
-}  # fmt: skip
-NOT_WEB_ONLY = {"PORT"}  # the runner gives every process PORT; a relay or worker serves no API
 
 
 @pytest.fixture(scope="module")
@@ -210,20 +197,6 @@ def test_a_cron_schedule_is_the_period_rounded_up_to_minutes() -> None:
 # No drift: what the runner runs, Kubernetes and compose run, by the same names.
 
 
-def _runner_names(services: list[Service], service: Service, kind: str) -> set[str]:
-    """The variable names `mosaic up` gives process type `kind` of `service`."""
-    ports = {s.name: 1 for s in services}
-    urls = dict.fromkeys(provisioned_variables(service), "x")
-    if "smtp" in service.backing:
-        urls["SMTP_URL"] = "smtp://x"
-    files = ServiceFiles(service.name, Path("/i"), Path("/t"), Path("/c"))
-    with mock.patch.dict(os.environ, {}, clear=True):  # nothing inherited from this test
-        env = service_env(service, ports, urls, identity_env(files, "mtls"), shop_url="http://x")
-        env |= tracing_env("http://x", service)
-        env = process_env(env, ProcessPlan(service, kind, 1, 1, 1))
-    return set(env) - RUNNER_ONLY - (set() if kind == WEB else NOT_WEB_ONLY)
-
-
 def _pod_names(pod: dict[str, Any], container: dict[str, Any]) -> set[str]:
     """Its variables, and the files of its backing Secret (read through SECRETS_DIR)."""
     names = {e["name"] for e in container["env"]} - {"SECRETS_DIR"}
@@ -267,7 +240,7 @@ def test_kubernetes_gives_each_process_the_runners_variable_names_and_ports(
             name = compose.container_name(service, kind)
             pod = by_name[name]["spec"]["template"]
             (container,) = pod["spec"]["containers"]
-            assert _pod_names(pod, container) == _runner_names(services, service, kind), name
+            assert _pod_names(pod, container) == runner_names(services, service, kind), name
             env = {e["name"]: e.get("value") for e in container["env"]}
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             assert env["OPS_PORT"] == str(ports["ops"]) == str(OPS_PORT), name
@@ -292,7 +265,7 @@ def test_compose_gives_each_process_the_runners_variable_names(services: list[Se
             names = set(container["environment"]) - {"SECRETS_DIR"}
             if "SECRETS_DIR" in container["environment"]:
                 names |= set(provisioned_variables(service))  # its provisioned folder's files
-            assert names == _runner_names(services, service, kind), (service.name, kind)
+            assert names == runner_names(services, service, kind), (service.name, kind)
             assert container["environment"]["OPS_PORT"] == str(OPS_PORT)
             if kind == WEB:
                 assert container["environment"]["PORT"] == str(api_port(service))

@@ -36,20 +36,12 @@ def documents(services: list[Service]) -> list[dict[str, Any]]:
     return found
 
 
-def _of(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [d for d in documents if d["kind"] == kind]
-
-
 def _pods(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(owner name, pod template) of every Deployment, Job and CronJob."""
-    for d in _of(documents, "Deployment") + _of(documents, "Job"):
+    for d in checks.of(documents, "Deployment") + checks.of(documents, "Job"):
         yield d["metadata"]["name"], d["spec"]["template"]
-    for d in _of(documents, "CronJob"):
+    for d in checks.of(documents, "CronJob"):
         yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"]
-
-
-def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]]
 
 
 def test_the_committed_files_are_what_the_service_data_renders(services: list[Service]) -> None:
@@ -114,7 +106,7 @@ def test_every_document_is_valid_for_the_kubernetes_api(documents: list[dict[str
 
 
 def test_the_namespace_enforces_restricted(documents: list[dict[str, Any]]) -> None:
-    assert len(_of(documents, "Namespace")) == 1
+    assert len(checks.of(documents, "Namespace")) == 1
     checks.namespaces_enforce_restricted(documents, [])
 
 
@@ -138,7 +130,7 @@ def test_every_container_has_requests_and_limits_and_a_pinned_image(
 ) -> None:
     checks.containers_have_requests_limits_and_a_pinned_image(documents, services)
     for _, pod in _pods(documents):
-        for container in _containers(pod):
+        for container in checks.containers(pod):
             assert container["image"].endswith(f":{kubernetes_pods.TAG}"), container["image"]
             for bound in ("requests", "limits"):
                 assert set(container["resources"][bound]) == {"cpu", "memory"}
@@ -154,11 +146,11 @@ def test_each_web_process_has_a_disruption_budget_and_an_autoscaler(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
     checks.replicated_workloads_have_disruption_budgets(documents, services)
-    budgets = {b["metadata"]["name"]: b for b in _of(documents, "PodDisruptionBudget")}
-    scalers = {s["metadata"]["name"]: s for s in _of(documents, "HorizontalPodAutoscaler")}
+    budgets = {b["metadata"]["name"]: b for b in checks.of(documents, "PodDisruptionBudget")}
+    scalers = {s["metadata"]["name"]: s for s in checks.of(documents, "HorizontalPodAutoscaler")}
     webs = [
         d
-        for d in _of(documents, "Deployment")
+        for d in checks.of(documents, "Deployment")
         if d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == WEB
     ]
     assert {d["metadata"]["name"] for d in webs} == set(budgets) == set(scalers)
@@ -178,7 +170,7 @@ def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
 def test_scheduled_jobs_have_deadlines_and_never_overlap(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    assert _of(documents, "CronJob")
+    assert checks.of(documents, "CronJob")
     checks.scheduled_jobs_have_deadlines_and_never_overlap(documents, services)
 
 
@@ -214,10 +206,10 @@ def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
             d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
             d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"],
         ): d
-        for d in _of(documents, "Deployment")
+        for d in checks.of(documents, "Deployment")
     }
     assert set(deployments) == {(s.name, k) for s in services for k in s.processes}
-    jobs = {d["metadata"]["name"] for d in _of(documents, "CronJob")}
+    jobs = {d["metadata"]["name"] for d in checks.of(documents, "CronJob")}
     assert jobs == {f"{s.name}-{j.name}" for s in services for j in s.jobs}
     releases = {
         name
@@ -225,7 +217,7 @@ def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
         if d["spec"]["template"]["spec"].get("initContainers")
     }
     assert releases == {s.name for s in services if s.release}
-    assert {s["metadata"]["name"] for s in _of(documents, "Service")} == {
+    assert {s["metadata"]["name"] for s in checks.of(documents, "Service")} == {
         s.name for s in services if WEB in s.processes
     }
 
@@ -233,8 +225,8 @@ def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
 def test_kubernetes_gives_each_process_the_runners_variable_names_and_ports(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    by_name = {d["metadata"]["name"]: d for d in _of(documents, "Deployment")}
-    endpoints = {s["metadata"]["name"]: s for s in _of(documents, "Service")}
+    by_name = {d["metadata"]["name"]: d for d in checks.of(documents, "Deployment")}
+    endpoints = {s["metadata"]["name"]: s for s in checks.of(documents, "Service")}
     for service in services:
         for kind in service.processes:
             name = compose.container_name(service, kind)

@@ -27,10 +27,6 @@ class Shop:
     url: str
     dashboard: str
 
-    def trace_of_request(self, request_id: str) -> str:
-        """The trace id the frontend logged for one of its requests."""
-        return trace_of_request(self.home, request_id)
-
     def spans(self, trace_id: str) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.dashboard}/api/traces/{trace_id}", timeout=10)
         if answer.status_code == 404:
@@ -69,7 +65,7 @@ def connected(spans: list[dict[str, Any]]) -> bool:
 def test_one_checkout_is_one_connected_trace_through_the_event(shop: Shop) -> None:
     answer = checkout(shop.url)
     assert answer.status_code == 303, answer.text
-    trace_id = shop.trace_of_request(answer.headers["x-request-id"])
+    trace_id = trace_of_request(shop.home, answer.headers["x-request-id"])
     wanted = CHECKOUT_SERVICES | {"notifications"}
 
     def complete() -> bool:
@@ -118,7 +114,7 @@ def test_at_sampling_zero_nothing_is_exported_and_the_shop_works(
         shop = Shop(up, home, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dashboard}")
         # The log lines still carry a trace id (the unsampled trace's), and the order's
         # confirmation still reaches notifications.
-        trace_id = shop.trace_of_request(answer.headers["x-request-id"])
+        trace_id = trace_of_request(shop.home, answer.headers["x-request-id"])
         env = {**os.environ, "MOSAIC_HOME": str(home)}
 
         def notified() -> bool:

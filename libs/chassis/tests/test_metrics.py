@@ -5,26 +5,7 @@ from __future__ import annotations
 import httpx
 from chassis import Cache, metrics
 from chassis.ops import Lifecycle, create_ops_app
-
-CONTRACT = [
-    "mosaic_http_server_requests_total",
-    "mosaic_http_server_request_duration_seconds",
-    "mosaic_http_client_requests_total",
-    "mosaic_http_client_request_duration_seconds",
-    "mosaic_http_client_retries_total",
-    "mosaic_db_pool_connections",
-    "mosaic_db_pool_wait_seconds",
-    "mosaic_valkey_pool_connections",
-    "mosaic_http_client_pool_connections",
-    "mosaic_cache_requests_total",
-    "mosaic_outbox_pending_events",
-    "mosaic_outbox_oldest_pending_age_seconds",
-    "mosaic_stream_consumer_lag_entries",
-    "mosaic_stream_pending_entries",
-    "mosaic_dead_letters_total",
-    "mosaic_job_runs_total",
-    "mosaic_job_duration_seconds",
-]
+from chassis.testing import METRIC_CONTRACT
 
 
 async def scrape() -> httpx.Response:
@@ -41,7 +22,7 @@ async def test_the_ops_port_serves_every_family_of_the_contract() -> None:
     declared = {
         line.split()[2] for line in response.text.splitlines() if line.startswith("# TYPE ")
     }
-    assert [name for name in CONTRACT if name not in declared] == []
+    assert [name for name in METRIC_CONTRACT if name not in declared] == []
     assert "process_cpu_seconds_total" in response.text
     assert "process_resident_memory_bytes" in response.text
 

@@ -20,6 +20,15 @@ from tools.mosaic.tests.k8s_checks import (
 )
 
 
+def procfile_commands(service: Service) -> dict[str, list[str]]:
+    """Each process type's, the release's and each job's argv, by the container's name."""
+    found = {kind: shell_argv(command) for kind, command in service.processes.items()}
+    found |= {job.name: shell_argv(job.command) for job in service.jobs}
+    if service.release is not None:
+        found[RELEASE] = shell_argv(service.release)
+    return found
+
+
 def commands_are_the_procfiles(documents: list[Document], services: list[Service]) -> None:
     """Our containers run exactly what the Procfile (or [tool.mosaic] jobs) says, through
     the same `shell_argv` as compose and the runner; the images carry no command."""
@@ -27,10 +36,7 @@ def commands_are_the_procfiles(documents: list[Document], services: list[Service
         service = service_of(pod, services)
         if service is None:
             continue
-        expected = {kind: shell_argv(command) for kind, command in service.processes.items()}
-        expected |= {job.name: shell_argv(job.command) for job in service.jobs}
-        if service.release is not None:
-            expected[RELEASE] = shell_argv(service.release)
+        expected = procfile_commands(service)
         ran = our_containers(pod, service)
         assert ran, f"{owner}: runs none of {service.name}'s commands"
         for container in containers(pod):

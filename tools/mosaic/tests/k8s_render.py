@@ -1,5 +1,6 @@
 """Reading and rendering deploy/k8s in the tests of its components: the committed objects of
-a folder, and the base with one component through `kubectl kustomize`."""
+a folder, the base with one component through `kubectl kustomize`, and an object checked
+against the Kubernetes API's schema."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
+KUBERNETES_VERSION = "1.31.0"  # the oldest minor GKE's regular channel still offers
 
 
 def committed(folder: Path) -> list[dict[str, Any]]:
@@ -42,3 +45,11 @@ def base_with(component: str, workdir: Path) -> list[dict[str, Any]]:
     )
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def valid_for_the_api(document: dict[str, Any]) -> None:
+    """Fail the test, naming the object, if the Kubernetes API's schema refuses it."""
+    try:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        pytest.fail(f"{document['kind']} {document['metadata']['name']}: {error.message}")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import kubernetes_validate
 import pytest
 from chassis.tls import spiffe_id as chassis_spiffe_id
 from cryptography import x509
@@ -19,14 +18,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from mosaic import cert_manager, kubernetes
 from mosaic.cert_manager import API, COMPONENT_DIR, ISSUER
 from mosaic.containers import IDENTITY_DIR
-from mosaic.home import services_dir
 from mosaic.pki.issuing import issue_ca, issue_leaf
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
-from tools.mosaic.tests.k8s_render import base_with, committed
+from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
 CERT_MANAGER_KINDS = {"Issuer", "Certificate"}
 # cert-manager's names for the key usages (its KeyUsage values) our PKI's leaves carry.
 USAGES = {
@@ -35,11 +32,6 @@ USAGES = {
     "client auth": ExtendedKeyUsageOID.CLIENT_AUTH,
 }
 HOURS = re.compile(r"^(\d+)h$")
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +88,7 @@ def test_every_core_object_is_valid_for_the_kubernetes_api(built: list[dict[str,
     for d in built:
         if d["kind"] in CERT_MANAGER_KINDS:
             continue
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
 
 
 def test_cert_manager_s_objects_use_only_the_fields_it_knows(

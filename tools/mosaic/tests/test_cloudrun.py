@@ -3,13 +3,11 @@ own schema of the Cloud Run fields it uses, and holding what the runner runs (se
 process types, jobs, variable names, ports) and whom the allowlists let call (IAM invokers),
 nothing more."""
 
-import importlib.util
 import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any, cast
 
 import jsonschema  # type: ignore[import-untyped]  # kubernetes-validate's, no stubs
@@ -20,34 +18,19 @@ from mosaic.cloudrun_jobs import IAM_DIR, JOBS_DIR, PROVISION
 from mosaic.compose import container_name
 from mosaic.containers import OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
+
+from tools.mosaic.tests.runner_names import runner_names
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = yaml.safe_load((Path(__file__).with_name("cloudrun_schema.yaml")).read_text())
-# What the runner sets that a Cloud Run container does not, beyond test_kubernetes' list:
+# What the runner sets that a Cloud Run container does not, beyond runner_names.RUNNER_ONLY:
 MTLS_ONLY = {"TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"}  # Cloud Run's front end ends TLS
 PLATFORM = {"PORT"}  # reserved: Cloud Run sets it to the container port
 CLOUDRUN_ONLY = {"CLOUD_RUN_PROJECT"}  # whose service accounts callers are
 # The documented fill (docs/deploy.md "On Cloud Run"), with example values.
 FILL = {"PROJECT_ID": "shop-123456", "PROJECT_NUMBER": "123456789012", "REGION": "europe-west1",
         "TAG": "abc1234"}  # fmt: skip
-
-
-def _kubernetes_tests() -> ModuleType:
-    """test_kubernetes.py, for its drift helpers (the runner's variable names and what a
-    container never gets): reused, not copied. Loaded by path: tests are no package."""
-    spec = importlib.util.spec_from_file_location(
-        "mosaic_kubernetes_drift", Path(__file__).with_name("test_kubernetes.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")
@@ -265,7 +248,6 @@ def test_cloud_run_runs_every_process_and_job_of_the_runner_and_nothing_else(
 def test_cloud_run_gives_each_process_the_runners_variable_names_and_ports(
     services: list[Service], documents: dict[Path, dict[str, Any]]
 ) -> None:
-    runner_names = _kubernetes_tests()._runner_names
     deployed = _under(documents, cloudrun.CLOUDRUN_DIR / "services")
     jobs = _under(documents, JOBS_DIR)
     for service in services:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 from chassis.settings import ServiceSettings, load_settings
 from mosaic import istio, kubernetes, network_policies
@@ -19,20 +18,14 @@ from mosaic.istio import COMPONENT_DIR, INGRESS_GATEWAY, MESH_IDENTITY, NETWORKI
 from mosaic.kubernetes_pods import secret_variables
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.procfile import RELEASE
-from mosaic.services import OPERATOR, Service, discover_services, url_variable
+from mosaic.services import OPERATOR, Service, url_variable
 
-from tools.mosaic.tests.k8s_render import base_with, committed
+from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
 ISTIO_KINDS = {"PeerAuthentication", "AuthorizationPolicy", "Gateway", "VirtualService"}
 # Istio's principal: `<trust domain>/ns/<namespace>/sa/<service account>`, no scheme.
 PRINCIPAL = re.compile(r"^(?P<domain>[a-z0-9.-]+)/ns/(?P<ns>[a-z0-9-]+)/sa/(?P<sa>[a-z0-9-]+)$")
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +112,7 @@ def test_every_core_object_is_valid_for_the_kubernetes_api(built: list[dict[str,
     for d in built:
         if d["kind"] in ISTIO_KINDS:
             continue
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
 
 
 def test_istio_s_objects_use_only_the_fields_istio_knows(policies: list[dict[str, Any]]) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import kubernetes_validate
 import pytest
 import yaml
 from cryptography import x509
@@ -25,20 +24,16 @@ from mosaic.home import services_dir
 from mosaic.network_policies import NAME, SERVERS
 from mosaic.pki import ensure_pki
 from mosaic.pki.files import Pki
-from mosaic.services import OPERATOR, Service, discover_services
+from mosaic.services import OPERATOR, Service
 from mosaic.testing import mosaic
+
+from tools.mosaic.tests.k8s_render import valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
 OVERLAY = ROOT / kubernetes_servers.OVERLAY_DIR
-KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
 NAMESPACE = "mosaic"
 
 Reference = tuple[str, str]  # (Secret or ConfigMap, its name)
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +114,7 @@ def test_the_committed_servers_are_what_the_data_renders(services: list[Service]
 
 def test_every_document_is_valid_for_the_kubernetes_api(rendered: list[dict[str, Any]]) -> None:
     for d in rendered:
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
         if d["kind"] != "Namespace":
             assert d["metadata"]["namespace"] == NAMESPACE, d["metadata"]["name"]
 
@@ -284,7 +276,7 @@ def test_every_secret_and_config_a_pod_names_is_written_and_nothing_else(
     assert read == identity
     for document in documents:
         assert document["metadata"]["namespace"] == NAMESPACE
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        valid_for_the_api(document)
 
 
 def test_the_file_is_private_and_parses_with_no_key_twice(written: Path) -> None:

@@ -12,19 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 from mosaic import gke, network_policies
 from mosaic import kubernetes_provision as provision
 from mosaic.containers import EDGE_PORT, OPS_PORT
-from mosaic.home import services_dir
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
+
+from tools.mosaic.tests.k8s_render import valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = (
-    "1.31.0"  # as test_kubernetes.py: the oldest minor GKE's regular channel offers
-)
 # Custom resources: kubernetes-validate knows only the core API. The Gateway API's kinds and
 # GKE's HealthCheckPolicy are checked by test_the_gateway_routes_https_to_the_frontend below.
 CUSTOM_KINDS = {"Gateway", "HTTPRoute", "HealthCheckPolicy"}
@@ -38,11 +35,6 @@ SAMPLE = {  # what a reader fills in, shaped as theirs would be
     "SHOP_IP": "203.0.113.7",
 }
 NAME = "app.kubernetes.io/name"
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 def _kustomize(path: Path) -> str:
@@ -152,10 +144,7 @@ def test_every_core_document_is_valid_for_the_kubernetes_api(
     for d in documents:
         if d["kind"] in CUSTOM_KINDS:
             continue
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
     custom_groups = {"gateway.networking.k8s.io", "networking.gke.io"}
     custom = {d["kind"] for d in documents if d["apiVersion"].split("/")[0] in custom_groups}
     assert custom == CUSTOM_KINDS  # skipped above, and checked below

@@ -18,15 +18,14 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from mosaic.home import services_dir
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
+from tools.mosaic.tests.k8s_render import KUBERNETES_VERSION
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy/k8s"
-KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
 CHECKOV_CONFIG = K8S / ".checkov.yaml"
 # Custom resources: kubernetes-validate holds the schemas of the Kubernetes API only, so
 # these are not validated by it (their controllers validate them at apply time). An API group
@@ -87,11 +86,6 @@ def renders() -> list[Render]:
 
 RENDERS = renders()
 CHECKS = checks.CHECKS + k8s_commands.CHECKS
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")

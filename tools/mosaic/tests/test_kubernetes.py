@@ -3,46 +3,27 @@ Kubernetes API (offline, strict, at a pinned version), restricted, and holding w
 runner runs (services, process types, jobs, variable names, ports), nothing more; compose
 the same."""
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
-import kubernetes_validate
 import pytest
 import yaml
 from mosaic import compose, kubernetes, kubernetes_pods
 from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
-from mosaic.pki.files import ServiceFiles
-from mosaic.plan import ProcessPlan, identity_env, process_env, service_env, tracing_env
-from mosaic.services import Service, discover_services
+from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
+from tools.mosaic.tests.k8s_render import valid_for_the_api
+from tools.mosaic.tests.runner_names import runner_names
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = "1.31.0"  # the oldest minor GKE's regular channel still offers
 UID = 10001
-# What the runner sets that a container does not, and why:
-RUNNER_ONLY = {
-    "PATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED",  # the image's own ENV: its interpreter
-    "MOSAIC_REPLICA",  # a pod has no replica number: its name tells replicas apart
-    # where the runner receives spans, and how soon; a deployment has no collector yet
-    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY",
-    # every order's trace kept for the newcomer; a deployment samples at its ratio alone
-    "MOSAIC_TRACE_EVERY_WRITE",
-}  # fmt: skip
-NOT_WEB_ONLY = {"PORT"}  # the runner gives every process PORT; a relay or worker serves no API
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")
@@ -55,20 +36,12 @@ def documents(services: list[Service]) -> list[dict[str, Any]]:
     return found
 
 
-def _of(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [d for d in documents if d["kind"] == kind]
-
-
 def _pods(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(owner name, pod template) of every Deployment, Job and CronJob."""
-    for d in _of(documents, "Deployment") + _of(documents, "Job"):
+    for d in checks.of(documents, "Deployment") + checks.of(documents, "Job"):
         yield d["metadata"]["name"], d["spec"]["template"]
-    for d in _of(documents, "CronJob"):
+    for d in checks.of(documents, "CronJob"):
         yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"]
-
-
-def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]]
 
 
 def test_the_committed_files_are_what_the_service_data_renders(services: list[Service]) -> None:
@@ -129,14 +102,11 @@ def test_kubectl_kustomize_renders_the_base(documents: list[dict[str, Any]]) -> 
 
 def test_every_document_is_valid_for_the_kubernetes_api(documents: list[dict[str, Any]]) -> None:
     for d in documents:
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{d['kind']} {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
 
 
 def test_the_namespace_enforces_restricted(documents: list[dict[str, Any]]) -> None:
-    assert len(_of(documents, "Namespace")) == 1
+    assert len(checks.of(documents, "Namespace")) == 1
     checks.namespaces_enforce_restricted(documents, [])
 
 
@@ -160,7 +130,7 @@ def test_every_container_has_requests_and_limits_and_a_pinned_image(
 ) -> None:
     checks.containers_have_requests_limits_and_a_pinned_image(documents, services)
     for _, pod in _pods(documents):
-        for container in _containers(pod):
+        for container in checks.containers(pod):
             assert container["image"].endswith(f":{kubernetes_pods.TAG}"), container["image"]
             for bound in ("requests", "limits"):
                 assert set(container["resources"][bound]) == {"cpu", "memory"}
@@ -176,11 +146,11 @@ def test_each_web_process_has_a_disruption_budget_and_an_autoscaler(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
     checks.replicated_workloads_have_disruption_budgets(documents, services)
-    budgets = {b["metadata"]["name"]: b for b in _of(documents, "PodDisruptionBudget")}
-    scalers = {s["metadata"]["name"]: s for s in _of(documents, "HorizontalPodAutoscaler")}
+    budgets = {b["metadata"]["name"]: b for b in checks.of(documents, "PodDisruptionBudget")}
+    scalers = {s["metadata"]["name"]: s for s in checks.of(documents, "HorizontalPodAutoscaler")}
     webs = [
         d
-        for d in _of(documents, "Deployment")
+        for d in checks.of(documents, "Deployment")
         if d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == WEB
     ]
     assert {d["metadata"]["name"] for d in webs} == set(budgets) == set(scalers)
@@ -200,7 +170,7 @@ def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
 def test_scheduled_jobs_have_deadlines_and_never_overlap(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    assert _of(documents, "CronJob")
+    assert checks.of(documents, "CronJob")
     checks.scheduled_jobs_have_deadlines_and_never_overlap(documents, services)
 
 
@@ -217,20 +187,6 @@ def test_a_cron_schedule_is_the_period_rounded_up_to_minutes() -> None:
 
 
 # No drift: what the runner runs, Kubernetes and compose run, by the same names.
-
-
-def _runner_names(services: list[Service], service: Service, kind: str) -> set[str]:
-    """The variable names `mosaic up` gives process type `kind` of `service`."""
-    ports = {s.name: 1 for s in services}
-    urls = dict.fromkeys(provisioned_variables(service), "x")
-    if "smtp" in service.backing:
-        urls["SMTP_URL"] = "smtp://x"
-    files = ServiceFiles(service.name, Path("/i"), Path("/t"), Path("/c"))
-    with mock.patch.dict(os.environ, {}, clear=True):  # nothing inherited from this test
-        env = service_env(service, ports, urls, identity_env(files, "mtls"), shop_url="http://x")
-        env |= tracing_env("http://x", service)
-        env = process_env(env, ProcessPlan(service, kind, 1, 1, 1))
-    return set(env) - RUNNER_ONLY - (set() if kind == WEB else NOT_WEB_ONLY)
 
 
 def _pod_names(pod: dict[str, Any], container: dict[str, Any]) -> set[str]:
@@ -250,10 +206,10 @@ def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
             d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
             d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"],
         ): d
-        for d in _of(documents, "Deployment")
+        for d in checks.of(documents, "Deployment")
     }
     assert set(deployments) == {(s.name, k) for s in services for k in s.processes}
-    jobs = {d["metadata"]["name"] for d in _of(documents, "CronJob")}
+    jobs = {d["metadata"]["name"] for d in checks.of(documents, "CronJob")}
     assert jobs == {f"{s.name}-{j.name}" for s in services for j in s.jobs}
     releases = {
         name
@@ -261,7 +217,7 @@ def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
         if d["spec"]["template"]["spec"].get("initContainers")
     }
     assert releases == {s.name for s in services if s.release}
-    assert {s["metadata"]["name"] for s in _of(documents, "Service")} == {
+    assert {s["metadata"]["name"] for s in checks.of(documents, "Service")} == {
         s.name for s in services if WEB in s.processes
     }
 
@@ -269,14 +225,14 @@ def test_kubernetes_runs_every_process_and_job_of_the_runner_and_nothing_else(
 def test_kubernetes_gives_each_process_the_runners_variable_names_and_ports(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:
-    by_name = {d["metadata"]["name"]: d for d in _of(documents, "Deployment")}
-    endpoints = {s["metadata"]["name"]: s for s in _of(documents, "Service")}
+    by_name = {d["metadata"]["name"]: d for d in checks.of(documents, "Deployment")}
+    endpoints = {s["metadata"]["name"]: s for s in checks.of(documents, "Service")}
     for service in services:
         for kind in service.processes:
             name = compose.container_name(service, kind)
             pod = by_name[name]["spec"]["template"]
             (container,) = pod["spec"]["containers"]
-            assert _pod_names(pod, container) == _runner_names(services, service, kind), name
+            assert _pod_names(pod, container) == runner_names(services, service, kind), name
             env = {e["name"]: e.get("value") for e in container["env"]}
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             assert env["OPS_PORT"] == str(ports["ops"]) == str(OPS_PORT), name
@@ -301,7 +257,7 @@ def test_compose_gives_each_process_the_runners_variable_names(services: list[Se
             names = set(container["environment"]) - {"SECRETS_DIR"}
             if "SECRETS_DIR" in container["environment"]:
                 names |= set(provisioned_variables(service))  # its provisioned folder's files
-            assert names == _runner_names(services, service, kind), (service.name, kind)
+            assert names == runner_names(services, service, kind), (service.name, kind)
             assert container["environment"]["OPS_PORT"] == str(OPS_PORT)
             if kind == WEB:
                 assert container["environment"]["PORT"] == str(api_port(service))

@@ -7,29 +7,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 from mosaic import kubernetes, network_policies
 from mosaic.containers import EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
 from mosaic.kubernetes_provision import PROVISION
 from mosaic.network_policies import COMPONENT, COMPONENT_DIR, NAME, SERVERS
-from mosaic.services import OPERATOR, Service, discover_services
+from mosaic.services import OPERATOR, Service
 
-from tools.mosaic.tests.k8s_render import base_with, committed
+from tools.mosaic.tests.k8s_render import base_with, committed, valid_for_the_api
 
 ROOT = Path(__file__).resolve().parents[3]
-KUBERNETES_VERSION = "1.31.0"  # as test_kubernetes
 ANYWHERE = ("anywhere", None)  # a rule without peers: any source or destination
 KUBE_DNS = ("kube-dns", None)
 
 Pod = tuple[str, str | None]  # (app.kubernetes.io/name, app.kubernetes.io/component)
 Flow = tuple[Pod, Pod, tuple[str, int]]  # from, to, (protocol, port)
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +120,7 @@ def test_kubectl_kustomize_renders_the_base_with_the_component(
 
 def test_every_policy_is_valid_for_the_kubernetes_api(policies: list[dict[str, Any]]) -> None:
     for d in policies:
-        try:
-            kubernetes_validate.validate(d, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"NetworkPolicy {d['metadata']['name']}: {error.message}")
+        valid_for_the_api(d)
 
 
 def test_every_pod_is_selected_and_every_policy_selects_a_pod(

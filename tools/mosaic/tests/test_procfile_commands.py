@@ -11,29 +11,14 @@ from typing import Any
 import pytest
 import yaml
 from mosaic.compose import COMPOSE_FILE, JOB_RUNNER, container_name
-from mosaic.home import services_dir
 from mosaic.images import REGISTRY, TOOLS
-from mosaic.procfile import RELEASE, shell_argv
-from mosaic.services import Service, discover_services
+from mosaic.procfile import RELEASE
+from mosaic.services import Service
 
-from tools.mosaic.tests.k8s_commands import image_name, mosaic_command_exists
+from tools.mosaic.tests.k8s_commands import image_name, mosaic_command_exists, procfile_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 CLOUD_RUN = ROOT / "deploy/cloudrun"
-
-
-@pytest.fixture(scope="module")
-def services() -> list[Service]:
-    return discover_services(services_dir())
-
-
-def commands(service: Service) -> dict[str, list[str]]:
-    """Each process type's, the release's and each job's argv."""
-    found = {kind: shell_argv(command) for kind, command in service.processes.items()}
-    found |= {job.name: shell_argv(job.command) for job in service.jobs}
-    if service.release is not None:
-        found[RELEASE] = shell_argv(service.release)
-    return found
 
 
 def test_compose_runs_exactly_the_procfiles_commands(services: list[Service]) -> None:
@@ -42,7 +27,7 @@ def test_compose_runs_exactly_the_procfiles_commands(services: list[Service]) ->
     containers = yaml.safe_load((ROOT / COMPOSE_FILE).read_text())["services"]
     expected: dict[str, list[str]] = {}
     for service in services:
-        argv = commands(service)
+        argv = procfile_commands(service)
         for kind in service.processes:
             expected[container_name(service, kind)] = argv[kind]
         if service.release is not None:
@@ -89,7 +74,7 @@ def test_cloud_run_runs_exactly_the_procfiles_commands(services: list[Service]) 
     files = sorted(CLOUD_RUN.rglob("*.yaml")) if CLOUD_RUN.is_dir() else []
     if not files:
         pytest.skip("no Cloud Run files in deploy/cloudrun yet")
-    by_name = {s.name: commands(s) for s in services}
+    by_name = {s.name: procfile_commands(s) for s in services}
     seen = 0
     for path in files:
         for document in yaml.safe_load_all(path.read_text()):

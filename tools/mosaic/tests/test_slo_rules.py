@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from chassis.testing import METRIC_CONTRACT
 from mosaic import monitoring
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,26 +22,7 @@ OBSERVABILITY = ROOT / "deploy/observability"
 RULE_FILES = sorted((OBSERVABILITY / "rules").glob("*.yaml"))
 UNIT_TESTS = sorted((OBSERVABILITY / "tests").glob("*.test.yaml"))
 DASHBOARD = OBSERVABILITY / "grafana/mosaic.json"
-# Issue 14's metric contract (the metrics stream implements it).
-CONTRACT = {
-    "mosaic_http_server_requests_total",
-    "mosaic_http_server_request_duration_seconds",
-    "mosaic_http_client_requests_total",
-    "mosaic_http_client_request_duration_seconds",
-    "mosaic_http_client_retries_total",
-    "mosaic_db_pool_connections",
-    "mosaic_db_pool_wait_seconds",
-    "mosaic_valkey_pool_connections",
-    "mosaic_http_client_pool_connections",
-    "mosaic_cache_requests_total",
-    "mosaic_outbox_pending_events",
-    "mosaic_outbox_oldest_pending_age_seconds",
-    "mosaic_stream_consumer_lag_entries",
-    "mosaic_stream_pending_entries",
-    "mosaic_dead_letters_total",
-    "mosaic_job_runs_total",
-    "mosaic_job_duration_seconds",
-}
+CONTRACT = set(METRIC_CONTRACT)
 HISTOGRAM_SERIES = re.compile(r"_(bucket|count|sum)$")
 # What Grafana puts in place of its variables before it asks Prometheus.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$service": ".*"}

@@ -31,6 +31,29 @@ from chassis.tls import spiffe_id
 from chassis.tokens import TOKEN_HEADER, TokenSigner
 from chassis.user_tokens import UserTokenSigner
 
+# The metric contract (issue 14): every family the chassis declares on the ops port, and the
+# only ones the alerting rules and the dashboard may name. Written once here, not read from
+# chassis.metrics, so that a test against it can catch the chassis dropping one.
+METRIC_CONTRACT = (
+    "mosaic_http_server_requests_total",
+    "mosaic_http_server_request_duration_seconds",
+    "mosaic_http_client_requests_total",
+    "mosaic_http_client_request_duration_seconds",
+    "mosaic_http_client_retries_total",
+    "mosaic_db_pool_connections",
+    "mosaic_db_pool_wait_seconds",
+    "mosaic_valkey_pool_connections",
+    "mosaic_http_client_pool_connections",
+    "mosaic_cache_requests_total",
+    "mosaic_outbox_pending_events",
+    "mosaic_outbox_oldest_pending_age_seconds",
+    "mosaic_stream_consumer_lag_entries",
+    "mosaic_stream_pending_entries",
+    "mosaic_dead_letters_total",
+    "mosaic_job_runs_total",
+    "mosaic_job_duration_seconds",
+)
+
 
 class ServiceKeys:
     """Ed25519 keys for some service names: private keys in `folder/<name>.key`, public keys

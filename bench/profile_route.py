@@ -123,6 +123,9 @@ async def run(args: argparse.Namespace) -> None:
     env = environ_of(web_pid(pids, args.service))
     os.environ.update(env)
     os.environ.pop("PYTHONPATH", None)
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        os.environ[name] = value
     from chassis.tracing import configure_tracing
 
     configure_tracing(args.service)  # as `serve` does: its spans are part of the route's cost
@@ -184,6 +187,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="VAR=VALUE",
+        help="override a variable of the running process, e.g. OTEL_TRACES_SAMPLER_ARG=1.0",
+    )
     parser.add_argument("--out", type=Path, help="write the pstats file here")
     args = parser.parse_args()
     import uvloop

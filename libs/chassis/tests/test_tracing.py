@@ -1,13 +1,15 @@
 """chassis.tracing's own decisions: which sampler the `OTEL_*` variables ask for, that a
 query or call no request or event started is no trace, that an unsampled request pays for
-no span below it (issue 14 item 7), that every write is traced when asked, and bad
+no span below it (issue 14 item 7), that writes are traced (up to a rate) when asked, and bad
 settings in one line."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from chassis import tracing
-from chassis.tracing import EveryWrite, NoOrphanCalls, sampler_from_env
+from chassis.tracing import NoOrphanCalls, WriteReservoir, sampler_from_env
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
@@ -93,14 +95,16 @@ def test_without_a_span_a_fresh_trace_id_still_groups_the_log_lines() -> None:
 
 
 def traced_by(
-    ratio: float, monkeypatch: pytest.MonkeyPatch, *, every_write: bool = False
+    ratio: float, monkeypatch: pytest.MonkeyPatch, *, writes_per_second: float = 0
 ) -> InMemorySpanExporter:
     """The chassis's spans go to a provider of this test, sampling at `ratio`."""
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", str(ratio))
     sampler: Sampler = NoOrphanCalls(sampler_from_env())
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(sampler=EveryWrite(sampler) if every_write else sampler)
+    if writes_per_second:
+        sampler = WriteReservoir(sampler, writes_per_second)
+    provider = TracerProvider(sampler=sampler)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(tracing, "_tracer", provider.get_tracer("chassis"))
     return exporter
@@ -154,10 +158,10 @@ def test_an_unsampled_request_builds_no_attributes_and_no_span_below_it(
     assert is_instrumentation_enabled()  # the request's context is gone with it
 
 
-def test_every_write_is_traced_whatever_the_ratio_and_reads_by_it(
+def test_writes_are_traced_whatever_the_ratio_and_reads_by_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    exporter = traced_by(0.0, monkeypatch, every_write=True)
+    exporter = traced_by(0.0, monkeypatch, writes_per_second=1)
     a_request("GET")
     assert exporter.get_finished_spans() == ()
     a_request("POST")
@@ -170,3 +174,26 @@ def test_every_write_is_traced_whatever_the_ratio_and_reads_by_it(
     unsampled = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}
     assert not is_sampled(a_request("POST", unsampled)["traceparent"])
     assert exporter.get_finished_spans() == ()
+
+
+def test_writes_are_kept_up_to_the_rate_in_bursts_then_by_the_ratio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # the reservoir's clock
+    exporter = traced_by(0.0, monkeypatch, writes_per_second=0.5)  # a burst of 30
+    kept = [is_sampled(a_request("POST")["traceparent"]) for _ in range(32)]
+    assert kept == [True] * 30 + [False] * 2  # past the burst, the ratio (0) decides
+    now[0] += 2.0  # one more write's worth at 0.5 a second
+    assert [is_sampled(a_request("DELETE")["traceparent"]) for _ in range(2)] == [True, False]
+    assert len(exporter.get_finished_spans()) == 31 * 2
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "inf", "nan"])
+def test_a_bad_write_rate_stops_with_one_line(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOSAIC_TRACE_WRITES_PER_SECOND", value)
+    with pytest.raises(SystemExit) as stopped:
+        tracing._writes_per_second()
+    assert str(stopped.value.code).startswith(
+        f"MOSAIC_TRACE_WRITES_PER_SECOND={value!r} is not a rate: set it to 0 or more"
+    )

@@ -18,7 +18,7 @@ RUNNER_ONLY = {
     # where the runner receives spans, and how soon; a deployment has no collector yet
     "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY",
     # every order's trace kept for the newcomer; a deployment samples at its ratio alone
-    "MOSAIC_TRACE_EVERY_WRITE",
+    "MOSAIC_TRACE_WRITES_PER_SECOND",
 }  # fmt: skip
 NOT_WEB_ONLY = {"PORT"}  # the runner gives every process PORT; a relay or worker serves no API
 

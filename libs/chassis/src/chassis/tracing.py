@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -76,8 +78,9 @@ def configure_tracing(service: str, process: str = "web") -> None:
     if os.environ.get("OTEL_SERVICE_NAME"):
         attributes.pop("service.name")  # Resource.create puts the variable's value in
     sampler: Sampler = NoOrphanCalls(sampler_from_env())
-    if os.environ.get("MOSAIC_TRACE_EVERY_WRITE", "").strip().lower() in ("1", "true", "yes"):
-        sampler = EveryWrite(sampler)
+    writes_per_second = _writes_per_second()
+    if writes_per_second:
+        sampler = WriteReservoir(sampler, writes_per_second)
     provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     if exporter is not None:
         # The console's output is for a person watching: each span when it ends.
@@ -157,19 +160,62 @@ class NoOrphanCalls(_Overriding):
         return False if kind is SpanKind.CLIENT and not parent.is_valid else None
 
 
-class EveryWrite(_Overriding):
-    """Keeps every trace that a request changing something starts (an order placed, a cart
-    changed: POST, PUT, PATCH, DELETE arriving with no trace of its own), whatever the
-    ratio; anything else is the inner sampler's to decide.
+class WriteReservoir(_Overriding):
+    """Keeps the traces that requests changing something start (POST, PUT, PATCH, DELETE
+    arriving with no trace of their own), up to `per_second` a second in this process,
+    with bursts of up to half a minute's worth (at least 30); past that, and for everything
+    else, the inner sampler (the ratio) decides.
 
-    For `mosaic up` (`MOSAIC_TRACE_EVERY_WRITE`, which the runner sets): a newcomer must
-    find the trace of their own order, while page views are sampled at a ratio, since a
-    recorded span costs ~150 us of CPU and a product page is 18 of them. The server span
-    is named by its method when it starts (`start_server_span`), so the name says it.
+    For `mosaic up` (`MOSAIC_TRACE_WRITES_PER_SECOND`, 1 there): a person adding to a cart
+    and placing an order is always traced, so a newcomer finds the trace of their own
+    order, while a load generator's writes are kept at about one a second plus the ratio.
+    Keeping every write cost too much: a checkout's trace is ~100 spans at ~60-140 us of CPU
+    each (docs/performance.md, "the price of seeing"). AWS X-Ray's default sampling rule
+    has the same shape (a reservoir of one request a second, then a fixed ratio). The
+    server span is named by its method when it starts (`start_server_span`), so the name
+    says whether it is a write.
     """
 
+    def __init__(self, inner: Sampler, per_second: float) -> None:
+        super().__init__(inner)
+        self.per_second = per_second
+        self.burst = max(30.0, 30 * per_second)
+        self._tokens = self.burst
+        self._refilled = time.monotonic()
+        self._lock = threading.Lock()  # spans may start on more than one thread
+
     def _decide(self, parent: trace.SpanContext, name: str, kind: SpanKind | None) -> bool | None:
-        return True if kind is SpanKind.SERVER and name in WRITES and not parent.is_valid else None
+        if kind is not SpanKind.SERVER or name not in WRITES or parent.is_valid:
+            return None
+        return True if self._take() else None
+
+    def _take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.per_second)
+            self._refilled = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+    def get_description(self) -> str:
+        return f"WriteReservoir{{{self.per_second}/s, {self.inner.get_description()}}}"
+
+
+def _writes_per_second() -> float:
+    """`MOSAIC_TRACE_WRITES_PER_SECOND`: writes kept whatever the ratio (0 or unset: none)."""
+    raw = os.environ.get("MOSAIC_TRACE_WRITES_PER_SECOND", "0").strip() or "0"
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate < float("inf"):
+        raise SystemExit(
+            f"MOSAIC_TRACE_WRITES_PER_SECOND={raw!r} is not a rate: set it to 0 or more "
+            "(writes a second kept whatever the ratio; 0 keeps none)"
+        )
+    return rate
 
 
 def _exporter(name: str) -> SpanExporter | None:
@@ -244,7 +290,7 @@ def _context_of(span: Span) -> Context:
     recording = span.is_recording()
     if recording == sampled():
         return current
-    # A recorded span inside an unsampled one (a write kept by EveryWrite, in-process) lifts it.
+    # A recorded span inside an unsampled one (a write kept by WriteReservoir, in-process) lifts it.
     return context_api.set_value(_SUPPRESS_INSTRUMENTATION_KEY, not recording, current)
 
 

@@ -172,24 +172,27 @@ def process_env(base: Mapping[str, str], plan: ProcessPlan) -> dict[str, str]:
 
 def tracing_env(endpoint: str, service: Service | None = None) -> dict[str, str]:
     """The OTEL_* variables of a process `mosaic up` starts: its spans go to the runner's
-    receiver at `endpoint`. Every request that changes something (an order, a cart) starts
-    a kept trace, so a newcomer finds their own order's; page views are kept one in ten,
-    since at every one a product page would cost ~60 % more CPU (docs/performance.md, "the
-    price of seeing"). The runner's own OTEL_TRACES_SAMPLER_ARG (the ratio of the rest),
-    MOSAIC_TRACE_EVERY_WRITE (`false`: the ratio alone; a ratio of 0 implies it) and
-    OTEL_TRACES_EXPORTER (e.g. `console`) win. Without `service` (the in-process host) the
-    chassis names the resource."""
+    receiver at `endpoint`. A request that changes something (an order, a cart) starts a
+    kept trace, up to one a second per process in bursts of 30, so a newcomer finds their
+    own order's; page views, and writes past that, are kept one in ten, since every span
+    kept costs CPU: a product page at 1.0 costs ~40 % more, and keeping every write made a
+    checkout under load ~10-20 % dearer (docs/performance.md, "the price of seeing"). The
+    runner's own OTEL_TRACES_SAMPLER_ARG (the ratio), MOSAIC_TRACE_WRITES_PER_SECOND (`0`:
+    the ratio alone; a ratio of 0 implies it) and OTEL_TRACES_EXPORTER (e.g. `console`) win.
+    Without `service` (the in-process host) the chassis names the resource."""
     ratio = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "0.1")
     # A ratio of 0 asks for no traces at all: an order's neither. (A ratio that is no
     # number is left to the chassis, which stops with one line naming the variable.)
-    every_write = "false" if _is_zero(ratio) else "true"
+    writes_per_second = "0" if _is_zero(ratio) else "1"
     env = {
         "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "otlp"),
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": ratio,
-        "MOSAIC_TRACE_EVERY_WRITE": os.environ.get("MOSAIC_TRACE_EVERY_WRITE", every_write),
+        "MOSAIC_TRACE_WRITES_PER_SECOND": os.environ.get(
+            "MOSAIC_TRACE_WRITES_PER_SECOND", writes_per_second
+        ),
         "OTEL_BSP_SCHEDULE_DELAY": "1000",  # ms: a trace shows up within a second or so
     }
     if service is not None:

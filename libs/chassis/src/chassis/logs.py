@@ -10,7 +10,7 @@ import logging
 import sys
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -86,6 +86,29 @@ def log_line(logger: logging.Logger, event: str, fields: dict[str, Any]) -> None
     fields.setdefault("timestamp", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
     _add_identity(None, "", fields)
     sys.stdout.write(_orjson_dumps(fields) + "\n")
+
+
+class _LogSettings(Protocol):
+    """What a process's settings say about its logs (ServiceSettings and JobSettings have it)."""
+
+    @property
+    def service_name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def log_format(self) -> str: ...
+    @property
+    def log_level(self) -> str: ...
+
+
+def configure_logging_from(settings: _LogSettings) -> None:
+    """`configure_logging` as a process's settings say (its service, LOG_FORMAT, LOG_LEVEL)."""
+    configure_logging(
+        service=settings.service_name,
+        version=settings.version,
+        log_format=settings.log_format,
+        level=settings.log_level,
+    )
 
 
 def configure_logging(

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from chassis.logs import configure_logging, get_logger
+from chassis.logs import configure_logging_from, get_logger
 from chassis.ops import Lifecycle, create_ops_app
 from chassis.security import Credentials
 from chassis.settings import ServiceSettings
@@ -101,12 +101,7 @@ def serve(factory: Callable[[], FastAPI]) -> NoReturn:
     app = factory()
     settings: ServiceSettings = app.state.settings
     settings.api_port()  # before anything starts: a web process without PORT stops here
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
-    )
+    configure_logging_from(settings)
     configure_tracing(settings.service_name, os.environ.get("MOSAIC_PROCESS", "web"))
     sys.exit(0 if run_event_loop(_serve(app, settings)) else 1)
 

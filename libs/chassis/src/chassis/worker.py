@@ -9,20 +9,18 @@ cancelled; resources are closed and the process exits 0.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
-import uvicorn
-
 from chassis import metrics
-from chassis.logs import configure_logging, get_logger
-from chassis.ops import Lifecycle, create_ops_app
+from chassis.logs import configure_logging_from, get_logger
+from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
+from chassis.server import ops_server
 from chassis.settings import ServiceSettings
 from chassis.tracing import configure_tracing
 
@@ -53,22 +51,9 @@ def serve_worker(factory: Callable[[], Worker]) -> NoReturn:
     """
     worker = factory()
     settings = worker.settings
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
-    )
+    configure_logging_from(settings)
     configure_tracing(settings.service_name, os.environ.get("MOSAIC_PROCESS", "worker"))
     sys.exit(0 if asyncio.run(_run(worker)) else 1)
-
-
-class _OpsServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the worker owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 async def _run(worker: Worker) -> bool:
@@ -76,16 +61,7 @@ async def _run(worker: Worker) -> bool:
     metrics.service.set(settings.service_name)  # the label of its pools and loops' metrics
     registry = Resources(worker.resources)
     lifecycle = Lifecycle(resources=registry)
-    ops = _OpsServer(
-        uvicorn.Config(
-            create_ops_app(lifecycle, service=settings.service_name, version=settings.version),
-            host=settings.host,
-            port=settings.ops_port,
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-        )
-    )
+    ops = ops_server(lifecycle, settings)  # the web process's, signals left to us
     stop = asyncio.Event()
 
     def on_signal(signum: int) -> None:

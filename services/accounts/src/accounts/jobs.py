@@ -9,13 +9,8 @@ import argparse
 import sys
 from typing import Any
 
-from chassis import (
-    DatabaseSettings,
-    ServiceSettings,
-    configure_logging,
-    get_logger,
-    load_settings,
-)
+from chassis import DatabaseSettings, ServiceSettings, get_logger, load_settings
+from chassis.logs import configure_logging_from
 from chassis.outbox_job import add_outbox_job, outbox_job
 from pydantic import Field
 
@@ -52,12 +47,7 @@ def main(argv: list[str]) -> int:
     add_outbox_job(jobs, OUTBOX_HELP)
     arguments = parser.parse_args(argv)
     settings = load_settings(JobSettings)
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
-    )
+    configure_logging_from(settings)
     return outbox_job(arguments, settings.database_url, outbox_rows, _line)
 
 

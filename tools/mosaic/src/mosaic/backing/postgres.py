@@ -14,15 +14,14 @@ import signal
 import subprocess
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import asyncpg
 
+from mosaic.backing.embedded import EmbeddedServer
 from mosaic.backing.waiting import wait_until
 from mosaic.children import Command
 from mosaic.errors import MosaicError
-from mosaic.ports import free_port
 
 with warnings.catch_warnings():
     # The package creates platformdirs paths on import and warns without XDG_RUNTIME_DIR.
@@ -37,14 +36,8 @@ _CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError)
 
 
 @dataclass
-class EmbeddedPostgres:
-    """One data directory, served on one loopback port for the lifetime of this object."""
-
-    data_dir: Path
-    password: str
-    port: int = field(default_factory=free_port)
-    # 0.0.0.0 in a container (`mosaic serve postgres`); the admin still comes by loopback.
-    host: str = "127.0.0.1"
+class EmbeddedPostgres(EmbeddedServer):
+    """Postgres on its data directory (initdb'd on first start), for as long as this lives."""
 
     @property
     def admin_url(self) -> str:

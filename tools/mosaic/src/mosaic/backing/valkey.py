@@ -18,16 +18,16 @@ import hashlib
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from mosaic.backing.embedded import EmbeddedServer
 from mosaic.backing.waiting import wait_until
 from mosaic.children import Command
 from mosaic.pki.files import write_atomically
-from mosaic.ports import free_port
 
 ADMIN_USER = "admin"
 # About 850,000 stored shopper sessions (~300 bytes each) or a few hundred catalog listings;
@@ -49,15 +49,10 @@ def admin_url(password: str, port: int) -> str:
 
 
 @dataclass
-class EmbeddedValkey:
-    """One data directory, served on one loopback port for the lifetime of this object."""
-
-    data_dir: Path
-    password: str
-    port: int = field(default_factory=free_port)
-    # 0.0.0.0 in a container (`mosaic serve valkey`). Protected mode stays on: it only
-    # refuses outside clients while the `default` user needs no password, and ours is off.
-    host: str = "127.0.0.1"
+class EmbeddedValkey(EmbeddedServer):
+    """Valkey on its data directory, for as long as this lives. In a container (`mosaic
+    serve valkey`, host 0.0.0.0) protected mode stays on: it only refuses outside clients
+    while the `default` user needs no password, and ours is off."""
 
     @property
     def admin_url(self) -> str:

@@ -33,8 +33,8 @@ def now() -> datetime.datetime:
 
 
 @dataclass(frozen=True)
-class CA:
-    """A certificate authority: its self-signed certificate and its private key."""
+class _Certified:
+    """A certificate and its private key, as PEM when written."""
 
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey
@@ -49,20 +49,15 @@ class CA:
 
 
 @dataclass(frozen=True)
-class Leaf:
+class CA(_Certified):
+    """A certificate authority: its self-signed certificate and its private key."""
+
+
+@dataclass(frozen=True)
+class Leaf(_Certified):
     """An identity's certificate (signed by a CA) and its private key."""
 
     name: str
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-    @property
-    def cert_pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def key_pem(self) -> bytes:
-        return private_key_pem(self.key)
 
     @property
     def serial(self) -> str:
@@ -148,7 +143,7 @@ def issue_leaf(
         )
         .sign(ca.key, hashes.SHA256())
     )
-    return Leaf(name, cert, key)
+    return Leaf(cert, key, name)
 
 
 def new_signing_key() -> Ed25519PrivateKey:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from chassis import (
     problem_type,
     tracing,
 )
+from chassis.client_transport import Outgoing
 from chassis.testing import ServiceKeys
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -300,16 +301,8 @@ class RecordingTransport:
 
     sent: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
-    async def exchange(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-        budget: float,
-    ) -> Response:
-        self.sent.append((method, path, headers))
+    async def exchange(self, outgoing: Outgoing, budget: float) -> Response:
+        self.sent.append((outgoing.method, outgoing.path, outgoing.headers))
         return Response(200, {"content-type": "application/json"}, b'{"ok": true}')
 
     def failure_reason(self, error: Exception) -> str | None:

@@ -35,7 +35,7 @@ from chassis.client_errors import (
 from chassis.client_inprocess import hosted_transport
 from chassis.client_pool import release_shared_session, shared_session
 from chassis.client_response import Response
-from chassis.client_transport import NetworkTransport, Transport, query_of
+from chassis.client_transport import NetworkTransport, Outgoing, Transport, query_of
 from chassis.errors import Problem
 from chassis.security import Credentials
 
@@ -229,9 +229,8 @@ class ServiceClient:
         try:
             with tracing.client_span(self.service, call.method) as span:
                 tracing.inject(sent)  # this span is the callee's parent
-                response = await transport.exchange(
-                    call.method, call.path, query, sent, call.body, budget
-                )
+                outgoing = Outgoing(call.method, call.path, query, sent, call.body)
+                response = await transport.exchange(outgoing, budget)
                 span.set_attribute("http.response.status_code", response.status)
         except TimeoutError:
             raise Retryable(TIMED_OUT) from None

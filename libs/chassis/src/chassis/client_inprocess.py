@@ -4,10 +4,9 @@ headers, deadline, timeouts and retries as over the network (`chassis.inprocess`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from chassis import inprocess
 from chassis.client_response import Response
+from chassis.client_transport import Outgoing
 from chassis.security import Credentials
 from chassis.tls import spiffe_id
 
@@ -16,16 +15,10 @@ class InProcessTransport:
     def __init__(self, target: inprocess.Target) -> None:
         self.target = target
 
-    async def exchange(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-        budget: float,
-    ) -> Response:
-        status, answer, content = await self.target.call(method, path, query, headers, body, budget)
+    async def exchange(self, outgoing: Outgoing, budget: float) -> Response:
+        status, answer, content = await self.target.call(
+            outgoing.method, outgoing.path, outgoing.query, outgoing.headers, outgoing.body, budget
+        )
         return Response(status, answer, content)
 
     def failure_reason(self, error: Exception) -> str | None:

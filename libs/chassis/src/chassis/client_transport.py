@@ -6,6 +6,7 @@ process's shared pool; `chassis.client_inprocess` is the benchmark's in-process 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
@@ -16,16 +17,20 @@ from chassis.cloudrun import ID_TOKEN_HEADER, IdTokenUnavailable
 from chassis.security import Credentials
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One attempt as it leaves the client: the transport adds only what is its own to add
+    (Cloud Run's ID token)."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] | None
+    headers: dict[str, str]
+    body: bytes | None
+
+
 class Transport(Protocol):
-    async def exchange(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-        budget: float,
-    ) -> Response:
+    async def exchange(self, outgoing: Outgoing, budget: float) -> Response:
         """One request and its answer within `budget` seconds (TimeoutError after it)."""
         ...
 
@@ -51,25 +56,17 @@ class NetworkTransport:
         self.connect_timeout = connect_timeout
         self._https = base_url.startswith("https://")
 
-    async def exchange(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-        budget: float,
-    ) -> Response:
-        credentials = self.credentials
+    async def exchange(self, outgoing: Outgoing, budget: float) -> Response:
+        credentials, headers = self.credentials, outgoing.headers
         if credentials.id_tokens is not None:  # Cloud Run's IAM admits only these
             token = await credentials.id_tokens.token_for(self.base_url, self.session)
             headers[ID_TOKEN_HEADER] = f"Bearer {token}"
         tls = credentials.tls.client if self._https and credentials.tls else None
         async with self.session.request(
-            method,
-            self.base_url + path,
-            params=query,
-            data=body,
+            outgoing.method,
+            self.base_url + outgoing.path,
+            params=outgoing.query,
+            data=outgoing.body,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=budget, connect=self.connect_timeout),
             ssl=tls if tls is not None else True,

@@ -24,6 +24,10 @@ from typing import Any
 import pytest
 from mosaic.backing import BackingServers
 
+# The chassis's fixtures for a service's tests (`keys`, `database_url`, `db`, ...), configured
+# by the `tested_service` fixture of the service's conftest.
+pytest_plugins = ["chassis.testing.plugin"]
+
 # Each starts the shop (`mosaic up`, or compose for the container stage): one at a time.
 SYSTEM_TESTS = ("tests/system/", "tests/browser/", "tests/containers/")
 

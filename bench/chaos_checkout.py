@@ -8,7 +8,7 @@ check out through the real pages with 70 % good cards, 15 % declined, 15 % proce
 timeouts; orders' web process is killed --orders-kills times and payments, shipping and
 the orders relay once each, spread over the run; the runner restarts them. Writes the
 counts and every violation to --out, prints a summary, and exits 1 on any violation.
-The rules are in tools/mosaic/src/mosaic/chaos/checks.py.
+The rules are in libs/testing-support/src/mosaic_testing/chaos/checks.py.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mosaic.chaos import Result, run, schedule
 from mosaic.ports import free_port
-from mosaic.testing import FAST_REDELIVERY, UpProcess
+from mosaic_testing import FAST_REDELIVERY, UpProcess
+from mosaic_testing.chaos import Result, run, schedule
 from rich.console import Console
 from rich.table import Table
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from mosaic.chromium import HEADLESS_ARGS, chromium_path, is_executable
 from mosaic.ports import free_port
-from mosaic.testing import Shopper, UpProcess, wait_until
+from mosaic_testing import Shopper, UpProcess, wait_until
 from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]

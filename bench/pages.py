@@ -47,7 +47,7 @@ import psutil
 from loadgen.pages import categories, products
 from loadgen.stats import percentile
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess
+from mosaic_testing import UpProcess
 from rich.console import Console
 from rich.table import Table
 

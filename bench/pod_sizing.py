@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess
+from mosaic_testing import UpProcess
 from rich.console import Console
 from rich.table import Table
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess
+from mosaic_testing import UpProcess
 from pages import export_tree, tree_env
 from rich.console import Console
 from rich.table import Table

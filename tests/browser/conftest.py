@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mosaic.chromium import HEADLESS_ARGS, chromium_path, is_executable
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, up_args
+from mosaic_testing import UpProcess, up_args
 from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM_ARGS = list(HEADLESS_ARGS)  # mosaic.chromium says why each
@@ -26,7 +26,7 @@ def up(
 ) -> Iterator[UpProcess]:
     """A whole shop under `mosaic up`, on its own home and a free port, ready.
 
-    As separate processes, unless a module runs its tests in each of `mosaic.testing.MODES`:
+    As separate processes, unless a module runs its tests in each of `mosaic_testing.MODES`:
     `pytestmark = pytest.mark.parametrize("up", MODES, indirect=True)`."""
     mode = getattr(request, "param", "processes")
     with UpProcess(tmp_path_factory.mktemp("mosaic-home"), free_port(), *up_args(mode)) as up:

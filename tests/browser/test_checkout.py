@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Self
 
 import pytest
-from mosaic.testing import MODES, UpProcess
+from mosaic_testing import MODES, UpProcess
 from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Response, expect
 
 pytestmark = [

@@ -15,7 +15,7 @@ import pytest
 from mosaic.network_policies import http_edges
 from mosaic.ports import free_port
 from mosaic.services import discover_services
-from mosaic.testing import Shopper, UpProcess, trace_of_request, wait_until
+from mosaic_testing import Shopper, UpProcess, trace_of_request, wait_until
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]

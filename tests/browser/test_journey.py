@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import pytest
-from mosaic.testing import Mail, UpProcess, verification_link
+from mosaic_testing import Mail, UpProcess, verification_link
 from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Response, expect
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]

@@ -22,7 +22,7 @@ import pytest
 from mosaic.deploy_compose import ComposeDeployment
 from mosaic.engine import Engine
 from mosaic.ports import free_port
-from mosaic.testing import wait_until
+from mosaic_testing import wait_until
 from playwright.sync_api import Browser, expect
 
 from tests.browser.test_checkout import fill_in, place_order

@@ -14,7 +14,7 @@ import matplotlib.image
 import psutil
 import pytest
 from mosaic.bench.results import missing_fields
-from mosaic.testing import wait_until
+from mosaic_testing import wait_until
 
 pytestmark = pytest.mark.system
 

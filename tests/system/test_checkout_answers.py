@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import (
+from mosaic_testing import (
     Forms,
     ServiceProcess,
     Shopper,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import MODES, Shopper, UpProcess, up_args
+from mosaic_testing import MODES, Shopper, UpProcess, up_args
 
 pytestmark = pytest.mark.system
 

@@ -3,16 +3,16 @@ orders' web process is SIGKILLed twice and payments and the outbox relay once ea
 every order must be consistent across orders, payments, shipping and the mailbox, and
 every shopper must have been told the truth (a refused card its reason, nobody whose order
 went through "unavailable" without "may have been placed"). The same code as
-`bench/chaos_checkout.py` (mosaic.chaos); the rules are unit-tested in
+`bench/chaos_checkout.py` (mosaic_testing.chaos); the rules are unit-tested in
 tools/mosaic/tests/test_chaos_rules.py.
 """
 
 from collections.abc import Iterator
 
 import pytest
-from mosaic.chaos import run, schedule
 from mosaic.ports import free_port
-from mosaic.testing import FAST_REDELIVERY, UpProcess
+from mosaic_testing import FAST_REDELIVERY, UpProcess
+from mosaic_testing.chaos import run, schedule
 
 # Normal mode only: it SIGKILLs single service processes.
 pytestmark = pytest.mark.system

@@ -39,7 +39,7 @@ import asyncpg
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Guest, ServiceProcess, UpProcess, process_environment, wait_until
+from mosaic_testing import Guest, ServiceProcess, UpProcess, process_environment, wait_until
 
 # Normal mode only: it SIGKILLs the orders process alone; in-process, that would take every
 # service down at once, which is another experiment.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Forms, Shopper, UpProcess
+from mosaic_testing import Forms, Shopper, UpProcess
 
 pytestmark = pytest.mark.system
 

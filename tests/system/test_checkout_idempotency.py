@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import (
+from mosaic_testing import (
     FAST_REDELIVERY,
     MODES,
     REDELIVERY_WINDOW,

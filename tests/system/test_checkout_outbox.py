@@ -32,7 +32,7 @@ import asyncpg
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import (
+from mosaic_testing import (
     FAST_REDELIVERY,
     REDELIVERY_WINDOW,
     Guest,

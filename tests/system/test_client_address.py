@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import MODES, Forms, UpProcess, up_args
+from mosaic_testing import MODES, Forms, UpProcess, up_args
 
 # Both modes: the frontend's port is served by its own process, or by chassis.host's.
 pytestmark = pytest.mark.system

@@ -21,7 +21,7 @@ import pytest
 import redis
 from mosaic.backing.secrets import Secrets
 from mosaic.ports import free_port
-from mosaic.testing import (
+from mosaic_testing import (
     Guest,
     Shopper,
     UpProcess,

@@ -29,7 +29,7 @@ from mosaic.pki import (
 )
 from mosaic.pki.files import write_atomically
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic, wait_until
+from mosaic_testing import UpProcess, mosaic, wait_until
 
 # Normal mode only: handshakes, certificates and their rotation under load are about TLS
 # between processes; in-process calls between services have no handshake to refuse.

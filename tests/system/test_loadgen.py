@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess
+from mosaic_testing import UpProcess
 
 pytestmark = pytest.mark.system
 

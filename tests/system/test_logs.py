@@ -21,7 +21,7 @@ import pytest
 from mosaic.log_files import log_files
 from mosaic.log_reading import LEVELS
 from mosaic.ports import free_port
-from mosaic.testing import MODES, Shopper, UpProcess, mosaic, up_args, wait_until
+from mosaic_testing import MODES, Shopper, UpProcess, mosaic, up_args, wait_until
 
 pytestmark = pytest.mark.system
 

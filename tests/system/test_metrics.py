@@ -18,7 +18,7 @@ import pytest
 from mosaic.ports import free_port
 from mosaic.prometheus_install import missing, prometheus_path
 from mosaic.prometheus_targets import targets_file
-from mosaic.testing import Shopper, UpProcess, wait_until
+from mosaic_testing import Shopper, UpProcess, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.system

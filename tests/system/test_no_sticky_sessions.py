@@ -23,7 +23,7 @@ import httpx
 import psutil
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Forms, UpProcess, verification_link, wait_until
+from mosaic_testing import Forms, UpProcess, verification_link, wait_until
 
 # Normal mode only: two frontend replicas, one killed, are separate processes by nature;
 # `mosaic up --in-process` runs each service once, in one process (and refuses --scale).

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Guest, ServiceProcess, UpProcess, process_environment
+from mosaic_testing import Guest, ServiceProcess, UpProcess, process_environment
 
 pytestmark = pytest.mark.system
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import (
+from mosaic_testing import (
     MODES,
     VERIFY_LINK,
     Forms,

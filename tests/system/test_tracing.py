@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import Shopper, UpProcess, mosaic, trace_of_request, wait_until
+from mosaic_testing import Shopper, UpProcess, mosaic, trace_of_request, wait_until
 
 pytestmark = pytest.mark.system
 

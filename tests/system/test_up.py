@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic, wait_until
+from mosaic_testing import UpProcess, mosaic, wait_until
 
 # Normal mode only: it kills and counts the processes of separate services; the in-process
 # mode's start and stop are covered by the system tests that run in both modes.

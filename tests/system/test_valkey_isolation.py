@@ -16,7 +16,7 @@ import pytest
 import redis
 import redis.exceptions
 from mosaic.ports import free_port
-from mosaic.testing import Forms, UpProcess, process_environment
+from mosaic_testing import Forms, UpProcess, process_environment
 
 pytestmark = pytest.mark.system
 

@@ -14,7 +14,7 @@ from chassis.security import route_policies
 from mosaic.home import services_dir
 from mosaic.pki import TOKEN_HEADER, Pki, load_signing_key, sign_token
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic
+from mosaic_testing import UpProcess, mosaic
 
 # Normal mode only: it is about the network between processes (a plain HTTP request to a
 # service's TLS port gets nothing); in-process calls between services never cross it.

@@ -13,14 +13,17 @@ import pytest
 from aiohttp import web
 from chassis import (
     Credentials,
+    Response,
     ServiceClient,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
     context,
     metrics,
+    problem_type,
     tracing,
 )
+from chassis.client_transport import Outgoing
 from chassis.testing import ServiceKeys
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -265,3 +268,58 @@ async def test_a_call_its_caller_cancelled_is_no_outcome_of_the_callee(
     with pytest.raises(asyncio.CancelledError):
         await call
     assert sum(calls(outcome, "1") for outcome in outcomes) == before
+
+
+async def test_the_retry_decision_is_the_callers_not_the_headers(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    # An Idempotency-Key among the caller's own headers, not given as `idempotency_key`: the
+    # call was not made retryable, so its one 503 is the answer (no attempt re-decides it).
+    upstream.failures = 1
+    response = await client.request("POST", "/v1/x", json={}, headers={"Idempotency-Key": "k"})
+    assert response.status == 503
+    assert len(upstream.calls) == 1
+
+
+async def test_a_refusal_names_the_callees_problem_type(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    upstream.failures, upstream.fail_status = 1, 409
+    answer = await client.request("POST", "/v1/x", json={})
+    assert (answer.status, answer.problem_type) == (409, "")  # the stand-in names no type
+
+    refused = Response(409, {}, b'{"type": "https://mosaic.dev/problems/cart-not-found"}')
+    assert refused.problem_type == "cart-not-found"
+    assert UpstreamStatusError("cart", 409, refused.problem()).problem_type == "cart-not-found"
+    assert Response(502, {}, b"<html>bad gateway</html>").problem_type == ""
+    assert problem_type(["not", "a", "problem"]) == ""
+
+
+@dataclass
+class RecordingTransport:
+    """An in-memory transport: answers 200 and keeps what each call sent."""
+
+    sent: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    async def exchange(self, outgoing: Outgoing, budget: float) -> Response:
+        self.sent.append((outgoing.method, outgoing.path, outgoing.headers))
+        return Response(200, {"content-type": "application/json"}, b'{"ok": true}')
+
+    def failure_reason(self, error: Exception) -> str | None:
+        return None
+
+
+async def test_a_client_given_a_transport_calls_through_it(credentials: Credentials) -> None:
+    transport = RecordingTransport()
+    # Nothing listens at this URL: the call can only have gone through the transport.
+    client = ServiceClient(
+        "ghost", f"http://127.0.0.1:{free_port()}", credentials=credentials, transport=transport
+    )
+    await client.open()
+    try:
+        assert await client.get_json("/v1/x") == {"ok": True}
+    finally:
+        await client.close()
+    [(method, path, headers)] = transport.sent
+    assert (method, path) == ("GET", "/v1/x")
+    assert headers["x-service-token"] and headers["x-deadline"]

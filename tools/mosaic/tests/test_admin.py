@@ -12,7 +12,7 @@ from mosaic.pki import Pki, ensure_pki, load_signing_key
 from mosaic.pki.files import load_public_keys
 from mosaic.plan import callee_scheme
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic
+from mosaic_testing import UpProcess, mosaic
 
 DEMO = Path(__file__).parent / "demo_services"
 IDENTITIES = ["back", "front", "admin"]

@@ -17,7 +17,7 @@ from mosaic.compose_logs import container_process, engine_entry
 from mosaic.engine import Engine, find_engine
 from mosaic.errors import MosaicError
 from mosaic.home import workspace_root
-from mosaic.testing import mosaic, wait_until
+from mosaic_testing import mosaic, wait_until
 
 SHOP = ["orders", "catalog", "frontend"]
 TOOLS_IMAGE = "localhost/mosaic/tools:dev"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from mosaic.ports import free_port
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 
 def env_for(home: Path) -> dict[str, str]:

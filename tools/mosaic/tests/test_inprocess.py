@@ -12,7 +12,7 @@ from mosaic.inprocess import HostedUnit, write_spec
 from mosaic.plan import ProcessPlan
 from mosaic.ports import free_port
 from mosaic.services import load_service
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 DEMO = Path(__file__).parent / "demo_services"
 

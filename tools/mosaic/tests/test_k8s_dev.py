@@ -25,7 +25,7 @@ from mosaic.network_policies import NAME, SERVERS
 from mosaic.pki import ensure_pki
 from mosaic.pki.files import Pki
 from mosaic.services import OPERATOR, Service
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 from tools.mosaic.tests.k8s_render import valid_for_the_api
 

@@ -23,7 +23,7 @@ from mosaic.log_reading import (
     parse_since,
     read_entries,
 )
-from mosaic.testing import mosaic, wait_until
+from mosaic_testing import mosaic, wait_until
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 import yaml
 from mosaic.backing import BackingServers
 from mosaic.ports import free_port
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 OURS = {"default", "admin"}  # the server's own users, not provisioning's
 

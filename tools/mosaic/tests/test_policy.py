@@ -6,7 +6,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 ROUTES = """
 from chassis.security import callers

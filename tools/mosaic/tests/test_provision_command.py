@@ -19,7 +19,7 @@ from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.home import services_dir
 from mosaic.ports import free_port
 from mosaic.services import discover_services
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 WITH_BACKING = {"accounts", "cart", "catalog", "frontend", "notifications", "orders"}
 WITH_BACKING |= {"payments", "shipping"}

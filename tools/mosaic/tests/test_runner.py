@@ -20,7 +20,7 @@ from mosaic.backing import BackingServers
 from mosaic.pki import Pki, client_ssl_context, spiffe_id
 from mosaic.plan import callee_scheme
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic, wait_until
+from mosaic_testing import UpProcess, mosaic, wait_until
 
 DEMO = Path(__file__).parent / "demo_services"
 

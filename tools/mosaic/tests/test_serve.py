@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from mosaic.backing import provision_valkey
 from mosaic.ports import free_port
-from mosaic.testing import wait_until
+from mosaic_testing import wait_until
 
 PASSWORD = "s3cret-admin"
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from mosaic.ports import free_port
-from mosaic.testing import UpProcess, mosaic, wait_until
+from mosaic_testing import UpProcess, mosaic, wait_until
 
 DEMO_APP = Path(__file__).parent / "demo_services" / "demo_app.py"
 

@@ -16,14 +16,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chassis.app import create_app
     from chassis.cache import Cache
-    from chassis.client import (
-        ClientResource,
-        Response,
-        ServiceClient,
-        UpstreamStatusError,
-        UpstreamTimeout,
-        UpstreamUnavailable,
-    )
+    from chassis.client import ClientResource, ServiceClient
+    from chassis.client_errors import UpstreamStatusError, UpstreamTimeout, UpstreamUnavailable
+    from chassis.client_response import Response, problem_type
     from chassis.db import Database
     from chassis.errors import Problem, ProblemDetails, documented, problem_response
     from chassis.events import BrokerSettings, Consumer, Event, Publisher
@@ -49,12 +44,12 @@ _WHERE = {
     "Publisher": "chassis.events",
     "Resource": "chassis.resources",
     "Resources": "chassis.resources",
-    "Response": "chassis.client",
+    "Response": "chassis.client_response",
     "ServiceClient": "chassis.client",
     "ServiceSettings": "chassis.settings",
-    "UpstreamStatusError": "chassis.client",
-    "UpstreamTimeout": "chassis.client",
-    "UpstreamUnavailable": "chassis.client",
+    "UpstreamStatusError": "chassis.client_errors",
+    "UpstreamTimeout": "chassis.client_errors",
+    "UpstreamUnavailable": "chassis.client_errors",
     "Worker": "chassis.worker",
     "callers": "chassis.security",
     "configure_logging": "chassis.logs",
@@ -64,6 +59,7 @@ _WHERE = {
     "get_logger": "chassis.logs",
     "load_settings": "chassis.settings",
     "problem_response": "chassis.errors",
+    "problem_type": "chassis.client_response",
     "route_policies": "chassis.security",
     "serve": "chassis.server",
     "serve_worker": "chassis.worker",
@@ -109,6 +105,7 @@ __all__ = [
     "get_logger",
     "load_settings",
     "problem_response",
+    "problem_type",
     "route_policies",
     "serve",
     "serve_worker",

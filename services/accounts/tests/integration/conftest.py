@@ -8,7 +8,6 @@ through the settings (`ACCOUNTS_ARGON2_*`), the way an operator would tune it.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,8 @@ import pytest
 from accounts.app import create_accounts_app
 from accounts.handlers import Rules
 from accounts.settings import AccountsSettings
-from chassis.testing import ServiceKeys, in_process_client, migrated, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, in_process_env
+from chassis.testing.plugin import TestedService
 from fastapi import FastAPI
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
@@ -33,17 +33,12 @@ ADDRESS_LIMIT = 8
 REGISTRATION_LIMIT = 6
 
 
-def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-Migrate = Callable[..., subprocess.CompletedProcess[str]]
-
-
 @pytest.fixture(scope="session")
-def alembic() -> Migrate:
-    return migrate
+def tested_service() -> TestedService:
+    """Keys: accounts' own (it signs user tokens) and its callers'."""
+    keys = ("accounts", "frontend", "stranger")
+    tables = "users, sessions, addresses, verifications, outbox"
+    return TestedService("accounts", SERVICE_DIR, keys, tables)
 
 
 @dataclass(frozen=True)
@@ -53,30 +48,17 @@ class Urls:
 
 
 @pytest.fixture(scope="session")
-def urls(backing: BackingServers) -> Urls:
-    return Urls(
-        migrated(SERVICE_DIR, backing.database_url("accounts")), backing.redis_url("accounts")
-    )
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    """Real keys: accounts' own (it signs user tokens) and its callers'."""
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["accounts", "frontend", "stranger"])
+def urls(database_url: str, backing: BackingServers) -> Urls:
+    return Urls(database_url, backing.redis_url("accounts"))
 
 
 def settings_for(urls: Urls, keys: ServiceKeys, **overrides: Any) -> AccountsSettings:
-    return AccountsSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "accounts",
-            "PORT": 1,  # served in-process: the ports are never bound
-            "OPS_PORT": 2,
+    env = in_process_env(
+        "accounts",
+        keys,
+        **{
             "DATABASE_URL": urls.database,
             "REDIS_URL": urls.redis,
-            # In-process there is no TLS to terminate; every call still carries a token.
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": str(keys.trust_dir),
-            "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("accounts")),
             # Cheap hashing for tests; production keeps the defaults.
             "ACCOUNTS_ARGON2_TIME_COST": 1,
             "ACCOUNTS_ARGON2_MEMORY_KIB": 64,
@@ -85,8 +67,9 @@ def settings_for(urls: Urls, keys: ServiceKeys, **overrides: Any) -> AccountsSet
             "ACCOUNTS_SIGNIN_WINDOW_SECONDS": 60,
             "ACCOUNTS_REGISTRATION_LIMIT_PER_ADDRESS": REGISTRATION_LIMIT,
             **overrides,
-        }
+        },
     )
+    return AccountsSettings.model_validate(env)
 
 
 @pytest.fixture(scope="session")
@@ -116,22 +99,10 @@ async def valkey_admin(backing: BackingServers) -> AsyncIterator[Redis]:
     await redis.aclose()
 
 
-@pytest.fixture
-async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection, to look at or change rows behind the service's back."""
-    connection = await asyncpg.connect(urls.database)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
-async def clean_state(urls: Urls, valkey_admin: Redis) -> AsyncIterator[None]:
+async def clean_state(emptied_tables: None, valkey_admin: Redis) -> AsyncIterator[None]:
+    """Every test starts with no users and no limits counted."""
     yield
-    connection = await asyncpg.connect(urls.database)
-    try:
-        await connection.execute("TRUNCATE users, sessions, addresses, verifications, outbox")
-    finally:
-        await connection.close()
     await forget_valkey(valkey_admin)
 
 
@@ -296,22 +267,3 @@ def shopper(client: httpx.AsyncClient, register: Register) -> ShopperFactory:
         return person
 
     return make
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is problem+json of this status, with a `type` ending in `/kind`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert str(body["type"]).endswith(f"/{kind}"), body
-    assert body["status"] == status
-    return body
-
-
-ProblemCheck = Callable[[httpx.Response, int, str], dict[str, Any]]
-
-
-@pytest.fixture
-def problem() -> ProblemCheck:
-    """`problem(response, 404, "address-not-found")` in a test; returns the body."""
-    return assert_problem

@@ -11,17 +11,15 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiohttp import web
 from cart.app import create_cart_app
 from cart.settings import CartSettings
-from chassis.testing import ServiceKeys, in_process_client, migrated
+from chassis.testing import ServiceKeys, in_process_client, in_process_env
+from chassis.testing.plugin import TestedService
 from chassis.user_tokens import UserTokenSigner
-from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -30,16 +28,11 @@ BROKEN = "broken-product"  # the stand-in answers 500 for it
 
 
 @pytest.fixture(scope="session")
-def database_url(backing: BackingServers) -> str:
-    return migrated(SERVICE_DIR, backing.database_url("cart"))
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    """Real keys: cart's own (it signs calls to catalog), its callers', and accounts' (user
-    tokens are signed with it)."""
-    names = ["cart", "frontend", "orders", "stranger", "accounts", "impostor"]
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), names)
+def tested_service() -> TestedService:
+    """Keys: cart's own (it signs calls to catalog), its callers', and accounts' (user tokens
+    are signed with it)."""
+    names = ("cart", "frontend", "orders", "stranger", "accounts", "impostor")
+    return TestedService("cart", SERVICE_DIR, names, "carts CASCADE")
 
 
 @dataclass
@@ -84,19 +77,8 @@ async def catalog() -> AsyncIterator[StandInCatalog]:
 
 
 def settings_for(database_url: str, catalog_url: str, keys: ServiceKeys) -> CartSettings:
-    return CartSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "cart",
-            "PORT": 1,  # served in-process: the ports are never bound
-            "OPS_PORT": 2,
-            "DATABASE_URL": database_url,
-            "CATALOG_URL": catalog_url,
-            # In-process there is no TLS to terminate; every call still carries a token.
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": str(keys.trust_dir),
-            "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("cart")),
-        }
-    )
+    env = in_process_env("cart", keys, DATABASE_URL=database_url, CATALOG_URL=catalog_url)
+    return CartSettings.model_validate(env)
 
 
 @pytest.fixture(scope="session")
@@ -120,22 +102,9 @@ async def client_without_catalog(
         yield http
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection, to look at or change rows behind the service's back."""
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
-async def no_carts(database_url: str) -> AsyncIterator[None]:
-    yield
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute("TRUNCATE carts CASCADE")
-    finally:
-        await connection.close()
+def no_carts(emptied_tables: None) -> None:
+    """Every test starts with no carts."""
 
 
 @dataclass(frozen=True)
@@ -169,16 +138,6 @@ def user(user_tokens: UserTokenSigner) -> Callable[..., Shopper]:
         return Shopper({"Authorization": f"Bearer {token}"})
 
     return make
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is problem+json of this status, with a `type` ending in `/kind`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert str(body["type"]).endswith(f"/{kind}"), body
-    assert body["status"] == status
-    return body
 
 
 async def open_cart(client: httpx.AsyncClient, shopper: Shopper) -> str:

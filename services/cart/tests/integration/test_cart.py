@@ -9,16 +9,9 @@ from collections.abc import Callable
 import asyncpg
 import httpx
 import pytest
+from chassis.testing import assert_problem
 
-from .conftest import (
-    BROKEN,
-    Shopper,
-    StandInCatalog,
-    add,
-    assert_problem,
-    open_cart,
-    quantities,
-)
+from .conftest import BROKEN, Shopper, StandInCatalog, add, open_cart, quantities
 
 
 async def test_opening_a_cart_is_safe_to_repeat(

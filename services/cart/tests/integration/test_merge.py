@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import asyncpg
 import httpx
+from chassis.testing import assert_problem
 
-from .conftest import Shopper, add, assert_problem, open_cart, quantities
+from .conftest import Shopper, add, open_cart, quantities
 
 
 async def merge(

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, assert_problem
 
-from .conftest import Shopper, add, assert_problem, open_cart, quantities
+from .conftest import Shopper, add, open_cart, quantities
 
 
 def _as_orders(keys: ServiceKeys, shopper: Shopper | None = None) -> dict[str, str]:

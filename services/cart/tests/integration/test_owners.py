@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, assert_problem
 from chassis.user_tokens import UserTokenSigner
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from .conftest import Shopper, add, assert_problem, open_cart
+from .conftest import Shopper, add, open_cart
 
 
 def _requests(cart_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:

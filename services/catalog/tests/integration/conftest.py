@@ -7,8 +7,7 @@ starting with `test-`, removed after it, and every test starts with an empty cac
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,25 +16,18 @@ import httpx
 import pytest
 from catalog.app import create_catalog_app
 from catalog.settings import CatalogSettings
-from chassis.testing import ServiceKeys, in_process_client, migrated, run_alembic
+from chassis.testing import ServiceKeys, in_process_client, in_process_env
+from chassis.testing.plugin import TestedService
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-def migrate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Alembic as the release phase does: from the service folder, URL in the env."""
-    return run_alembic(SERVICE_DIR, database_url, *args)
-
-
-Migrate = Callable[..., subprocess.CompletedProcess[str]]
-
-
 @pytest.fixture(scope="session")
-def alembic() -> Migrate:
-    """`alembic(database_url, "upgrade", "head")` in a test."""
-    return migrate
+def tested_service() -> TestedService:
+    """Keys for the callers the catalog's allowlists name, and one they do not."""
+    return TestedService("catalog", SERVICE_DIR, ("frontend", "admin", "stranger"))
 
 
 @dataclass(frozen=True)
@@ -45,16 +37,8 @@ class Urls:
 
 
 @pytest.fixture(scope="session")
-def urls(backing: BackingServers) -> Urls:
-    return Urls(
-        migrated(SERVICE_DIR, backing.database_url("catalog")), backing.redis_url("catalog")
-    )
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    """Real signing keys for the callers the catalog's allowlists name."""
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend", "admin", "stranger"])
+def urls(database_url: str, backing: BackingServers) -> Urls:
+    return Urls(database_url, backing.redis_url("catalog"))
 
 
 def allowed_caller(request: httpx.Request) -> str:
@@ -64,18 +48,8 @@ def allowed_caller(request: httpx.Request) -> str:
 
 @pytest.fixture(scope="session")
 async def client(urls: Urls, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    settings = CatalogSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "catalog",
-            "PORT": 1,  # served in-process: the ports are never bound
-            "OPS_PORT": 2,
-            "DATABASE_URL": urls.database,
-            "REDIS_URL": urls.redis,
-            # In-process there is no TLS to terminate; every call still carries a token.
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": str(keys.trust_dir),
-        }
-    )
+    env = in_process_env("catalog", keys, DATABASE_URL=urls.database, REDIS_URL=urls.redis)
+    settings = CatalogSettings.model_validate(env)
     app = create_catalog_app(settings)
     async with in_process_client(app, keys, allowed_caller) as http:
         yield http
@@ -97,14 +71,6 @@ async def valkey_admin(backing: BackingServers) -> AsyncIterator[Redis]:
     await redis.aclose()
 
 
-@pytest.fixture
-async def db(urls: Urls) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection, to change rows behind the service's back."""
-    connection = await asyncpg.connect(urls.database)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
 async def clean_state(urls: Urls, valkey_admin: Redis) -> AsyncIterator[None]:
     await _forget_cache(valkey_admin)
@@ -121,22 +87,3 @@ async def _forget_cache(valkey: Redis) -> None:
     keys = [key async for key in valkey.scan_iter(match="catalog:*", count=1000)]
     if keys:
         await valkey.delete(*keys)
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, object]:
-    """The response is problem+json of this status, with a `type` ending in `/kind`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, object] = response.json()
-    assert str(body["type"]).endswith(f"/{kind}"), body
-    assert body["status"] == status
-    return body
-
-
-ProblemCheck = Callable[[httpx.Response, int, str], dict[str, object]]
-
-
-@pytest.fixture
-def problem() -> ProblemCheck:
-    """`problem(response, 404, "product-not-found")` in a test; returns the body."""
-    return assert_problem

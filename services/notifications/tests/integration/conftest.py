@@ -14,13 +14,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from chassis import Database
-from chassis.testing import migrated
-from mosaic.backing import BackingServers
+from chassis.testing.plugin import TestedService
 from mosaic.ports import free_port
 from notifications.handler import Notifier
 from notifications.mailer import SmtpMailer
@@ -31,8 +29,8 @@ SHOP = "http://127.0.0.1:8080"
 
 
 @pytest.fixture(scope="session")
-def database_url(backing: BackingServers) -> str:
-    return migrated(SERVICE_DIR, backing.database_url("notifications"))
+def tested_service() -> TestedService:
+    return TestedService("notifications", SERVICE_DIR, tables="inbox CASCADE")
 
 
 @pytest.fixture
@@ -43,22 +41,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.close()
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection, to look at the rows behind the service's back."""
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
-async def empty_tables(database_url: str) -> AsyncIterator[None]:
-    yield
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute("TRUNCATE inbox CASCADE")
-    finally:
-        await connection.close()
+def empty_inbox(emptied_tables: None) -> None:
+    """Every test starts with an empty inbox and sent-mail log."""
 
 
 class Mailbox:

@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from chassis.testing import ServiceKeys, in_process_client, migrated
-from mosaic.backing import BackingServers
+from chassis.testing import ServiceKeys, in_process_client, in_process_env
+from chassis.testing.plugin import TestedService
 from payments.app import create_payments_app
 from payments.settings import PaymentsSettings
 
@@ -31,28 +30,14 @@ TIMES_OUT = "4000-1234-5678-9017"
 
 
 @pytest.fixture(scope="session")
-def database_url(backing: BackingServers) -> str:
-    return migrated(SERVICE_DIR, backing.database_url("payments"))
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["payments", "orders", "admin", "cart"])
+def tested_service() -> TestedService:
+    keys = ("payments", "orders", "admin", "cart")
+    return TestedService("payments", SERVICE_DIR, keys, "charges, refunds, idempotency_keys")
 
 
 def settings_for(database_url: str, keys: ServiceKeys, **extra: Any) -> PaymentsSettings:
-    env = {
-        "MOSAIC_SERVICE": "payments",
-        "PORT": 1,  # served in-process: the ports are never bound
-        "OPS_PORT": 2,
-        "DATABASE_URL": database_url,
-        "PROCESSOR_TIMEOUT_SECONDS": PROCESSOR_TIMEOUT,
-        # In-process there is no TLS to terminate; every call still carries a token.
-        "TRANSPORT_SECURITY": "mesh",
-        "SERVICE_TRUST_DIR": str(keys.trust_dir),
-        "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("payments")),
-        **extra,
-    }
+    own = {"DATABASE_URL": database_url, "PROCESSOR_TIMEOUT_SECONDS": PROCESSOR_TIMEOUT, **extra}
+    env = in_process_env("payments", keys, **own)
     # extra's None: leave the variable unset (its default applies)
     return PaymentsSettings.model_validate({k: v for k, v in env.items() if v is not None})
 
@@ -65,22 +50,9 @@ async def client(database_url: str, keys: ServiceKeys) -> AsyncIterator[httpx.As
         yield http
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection, to look at rows behind the service's back."""
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
-async def empty_ledger(database_url: str) -> AsyncIterator[None]:
-    yield
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute("TRUNCATE charges, refunds, idempotency_keys")
-    finally:
-        await connection.close()
+def empty_ledger(emptied_tables: None) -> None:
+    """Every test starts with an empty ledger."""
 
 
 def new_key() -> str:
@@ -128,13 +100,3 @@ async def refund(
         json=body,
         headers={"Idempotency-Key": key or new_key()},
     )
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is problem+json of this status, with a `type` ending in `/kind`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert str(body["type"]).endswith(f"/{kind}"), body
-    assert body["status"] == status
-    return body

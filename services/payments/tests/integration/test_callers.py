@@ -7,10 +7,10 @@ import uuid
 import httpx
 import pytest
 from chassis import route_policies
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, assert_problem
 from payments import api
 
-from .conftest import assert_problem, charge_body, charged, new_key
+from .conftest import charge_body, charged, new_key
 
 
 def test_orders_moves_money_and_admin_may_read() -> None:

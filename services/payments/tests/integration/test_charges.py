@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from chassis.testing import assert_problem
 
 from .conftest import (
     DECLINED,
@@ -18,7 +19,6 @@ from .conftest import (
     PROCESSING_ERROR,
     TIMES_OUT,
     VISA,
-    assert_problem,
     charge,
     charge_body,
     new_key,

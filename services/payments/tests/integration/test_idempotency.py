@@ -7,17 +7,9 @@ import asyncio
 
 import asyncpg
 import httpx
+from chassis.testing import assert_problem
 
-from .conftest import (
-    DECLINED,
-    TIMES_OUT,
-    assert_problem,
-    charge,
-    charge_body,
-    charged,
-    new_key,
-    refund,
-)
+from .conftest import DECLINED, TIMES_OUT, charge, charge_body, charged, new_key, refund
 
 
 async def test_fifty_concurrent_identical_charges_make_one(

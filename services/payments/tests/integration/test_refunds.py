@@ -7,16 +7,9 @@ import uuid
 
 import asyncpg
 import httpx
+from chassis.testing import assert_problem
 
-from .conftest import (
-    DECLINED,
-    assert_problem,
-    charge,
-    charge_body,
-    charged,
-    new_key,
-    refund,
-)
+from .conftest import DECLINED, charge, charge_body, charged, new_key, refund
 
 
 async def test_a_full_refund_by_default(client: httpx.AsyncClient) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
-from chassis.testing import ServiceKeys, in_process_client
+from chassis.testing import ServiceKeys, in_process_client, in_process_env
+from chassis.testing.plugin import TestedService
 from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
 from mosaic.ports import free_port
 from recommendations.app import create_recommendations_app
@@ -52,9 +54,10 @@ BY_ID = {p["id"]: p for p in PRODUCTS if p["id"] not in (SLOW, BROKEN)}  # in ca
 
 
 @pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    """Real keys: recommendations' own (it signs calls to catalog) and its callers'."""
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["recommendations", "frontend", "stranger"])
+def tested_service() -> TestedService:
+    """Keys: recommendations' own (it signs calls to catalog) and its callers'."""
+    names = ("recommendations", "frontend", "stranger")
+    return TestedService("recommendations", Path(__file__).resolve().parents[2], names)
 
 
 @dataclass
@@ -124,18 +127,8 @@ async def catalog(keys: ServiceKeys) -> AsyncIterator[StandInCatalog]:
 
 
 def settings_for(catalog_url: str, keys: ServiceKeys) -> RecommendationsSettings:
-    return RecommendationsSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "recommendations",
-            "PORT": 1,  # served in-process: the ports are never bound
-            "OPS_PORT": 2,
-            "CATALOG_URL": catalog_url,
-            # In-process there is no TLS to terminate; every call still carries a token.
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": str(keys.trust_dir),
-            "SERVICE_SIGNING_KEY_FILE": str(keys.key_file("recommendations")),
-        }
-    )
+    env = in_process_env("recommendations", keys, CATALOG_URL=catalog_url)
+    return RecommendationsSettings.model_validate(env)
 
 
 @pytest.fixture(scope="session")
@@ -153,13 +146,3 @@ async def client_without_catalog(keys: ServiceKeys) -> AsyncIterator[httpx.Async
     app = create_recommendations_app(settings_for(nowhere, keys))
     async with in_process_client(app, keys, "frontend") as http:
         yield http
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is problem+json of this status, with a `type` ending in `/kind`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert str(body["type"]).endswith(f"/{kind}"), body
-    assert body["status"] == status
-    return body

@@ -7,8 +7,9 @@ import time
 
 import httpx
 import pytest
+from chassis.testing import assert_problem
 
-from .conftest import BROKEN, SLOW, StandInCatalog, assert_problem
+from .conftest import BROKEN, SLOW, StandInCatalog
 
 PATH = "/v1/recommendations"
 

@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from chassis.testing import ServiceKeys, in_process_client, migrated
-from mosaic.backing import BackingServers
+from chassis.testing import ServiceKeys, in_process_client, in_process_env
+from chassis.testing.plugin import TestedService
 from shipping.app import create_shipping_app
 from shipping.settings import ShippingSettings
 
@@ -23,27 +22,14 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def database_url(backing: BackingServers) -> str:
-    return migrated(SERVICE_DIR, backing.database_url("shipping"))
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["orders", "frontend", "admin", "stranger"])
+def tested_service() -> TestedService:
+    callers = ("orders", "frontend", "admin", "stranger")
+    return TestedService("shipping", SERVICE_DIR, callers, "shipments, idempotency_keys")
 
 
 def settings_for(database_url: str, keys: ServiceKeys) -> ShippingSettings:
-    return ShippingSettings.model_validate(
-        {
-            "MOSAIC_SERVICE": "shipping",
-            "PORT": 1,  # served in-process: the ports are never bound
-            "OPS_PORT": 2,
-            "DATABASE_URL": database_url,
-            # In-process there is no TLS to terminate; every call still carries a token.
-            "TRANSPORT_SECURITY": "mesh",
-            "SERVICE_TRUST_DIR": str(keys.trust_dir),
-        }
-    )
+    env = in_process_env("shipping", keys, DATABASE_URL=database_url)
+    return ShippingSettings.model_validate(env)
 
 
 @pytest.fixture(scope="session")
@@ -54,33 +40,9 @@ async def client(database_url: str, keys: ServiceKeys) -> AsyncIterator[httpx.As
         yield http
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection, to look at rows behind the service's back."""
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 @pytest.fixture(autouse=True)
-async def no_shipments(database_url: str) -> AsyncIterator[None]:
-    yield
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute("TRUNCATE shipments, idempotency_keys")
-    finally:
-        await connection.close()
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is problem+json of this status, with a `type` ending in `/kind`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert str(body["type"]).endswith(f"/{kind}"), body
-    assert body["status"] == status
-    assert "Traceback" not in response.text
-    return body
+def no_shipments(emptied_tables: None) -> None:
+    """Every test starts with no shipments."""
 
 
 def shipment_body(**changes: Any) -> dict[str, Any]:

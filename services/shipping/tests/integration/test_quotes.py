@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from .conftest import assert_problem
+from chassis.testing import assert_problem
 
 
 def quote_body(country: str = "DE", postal_code: str | None = "10115", **changes: Any) -> Any:

@@ -12,13 +12,13 @@ import asyncpg
 import httpx
 import pytest
 from chassis import Database
-from chassis.testing import ServiceKeys
+from chassis.testing import ServiceKeys, assert_problem
 from shipping import handlers
 from shipping.schemas import ShipmentRequest
 from shipping.store import Store
 from shipping.zones import load_zones
 
-from .conftest import assert_problem, create, new_key, shipment_body
+from .conftest import create, new_key, shipment_body
 
 
 async def test_a_shipment_is_created_with_a_random_tracking_id(

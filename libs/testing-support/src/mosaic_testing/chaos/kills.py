@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mosaic.testing import UpProcess
+from mosaic_testing import UpProcess
 
 RESTART_SECONDS = 60  # the runner restarts a dead process within a second or two
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from mosaic.chaos.answers import OrderPage, Said
-from mosaic.chaos.checks import (
+from mosaic_testing import REDELIVERY_WINDOW, UpProcess, process_environment
+from mosaic_testing.chaos.answers import OrderPage, Said
+from mosaic_testing.chaos.checks import (
     Order,
     Violation,
     count_emails,
@@ -29,9 +30,8 @@ from mosaic.chaos.checks import (
     read_ledgers,
     violations,
 )
-from mosaic.chaos.kills import Kill, Killed, kill_on_schedule
-from mosaic.chaos.shoppers import Tally, read_order_page, shop_until
-from mosaic.testing import REDELIVERY_WINDOW, UpProcess, process_environment
+from mosaic_testing.chaos.kills import Kill, Killed, kill_on_schedule
+from mosaic_testing.chaos.shoppers import Tally, read_order_page, shop_until
 
 SETTLE_SECONDS = 240  # bound on recovery and settling after the load
 CHECK_AGAIN_SECONDS = 90  # how long a shopper keeps pressing "Check again"

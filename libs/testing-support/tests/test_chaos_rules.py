@@ -1,8 +1,15 @@
 """The chaos run's rules on made-up records: each rule catches what it is for, and an
 honest run breaks none."""
 
-from mosaic.chaos.answers import DECLINED, GOOD, PROCESSOR_TIMES_OUT, Checkout, OrderPage, Said
-from mosaic.chaos.checks import Order, violations
+from mosaic_testing.chaos.answers import (
+    DECLINED,
+    GOOD,
+    PROCESSOR_TIMES_OUT,
+    Checkout,
+    OrderPage,
+    Said,
+)
+from mosaic_testing.chaos.checks import Order, violations
 
 
 def checkout(email: str, card: str, *said: Said, page: OrderPage | None = None,

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 import httpx
 
-from mosaic.testing import Forms
+from mosaic_testing import Forms
 
 # The reasons payments gives for the two refused test cards (payments/domain.py), the
 # sentence the shopper must read next to the card number.

@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -172,3 +173,32 @@ async def in_process_client(
         ) as http,
     ):
         yield http
+
+
+def in_process_env(service: str, keys: ServiceKeys, **env: Any) -> dict[str, Any]:
+    """The settings of `service` served in-process by a test, plus `env`: its ports never
+    bound, no TLS to terminate (every call still carries a token checked against `keys`'
+    trust directory), and its own signing key when `keys` made one (it calls others or
+    signs users' tokens)."""
+    settings: dict[str, Any] = {
+        "MOSAIC_SERVICE": service,
+        "PORT": 1,
+        "OPS_PORT": 2,
+        "TRANSPORT_SECURITY": "mesh",
+        "SERVICE_TRUST_DIR": str(keys.trust_dir),
+    }
+    if keys.key_file(service).exists():
+        settings["SERVICE_SIGNING_KEY_FILE"] = str(keys.key_file(service))
+    return {**settings, **env}
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    """The response is problem+json of this status, with a `type` ending in `/kind` and no
+    traceback; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert str(body["type"]).endswith(f"/{kind}"), body
+    assert body["status"] == status
+    assert "Traceback" not in response.text
+    return body

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from mosaic.chaos.answers import (
+from mosaic_testing import Forms, Shopper
+from mosaic_testing.chaos.answers import (
     DECLINED,
     GOOD,
     PROCESSOR_TIMES_OUT,
@@ -26,7 +27,6 @@ from mosaic.chaos.answers import (
     order_page,
     said,
 )
-from mosaic.testing import Forms, Shopper
 
 CARDS = [GOOD] * 14 + [DECLINED] * 3 + [PROCESSOR_TIMES_OUT] * 3  # 70 / 15 / 15 %
 CHECK_AGAIN_PAUSE = 2.0  # seconds a shopper waits before pressing "Check again"

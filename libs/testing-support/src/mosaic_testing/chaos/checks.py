@@ -24,8 +24,8 @@ from typing import Any
 
 import asyncpg
 
-from mosaic.chaos.answers import GOOD, REASONS, Checkout, OrderPage, Said
-from mosaic.testing import UpProcess
+from mosaic_testing import UpProcess
+from mosaic_testing.chaos.answers import GOOD, REASONS, Checkout, OrderPage, Said
 
 ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")
 

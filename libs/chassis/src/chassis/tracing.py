@@ -395,6 +395,18 @@ def client_span(callee: str, method: str) -> Iterator[Span]:
         yield span
 
 
+@contextmanager
+def job_span(job: str) -> Iterator[Span]:
+    """A scheduled job's run (`chassis.job_runs`): the root of a trace of its own, made
+    current, so the queries and calls it makes are its children rather than orphans
+    (`NoOrphanCalls` drops those). Sampled at the ratio, like a page view."""
+    span = _tracer.start_span(f"job {job}", context=Context(), kind=SpanKind.INTERNAL)
+    if span.is_recording():
+        span.set_attribute("mosaic.job", job)
+    with _current(span):
+        yield span
+
+
 def consumer_span(
     name: str, traceparent: str | None, attributes: Mapping[str, Any]
 ) -> AbstractContextManager[Span]:

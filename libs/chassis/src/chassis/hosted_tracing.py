@@ -17,15 +17,15 @@ own start-up) the host's provider, named `in-process`, is used.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
+from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.trace import Span
 from opentelemetry.util._decorator import _agnosticcontextmanager
-from opentelemetry.util.types import Attributes, AttributeValue
+from opentelemetry.util.types import Attributes
 
 from chassis import tracing
 
@@ -80,52 +80,13 @@ class _RoutedTracer(trace.Tracer):
             tracer = self._tracers[id(provider)] = provider.get_tracer(self.name, self.version)
         return tracer
 
-    def start_span(
-        self,
-        name: str,
-        context: Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Mapping[str, AttributeValue] | None = None,
-        links: Sequence[Link] | None = None,
-        start_time: int | None = None,
-        record_exception: bool = True,
-        set_status_on_exception: bool = True,
-    ) -> Span:
-        return self._tracer().start_span(
-            name,
-            context,
-            kind,
-            attributes,
-            links,
-            start_time,
-            record_exception,
-            set_status_on_exception,
-        )
+    # The API's own arguments, passed through unchanged to the chosen provider's tracer.
+    def start_span(self, *args: Any, **kwargs: Any) -> Span:
+        return self._tracer().start_span(*args, **kwargs)
 
     @_agnosticcontextmanager  # what the API's own tracers use, so the types match
-    def start_as_current_span(
-        self,
-        name: str,
-        context: Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Mapping[str, AttributeValue] | None = None,
-        links: Sequence[Link] | None = None,
-        start_time: int | None = None,
-        record_exception: bool = True,
-        set_status_on_exception: bool = True,
-        end_on_exit: bool = True,
-    ) -> Iterator[Span]:
-        with self._tracer().start_as_current_span(
-            name,
-            context,
-            kind,
-            attributes,
-            links,
-            start_time,
-            record_exception,
-            set_status_on_exception,
-            end_on_exit,
-        ) as span:
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[Span]:
+        with self._tracer().start_as_current_span(*args, **kwargs) as span:
             yield span
 
 

@@ -3,9 +3,6 @@ web process's /metrics counts them (`chassis.job_runs`)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC
 from pathlib import Path
 
@@ -15,19 +12,7 @@ from chassis.ops import Lifecycle, create_ops_app
 from chassis.testing import ServiceKeys
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import SERVICE_DIR, StandIns, orders_client, settings_env
-
-
-def _recover(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orders.jobs", "recover"],
-        cwd=SERVICE_DIR,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from .conftest import StandIns, orders_client, run_recover
 
 
 def _samples(exposition: str, prefix: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -47,14 +32,12 @@ async def test_each_run_is_recorded_and_counted_on_the_web_process_metrics(
     tmp_path: Path,
 ) -> None:
     await db.execute("TRUNCATE job_runs")
-    env = {k: str(v) for k, v in settings_env(database_url, stand_ins.url, keys).items()}
-    env.pop("PORT"), env.pop("OPS_PORT")
-    ok = _recover(env)
+    ok = run_recover(database_url, stand_ins, keys)
     assert ok.returncode == 0, ok.stderr
     # A signing key that is no key: the pass cannot make its clients, so the run fails.
     not_a_key = tmp_path / "not-a-key.pem"
     not_a_key.write_text("not a key\n")
-    failed = _recover({**env, "SERVICE_SIGNING_KEY_FILE": str(not_a_key)})
+    failed = run_recover(database_url, stand_ins, keys, SERVICE_SIGNING_KEY_FILE=not_a_key)
     assert failed.returncode == 1, failed.stdout + failed.stderr
 
     rows = await db.fetch("SELECT * FROM job_runs ORDER BY started_at")

@@ -9,13 +9,17 @@ while its own environment is applied (settings are read then, never later), then
   (mTLS unless edge or mesh) and its ops port serves /healthz and /readyz;
 - calls between the apps go through `chassis.inprocess` instead of the network;
 - workers' loops (an outbox relay, an event consumer) run here too, each with its ops port;
-- each service's lines name that service (`chassis.logs.log_as`).
+- each service's lines name that service (`chassis.logs.log_as`), and so do its spans
+  (`chassis.hosted_tracing`).
 
 SIGTERM or Ctrl-C: every service reports not-ready, the API ports stop accepting and
 finish their requests, calls still in flight between the apps finish, the loops finish the
 work in hand (all within the grace period); then resources close and the process exits 0.
 A second signal exits at once. A failing app or loop stops the whole process (exit 1), so
 the runner restarts it as it would restart one service's process.
+
+(Over 300 lines: building, serving and stopping apps and loops side by side are one
+sequence, read best in one place.)
 """
 
 from __future__ import annotations

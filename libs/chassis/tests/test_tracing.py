@@ -197,3 +197,22 @@ def test_a_bad_write_rate_stops_with_one_line(value: str, monkeypatch: pytest.Mo
     assert str(stopped.value.code).startswith(
         f"MOSAIC_TRACE_WRITES_PER_SECOND={value!r} is not a rate: set it to 0 or more"
     )
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0])
+def test_a_job_run_is_the_root_of_the_queries_it_makes(
+    ratio: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduled job's queries and calls are no orphans: its run is their trace's root
+    (`job <name>`), sampled at the ratio like a page view."""
+    exporter = traced_by(ratio, monkeypatch)
+    with tracing.job_span("recover"), tracing.client_span("payments", "GET"):
+        pass
+    spans = exporter.get_finished_spans()
+    if not ratio:
+        assert spans == ()
+        return
+    call, job = spans
+    assert (job.name, job.kind, job.parent) == ("job recover", SpanKind.INTERNAL, None)
+    assert job.attributes == {"mosaic.job": "recover"}
+    assert call.parent is not None and call.parent.span_id == job.context.span_id

@@ -10,7 +10,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
-from chassis import metrics
+from chassis import job_runs, metrics
+from chassis.db import Database
 from chassis.errors import install_problem_handlers
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
@@ -71,6 +72,9 @@ def create_app(
         _require_context_outermost(app)
         metrics.service.set(settings.service_name)  # the label of the pools opened next
         await registry.start(settings.startup_timeout_seconds)
+        databases = [item for item in registry.items if isinstance(item, Database)]
+        if databases:  # the service's job runs, counted by its web process (chassis.job_runs)
+            job_runs.export_runs(databases[0], settings.service_name)
         try:
             if on_startup is not None:
                 await on_startup(app)
@@ -78,6 +82,7 @@ def create_app(
             yield
         finally:
             lifecycle.started = False
+            job_runs.unexport_runs(settings.service_name)
             await registry.close()
 
     contract_url = fastapi_options.pop("openapi_url", "/openapi.json")

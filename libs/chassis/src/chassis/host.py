@@ -9,13 +9,17 @@ while its own environment is applied (settings are read then, never later), then
   (mTLS unless edge or mesh) and its ops port serves /healthz and /readyz;
 - calls between the apps go through `chassis.inprocess` instead of the network;
 - workers' loops (an outbox relay, an event consumer) run here too, each with its ops port;
-- each service's lines name that service (`chassis.logs.log_as`).
+- each service's lines name that service (`chassis.logs.log_as`), and so do its spans
+  (`chassis.hosted_tracing`).
 
 SIGTERM or Ctrl-C: every service reports not-ready, the API ports stop accepting and
 finish their requests, calls still in flight between the apps finish, the loops finish the
 work in hand (all within the grace period); then resources close and the process exits 0.
 A second signal exits at once. A failing app or loop stops the whole process (exit 1), so
 the runner restarts it as it would restart one service's process.
+
+(Over 300 lines: building, serving and stopping apps and loops side by side are one
+sequence, read best in one place.)
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any, NoReturn
 from fastapi import FastAPI
 
 from chassis import inprocess, metrics
+from chassis.hosted_tracing import configure_hosted_tracing, serve_as
 from chassis.inprocess import ASGIApp, Scope
 from chassis.logs import configure_logging, get_logger, log_as
 from chassis.ops import Lifecycle
@@ -49,7 +54,6 @@ from chassis.server import (
     run_event_loop,
 )
 from chassis.settings import ServiceSettings
-from chassis.tracing import configure_tracing
 from chassis.worker import Worker, run_loops, start_resources
 
 _log = get_logger("chassis.host")
@@ -101,14 +105,17 @@ def build(unit: Unit) -> FastAPI | Worker:
 
 
 def logged_as(app: ASGIApp, settings: ServiceSettings) -> ASGIApp:
-    """The app, naming its service on every line logged while it handles a request."""
+    """The app, naming its service on every line logged and every span made while it
+    handles a request."""
     identity = {"service": settings.service_name, "version": settings.version}
 
     async def named(scope: Scope, receive: Any, send: Any) -> None:
         token = log_as(**identity)
+        serving = serve_as(settings.service_name)
         try:
             await app(scope, receive, send)
         finally:
+            serving.var.reset(serving)
             token.var.reset(token)
 
     return named
@@ -119,6 +126,7 @@ def _as(settings: ServiceSettings, work: Coroutine[Any, Any, Any]) -> asyncio.Ta
     context = contextvars.copy_context()
     context.run(log_as, settings.service_name, settings.version)
     context.run(metrics.service.set, settings.service_name)
+    context.run(serve_as, settings.service_name)
     return asyncio.get_running_loop().create_task(work, context=context)
 
 
@@ -305,9 +313,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         log_format=first.log_format,
         level=first.log_level,
     )
-    # One provider per process: every hosted service's spans carry the name "in-process"
-    # as their resource; the span names and attributes still say which service answered.
-    configure_tracing("in-process", "in-process")
+    # A provider per hosted service, so each one's spans carry its own name (hosted_tracing).
+    configure_hosted_tracing()
     sys.exit(0 if run_event_loop(host(units, built)) else 1)
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from prometheus_client import (
     CollectorRegistry,
@@ -26,6 +27,8 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from chassis.logs import get_logger
 
@@ -135,19 +138,61 @@ dead_letters = Counter(
     ["service", "stream"],
     registry=REGISTRY,
 )
-job_runs = Counter(
-    "mosaic_job_runs",
-    "Scheduled job runs, by outcome (ok, failed).",
-    ["service", "job", "outcome"],
-    registry=REGISTRY,
-)
-job_duration = Histogram(
-    "mosaic_job_duration_seconds",
-    "Time of one scheduled job run.",
-    ["service", "job"],
-    buckets=(*SECONDS_BUCKETS, 30.0, 60.0, 300.0),
-    registry=REGISTRY,
-)
+JOB_BUCKETS = (*SECONDS_BUCKETS, 30.0, 60.0, 300.0)
+
+
+@dataclass(frozen=True)
+class JobRunCount:
+    """The recorded runs of one job with one outcome: how many, their seconds in all, and
+    how many took at most each of JOB_BUCKETS."""
+
+    job: str
+    outcome: str
+    runs: int
+    seconds: float
+    buckets: Sequence[int]
+
+
+class JobRuns(Collector):
+    """`mosaic_job_runs_total` and `mosaic_job_duration_seconds`, per service, from the
+    counts of its `job_runs` records its probe last read (`chassis.job_runs.export_runs`):
+    a job is a short process no scrape catches, so its runs are rows, counted here."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[JobRunCount]] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        runs = CounterMetricFamily(
+            "mosaic_job_runs",
+            "Scheduled job runs, by outcome (ok, failed): the service's job_runs records, "
+            "counted by its web process.",
+            labels=["service", "job", "outcome"],
+        )
+        duration = HistogramMetricFamily(
+            "mosaic_job_duration_seconds",
+            "Time of one scheduled job run, from the service's job_runs records (each keeps "
+            "its start and end, so every bucket is exact), counted by its web process.",
+            labels=["service", "job"],
+        )
+        for service, counts in sorted(self.counts.items()):
+            for count in counts:
+                runs.add_metric([service, count.job, count.outcome], count.runs)
+            for job in sorted({count.job for count in counts}):
+                of_job = [count for count in counts if count.job == job]
+                cumulative = [
+                    (str(bound), sum(count.buckets[i] for count in of_job))
+                    for i, bound in enumerate(JOB_BUCKETS)
+                ]
+                cumulative.append(("+Inf", sum(count.runs for count in of_job)))
+                duration.add_metric(
+                    [service, job], cumulative, sum(count.seconds for count in of_job)
+                )
+        yield runs
+        yield duration
+
+
+job_runs = JobRuns()
+REGISTRY.register(job_runs)
 
 
 def method_label(method: str) -> str:

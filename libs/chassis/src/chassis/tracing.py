@@ -1,5 +1,8 @@
 """Tracing with OpenTelemetry: the SDK set up from the standard `OTEL_*` variables.
 
+(Long: the set-up, the samplers and every kind of span the chassis makes, each with the
+measurement that made it ours rather than an instrumentation's, read best in one place.)
+
 One span per request (`start_server_span`, from the request context's middleware), per
 outgoing call (`client_span`, ours: see there why), per query (SQLAlchemy's, on each engine) and
 per Valkey command (redis-py's). The W3C `traceparent` header carries the context between
@@ -31,7 +34,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -68,28 +71,44 @@ _request_span: ContextVar[Span | None] = ContextVar("request_span", default=None
 _configured = False
 
 
-def configure_tracing(service: str, process: str = "web") -> None:
-    """Install the process's tracer provider and instrumentations, once per process."""
+def configure_tracing(
+    service: str,
+    process: str = "web",
+    *,
+    providers: Callable[[TracerProvider], trace.TracerProvider] | None = None,
+) -> None:
+    """Install the process's tracer provider and instrumentations, once per process.
+    `providers`: what makes the global provider of the process's own (the in-process host's
+    `HostedProviders`)."""
     global _configured
     if _configured:
         return
+    own = new_provider(service, process)
+    trace.set_tracer_provider(providers(own) if providers is not None else own)
+    _instrument_libraries()
+    _configured = True
+
+
+def new_provider(service: str, process: str, *, hosted: bool = False) -> TracerProvider:
+    """A tracer provider naming `service` and `process` in its resource, its sampler and
+    exporter from the `OTEL_*` variables. `hosted`: one of the in-process host's services
+    (`chassis.hosted_tracing`), named `service` whatever OTEL_SERVICE_NAME says."""
     exporter = _exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none"))
     attributes = {"service.name": service, "mosaic.process": process}
-    if os.environ.get("OTEL_SERVICE_NAME"):
-        attributes.pop("service.name")  # Resource.create puts the variable's value in
+    resource = Resource.create(attributes)  # OTEL_SERVICE_NAME, when set, wins here
+    if hosted:
+        resource = resource.merge(Resource({"service.name": service}))
     sampler: Sampler = NoOrphanCalls(sampler_from_env())
     writes_per_second = _writes_per_second()
     if writes_per_second:
         sampler = WriteReservoir(sampler, writes_per_second)
-    provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
+    provider = TracerProvider(resource=resource, sampler=sampler)
     if exporter is not None:
         # The console's output is for a person watching: each span when it ends.
         console = isinstance(exporter, ConsoleSpanExporter)
         processor = SimpleSpanProcessor(exporter) if console else BatchSpanProcessor(exporter)
         provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
-    _instrument_libraries()
-    _configured = True
+    return provider
 
 
 def sampler_from_env() -> Sampler:
@@ -392,6 +411,18 @@ def client_span(callee: str, method: str) -> Iterator[Span]:
         kind=SpanKind.CLIENT,
         attributes={"http.request.method": method, "server.address": callee},
     ) as span:
+        yield span
+
+
+@contextmanager
+def job_span(job: str) -> Iterator[Span]:
+    """A scheduled job's run (`chassis.job_runs`): the root of a trace of its own, made
+    current, so the queries and calls it makes are its children rather than orphans
+    (`NoOrphanCalls` drops those). Sampled at the ratio, like a page view."""
+    span = _tracer.start_span(f"job {job}", context=Context(), kind=SpanKind.INTERNAL)
+    if span.is_recording():
+        span.set_attribute("mosaic.job", job)
+    with _current(span):
         yield span
 
 

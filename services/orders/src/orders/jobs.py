@@ -7,7 +7,8 @@ end with the saga's own code: forward from a confirmed charge, else compensate; 
 removes the cart lines of confirmed orders that still have them, and watches orders
 cancelled without a charge seen for a late one to refund (settling). Scheduled by the
 runner every 30 s ([tool.mosaic.jobs] in pyproject.toml); `mosaic admin run orders
-recover` runs it now. Each pass ends with a one-line summary in the log.
+recover` runs it now. Each pass ends with a one-line summary in the log, and leaves a row
+in `job_runs` (chassis.job_runs), which the web process counts on its /metrics.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chassis import (
     get_logger,
     load_settings,
 )
+from chassis.job_runs import record_run
 from chassis.outbox_job import add_outbox_job, outbox_job
 
 from orders import outbox as outbox_rows
@@ -168,10 +170,15 @@ def main(argv: list[str]) -> int:
     )
     if arguments.job == "outbox":
         return outbox_job(arguments, settings.database_url, outbox_rows, _line)
-    summary = asyncio.run(recover(settings, arguments.limit))
-    # One line: the message says it all, the fields are there for queries.
-    _log.info(summary.line(), job="recover", **asdict(summary))
-    return 0
+
+    def one_pass() -> int:
+        summary = asyncio.run(recover(settings, arguments.limit))
+        # One line: the message says it all, the fields are there for queries.
+        _log.info(summary.line(), job="recover", **asdict(summary))
+        return 0
+
+    # Recorded in job_runs, which the web process counts on its /metrics; a trace's root.
+    return record_run(settings.service_name, "recover", settings.database_url, one_pass)
 
 
 if __name__ == "__main__":

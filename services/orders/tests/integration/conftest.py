@@ -9,7 +9,10 @@ Every test starts with no orders.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -464,6 +467,24 @@ def orders_client(
     """orders in process, as the frontend calls it, with some settings changed."""
     settings = OrdersSettings.model_validate(settings_env(database_url, stand_ins.url, keys, **env))
     return in_process_client(create_orders_app(settings), keys, "frontend", timeout=60)
+
+
+def run_recover(
+    database_url: str, stand_ins: StandIns, keys: ServiceKeys, **env: Any
+) -> subprocess.CompletedProcess[str]:
+    """One pass of `python -m orders.jobs recover` as the runner starts it: its own process,
+    the service's environment (with some settings changed), no ports."""
+    job_env = {k: str(v) for k, v in settings_env(database_url, stand_ins.url, keys, **env).items()}
+    job_env.pop("PORT"), job_env.pop("OPS_PORT")
+    return subprocess.run(
+        [sys.executable, "-m", "orders.jobs", "recover"],
+        cwd=SERVICE_DIR,
+        env={**os.environ, **job_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def job_settings(database_url: str, stand_ins: StandIns, keys: ServiceKeys) -> JobSettings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from .conftest import (
     Shopper,
     StandIns,
     job_settings,
-    settings_env,
+    run_recover,
     stuck_at_charging,
 )
 
@@ -115,17 +114,7 @@ def test_the_job_explains_itself() -> None:
 def test_a_pass_ends_with_a_one_line_summary(
     database_url: str, stand_ins: StandIns, keys: ServiceKeys
 ) -> None:
-    env = {k: str(v) for k, v in settings_env(database_url, stand_ins.url, keys).items()}
-    env.pop("PORT"), env.pop("OPS_PORT")
-    result = subprocess.run(
-        [sys.executable, "-m", "orders.jobs", "recover"],
-        cwd=SERVICE_DIR,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_recover(database_url, stand_ins, keys)
     assert result.returncode == 0, result.stderr
     summary = "taken over: 0, forward: 0, compensated: 0, cart cleared: 0, late charges refunded: 0"
     assert [line for line in result.stdout.splitlines() if summary in line], result.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from html import escape
 
-from mosaic.dashboard_graph import NODE_HEIGHT, NODE_WIDTH, Edge, Graph
+from mosaic.dashboard_graph import NODE_HEIGHT, NODE_WIDTH, Edge, Graph, edge_ends, label_places
 from mosaic.dashboard_metrics import Traffic
 
 IDLE, OK, SLOW, FAILING, BROKEN = "#c9ced6", "#3c9d5d", "#e3a33b", "#e3703b", "#c93434"
@@ -66,8 +66,10 @@ def graph_svg(
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
         'fill="#555"/></marker></defs>',
     ]
+    labels = label_places(graph)
     for edge in graph.edges:
-        parts.append(_edge(graph, edge, calls.get((edge.caller, edge.callee)), lags))
+        traffic = calls.get((edge.caller, edge.callee))
+        parts.append(_edge(graph, edge, traffic, lags, labels[edge]))
     for name, (x, y) in sorted(graph.positions.items()):
         if name in workers:
             parts.append(_worker(name, x, y, workers[name]))
@@ -78,22 +80,13 @@ def graph_svg(
 
 
 def _edge(
-    graph: Graph, edge: Edge, traffic: Traffic | None, lags: Mapping[tuple[str, str], float | None]
+    graph: Graph,
+    edge: Edge,
+    traffic: Traffic | None,
+    lags: Mapping[tuple[str, str], float | None],
+    mid: tuple[int, int],
 ) -> str:
-    (x1, y1), (x2, y2) = graph.positions[edge.caller], graph.positions[edge.callee]
-    half = NODE_WIDTH // 2
-    if x2 > x1:
-        start, end = (x1 + half, y1), (x2 - half, y2)
-    elif x2 < x1:
-        start, end = (x1 - half, y1), (x2 + half, y2)
-    else:  # one layer: from the bottom of one to the top of the other
-        down = 1 if y2 > y1 else -1
-        start, end = (x1, y1 + down * NODE_HEIGHT // 2), (x2, y2 - down * NODE_HEIGHT // 2)
-    # The label nearer the callee: the fan of one caller's edges is widest there.
-    mid = (
-        int(start[0] + (end[0] - start[0]) * 0.62),
-        int(start[1] + (end[1] - start[1]) * 0.62) - 3,
-    )
+    start, end = edge_ends(graph, edge)
     if edge.event:
         lag = lags.get((edge.caller, edge.callee))
         fill, label, rate = (

@@ -5,10 +5,19 @@ Bounded so a long session cannot grow the runner without end: `MAX_TRACES` trace
 oldest, by its latest span, goes first) of at most `MAX_SPANS_PER_TRACE` spans each. A
 checkout is about 60 spans; 500 of them is some 30,000 spans, a few tens of MB at most.
 Decoded with `opentelemetry-proto`, the same messages the SDK's exporter encodes.
+
+A trace is listed once its root span is here. Each process exports its spans on its own
+(batched, about a second apart), and a request's span ends after every span below it, so
+the root is the last to arrive: listed before then, a product page's trace showed up
+rooted in catalog, or as a lone `GETEX` of the frontend's, until the frontend's own span
+came. A trace whose root is not ours (its first span continued a caller's `traceparent`
+from outside the shop) never gets one: it is listed once no span has come for
+`SETTLE_SECONDS`.
 """
 
+import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -18,6 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 MAX_TRACES = 500
 MAX_SPANS_PER_TRACE = 2000
+SETTLE_SECONDS = 10.0  # well past the processes' export delay (OTEL_BSP_SCHEDULE_DELAY, 1 s)
 _KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _STATUSES = {0: "unset", 1: "ok", 2: "error"}
 
@@ -51,9 +61,13 @@ class Span:
 
 
 class TraceStore:
-    def __init__(self, max_traces: int = MAX_TRACES) -> None:
+    def __init__(
+        self, max_traces: int = MAX_TRACES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_traces = max_traces
+        self.clock = clock
         self._traces: OrderedDict[str, list[Span]] = OrderedDict()
+        self._last_arrival: dict[str, float] = {}
 
     def add_export(self, body: bytes) -> int:
         """Keep the spans of one OTLP export request; how many. Raises ValueError when
@@ -77,8 +91,10 @@ class TraceStore:
         if len(spans) < MAX_SPANS_PER_TRACE:
             spans.append(span)
         self._traces[span.trace_id] = spans  # now the most recent
+        self._last_arrival[span.trace_id] = self.clock()
         while len(self._traces) > self.max_traces:
-            self._traces.popitem(last=False)
+            oldest, _ = self._traces.popitem(last=False)
+            del self._last_arrival[oldest]
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The latest traces first: id, root span's name and service, start, duration,
@@ -86,9 +102,15 @@ class TraceStore:
         return list(islice(self.summaries(), max(limit, 0)))
 
     def summaries(self) -> Iterator[dict[str, Any]]:
-        """`recent`'s summaries, each made only when asked for (no trace may be added
-        meanwhile)."""
-        return (self.summary(trace_id) for trace_id in reversed(self._traces))
+        """`recent`'s summaries of the traces whose root has come (see the module's
+        docstring), each made only when asked for (no trace may be added meanwhile)."""
+        settled = self.clock() - SETTLE_SECONDS
+        return (
+            self.summary(trace_id)
+            for trace_id in reversed(self._traces)
+            if self._last_arrival[trace_id] <= settled
+            or any(s.parent_id is None for s in self._traces[trace_id])
+        )
 
     def summary(self, trace_id: str) -> dict[str, Any]:
         spans = self._traces[trace_id]

@@ -1,0 +1,149 @@
+"""Job runs, recorded in the service's own database, and counted from those records.
+
+A scheduled job (orders' `recover`) is a short process with no ops port: no scrape would
+ever catch its counters, under `mosaic up` (the runner starts it every 30 s), in compose
+(`chassis.schedule`) or on Kubernetes (a CronJob's pod). So a run leaves a row instead:
+`record_run` wraps a job entry point's work and, when it ends, writes one row to the
+service's `job_runs` table (job, started_at, finished_at, outcome ok|failed, the last
+`OUTPUT_TAIL_CHARS` of what the run wrote to stdout; UTC, timezone-aware). The service's
+web process counts them on its /metrics (`export_runs`, from the app's lifespan, when the
+service's database has that table), with a probe run at most every `metrics.PROBE_SECONDS`,
+as the outbox backlog is. Every run keeps its duration, so the histogram's buckets are
+counted from the records exactly: an honest histogram, not an estimate.
+
+A run is written when it ends: one killed outright (SIGKILL, a lost node) leaves no row.
+The run is also the root span of its own trace (`job <name>`), so its queries and calls
+are traced, at the ratio like a page view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import structlog
+from sqlalchemy import text
+
+from chassis import metrics, tracing
+from chassis.db import Database
+from chassis.logs import get_logger
+
+_log = get_logger("chassis.job_runs")
+
+OUTPUT_TAIL_CHARS = 4096
+OUTCOMES = ("ok", "failed")
+
+
+@dataclass(frozen=True)
+class JobRun:
+    job: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    output_tail: str
+
+
+class _Tail(io.TextIOBase):
+    """stdout as it was, keeping the last `limit` characters written through it."""
+
+    def __init__(self, out: TextIO, limit: int) -> None:
+        self.out = out
+        self.limit = limit
+        self.kept = ""
+
+    def write(self, data: str) -> int:
+        self.kept = (self.kept + data)[-self.limit :]
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+
+def record_run(service: str, job: str, database_url: str, work: Callable[[], int]) -> int:
+    """Run `work` (a job's run; its exit code) as the root span `job <job>`, and record the
+    run in the service's `job_runs`; the exit code (1 when `work` raised, which is logged).
+    A run that cannot be recorded (the database away) is logged and keeps its exit code."""
+    tracing.configure_tracing(service, job)
+    tail = _Tail(sys.stdout, OUTPUT_TAIL_CHARS)
+    started = datetime.now(UTC)
+    with (
+        redirect_stdout(tail),
+        tracing.job_span(job),
+        structlog.contextvars.bound_contextvars(trace_id=tracing.current_trace_id()),
+    ):
+        try:
+            code = work()
+        except Exception as error:  # the run failed: say why in the log and the record
+            _log.exception("job run failed", job=job, error=f"{type(error).__name__}: {error}")
+            code = 1
+    run = JobRun(job, started, datetime.now(UTC), "ok" if code == 0 else "failed", tail.kept)
+    try:
+        asyncio.run(_insert(database_url, run))
+    except Exception as error:
+        _log.warning("job run not recorded", job=job, error=f"{type(error).__name__}: {error}")
+    return code
+
+
+async def _insert(database_url: str, run: JobRun) -> None:
+    database = Database(database_url, pool_size=1)
+    await database.open()
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO job_runs (job, started_at, finished_at, outcome, output_tail)"
+                    " VALUES (:job, :started_at, :finished_at, :outcome, :output_tail)"
+                ),
+                run.__dict__,
+            )
+    finally:
+        await database.close()
+
+
+# -- the web process's side: the records as metrics ------------------------------------
+
+
+_SECONDS = "extract(epoch FROM finished_at - started_at)"
+# Built from constants only (the buckets), never from input.
+COUNTS_SQL = (
+    f"SELECT job, outcome, count(*) AS runs, coalesce(sum({_SECONDS}), 0) AS seconds, "  # noqa: S608
+    + ", ".join(
+        f"count(*) FILTER (WHERE {_SECONDS} <= {bound}) AS le_{i}"
+        for i, bound in enumerate(metrics.JOB_BUCKETS)
+    )
+    + " FROM job_runs GROUP BY job, outcome ORDER BY job, outcome"
+)
+
+
+def export_runs(database: Database, service: str) -> None:
+    """Count the service's job runs on this process's /metrics, from its `job_runs` table
+    (a database without one has no jobs: nothing is counted). Undo with `unexport_runs`."""
+
+    async def measure() -> None:
+        async with database.engine.connect() as connection:
+            if not await connection.scalar(text("SELECT to_regclass('job_runs') IS NOT NULL")):
+                return
+            rows = (await connection.execute(text(COUNTS_SQL))).mappings().all()
+        metrics.job_runs.counts[service] = [_count(row) for row in rows]
+
+    metrics.watch((metrics.job_runs, service), measure)
+
+
+def unexport_runs(service: str) -> None:
+    metrics.unwatch((metrics.job_runs, service))
+
+
+def _count(row: Any) -> metrics.JobRunCount:
+    buckets = [int(row[f"le_{i}"]) for i in range(len(metrics.JOB_BUCKETS))]
+    return metrics.JobRunCount(
+        row["job"], row["outcome"], int(row["runs"]), float(row["seconds"]), buckets
+    )

@@ -4,31 +4,22 @@ from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from frontend import (
-    account,
-    cart,
-    checkout,
-    identity,
-    order_pages,
-    pages,
-    pictures,
-    preferences,
-)
-from frontend.accounts import AccountsClient
-from frontend.assets import HashedStaticFiles
-from frontend.carts import CartClient
-from frontend.client_address import through_trusted_proxy
-from frontend.clients import CatalogClient
-from frontend.csrf import CookieSigner
-from frontend.currency import CurrencyClient
-from frontend.error_pages import install_error_pages, sessions_unavailable
-from frontend.orders import OrdersClient
-from frontend.recommendations import RecommendationsClient
-from frontend.rendering import PACKAGE_DIR, Pages
-from frontend.security import SecurityHeadersMiddleware
-from frontend.sessions import SessionMiddleware
+from frontend.clients.accounts import AccountsClient
+from frontend.clients.cart import CartClient
+from frontend.clients.catalog import CatalogClient
+from frontend.clients.currency import CurrencyClient
+from frontend.clients.orders import OrdersClient
+from frontend.clients.recommendations import RecommendationsClient
+from frontend.clients.shipping import ShippingClient
+from frontend.routes import ROUTERS
 from frontend.settings import FrontendSettings
-from frontend.shipping import ShippingClient
+from frontend.web.assets import HashedStaticFiles
+from frontend.web.client_address import through_trusted_proxy
+from frontend.web.csrf import CookieSigner
+from frontend.web.error_pages import install_error_pages, sessions_unavailable
+from frontend.web.rendering import PACKAGE_DIR, Pages
+from frontend.web.security import SecurityHeadersMiddleware
+from frontend.web.sessions import SessionMiddleware
 
 
 def build_app(settings: FrontendSettings) -> FastAPI:
@@ -71,16 +62,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
                 trusted_proxies=settings.proxy_networks,
             ),
         ],
-        routers=[
-            pages.router,
-            pictures.router,
-            preferences.router,
-            identity.router,
-            account.router,
-            cart.router,
-            checkout.router,
-            order_pages.router,
-        ],
+        routers=ROUTERS,
         resources=[
             catalog,
             currency,

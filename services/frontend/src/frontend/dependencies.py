@@ -6,11 +6,11 @@ from chassis import dependency
 from chassis.concurrency import concurrently
 from fastapi import Depends, Request
 
-from frontend.clients import CatalogClient, Product
-from frontend.currency import BASE_CURRENCY, ConversionFailed, CurrencyClient
-from frontend.forms import session_of
-from frontend.recommendations import RecommendationsClient
-from frontend.rendering import Pages
+from frontend.clients.catalog import CatalogClient, Product
+from frontend.clients.currency import BASE_CURRENCY, ConversionFailed, CurrencyClient
+from frontend.clients.recommendations import RecommendationsClient
+from frontend.web.forms import session_of
+from frontend.web.rendering import Pages
 
 
 # Every dependency here is `async def`, even when it awaits nothing: FastAPI runs a plain

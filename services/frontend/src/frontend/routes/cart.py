@@ -13,8 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.cart_owner import CartDep, owner_of, remember_count
-from frontend.carts import (
+from frontend.clients.cart import (
     MAX_QUANTITY,
     MIN_QUANTITY,
     UNAVAILABLE,
@@ -23,12 +22,13 @@ from frontend.carts import (
     CartRefused,
     CartUnavailable,
 )
-from frontend.clients import Money, Product, is_product_id
+from frontend.clients.catalog import Money, Product, is_product_id
+from frontend.clients.orders import OrdersClient, OrdersDep
 from frontend.dependencies import WITH_MENU, PagesDep, Prices, PricesDep
-from frontend.forms import FormDep, local_path
-from frontend.orders import OrdersClient, OrdersDep
-from frontend.rendering import Pages, wants_partial
-from frontend.viewer import Viewer, ViewerDep
+from frontend.web.cart_owner import CartDep, owner_of, remember_count
+from frontend.web.forms import FormDep, local_path
+from frontend.web.rendering import Pages, wants_partial
+from frontend.web.viewer import Viewer, ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

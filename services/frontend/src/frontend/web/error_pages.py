@@ -15,19 +15,19 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from frontend.accounts import AccountsRefused
-from frontend.carts import CartUnavailable
-from frontend.clients import (
+from frontend.clients.accounts import AccountsRefused
+from frontend.clients.cart import CartUnavailable
+from frontend.clients.catalog import (
     CatalogBroken,
     CatalogClient,
     Category,
     CategoryNotFound,
     ProductNotFound,
 )
-from frontend.forms import CsrfRejected, session_of
-from frontend.orders import OrdersUnavailable
-from frontend.rendering import Pages, wants_partial
-from frontend.viewer import NotSignedIn
+from frontend.clients.orders import OrdersUnavailable
+from frontend.web.forms import CsrfRejected, session_of
+from frontend.web.rendering import Pages, wants_partial
+from frontend.web.viewer import NotSignedIn
 
 _log = get_logger("frontend.errors")
 

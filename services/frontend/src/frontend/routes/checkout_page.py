@@ -17,10 +17,20 @@ from chassis.concurrency import concurrently
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from frontend.accounts import AccountsRefused
-from frontend.cart_owner import CartDep, owner_of, remember_count
-from frontend.carts import Cart
-from frontend.checkout_form import (
+from frontend.clients.accounts import AccountsRefused
+from frontend.clients.cart import Cart
+from frontend.clients.catalog import Money
+from frontend.clients.currency import ConversionFailed
+from frontend.clients.orders import OrdersDep
+from frontend.clients.shipping import (
+    DestinationNotServed,
+    Item,
+    ShippingClient,
+    ShippingOption,
+    ShippingUnavailable,
+)
+from frontend.dependencies import CurrencyDep, PagesDep, chosen_currency
+from frontend.routes.checkout_form import (
     ADDRESS,
     ADDRESS_FIELDS,
     FORM,
@@ -29,18 +39,8 @@ from frontend.checkout_form import (
     first_error,
     issue_key,
 )
-from frontend.clients import Money
-from frontend.currency import ConversionFailed
-from frontend.dependencies import CurrencyDep, PagesDep, chosen_currency
-from frontend.orders import OrdersDep
-from frontend.shipping import (
-    DestinationNotServed,
-    Item,
-    ShippingClient,
-    ShippingOption,
-    ShippingUnavailable,
-)
-from frontend.viewer import NotSignedIn, ViewerDep
+from frontend.web.cart_owner import CartDep, owner_of, remember_count
+from frontend.web.viewer import NotSignedIn, ViewerDep
 
 _log = get_logger("frontend.checkout")
 

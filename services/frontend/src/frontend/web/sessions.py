@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from frontend import csrf
-from frontend.client_address import Network, is_trusted_peer
+from frontend.web import csrf
+from frontend.web.client_address import Network, is_trusted_peer
 
 COOKIE = "session"  # `__Host-session` over https (cookie_name)
 FLASH_COOKIE = "flash"

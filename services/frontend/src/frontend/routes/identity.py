@@ -13,13 +13,13 @@ from chassis import dependency
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.accounts import AccountsClient, AccountsRefused, SignedOut
-from frontend.cart_owner import CartDep, merge_after_sign_in
-from frontend.carts import CartClient
-from frontend.client_address import client_address
+from frontend.clients.accounts import AccountsClient, AccountsRefused, SignedOut
+from frontend.clients.cart import CartClient
 from frontend.dependencies import WITH_MENU, PagesDep
-from frontend.forms import FormDep, SessionDep, local_path
-from frontend.viewer import NotSignedIn, Viewer, ViewerDep
+from frontend.web.cart_owner import CartDep, merge_after_sign_in
+from frontend.web.client_address import client_address
+from frontend.web.forms import FormDep, SessionDep, local_path
+from frontend.web.viewer import NotSignedIn, Viewer, ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from frontend.sessions import Session
+from frontend.web.sessions import Session
 
 KEYS = "checkout_keys"
 MAX_KEYS = 5

@@ -13,10 +13,10 @@ import uuid
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, Response
 
-from frontend.cart_owner import owner_of
+from frontend.clients.orders import Order, OrdersDep
 from frontend.dependencies import WITH_MENU, PagesDep
-from frontend.orders import Order, OrdersDep
-from frontend.viewer import ViewerDep
+from frontend.web.cart_owner import owner_of
+from frontend.web.viewer import ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

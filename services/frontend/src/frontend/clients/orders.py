@@ -23,7 +23,7 @@ from chassis.client import ClientResource
 from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from frontend.clients import Money
+from frontend.clients.catalog import Money
 
 M = TypeVar("M", bound=BaseModel)
 

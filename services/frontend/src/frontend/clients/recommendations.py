@@ -15,7 +15,7 @@ from chassis import Problem, ServiceClient, context, get_logger
 from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from frontend.clients import Product
+from frontend.clients.catalog import Product
 
 SHOWN = 4  # one row of the product grid
 BACKSTOP_SECONDS = 0.05

@@ -6,10 +6,10 @@ from chassis.concurrency import concurrently
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.accounts import AccountsRefused
+from frontend.clients.accounts import AccountsRefused
 from frontend.dependencies import WITH_MENU, PagesDep
-from frontend.forms import FormDep
-from frontend.viewer import ViewerDep
+from frontend.web.forms import FormDep
+from frontend.web.viewer import ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from frontend.assets import HashedStaticFiles
-from frontend.clients import CatalogClient, Money, Product, is_product_id
-from frontend.currency import BASE_CURRENCY, CurrencyClient, Offered
-from frontend.forms import local_path
-from frontend.sessions import Session
+from frontend.clients.catalog import CatalogClient, Money, Product, is_product_id
+from frontend.clients.currency import BASE_CURRENCY, CurrencyClient, Offered
+from frontend.web.assets import HashedStaticFiles
+from frontend.web.forms import local_path
+from frontend.web.sessions import Session
 
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).parent.parent  # the package: its templates/ and static/
 MAX_QUERY_LENGTH = 100
 MAX_OPTION_SETS = 256  # currency selectors kept rendered: one per chosen currency, in practice
 

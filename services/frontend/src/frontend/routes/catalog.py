@@ -1,4 +1,4 @@
-"""The shop's pages: home, category, search and product."""
+"""The shop window and its shelves: home, a category, search results (24 products a page)."""
 
 from typing import Annotated
 from urllib.parse import urlencode
@@ -7,15 +7,10 @@ from chassis.concurrency import concurrently
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse
 
-from frontend.clients import CategoryNotFound, ProductNotFound, is_category_slug, is_product_id
-from frontend.dependencies import (
-    CatalogDep,
-    PagesDep,
-    PricesDep,
-    RecommendationsDep,
-)
-from frontend.paging import Pager
-from frontend.rendering import MAX_QUERY_LENGTH
+from frontend.clients.catalog import CategoryNotFound, is_category_slug
+from frontend.dependencies import CatalogDep, PagesDep, PricesDep
+from frontend.web.paging import Pager
+from frontend.web.rendering import MAX_QUERY_LENGTH
 
 router = APIRouter(default_response_class=HTMLResponse)
 
@@ -115,41 +110,4 @@ async def search(
         products=await prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: "/search?" + urlencode({"q": query, **({"page": n} if n > 1 else {})}),
-    )
-
-
-@router.get("/product/{product_id}")
-async def product(
-    request: Request,
-    product_id: str,
-    catalog: CatalogDep,
-    pages: PagesDep,
-    prices: PricesDep,
-    recommendations: RecommendationsDep,
-) -> HTMLResponse:
-    if not is_product_id(product_id):
-        raise ProductNotFound(product_id)  # cannot exist: no need to ask catalog
-    # "You may also like" is asked alongside catalog, so it adds no time of its own; it
-    # never fails (an empty list instead), so only catalog's failures cancel the page.
-    categories, item, suggested = await concurrently(
-        catalog.categories(),
-        catalog.product(product_id),
-        recommendations.for_product(product_id),
-    )
-    current = next((c for c in categories if c.slug == item.category), None)
-    crumbs: list[tuple[str, str | None]] = [("Home", "/")]
-    if current is not None:
-        crumbs.append((current.name, f"/category/{current.slug}"))
-    crumbs.append((item.name, None))
-    shown = await prices.shown([item, *suggested])  # one conversion for the whole page
-    return pages.render(
-        request,
-        "product.html",
-        title=item.name,
-        description=item.description[:160],
-        categories=categories,
-        current_category=item.category,
-        crumbs=crumbs,
-        product=shown[0],
-        suggested=shown[1:],
     )

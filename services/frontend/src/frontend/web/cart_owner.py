@@ -18,10 +18,10 @@ from typing import Annotated
 from chassis import Problem, dependency, get_logger
 from fastapi import Depends
 
-from frontend.accounts import AccountsRefused
-from frontend.carts import Cart, CartClient, CartRefused, CartUnavailable
-from frontend.sessions import Session
-from frontend.viewer import NotSignedIn, Viewer
+from frontend.clients.accounts import AccountsRefused
+from frontend.clients.cart import Cart, CartClient, CartRefused, CartUnavailable
+from frontend.web.sessions import Session
+from frontend.web.viewer import NotSignedIn, Viewer
 
 VISITOR_KEY = "visitor"
 COUNT_KEY = "cart_items"

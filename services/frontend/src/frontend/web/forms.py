@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 
-from frontend.sessions import Session
+from frontend.web.sessions import Session
 
 FIELD = "csrf_token"
 MAX_FORM_BYTES = 16 * 1024

@@ -5,10 +5,10 @@ import re
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from frontend.currency import BASE_CURRENCY
+from frontend.clients.currency import BASE_CURRENCY
 from frontend.dependencies import CurrencyDep
-from frontend.forms import FormDep, SessionDep, local_path
-from frontend.rendering import wants_partial
+from frontend.web.forms import FormDep, SessionDep, local_path
+from frontend.web.rendering import wants_partial
 
 router = APIRouter()
 

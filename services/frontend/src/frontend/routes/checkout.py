@@ -32,9 +32,16 @@ from chassis import context, get_logger
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.cart_owner import CartDep, owner_of, remember_count
-from frontend.carts import CartUnavailable
-from frontend.checkout_form import (
+from frontend.clients.cart import CartUnavailable
+from frontend.clients.orders import (
+    OrderMayBePlaced,
+    OrderRefused,
+    OrdersDep,
+    OrdersUnavailable,
+    PlacedOrder,
+)
+from frontend.dependencies import WITH_MENU, chosen_currency
+from frontend.routes.checkout_form import (
     ADDRESS,
     FORM,
     Checked,
@@ -43,17 +50,10 @@ from frontend.checkout_form import (
     read_form,
     was_issued,
 )
-from frontend.checkout_page import CheckoutPage, CheckoutPageDep, saved_as_order_address
-from frontend.dependencies import WITH_MENU, chosen_currency
-from frontend.forms import FormDep
-from frontend.orders import (
-    OrderMayBePlaced,
-    OrderRefused,
-    OrdersDep,
-    OrdersUnavailable,
-    PlacedOrder,
-)
-from frontend.rendering import wants_partial
+from frontend.routes.checkout_page import CheckoutPage, CheckoutPageDep, saved_as_order_address
+from frontend.web.cart_owner import CartDep, owner_of, remember_count
+from frontend.web.forms import FormDep
+from frontend.web.rendering import wants_partial
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from chassis import dependency
 from fastapi import Depends, Request
 
-from frontend.accounts import AccessExpired, AccountsClient, SignedOut
-from frontend.forms import session_of
-from frontend.sessions import Session
+from frontend.clients.accounts import AccessExpired, AccountsClient, SignedOut
+from frontend.web.forms import session_of
+from frontend.web.sessions import Session
 
 REFRESH_MARGIN_SECONDS = 30
 

@@ -11,7 +11,7 @@ from chassis import Problem, Response
 from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
-from frontend.clients import Product
+from frontend.clients.catalog import Product
 
 MIN_QUANTITY, MAX_QUANTITY = 1, 10
 

@@ -10,7 +10,7 @@ from chassis import Problem
 from fastapi import APIRouter, Header
 from starlette.responses import Response
 
-from frontend.clients import CatalogError, is_product_id
+from frontend.clients.catalog import CatalogError, is_product_id
 from frontend.dependencies import CatalogDep
 
 router = APIRouter()

@@ -14,7 +14,7 @@ from chassis import Problem
 from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
-from frontend.clients import Money
+from frontend.clients.catalog import Money
 
 
 class _Answer(BaseModel):

@@ -15,7 +15,7 @@ from chassis import Problem, ServiceClient, get_logger
 from chassis.client import ClientResource
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from frontend.clients import Money, Product
+from frontend.clients.catalog import Money, Product
 
 BASE_CURRENCY = "USD"
 OFFERED_REFRESH_SECONDS = 600.0

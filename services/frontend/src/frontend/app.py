@@ -11,7 +11,17 @@ from frontend.clients.currency import CurrencyClient
 from frontend.clients.orders import OrdersClient
 from frontend.clients.recommendations import RecommendationsClient
 from frontend.clients.shipping import ShippingClient
-from frontend.routes import ROUTERS
+from frontend.routes import (
+    account,
+    cart,
+    checkout,
+    identity,
+    pictures,
+    preferences,
+    product,
+)
+from frontend.routes import catalog as shop_window
+from frontend.routes import orders as order_pages
 from frontend.settings import FrontendSettings
 from frontend.web.assets import HashedStaticFiles
 from frontend.web.client_address import through_trusted_proxy
@@ -62,7 +72,17 @@ def build_app(settings: FrontendSettings) -> FastAPI:
                 trusted_proxies=settings.proxy_networks,
             ),
         ],
-        routers=ROUTERS,
+        routers=[
+            shop_window.router,
+            product.router,
+            pictures.router,
+            preferences.router,
+            identity.router,
+            account.router,
+            cart.router,
+            checkout.router,
+            order_pages.router,
+        ],
         resources=[
             catalog,
             currency,
@@ -79,7 +99,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     )
     static = HashedStaticFiles(PACKAGE_DIR / "static")
     app.mount("/static", static, name="static")
-    app.state.pages = Pages(static)
+    app.state.pages = Pages(static, catalog=catalog, currency=currency)
     install_error_pages(app)
     return app
 

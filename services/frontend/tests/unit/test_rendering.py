@@ -1,8 +1,8 @@
 import asyncio
 
 import pytest
+from chassis.concurrency import concurrently
 from frontend.clients.catalog import Money, Product
-from frontend.dependencies import concurrently
 from frontend.web.rendering import picture_url, price
 
 

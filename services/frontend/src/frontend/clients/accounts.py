@@ -10,6 +10,8 @@ from typing import Any
 from chassis import Response, UpstreamUnavailable
 from chassis.client import ClientResource
 
+from frontend.clients.answers import problem_kind, problem_of
+
 CLIENT_ADDRESS_HEADER = "x-client-address"
 
 
@@ -19,7 +21,7 @@ class AccountsRefused(Exception):
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
         super().__init__(problem.get("detail", ""))
         self.status = status
-        self.kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
+        self.kind = problem_kind(problem)
         self.detail = str(problem.get("detail", ""))
         self.problem = problem
         self.retry_after = problem.get("retry_after")
@@ -84,12 +86,7 @@ class AccountsClient(ClientResource):
     def _answer(self, response: Response) -> Any:
         if response.ok:
             return response.json() if response.body else None
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = {}
-        if not isinstance(problem, dict):
-            problem = {}
+        problem = problem_of(response)
         if response.status >= 500:
             raise UpstreamUnavailable("accounts", f"answered {response.status}")
         if "retry-after" in response.headers:

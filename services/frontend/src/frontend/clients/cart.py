@@ -9,9 +9,11 @@ from typing import Any
 
 from chassis import Problem, Response
 from chassis.client import ClientResource
-from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
+from pydantic import StrictInt
 
+from frontend.clients.answers import Answer, parsed, problem_kind, problem_of
 from frontend.clients.catalog import Product
+from frontend.clients.owner import Owner
 
 MIN_QUANTITY, MAX_QUANTITY = 1, 10
 
@@ -24,17 +26,13 @@ REFUSALS = {
 UNAVAILABLE = "The cart is unavailable right now. Please try again in a moment."
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Line(_Answer):
+class Line(Answer):
     product_id: str
     quantity: StrictInt
     product: Product | None = None  # with `include=products`; None when catalog lost it
 
 
-class Cart(_Answer):
+class Cart(Answer):
     id: str
     lines: list[Line]
     item_count: StrictInt
@@ -56,15 +54,15 @@ class CartUnavailable(Exception):
 class CartClient(ClientResource):
     """What the shop asks of cart; also a chassis resource, like `CatalogClient`.
 
-    `owner` is the headers saying whose cart: `x-visitor-id`, or `Authorization: Bearer`.
+    `owner` says whose cart: a visitor's id or a signed-in user's token.
     """
 
-    async def current(self, owner: dict[str, str]) -> Cart | None:
+    async def current(self, owner: Owner) -> Cart | None:
         """The owner's cart, or None when they have none yet (creates nothing)."""
         response = await self._request("GET", "/v1/carts/current", owner)
         return None if response.status == 404 else self._cart(response)
 
-    async def with_products(self, owner: dict[str, str]) -> Cart | None:
+    async def with_products(self, owner: Owner) -> Cart | None:
         """The owner's cart with catalog's current products on its lines; None if none yet."""
         cart = await self.current(owner)
         if cart is None:
@@ -72,19 +70,19 @@ class CartClient(ClientResource):
         path = f"/v1/carts/{cart.id}"
         return self._cart(await self._request("GET", path, owner, params={"include": "products"}))
 
-    async def add(self, owner: dict[str, str], product_id: str, quantity: int) -> Cart:
+    async def add(self, owner: Owner, product_id: str, quantity: int) -> Cart:
         cart = self._cart(await self._request("POST", "/v1/carts", owner))
         body = {"product_id": product_id, "quantity": quantity}
         return self._cart(await self._request("POST", f"/v1/carts/{cart.id}/items", owner, body))
 
-    async def change(self, owner: dict[str, str], product_id: str, quantity: int) -> Cart | None:
+    async def change(self, owner: Owner, product_id: str, quantity: int) -> Cart | None:
         cart = await self.current(owner)
         if cart is None:
             raise CartRefused("line-not-found")
         path = f"/v1/carts/{cart.id}/items/{product_id}"
         return self._cart(await self._request("PUT", path, owner, {"quantity": quantity}))
 
-    async def remove(self, owner: dict[str, str], product_id: str) -> Cart | None:
+    async def remove(self, owner: Owner, product_id: str) -> Cart | None:
         cart = await self.current(owner)
         if cart is None:
             return None
@@ -92,20 +90,20 @@ class CartClient(ClientResource):
         return await self.current(owner)
 
     async def merge(self, token: str, visitor_id: str) -> Cart:
-        owner = {"Authorization": f"Bearer {token}", "x-visitor-id": visitor_id}
+        owner = Owner(token=token, visitor_id=visitor_id)
         return self._cart(await self._request("POST", "/v1/carts/merge", owner))
 
     async def _request(
         self,
         method: str,
         path: str,
-        owner: dict[str, str],
+        owner: Owner,
         json: Any = None,
         params: dict[str, str] | None = None,
     ) -> Response:
         try:
             response = await self.http.request(
-                method, path, json=json, headers=owner, params=params
+                method, path, json=json, headers=owner.headers, params=params
             )
         except Problem as error:
             raise CartUnavailable(type(error).__name__) from None
@@ -113,16 +111,8 @@ class CartClient(ClientResource):
             return response
         if response.status >= 500 or response.status in {401, 403}:
             raise CartUnavailable(f"cart answered {response.status}")
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = {}
-        kind = str(problem.get("type", "")).rsplit("/", 1)[-1] if isinstance(problem, dict) else ""
-        raise CartRefused(kind)
+        raise CartRefused(problem_kind(problem_of(response)))
 
     @staticmethod
     def _cart(response: Response) -> Cart:
-        try:
-            return Cart.model_validate(response.json())
-        except (ValidationError, ValueError):
-            raise CartUnavailable("answer off the contract") from None
+        return parsed(Cart, response, CartUnavailable)

@@ -14,7 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 from chassis import Problem, Response, ServiceClient, UpstreamStatusError, get_logger
 from chassis.client import ClientResource
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, Field, StrictInt, ValidationError
+
+from frontend.clients.answers import Answer, problem_kind
 
 # Product ids per the contract; category slugs share the kebab-case shape by convention.
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -29,17 +31,12 @@ _log = get_logger("frontend.catalog")
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
-class _Answer(BaseModel):
-    # Ignore fields we do not show: catalog may add fields without breaking the shop.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Money(_Answer):
+class Money(Answer):
     amount: StrictInt  # minor units; a float here is a contract breach, not a price
     currency: Currency
 
 
-class Product(_Answer):
+class Product(Answer):
     id: str
     name: str
     description: str = ""
@@ -49,21 +46,21 @@ class Product(_Answer):
     tags: list[str] = []
 
 
-class Category(_Answer):
+class Category(Answer):
     slug: str
     name: str
     description: str = ""
     product_count: int = 0
 
 
-class ProductPage(_Answer):
+class ProductPage(Answer):
     items: list[Product]
     page: int
     page_size: int
     total: int
 
 
-class _Categories(_Answer):
+class _Categories(Answer):
     items: list[Category]
 
 
@@ -105,10 +102,6 @@ def is_product_id(value: str) -> bool:
 is_category_slug = is_product_id
 
 
-def _problem_kind(error: UpstreamStatusError) -> str:
-    return str(error.problem.get("type", "")).rsplit("/", 1)[-1]
-
-
 class CatalogClient(ClientResource):
     """What the shop asks of catalog; one method per question.
 
@@ -145,7 +138,7 @@ class CatalogClient(ClientResource):
         try:
             answer = await self.http.get_json("/v1/products", params=params)
         except UpstreamStatusError as error:
-            if error.upstream_status == 404 and _problem_kind(error) == "category-not-found":
+            if error.upstream_status == 404 and problem_kind(error.problem) == "category-not-found":
                 raise CategoryNotFound(category) from None
             raise
         return self._parse(ProductPage, answer)

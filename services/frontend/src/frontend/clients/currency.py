@@ -13,8 +13,9 @@ from typing import Any
 
 from chassis import Problem, ServiceClient, get_logger
 from chassis.client import ClientResource
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from frontend.clients.answers import Answer, parsed
 from frontend.clients.catalog import Money, Product
 
 BASE_CURRENCY = "USD"
@@ -25,31 +26,27 @@ MAX_BATCH = 100
 _log = get_logger("frontend.currency")
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Offered(_Answer):
+class Offered(Answer):
     code: str
     name: str
     exponent: int
 
 
-class _RatesSource(_Answer):
+class _RatesSource(Answer):
     date: datetime.date | None = None
     publisher: str = ""
 
 
-class _Currencies(_Answer):
+class _Currencies(Answer):
     items: list[Offered]
     rates: _RatesSource = _RatesSource()
 
 
-class _Converted(_Answer):
+class _Converted(Answer):
     converted: Money
 
 
-class _Conversions(_Answer):
+class _Conversions(Answer):
     items: list[_Converted]
     rates_date: datetime.date | None = None
 
@@ -121,10 +118,7 @@ class CurrencyClient(ClientResource):
             raise ConversionFailed(type(error).__name__) from None
         if not response.ok:
             raise ConversionFailed(f"currency answered {response.status}")
-        try:
-            answer = _Conversions.model_validate(response.json())
-        except (ValidationError, ValueError):
-            raise ConversionFailed("answer off the contract") from None
+        answer = parsed(_Conversions, response, ConversionFailed)
         if len(answer.items) != len(amounts):
             raise ConversionFailed("answer has the wrong number of items")
         if answer.rates_date is not None and self.rates is not None:

@@ -16,23 +16,18 @@ logged, never in an exception's text.
 import asyncio
 import time
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal
 
-from chassis import Problem, Response, ServiceClient, context, dependency
+from chassis import Problem, Response, ServiceClient, context
 from chassis.client import ClientResource
-from fastapi import Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import Field, StrictInt, ValidationError
 
+from frontend.clients.answers import Answer, M, parsed, problem_kind, problem_of
 from frontend.clients.catalog import Money
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+from frontend.clients.owner import Owner
 
 
-class OrderLine(_Answer):
+class OrderLine(Answer):
     product_id: str
     name: str
     quantity: StrictInt
@@ -40,19 +35,19 @@ class OrderLine(_Answer):
     line_total: Money
 
 
-class Days(_Answer):
+class Days(Answer):
     min: StrictInt
     max: StrictInt
 
 
-class OrderShipping(_Answer):
+class OrderShipping(Answer):
     option: str
     name: str
     price: Money
     days: Days
 
 
-class OrderAddress(_Answer):
+class OrderAddress(Answer):
     name: str
     line1: str
     line2: str | None = None
@@ -61,7 +56,7 @@ class OrderAddress(_Answer):
     country: str
 
 
-class Order(_Answer):
+class Order(Answer):
     id: str
     status: Literal["processing", "confirmed", "cancelled"]
     currency: str
@@ -80,11 +75,11 @@ class PlacedOrder(Order):
     status_url_token: str = Field(min_length=1)
 
 
-class _History(_Answer):
+class _History(Answer):
     items: list[Order]
 
 
-class ChargeLimit(_Answer):
+class ChargeLimit(Answer):
     """The most one card payment may be in a currency, and what to tell a shopper over it."""
 
     max_amount: Money
@@ -121,18 +116,6 @@ class OrderRefused(Exception):
         self.field = field
 
 
-def _kind(problem: dict[str, Any]) -> str:
-    return str(problem.get("type", "")).rsplit("/", 1)[-1]
-
-
-def _problem(response: Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _first_field(problem: dict[str, Any]) -> tuple[str | None, str | None]:
     """The first invalid field of a 422 `invalid-request`, as a body path, and its message."""
     for error in problem.get("errors") or []:
@@ -146,7 +129,7 @@ def _first_field(problem: dict[str, Any]) -> tuple[str | None, str | None]:
 class OrdersClient(ClientResource):
     """What the shop asks of orders; also a chassis resource, like `CartClient`.
 
-    `owner` is the headers saying whose order: `x-visitor-id`, or `Authorization: Bearer`.
+    `owner` says whose order: a visitor's id or a signed-in user's token.
     """
 
     # A charge limit changes with a payments release: asked once per currency and process
@@ -189,7 +172,7 @@ class OrdersClient(ClientResource):
         except (ValidationError, ValueError):
             return None
 
-    async def place(self, owner: dict[str, str], key: str, body: dict[str, Any]) -> PlacedOrder:
+    async def place(self, owner: Owner, key: str, body: dict[str, Any]) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).
 
         The checkout waits for the saga (a charge, a shipment), so this call gets its own
@@ -202,7 +185,7 @@ class OrdersClient(ClientResource):
                 "POST",
                 "/v1/orders",
                 json=body,
-                headers=owner,
+                headers=owner.headers,
                 idempotency_key=key,
                 timeout=self.checkout_seconds,
             )
@@ -215,27 +198,31 @@ class OrdersClient(ClientResource):
                 return self._parsed(PlacedOrder, response)
             except OrdersUnavailable as broken:  # placed, but the answer is unreadable
                 raise OrderMayBePlaced(str(broken)) from None
-        problem = _problem(response)
+        problem = problem_of(response)
         # A 503 carrying its cancelled order is orders' own answer (nothing was charged);
         # any other 5xx may have come from anywhere after the order was made.
         cancelled = response.status == 503 and problem.get("order_id")
         if response.status in {402, 409, 422} or cancelled:
-            kind = _kind(problem)
+            kind = problem_kind(problem)
             field = str(problem.get("field") or "") or None
             message: str | None = str(problem.get("detail") or "")
             if kind == "invalid-request":
                 field, message = _first_field(problem)
             raise OrderRefused(response.status, kind, message or "", field)
         if response.status >= 500:
-            raise OrderMayBePlaced(f"orders answered {response.status} {_kind(problem)}".strip())
-        raise OrdersUnavailable(f"orders answered {response.status} {_kind(problem)}".strip())
+            raise OrderMayBePlaced(
+                f"orders answered {response.status} {problem_kind(problem)}".strip()
+            )
+        raise OrdersUnavailable(
+            f"orders answered {response.status} {problem_kind(problem)}".strip()
+        )
 
-    async def by_key(self, owner: dict[str, str], key: str) -> PlacedOrder | None:
+    async def by_key(self, owner: Owner, key: str) -> PlacedOrder | None:
         """The owner's order placed with this checkout's key, wherever it stands; None when
         there is none (it was never placed, or cancelled before payment)."""
         try:
             response = await self.http.request(
-                "GET", "/v1/orders/by-key", headers={**owner, "Idempotency-Key": key}
+                "GET", "/v1/orders/by-key", headers={**owner.headers, "Idempotency-Key": key}
             )
         except Problem as error:
             raise OrdersUnavailable(type(error).__name__) from None
@@ -245,27 +232,27 @@ class OrdersClient(ClientResource):
             raise OrdersUnavailable(f"orders answered {response.status}")
         return self._parsed(PlacedOrder, response)
 
-    async def order(self, owner: dict[str, str], order_id: str) -> Order | None:
+    async def order(self, owner: Owner, order_id: str) -> Order | None:
         """The owner's order; None when there is none such (or it is someone else's)."""
         return await self._read(f"/v1/orders/{order_id}", owner)
 
     async def by_token(self, token: str) -> Order | None:
         """A guest's order by the token of its status link; None for a wrong token."""
-        return await self._read(f"/v1/orders/by-token/{token}", {})
+        return await self._read(f"/v1/orders/by-token/{token}", Owner())
 
-    async def history(self, owner: dict[str, str]) -> list[Order]:
+    async def history(self, owner: Owner) -> list[Order]:
         """The signed-in user's orders, newest first."""
         try:
-            response = await self.http.request("GET", "/v1/orders", headers=owner)
+            response = await self.http.request("GET", "/v1/orders", headers=owner.headers)
         except Problem as error:
             raise OrdersUnavailable(type(error).__name__) from None
         if not response.ok:
             raise OrdersUnavailable(f"orders answered {response.status}")
         return self._parsed(_History, response).items
 
-    async def _read(self, path: str, owner: dict[str, str]) -> Order | None:
+    async def _read(self, path: str, owner: Owner) -> Order | None:
         try:
-            response = await self.http.request("GET", path, headers=owner)
+            response = await self.http.request("GET", path, headers=owner.headers)
         except Problem as error:
             raise OrdersUnavailable(type(error).__name__) from None
         if response.status in {404, 422}:  # 422: not even an id (or token) orders could have
@@ -276,10 +263,4 @@ class OrdersClient(ClientResource):
 
     @staticmethod
     def _parsed(model: type[M], response: Response) -> M:
-        try:
-            return model.model_validate(response.json())
-        except (ValidationError, ValueError):
-            raise OrdersUnavailable("answer off the contract") from None
-
-
-OrdersDep = Annotated[OrdersClient, Depends(dependency(OrdersClient))]
+        return parsed(model, response, OrdersUnavailable)

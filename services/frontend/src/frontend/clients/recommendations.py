@@ -13,8 +13,9 @@ from contextlib import contextmanager
 
 from chassis import Problem, ServiceClient, context, get_logger
 from chassis.client import ClientResource
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from frontend.clients.answers import Answer
 from frontend.clients.catalog import Product
 
 SHOWN = 4  # one row of the product grid
@@ -23,9 +24,7 @@ BACKSTOP_SECONDS = 0.05
 _log = get_logger("frontend.recommendations")
 
 
-class _Recommendations(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class _Recommendations(Answer):
     # A recommendation carries the fields of catalog's product that a product card shows.
     items: list[Product]
 

@@ -12,28 +12,25 @@ from typing import Any
 
 from chassis import Problem
 from chassis.client import ClientResource
-from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
+from pydantic import StrictInt
 
+from frontend.clients.answers import Answer, parsed
 from frontend.clients.catalog import Money
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Days(_Answer):
+class Days(Answer):
     min: StrictInt
     max: StrictInt
 
 
-class ShippingOption(_Answer):
+class ShippingOption(Answer):
     id: str
     name: str
     price: Money
     days: Days
 
 
-class _Quote(_Answer):
+class _Quote(Answer):
     options: list[ShippingOption]
 
 
@@ -91,10 +88,7 @@ class ShippingClient(ClientResource):
             raise self._refusal(problem)
         if not response.ok:
             raise ShippingUnavailable(f"shipping answered {response.status}")
-        try:
-            return _Quote.model_validate(response.json()).options
-        except (ValidationError, ValueError):
-            raise ShippingUnavailable("answer off the contract") from None
+        return parsed(_Quote, response, ShippingUnavailable).options
 
     @staticmethod
     def _refusal(problem: Any) -> Exception:

@@ -7,9 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.clients.accounts import AccountsRefused
-from frontend.dependencies import WITH_MENU, PagesDep
-from frontend.web.forms import FormDep
-from frontend.web.viewer import ViewerDep
+from frontend.dependencies import WITH_MENU, FormDep, PagesDep, ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

@@ -23,12 +23,22 @@ from frontend.clients.cart import (
     CartUnavailable,
 )
 from frontend.clients.catalog import Money, Product, is_product_id
-from frontend.clients.orders import OrdersClient, OrdersDep
-from frontend.dependencies import WITH_MENU, PagesDep, Prices, PricesDep
-from frontend.web.cart_owner import CartDep, owner_of, remember_count
-from frontend.web.forms import FormDep, local_path
+from frontend.clients.orders import OrdersClient
+from frontend.clients.owner import Owner
+from frontend.dependencies import (
+    WITH_MENU,
+    CartDep,
+    FormDep,
+    OrdersDep,
+    PagesDep,
+    PricesDep,
+    ViewerDep,
+)
+from frontend.web.cart_owner import owner_of, remember_count
+from frontend.web.forms import local_path
+from frontend.web.prices import Prices
 from frontend.web.rendering import Pages, wants_partial
-from frontend.web.viewer import Viewer, ViewerDep
+from frontend.web.viewer import Viewer
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
@@ -103,13 +113,14 @@ async def cart_page(
     return pages.render(
         request,
         "cart.html",
+        prices=prices,
         title="Your cart",
         status_code=503 if contents["unavailable"] else 200,
         **contents,
     )
 
 
-Change = Callable[[dict[str, str]], Awaitable[Cart | None]]
+Change = Callable[[Owner], Awaitable[Cart | None]]
 Message = tuple[str, str]  # (kind, text), as a flash
 
 
@@ -210,5 +221,10 @@ async def _contents_fragment(
     """The cart's contents after a change, with its message and the header's new count."""
     contents = await _contents(carts, viewer, prices, orders)
     return pages.render(
-        request, "partials/cart_contents.html", title="", message=message, **contents
+        request,
+        "partials/cart_contents.html",
+        title="",
+        prices=prices,
+        message=message,
+        **contents,
     )

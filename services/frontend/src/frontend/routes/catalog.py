@@ -36,6 +36,7 @@ async def home(
     return pages.render(
         request,
         "home.html",
+        prices=prices,
         title="Everyday things, made to last" if page == 1 else f"All products, page {page}",
         description="Coffee gear, kitchenware and little luxuries for the home.",
         categories=categories,
@@ -68,6 +69,7 @@ async def category(
     return pages.render(
         request,
         "category.html",
+        prices=prices,
         title=current.name if page == 1 else f"{current.name}, page {page}",
         description=current.description,
         categories=categories,
@@ -105,6 +107,7 @@ async def search(
         request,
         "search.html",
         title=f"Search: {query}",
+        prices=prices,
         categories=categories,
         query=query,
         products=await prices.shown(listing.items),

@@ -33,14 +33,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.clients.cart import CartUnavailable
-from frontend.clients.orders import (
-    OrderMayBePlaced,
-    OrderRefused,
-    OrdersDep,
-    OrdersUnavailable,
-    PlacedOrder,
-)
-from frontend.dependencies import WITH_MENU, chosen_currency
+from frontend.clients.orders import OrderMayBePlaced, OrderRefused, OrdersUnavailable, PlacedOrder
+from frontend.dependencies import WITH_MENU, CartDep, CheckoutPageDep, FormDep, OrdersDep
 from frontend.routes.checkout_form import (
     ADDRESS,
     FORM,
@@ -50,9 +44,9 @@ from frontend.routes.checkout_form import (
     read_form,
     was_issued,
 )
-from frontend.routes.checkout_page import CheckoutPage, CheckoutPageDep, saved_as_order_address
-from frontend.web.cart_owner import CartDep, owner_of, remember_count
-from frontend.web.forms import FormDep
+from frontend.routes.checkout_page import CheckoutPage, saved_as_order_address
+from frontend.web.cart_owner import owner_of, remember_count
+from frontend.web.prices import chosen_currency
 from frontend.web.rendering import wants_partial
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
@@ -130,7 +124,7 @@ async def place_order(
     with _after_orders(request), suppress(CartUnavailable):
         # If cart is away, the header count catches up at the next change.
         remember_count(session, await carts.current(owner))  # the ordered lines are gone
-    return RedirectResponse(_order_page(placed, signed_in="Authorization" in owner), 303)
+    return RedirectResponse(_order_page(placed, signed_in=owner.signed_in), 303)
 
 
 @contextmanager
@@ -166,7 +160,7 @@ async def checkout_status(form: FormDep, page: CheckoutPageDep, orders: OrdersDe
             placed=False,
             message=NOT_PLACED,
         )
-    return RedirectResponse(_order_page(placed, signed_in="Authorization" in owner), 303)
+    return RedirectResponse(_order_page(placed, signed_in=owner.signed_in), 303)
 
 
 def _may_be_placed(page: CheckoutPage, key: str, email: str) -> Response:

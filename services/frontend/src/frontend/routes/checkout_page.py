@@ -10,18 +10,17 @@ payment fields are not offered: nothing could be charged.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Any
 
-from chassis import Problem, dependency, get_logger
+from chassis import Problem, get_logger
 from chassis.concurrency import concurrently
-from fastapi import Depends, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from frontend.clients.accounts import AccountsRefused
-from frontend.clients.cart import Cart
+from frontend.clients.cart import Cart, CartClient
 from frontend.clients.catalog import Money
-from frontend.clients.currency import ConversionFailed
-from frontend.clients.orders import OrdersDep
+from frontend.clients.orders import OrdersClient
 from frontend.clients.shipping import (
     DestinationNotServed,
     Item,
@@ -29,7 +28,6 @@ from frontend.clients.shipping import (
     ShippingOption,
     ShippingUnavailable,
 )
-from frontend.dependencies import CurrencyDep, PagesDep, chosen_currency
 from frontend.routes.checkout_form import (
     ADDRESS,
     ADDRESS_FIELDS,
@@ -39,12 +37,12 @@ from frontend.routes.checkout_form import (
     first_error,
     issue_key,
 )
-from frontend.web.cart_owner import CartDep, owner_of, remember_count
-from frontend.web.viewer import NotSignedIn, ViewerDep
+from frontend.web.cart_owner import owner_of, remember_count
+from frontend.web.prices import Prices
+from frontend.web.rendering import Pages
+from frontend.web.viewer import NotSignedIn, Viewer
 
 _log = get_logger("frontend.checkout")
-
-ShippingDep = Annotated[ShippingClient, Depends(dependency(ShippingClient))]
 
 NO_DESTINATION = "Enter your country and postal code to see delivery options and prices."
 NO_QUOTE = "Delivery options can't be shown right now. Please try again in a moment."
@@ -86,12 +84,12 @@ class CheckoutPage:
     """Renders the checkout for one request; routes hand it the form and its errors."""
 
     request: Request
-    pages: PagesDep
-    carts: CartDep
-    viewer: ViewerDep
-    currency: CurrencyDep
-    shipping: ShippingDep
-    orders: OrdersDep
+    pages: Pages
+    carts: CartClient
+    viewer: Viewer
+    prices: Prices
+    shipping: ShippingClient
+    orders: OrdersClient
 
     async def cart(self) -> Cart | None:
         """The shopper's cart with its products (CartUnavailable when cart is down)."""
@@ -161,13 +159,14 @@ class CheckoutPage:
         headers = {"Cache-Control": "no-store"}  # "Back" must not bring back a used form
         if fragment:
             return self.pages.render(
-                self.request, "partials/shipping_options.html", title="",
+                self.request, "partials/shipping_options.html", title="", prices=self.prices,
                 headers=headers, oob=True, **context,
             )  # fmt: skip
         return self.pages.render(
             self.request,
             "checkout.html",
             title="Checkout",
+            prices=self.prices,
             status_code=status,
             headers=headers,
             addresses=addresses,
@@ -228,7 +227,7 @@ class CheckoutPage:
         lines = cart.lines if cart is not None else []
         prices = [line.product.price for line in lines if line.product is not None]
         prices += [option.price for option in options]
-        converted = await self._converted(prices)
+        converted = await self.prices.converted(prices)
         shown_lines: list[SummaryLine] = []
         for line in lines:
             if line.product is None:
@@ -252,34 +251,3 @@ class CheckoutPage:
         if subtotal is not None and delivery is not None:
             total = Money(amount=subtotal.amount + delivery.amount, currency=subtotal.currency)
         return Summary(shown_lines, subtotal, delivery, total), shown
-
-    async def _converted(self, prices: list[Money]) -> list[Money]:
-        wanted = chosen_currency(self.request)
-        if not prices or all(price.currency == wanted for price in prices):
-            await self.currency.refresh_offered()
-            return list(prices)
-        try:
-            converted, _ = await concurrently(
-                self.currency.convert(prices, wanted), self.currency.refresh_offered()
-            )
-        except ConversionFailed as failure:
-            _log.warning("checkout prices shown unconverted", currency=wanted, reason=str(failure))
-            self.request.state.prices_unconverted = True
-            return list(prices)
-        return converted
-
-
-async def _checkout_page(
-    request: Request,
-    pages: PagesDep,
-    carts: CartDep,
-    viewer: ViewerDep,
-    currency: CurrencyDep,
-    shipping: ShippingDep,
-    orders: OrdersDep,
-) -> CheckoutPage:
-    # async: FastAPI would build the class itself in a worker thread, a thread hop per page.
-    return CheckoutPage(request, pages, carts, viewer, currency, shipping, orders)
-
-
-CheckoutPageDep = Annotated[CheckoutPage, Depends(_checkout_page)]

@@ -15,11 +15,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.clients.accounts import AccountsClient, AccountsRefused, SignedOut
 from frontend.clients.cart import CartClient
-from frontend.dependencies import WITH_MENU, PagesDep
-from frontend.web.cart_owner import CartDep, merge_after_sign_in
+from frontend.dependencies import WITH_MENU, CartDep, FormDep, PagesDep, SessionDep, ViewerDep
+from frontend.web.cart_owner import merge_after_sign_in
 from frontend.web.client_address import client_address
-from frontend.web.forms import FormDep, SessionDep, local_path
-from frontend.web.viewer import NotSignedIn, Viewer, ViewerDep
+from frontend.web.forms import local_path
+from frontend.web.viewer import NotSignedIn, Viewer
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 

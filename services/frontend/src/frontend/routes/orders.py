@@ -13,10 +13,10 @@ import uuid
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, Response
 
-from frontend.clients.orders import Order, OrdersDep
-from frontend.dependencies import WITH_MENU, PagesDep
+from frontend.clients.orders import Order
+from frontend.clients.owner import Owner
+from frontend.dependencies import WITH_MENU, OrdersDep, PagesDep, ViewerDep
 from frontend.web.cart_owner import owner_of
-from frontend.web.viewer import ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
@@ -72,7 +72,7 @@ async def order_history(
 ) -> Response:
     """The signed-in user's orders, newest first (signed out: to the sign-in page)."""
     token = await viewer.access_token()
-    found = await orders.history({"Authorization": f"Bearer {token}"})
+    found = await orders.history(Owner(token=token))
     return pages.render(
         request, "order_history.html", title="Your orders", headers=PRIVATE, orders=found
     )

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from frontend.clients.currency import BASE_CURRENCY
-from frontend.dependencies import CurrencyDep
-from frontend.web.forms import FormDep, SessionDep, local_path
+from frontend.dependencies import CurrencyDep, FormDep, SessionDep
+from frontend.web.forms import local_path
 from frontend.web.rendering import wants_partial
 
 router = APIRouter()

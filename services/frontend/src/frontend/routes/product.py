@@ -38,6 +38,7 @@ async def product(
     return pages.render(
         request,
         "product.html",
+        prices=prices,
         title=item.name,
         description=item.description[:160],
         categories=categories,

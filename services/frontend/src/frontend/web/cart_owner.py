@@ -13,13 +13,12 @@ page to cart's health; the count here catches up at the next change or cart-page
 """
 
 import secrets
-from typing import Annotated
 
-from chassis import Problem, dependency, get_logger
-from fastapi import Depends
+from chassis import Problem, get_logger
 
 from frontend.clients.accounts import AccountsRefused
 from frontend.clients.cart import Cart, CartClient, CartRefused, CartUnavailable
+from frontend.clients.owner import Owner
 from frontend.web.sessions import Session
 from frontend.web.viewer import NotSignedIn, Viewer
 
@@ -27,8 +26,6 @@ VISITOR_KEY = "visitor"
 COUNT_KEY = "cart_items"
 
 _log = get_logger("frontend.cart")
-
-CartDep = Annotated[CartClient, Depends(dependency(CartClient))]
 
 
 def visitor_id(session: Session) -> str:
@@ -42,16 +39,16 @@ def visitor_id(session: Session) -> str:
     return made
 
 
-async def owner_of(viewer: Viewer) -> dict[str, str]:
-    """The headers saying whose cart: the user's token when signed in, else the visitor id."""
+async def owner_of(viewer: Viewer) -> Owner:
+    """Whose cart: the user's token when signed in, else the visitor id."""
     if viewer.user is not None:
         try:
-            return {"Authorization": f"Bearer {await viewer.access_token()}"}
+            return Owner(token=await viewer.access_token())
         except NotSignedIn:
             pass  # the accounts session ended: this shopper is a visitor again
         except (Problem, AccountsRefused) as error:  # no fresh token: no owner to name
             raise CartUnavailable(f"accounts: {type(error).__name__}") from None
-    return {"x-visitor-id": visitor_id(viewer.session)}
+    return Owner(visitor_id=visitor_id(viewer.session))
 
 
 def remember_count(session: Session, cart: Cart | None) -> None:

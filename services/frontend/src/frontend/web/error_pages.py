@@ -19,7 +19,6 @@ from frontend.clients.accounts import AccountsRefused
 from frontend.clients.cart import CartUnavailable
 from frontend.clients.catalog import (
     CatalogBroken,
-    CatalogClient,
     Category,
     CategoryNotFound,
     ProductNotFound,
@@ -49,7 +48,7 @@ async def _menu(request: Request) -> list[Category]:
 
     Best effort: the last known menu, refreshed if it is old; never fails the page.
     """
-    catalog: CatalogClient = request.app.state.resources.get(CatalogClient)
+    catalog = _pages(request).catalog
     await catalog.refresh_menu()
     return catalog.menu
 
@@ -72,7 +71,8 @@ def _error_page(
         # htmx asked for a fragment: the error page replaces the whole page instead, as the
         # same failure would without JavaScript (base.html's htmx-config swaps 4xx/5xx).
         headers |= {"HX-Retarget": "body", "HX-Reswap": "innerHTML"}
-    return _pages(request).render(
+    pages = _pages(request)
+    return pages.render(
         request,
         "error.html",
         title=title,
@@ -83,7 +83,7 @@ def _error_page(
         retry_href=retry_href if retry else None,
         back=back,
         reference=reference,
-        **({"categories": categories} if categories else {}),
+        categories=categories or pages.catalog.menu,
     )
 
 

@@ -7,10 +7,9 @@ second line, not the only one.
 """
 
 import hmac
-from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from frontend.web.sessions import Session
 
@@ -81,12 +80,3 @@ def local_path(value: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
-
-
-async def _session(request: Request) -> Session:
-    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread.
-    return session_of(request)
-
-
-FormDep = Annotated[dict[str, str], Depends(checked_form)]
-SessionDep = Annotated[Session, Depends(_session)]

@@ -15,6 +15,7 @@ from frontend.clients.catalog import CatalogClient, Money, Product, is_product_i
 from frontend.clients.currency import BASE_CURRENCY, CurrencyClient, Offered
 from frontend.web.assets import HashedStaticFiles
 from frontend.web.forms import local_path
+from frontend.web.prices import Prices
 from frontend.web.sessions import Session
 
 PACKAGE_DIR = Path(__file__).parent.parent  # the package: its templates/ and static/
@@ -57,9 +58,17 @@ class _Rendered(str):
 
 
 class Pages:
-    """Renders page templates into HTML responses."""
+    """Renders page templates into HTML responses.
 
-    def __init__(self, static: HashedStaticFiles) -> None:
+    Every page's layout shows catalog's category bar and currency's offer and rates: the
+    two clients are handed over when the app is built.
+    """
+
+    def __init__(
+        self, static: HashedStaticFiles, *, catalog: CatalogClient, currency: CurrencyClient
+    ) -> None:
+        self.catalog = catalog
+        self.currency = currency
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
             autoescape=True,  # every template is HTML; nothing from catalog is trusted markup
@@ -101,12 +110,14 @@ class Pages:
         title: str,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
+        prices: Prices | None = None,
         **context: Any,
     ) -> HTMLResponse:
+        """`prices`: the page's, when it shows any (it may say they are unconverted)."""
         # Every page has the category bar: the page's own categories, else the last known.
-        catalog: CatalogClient = request.app.state.resources.get(CatalogClient)
-        context.setdefault("categories", catalog.menu)
-        context.update(_shopper(request))
+        context.setdefault("categories", self.catalog.menu)
+        unconverted = prices is not None and prices.unconverted
+        context.update(_shopper(request, self.currency, unconverted=unconverted))
         return self._templates.TemplateResponse(
             request,
             template,
@@ -116,20 +127,18 @@ class Pages:
         )
 
 
-def _shopper(request: Request) -> dict[str, Any]:
+def _shopper(request: Request, currency: CurrencyClient, *, unconverted: bool) -> dict[str, Any]:
     """What the layout shows on every page: currency selector, flashes, the signed-in user.
 
     An error page rendered without a session (the session store down) shows no forms.
     """
     session: Session | None = getattr(request.state, "session", None)
-    currency: CurrencyClient = request.app.state.resources.get(CurrencyClient)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.url.path in ("/sign-in", "/sign-up"):
         come_back = local_path(request.query_params.get("next"), "")  # passed along, not nested
     else:  # only a page reached by GET can be reached again by a link
         come_back = here if request.method == "GET" and here != "/" else ""
     chosen = session.get("currency", BASE_CURRENCY) if session is not None else BASE_CURRENCY
-    unconverted = getattr(request.state, "prices_unconverted", False)
     return {
         "csrf_token": session.csrf_token if session is not None else None,
         # A fragment shows no flashes: they wait for the next whole page.

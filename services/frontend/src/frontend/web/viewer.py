@@ -6,13 +6,9 @@ when accounts says it has; `session-ended` means signed out, here too.
 
 import time
 from datetime import datetime
-from typing import Annotated, Any
-
-from chassis import dependency
-from fastapi import Depends, Request
+from typing import Any
 
 from frontend.clients.accounts import AccessExpired, AccountsClient, SignedOut
-from frontend.web.forms import session_of
 from frontend.web.sessions import Session
 
 REFRESH_MARGIN_SECONDS = 30
@@ -89,13 +85,3 @@ class Viewer:
         except (SignedOut, AccessExpired):
             self.forget()
             raise NotSignedIn from None
-
-
-async def _viewer(
-    request: Request,
-    accounts: Annotated[AccountsClient, Depends(dependency(AccountsClient))],
-) -> Viewer:
-    return Viewer(session_of(request), accounts)
-
-
-ViewerDep = Annotated[Viewer, Depends(_viewer)]

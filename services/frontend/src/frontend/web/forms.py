@@ -1,7 +1,7 @@
 """Form posts: reading an urlencoded body, and refusing it without the visitor's CSRF token.
 
 Every state-changing form carries the visitor's token (signed from their CSRF cookie, see
-frontend.csrf) in a hidden `csrf_token` field; a post without it, or with another one, is
+frontend.web.csrf) in a hidden `csrf_token` field; a post without it, or with another one, is
 refused with a 403 page (compared in constant time). SameSite=Lax on the cookies is the
 second line, not the only one.
 """

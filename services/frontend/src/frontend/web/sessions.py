@@ -11,7 +11,7 @@ A visitor who has changed nothing costs nothing: a session is first stored by a 
 worth keeping (adding to the cart, choosing a currency, signing in). What a page only
 notes on the way (a flash message, the visitor id a cart *read* used) is kept with a
 session that exists or is being stored anyway, and otherwise dropped. The CSRF token is
-no session data at all (frontend.csrf), so rendering a form stores nothing either.
+no session data at all (frontend.web.csrf), so rendering a form stores nothing either.
 Measured with `mosaic up`: 10,000 cookie-less page views left Valkey's key count and
 memory as they were (tests/system/test_valkey_isolation.py proves it with fewer).
 """

@@ -13,6 +13,7 @@ from frontend.clients.currency import CurrencyClient
 from frontend.clients.orders import OrdersClient
 from frontend.clients.recommendations import RecommendationsClient
 from frontend.clients.shipping import ShippingClient
+from frontend.routes.cart_page import CartPage
 from frontend.routes.checkout_page import CheckoutPage
 from frontend.web.forms import checked_form, session_of
 from frontend.web.prices import Prices
@@ -62,6 +63,20 @@ SessionDep = Annotated[Session, Depends(_session)]
 FormDep = Annotated[dict[str, str], Depends(checked_form)]
 PricesDep = Annotated[Prices, Depends(_prices)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
+
+
+async def _cart_page(
+    request: Request,
+    pages: PagesDep,
+    prices: PricesDep,
+    carts: CartDep,
+    viewer: ViewerDep,
+    orders: OrdersDep,
+) -> CartPage:
+    return CartPage(request, pages, prices, carts, viewer, orders)
+
+
+CartPageDep = Annotated[CartPage, Depends(_cart_page)]
 
 
 async def _checkout_page(

@@ -15,6 +15,7 @@ from frontend.clients.recommendations import RecommendationsClient
 from frontend.clients.shipping import ShippingClient
 from frontend.routes.cart_page import CartPage
 from frontend.routes.checkout_page import CheckoutPage
+from frontend.routes.signing_in import SigningIn
 from frontend.web.forms import checked_form, session_of
 from frontend.web.prices import Prices
 from frontend.web.rendering import Pages
@@ -92,3 +93,12 @@ async def _checkout_page(
 
 
 CheckoutPageDep = Annotated[CheckoutPage, Depends(_checkout_page)]
+
+
+async def _signing_in(
+    request: Request, accounts: AccountsDep, viewer: ViewerDep, carts: CartDep
+) -> SigningIn:
+    return SigningIn(request, accounts, viewer, carts)
+
+
+SigningInDep = Annotated[SigningIn, Depends(_signing_in)]

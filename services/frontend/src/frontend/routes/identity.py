@@ -7,23 +7,27 @@ mail, with the password chosen at that sign-up, proves the address and signs its
 """
 
 from contextlib import suppress
-from typing import Annotated, Any
+from typing import Annotated
 
-from chassis import dependency
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.clients.accounts import AccountsClient, AccountsRefused, SignedOut
-from frontend.clients.cart import CartClient
-from frontend.dependencies import WITH_MENU, CartDep, FormDep, PagesDep, SessionDep, ViewerDep
-from frontend.web.cart_owner import merge_after_sign_in
+from frontend.clients.accounts import AccountsRefused, SignedOut
+from frontend.dependencies import (
+    WITH_MENU,
+    AccountsDep,
+    FormDep,
+    PagesDep,
+    SessionDep,
+    SigningInDep,
+    ViewerDep,
+)
 from frontend.web.client_address import client_address
 from frontend.web.forms import local_path
-from frontend.web.viewer import NotSignedIn, Viewer
+from frontend.web.viewer import NotSignedIn
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
-AccountsDep = Annotated[AccountsClient, Depends(dependency(AccountsClient))]
 Next = Annotated[str, Query(max_length=500)]
 
 SIGN_IN_REFUSED = "That email and password don't match an account. Please try again."
@@ -75,16 +79,6 @@ def _limited(refused: AccountsRefused) -> dict[str, str] | None:
     return {"Retry-After": _retry_after(refused)} if refused.status == 429 else None
 
 
-async def _signed_in(
-    viewer: Viewer, carts: CartClient, answer: Any, welcome: str, target: str
-) -> Response:
-    """After a sign-in or a confirmed sign-up: the session begins, the cart joins, hello."""
-    viewer.start(answer)
-    await merge_after_sign_in(viewer, carts)
-    viewer.session.flash(welcome, "success")
-    return RedirectResponse(target, status_code=303)
-
-
 @router.get("/sign-in")
 async def sign_in_page(request: Request, pages: PagesDep, next: Next = DEFAULT_LANDING) -> Response:
     return pages.render(request, "sign_in.html", title="Sign in", next=landing(next), email="")
@@ -92,16 +86,11 @@ async def sign_in_page(request: Request, pages: PagesDep, next: Next = DEFAULT_L
 
 @router.post("/sign-in")
 async def sign_in(
-    request: Request,
-    form: FormDep,
-    pages: PagesDep,
-    accounts: AccountsDep,
-    viewer: ViewerDep,
-    carts: CartDep,
+    request: Request, form: FormDep, pages: PagesDep, signing_in: SigningInDep
 ) -> Response:
     email, target = form.get("email", "").strip(), landing(form.get("next"))
     try:
-        answer = await accounts.sign_in(email, form.get("password", ""), client_address(request))
+        answer = await signing_in.with_password(email, form.get("password", ""))
     except AccountsRefused as refused:
         unconfirmed = refused.status == 403 and refused.kind == "email-unverified"
         if refused.status == 429:
@@ -114,7 +103,7 @@ async def sign_in(
             resend=unconfirmed,
         )  # fmt: skip
     welcome = f"Welcome back, {answer['user']['display_name']}."
-    return await _signed_in(viewer, carts, answer, welcome, target)
+    return await signing_in.begin(answer, welcome, target)
 
 
 @router.get("/sign-up")
@@ -189,12 +178,7 @@ async def verify_page(request: Request, pages: PagesDep, token: Token) -> Respon
 
 @router.post("/verify-email")
 async def verify(
-    request: Request,
-    form: FormDep,
-    pages: PagesDep,
-    accounts: AccountsDep,
-    viewer: ViewerDep,
-    carts: CartDep,
+    request: Request, form: FormDep, pages: PagesDep, signing_in: SigningInDep
 ) -> Response:
     token, password = form.get("token", ""), form.get("password", "")
 
@@ -208,7 +192,7 @@ async def verify(
     if not password:
         return again(SIGN_UP_CHOICE_NEEDED, 422)
     try:
-        answer = await accounts.verify(token, password, client_address(request))
+        answer = await signing_in.with_link(token, password)
     except AccountsRefused as refused:
         if refused.status == 429:
             return again(_too_many(refused), 429, _limited(refused))
@@ -219,9 +203,9 @@ async def verify(
             request, "verify_email.html", title="Confirm your e-mail", status_code=410,
             error=LINK_REFUSED, link_refused=True, token="", headers={"Cache-Control": "no-store"},
         )  # fmt: skip
-    target = landing(viewer.session.pop("landing", None))
+    target = landing(signing_in.viewer.session.pop("landing", None))
     welcome = f"Your address is confirmed. Welcome to Mosaic, {answer['user']['display_name']}."
-    return await _signed_in(viewer, carts, answer, welcome, target)
+    return await signing_in.begin(answer, welcome, target)
 
 
 @router.post("/sign-out")

@@ -9,19 +9,18 @@ drifts from its service fails the test that made it answer, naming the route and
 
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import orjson
 import pytest
 from asgi_lifespan import LifespanManager
-from chassis.stand_ins import Contract, StandIn
+from chassis.stand_ins import StandIn
 from chassis.testing import ServiceKeys
 from fastapi import FastAPI
 from frontend.app import build_app
 from frontend.settings import FrontendSettings
 
+from services.frontend.tests.stand_ins import contract
 from services.frontend.tests.stand_ins.accounts import FakeAccounts
 from services.frontend.tests.stand_ins.cart import FakeCart
 from services.frontend.tests.stand_ins.catalog import FakeCatalog
@@ -30,14 +29,7 @@ from services.frontend.tests.stand_ins.orders import FakeOrders
 from services.frontend.tests.stand_ins.recommendations import FakeRecommendations
 from services.frontend.tests.stand_ins.shipping import FakeShipping
 
-SERVICES = Path(__file__).parents[2]
 S = TypeVar("S", bound=StandIn)
-
-
-def contract(callee: str) -> Contract:
-    """The callee's committed contract (services/<callee>/openapi.json)."""
-    document = orjson.loads((SERVICES / callee / "openapi.json").read_bytes())
-    return Contract(callee, document)
 
 
 async def serving(callee: str, fake: S) -> AsyncIterator[S]:

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from chassis.stand_ins import StandIn
 
-from services.frontend.tests.conftest import contract
+from services.frontend.tests.stand_ins import contract
 from services.frontend.tests.stand_ins.accounts import FakeAccounts
 from services.frontend.tests.stand_ins.cart import FakeCart
 from services.frontend.tests.stand_ins.catalog import FakeCatalog

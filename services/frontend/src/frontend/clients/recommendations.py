@@ -13,9 +13,8 @@ from contextlib import contextmanager
 
 from chassis import Problem, ServiceClient, context, get_logger
 from chassis.client import ClientResource
-from pydantic import ValidationError
 
-from frontend.clients.answers import Answer
+from frontend.clients.answers import Answer, parsed
 from frontend.clients.catalog import Product
 
 SHOWN = 4  # one row of the product grid
@@ -47,13 +46,11 @@ class RecommendationsClient(ClientResource):
                     response = await self.http.request("GET", "/v1/recommendations", params=params)
             if not response.ok:
                 raise _Unanswered(f"answered {response.status}")
-            return _Recommendations.model_validate(response.json()).items[:SHOWN]
+            return parsed(_Recommendations, response, _Unanswered).items[:SHOWN]
         except TimeoutError:
             reason = f"no answer within {int(self.timeout_seconds * 1000)} ms"
-        except (Problem, _Unanswered) as error:
+        except (Problem, _Unanswered) as error:  # down, failing, or off the contract
             reason = str(error)
-        except (ValidationError, ValueError):
-            reason = "answer off the contract"
         _log.warning("recommendations left out", product_id=product_id, reason=reason)
         return []
 

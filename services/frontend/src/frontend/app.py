@@ -4,31 +4,32 @@ from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from frontend import (
+from frontend.clients.accounts import AccountsClient
+from frontend.clients.cart import CartClient
+from frontend.clients.catalog import CatalogClient
+from frontend.clients.currency import CurrencyClient
+from frontend.clients.orders import OrdersClient
+from frontend.clients.recommendations import RecommendationsClient
+from frontend.clients.shipping import ShippingClient
+from frontend.routes import (
     account,
     cart,
     checkout,
     identity,
-    order_pages,
-    pages,
     pictures,
     preferences,
+    product,
 )
-from frontend.accounts import AccountsClient
-from frontend.assets import HashedStaticFiles
-from frontend.carts import CartClient
-from frontend.client_address import through_trusted_proxy
-from frontend.clients import CatalogClient
-from frontend.csrf import CookieSigner
-from frontend.currency import CurrencyClient
-from frontend.error_pages import install_error_pages, sessions_unavailable
-from frontend.orders import OrdersClient
-from frontend.recommendations import RecommendationsClient
-from frontend.rendering import PACKAGE_DIR, Pages
-from frontend.security import SecurityHeadersMiddleware
-from frontend.sessions import SessionMiddleware
+from frontend.routes import catalog as shop_window
+from frontend.routes import orders as order_pages
 from frontend.settings import FrontendSettings
-from frontend.shipping import ShippingClient
+from frontend.web.assets import HashedStaticFiles
+from frontend.web.client_address import through_trusted_proxy
+from frontend.web.csrf import CookieSigner
+from frontend.web.error_pages import install_error_pages, sessions_unavailable
+from frontend.web.rendering import PACKAGE_DIR, Pages
+from frontend.web.security import SecurityHeadersMiddleware
+from frontend.web.sessions import SessionMiddleware
 
 
 def build_app(settings: FrontendSettings) -> FastAPI:
@@ -72,7 +73,8 @@ def build_app(settings: FrontendSettings) -> FastAPI:
             ),
         ],
         routers=[
-            pages.router,
+            shop_window.router,
+            product.router,
             pictures.router,
             preferences.router,
             identity.router,
@@ -97,7 +99,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
     )
     static = HashedStaticFiles(PACKAGE_DIR / "static")
     app.mount("/static", static, name="static")
-    app.state.pages = Pages(static)
+    app.state.pages = Pages(static, catalog=catalog, currency=currency)
     install_error_pages(app)
     return app
 

@@ -81,8 +81,11 @@ async def test_recommendations_failing_leaves_the_block_out(
     assert_one_warning(capsys)
 
 
-async def test_an_off_contract_answer_leaves_the_block_out(shop: httpx.AsyncClient, catalog, audit):
+async def test_an_off_contract_answer_leaves_the_block_out(
+    shop: httpx.AsyncClient, catalog, recommendations, audit
+):
     catalog.products[4]["price"]["amount"] = 10.01  # coffee-beans-1, with a float price
+    recommendations.off_contract = True  # on purpose: its answer breaks the contract
 
     response = await shop.get(PRODUCT)
 

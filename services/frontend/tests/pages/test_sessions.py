@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from chassis import Cache
-from frontend.sessions import SessionStore
+from frontend.web.sessions import SessionStore
 from redis.asyncio import Redis
 
 # Pages a visitor without cookies may open; none of them may store anything for them.

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from frontend.assets import HashedStaticFiles
+from frontend.web.assets import HashedStaticFiles
 
 
 def test_urls_carry_a_content_hash(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 import asyncio
 
 from chassis.client import ServiceClient
-from frontend.orders import ChargeLimit, OrdersClient
+from frontend.clients.orders import ChargeLimit, OrdersClient
 
 LIMIT = ChargeLimit.model_validate(
     {

@@ -1,7 +1,7 @@
 from ipaddress import ip_network
 
 import pytest
-from frontend.client_address import address_behind
+from frontend.web.client_address import address_behind
 
 INGRESS = [ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
 

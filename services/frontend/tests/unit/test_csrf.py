@@ -1,7 +1,7 @@
 """The signatures behind CSRF tokens and sealed flash cookies."""
 
 import pytest
-from frontend.csrf import CookieSigner, is_value, new_value
+from frontend.web.csrf import CookieSigner, is_value, new_value
 
 SIGNER = CookieSigner(b"k" * 32)
 

@@ -1,7 +1,7 @@
 """Where a form may send the shopper back to: a path on this site, never another site."""
 
 import pytest
-from frontend.forms import local_path
+from frontend.web.forms import local_path
 
 
 @pytest.mark.parametrize(

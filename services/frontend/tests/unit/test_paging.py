@@ -1,5 +1,5 @@
 import pytest
-from frontend.paging import Pager
+from frontend.web.paging import Pager
 
 
 @pytest.mark.parametrize(

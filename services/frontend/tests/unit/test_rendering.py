@@ -1,9 +1,9 @@
 import asyncio
 
 import pytest
-from frontend.clients import Money, Product
-from frontend.dependencies import concurrently
-from frontend.rendering import picture_url, price
+from chassis.concurrency import concurrently
+from frontend.clients.catalog import Money, Product
+from frontend.web.rendering import picture_url, price
 
 
 def _product(picture: str) -> Product:

@@ -1,0 +1,1 @@
+"""Outgoing calls: one module per callee, each reading answers through `answers`."""

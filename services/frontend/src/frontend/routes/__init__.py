@@ -1,0 +1,1 @@
+"""The shop's pages: one module per page family, each an APIRouter that `app` includes."""

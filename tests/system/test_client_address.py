@@ -1,7 +1,7 @@
 """The shopper's address as the limits see it, under `mosaic up`: a client cannot choose it.
 
 accounts limits failed sign-ins per client address (50 in 15 minutes by default), and the
-address is the one the frontend works out (`frontend.client_address`, TRUSTED_PROXIES:
+address is the one the frontend works out (`frontend.web.client_address`, TRUSTED_PROXIES:
 none by default). If the server under the frontend believed `X-Forwarded-For` itself,
 every attempt could claim a fresh address and the limit would never bite.
 """

@@ -71,7 +71,7 @@ async def provision_postgres(admin_url: str, service: str, password: str) -> str
 # the services use (strings, hashes, sorted sets), key lifetimes, transactions, EVAL (the
 # limiter's script; every call a script makes is checked against this same list, so a
 # script cannot SCAN either), and pub/sub on the service's own channels. What the services
-# call is in chassis.cache's users (catalog/cache.py, frontend/sessions.py,
+# call is in chassis.cache's users (catalog/cache.py, frontend/web/sessions.py,
 # accounts/limits.py and session_cache.py); a command missing here fails there with NOPERM.
 CACHE_CATEGORIES: tuple[str, ...] = ("+@string", "+@hash", "+@sortedset")
 CACHE_COMMANDS: tuple[str, ...] = (

@@ -11,7 +11,7 @@ event until every consumer group has it. Sessions are a shopper's cart and sign-
 one true cache (catalog's) is bounded by its TTL. At the cap, writes fail loudly and every
 writer already handles that: catalog reads go to Postgres, a page answers "try again
 shortly", a sign-in is refused (the limiter fails closed), the outbox relay retries.
-Anonymous visitors write nothing (frontend.sessions), so a crawler cannot get there.
+Anonymous visitors write nothing (frontend.web.sessions), so a crawler cannot get there.
 """
 
 import hashlib

@@ -18,12 +18,13 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
-from chassis import Problem, context, get_logger
+from chassis import context, get_logger
 
 from orders import keys
 from orders.domain import Order, Owner
 from orders.lease import heartbeat
 from orders.ports import Card, OwnerProof, Upstream
+from orders.problems import KeyReused
 from orders.saga import Crash, Saga
 from orders.schemas import CheckoutIn
 from orders.store import NewOrder, Store
@@ -38,15 +39,6 @@ class Placed:
     order: Order
     token: str  # the guest link's token, unsealed with the key
     replayed: bool
-
-
-class KeyReused(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            422,
-            "idempotency-key-reused",
-            "This Idempotency-Key was used for another checkout; use a new key per checkout.",
-        )
 
 
 class Checkout:
@@ -136,8 +128,7 @@ class Checkout:
             if time.time() + POLL_SECONDS > until:
                 break
             await asyncio.sleep(POLL_SECONDS)
-            found = await store.order(order.id)
-            assert found is not None
+            found = await store.existing(order.id)
             order = replace(found, status_token=order.status_token)
         return order
 
@@ -165,9 +156,7 @@ class Checkout:
             return await asyncio.wait_for(asyncio.shield(task), _left() - MARGIN_SECONDS)
         except TimeoutError:
             # The caller's deadline comes first: answer where the order stands (202).
-            found = await store.order(order.id)
-            assert found is not None
-            return found
+            return await store.existing(order.id)
 
 
 def _left() -> float:

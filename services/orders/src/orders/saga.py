@@ -114,8 +114,9 @@ class Saga:
         tries = 0
         while not order.finished:
             try:
-                if order.settling:  # one look at payments per drive, until the window ends
-                    order = await self._settle(order)
+                if order.settling and order.settle_until is not None:
+                    # one look at payments per drive, until the window ends
+                    order = await self._settle(order, order.settle_until)
                     return order if order.finished else await self._stored(order)
                 order = await self._step(order, card, proof)
                 tries = 0
@@ -148,8 +149,7 @@ class Saga:
         match order.step:
             case Step.PRICING | Step.QUOTING if card is None or proof is None:
                 return await self._fail(order, interrupted(order.step))
-            case Step.PRICING:
-                assert proof is not None
+            case Step.PRICING if proof is not None:
                 return await self._guarded(order, self._price(order, proof))
             case Step.QUOTING:
                 return await self._guarded(order, self._quote(order))
@@ -161,7 +161,7 @@ class Saga:
                 return await self._clear_cart(order)
             case Step.COMPENSATING:
                 return await self._compensate(order)
-            case Step.CANCELLED:
+            case _:  # cancelled (or pricing without a proof, refused above)
                 return order
 
     async def _guarded(self, order: Order, work: _Work) -> Order:
@@ -251,12 +251,11 @@ class Saga:
             raise LeaseLost(order.id)
         return replace(order, status_token=token)
 
-    async def _settle(self, order: Order) -> Order:
+    async def _settle(self, order: Order, until: datetime) -> Order:
         """A cancelled order's look for a late charge: refunded; settled once the window
         (`settle_until`) has passed."""
-        assert order.settle_until is not None
         # The time is read before the look: a charge landing after it is seen next time.
-        ended = self.clock() >= order.settle_until.timestamp()
+        ended = self.clock() >= until.timestamp()
         late = await self._refund(order, await self.up.payments.charges(order.reference))
         if late:
             _log.warning("late charge refunded", order_id=order.id, count=late)

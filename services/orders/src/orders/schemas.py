@@ -204,7 +204,8 @@ def status_of(order: Order) -> Status:
 def order_view(order: Order) -> OrderView:
     shipping = order.shipping
     failure = order.failure if order.step is Step.CANCELLED else None
-    assert order.placed_at is not None
+    if order.placed_at is None:  # set by the database: a draft is never shown
+        raise ValueError(f"order {order.id} is a draft, not read from the database")
     return OrderView(
         id=order.id,
         status=status_of(order),

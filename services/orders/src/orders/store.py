@@ -35,6 +35,15 @@ UNFINISHED = (
 )
 
 
+class OrderMissing(RuntimeError):
+    """An order this process created or holds is not in the database: orders are never
+    deleted, so the database is not the one the order was written to (or was restored)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} is missing from the database")
+        self.order_id = order_id
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """An order found or created under a checkout's key."""
@@ -267,6 +276,11 @@ class Store:
         async with self.database.engine.connect() as connection:
             return await _find(connection, "id = :id", {"id": order_id})
 
+    async def existing(self, order_id: str) -> Order:
+        """An order known to exist (this driver created it or holds it); OrderMissing if not."""
+        async with self.database.engine.connect() as connection:
+            return await _order(connection, order_id)
+
     async def inspect(self, order_id: str) -> Inspection | None:
         async with self.database.engine.connect() as connection:
             row = (
@@ -337,5 +351,6 @@ async def _find(connection: AsyncConnection, where: str, params: dict[str, objec
 
 async def _order(connection: AsyncConnection, order_id: str) -> Order:
     found = await _find(connection, "id = :id", {"id": order_id})
-    assert found is not None
+    if found is None:
+        raise OrderMissing(order_id)
     return found

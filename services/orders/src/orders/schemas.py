@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-from orders.domain import Address, Order, Step, over_limit_reason
+from orders.domain import Address, Money, Order, Step, over_limit_reason
 from orders.ports import Card, ChargeLimit
+from orders.shapes import as_model
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # printed on labels and e-mails: no control characters
 Text = Annotated[
@@ -189,8 +190,8 @@ class OrderList(BaseModel):
     items: list[OrderView] = Field(description="newest first")
 
 
-def _money(money: Any) -> MoneyView:
-    return MoneyView(amount=money.amount, currency=money.currency)
+def _money(money: Money) -> MoneyView:
+    return as_model(MoneyView, money)
 
 
 def status_of(order: Order) -> Status:
@@ -210,7 +211,7 @@ def order_view(order: Order) -> OrderView:
         id=order.id,
         status=status_of(order),
         currency=order.currency,
-        address=address_view(order.address),
+        address=as_model(AddressView, order.address),
         lines=[
             LineView(
                 product_id=line.product_id,
@@ -235,18 +236,6 @@ def order_view(order: Order) -> OrderView:
         cancel_reason=failure.reason if failure else None,
         cancel_field=failure.field if failure else None,
         placed_at=order.placed_at,
-    )
-
-
-def address_view(address: Address) -> AddressView:
-    return AddressView(
-        name=address.name,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country=address.country,
     )
 
 

@@ -21,6 +21,7 @@ from orders import keys, rows
 from orders.domain import Order, Owner, Step
 from orders.events import OutboxEvent
 from orders.ports import LeaseLost
+from orders.shapes import address_json
 
 COLUMNS = (
     "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
@@ -122,7 +123,7 @@ class Store:
                     "email": order.email,
                     "currency": order.currency,
                     "option": order.shipping_option,
-                    "address": rows.address_json(order.address),
+                    "address": address_json(order.address),
                     "step": Step.PRICING.value,
                     "token_hash": new.token_hash,
                     "sealed": new.sealed_token,

@@ -5,9 +5,8 @@ from __future__ import annotations
 from chassis import Credentials, Database, create_app, load_settings
 from fastapi import FastAPI
 
-from orders import api
+from orders import api, crash
 from orders.checkout import Checkout
-from orders.crash import crash_hook
 from orders.settings import OrdersSettings
 from orders.upstream import upstream
 
@@ -16,12 +15,13 @@ def create_orders_app(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or load_settings(OrdersSettings)
     credentials = Credentials.from_settings(settings)
     callees, clients = upstream(settings, credentials)
+    driven, stores = crash.seam(settings.test_crash_after, callees)  # as is outside tests
     checkout = Checkout(
-        callees,
+        driven,
         saga_seconds=settings.saga_seconds,
         wait_seconds=settings.checkout_wait_seconds,
         settle_seconds=settings.settle_seconds,
-        crash=crash_hook(settings.test_crash_after),
+        stores=stores,
     )
     return create_app(
         settings,

@@ -16,6 +16,7 @@ import asyncio
 import hmac
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from chassis import context, get_logger
@@ -25,7 +26,7 @@ from orders.domain import Order, Owner
 from orders.lease import heartbeat
 from orders.ports import Card, OwnerProof, Upstream
 from orders.problems import KeyReused
-from orders.saga import Crash, Saga
+from orders.saga import Saga
 from orders.schemas import CheckoutIn
 from orders.store import NewOrder, Store
 
@@ -53,13 +54,13 @@ class Checkout:
         saga_seconds: float,
         wait_seconds: float,
         settle_seconds: float,
-        crash: Crash,
+        stores: Callable[[Store], Store] | None = None,
     ) -> None:
         self.upstream = upstream
         self.saga_seconds = saga_seconds
         self.wait_seconds = wait_seconds
         self.settle_seconds = settle_seconds
-        self.crash = crash
+        self.stores = stores  # the test hook's seam (`crash.py`): the store as it drives it
         self._drives: set[asyncio.Task[Order]] = set()
 
     async def open(self) -> None:
@@ -77,6 +78,7 @@ class Checkout:
     async def place(
         self, store: Store, owner: Owner, key: str, form: CheckoutIn, proof: OwnerProof
     ) -> Placed:
+        store = self.stores(store) if self.stores else store
         holder = str(uuid.uuid4())
         order_id = str(uuid.uuid4())
         token = keys.new_token()
@@ -107,8 +109,6 @@ class Checkout:
         # The token is stored only hashed and sealed: the drive carries it for the events.
         claimed = replace(claim.order, status_token=token)
         if claim.created:
-            _log.info("order placed", order_id=claimed.id)
-            self.crash(claimed.step.value)  # the claim persisted the first step: pricing
             order = await self._drive(store, claimed, holder, card, proof)
         else:
             order = await self._await(store, claimed, holder, card, proof)
@@ -139,7 +139,6 @@ class Checkout:
             store,
             self.upstream,
             holder=holder,
-            crash=self.crash,
             settle_seconds=self.settle_seconds,
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chassis import Database
+from chassis import Database, get_logger
 from chassis.tracing import current_traceparent
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -22,6 +22,8 @@ from orders.domain import Order, Owner, Step
 from orders.events import OutboxEvent
 from orders.ports import LeaseLost
 from orders.shapes import address_json
+
+_log = get_logger("orders.store")
 
 COLUMNS = (
     "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
@@ -132,6 +134,7 @@ class Store:
                 },
             )
             if created is not None:
+                _log.info("order placed", order_id=order.id)
                 return Claim(
                     await _order(connection, order.id), new.fingerprint, new.sealed_token, True
                 )

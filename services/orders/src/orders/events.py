@@ -26,7 +26,7 @@ from chassis.envelopes import OutboxEvent as OutboxEvent  # what the saga and st
 from pydantic import AwareDatetime, Field
 
 from orders.domain import Money, Order
-from orders.shapes import as_model
+from orders.shapes import as_model, line_as
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:orders"
@@ -131,16 +131,7 @@ def confirmed(order: Order) -> OutboxEvent:
     payload = OrderConfirmedV1(
         order_id=uuid.UUID(order.id),
         email=order.email,
-        lines=[
-            LineV1(
-                product_id=line.product_id,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=_money(line.unit_price),
-                line_total=_money(line.total),
-            )
-            for line in order.lines
-        ],
+        lines=[line_as(LineV1, line) for line in order.lines],
         subtotal=_money(order.subtotal),
         shipping=_money(shipping.price),
         shipping_option=shipping.option,

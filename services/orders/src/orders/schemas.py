@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints,
 
 from orders.domain import Address, Money, Order, Step, over_limit_reason
 from orders.ports import Card, ChargeLimit
-from orders.shapes import as_model
+from orders.shapes import address_of, as_model, line_as
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # printed on labels and e-mails: no control characters
 Text = Annotated[
@@ -41,15 +41,13 @@ class AddressIn(_Body):
     ]
 
     def address(self) -> Address:
-        return Address(
-            name=self.name,
-            line1=self.line1,
-            line2=self.line2.strip() or None,
-            city=self.city,
-            region=self.region or None,
-            postal_code=self.postal_code or None,
-            country=self.country,
-        )
+        """Blank optional parts are absent (null), as orders keeps and shows them."""
+        blank_as_none = {
+            "line2": self.line2.strip() or None,
+            "region": self.region or None,
+            "postal_code": self.postal_code or None,
+        }
+        return address_of({**self.model_dump(), **blank_as_none})
 
 
 class CardIn(_Body):
@@ -212,16 +210,7 @@ def order_view(order: Order) -> OrderView:
         status=status_of(order),
         currency=order.currency,
         address=as_model(AddressView, order.address),
-        lines=[
-            LineView(
-                product_id=line.product_id,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=_money(line.unit_price),
-                line_total=_money(line.total),
-            )
-            for line in order.lines
-        ],
+        lines=[line_as(LineView, line) for line in order.lines],
         subtotal=_money(order.subtotal) if order.lines else None,
         shipping=ShippingView(
             option=shipping.option,

@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
-from orders.domain import Address, Money
+from orders.domain import Address, Line, Money
 
 MONEY: TypeAdapter[Money] = TypeAdapter(Money)
 ADDRESS: TypeAdapter[Address] = TypeAdapter(Address)
+_LINE: TypeAdapter[Line] = TypeAdapter(Line)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -44,3 +45,8 @@ def address_of(data: object) -> Address:
 def as_model(model: type[Model], shape: Money | Address) -> Model:
     """`shape` as one of the API's or the events' models of it (the same field names)."""
     return model.model_validate(shape, from_attributes=True)
+
+
+def line_as(model: type[Model], line: Line) -> Model:
+    """A priced line as the API's or the events' model of it: its fields and `line_total`."""
+    return model.model_validate({**_LINE.dump_python(line), "line_total": money_json(line.total)})

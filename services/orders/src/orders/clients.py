@@ -60,7 +60,7 @@ class _Adapter(ClientResource):
             "unexpected answer",
             service=self.http.service,
             status=response.status,
-            type=_body(response).get("type"),
+            type=replies.problem_of(response).get("type"),
         )
         return Unavailable(self.http.service, f"answered {response.status}")
 
@@ -180,11 +180,11 @@ class PaymentsClient(_Adapter):
         if response.status == 201:
             charge = self._read(replies.Charge, response)
             return ChargeRecord(charge.id, True, charge.net.amount)
-        problem = _body(response)
+        problem = replies.problem_of(response)
         if response.status == 402:
-            raise Rejected(_declined(problem))
-        if response.status == 422 and _kind(problem) in {"card-invalid", "invalid-request"}:
-            field, message = _first_error(problem, default_field="card")
+            raise Rejected(replies.declined(problem))
+        if response.status == 422 and replies.kind(problem) in {"card-invalid", "invalid-request"}:
+            field, message = replies.first_error(problem, default_field="card")
             raise Rejected(Failure("card-invalid", message, 422, field))
         raise self._unexpected(response)
 
@@ -201,7 +201,7 @@ class PaymentsClient(_Adapter):
             json={"reason": reason},
             idempotency_key=key,
         )
-        if response.status == 409 and _kind(_body(response)) == "over-refund":
+        if response.status == 409 and replies.kind(replies.problem_of(response)) == "over-refund":
             return  # already refunded in full
         if not response.ok:
             raise self._unexpected(response)
@@ -217,7 +217,7 @@ class ShippingClient(_Adapter):
             idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
         )
         if response.status == 422:
-            raise Rejected(_undeliverable(_body(response)))
+            raise Rejected(replies.undeliverable(replies.problem_of(response)))
         if not response.ok:
             raise self._unexpected(response)
         return self._read(replies.Quote, response).shipping_options()
@@ -236,8 +236,9 @@ class ShippingClient(_Adapter):
         response = await self._call("POST", "/v1/shipments", json=body, idempotency_key=key)
         if response.status == 201:
             return self._read(replies.Shipment, response).record()
-        if response.status == 422 and _kind(_body(response)) != "idempotency-key-reused":
-            raise Rejected(_undeliverable(_body(response)))
+        problem = replies.problem_of(response)
+        if response.status == 422 and replies.kind(problem) != "idempotency-key-reused":
+            raise Rejected(replies.undeliverable(problem))
         raise self._unexpected(response)
 
     async def shipments(self, reference: str) -> list[ShipmentRecord]:
@@ -271,39 +272,3 @@ def _items(lines: Sequence[CartLine]) -> list[dict[str, Any]]:
 
 def _present(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
-
-
-def _body(response: Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _kind(problem: dict[str, Any]) -> str:
-    return str(problem.get("type", "")).rsplit("/", 1)[-1]
-
-
-def _first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, str]:
-    errors = problem.get("errors") or []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    field = first.get("field") or str(first.get("location", "")).removeprefix("body.")
-    message = first.get("message") or problem.get("detail") or "This is not valid."
-    return field or default_field, str(message)
-
-
-def _declined(problem: dict[str, Any]) -> Failure:
-    reason = problem.get("detail") or "Your card was declined."
-    return Failure(_kind(problem) or "card-declined", str(reason), 402, "card")
-
-
-def _undeliverable(problem: dict[str, Any]) -> Failure:
-    """Shipping's 422 in the checkout form's terms: `destination.country` is the address's."""
-    field, message = _first_error(problem, default_field="address")
-    field = str(problem.get("field") or field)
-    field = "address." + field.split(".", 1)[1] if "." in field else field
-    if field.startswith("address.") and field.count(".") > 1:
-        field = "address." + field.rsplit(".", 1)[1]
-    detail = problem.get("detail") or message
-    return Failure(_kind(problem) or "destination-not-served", str(detail), 422, field)

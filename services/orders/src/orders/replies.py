@@ -3,10 +3,15 @@ shape (a renamed field, a string for a number) fails validation with the field n
 `clients.py` turns that into `Unavailable` with the reason logged, never a KeyError.
 
 Tolerant readers: fields orders does not read are ignored, so a callee may add some.
+A refusal (problem+json) is read leniently, below: whatever it lacks, the shopper still
+gets a reason and the form field it concerns.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from chassis import Response
 from pydantic import BaseModel, ConfigDict
 
 from orders.domain import Failure, Money
@@ -102,3 +107,40 @@ class Shipment(_Reply):
 
 class Shipments(_Reply):
     items: list[Shipment]
+
+
+def problem_of(response: Response) -> dict[str, Any]:
+    """A refusal's problem+json body; {} for a body that is not one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def kind(problem: dict[str, Any]) -> str:
+    return str(problem.get("type", "")).rsplit("/", 1)[-1]
+
+
+def first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, str]:
+    errors = problem.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    field = first.get("field") or str(first.get("location", "")).removeprefix("body.")
+    message = first.get("message") or problem.get("detail") or "This is not valid."
+    return field or default_field, str(message)
+
+
+def declined(problem: dict[str, Any]) -> Failure:
+    reason = problem.get("detail") or "Your card was declined."
+    return Failure(kind(problem) or "card-declined", str(reason), 402, "card")
+
+
+def undeliverable(problem: dict[str, Any]) -> Failure:
+    """Shipping's 422 in the checkout form's terms: `destination.country` is the address's."""
+    field, message = first_error(problem, default_field="address")
+    field = str(problem.get("field") or field)
+    field = "address." + field.split(".", 1)[1] if "." in field else field
+    if field.startswith("address.") and field.count(".") > 1:
+        field = "address." + field.rsplit(".", 1)[1]
+    detail = problem.get("detail") or message
+    return Failure(kind(problem) or "destination-not-served", str(detail), 422, field)

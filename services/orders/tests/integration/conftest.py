@@ -74,8 +74,8 @@ class StandIns:
     payments_down: int = 0  # answer 503 to this many charge calls
     limits: dict[str, int] = field(default_factory=dict)  # most one charge; else 99,999,999
     seen_bodies: list[bytes] = field(default_factory=list)
-    # (method, path) -> a 200 body answered instead of the callee's own: a changed answer
-    changed: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # (method, path) -> (status, body) answered instead of the callee's own: a changed answer
+    changed: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     # Set: a new charge waits for `charge_gate` (after setting `charge_arrived`) before
     # payments records it: a charge in flight while the test does something else.
     charge_gate: asyncio.Event | None = None
@@ -134,7 +134,8 @@ class StandIns:
             self.unauthenticated += 1
             return _problem(401, "caller-unauthenticated")
         if (request.method, request.path) in self.changed:
-            return web.json_response(self.changed[(request.method, request.path)])
+            status, body = self.changed[(request.method, request.path)]
+            return web.json_response(body, status=status)
         response: web.StreamResponse = await handler(request)
         return response
 

@@ -67,16 +67,7 @@ def admin_view(found: Inspection) -> AdminOrderView:
         finished=order.finished,
         owner_kind=order.owner.kind,
         email=order.email,
-        failure=FailureView(
-            code=failure.code,
-            reason=failure.reason,
-            status=failure.status,
-            field=failure.field,
-            at=failure.at.value,
-            retryable=failure.retryable,
-        )
-        if failure
-        else None,
+        failure=FailureView.model_validate(failure, from_attributes=True) if failure else None,
         charge_id=order.charge_id,
         shipment_id=order.shipment_id,
         tracking_id=order.tracking_id,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from chassis import Database, Problem, callers, dependency
+from chassis import Database, callers, dependency
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from orders import keys
 from orders.admin import AdminOrderView, admin_view
+from orders.answers import checkout_answer
 from orders.checkout import Checkout
 from orders.clients import PaymentsClient
 from orders.owners import OwnerDep, UserOwnerDep, proof_of
@@ -28,7 +29,9 @@ from orders.problems import (
     NOT_FOUND,
     OWNER,
     UNAVAILABLE,
-    checkout_answer,
+    OrderNotFound,
+    PaymentsUnavailable,
+    refused,
 )
 from orders.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -68,12 +71,6 @@ IdempotencyKey = Annotated[
         description="one per checkout form: a repeat gets the first request's answer",
     ),
 ]
-
-
-class OrderNotFound(Problem):
-    def __init__(self) -> None:
-        # The same answer for a missing order and someone else's: ids reveal nothing.
-        super().__init__(404, "order-not-found", "No such order.")
 
 
 @router.post(
@@ -156,12 +153,10 @@ async def charge_limit(
     say it before any card is typed."""
     try:
         limit = await payments.limit(currency)
-    except Rejected as refused:
-        raise Problem(422, refused.failure.code, refused.failure.reason) from None
+    except Rejected as rejected:
+        raise refused(rejected.failure) from None
     except Unavailable:
-        raise Problem(
-            503, "payments-unavailable", "The payment limits cannot be read just now."
-        ) from None
+        raise PaymentsUnavailable from None
     return limit_view(currency, limit)
 
 

@@ -2,44 +2,26 @@
 
 from __future__ import annotations
 
-from chassis import Credentials, Database, Resource, ServiceClient, create_app, load_settings
+from chassis import Credentials, Database, create_app, load_settings
 from fastapi import FastAPI
 
-from orders import api
+from orders import api, crash
 from orders.checkout import Checkout
-from orders.clients import CartClient, CatalogClient, CurrencyClient, PaymentsClient, ShippingClient
-from orders.crash import crash_hook
-from orders.ports import Upstream
 from orders.settings import OrdersSettings
-
-
-def upstream(settings: OrdersSettings, credentials: Credentials) -> tuple[Upstream, list[Resource]]:
-    """The saga's callees, and the same clients as resources (opened in the lifespan)."""
-
-    def client(service: str, url: object, timeout: float = 5.0) -> ServiceClient:
-        return ServiceClient(service, str(url), credentials=credentials, request_timeout=timeout)
-
-    carts = CartClient(client("cart", settings.cart_url))
-    catalog = CatalogClient(client("catalog", settings.catalog_url))
-    currency = CurrencyClient(client("currency", settings.currency_url))
-    payments = PaymentsClient(
-        client("payments", settings.payments_url, settings.payments_timeout_seconds)
-    )
-    shipping = ShippingClient(client("shipping", settings.shipping_url))
-    callees = Upstream(carts, catalog, currency, payments, shipping)
-    return callees, [carts, catalog, currency, payments, shipping]
+from orders.upstream import upstream
 
 
 def create_orders_app(settings: OrdersSettings | None = None) -> FastAPI:
     settings = settings or load_settings(OrdersSettings)
     credentials = Credentials.from_settings(settings)
     callees, clients = upstream(settings, credentials)
+    driven, stores = crash.seam(settings.test_crash_after, callees)  # as is outside tests
     checkout = Checkout(
-        callees,
+        driven,
         saga_seconds=settings.saga_seconds,
         wait_seconds=settings.checkout_wait_seconds,
         settle_seconds=settings.settle_seconds,
-        crash=crash_hook(settings.test_crash_after),
+        stores=stores,
     )
     return create_app(
         settings,

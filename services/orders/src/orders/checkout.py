@@ -16,15 +16,17 @@ import asyncio
 import hmac
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from chassis import Problem, context, get_logger
+from chassis import context, get_logger
 
 from orders import keys
 from orders.domain import Order, Owner
 from orders.lease import heartbeat
 from orders.ports import Card, OwnerProof, Upstream
-from orders.saga import Crash, Saga
+from orders.problems import KeyReused
+from orders.saga import Saga
 from orders.schemas import CheckoutIn
 from orders.store import NewOrder, Store
 
@@ -40,15 +42,6 @@ class Placed:
     replayed: bool
 
 
-class KeyReused(Problem):
-    def __init__(self) -> None:
-        super().__init__(
-            422,
-            "idempotency-key-reused",
-            "This Idempotency-Key was used for another checkout; use a new key per checkout.",
-        )
-
-
 class Checkout:
     """A resource: the drives of this process's live checkouts, finished or awaited on close."""
 
@@ -61,13 +54,13 @@ class Checkout:
         saga_seconds: float,
         wait_seconds: float,
         settle_seconds: float,
-        crash: Crash,
+        stores: Callable[[Store], Store] | None = None,
     ) -> None:
         self.upstream = upstream
         self.saga_seconds = saga_seconds
         self.wait_seconds = wait_seconds
         self.settle_seconds = settle_seconds
-        self.crash = crash
+        self.stores = stores  # the test hook's seam (`crash.py`): the store as it drives it
         self._drives: set[asyncio.Task[Order]] = set()
 
     async def open(self) -> None:
@@ -85,6 +78,7 @@ class Checkout:
     async def place(
         self, store: Store, owner: Owner, key: str, form: CheckoutIn, proof: OwnerProof
     ) -> Placed:
+        store = self.stores(store) if self.stores else store
         holder = str(uuid.uuid4())
         order_id = str(uuid.uuid4())
         token = keys.new_token()
@@ -115,8 +109,6 @@ class Checkout:
         # The token is stored only hashed and sealed: the drive carries it for the events.
         claimed = replace(claim.order, status_token=token)
         if claim.created:
-            _log.info("order placed", order_id=claimed.id)
-            self.crash(claimed.step.value)  # the claim persisted the first step: pricing
             order = await self._drive(store, claimed, holder, card, proof)
         else:
             order = await self._await(store, claimed, holder, card, proof)
@@ -136,8 +128,7 @@ class Checkout:
             if time.time() + POLL_SECONDS > until:
                 break
             await asyncio.sleep(POLL_SECONDS)
-            found = await store.order(order.id)
-            assert found is not None
+            found = await store.existing(order.id)
             order = replace(found, status_token=order.status_token)
         return order
 
@@ -148,7 +139,6 @@ class Checkout:
             store,
             self.upstream,
             holder=holder,
-            crash=self.crash,
             settle_seconds=self.settle_seconds,
         )
 
@@ -165,9 +155,7 @@ class Checkout:
             return await asyncio.wait_for(asyncio.shield(task), _left() - MARGIN_SECONDS)
         except TimeoutError:
             # The caller's deadline comes first: answer where the order stands (202).
-            found = await store.order(order.id)
-            assert found is not None
-            return found
+            return await store.existing(order.id)
 
 
 def _left() -> float:

@@ -2,7 +2,10 @@
 
 Each turns the callee's answer into the port's terms: a result, `Rejected` (a business
 failure the shopper must hear about, with the form field it concerns) or `Unavailable`
-(timeouts, 5xx and connection failures, after the chassis client's retries).
+(timeouts, 5xx and connection failures, after the chassis client's retries; and an answer
+it does not know: a status it does not expect, or a body not of the shape `replies.py`
+reads, logged with the reason). Money and addresses go out and come back through
+`shapes.py`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from chassis import Response, ServiceClient, UpstreamTimeout, UpstreamUnavailable, get_logger
 from chassis.client import ClientResource
+from pydantic import TypeAdapter, ValidationError
 
+from orders import replies
 from orders.domain import Address, Failure, Line, Money, Order
 from orders.ports import (
     Card,
@@ -30,6 +35,9 @@ from orders.ports import (
     ShippingOption,
     Unavailable,
 )
+from orders.shapes import address_json, money_json
+
+T = TypeVar("T")
 
 _log = get_logger("orders.clients")
 
@@ -52,9 +60,37 @@ class _Adapter(ClientResource):
             "unexpected answer",
             service=self.http.service,
             status=response.status,
-            type=_body(response).get("type"),
+            type=replies.problem_of(response).get("type"),
         )
         return Unavailable(self.http.service, f"answered {response.status}")
+
+    def _read(self, shape: type[T], response: Response) -> T:
+        """The answer's body as `shape`; a body of another shape is an answer this adapter
+        does not know (logged with the first field that is wrong)."""
+        try:
+            read: T = _adapter(shape).validate_json(response.body)
+        except ValidationError as wrong:
+            first = wrong.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            reason = f"{where}: {first['msg']}"
+            _log.error(
+                "malformed answer",
+                service=self.http.service,
+                status=response.status,
+                shape=shape.__name__,
+                reason=reason,
+            )
+            raise Unavailable(self.http.service, f"malformed answer ({reason})") from None
+        return read
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(shape: type[Any]) -> TypeAdapter[Any]:
+    if shape not in _ADAPTERS:  # built once per shape: building one takes milliseconds
+        _ADAPTERS[shape] = TypeAdapter(shape)
+    return _ADAPTERS[shape]
 
 
 class CartClient(_Adapter):
@@ -64,9 +100,7 @@ class CartClient(_Adapter):
             return None
         if not response.ok:
             raise self._unexpected(response)
-        body = response.json()
-        lines = tuple(CartLine(line["product_id"], line["quantity"]) for line in body["lines"])
-        return CartContents(body["id"], lines)
+        return self._read(CartContents, response)
 
     async def remove_ordered(self, cart_id: str, order_id: str, lines: Sequence[Line]) -> None:
         ordered = [{"product_id": line.product_id, "quantity": line.quantity} for line in lines]
@@ -90,24 +124,22 @@ class CatalogClient(_Adapter):
             return None
         if not response.ok:
             raise self._unexpected(response)
-        body = response.json()
-        return Product(body["id"], body["name"], _money(body["price"]))
+        return self._read(Product, response)
 
 
 class CurrencyClient(_Adapter):
     async def convert(self, amounts: Sequence[Money], to: str) -> list[Money]:
-        items = [{"amount": money.amount, "currency": money.currency} for money in amounts]
         response = await self._call(
             "POST",
             "/v1/convert",
-            json={"to": to, "items": items},
+            json={"to": to, "items": [money_json(money) for money in amounts]},
             idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
         )
         if response.status == 422:
             raise Rejected(_not_supported(to))
         if not response.ok:
             raise self._unexpected(response)
-        return [_money(item["converted"]) for item in response.json()["items"]]
+        return self._read(replies.Conversion, response).amounts()
 
 
 class PaymentsClient(_Adapter):
@@ -128,14 +160,13 @@ class PaymentsClient(_Adapter):
             raise Rejected(_not_supported(currency))
         if not response.ok:
             raise self._unexpected(response)
-        body = response.json()
-        found = ChargeLimit(_money(body["max_amount"]), str(body["shown"]))
+        found = self._read(replies.Limit, response).limit()
         self._limits[currency] = (time.monotonic() + self.LIMIT_FRESH_SECONDS, found)
         return found
 
     async def charge(self, key: str, order: Order, card: Card) -> ChargeRecord:
         body = {
-            "amount": {"amount": order.total.amount, "currency": order.currency},
+            "amount": money_json(order.total),
             "card": {
                 "number": card.number,
                 "exp_month": card.exp_month,
@@ -147,13 +178,13 @@ class PaymentsClient(_Adapter):
         }
         response = await self._call("POST", "/v1/charges", json=body, idempotency_key=key)
         if response.status == 201:
-            charge = response.json()
-            return ChargeRecord(charge["id"], True, charge["net"]["amount"])
-        problem = _body(response)
+            charge = self._read(replies.Charge, response)
+            return ChargeRecord(charge.id, True, charge.net.amount)
+        problem = replies.problem_of(response)
         if response.status == 402:
-            raise Rejected(_declined(problem))
-        if response.status == 422 and _kind(problem) in {"card-invalid", "invalid-request"}:
-            field, message = _first_error(problem, default_field="card")
+            raise Rejected(replies.declined(problem))
+        if response.status == 422 and replies.kind(problem) in {"card-invalid", "invalid-request"}:
+            field, message = replies.first_error(problem, default_field="card")
             raise Rejected(Failure("card-invalid", message, 422, field))
         raise self._unexpected(response)
 
@@ -161,7 +192,7 @@ class PaymentsClient(_Adapter):
         response = await self._call("GET", "/v1/charges", params={"reference": reference})
         if not response.ok:
             raise self._unexpected(response)
-        return [_charge_record(charge) for charge in response.json()["charges"]]
+        return [charge.record() for charge in self._read(replies.Charges, response).charges]
 
     async def refund(self, key: str, charge_id: str, reason: str) -> None:
         response = await self._call(
@@ -170,7 +201,7 @@ class PaymentsClient(_Adapter):
             json={"reason": reason},
             idempotency_key=key,
         )
-        if response.status == 409 and _kind(_body(response)) == "over-refund":
+        if response.status == 409 and replies.kind(replies.problem_of(response)) == "over-refund":
             return  # already refunded in full
         if not response.ok:
             raise self._unexpected(response)
@@ -186,50 +217,35 @@ class ShippingClient(_Adapter):
             idempotency_key=str(uuid.uuid4()),  # a read: the key only lets the client retry
         )
         if response.status == 422:
-            raise Rejected(_undeliverable(_body(response)))
+            raise Rejected(replies.undeliverable(replies.problem_of(response)))
         if not response.ok:
             raise self._unexpected(response)
-        return [
-            ShippingOption(
-                option["id"],
-                option["name"],
-                _money(option["price"]),
-                option["days"]["min"],
-                option["days"]["max"],
-            )
-            for option in response.json()["options"]
-        ]
+        return self._read(replies.Quote, response).shipping_options()
 
     async def ship(self, key: str, order: Order) -> ShipmentRecord:
-        assert order.shipping is not None
-        address = order.address
+        if order.shipping is None:
+            raise ValueError(f"order {order.id} is shipped before its shipping was quoted")
+        # Shipping's address has no region: orders keeps it, shipping is not sent it.
+        address = {**address_json(order.address), "region": None}
         body = {
             "reference": order.reference,
             "option": order.shipping.option,
-            "address": _present(
-                {
-                    "name": address.name,
-                    "line1": address.line1,
-                    "line2": address.line2,
-                    "city": address.city,
-                    "postal_code": address.postal_code,
-                    "country": address.country,
-                }
-            ),
+            "address": _present(address),
             "items": _items([CartLine(line.product_id, line.quantity) for line in order.lines]),
         }
         response = await self._call("POST", "/v1/shipments", json=body, idempotency_key=key)
         if response.status == 201:
-            return _shipment(response.json())
-        if response.status == 422 and _kind(_body(response)) != "idempotency-key-reused":
-            raise Rejected(_undeliverable(_body(response)))
+            return self._read(replies.Shipment, response).record()
+        problem = replies.problem_of(response)
+        if response.status == 422 and replies.kind(problem) != "idempotency-key-reused":
+            raise Rejected(replies.undeliverable(problem))
         raise self._unexpected(response)
 
     async def shipments(self, reference: str) -> list[ShipmentRecord]:
         response = await self._call("GET", "/v1/shipments", params={"reference": reference})
         if not response.ok:
             raise self._unexpected(response)
-        return [_shipment(item) for item in response.json()["items"]]
+        return [item.record() for item in self._read(replies.Shipments, response).items]
 
     async def cancel(self, shipment_id: str) -> None:
         response = await self._call(
@@ -250,62 +266,9 @@ def _not_supported(currency: str) -> Failure:
     )
 
 
-def _money(data: dict[str, Any]) -> Money:
-    return Money(int(data["amount"]), str(data["currency"]))
-
-
 def _items(lines: Sequence[CartLine]) -> list[dict[str, Any]]:
     return [{"product_id": line.product_id, "quantity": line.quantity} for line in lines]
 
 
 def _present(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
-
-
-def _shipment(data: dict[str, Any]) -> ShipmentRecord:
-    return ShipmentRecord(data["id"], data["tracking_id"], data["status"] == "cancelled")
-
-
-def _body(response: Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _kind(problem: dict[str, Any]) -> str:
-    return str(problem.get("type", "")).rsplit("/", 1)[-1]
-
-
-def _first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, str]:
-    errors = problem.get("errors") or []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    field = first.get("field") or str(first.get("location", "")).removeprefix("body.")
-    message = first.get("message") or problem.get("detail") or "This is not valid."
-    return field or default_field, str(message)
-
-
-def _declined(problem: dict[str, Any]) -> Failure:
-    reason = problem.get("detail") or "Your card was declined."
-    return Failure(_kind(problem) or "card-declined", str(reason), 402, "card")
-
-
-def _undeliverable(problem: dict[str, Any]) -> Failure:
-    """Shipping's 422 in the checkout form's terms: `destination.country` is the address's."""
-    field, message = _first_error(problem, default_field="address")
-    field = str(problem.get("field") or field)
-    field = "address." + field.split(".", 1)[1] if "." in field else field
-    if field.startswith("address.") and field.count(".") > 1:
-        field = "address." + field.rsplit(".", 1)[1]
-    detail = problem.get("detail") or message
-    return Failure(_kind(problem) or "destination-not-served", str(detail), 422, field)
-
-
-def _charge_record(charge: dict[str, Any]) -> ChargeRecord:
-    succeeded = charge["status"] == "succeeded"
-    failure = None
-    if not succeeded and charge.get("failure"):
-        code = str(charge["failure"]["code"]).replace("_", "-")
-        failure = Failure(code, str(charge["failure"]["message"]), 402, "card")
-    return ChargeRecord(charge["id"], succeeded, int(charge["net"]["amount"]), failure)

@@ -24,12 +24,6 @@ class Step(StrEnum):
 
 
 ENDED = frozenset({Step.CONFIRMED, Step.CANCELLED})
-# Crash points of the test hook: each step, plus the cart lines' removal after confirmation,
-# plus the moments a callee has acted but its answer is not yet saved (the answer is lost).
-CART_CLEARED = "cart_cleared"
-CHARGED = "charged"  # payments took the money; the step is still charging
-SHIPPED = "shipped"  # shipping made the shipment; the step is still shipping
-CRASH_POINTS = frozenset({*(step.value for step in Step), CART_CLEARED, CHARGED, SHIPPED})
 
 
 @dataclass(frozen=True, slots=True)

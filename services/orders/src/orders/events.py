@@ -17,14 +17,16 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+import orjson
 from chassis import envelopes
 from chassis.envelopes import EnvelopeV1, Payload
 from chassis.envelopes import OutboxEvent as OutboxEvent  # what the saga and store write
 from pydantic import AwareDatetime, Field
 
-from orders.domain import Address, Money, Order
+from orders.domain import Money, Order
+from orders.shapes import as_model, line_as
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:orders"
@@ -103,77 +105,62 @@ ENVELOPES: dict[tuple[str, int], type[EnvelopeV1]] = {
 }
 
 
-def _money(money: Money) -> dict[str, Any]:
-    return {"amount": money.amount, "currency": money.currency}
+def _money(money: Money) -> MoneyV1:
+    return as_model(MoneyV1, money)
 
 
 def _status_url(order: Order) -> str | None:
     return f"/orders/status/{order.status_token}" if order.status_token else None
 
 
-def _placed(order: Order) -> str:
-    return (order.placed_at or datetime.now(UTC)).isoformat()
+def _placed(order: Order) -> datetime:
+    return order.placed_at or datetime.now(UTC)
+
+
+def _event(kind: str, payload: Payload) -> OutboxEvent:
+    """The payload as the outbox's JSON: orjson writes the time as `isoformat()` does
+    (`+00:00`, where pydantic's JSON would write `Z`), as every event so far has it."""
+    return OutboxEvent(kind, 1, orjson.loads(orjson.dumps(payload.model_dump())))
 
 
 def confirmed(order: Order) -> OutboxEvent:
-    assert order.shipping is not None and order.tracking_id is not None
-    return OutboxEvent(
-        "OrderConfirmed",
-        1,
-        {
-            "order_id": order.id,
-            "email": order.email,
-            "lines": [
-                {
-                    "product_id": line.product_id,
-                    "name": line.name,
-                    "quantity": line.quantity,
-                    "unit_price": _money(line.unit_price),
-                    "line_total": _money(line.total),
-                }
-                for line in order.lines
-            ],
-            "subtotal": _money(order.subtotal),
-            "shipping": _money(order.shipping.price),
-            "shipping_option": order.shipping.option,
-            "total": _money(order.total),
-            "currency": order.currency,
-            "tracking_id": order.tracking_id,
-            "status_url": _status_url(order),
-            "placed_at": _placed(order),
-            "address": _address(order.address),
-        },
+    """OrderConfirmed: ValueError if the order was not shipped."""
+    shipping, tracking_id = order.shipping, order.tracking_id
+    if shipping is None or tracking_id is None:
+        raise ValueError(f"order {order.id} is confirmed without a shipment")
+    payload = OrderConfirmedV1(
+        order_id=uuid.UUID(order.id),
+        email=order.email,
+        lines=[line_as(LineV1, line) for line in order.lines],
+        subtotal=_money(order.subtotal),
+        shipping=_money(shipping.price),
+        shipping_option=shipping.option,
+        total=_money(order.total),
+        currency=order.currency,
+        tracking_id=tracking_id,
+        status_url=_status_url(order),
+        placed_at=_placed(order),
+        address=as_model(AddressV1, order.address),
     )
-
-
-def _address(address: Address) -> dict[str, Any]:
-    return {
-        "name": address.name,
-        "line1": address.line1,
-        "line2": address.line2,
-        "city": address.city,
-        "region": address.region,
-        "postal_code": address.postal_code,
-        "country": address.country,
-    }
+    return _event("OrderConfirmed", payload)
 
 
 def cancelled(order: Order) -> OutboxEvent:
-    assert order.failure is not None
-    return OutboxEvent(
-        "OrderCancelled",
-        1,
-        {
-            "order_id": order.id,
-            "email": order.email,
-            "code": order.failure.code,
-            "reason": order.failure.reason,
-            "field": order.failure.field,
-            "currency": order.currency,
-            "status_url": _status_url(order),
-            "placed_at": _placed(order),
-        },
+    """OrderCancelled: ValueError if the order has no failure (no reason to give)."""
+    failure = order.failure
+    if failure is None:
+        raise ValueError(f"order {order.id} is cancelled without a reason")
+    payload = OrderCancelledV1(
+        order_id=uuid.UUID(order.id),
+        email=order.email,
+        code=failure.code,
+        reason=failure.reason,
+        field=failure.field,
+        currency=order.currency,
+        status_url=_status_url(order),
+        placed_at=_placed(order),
     )
+    return _event("OrderCancelled", payload)
 
 
 def schema(kind: str, version: int) -> bytes:

@@ -34,12 +34,12 @@ from chassis.job_runs import record_run
 from chassis.outbox_job import add_outbox_job, outbox_job
 
 from orders import outbox as outbox_rows
-from orders.app import upstream
 from orders.domain import Order, Step
 from orders.lease import heartbeat
 from orders.saga import Saga
 from orders.settings import JobSettings
 from orders.store import Store
+from orders.upstream import upstream
 
 _log = get_logger("orders.jobs")
 

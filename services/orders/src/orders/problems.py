@@ -1,19 +1,14 @@
-"""orders' errors as RFC 9457 problem+json, and the answers of a checkout."""
+"""orders' errors as RFC 9457 problem+json: every problem type it answers, and their
+documentation for the routes (the success answers are in `answers.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from chassis import documented
-from chassis.errors import PROBLEM_MEDIA_TYPE, TYPE_BASE
-from fastapi.responses import Response
+from chassis import Problem, documented
+from chassis.errors import TYPE_BASE
 
-from orders.checkout import Placed
-from orders.domain import Step
-from orders.schemas import checkout_view
-
-REPLAYED_HEADER = "Idempotent-Replayed"
+from orders.domain import Failure
 
 _TITLES = {
     402: "Payment failed",
@@ -23,36 +18,45 @@ _TITLES = {
 }
 
 
-def checkout_answer(placed: Placed) -> Response:
-    """The checkout's answer, the same bytes for every request with its key: 201 confirmed;
-    a problem (402, 409, 422, 503) carrying the cancelled order and its reason; or 202 while
-    the saga has not ended (ask again with the same key, or GET the order)."""
-    order = placed.order
-    view = checkout_view(order, placed.token).model_dump(mode="json")
-    headers = {REPLAYED_HEADER: "true"} if placed.replayed else {}
-    headers["Location"] = f"/v1/orders/{order.id}"
-    if order.step is Step.CONFIRMED:
-        return _json(view, 201, headers)
-    if order.step is not Step.CANCELLED or order.failure is None:
-        return _json(view, 202, headers)
-    failure = order.failure
-    # Built here rather than by chassis.Problem: no request id, so repeats are identical.
-    problem = {
+class OrderNotFound(Problem):
+    def __init__(self) -> None:
+        # The same answer for a missing order and someone else's: ids reveal nothing.
+        super().__init__(404, "order-not-found", "No such order.")
+
+
+class KeyReused(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used for another checkout; use a new key per checkout.",
+        )
+
+
+class PaymentsUnavailable(Problem):
+    def __init__(self) -> None:
+        super().__init__(503, "payments-unavailable", "The payment limits cannot be read just now.")
+
+
+def refused(failure: Failure) -> Problem:
+    """A callee's refusal outside a checkout (a limit asked in a currency payments does not
+    know): its slug and sentence, as a 422."""
+    return Problem(422, failure.code, failure.reason)
+
+
+def cancelled(order_id: str, failure: Failure, view: dict[str, Any]) -> dict[str, Any]:
+    """A cancelled checkout's problem body, carrying the order as shown (`view`).
+
+    Built here rather than by chassis.Problem: no request id, so repeats are identical."""
+    return {
         "type": TYPE_BASE + failure.code,
         "title": _TITLES.get(failure.status, "Order cancelled"),
         "status": failure.status,
         "detail": failure.reason,
         "field": failure.field,
-        "order_id": order.id,
+        "order_id": order_id,
         "order": view,
     }
-    return _json(problem, failure.status, headers, PROBLEM_MEDIA_TYPE)
-
-
-def _json(
-    body: dict[str, Any], status: int, headers: dict[str, str], media: str = "application/json"
-) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=media)
 
 
 Responses = dict[int | str, dict[str, Any]]

@@ -1,42 +1,23 @@
-"""Orders as database rows and back: the JSON columns' shapes in one place."""
+"""Orders as database rows and back: the JSON columns hold the domain's dataclasses field
+for field (through pydantic's adapters of them), shipping's `days` excepted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orders.domain import Address, Failure, Line, Money, Order, Owner, Shipping, Step
+from pydantic import TypeAdapter
 
+from orders.domain import Failure, Line, Order, Owner, Shipping, Step
+from orders.shapes import address_of, money_json, money_of
 
-def _money(money: Money) -> dict[str, Any]:
-    return {"amount": money.amount, "currency": money.currency}
-
-
-def _money_of(data: dict[str, Any]) -> Money:
-    return Money(int(data["amount"]), str(data["currency"]))
-
-
-def address_json(address: Address) -> dict[str, Any]:
-    return {
-        "name": address.name,
-        "line1": address.line1,
-        "line2": address.line2,
-        "city": address.city,
-        "region": address.region,
-        "postal_code": address.postal_code,
-        "country": address.country,
-    }
+_LINES: TypeAdapter[tuple[Line, ...]] = TypeAdapter(tuple[Line, ...])
+_FAILURE: TypeAdapter[Failure] = TypeAdapter(Failure)
 
 
 def lines_json(lines: tuple[Line, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "product_id": line.product_id,
-            "name": line.name,
-            "quantity": line.quantity,
-            "unit_price": _money(line.unit_price),
-        }
-        for line in lines
-    ]
+    """`{product_id, name, quantity, unit_price}` per line (its total is derived)."""
+    dumped: list[dict[str, Any]] = _LINES.dump_python(lines, mode="json")
+    return dumped
 
 
 def shipping_json(shipping: Shipping | None) -> dict[str, Any] | None:
@@ -45,62 +26,38 @@ def shipping_json(shipping: Shipping | None) -> dict[str, Any] | None:
     return {
         "option": shipping.option,
         "name": shipping.name,
-        "price": _money(shipping.price),
+        "price": money_json(shipping.price),
         "days": {"min": shipping.days_min, "max": shipping.days_max},
     }
 
 
+def _shipping_of(data: dict[str, Any]) -> Shipping:
+    days = data["days"]
+    return Shipping(data["option"], data["name"], money_of(data["price"]), days["min"], days["max"])
+
+
 def failure_json(failure: Failure | None) -> dict[str, Any] | None:
-    if failure is None:
-        return None
-    return {
-        "code": failure.code,
-        "reason": failure.reason,
-        "status": failure.status,
-        "field": failure.field,
-        "retryable": failure.retryable,
-        "at": failure.at.value,
-    }
+    """`{code, reason, status, field, retryable, at}`."""
+    return None if failure is None else _FAILURE.dump_python(failure, mode="json")
 
 
 def order_of(row: Any) -> Order:
     """An Order from a row of `orders` (any query selecting its columns)."""
-    shipping, failure = row.shipping, row.failure
     return Order(
         id=str(row.id),
         owner=Owner(row.owner_kind, row.owner_id),
         email=row.email,
         currency=row.currency,
         shipping_option=row.shipping_option,
-        address=Address(**row.address),
+        address=address_of(row.address),
         step=Step(row.step),
         cart_id=str(row.cart_id) if row.cart_id else None,
-        lines=tuple(
-            Line(item["product_id"], item["name"], item["quantity"], _money_of(item["unit_price"]))
-            for item in row.lines
-        ),
-        shipping=Shipping(
-            shipping["option"],
-            shipping["name"],
-            _money_of(shipping["price"]),
-            shipping["days"]["min"],
-            shipping["days"]["max"],
-        )
-        if shipping
-        else None,
+        lines=_LINES.validate_python(row.lines),
+        shipping=_shipping_of(row.shipping) if row.shipping else None,
         charge_id=row.charge_id,
         shipment_id=row.shipment_id,
         tracking_id=row.tracking_id,
-        failure=Failure(
-            failure["code"],
-            failure["reason"],
-            failure["status"],
-            failure["field"],
-            failure["retryable"],
-            Step(failure["at"]),
-        )
-        if failure
-        else None,
+        failure=_FAILURE.validate_python(row.failure) if row.failure else None,
         cart_cleared=row.cart_cleared,
         placed_at=row.placed_at,
         settle_until=row.settle_until,

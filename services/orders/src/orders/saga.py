@@ -43,9 +43,6 @@ from chassis import get_logger
 
 from orders import events, pricing
 from orders.domain import (
-    CART_CLEARED,
-    CHARGED,
-    SHIPPED,
     Failure,
     Order,
     Step,
@@ -67,15 +64,10 @@ from orders.ports import (
 
 _log = get_logger("orders.saga")
 
-Crash = Callable[[str], None]
 Clock = Callable[[], float]
 _Work = Coroutine[Any, Any, Order]
 BACKOFF = (0.1, 0.3, 0.8, 1.5)  # seconds between tries of a step that found a callee down
 SETTLE_SECONDS = 120.0  # payments' longest charge (processor timeout, request budget) + margin
-
-
-def no_crash(_: str) -> None:
-    """The test hook's default: no effect."""
 
 
 class Saga:
@@ -85,14 +77,12 @@ class Saga:
         upstream: Upstream,
         *,
         holder: str,
-        crash: Crash = no_crash,
         clock: Clock = time.time,
         settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.up = upstream
         self.holder = holder  # this driver's lease id
-        self.crash = crash
         self.clock = clock
         self.settle_seconds = settle_seconds
         self.late_refunds = 0  # late charges this driver refunded on cancelled orders
@@ -114,8 +104,9 @@ class Saga:
         tries = 0
         while not order.finished:
             try:
-                if order.settling:  # one look at payments per drive, until the window ends
-                    order = await self._settle(order)
+                if order.settling and order.settle_until is not None:
+                    # one look at payments per drive, until the window ends
+                    order = await self._settle(order, order.settle_until)
                     return order if order.finished else await self._stored(order)
                 order = await self._step(order, card, proof)
                 tries = 0
@@ -148,8 +139,7 @@ class Saga:
         match order.step:
             case Step.PRICING | Step.QUOTING if card is None or proof is None:
                 return await self._fail(order, interrupted(order.step))
-            case Step.PRICING:
-                assert proof is not None
+            case Step.PRICING if proof is not None:
                 return await self._guarded(order, self._price(order, proof))
             case Step.QUOTING:
                 return await self._guarded(order, self._quote(order))
@@ -161,7 +151,7 @@ class Saga:
                 return await self._clear_cart(order)
             case Step.COMPENSATING:
                 return await self._compensate(order)
-            case Step.CANCELLED:
+            case _:  # cancelled (or pricing without a proof, refused above)
                 return order
 
     async def _guarded(self, order: Order, work: _Work) -> Order:
@@ -197,12 +187,10 @@ class Saga:
                 raise Rejected(failed or payment_unconfirmed())
             return await self._save(replace(order, step=Step.SHIPPING, charge_id=taken.id))
         charge = await self.up.payments.charge(f"order-{order.id}-charge", order, card)
-        self.crash(CHARGED)
         return await self._save(replace(order, step=Step.SHIPPING, charge_id=charge.id))
 
     async def _ship(self, order: Order) -> Order:
         shipment = await self.up.shipping.ship(f"order-{order.id}-shipment", order)
-        self.crash(SHIPPED)
         confirmed = replace(
             order,
             step=Step.CONFIRMED,
@@ -216,7 +204,7 @@ class Saga:
     async def _clear_cart(self, order: Order) -> Order:
         if order.cart_id is not None:
             await self.up.carts.remove_ordered(order.cart_id, order.id, order.lines)
-        return await self._save(replace(order, cart_cleared=True), point=CART_CLEARED)
+        return await self._save(replace(order, cart_cleared=True))
 
     async def _fail(self, order: Order, failure: Failure) -> Order:
         _log.info("order failing", order_id=order.id, step=order.step, code=failure.code)
@@ -251,12 +239,11 @@ class Saga:
             raise LeaseLost(order.id)
         return replace(order, status_token=token)
 
-    async def _settle(self, order: Order) -> Order:
+    async def _settle(self, order: Order, until: datetime) -> Order:
         """A cancelled order's look for a late charge: refunded; settled once the window
         (`settle_until`) has passed."""
-        assert order.settle_until is not None
         # The time is read before the look: a charge landing after it is seen next time.
-        ended = self.clock() >= order.settle_until.timestamp()
+        ended = self.clock() >= until.timestamp()
         late = await self._refund(order, await self.up.payments.charges(order.reference))
         if late:
             _log.warning("late charge refunded", order_id=order.id, count=late)
@@ -264,7 +251,7 @@ class Saga:
         if not ended:
             return order
         _log.info("order settled", order_id=order.id)
-        return await self._save(replace(order, settle_until=None), point="settled")
+        return await self._save(replace(order, settle_until=None))
 
     async def _refund(self, order: Order, charges: list[ChargeRecord]) -> int:
         """Refund every charge of the order still taken; how many there were."""
@@ -274,9 +261,6 @@ class Saga:
             await self.up.payments.refund(key, charge.id, "order cancelled")
         return len(taken)
 
-    async def _save(
-        self, order: Order, event: events.OutboxEvent | None = None, point: str | None = None
-    ) -> Order:
+    async def _save(self, order: Order, event: events.OutboxEvent | None = None) -> Order:
         await self.store.save(order, self.holder, event)
-        self.crash(point or order.step.value)
         return order

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-from orders.domain import Address, Order, Step, over_limit_reason
+from orders.domain import Address, Money, Order, Step, over_limit_reason
 from orders.ports import Card, ChargeLimit
+from orders.shapes import address_of, as_model, line_as
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # printed on labels and e-mails: no control characters
 Text = Annotated[
@@ -40,15 +41,13 @@ class AddressIn(_Body):
     ]
 
     def address(self) -> Address:
-        return Address(
-            name=self.name,
-            line1=self.line1,
-            line2=self.line2.strip() or None,
-            city=self.city,
-            region=self.region or None,
-            postal_code=self.postal_code or None,
-            country=self.country,
-        )
+        """Blank optional parts are absent (null), as orders keeps and shows them."""
+        blank_as_none = {
+            "line2": self.line2.strip() or None,
+            "region": self.region or None,
+            "postal_code": self.postal_code or None,
+        }
+        return address_of({**self.model_dump(), **blank_as_none})
 
 
 class CardIn(_Body):
@@ -189,8 +188,8 @@ class OrderList(BaseModel):
     items: list[OrderView] = Field(description="newest first")
 
 
-def _money(money: Any) -> MoneyView:
-    return MoneyView(amount=money.amount, currency=money.currency)
+def _money(money: Money) -> MoneyView:
+    return as_model(MoneyView, money)
 
 
 def status_of(order: Order) -> Status:
@@ -204,22 +203,14 @@ def status_of(order: Order) -> Status:
 def order_view(order: Order) -> OrderView:
     shipping = order.shipping
     failure = order.failure if order.step is Step.CANCELLED else None
-    assert order.placed_at is not None
+    if order.placed_at is None:  # set by the database: a draft is never shown
+        raise ValueError(f"order {order.id} is a draft, not read from the database")
     return OrderView(
         id=order.id,
         status=status_of(order),
         currency=order.currency,
-        address=address_view(order.address),
-        lines=[
-            LineView(
-                product_id=line.product_id,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=_money(line.unit_price),
-                line_total=_money(line.total),
-            )
-            for line in order.lines
-        ],
+        address=as_model(AddressView, order.address),
+        lines=[line_as(LineView, line) for line in order.lines],
         subtotal=_money(order.subtotal) if order.lines else None,
         shipping=ShippingView(
             option=shipping.option,
@@ -234,18 +225,6 @@ def order_view(order: Order) -> OrderView:
         cancel_reason=failure.reason if failure else None,
         cancel_field=failure.field if failure else None,
         placed_at=order.placed_at,
-    )
-
-
-def address_view(address: Address) -> AddressView:
-    return AddressView(
-        name=address.name,
-        line1=address.line1,
-        line2=address.line2,
-        city=address.city,
-        region=address.region,
-        postal_code=address.postal_code,
-        country=address.country,
     )
 
 

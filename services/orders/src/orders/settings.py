@@ -9,7 +9,7 @@ from __future__ import annotations
 from chassis import DatabaseSettings, ServiceSettings
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
-from orders.domain import CRASH_POINTS
+from orders.crash import POINTS as CRASH_POINTS
 
 
 class OrdersSettings(ServiceSettings, DatabaseSettings):

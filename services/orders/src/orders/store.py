@@ -4,6 +4,9 @@ The lease makes one driver at a time: a live checkout or the recovery takes it w
 conditional UPDATE (free, expired, or already its own), and every save is fenced by it (a
 driver whose lease was taken over saves nothing, `LeaseLost`). A save that ends the saga
 writes its event to the outbox in the same transaction.
+
+Long (~360 lines) on purpose: every statement on the `orders` table is here, so the lease's
+conditions (who may take, renew, save) are read and changed side by side.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chassis import Database
+from chassis import Database, get_logger
 from chassis.tracing import current_traceparent
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -21,6 +24,9 @@ from orders import keys, rows
 from orders.domain import Order, Owner, Step
 from orders.events import OutboxEvent
 from orders.ports import LeaseLost
+from orders.shapes import address_json
+
+_log = get_logger("orders.store")
 
 COLUMNS = (
     "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
@@ -33,6 +39,15 @@ UNFINISHED = (
     "(step <> 'cancelled' OR settle_until IS NOT NULL)"
     " AND NOT (step = 'confirmed' AND cart_cleared)"
 )
+
+
+class OrderMissing(RuntimeError):
+    """An order this process created or holds is not in the database: orders are never
+    deleted, so the database is not the one the order was written to (or was restored)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} is missing from the database")
+        self.order_id = order_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +128,7 @@ class Store:
                     "email": order.email,
                     "currency": order.currency,
                     "option": order.shipping_option,
-                    "address": rows.address_json(order.address),
+                    "address": address_json(order.address),
                     "step": Step.PRICING.value,
                     "token_hash": new.token_hash,
                     "sealed": new.sealed_token,
@@ -122,6 +137,7 @@ class Store:
                 },
             )
             if created is not None:
+                _log.info("order placed", order_id=order.id)
                 return Claim(
                     await _order(connection, order.id), new.fingerprint, new.sealed_token, True
                 )
@@ -267,6 +283,11 @@ class Store:
         async with self.database.engine.connect() as connection:
             return await _find(connection, "id = :id", {"id": order_id})
 
+    async def existing(self, order_id: str) -> Order:
+        """An order known to exist (this driver created it or holds it); OrderMissing if not."""
+        async with self.database.engine.connect() as connection:
+            return await _order(connection, order_id)
+
     async def inspect(self, order_id: str) -> Inspection | None:
         async with self.database.engine.connect() as connection:
             row = (
@@ -337,5 +358,6 @@ async def _find(connection: AsyncConnection, where: str, params: dict[str, objec
 
 async def _order(connection: AsyncConnection, order_id: str) -> Order:
     found = await _find(connection, "id = :id", {"id": order_id})
-    assert found is not None
+    if found is None:
+        raise OrderMissing(order_id)
     return found

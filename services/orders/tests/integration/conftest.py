@@ -77,6 +77,8 @@ class StandIns:
     payments_down: int = 0  # answer 503 to this many charge calls
     limits: dict[str, int] = field(default_factory=dict)  # most one charge; else 99,999,999
     seen_bodies: list[bytes] = field(default_factory=list)
+    # (method, path) -> (status, body) answered instead of the callee's own: a changed answer
+    changed: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     # Set: a new charge waits for `charge_gate` (after setting `charge_arrived`) before
     # payments records it: a charge in flight while the test does something else.
     charge_gate: asyncio.Event | None = None
@@ -90,6 +92,7 @@ class StandIns:
         self.payments_down = 0
         self.limits.clear()
         self.seen_bodies.clear()
+        self.changed.clear()
         self.charge_gate = None
         self.charge_arrived = asyncio.Event()
 
@@ -133,6 +136,9 @@ class StandIns:
         if not request.headers.get("x-service-token"):
             self.unauthenticated += 1
             return _problem(401, "caller-unauthenticated")
+        if (request.method, request.path) in self.changed:
+            status, body = self.changed[(request.method, request.path)]
+            return web.json_response(body, status=status)
         response: web.StreamResponse = await handler(request)
         return response
 

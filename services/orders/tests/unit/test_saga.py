@@ -4,15 +4,16 @@ and the recovery's choice between forward and compensate."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import pytest
+from orders.crash import crashing_upstream, point_of
 from orders.domain import Order, Step
-from orders.events import ENVELOPES
+from orders.events import ENVELOPES, OutboxEvent
 from orders.ports import ChargeRecord, ShipmentRecord
 from orders.saga import Saga
 
-from .fakes import DECLINED_CARD, GOOD_CARD, PROOF, World, new_order
+from .fakes import DECLINED_CARD, GOOD_CARD, PROOF, FakeStore, World, new_order
 
 
 def soon() -> float:
@@ -24,13 +25,19 @@ def gone() -> float:
     return time.time() - 1
 
 
-def saga(world: World, crashes: list[str] | None = None, holder: str = "me") -> Saga:
-    return Saga(
-        world.store,
-        world.upstream(),
-        holder=holder,
-        crash=(crashes.append if crashes is not None else lambda _: None),
-    )
+def saga(world: World, holder: str = "me") -> Saga:
+    return Saga(world.store, world.upstream(), holder=holder)
+
+
+@dataclass
+class PointsStore(FakeStore):
+    """Records the crash point each save is, where `crash.CrashingStore` would crash."""
+
+    points: list[str] = field(default_factory=list)
+
+    async def save(self, order: Order, holder: str, event: OutboxEvent | None = None) -> None:
+        await super().save(order, holder, event)
+        self.points.append(point_of(order, event))
 
 
 async def checkout(world: World, order: Order | None = None, **options: object) -> Order:
@@ -49,10 +56,11 @@ def assert_events_valid(world: World) -> None:
 
 
 async def test_the_happy_path_persists_each_step_before_its_call() -> None:
-    world, crashes = World(), []
-    order = await saga(world, crashes).run(
-        new_order(), deadline=soon(), card=GOOD_CARD, proof=PROOF
-    )
+    crashes: list[str] = []
+    world = World(store=PointsStore(points=crashes))
+    # The crash hook's seam on the fakes: the store and the callees, as `crash.py` wraps them.
+    hooked = Saga(world.store, crashing_upstream(world.upstream(), crashes.append), holder="me")
+    order = await hooked.run(new_order(), deadline=soon(), card=GOOD_CARD, proof=PROOF)
     assert order.step is Step.CONFIRMED and order.cart_cleared
     # "charged" and "shipped": the callee acted, its answer not yet saved (a lost answer).
     assert crashes == [

@@ -4,6 +4,7 @@ import enum
 import os
 import re
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,8 +29,31 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"mosaic {version('mosaic')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Show the version of the mosaic command line and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Run, inspect and operate Mosaic, the microservices shop, on this machine."""
+
+
 app.add_typer(admin_app, name="admin")
 images_app = typer.Typer(
     help="Container images of the services: one per service, from deploy/images/Containerfile.",
@@ -135,7 +159,7 @@ def up(
     and a token signing key per service (pki/; certificates are renewed near expiry).
     Every start runs each service's release phase (migrations), then every process of its
     Procfile, restarts crashed ones, and streams all output here. Once all are ready it
-    runs each service's scheduled jobs ([tool.mosaic.jobs]). Every line is also kept under
+    runs each service's scheduled jobs (\\[tool.mosaic.jobs]). Every line is also kept under
     $MOSAIC_HOME/logs (rotated, bounded) for `mosaic logs`. Services that send mail get
     a local SMTP sink; read the mail on the dev mailbox page. Every process sends its
     spans (OpenTelemetry) to the runner, which keeps the recent traces for the dashboard
@@ -540,7 +564,7 @@ def main() -> None:
     try:
         app()
     except MosaicError as error:
-        _err.print(f"mosaic: {error.message}", style="bold red")
+        _err.print(f"mosaic: {error.message}", style="bold red", markup=False)
         if error.output:
             _err.print(error.output.rstrip(), markup=False)
         if error.hint:

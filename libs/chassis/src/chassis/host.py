@@ -16,6 +16,9 @@ finish their requests, calls still in flight between the apps finish, the loops 
 work in hand (all within the grace period); then resources close and the process exits 0.
 A second signal exits at once. A failing app or loop stops the whole process (exit 1), so
 the runner restarts it as it would restart one service's process.
+
+Long because loading a spec's units, building them and running them to a clean shutdown are
+one lifecycle over the same `Unit`s.
 """
 
 from __future__ import annotations

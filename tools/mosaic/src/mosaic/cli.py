@@ -1,4 +1,8 @@
-"""The `mosaic` command line: run the whole shop locally and look at it."""
+"""The `mosaic` command line: run the whole shop locally and look at it.
+
+Long because it is the command line's table of contents: each command's options and help,
+one small function each; the work is imported from sibling modules when a command runs.
+"""
 
 import enum
 import os

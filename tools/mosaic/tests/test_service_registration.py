@@ -4,7 +4,9 @@ missing from (docs/architecture.md, "Service anatomy": adding a service).
 Services are discovered as the runner discovers them: every services/*/pyproject.toml. The
 lists are the ones kept by hand (the root pyproject.toml's, README's table, the services
 graph) and the ones `mosaic deploy render` writes from [tool.mosaic] (compose, Kubernetes,
-Cloud Run): a service missing there means the files were not rendered again. Images, the
+Cloud Run): a service missing there means the files were not rendered again. The caller
+policy (`mosaic admin policy`: the routes' allowlists against each service's `calls`) must
+agree both ways. Images, the
 runner's Prometheus targets and the dashboard come from the same discovery at run time, so
 they hold no list to forget.
 """
@@ -150,6 +152,18 @@ def test_every_service_is_registered_in_every_list() -> None:
     assert not gaps, _explain(gaps)
 
 
+def test_every_call_is_allowed_and_every_allowlist_is_called() -> None:
+    """The policy `mosaic admin policy` shows: each `calls` entry has a route of the callee
+    that allows the caller, and each allowlisted service lists the callee in its `calls`."""
+    from mosaic.admin.policy import collect_policy
+    from mosaic.services import discover_services
+
+    warnings = collect_policy(discover_services(ROOT / "services")).warnings
+    assert not warnings, "the caller policy and [tool.mosaic] calls disagree:\n" + "\n".join(
+        warnings
+    )
+
+
 @pytest.fixture
 def copy_with_a_toy_service(tmp_path: Path) -> Path:
     """The files the lists live in, copied, and a toy service added as the recipe's step 1."""
@@ -164,9 +178,11 @@ def copy_with_a_toy_service(tmp_path: Path) -> Path:
         shutil.copy(pyproject, target)
         if (pyproject.parent / "openapi.json").is_file():
             (target.parent / "openapi.json").write_text("{}")
-    toy = tmp_path / "services" / "toy"
+    toy = tmp_path / "services" / "newcomer"
     toy.mkdir()
-    (toy / "pyproject.toml").write_text('[project]\nname = "toy"\n\n[tool.mosaic]\nbacking = []\n')
+    (toy / "pyproject.toml").write_text(
+        '[project]\nname = "newcomer"\n\n[tool.mosaic]\nbacking = []\n'
+    )
     (toy / "openapi.json").write_text("{}")
     return tmp_path
 
@@ -177,12 +193,14 @@ def test_a_forgotten_service_is_named_with_every_list_it_is_missing_from(
     gaps = missing(copy_with_a_toy_service)
     # services/* covers every service folder: the workspace needs no entry of its own.
     assert set(gaps) == set(PLACES) - {"pyproject.toml [tool.uv.workspace] members"}
-    assert all(gap == ["toy"] for gap in gaps.values()), gaps
-    assert "import-linter contract 'Services never import each other': add toy" in _explain(gaps)
+    assert all(gap == ["newcomer"] for gap in gaps.values()), gaps
+    assert "import-linter contract 'Services never import each other': add newcomer" in _explain(
+        gaps
+    )
 
 
 def test_one_entry_removed_is_named(copy_with_a_toy_service: Path) -> None:
-    shutil.rmtree(copy_with_a_toy_service / "services" / "toy")
+    shutil.rmtree(copy_with_a_toy_service / "services" / "newcomer")
     pyproject = copy_with_a_toy_service / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('    "shipping",\n', "", 1))
     assert missing(copy_with_a_toy_service) == {

@@ -32,37 +32,36 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+class _Pem:
+    """A certificate and its private key, as the PEM files they are written to."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def key_pem(self) -> bytes:
+        return private_key_pem(self.key)
+
+
 @dataclass(frozen=True)
-class CA:
+class CA(_Pem):
     """A certificate authority: its self-signed certificate and its private key."""
 
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey
 
-    @property
-    def cert_pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def key_pem(self) -> bytes:
-        return private_key_pem(self.key)
-
 
 @dataclass(frozen=True)
-class Leaf:
+class Leaf(_Pem):
     """An identity's certificate (signed by a CA) and its private key."""
 
     name: str
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey
-
-    @property
-    def cert_pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def key_pem(self) -> bytes:
-        return private_key_pem(self.key)
 
     @property
     def serial(self) -> str:

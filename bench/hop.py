@@ -38,6 +38,7 @@ import psutil
 import uvloop
 from chassis import Credentials, Problem, Response, ServiceClient
 from hop_callees import CALLEE, CALLER, Callee, CalleeFailed, Pki, make_pki, running_callees
+from loadgen.stats import percentile
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -212,12 +213,12 @@ async def measure(
     finally:
         await client.close()  # the last client closes the shared session: no pooled leftovers
         progress.remove_task(task)
-    cuts = statistics.quantiles(latencies, n=100)
+    ordered = sorted(latencies)  # the percentile loadgen and mosaic bench report, too
     return Window(
         requests=total,
         seconds=seconds,
-        p50_ms=cuts[49] * 1000,
-        p99_ms=cuts[98] * 1000,
+        p50_ms=(percentile(ordered, 50) or 0.0) * 1000,
+        p99_ms=(percentile(ordered, 99) or 0.0) * 1000,
         server_us=server_cpu / total * 1e6,
         client_us=client_cpu / total * 1e6,
         others_share=max(others, 0.0) / (seconds * (os.cpu_count() or 1)),

@@ -70,3 +70,18 @@ def test_the_recorder_counts_measured_actions_and_names_their_errors() -> None:
     assert result["errors"] == [{"name": "home", "message": "GET / answered 503", "count": 2}]
     assert result["setup_errors"][0]["count"] == 1
     assert (recorder.finished, recorder.failed) == (4, 3)
+
+
+def test_loadgen_holds_the_one_percentile_definition() -> None:
+    """bench/ and `mosaic bench` import `percentile`; none computes its own (statistics'
+    quantiles default to the exclusive method, which reads higher at the tail)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("bench/*.py"), *root.glob("tools/*/src/**/*.py")]
+    own = [
+        str(path.relative_to(root))
+        for path in sources
+        if any(s in path.read_text() for s in ("quantiles(", "def percentile", "np.percentile"))
+    ]
+    assert not own, f"use loadgen.stats.percentile instead of a percentile of its own: {own}"

@@ -6,6 +6,9 @@ same failure counts as one error.
 
 A `Director` (the run) decides when each user acts and times the actions; the users know
 only how to shop.
+
+Long because every flow is a task of the one `Shopper` (Locust's shape: a user class and its
+tasks), sharing its session, CSRF token and cart.
 """
 
 import json

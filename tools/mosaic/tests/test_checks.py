@@ -18,6 +18,7 @@ def test_chromium_comes_right_before_pytest_with_or_without_static_checks() -> N
         "ruff lint",
         "ruff format",
         "mypy (strict)",
+        "deptry (declared dependencies)",
         "chromium for the browser tests",
         "prometheus for the rule and scrape tests",
         "pytest",

@@ -207,8 +207,8 @@ def resolve(words: list[str]) -> tuple[Command, list[str], Context]:
 
 def check_runnable(argv: list[str]) -> None:
     command, rest, context = resolve(argv)
-    if rest == ["--help"]:
-        return  # every command and group has --help; parsing it would print the help
+    if rest == ["--help"] or (context.parent is None and rest == ["--version"]):
+        return  # every command and group has --help, `mosaic` --version: both only print
     if is_group(command):
         raise cli_errors.UsageError(f"{context.command_path!r} is a group, not a command")
     assert context.parent is not None

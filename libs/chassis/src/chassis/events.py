@@ -20,6 +20,10 @@ stream subscriber either reads new entries (XREADGROUP) or claims idle ones (XAU
 one per call), never both; its claim-while-reading option needs Redis 8.4, which Valkey
 lacks; it stops for good when the group is gone (NOGROUP) instead of recreating it; and it
 wraps bodies in its own message format. The loop below is small and does all of that.
+
+Long because the envelope, the publisher, the consumer group, the dead letters and the
+retention all speak one wire format over one Redis client; apart, each would restate the
+stream layout.
 """
 
 from __future__ import annotations

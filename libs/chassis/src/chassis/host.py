@@ -18,8 +18,8 @@ work in hand (all within the grace period); then resources close and the process
 A second signal exits at once. A failing app or loop stops the whole process (exit 1), so
 the runner restarts it as it would restart one service's process.
 
-(Over 300 lines: building, serving and stopping apps and loops side by side are one
-sequence, read best in one place.)
+Long because loading a spec's units, building them and running them to a clean shutdown are
+one lifecycle over the same `Unit`s.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@
 Refusals: 401 when the caller is not proven (no or bad token, token not bound to the
 client certificate), 403 when it is proven but not on the route's list. Both are logged
 with the caller and the route.
+
+Long because a route's allowlist, its enforcement and the process identity it is checked
+against are read together by whoever audits who may call what.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def run_event_loop(main: Coroutine[Any, Any, bool]) -> bool:
     """Run a process's main coroutine on uvloop (plain asyncio if uvloop is missing)."""
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
+    except ImportError:  # pragma: no cover - uvloop is a dependency of the chassis
         return asyncio.run(main)
     return uvloop.run(main)
 

@@ -4,6 +4,9 @@ Two rules shape the code here. No answer may tell whether an address has an acco
 unknown address and a wrong password take the same path (the same limits, a hash verified
 either way) to the same error. And ending sessions is all-or-nothing per user: signing
 out or changing the password revokes every session of the user at once.
+
+Long because the two rules above hold across every identity flow; in one module a reader
+sees each flow take the same path.
 """
 
 from __future__ import annotations

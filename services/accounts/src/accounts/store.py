@@ -2,6 +2,10 @@
 
 The schema is owned by the Alembic migrations; these tables only name what the queries
 read and write. Times come from Postgres (`now()`), one clock for every replica.
+
+Long because users, verifications and sessions share transactions (a proven address opens a
+session; a new password revokes every session and opens one, all or nothing); saved
+addresses are apart, in address_book.py.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from chassis import Database, callers, dependency
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from cart import handlers
-from cart.catalog import CatalogProducts
+from cart.clients import CatalogProducts
 from cart.domain import CartNotFound
 from cart.owners import OwnerDep, UserOwnerDep, VisitorDep
 from cart.problems import CART_NOT_FOUND, CATALOG_DOWN, INVALID, OWNER, Responses

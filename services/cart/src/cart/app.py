@@ -6,7 +6,7 @@ from chassis import Credentials, Database, ServiceClient, create_app, load_setti
 from fastapi import FastAPI
 
 from cart import api
-from cart.catalog import CatalogProducts
+from cart.clients import CatalogProducts
 from cart.domain import CartError
 from cart.problems import on_cart_error
 from cart.settings import CartSettings

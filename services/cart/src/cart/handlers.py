@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cart.catalog import Product, Products, find_all
+from cart.clients import Product, Products, find_all
 from cart.domain import Cart, Owner, UnknownProduct
 from cart.store import Store
 

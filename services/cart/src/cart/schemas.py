@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cart.catalog import Product
+from cart.clients import Product
 from cart.domain import (
     MAX_LINES,
     MAX_PRODUCT_ID_LENGTH,

@@ -21,12 +21,11 @@ from catalog.domain import (
     CategoryList,
     PageRequest,
     Product,
-    ProductChanges,
-    ProductDraft,
     ProductPage,
     read_search,
 )
 from catalog.problems import INVALID, NOT_CACHED, PRODUCT_NOT_FOUND
+from catalog.schemas import ProductChanges, ProductDraft
 from catalog.settings import CatalogSettings
 from catalog.store import Store
 

@@ -15,10 +15,9 @@ from catalog.domain import (
     CategoryList,
     PageRequest,
     Product,
-    ProductChanges,
-    ProductDraft,
     SearchQuery,
 )
+from catalog.schemas import ProductChanges, ProductDraft
 from catalog.store import Store
 
 

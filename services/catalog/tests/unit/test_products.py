@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from catalog.domain import Money, Product, ProductChanges, ProductDraft, ReadOnlyField
+from catalog.domain import Money, Product, ReadOnlyField
+from catalog.schemas import ProductChanges, ProductDraft
 from pydantic import ValidationError
 
 DRAFT: dict[str, Any] = {

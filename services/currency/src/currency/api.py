@@ -1,4 +1,5 @@
-"""The currency service's HTTP API, /v1: routes only; the rules are in `domain`."""
+"""The currency service's HTTP API, /v1: routes only; the rules are in `domain`, the models in
+`schemas`."""
 
 from __future__ import annotations
 
@@ -9,19 +10,17 @@ from chassis import callers
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from currency.domain import (
-    CODE_PATTERN,
-    MAX_AMOUNT,
+from currency.domain import CODE_PATTERN, MAX_AMOUNT, ReferenceRates
+from currency.problems import INVALID
+from currency.schemas import (
     ConversionBatch,
     ConversionRequest,
     ConversionResult,
     CurrencyList,
     Money,
-    ReferenceRates,
     convert_money,
     currency_list,
 )
-from currency.problems import INVALID
 
 router = APIRouter(prefix="/v1")
 

@@ -1,4 +1,4 @@
-"""The recommendations service's HTTP API, /v1: routes only; the rules are in `ranking`."""
+"""The recommendations service's HTTP API, /v1: routes only; the rules are in `domain`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from recommendations import handlers
-from recommendations.catalog import CatalogClient
+from recommendations.clients import CatalogClient
+from recommendations.domain import DEFAULT_LIMIT, MAX_EXCLUDED, MAX_LIMIT
 from recommendations.problems import DOCUMENTED
-from recommendations.ranking import DEFAULT_LIMIT, MAX_EXCLUDED, MAX_LIMIT
 from recommendations.schemas import RecommendationList, recommendation_list
 
 router = APIRouter(prefix="/v1")

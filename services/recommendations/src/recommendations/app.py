@@ -6,7 +6,7 @@ from chassis import Credentials, ServiceClient, create_app, load_settings
 from fastapi import FastAPI
 
 from recommendations import api
-from recommendations.catalog import CatalogClient
+from recommendations.clients import CatalogClient
 from recommendations.handlers import RecommendationError
 from recommendations.problems import on_recommendation_error
 from recommendations.settings import RecommendationsSettings

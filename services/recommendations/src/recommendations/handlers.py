@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from recommendations import catalog
-from recommendations.catalog import Catalog
-from recommendations.ranking import MAX_EXCLUDED, Pick, recommend
+from recommendations import clients
+from recommendations.clients import Catalog
+from recommendations.domain import MAX_EXCLUDED, Pick, recommend
 
 
 class RecommendationError(Exception):
@@ -42,9 +42,9 @@ async def for_product_or_cart(
                 raise ProductNotFound(product_id)
             seeds = [seed]
         else:
-            seeds = await catalog.products(products, sorted(set(exclude)))
+            seeds = await clients.products(products, sorted(set(exclude)))
         categories = sorted({str(seed["category"]) for seed in seeds})
-        found = await catalog.candidates(products, categories, front=await front)
+        found = await clients.candidates(products, categories, front=await front)
     finally:
         # Not needed after all (a failure first): stopped, and its outcome collected.
         front.cancel()

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from recommendations.ranking import Pick
+from recommendations.domain import Pick
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shipping.domain import (
     CURRENCY,
@@ -135,12 +136,7 @@ class Store:
 
     async def shipment(self, shipment_id: str) -> Shipment:
         async with self.database.engine.connect() as connection:
-            row = (
-                await connection.execute(select(shipments).where(shipments.c.id == shipment_id))
-            ).one_or_none()
-        if row is None:
-            raise ShipmentNotFound
-        return _shipment(row)
+            return await _read(connection, shipment_id)
 
     async def by_reference(self, reference: str) -> list[Shipment]:
         async with self.database.engine.connect() as connection:
@@ -162,13 +158,16 @@ class Store:
                     .returning(*shipments.c)
                 )
             ).one_or_none()
-            if row is None:
-                row = (
-                    await connection.execute(select(shipments).where(shipments.c.id == shipment_id))
-                ).one_or_none()
-        if row is None:
-            raise ShipmentNotFound
-        return _shipment(row)
+            return _shipment(row) if row is not None else await _read(connection, shipment_id)
+
+
+async def _read(connection: AsyncConnection, shipment_id: str) -> Shipment:
+    row = (
+        await connection.execute(select(shipments).where(shipments.c.id == shipment_id))
+    ).one_or_none()
+    if row is None:
+        raise ShipmentNotFound
+    return _shipment(row)
 
 
 def _row(shipment: Shipment) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """`mosaic test`: the whole test suite, as CI and a newcomer run it.
 
-Static checks first (they take seconds and explain themselves), then the browser the browser
-tests need (installed on a fresh machine), then pytest over every package, then the container
-stage (a container engine installed where it can be: podman, as root with apt-get). Each
-check is a separate process from the workspace's own environment.
+Static checks first (ruff, mypy, deptry: seconds, and they explain themselves), then the
+browser the browser tests need (installed on a fresh machine), then pytest over every
+package, then the container stage (a container engine installed where it can be: podman,
+as root with apt-get). Each check is a separate process from the workspace's own environment.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from pathlib import Path
 from rich.console import Console
 
 from mosaic.chromium import ensure_chromium_here
+from mosaic.declared import check_declared
 from mosaic.engine import ensure_engine_here
 from mosaic.errors import MosaicError
+from mosaic.home import workspace_root
 from mosaic.prometheus_install import ensure_prometheus_here
 
 console = Console(stderr=True)
@@ -42,6 +44,11 @@ def _prometheus() -> None:
     console.print(f"  {found}", markup=False)
 
 
+def _declared() -> None:
+    check_declared(workspace_root())
+    console.print("  every package declares what it imports, and nothing else", markup=False)
+
+
 def _container_engine() -> None:
     """Never fails: without an engine the container stage's tests skip, saying why."""
     found = ensure_engine_here(say=lambda line: console.print(f"  {line}", markup=False))
@@ -56,6 +63,7 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
         ("ruff lint", [str(bin_dir / "ruff"), "check", "--no-cache", "."]),
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
+        ("deptry (declared dependencies)", _declared),
     ]
     tests: list[Step] = [
         ("chromium for the browser tests", _chromium),
@@ -97,6 +105,8 @@ def _run(step: list[str] | Callable[[], None], root: Path) -> int:
         step()
     except MosaicError as error:
         console.print(error.message, style="red", markup=False, soft_wrap=True)
+        if error.output:
+            console.print(error.output, markup=False, soft_wrap=True)
         if error.hint:
             console.print(f"  {error.hint}", markup=False, soft_wrap=True)
         return 1

@@ -18,6 +18,9 @@ What it runs, on one private network, each process type its own container:
 Everything a container gets from the host comes from $MOSAIC_STATE (made by `mosaic deploy
 compose up`): the admin passwords and URLs, the provisioned secrets, the PKI. Nothing
 secret is in this file or in any image.
+
+Long because one compose file has a function per kind of container (backing servers,
+provisioning, release phases, service processes), each small, and the dumper that writes it.
 """
 
 from __future__ import annotations

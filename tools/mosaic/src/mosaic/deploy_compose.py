@@ -5,6 +5,9 @@ the generated deploy/compose/compose.yaml, with podman-compose or `docker compos
 $MOSAIC_HOME/compose: admin passwords and URLs, the PKI, one folder per service for what
 provisioning writes), starts the project and waits until the shop answers. `down` removes
 every container and the network, and the volumes unless asked to keep the data.
+
+Long because up, down and status share one deployment's engine, state folder and port
+checks.
 """
 
 from __future__ import annotations

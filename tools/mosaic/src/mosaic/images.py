@@ -10,6 +10,9 @@ Nothing is downloaded inside a build. Each package is staged under build/images/
 Third-party wheels are fetched once (pip download, for the image's platform and Python) into
 build/images/cache/ and hard-linked per package. Separate folders make separate layers: a
 change in a service's code rebuilds its last layers only, never its dependencies.
+
+Long because staging (pins, wheels, platform markers) and building (base image, engine,
+labels) are one pipeline over the same `Package`, checked against the same uv.lock.
 """
 
 from __future__ import annotations

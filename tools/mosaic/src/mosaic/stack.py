@@ -1,5 +1,9 @@
 """Everything one `mosaic up` runs, started in phases and stopped in reverse:
-backing servers, provisioning, release phases, then every process of every service."""
+backing servers, provisioning, release phases, then every process of every service.
+
+Long because the phases of `mosaic up` and their shutdown in reverse are one ordered
+sequence; read top to bottom, it is the order things start.
+"""
 
 import asyncio
 import os

@@ -1,4 +1,8 @@
-"""`mosaic admin ...`: the operator's commands (typer sub-app of `mosaic`)."""
+"""`mosaic admin ...`: the operator's commands (typer sub-app of `mosaic`).
+
+Long because it holds the operator's nine commands, each its options and help; the work
+lives in sibling modules.
+"""
 
 import json
 from pathlib import Path

@@ -1,5 +1,6 @@
 """The `mosaic bench` command: its options, and their help."""
 
+import importlib.util
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -8,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mosaic.errors import UsageError
+from mosaic.errors import MosaicError, UsageError
 
 _LOAD = "Load"
 _SHOP = "Shop under test"
@@ -195,6 +196,7 @@ def bench(
     `mosaic bench --compare` into about 10 minutes on 2 cores. Ctrl-C stops everything
     it started.
     """
+    require_matplotlib()
     from rich.console import Console
 
     from mosaic.bench.options import FLOWS, IN_PROCESS, MICROSERVICES, BenchOptions, Budget
@@ -244,6 +246,15 @@ def bench(
         console.print("Interrupted: stopped the load and every shop bench started.")
         console.print(f"Partial results: {options.out / 'results.json'}", markup=False)
         raise typer.Exit(130) from None
+
+
+def require_matplotlib() -> None:
+    """Said before a run, not after minutes of load: the plot needs the `bench` extra."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise MosaicError(
+            "bench draws its plot with matplotlib, which is not installed: run ./mosaic "
+            "in the repository (its dev group has it) or pip install 'mosaic[bench]'"
+        )
 
 
 def _default_out(root: Path) -> Path:

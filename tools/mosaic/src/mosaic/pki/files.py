@@ -120,7 +120,7 @@ def load_leaf(files: ServiceFiles) -> Leaf:
     key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{files.key} is not an EC private key")
-    return Leaf(x509.load_pem_x509_certificate(files.cert.read_bytes()), key, files.name)
+    return Leaf(files.name, x509.load_pem_x509_certificate(files.cert.read_bytes()), key)
 
 
 def write_leaf(files: ServiceFiles, leaf: Leaf) -> None:

@@ -32,9 +32,8 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-@dataclass(frozen=True)
-class _Certified:
-    """A certificate and its private key, as PEM when written."""
+class _Pem:
+    """A certificate and its private key, as the PEM files they are written to."""
 
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey
@@ -49,15 +48,20 @@ class _Certified:
 
 
 @dataclass(frozen=True)
-class CA(_Certified):
+class CA(_Pem):
     """A certificate authority: its self-signed certificate and its private key."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
 
 
 @dataclass(frozen=True)
-class Leaf(_Certified):
+class Leaf(_Pem):
     """An identity's certificate (signed by a CA) and its private key."""
 
     name: str
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
 
     @property
     def serial(self) -> str:
@@ -143,7 +147,7 @@ def issue_leaf(
         )
         .sign(ca.key, hashes.SHA256())
     )
-    return Leaf(cert, key, name)
+    return Leaf(name, cert, key)
 
 
 def new_signing_key() -> Ed25519PrivateKey:

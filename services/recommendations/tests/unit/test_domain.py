@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from recommendations.ranking import MAX_LIMIT, recommend
+from recommendations.domain import MAX_LIMIT, recommend
 
 
 def product(product_id: str, category: str, *tags: str) -> dict[str, Any]:

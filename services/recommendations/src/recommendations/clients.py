@@ -12,7 +12,7 @@ from chassis import UpstreamStatusError, UpstreamUnavailable
 from chassis.client import ClientResource
 from chassis.concurrency import all_of
 
-from recommendations.ranking import Product
+from recommendations.domain import Product
 
 # Catalog's largest page: one call brings a whole category, or the front of the catalog.
 PAGE_SIZE = 100

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
-from chassis import ServiceSettings, callers, create_app, security, tracing
+from chassis import ServiceSettings, callers, create_app, sampling, security, tracing
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter
 from metrics_cost import served_cpu_us
@@ -58,7 +58,7 @@ class EncodingExporter(SpanExporter):
 def tracer(ratio: float | None) -> tuple[Tracer, TracerProvider | None]:
     if ratio is None:
         return NoOpTracerProvider().get_tracer("chassis"), None
-    sampler = tracing.NoOrphanCalls(ParentBased(TraceIdRatioBased(ratio)))
+    sampler = sampling.NoOrphanCalls(ParentBased(TraceIdRatioBased(ratio)))
     provider = TracerProvider(sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(EncodingExporter()))
     return provider.get_tracer("chassis"), provider

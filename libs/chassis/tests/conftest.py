@@ -9,9 +9,9 @@ import chassis.logs
 import chassis.tracing
 import pytest
 import structlog
+from chassis.sampling import NoOrphanCalls
 from chassis.settings import ServiceSettings
 from chassis.testing import ServiceKeys
-from chassis.tracing import NoOrphanCalls
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from chassis import tracing
-from chassis.tracing import NoOrphanCalls, WriteReservoir, sampler_from_env
+from chassis import sampling, tracing
+from chassis.sampling import NoOrphanCalls, WriteReservoir, sampler_from_env
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
@@ -193,7 +193,7 @@ def test_writes_are_kept_up_to_the_rate_in_bursts_then_by_the_ratio(
 def test_a_bad_write_rate_stops_with_one_line(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOSAIC_TRACE_WRITES_PER_SECOND", value)
     with pytest.raises(SystemExit) as stopped:
-        tracing._writes_per_second()
+        sampling.writes_per_second_from_env()
     assert str(stopped.value.code).startswith(
         f"MOSAIC_TRACE_WRITES_PER_SECOND={value!r} is not a rate: set it to 0 or more"
     )

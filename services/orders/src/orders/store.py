@@ -5,7 +5,7 @@ conditional UPDATE (free, expired, or already its own), and every save is fenced
 driver whose lease was taken over saves nothing, `LeaseLost`). A save that ends the saga
 writes its event to the outbox in the same transaction.
 
-Long (~360 lines) on purpose: every statement on the `orders` table is here, so the lease's
+Long because every statement on the `orders` table is here, so the lease's
 conditions (who may take, renew, save) are read and changed side by side.
 """
 

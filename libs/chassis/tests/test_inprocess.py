@@ -1,7 +1,8 @@
-"""The in-process transport: a `ServiceClient` calling an app registered in this process
-behaves as over the network: the same headers, the callee's `callers()` checks with the
-caller's identity where mTLS puts it, deadlines, retries and the same exceptions; and the
-callee's request context never reaches the caller."""
+"""The in-process transport: a `ServiceClient` given the transport to an app hosted in this
+process (as the host gives it to each client of a service it hosts) behaves as over the
+network: the same headers, the callee's `callers()` checks with the caller's identity where
+mTLS puts it, deadlines, retries and the same exceptions; and the callee's request context
+never reaches the caller."""
 
 from __future__ import annotations
 
@@ -32,7 +33,10 @@ from chassis import (
     get_logger,
     tracing,
 )
-from chassis.inprocess import finish_running, register_in_process, unregister_in_process
+from chassis.client import ClientResource
+from chassis.client_inprocess import hosted_transport
+from chassis.host import clients_of, route_in_process
+from chassis.inprocess import Hosted, finish_running
 from chassis.logs import log_as
 from chassis.testing import ServiceKeys
 from chassis.tokens import TOKEN_HEADER
@@ -147,15 +151,24 @@ def callee() -> Callee:
 
 
 @pytest.fixture
-async def hosted(keys: ServiceKeys, callee: Callee) -> AsyncIterator[None]:
+async def hosted(keys: ServiceKeys, callee: Callee) -> AsyncIterator[Hosted]:
     app = callee_app(keys, callee)
-    registered = register_in_process("callee", app)
+    registered = Hosted("callee", app)
     async with app.router.lifespan_context(app):
         registered.serving = True
-        yield
+        yield registered
         registered.serving = False
         await finish_running(5)
-    unregister_in_process("callee")
+
+
+def in_process_client(
+    hosted: Hosted, base_url: str, credentials: Credentials, **options: Any
+) -> ServiceClient:
+    """A client given the transport to the hosted app, as the in-process host gives it."""
+    transport = hosted_transport(hosted, base_url, credentials)
+    return ServiceClient(
+        "callee", base_url, credentials=credentials, transport=transport, **options
+    )
 
 
 def caller_credentials(keys: ServiceKeys, tls: tuple[Path, Path, Path] | None) -> Credentials:
@@ -169,13 +182,11 @@ def caller_credentials(keys: ServiceKeys, tls: tuple[Path, Path, Path] | None) -
 
 
 @pytest.fixture
-async def client(hosted: None, keys: ServiceKeys, tmp_path: Path) -> AsyncIterator[ServiceClient]:
+async def client(hosted: Hosted, keys: ServiceKeys, tmp_path: Path) -> AsyncIterator[ServiceClient]:
     credentials = caller_credentials(keys, self_signed(tmp_path, "caller"))
     # Nothing listens on this port: every call must stay in the process.
     # A generous timeout: the console renderer takes seconds over a callee's traceback.
-    client = ServiceClient(
-        "callee", "https://127.0.0.1:9", request_timeout=30.0, credentials=credentials
-    )
+    client = in_process_client(hosted, "https://127.0.0.1:9", credentials, request_timeout=30.0)
     await client.open()
     yield client
     await client.close()
@@ -207,12 +218,10 @@ async def test_a_call_carries_the_headers_and_the_callers_identity_in_the_tls_ex
 
 
 async def test_without_a_tls_identity_an_mtls_callee_refuses_the_caller(
-    hosted: None, keys: ServiceKeys
+    hosted: Hosted, keys: ServiceKeys
 ) -> None:
     # Over plain http nothing proves the caller's certificate, as over the network.
-    client = ServiceClient(
-        "callee", "http://127.0.0.1:9", credentials=caller_credentials(keys, None)
-    )
+    client = in_process_client(hosted, "http://127.0.0.1:9", caller_credentials(keys, None))
     await client.open()
     try:
         with pytest.raises(UpstreamStatusError) as raised:
@@ -280,19 +289,40 @@ async def test_an_unhandled_error_in_the_callee_is_a_500(client: ServiceClient) 
     assert raised.value.upstream_status == 500
 
 
+async def test_the_host_gives_the_transport_to_the_clients_of_the_services_it_hosts_only(
+    hosted: Hosted, keys: ServiceKeys, tmp_path: Path
+) -> None:
+    credentials = caller_credentials(keys, self_signed(tmp_path, "caller"))
+    url = "https://127.0.0.1:9"
+    to_hosted = ClientResource(ServiceClient("callee", url, credentials=credentials))
+    to_elsewhere = ServiceClient("elsewhere", url, credentials=credentials)
+    route_in_process({"callee": hosted}, [credentials, to_hosted, to_elsewhere])
+    assert clients_of([credentials, to_hosted, to_elsewhere]) == [to_hosted.http, to_elsewhere]
+
+    for client in (to_hosted.http, to_elsewhere):
+        await client.open()
+    try:
+        # Nothing listens on port 9: the one call that works stayed in the process.
+        assert await to_hosted.http.get_json("/v1/echo") == {"ok": True, "count": 1}
+        with pytest.raises(UpstreamUnavailable):
+            await to_elsewhere.get_json("/v1/echo")
+    finally:
+        for client in (to_hosted.http, to_elsewhere):
+            await client.close()
+
+
 async def test_a_callee_that_does_not_serve_is_unavailable(
     keys: ServiceKeys, callee: Callee, tmp_path: Path
 ) -> None:
-    register_in_process("callee", callee_app(keys, callee))  # registered, not serving yet
+    hosted = Hosted("callee", callee_app(keys, callee))  # hosted, not serving yet
     credentials = caller_credentials(keys, self_signed(tmp_path, "caller"))
-    client = ServiceClient("callee", "https://127.0.0.1:9", credentials=credentials)
+    client = in_process_client(hosted, "https://127.0.0.1:9", credentials)
     await client.open()
     try:
         with pytest.raises(UpstreamUnavailable) as raised:
             await client.get_json("/v1/echo")
     finally:
         await client.close()
-        unregister_in_process("callee")
     assert raised.value.status == 503
     assert callee.seen == []
 

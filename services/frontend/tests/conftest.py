@@ -9,6 +9,7 @@ drifts from its service fails the test that made it answer, naming the route and
 
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from chassis.stand_ins import StandIn
 from chassis.testing import ServiceKeys
+from chassis.testing.plugin import TestedService
 from fastapi import FastAPI
 from frontend.app import build_app
 from frontend.settings import FrontendSettings
@@ -48,9 +50,10 @@ async def catalog() -> AsyncIterator[FakeCatalog]:
 
 
 @pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
-    """The frontend's own signing key: its calls to the stand-ins carry real tokens."""
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), ["frontend"])
+def tested_service() -> TestedService:
+    """`keys` (the chassis's testing plugin) holds the frontend's own signing key: its calls
+    to the stand-ins carry real tokens. The frontend has no database."""
+    return TestedService("frontend", Path(__file__).resolve().parents[1], ("frontend",))
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ absolute deadline, and never outlives that deadline. Only idempotent calls are r
 with jittered backoff, and only for failures that say nothing was done or that it may be
 done again: connection errors, timeouts, 502/503/504.
 
-The wire is a `Transport` the client is given (`chassis.client_transport`); by default the
-network, or, when the callee is hosted in this same process (`chassis.inprocess`, the
-in-process mode the benchmark compares against), the host's own transport to its app, with
-the same headers, deadline, timeouts and retries. The answer is a `Response`
+The wire is a `Transport` the client is given (`chassis.client_transport`), when it is made
+or later with `use`; by default the network. The in-process host (`chassis.host`, the mode
+the benchmark compares against) gives the clients of each service it hosts its transport to
+that service's app (`chassis.client_inprocess`), with the same headers, deadline, timeouts
+and retries. The answer is a `Response`
 (`chassis.client_response`); failures are the `Upstream*` problems (`chassis.client_errors`).
 """
 
@@ -32,7 +33,6 @@ from chassis.client_errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from chassis.client_inprocess import hosted_transport
 from chassis.client_pool import release_shared_session, shared_session
 from chassis.client_response import Response
 from chassis.client_transport import NetworkTransport, Outgoing, Transport, query_of
@@ -83,7 +83,7 @@ class ServiceClient:
         self.request_timeout = request_timeout
         self.credentials = credentials
         self._https = self.base_url.startswith("https://")
-        self._given = transport  # else chosen when opening: the host's, or the network
+        self._given = transport  # else the network, when opening
         self._transport: Transport | None = None
         self._pooled = False
         self._caller = credentials.service if credentials is not None else ""  # a label
@@ -100,11 +100,14 @@ class ServiceClient:
             raise RuntimeError(f"{self.base_url} is https but TLS_CERT_FILE etc. are not set")
         if not self._pooled:
             session, self._pooled = shared_session(), True
-            self._transport = (
-                self._given
-                or hosted_transport(self.service, self.base_url, self.credentials)
-                or NetworkTransport(session, self.base_url, self.credentials, self.connect_timeout)
+            self._transport = self._given or NetworkTransport(
+                session, self.base_url, self.credentials, self.connect_timeout
             )
+
+    def use(self, transport: Transport) -> None:
+        """Calls go through `transport` from the next `open` on (the in-process host gives
+        each client of a service it hosts its transport to that service's app)."""
+        self._given = transport
 
     async def ping(self) -> None:
         """Callees are not part of our readiness: a down callee must not take us out of rotation.

@@ -1,6 +1,8 @@
 """The in-process host's transport (`chassis.host`, the benchmark's floor): a call to a
-service whose app is registered in this process goes to that app directly, with the same
-headers, deadline, timeouts and retries as over the network (`chassis.inprocess`)."""
+service whose app is hosted in this process goes to that app directly, with the same
+headers, deadline, timeouts and retries as over the network (`chassis.inprocess`). The host
+gives it to each client of a service it hosts (`ServiceClient.use`); a client never looks
+for it."""
 
 from __future__ import annotations
 
@@ -26,14 +28,11 @@ class InProcessTransport:
 
 
 def hosted_transport(
-    service: str, base_url: str, credentials: Credentials
-) -> InProcessTransport | None:
-    """The way to `service` when its app is registered in this process, else None (a client
-    looks once, when it opens)."""
-    if (hosted := inprocess.hosted(service)) is None:
-        return None
+    hosted: inprocess.Hosted, base_url: str, credentials: Credentials | None
+) -> InProcessTransport:
+    """The way to `hosted`'s app for a client of `base_url` calling with `credentials`."""
     # mTLS would have proven our certificate's identity to the callee; here the host knows
     # it for sure: these are our own credentials.
     https = base_url.startswith("https://")
-    identity = spiffe_id(credentials.service) if https else None
+    identity = spiffe_id(credentials.service) if https and credentials is not None else None
     return InProcessTransport(inprocess.Target(hosted, base_url, identity))

@@ -7,7 +7,8 @@ while its own environment is applied (settings are read then, never later), then
 
 - every app's lifespan runs, then its API port opens as `chassis.serve` would open it
   (mTLS unless edge or mesh) and its ops port serves /healthz and /readyz;
-- calls between the apps go through `chassis.inprocess` instead of the network;
+- calls between the apps go through `chassis.inprocess` instead of the network: each
+  client of a service hosted here is given the transport to that service's app;
 - workers' loops (an outbox relay, an event consumer) run here too, each with its ops port;
 - each service's lines name that service (`chassis.logs.log_as`), and so do its spans
   (`chassis.hosted_tracing`).
@@ -32,7 +33,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -41,11 +42,13 @@ from typing import Any, NoReturn
 from fastapi import FastAPI
 
 from chassis import inprocess, metrics
+from chassis.client import ClientResource, ServiceClient
+from chassis.client_inprocess import hosted_transport
 from chassis.hosted_tracing import configure_hosted_tracing, serve_as
-from chassis.inprocess import ASGIApp, Scope
+from chassis.inprocess import ASGIApp, Hosted, Scope
 from chassis.logs import configure_logging, get_logger, log_as
 from chassis.ops import Lifecycle
-from chassis.resources import Resources
+from chassis.resources import Resource, Resources
 from chassis.server import (
     api_server,
     enter_lifespan,
@@ -130,8 +133,27 @@ def _as(settings: ServiceSettings, work: Coroutine[Any, Any, Any]) -> asyncio.Ta
     return asyncio.get_running_loop().create_task(work, context=context)
 
 
+def clients_of(resources: Iterable[Resource]) -> list[ServiceClient]:
+    """The clients of other services among a unit's resources."""
+    found = []
+    for item in resources:
+        if isinstance(item, ClientResource):
+            found.append(item.http)
+        elif isinstance(item, ServiceClient):
+            found.append(item)
+    return found
+
+
+def route_in_process(hosted: Mapping[str, Hosted], resources: Iterable[Resource]) -> None:
+    """Give each client of a service hosted here the transport to that service's app, before
+    the lifespans open them; a client of any other service keeps the network."""
+    for client in clients_of(resources):
+        if (callee := hosted.get(client.service)) is not None:
+            client.use(hosted_transport(callee, client.base_url, client.credentials))
+
+
 class _Web:
-    """One service's app: lifespan, in-process registration, API and ops ports."""
+    """One service's app: lifespan, its app as hosted here, API and ops ports."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -139,7 +161,8 @@ class _Web:
         self.port = self.settings.api_port()  # a web unit without PORT stops the host here
         self.lifecycle: Lifecycle = app.state.lifecycle
         asgi = logged_as(app, self.settings)
-        self.hosted = inprocess.register_in_process(self.settings.service_name, asgi)
+        self.hosted = Hosted(self.settings.service_name, asgi)
+        self.resources: Resources = app.state.resources
         self.ops = ops_server(self.lifecycle, self.settings)
         self.api = api_server(asgi, self.settings, app.state.credentials)
         self.started = asyncio.Event()  # set once serving, or failed (then `ok` is False)
@@ -186,8 +209,8 @@ class _Loops:
 
     def __init__(self, worker: Worker) -> None:
         self.worker, self.settings = worker, worker.settings
-        self.registry = Resources(worker.resources)
-        self.lifecycle = Lifecycle(resources=self.registry)
+        self.resources = Resources(worker.resources)
+        self.lifecycle = Lifecycle(resources=self.resources)
         self.ops = ops_server(self.lifecycle, self.settings)
         self.stop = asyncio.Event()
 
@@ -196,14 +219,14 @@ class _Loops:
         settings = self.settings
         try:
             timeout = settings.startup_timeout_seconds
-            if not await start_resources(self.registry, timeout, self.stop):
+            if not await start_resources(self.resources, timeout, self.stop):
                 return self.stop.is_set()
             self.lifecycle.started = True
             _log.info("working", ops_port=settings.ops_port, transport="in-process")
             return await run_loops(self.worker.loops, self.stop, settings.shutdown_grace_seconds)
         finally:
             self.lifecycle.started = False
-            await self.registry.close()
+            await self.resources.close()
 
     def drain(self) -> None:
         self.lifecycle.draining = True
@@ -217,6 +240,9 @@ async def host(units: list[Unit], built: list[FastAPI | Worker]) -> bool:
     webs = [_Web(b) for b in built if isinstance(b, FastAPI)]
     workers = [_Loops(b) for b in built if isinstance(b, Worker)]
     parts: list[_Web | _Loops] = [*webs, *workers]
+    hosted = {web.hosted.service: web.hosted for web in webs}
+    for part in parts:
+        route_in_process(hosted, part.resources.items)
     grace = max([p.settings.shutdown_grace_seconds for p in parts], default=10.0)
     stop = asyncio.Event()
 
@@ -288,8 +314,6 @@ async def _shut_down(
     failures = (r for r in results if isinstance(r, Exception))  # not a cancelled start
     for failure in failures:
         _log.error("shutdown failed", error=f"{type(failure).__name__}: {failure}")
-    for web in webs:
-        inprocess.unregister_in_process(web.settings.service_name)
     _log.info("stopped")
     return loops_ok
 

@@ -1,8 +1,9 @@
 """Calls to a service hosted in this very process (the in-process mode, `chassis.host`).
 
 The benchmark's floor: the same services, the same code and databases, only the transport
-between them changes. When a callee's app is registered here, `ServiceClient` hands the
-call to `call()` instead of the network: the callee's ASGI app is invoked directly with
+between them changes. The host gives each client of a service it hosts a transport to
+that service's app (`chassis.client_inprocess`), which hands the call to `Target.call()`
+instead of the network: the callee's ASGI app is invoked directly with
 exactly the headers the network call would carry (service token, deadline, request id,
 traceparent), under the same timeouts and retries; its middleware and `callers()` checks run
 unchanged, with the caller's verified identity in the ASGI TLS extension where mTLS would
@@ -55,33 +56,15 @@ class Unreachable(Exception):
 
 @dataclass
 class Hosted:
-    """A service's app registered in this process; `serving` opens and closes it like a port."""
+    """A service's app hosted in this process; `serving` opens and closes it like a port:
+    calls are refused until it is set, as by a port that is not open yet."""
 
     service: str
     app: ASGIApp
     serving: bool = False
 
 
-_hosted: dict[str, Hosted] = {}
 _running: set[asyncio.Task[Any]] = set()  # callees whose callers stopped waiting
-
-
-def register_in_process(service: str, app: ASGIApp) -> Hosted:
-    """Route this process's calls to `service` to `app` from now on.
-
-    Register before the callers' lifespans open their clients (a client looks once, when
-    it opens). Calls are refused until `serving` is set, as a port that is not open yet.
-    """
-    hosted = _hosted[service] = Hosted(service, app)
-    return hosted
-
-
-def unregister_in_process(service: str) -> None:
-    _hosted.pop(service, None)
-
-
-def hosted(service: str) -> Hosted | None:
-    return _hosted.get(service)
 
 
 async def finish_running(timeout: float) -> None:

@@ -148,7 +148,24 @@ def _count(service: str, route: str, method: str, status: int, seconds: float) -
     metrics.http_server_duration.labels(service, route, method).observe(seconds)
 
 
-class ErrorBoundary:
+class HTTPMiddleware:
+    """A pure ASGI middleware of HTTP requests: `handle` sees each one, and anything else
+    (the lifespan) passes straight through. A service's own middleware subclasses it too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class ErrorBoundary(HTTPMiddleware):
     """Turns a route's unexpected exception into the app's 500 answer, logged once.
 
     The innermost middleware, just outside the router: the answer then goes back out through
@@ -158,13 +175,7 @@ class ErrorBoundary:
     server and so logs every failure twice, outside the request's context.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started_response = False
 
         async def send_noting_start(message: Message) -> None:

@@ -16,7 +16,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from chassis import Response, ServiceClient, UpstreamTimeout, UpstreamUnavailable, get_logger
+from chassis import (
+    Response,
+    ServiceClient,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    get_logger,
+    problem_type,
+)
 from chassis.client import ClientResource
 from pydantic import TypeAdapter, ValidationError
 
@@ -183,7 +190,7 @@ class PaymentsClient(_Adapter):
         problem = replies.problem_of(response)
         if response.status == 402:
             raise Rejected(replies.declined(problem))
-        if response.status == 422 and replies.kind(problem) in {"card-invalid", "invalid-request"}:
+        if response.status == 422 and problem_type(problem) in {"card-invalid", "invalid-request"}:
             field, message = replies.first_error(problem, default_field="card")
             raise Rejected(Failure("card-invalid", message, 422, field))
         raise self._unexpected(response)
@@ -201,7 +208,7 @@ class PaymentsClient(_Adapter):
             json={"reason": reason},
             idempotency_key=key,
         )
-        if response.status == 409 and replies.kind(replies.problem_of(response)) == "over-refund":
+        if response.status == 409 and response.problem_type == "over-refund":
             return  # already refunded in full
         if not response.ok:
             raise self._unexpected(response)
@@ -237,7 +244,7 @@ class ShippingClient(_Adapter):
         if response.status == 201:
             return self._read(replies.Shipment, response).record()
         problem = replies.problem_of(response)
-        if response.status == 422 and replies.kind(problem) != "idempotency-key-reused":
+        if response.status == 422 and problem_type(problem) != "idempotency-key-reused":
             raise Rejected(replies.undeliverable(problem))
         raise self._unexpected(response)
 

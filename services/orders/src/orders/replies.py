@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chassis import Response
+from chassis import Response, problem_type
 from pydantic import BaseModel, ConfigDict
 
 from orders.domain import Failure, Money
@@ -118,10 +118,6 @@ def problem_of(response: Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def kind(problem: dict[str, Any]) -> str:
-    return str(problem.get("type", "")).rsplit("/", 1)[-1]
-
-
 def first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, str]:
     errors = problem.get("errors") or []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
@@ -132,7 +128,7 @@ def first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, st
 
 def declined(problem: dict[str, Any]) -> Failure:
     reason = problem.get("detail") or "Your card was declined."
-    return Failure(kind(problem) or "card-declined", str(reason), 402, "card")
+    return Failure(problem_type(problem) or "card-declined", str(reason), 402, "card")
 
 
 def undeliverable(problem: dict[str, Any]) -> Failure:
@@ -143,4 +139,4 @@ def undeliverable(problem: dict[str, Any]) -> Failure:
     if field.startswith("address.") and field.count(".") > 1:
         field = "address." + field.rsplit(".", 1)[1]
     detail = problem.get("detail") or message
-    return Failure(kind(problem) or "destination-not-served", str(detail), 422, field)
+    return Failure(problem_type(problem) or "destination-not-served", str(detail), 422, field)

@@ -12,7 +12,9 @@ import pytest
 from chassis.testing import ServiceKeys
 from orders import crash
 
-from .conftest import DECLINED_CARD, GOOD_CARD, Shopper, StandIns, orders_client, place
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import DECLINED_CARD, GOOD_CARD, Shopper, orders_client, place
 
 CONFIRMED = [
     "pricing", "quoting", "charging", "charged", "shipping", "shipped", "confirmed",
@@ -34,7 +36,7 @@ async def test_a_checkout_passes_every_crash_point_in_order(
     passed: list[str] = []
     monkeypatch.setattr(crash, "crash_after", lambda after: passed.append)
     shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     hooked = orders_client(database_url, stand_ins, keys, MOSAIC_TEST_CRASH_AFTER="shipped")
     async with hooked as http:
         response: httpx.Response = await place(http, shopper, card=card)

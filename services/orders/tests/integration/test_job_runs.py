@@ -12,7 +12,9 @@ from chassis.ops import Lifecycle, create_ops_app
 from chassis.testing import ServiceKeys
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import StandIns, orders_client, run_recover
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import orders_client, run_recover
 
 
 def _samples(exposition: str, prefix: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

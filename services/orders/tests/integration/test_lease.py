@@ -14,14 +14,9 @@ import pytest
 from chassis.testing import ServiceKeys
 from orders.jobs import recover
 
-from .conftest import (
-    Shopper,
-    StandIns,
-    held_at_charge,
-    job_settings,
-    orders_client,
-    stuck_at_charging,
-)
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import Shopper, held_at_charge, job_settings, orders_client, stuck_at_charging
 
 LEASE = 1.0  # seconds: renewed every third of it while the checkout runs
 
@@ -54,7 +49,7 @@ async def test_a_live_checkout_keeps_its_short_lease_while_a_call_takes_longer(
     assert summary.found == 0 and summary.taken_over == 0
     # Meanwhile the guest link's token is nowhere in plain: the row has only its hash.
     assert await db.fetchval("SELECT status_token FROM orders") is None
-    stand_ins.charge_gate.set()
+    stand_ins.payments.charge_gate.set()
     answer = await asyncio.wait_for(checkout, 60)
     assert answer.status_code == 201, answer.text
     body: dict[str, Any] = answer.json()
@@ -77,12 +72,12 @@ async def test_consecutive_recovery_passes_both_look_at_a_settling_order(
     assert (first.taken_over, first.compensated, first.left) == (1, 1, 1)  # now settling
     # A charge lands late; the very next pass (the runner starts one every 30 s, sooner
     # than a lease could run out) must see the order and refund it, not skip it.
-    stand_ins.charge_landed(order, "ch-late")
+    stand_ins.payments.charge_landed(order, "ch-late")
     second = await recover(settings, limit=10)
     assert (second.found, second.taken_over, second.late_refunds) == (1, 1, 1)
     third = await recover(settings, limit=10)
     assert (third.found, third.taken_over, third.left) == (1, 1, 1)  # still watched
-    assert stand_ins.net(order["id"]) == 0
+    assert stand_ins.payments.net(order["id"]) == 0
 
 
 async def test_an_order_the_recovery_confirms_is_announced_with_a_working_guest_link(
@@ -95,7 +90,7 @@ async def test_an_order_the_recovery_confirms_is_announced_with_a_working_guest_
 ) -> None:
     shopper = visitor()
     order = await stuck_at_charging(impatient_client, stand_ins, shopper, db)
-    stand_ins.charge_landed(order, "ch-lost")
+    stand_ins.payments.charge_landed(order, "ch-lost")
     summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert summary.forward == 1
     # The recovery cannot unseal the shopper's token (it has no key): it gives the order
@@ -120,7 +115,7 @@ async def test_the_guest_token_is_not_stored_in_plain_while_the_saga_runs(
 ) -> None:
     checkout = await held_at_charge(client, stand_ins, visitor())
     running = await db.fetchrow("SELECT * FROM orders")  # mid-saga: the charge in flight
-    stand_ins.charge_gate.set()
+    stand_ins.payments.charge_gate.set()
     answer = await asyncio.wait_for(checkout, 60)
     assert answer.status_code == 201, answer.text
     token = answer.json()["status_url_token"]

@@ -12,7 +12,9 @@ import pytest
 from chassis.testing import ServiceKeys
 from orders.jobs import recover
 
-from .conftest import Shopper, StandIns, assert_problem, job_settings, place
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import Shopper, assert_problem, job_settings, place
 
 OPTION = {"id": "standard", "name": "Standard", "price": {"amount": 500, "currency": "USD"}}
 
@@ -40,13 +42,13 @@ async def test_a_changed_answer_cancels_the_checkout_with_nothing_charged(
 ) -> None:
     route, body, wrong = CHANGED[callee]
     shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     stand_ins.changed[route] = (200, body)
     response = await place(impatient_client, shopper)
     problem = assert_problem(response, 503, "shop-unavailable")
     assert f"({callee} is unavailable)" in problem["detail"]
     assert problem["order"]["status"] == "cancelled"
-    assert stand_ins.charges == {} and stand_ins.shipments == {}
+    assert stand_ins.payments.charges == {} and stand_ins.shipping.shipments == {}
     # Nothing half-way: the one order is cancelled, its key released for a retry.
     rows = await db.fetch("SELECT step, settle_until, key_hash FROM orders")
     assert [(r["step"], r["settle_until"], r["key_hash"]) for r in rows] == [
@@ -78,7 +80,7 @@ async def test_a_changed_charge_answer_is_left_to_the_recovery_which_settles_it(
     charging for the recovery, which asks payments by reference and cancels it (settling:
     watched for a late charge, as any order cancelled without a charge seen)."""
     shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     stand_ins.changed[("POST", "/v1/charges")] = (201, {"id": "ch-1", "status": "succeeded"})
     response = await place(impatient_client, shopper)
     assert response.status_code == 202, response.text
@@ -90,4 +92,4 @@ async def test_a_changed_charge_answer_is_left_to_the_recovery_which_settles_it(
     assert (summary.compensated, summary.forward) == (1, 0)
     row = await db.fetchrow("SELECT step, failure, settle_until FROM orders")
     assert row["step"] == "cancelled" and "payment-unconfirmed" in row["failure"]
-    assert row["settle_until"] is not None and stand_ins.charges == {}
+    assert row["settle_until"] is not None and stand_ins.payments.charges == {}

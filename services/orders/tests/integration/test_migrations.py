@@ -8,7 +8,7 @@ import asyncpg
 from chassis.testing import assert_migrations_round_trip, run_alembic
 from mosaic.backing import BackingServers
 
-from .conftest import SERVICE_DIR
+from .driving import SERVICE_DIR
 
 
 async def test_upgrade_downgrade_upgrade(backing: BackingServers) -> None:

@@ -17,13 +17,15 @@ from orders.events import ENVELOPES, STREAM, OutboxEvent
 from orders.outbox import Relay
 from orders.store import Store
 
-from .conftest import Shopper, StandIns, place
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import Shopper, place
 
 
 async def _confirmed(
     client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper
 ) -> dict[str, Any]:
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     response = await place(client, shopper)
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
@@ -59,7 +61,7 @@ async def test_the_events_written_validate_against_their_schemas(
 ) -> None:
     confirmed = await _confirmed(client, stand_ins, visitor())
     declined = visitor()
-    stand_ins.fill_cart(declined, {"wool-socks": 1})
+    stand_ins.cart.fill(declined, {"wool-socks": 1})
     await place(
         client,
         declined,

@@ -19,7 +19,9 @@ from orders.events import STREAM
 from orders.outbox import Relay, retry, set_aside
 from redis.asyncio import Redis
 
-from .conftest import Shopper, StandIns, place
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import Shopper, place
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ async def _orders(
 ) -> None:
     for _ in range(n):
         shopper = visitor()
-        stand_ins.fill_cart(shopper, {"wool-socks": 1})
+        stand_ins.cart.fill(shopper, {"wool-socks": 1})
         assert (await place(client, shopper)).status_code == 201
 
 
@@ -125,7 +127,7 @@ async def test_a_published_row_keeps_no_guest_link(
     """The guest link's token opens the order's page: published, it is in the stream for
     notifications, and no longer at rest in orders' database for the retention window."""
     shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     answer = await place(client, shopper)
     assert answer.status_code == 201, answer.text
     token = answer.json()["status_url_token"]

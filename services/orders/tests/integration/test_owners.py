@@ -8,13 +8,15 @@ from collections.abc import Callable
 
 import httpx
 
-from .conftest import Shopper, StandIns, assert_problem, place
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import Shopper, assert_problem, place
 
 
 async def _order(
     client: httpx.AsyncClient, stand_ins: StandIns, shopper: Shopper
 ) -> dict[str, str]:
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     response = await place(client, shopper)
     assert response.status_code == 201, response.text
     body: dict[str, str] = response.json()

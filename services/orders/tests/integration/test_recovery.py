@@ -12,14 +12,9 @@ import httpx
 from chassis.testing import ServiceKeys
 from orders.jobs import recover
 
-from .conftest import (
-    SERVICE_DIR,
-    Shopper,
-    StandIns,
-    job_settings,
-    run_recover,
-    stuck_at_charging,
-)
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import SERVICE_DIR, Shopper, job_settings, run_recover, stuck_at_charging
 
 
 async def test_recovery_goes_forward_from_a_charge_payments_confirms(
@@ -33,13 +28,13 @@ async def test_recovery_goes_forward_from_a_charge_payments_confirms(
     shopper = visitor()
     order = await stuck_at_charging(impatient_client, stand_ins, shopper, db)
     # The charge did go through (its answer was lost): payments knows it by reference.
-    stand_ins.charge_landed(order, "ch-lost")
+    stand_ins.payments.charge_landed(order, "ch-lost")
     summary = await recover(job_settings(database_url, stand_ins, keys), limit=10)
     assert (summary.found, summary.taken_over, summary.forward) == (1, 1, 1)
     assert (summary.cart_cleared, summary.compensated, summary.left) == (1, 0, 0)
     assert await db.fetchval("SELECT step FROM orders") == "confirmed"
-    assert stand_ins.active_shipments(order["id"]) == 1
-    assert order["id"] in stand_ins.removals
+    assert stand_ins.shipping.active(order["id"]) == 1
+    assert order["id"] in stand_ins.cart.removals
     again = await impatient_client.get(f"/v1/orders/{order['id']}", headers=shopper.headers)
     assert again.json()["status"] == "confirmed"
 
@@ -58,8 +53,8 @@ async def test_recovery_compensates_when_no_charge_went_through(
     row = await db.fetchrow("SELECT step, failure, settle_until FROM orders")
     assert row["step"] == "cancelled" and "payment-unconfirmed" in row["failure"]
     assert row["settle_until"] is not None  # no charge seen: watched for a late one
-    assert stand_ins.net(order["id"]) == 0 and stand_ins.shipments == {}
-    assert stand_ins.removals == {}
+    assert stand_ins.payments.net(order["id"]) == 0 and stand_ins.shipping.shipments == {}
+    assert stand_ins.cart.removals == {}
     assert await db.fetchval("SELECT type FROM outbox") == "OrderCancelled"
 
 
@@ -73,13 +68,13 @@ async def test_concurrent_recoveries_drive_each_order_once(
 ) -> None:
     orders = [await stuck_at_charging(impatient_client, stand_ins, visitor(), db) for _ in range(4)]
     for n, order in enumerate(orders):
-        stand_ins.charge_landed(order, f"ch-{n}")
+        stand_ins.payments.charge_landed(order, f"ch-{n}")
     settings = job_settings(database_url, stand_ins, keys)
     passes = await asyncio.gather(*(recover(settings, limit=10) for _ in range(3)))
     assert sum(p.taken_over for p in passes) == 4
     assert await db.fetchval("SELECT count(*) FROM orders WHERE step = 'confirmed'") == 4
     assert await db.fetchval("SELECT count(*) FROM outbox") == 4
-    assert len(stand_ins.shipments) == 4
+    assert len(stand_ins.shipping.shipments) == 4
 
 
 async def test_recovery_leaves_a_live_checkouts_saga_alone(

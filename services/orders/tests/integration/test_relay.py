@@ -17,7 +17,9 @@ from mosaic.backing import BackingServers
 from mosaic.ports import free_port
 from redis.asyncio import Redis
 
-from .conftest import SERVICE_DIR, Shopper, StandIns, place
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import SERVICE_DIR, Shopper, place
 
 
 async def test_the_relay_process_publishes_the_outbox(
@@ -31,7 +33,7 @@ async def test_the_relay_process_publishes_the_outbox(
 ) -> None:
     for _ in range(2):
         shopper = visitor()
-        stand_ins.fill_cart(shopper, {"wool-socks": 1})
+        stand_ins.cart.fill(shopper, {"wool-socks": 1})
         assert (await place(client, shopper)).status_code == 201
     written = [
         str(r["event_id"]) for r in await db.fetch("SELECT event_id FROM outbox ORDER BY seq")

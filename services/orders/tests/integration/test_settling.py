@@ -14,15 +14,9 @@ import pytest
 from chassis.testing import ServiceKeys
 from orders.jobs import recover
 
-from .conftest import (
-    Shopper,
-    StandIns,
-    assert_problem,
-    held_at_charge,
-    job_settings,
-    orders_client,
-    place,
-)
+from services.orders.tests.stand_ins import StandIns
+
+from .driving import Shopper, assert_problem, held_at_charge, job_settings, orders_client, place
 
 
 @pytest.fixture
@@ -65,18 +59,18 @@ async def test_a_late_charge_is_refunded_and_the_stalled_checkout_is_not_confirm
     order_id = str(row["id"])
     assert row["step"] == "cancelled" and row["settle_until"] is not None
 
-    stand_ins.charge_gate.set()  # ...and then the charge lands at payments
+    stand_ins.payments.charge_gate.set()  # ...and then the charge lands at payments
     answer = await asyncio.wait_for(checkout, 90)
     body = assert_problem(answer, 402, "payment-unconfirmed")
     assert body["order"]["status"] == "cancelled"
-    assert stand_ins.net(order_id) > 0 and stand_ins.shipments == {}
+    assert stand_ins.payments.net(order_id) > 0 and stand_ins.shipping.shipments == {}
 
     # The next pass refunds it (key order-<id>-refund-<charge>) and keeps watching.
     await db.execute("UPDATE orders SET lease_until = now() - interval '1 second'")
     second = await recover(settings, limit=10)
     assert (second.late_refunds, second.settled, second.left) == (1, 0, 1)
-    assert stand_ins.net(order_id) == 0
-    [(key, charge_id)] = stand_ins.refunds.items()
+    assert stand_ins.payments.net(order_id) == 0
+    [(key, charge_id)] = stand_ins.payments.refunds.items()
     assert key == f"order-{order_id}-refund-{charge_id}"
 
     # Once the window has passed, one more look, and the order is settled.
@@ -105,7 +99,7 @@ async def test_the_operator_reads_any_orders_saga_and_only_the_operator(
     keys: ServiceKeys,
 ) -> None:
     shopper = visitor()
-    stand_ins.fill_cart(shopper, {"wool-socks": 1})
+    stand_ins.cart.fill(shopper, {"wool-socks": 1})
     order = (await place(client, shopper)).json()
     path = f"/v1/admin/orders/{order['id']}"
     view: dict[str, Any] = (await client.get(path, headers=as_admin(keys))).json()

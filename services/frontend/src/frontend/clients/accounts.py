@@ -7,10 +7,10 @@ the shop: `AccessExpired` (refresh and retry) or `SignedOut` (the session has en
 
 from typing import Any
 
-from chassis import Response, UpstreamUnavailable
+from chassis import Response, UpstreamUnavailable, problem_type
 from chassis.client import ClientResource
 
-from frontend.clients.answers import problem_kind, problem_of
+from frontend.clients.answers import problem_of
 
 CLIENT_ADDRESS_HEADER = "x-client-address"
 
@@ -21,7 +21,7 @@ class AccountsRefused(Exception):
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
         super().__init__(problem.get("detail", ""))
         self.status = status
-        self.kind = problem_kind(problem)
+        self.kind = problem_type(problem)
         self.detail = str(problem.get("detail", ""))
         self.problem = problem
         self.retry_after = problem.get("retry_after")

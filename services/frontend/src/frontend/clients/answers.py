@@ -3,10 +3,10 @@
 An answer is parsed into a model that ignores fields the shop does not show (a callee may
 add fields without breaking the shop) and is frozen; an answer off the contract becomes the
 client's own "unavailable" error, never a `KeyError` or a 500. A refusal is read as
-problem+json, its kind being the last segment of its `type`.
+problem+json, its kind being `chassis.problem_type` of it.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chassis import Response
@@ -35,8 +35,3 @@ def problem_of(response: Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def problem_kind(problem: Mapping[str, Any]) -> str:
-    """`https://mosaic.dev/problems/cart-not-found` → `cart-not-found`."""
-    return str(problem.get("type", "")).rsplit("/", 1)[-1]

@@ -11,7 +11,7 @@ from chassis import Problem, Response
 from chassis.client import ClientResource
 from pydantic import StrictInt
 
-from frontend.clients.answers import Answer, parsed, problem_kind, problem_of
+from frontend.clients.answers import Answer, parsed
 from frontend.clients.catalog import Product
 from frontend.clients.owner import Owner
 
@@ -111,7 +111,7 @@ class CartClient(ClientResource):
             return response
         if response.status >= 500 or response.status in {401, 403}:
             raise CartUnavailable(f"cart answered {response.status}")
-        raise CartRefused(problem_kind(problem_of(response)))
+        raise CartRefused(response.problem_type)
 
     @staticmethod
     def _cart(response: Response) -> Cart:

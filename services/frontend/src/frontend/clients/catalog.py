@@ -16,7 +16,7 @@ from chassis import Problem, Response, ServiceClient, UpstreamStatusError, get_l
 from chassis.client import ClientResource
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
-from frontend.clients.answers import Answer, problem_kind
+from frontend.clients.answers import Answer
 
 # Product ids per the contract; category slugs share the kebab-case shape by convention.
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -138,7 +138,7 @@ class CatalogClient(ClientResource):
         try:
             answer = await self.http.get_json("/v1/products", params=params)
         except UpstreamStatusError as error:
-            if error.upstream_status == 404 and problem_kind(error.problem) == "category-not-found":
+            if error.upstream_status == 404 and error.problem_type == "category-not-found":
                 raise CategoryNotFound(category) from None
             raise
         return self._parse(ProductPage, answer)

@@ -18,11 +18,11 @@ import time
 from datetime import datetime
 from typing import Any, Literal
 
-from chassis import Problem, Response, ServiceClient, context
+from chassis import Problem, Response, ServiceClient, context, problem_type
 from chassis.client import ClientResource
 from pydantic import Field, StrictInt, ValidationError
 
-from frontend.clients.answers import Answer, M, parsed, problem_kind, problem_of
+from frontend.clients.answers import Answer, M, parsed, problem_of
 from frontend.clients.catalog import Money
 from frontend.clients.owner import Owner
 
@@ -203,7 +203,7 @@ class OrdersClient(ClientResource):
         # any other 5xx may have come from anywhere after the order was made.
         cancelled = response.status == 503 and problem.get("order_id")
         if response.status in {402, 409, 422} or cancelled:
-            kind = problem_kind(problem)
+            kind = problem_type(problem)
             field = str(problem.get("field") or "") or None
             message: str | None = str(problem.get("detail") or "")
             if kind == "invalid-request":
@@ -211,10 +211,10 @@ class OrdersClient(ClientResource):
             raise OrderRefused(response.status, kind, message or "", field)
         if response.status >= 500:
             raise OrderMayBePlaced(
-                f"orders answered {response.status} {problem_kind(problem)}".strip()
+                f"orders answered {response.status} {problem_type(problem)}".strip()
             )
         raise OrdersUnavailable(
-            f"orders answered {response.status} {problem_kind(problem)}".strip()
+            f"orders answered {response.status} {problem_type(problem)}".strip()
         )
 
     async def by_key(self, owner: Owner, key: str) -> PlacedOrder | None:

@@ -17,7 +17,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from chassis.stand_ins import StandIn
 from chassis.testing import ServiceKeys
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from fastapi import FastAPI
 from frontend.app import build_app
 from frontend.settings import FrontendSettings
@@ -49,11 +49,13 @@ async def catalog() -> AsyncIterator[FakeCatalog]:
         yield fake
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     """`keys` (the chassis's testing plugin) holds the frontend's own signing key: its calls
     to the stand-ins carry real tokens. The frontend has no database."""
     return TestedService("frontend", Path(__file__).resolve().parents[1], ("frontend",))
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from accounts.app import create_accounts_app
 from accounts.handlers import Rules
 from accounts.settings import AccountsSettings
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from fastapi import FastAPI
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
@@ -33,12 +33,14 @@ ADDRESS_LIMIT = 8
 REGISTRATION_LIMIT = 6
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     """Keys: accounts' own (it signs user tokens) and its callers'."""
     keys = ("accounts", "frontend", "stranger")
     tables = "users, sessions, addresses, verifications, outbox"
     return TestedService("accounts", SERVICE_DIR, keys, tables)
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @dataclass(frozen=True)

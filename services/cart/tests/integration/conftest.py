@@ -18,7 +18,7 @@ from aiohttp import web
 from cart.app import create_cart_app
 from cart.settings import CartSettings
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from chassis.user_tokens import UserTokenSigner
 from mosaic.ports import free_port
 
@@ -27,12 +27,14 @@ PRODUCTS = {"brass-compass", "ceramic-pour-over", "wool-socks"} | {f"p-{n}" for 
 BROKEN = "broken-product"  # the stand-in answers 500 for it
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     """Keys: cart's own (it signs calls to catalog), its callers', and accounts' (user tokens
     are signed with it)."""
     names = ("cart", "frontend", "orders", "stranger", "accounts", "impostor")
     return TestedService("cart", SERVICE_DIR, names, "carts CASCADE")
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @dataclass

@@ -17,17 +17,19 @@ import pytest
 from catalog.app import create_catalog_app
 from catalog.settings import CatalogSettings
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from mosaic.backing import BackingServers
 from redis.asyncio import Redis
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     """Keys for the callers the catalog's allowlists name, and one they do not."""
     return TestedService("catalog", SERVICE_DIR, ("frontend", "admin", "stranger"))
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @dataclass(frozen=True)

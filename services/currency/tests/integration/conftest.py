@@ -12,15 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from currency.app import create_currency_app
 from currency.settings import CurrencySettings
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     """Keys for the caller the allowlists name, and for one they do not."""
     return TestedService("currency", Path(__file__).resolve().parents[2], ("frontend", "stranger"))
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from chassis import Database
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from mosaic.ports import free_port
 from notifications.handler import Notifier
 from notifications.mailer import SmtpMailer
@@ -28,9 +28,11 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 SHOP = "http://127.0.0.1:8080"
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     return TestedService("notifications", SERVICE_DIR, tables="inbox CASCADE")
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @pytest.fixture

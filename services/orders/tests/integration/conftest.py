@@ -18,7 +18,7 @@ import httpx
 import pytest
 from chassis import Database
 from chassis.testing import ServiceKeys
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from chassis.user_tokens import UserTokenSigner
 
 from services.orders.tests.stand_ins import StandIns
@@ -26,10 +26,12 @@ from services.orders.tests.stand_ins import StandIns
 from .driving import SERVICE_DIR, Shopper, orders_client
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     names = ("orders", "frontend", "stranger", "accounts", "admin")
     return TestedService("orders", SERVICE_DIR, names, "orders, outbox")
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @pytest.fixture(scope="session")

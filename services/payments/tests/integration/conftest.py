@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from payments.app import create_payments_app
 from payments.settings import PaymentsSettings
 
@@ -29,10 +29,12 @@ PROCESSING_ERROR = "4000000000000119"
 TIMES_OUT = "4000-1234-5678-9017"
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     keys = ("payments", "orders", "admin", "cart")
     return TestedService("payments", SERVICE_DIR, keys, "charges, refunds, idempotency_keys")
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 def settings_for(database_url: str, keys: ServiceKeys, **extra: Any) -> PaymentsSettings:

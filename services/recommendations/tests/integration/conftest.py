@@ -15,7 +15,7 @@ import httpx
 import pytest
 from aiohttp import web
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
 from mosaic.ports import free_port
 from recommendations.app import create_recommendations_app
@@ -53,11 +53,13 @@ PRODUCTS = [
 BY_ID = {p["id"]: p for p in PRODUCTS if p["id"] not in (SLOW, BROKEN)}  # in catalog's order
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     """Keys: recommendations' own (it signs calls to catalog) and its callers'."""
     names = ("recommendations", "frontend", "stranger")
     return TestedService("recommendations", Path(__file__).resolve().parents[2], names)
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @dataclass

@@ -14,17 +14,19 @@ from typing import Any
 import httpx
 import pytest
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
-from chassis.testing.plugin import TestedService
+from chassis.testing.plugin import TestedService, service_fixtures
 from shipping.app import create_shipping_app
 from shipping.settings import ShippingSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def tested_service() -> TestedService:
+def _tested() -> TestedService:
     callers = ("orders", "frontend", "admin", "stranger")
     return TestedService("shipping", SERVICE_DIR, callers, "shipments, idempotency_keys")
+
+
+tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 def settings_for(database_url: str, keys: ServiceKeys) -> ShippingSettings:

@@ -1,16 +1,21 @@
-"""The fixtures every service's tests share, as a pytest plugin (the workspace's root
-conftest loads it). A service's conftest says which service it tests, once:
+"""The fixtures every service's tests share. A service's conftest says which service it
+tests, once:
 
-    @pytest.fixture(scope="session")
-    def tested_service() -> TestedService:
-        return TestedService("shipping", SERVICE_DIR, ("orders", "admin"), "shipments")
+    tested_service, keys, database_url, alembic = service_fixtures(
+        TestedService("shipping", SERVICE_DIR, ("orders", "admin"), "shipments")
+    )
 
 and has `keys` (real signing keys for those names), `database_url` (the service's database
-on the session's embedded Postgres, migrated by its own release command), `alembic` (its
-release command on any URL), `db` (a direct connection, to look at or change rows behind
-the service's back), `emptied_tables` (its tables emptied after the test: a conftest makes
-it autouse by naming it in an autouse fixture of its own) and `problem` (`assert_problem`).
-A conftest's own fixture of the same name wins over the plugin's.
+on the session's embedded Postgres, migrated by its own release command) and `alembic` (its
+release command on any URL). From the plugin (the workspace's root conftest loads it), for
+every test folder: `db` (a direct connection, to look at or change rows behind the service's
+back), `emptied_tables` (its tables emptied after the test: a conftest makes it autouse by
+naming it in an autouse fixture of its own) and `problem` (`assert_problem`).
+
+Why the session-wide ones are made per conftest rather than defined once here: pytest
+keeps one value of a session fixture for the whole session, so a plugin's `keys` asked for
+by cart's tests after accounts' would be accounts' keys (one test session runs every
+service's tests). A fixture defined in a conftest is that folder's own, and so is its value.
 """
 
 from __future__ import annotations
@@ -53,21 +58,29 @@ Migrate = Callable[..., subprocess.CompletedProcess[str]]
 ProblemCheck = Callable[[httpx.Response, int, str], dict[str, Any]]
 
 
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory, tested_service: TestedService) -> ServiceKeys:
-    return ServiceKeys(tmp_path_factory.mktemp("keys"), list(tested_service.key_names))
+def service_fixtures(service: TestedService) -> tuple[Any, Any, Any, Any]:
+    """`tested_service`, `keys`, `database_url` and `alembic` for one service's test folder:
+    assign them in its conftest under those names (see the module's docstring)."""
 
+    @pytest.fixture(scope="session", name="tested_service")
+    def tested() -> TestedService:
+        return service
 
-@pytest.fixture(scope="session")
-def database_url(backing: Backing, tested_service: TestedService) -> str:
-    return migrated(tested_service.folder, backing.database_url(tested_service.name))
+    @pytest.fixture(scope="session", name="keys")
+    def keys(tmp_path_factory: pytest.TempPathFactory) -> ServiceKeys:
+        return ServiceKeys(tmp_path_factory.mktemp("keys"), list(service.key_names))
 
+    @pytest.fixture(scope="session", name="database_url")
+    def database_url(backing: Backing) -> str:
+        return migrated(service.folder, backing.database_url(service.name))
 
-@pytest.fixture(scope="session")
-def alembic(tested_service: TestedService) -> Migrate:
-    """`alembic(database_url, "upgrade", "head")`: the release command, from the service's
-    folder with the URL in the env."""
-    return functools.partial(run_alembic, tested_service.folder)
+    @pytest.fixture(scope="session", name="alembic")
+    def alembic() -> Migrate:
+        """`alembic(database_url, "upgrade", "head")`: the release command, from the
+        service's folder with the URL in the env."""
+        return functools.partial(run_alembic, service.folder)
+
+    return tested, keys, database_url, alembic
 
 
 @pytest.fixture

@@ -44,6 +44,18 @@ def backup(
         str | None,
         typer.Option(envvar="MOSAIC_VALKEY_ADMIN_URL", help="Valkey admin URL, likewise."),
     ] = None,
+    postgres_admin_url_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="A file holding the Postgres admin URL (a mounted secret), instead of "
+            "--postgres-admin-url.",
+        ),
+    ] = None,
+    valkey_admin_url_file: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="A file holding the Valkey admin URL, likewise."),
+    ] = None,
     services: ServicesDir = None,
 ) -> None:
     """Back up every service that keeps data: its database (pg_dump, custom format, one
@@ -52,16 +64,25 @@ def backup(
     schema revision, rows and MD5 per table, sizes, tool versions, time, SHA-256 per file.
 
     Works on $MOSAIC_HOME while `mosaic up` runs (through its servers) or not (starting
-    them for the backup). Files appear under their names only once complete; manifest.json
-    is written last. Check a backup with `mosaic admin verify-backup DIR`.
+    them for the backup), or on a deployment's servers given by admin URLs (compose, a
+    Kubernetes Job: docs/operations.md, "Backups and restores"). Files appear under
+    their names only once complete; manifest.json is written last. Check a backup with
+    `mosaic admin verify-backup DIR`.
     """
     from mosaic.admin.backing_urls import ServerUrls, has_data, home_servers, running_urls
     from mosaic.admin.backup import default_folder, stateful, steps, summary, take_backup
+    from mosaic.admin.provisioning import url_from_options
     from mosaic.errors import MosaicError, UsageError
     from mosaic.services import discover_services
 
     home = mosaic_home()
     chosen = stateful(discover_services(services_dir(services)), service)
+    postgres_admin_url = url_from_options(
+        postgres_admin_url, postgres_admin_url_file, "--postgres-admin-url"
+    )
+    valkey_admin_url = url_from_options(
+        valkey_admin_url, valkey_admin_url_file, "--valkey-admin-url"
+    )
     folder = (to or default_folder(home)).absolute()
     if (postgres_admin_url is None) != (valkey_admin_url is None):
         raise UsageError("give both --postgres-admin-url and --valkey-admin-url, or neither")

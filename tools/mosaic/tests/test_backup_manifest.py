@@ -121,7 +121,7 @@ def test_the_stateful_services_come_from_the_service_data(services: list[Service
     assert with_a_database <= kept
     assert "frontend" in kept  # its sessions, in Valkey only
     assert not kept & {"currency", "recommendations"}  # they keep nothing
-    with pytest.raises(UsageError, match="currency: no such service keeps data"):
+    with pytest.raises(UsageError, match="no service named currency"):
         stateful(services, ["currency"])
     assert steps(stateful(services, ["orders"])) == 2  # its dump and its stream
 

@@ -19,6 +19,7 @@ from mosaic.admin.backup_manifest import (
     complete,
     partial_path,
 )
+from mosaic.admin.provisioning import chosen_services
 from mosaic.errors import UsageError
 from mosaic.services import Service
 
@@ -29,15 +30,7 @@ def stateful(known: list[Service], names: list[str] | None = None) -> list[Servi
     """The services that keep data (a database, or Valkey keys that must survive): those
     named, else all."""
     keeping = [s for s in known if "postgres" in s.backing or backup_valkey.keeps_valkey(s)]
-    if not names:
-        return keeping
-    by_name = {s.name: s for s in keeping}
-    if unknown := [n for n in names if n not in by_name]:
-        raise UsageError(
-            f"--service {', '.join(unknown)}: no such service keeps data",
-            f"Services with data: {', '.join(sorted(by_name))}.",
-        )
-    return [by_name[n] for n in dict.fromkeys(names)]
+    return chosen_services(keeping, names) if names else keeping
 
 
 def steps(services: list[Service]) -> int:

@@ -1,0 +1,97 @@
+"""`mosaic admin backup` the way a container runs it (compose's `run`, the Kubernetes Job of
+deploy/k8s/components/backup): admin URLs from files, an empty $MOSAIC_HOME, real Postgres
+and Valkey; and the rendered Job's command is one the command line accepts, with every file
+it names mounted."""
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mosaic import kubernetes_backup
+from mosaic.admin.backup import stateful
+from mosaic.backing.servers import BackingServers
+from mosaic.services import Service
+from mosaic.testing import mosaic
+
+from tools.mosaic.tests.test_documented_commands import check_runnable
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackingServers]:
+    with BackingServers(tmp_path_factory.mktemp("backup-job")) as started:
+        yield started
+
+
+def url_files(folder: Path, servers: BackingServers) -> list[str]:
+    folder.mkdir()
+    (folder / "postgres-admin-url").write_text(servers.admin_database_url + "\n")
+    (folder / "valkey-admin-url").write_text(servers.admin_redis_url + "\n")
+    return [
+        *("--postgres-admin-url-file", str(folder / "postgres-admin-url")),
+        *("--valkey-admin-url-file", str(folder / "valkey-admin-url")),
+    ]
+
+
+def test_a_backup_from_admin_url_files_into_an_empty_home(
+    servers: BackingServers, services: list[Service], tmp_path: Path
+) -> None:
+    for service in stateful(services):
+        if "postgres" in service.backing:
+            servers.database_url(service.name)  # an empty database, as provisioning leaves it
+    env = {**os.environ, "MOSAIC_HOME": str(tmp_path / "home")}
+    args = url_files(tmp_path / "admin", servers)
+    done = mosaic("admin", "backup", *args, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    [folder] = (tmp_path / "home" / "backups").iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["services"]) == {s.name for s in stateful(services)}
+    assert manifest["tools"]["pg_dump"].startswith("pg_dump (PostgreSQL) 18")
+    assert manifest["tools"]["valkey"].startswith("valkey ")
+    checked = mosaic("admin", "verify-backup", str(folder), env=env)
+    assert checked.returncode == 0, checked.stdout
+
+
+def test_a_database_that_is_missing_fails_in_one_line_and_leaves_no_manifest(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "MOSAIC_HOME": str(tmp_path / "home")}
+    with BackingServers(tmp_path / "servers") as servers:  # no database made on them
+        args = url_files(tmp_path / "admin", servers)
+        to = ("--service", "shipping", "--to", str(tmp_path / "b"))
+        done = mosaic("admin", "backup", *args, *to, env=env, timeout=60)
+    assert done.returncode == 1
+    assert "mosaic: the backup failed: " in done.stderr, done.stderr
+    assert 'database "shipping" does not exist' in done.stderr, done.stderr
+    assert done.stderr.count("\n") <= 3 and "Traceback" not in done.stderr, done.stderr
+    assert list((tmp_path / "b").iterdir()) == []  # no manifest, no partial file
+
+
+def job_of(services: list[Service]) -> dict[str, Any]:
+    text = kubernetes_backup.render(services)[kubernetes_backup.COMPONENT_DIR / "backup.yaml"]
+    return next(d for d in yaml.safe_load_all(text) if d["kind"] == "Job")
+
+
+def test_the_jobs_command_is_one_mosaic_accepts(services: list[Service]) -> None:
+    [container] = job_of(services)["spec"]["template"]["spec"]["containers"]
+    assert container["command"][:3] == ["mosaic", "admin", "backup"]
+    check_runnable(container["command"][1:])
+
+
+def test_the_job_mounts_every_file_it_names_and_writes_to_the_claim(
+    services: list[Service],
+) -> None:
+    pod = job_of(services)["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    items = {i["path"] for i in volumes["admin"]["secret"]["items"]}
+    named = [a for a in container["command"] if a.startswith("/")]
+    assert named and all(a.startswith(mounts["admin"] + "/") for a in named)
+    assert {a.rsplit("/", 1)[1] for a in named} <= items
+    home = {e["name"]: e["value"] for e in container["env"]}["MOSAIC_HOME"]
+    assert mounts["backups"] == f"{home}/backups"
+    assert volumes["backups"]["persistentVolumeClaim"]["claimName"] == kubernetes_backup.CLAIM

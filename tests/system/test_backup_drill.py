@@ -72,6 +72,8 @@ def run_drill(base: Path, shopper: Shopper) -> Iterator[Drill]:
                 guest_orders.append(answer.json()["id"])
         done = mosaic("admin", "backup", "--to", str(backup), env=up.env, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
+        under = mosaic("admin", "restore", "--from", str(backup), "--force", env=up.env)
+        assert under.returncode == 1 and "mosaic up runs on" in under.stderr, under.stderr
     # The secrets travel apart from the backup; the old home is destroyed.
     new.mkdir()
     shutil.copy2(old / "secrets.json", new / "secrets.json")

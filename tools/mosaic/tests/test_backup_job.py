@@ -3,15 +3,18 @@ deploy/k8s/components/backup): admin URLs from files, an empty $MOSAIC_HOME, rea
 and Valkey; and the rendered Job's command is one the command line accepts, with every file
 it names mounted."""
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import yaml
 from mosaic import kubernetes_backup
+from mosaic.admin import backup_postgres
 from mosaic.admin.backup import stateful
 from mosaic.backing.servers import BackingServers
 from mosaic.services import Service
@@ -70,6 +73,18 @@ def test_a_database_that_is_missing_fails_in_one_line_and_leaves_no_manifest(
     assert list((tmp_path / "b").iterdir()) == []  # no manifest, no partial file
 
 
+async def a_table_of_rows(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS filler (id int PRIMARY KEY, text text);"
+            "INSERT INTO filler SELECT i, md5(i::text) FROM generate_series(1, 5000) i "
+            "ON CONFLICT DO NOTHING"
+        )
+    finally:
+        await conn.close()
+
+
 def job_of(services: list[Service]) -> dict[str, Any]:
     text = kubernetes_backup.render(services)[kubernetes_backup.COMPONENT_DIR / "backup.yaml"]
     return next(d for d in yaml.safe_load_all(text) if d["kind"] == "Job")
@@ -95,3 +110,17 @@ def test_the_job_mounts_every_file_it_names_and_writes_to_the_claim(
     home = {e["name"]: e["value"] for e in container["env"]}["MOSAIC_HOME"]
     assert mounts["backups"] == f"{home}/backups"
     assert volumes["backups"]["persistentVolumeClaim"]["claimName"] == kubernetes_backup.CLAIM
+
+
+def test_a_dump_cut_short_does_not_read_whole_even_with_a_matching_manifest(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    """The checksum catches a dump damaged after the backup; reading it to its end catches
+    one that was short when the manifest was written (a full disk, a killed pg_dump)."""
+    asyncio.run(a_table_of_rows(servers.database_url("orders")))
+    dump = tmp_path / "orders.dump"
+    asyncio.run(backup_postgres.dump(servers.admin_database_url, "orders", dump))
+    assert backup_postgres.read_whole(dump) is None
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size - 200])
+    complaint = backup_postgres.read_whole(dump)
+    assert complaint is not None and "\n" not in complaint, complaint

@@ -33,8 +33,9 @@ def running_urls(home: Path) -> ServerUrls | None:
             "Give their admin URLs: --postgres-admin-url and --valkey-admin-url.",
         )
     secrets = Secrets(home / "secrets.json")
-    postgres = EmbeddedPostgres(home / "postgres", secrets.password("postgres/admin"))
-    postgres.port = int(ports["postgres"])
+    postgres = EmbeddedPostgres(
+        home / "postgres", secrets.password("postgres/admin"), port=int(ports["postgres"])
+    )
     valkey = valkey_admin_url(secrets.password("valkey/admin"), int(ports["valkey"]))
     return ServerUrls(postgres.admin_url, valkey)
 

@@ -141,7 +141,9 @@ def restore(admin_url: str, database: str, path: Path) -> None:
         "--single-transaction",
         str(path),
     ]
-    _run(argv, f"pg_restore into {database}", database_url(admin_url, database))
+    # --single-transaction: the database holds all of the dump or none of it.
+    hint = f"The database {database} is empty now: fix the cause, then restore again."
+    _run(argv, f"pg_restore into {database}", database_url(admin_url, database), hint)
 
 
 async def drop_database(admin_url: str, database: str) -> None:
@@ -170,7 +172,9 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), env
 
 
-def _run(argv: list[str], what: str, url: str | None = None) -> str:
+def _run(
+    argv: list[str], what: str, url: str | None = None, hint: str = "Nothing was written."
+) -> str:
     env = None
     if url is not None:
         safe, env = _libpq(url)
@@ -178,5 +182,5 @@ def _run(argv: list[str], what: str, url: str | None = None) -> str:
     result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
-        raise MosaicError(f"{what} failed: {last}", "Nothing was written in its place.")
+        raise MosaicError(f"{what} failed: {last}", hint)
     return result.stdout

@@ -96,7 +96,9 @@ async def _holding_data(urls: ServerUrls, services: list[Service]) -> list[str]:
             scans, exact = backup_valkey.patterns(service)
             keys = bool(exact) and bool(await client.exists(*exact))
             for pattern in scans:
-                keys = keys or bool([k async for k in client.scan_iter(match=pattern)][:1])
+                async for _ in client.scan_iter(match=pattern):
+                    keys = True
+                    break
             if keys or await _has_tables(conn, urls.postgres, service.name):
                 used.append(service.name)
     finally:

@@ -145,8 +145,8 @@ def restore(
     on the home (stop it with `mosaic down`). The backup is verified first (as
     verify-backup does) and nothing is touched unless it passes. Then `mosaic up` serves
     the restored data; its release phase migrates a backup of older code to head.
-    Passwords, certificates and signing keys are not in a backup: a home with the old
-    secrets.json and pki/ keeps shoppers signed in; a new one signs them out.
+    Passwords, certificates and signing keys are not in a backup: copy the old
+    secrets.json and pki/ into the new home first to keep them (a new home makes new ones).
     """
     from mosaic.admin.backing_urls import home_servers
     from mosaic.admin.backup import steps

@@ -12,9 +12,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+import redis
 import yaml
 from mosaic import kubernetes_backup
-from mosaic.admin import backup_postgres
+from mosaic.admin import backup_postgres, backup_valkey
 from mosaic.admin.backup import stateful
 from mosaic.backing.servers import BackingServers
 from mosaic.services import Service
@@ -124,3 +125,42 @@ def test_a_dump_cut_short_does_not_read_whole_even_with_a_matching_manifest(
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size - 200])
     complaint = backup_postgres.read_whole(dump)
     assert complaint is not None and "\n" not in complaint, complaint
+
+
+def test_kept_valkey_keys_come_back_exactly_streams_with_their_groups(
+    servers: BackingServers, services: list[Service], tmp_path: Path
+) -> None:
+    by_name = {s.name: s for s in services}
+    admin = redis.Redis.from_url(servers.admin_redis_url)
+    admin.set("frontend:session:abc", "signed in", px=3_600_000)
+    admin.hset("accounts:limit:x", mapping={"count": "3"})
+    admin.set("catalog:products:1", "cached")  # only a cache: not kept
+    admin.xadd("events:orders", {"type": "order-placed"})
+    admin.xadd("events:orders", {"type": "order-paid"})
+    admin.xgroup_create("events:orders", "notifications", id="0")
+    admin.xreadgroup("notifications", "worker-1", {"events:orders": ">"}, count=1)  # 1 pending
+
+    def state() -> dict[str, object]:
+        return {
+            "session": (admin.get("frontend:session:abc"), admin.pttl("frontend:session:abc")),
+            "limit": admin.hgetall("accounts:limit:x"),
+            "stream": [fields for _, fields in admin.xrange("events:orders") or []],
+            "groups": admin.xinfo_groups("events:orders"),
+            "pending": admin.xpending("events:orders", "notifications")["pending"],
+        }
+
+    before = state()
+    files = {name: tmp_path / f"{name}.valkey.jsonl" for name in ("frontend", "accounts", "orders")}
+    for name, file in files.items():
+        asyncio.run(backup_valkey.dump(servers.admin_redis_url, by_name[name], file))
+    assert backup_valkey.keeps_valkey(by_name["catalog"]) is False
+    for name in files:
+        asyncio.run(backup_valkey.clear(servers.admin_redis_url, by_name[name]))
+    assert admin.exists("frontend:session:abc", "accounts:limit:x", "events:orders") == 0
+    for file in files.values():
+        asyncio.run(backup_valkey.restore(servers.admin_redis_url, file))
+    after = state()
+    ttl_before, ttl_after = before.pop("session"), after.pop("session")
+    assert after == before and before["pending"] == 1
+    assert ttl_after[0] == ttl_before[0] and 0 < ttl_after[1] <= ttl_before[1]  # type: ignore[index]
+    admin.close()

@@ -48,15 +48,11 @@ async def server_version(admin_url: str) -> str:
 
 async def dump(admin_url: str, service: Service, out: Path) -> int:
     """Write the service's kept keys to `out`, one JSON line each; how many."""
-    scans, exact = patterns(service)
     client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
     count = 0
     try:
-        keys = [k.encode() for k in exact]
-        for pattern in scans:
-            keys += [k async for k in client.scan_iter(match=pattern, count=1000)]
         with out.open("w") as file:
-            for key in dict.fromkeys(keys):
+            for key in await _kept_keys(client, service):
                 payload = await client.dump(key)
                 if payload is None:  # absent, or expired since the scan
                     continue
@@ -72,13 +68,9 @@ async def dump(admin_url: str, service: Service, out: Path) -> int:
 
 async def clear(admin_url: str, service: Service) -> None:
     """Delete the keys `dump` would keep (before restoring over a used server)."""
-    scans, exact = patterns(service)
     client = aioredis.Redis.from_url(admin_url, socket_connect_timeout=10)
     try:
-        keys = [k.encode() for k in exact]
-        for pattern in scans:
-            keys += [k async for k in client.scan_iter(match=pattern, count=1000)]
-        if keys:
+        if keys := await _kept_keys(client, service):
             await client.delete(*keys)
     finally:
         await client.aclose()
@@ -102,6 +94,15 @@ async def restore(admin_url: str, path: Path) -> int:
     finally:
         await client.aclose()
     return count
+
+
+async def _kept_keys(client: aioredis.Redis, service: Service) -> list[bytes]:
+    """The names of the service's kept keys (the exact ones whether they exist or not)."""
+    scans, exact = patterns(service)
+    keys = [k.encode() for k in exact]
+    for pattern in scans:
+        keys += [k async for k in client.scan_iter(match=pattern, count=1000)]
+    return list(dict.fromkeys(keys))
 
 
 def _b64(data: bytes) -> str:

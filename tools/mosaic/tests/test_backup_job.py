@@ -164,3 +164,37 @@ def test_kept_valkey_keys_come_back_exactly_streams_with_their_groups(
     assert after == before and before["pending"] == 1
     assert ttl_after[0] == ttl_before[0] and 0 < ttl_after[1] <= ttl_before[1]  # type: ignore[index]
     admin.close()
+
+
+def test_a_restore_through_admin_urls_waits_for_the_services_to_stop(
+    servers: BackingServers, tmp_path: Path
+) -> None:
+    """Over a deployment's servers (compose, a cluster) nothing says whether the shop runs:
+    a restore is refused while anything is connected to a database it would replace."""
+    url = servers.database_url("orders")
+    asyncio.run(a_table_of_rows(url))
+    env = {**os.environ, "MOSAIC_HOME": str(servers.home)}  # its secrets.json: the passwords
+    args = url_files(tmp_path / "admin", servers)
+    backup = tmp_path / "backup"
+    done = mosaic("admin", "backup", *args, "--service", "orders", "--to", str(backup), env=env)
+    assert done.returncode == 0, done.stderr
+    restore = ("admin", "restore", "--from", str(backup), *args)
+
+    async def rows_then(sql: str, hold: bool = False) -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+            if hold:  # a service still connected while the restore runs
+                refused = await asyncio.to_thread(mosaic, *restore, "--force", env=env)
+                assert refused.returncode == 1, refused.stderr
+                assert "1 session(s) of orders connected" in refused.stderr, refused.stderr
+            return int(await conn.fetchval("SELECT count(*) FROM filler"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(rows_then("DELETE FROM filler WHERE id > 10", hold=True)) == 10
+    unforced = mosaic(*restore, env=env)
+    assert unforced.returncode == 2 and "already holds data of orders" in unforced.stderr
+    forced = mosaic(*restore, "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+    assert asyncio.run(rows_then("SELECT 1")) == 5000

@@ -7,7 +7,8 @@ Pod Security "restricted", runs without an API token, and may only reach Postgre
 Valkey (its NetworkPolicy, for overlays that deny everything else). A Job runs once: to back
 up again, delete it and apply again (`kubectl delete job backup -n mosaic`). Scheduling it
 (a CronJob with retention) is the daily backup job's part of issue 17, built on this.
-Restoring in a cluster is not rendered: restore into a home with `mosaic admin restore`.
+A restore is not rendered: `mosaic admin restore` with the same admin URLs, from a pod of
+the tools image, once the services are scaled to 0 (it refuses while they are connected).
 """
 
 from __future__ import annotations

@@ -5,11 +5,14 @@ import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from mosaic.home import mosaic_home, services_dir
+
+if TYPE_CHECKING:
+    from mosaic.admin.backing_urls import ServerUrls
 
 commands = typer.Typer(rich_markup_mode=None)
 T = TypeVar("T")
@@ -23,6 +26,55 @@ Only = Annotated[
 ]
 
 
+PostgresUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--postgres-admin-url",
+        envvar="MOSAIC_POSTGRES_ADMIN_URL",
+        help="Postgres admin URL of a deployment (compose, Kubernetes); default: the "
+        "home's own server.",
+    ),
+]
+ValkeyUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--valkey-admin-url", envvar="MOSAIC_VALKEY_ADMIN_URL", help="Valkey admin URL, likewise."
+    ),
+]
+PostgresUrlFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--postgres-admin-url-file",
+        metavar="FILE",
+        help="A file holding the Postgres admin URL (a mounted secret), instead of "
+        "--postgres-admin-url.",
+    ),
+]
+ValkeyUrlFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--valkey-admin-url-file",
+        metavar="FILE",
+        help="A file holding the Valkey admin URL, likewise.",
+    ),
+]
+
+
+def _given_urls(
+    postgres: str | None, valkey: str | None, postgres_file: Path | None, valkey_file: Path | None
+) -> "ServerUrls | None":
+    """The servers' admin URLs given on the command line, if any (both or none)."""
+    from mosaic.admin.backing_urls import ServerUrls
+    from mosaic.admin.provisioning import url_from_options
+    from mosaic.errors import UsageError
+
+    postgres = url_from_options(postgres, postgres_file, "--postgres-admin-url")
+    valkey = url_from_options(valkey, valkey_file, "--valkey-admin-url")
+    if (postgres is None) != (valkey is None):
+        raise UsageError("give both --postgres-admin-url and --valkey-admin-url, or neither")
+    return ServerUrls(postgres, valkey) if postgres and valkey else None
+
+
 @commands.command()
 def backup(
     service: Only = None,
@@ -32,30 +84,10 @@ def backup(
             "--to", metavar="DIR", help="A new folder; default $MOSAIC_HOME/backups/<UTC time>."
         ),
     ] = None,
-    postgres_admin_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="MOSAIC_POSTGRES_ADMIN_URL",
-            help="Postgres admin URL of a deployment (compose, Kubernetes); default: the "
-            "home's own server.",
-        ),
-    ] = None,
-    valkey_admin_url: Annotated[
-        str | None,
-        typer.Option(envvar="MOSAIC_VALKEY_ADMIN_URL", help="Valkey admin URL, likewise."),
-    ] = None,
-    postgres_admin_url_file: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            help="A file holding the Postgres admin URL (a mounted secret), instead of "
-            "--postgres-admin-url.",
-        ),
-    ] = None,
-    valkey_admin_url_file: Annotated[
-        Path | None,
-        typer.Option(metavar="FILE", help="A file holding the Valkey admin URL, likewise."),
-    ] = None,
+    postgres_admin_url: PostgresUrl = None,
+    valkey_admin_url: ValkeyUrl = None,
+    postgres_admin_url_file: PostgresUrlFile = None,
+    valkey_admin_url_file: ValkeyUrlFile = None,
     services: ServicesDir = None,
 ) -> None:
     """Back up every service that keeps data: its database (pg_dump, custom format, one
@@ -71,26 +103,20 @@ def backup(
     """
     from mosaic.admin.backing_urls import ServerUrls, has_data, home_servers, running_urls
     from mosaic.admin.backup import default_folder, stateful, steps, summary, take_backup
-    from mosaic.admin.provisioning import url_from_options
-    from mosaic.errors import MosaicError, UsageError
+    from mosaic.errors import MosaicError
     from mosaic.services import discover_services
 
     home = mosaic_home()
     chosen = stateful(discover_services(services_dir(services)), service)
-    postgres_admin_url = url_from_options(
-        postgres_admin_url, postgres_admin_url_file, "--postgres-admin-url"
-    )
-    valkey_admin_url = url_from_options(
-        valkey_admin_url, valkey_admin_url_file, "--valkey-admin-url"
+    given = _given_urls(
+        postgres_admin_url, valkey_admin_url, postgres_admin_url_file, valkey_admin_url_file
     )
     folder = (to or default_folder(home)).absolute()
-    if (postgres_admin_url is None) != (valkey_admin_url is None):
-        raise UsageError("give both --postgres-admin-url and --valkey-admin-url, or neither")
 
     @contextmanager
     def servers() -> Iterator[ServerUrls]:
-        if postgres_admin_url and valkey_admin_url:
-            yield ServerUrls(postgres_admin_url, valkey_admin_url)
+        if given is not None:
+            yield given
         elif (running := running_urls(home)) is not None:
             yield running
         elif has_data(home):
@@ -138,16 +164,32 @@ def restore(
             "(their databases are dropped, their kept Valkey keys deleted).",
         ),
     ] = False,
+    postgres_admin_url: PostgresUrl = None,
+    valkey_admin_url: ValkeyUrl = None,
+    postgres_admin_url_file: PostgresUrlFile = None,
+    valkey_admin_url_file: ValkeyUrlFile = None,
+    passwords_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="With admin URLs: the services' passwords (the secrets.json provisioning "
+            "keeps); default $MOSAIC_HOME/secrets.json.",
+        ),
+    ] = None,
     services: ServicesDir = None,
 ) -> None:
     """Restore a backup into $MOSAIC_HOME: a new home (provisioned as `mosaic up` would),
     or with --force over the data of the home's services. Refused while `mosaic up` runs
-    on the home (stop it with `mosaic down`). The backup is verified first (as
+    on the home (stop it with `mosaic down`); with admin URLs (a deployment's servers),
+    refused while anything is connected to a database being restored (stop its services
+    first). The backup is verified first (as
     verify-backup does) and nothing is touched unless it passes. Then `mosaic up` serves
     the restored data; its release phase migrates a backup of older code to head.
     Passwords, certificates and signing keys are not in a backup: copy the old
     secrets.json and pki/ into the new home first to keep them (a new home makes new ones).
     """
+    from contextlib import nullcontext
+
     from mosaic.admin.backing_urls import home_servers
     from mosaic.admin.backup import steps
     from mosaic.admin.restore import restore_backup, verified
@@ -161,15 +203,23 @@ def restore(
     manifest = verified(source, known, service)
     names = service or list(manifest.services)
     chosen = [s for s in known if s.name in names]
-    if (pid := runner_pid(home)) is not None:
+    given = _given_urls(
+        postgres_admin_url, valkey_admin_url, postgres_admin_url_file, valkey_admin_url_file
+    )
+    if given is None and (pid := runner_pid(home)) is not None:
         raise MosaicError(
             f"mosaic up runs on {home} (pid {pid}): refusing to restore under it",
             "Stop it with `mosaic down`, then restore.",
         )
-    secrets = Secrets(home / "secrets.json")
-    with home_servers(home) as urls, _progress(steps(chosen)) as step:
+    if given is not None and passwords_file is not None:
+        secrets = Secrets(passwords_file, fixed=True)  # only read: never a new password
+    else:
+        secrets = Secrets(home / "secrets.json")
+    servers = home_servers(home) if given is None else nullcontext(given)
+    with servers as urls, _progress(steps(chosen)) as step:
         _run(restore_backup(urls, secrets, source, chosen, force=force, step=step), "the restore")
-    print(f"Restored {', '.join(s.name for s in chosen)} into {home}; start it with `mosaic up`.")
+    where = "those servers" if given else home
+    print(f"Restored {', '.join(s.name for s in chosen)} into {where}; start the shop there.")
 
 
 @contextmanager

@@ -65,6 +65,12 @@ async def restore_backup(
 ) -> None:
     """Restore `services` (all verified before) from `folder` onto the servers of `urls`."""
     manifest = read_manifest(folder)
+    if busy := await _connected(urls.postgres, [s.name for s in services]):
+        raise MosaicError(
+            f"refusing to restore: {busy} connected to the databases being restored",
+            "Stop the services of those databases first (`mosaic down`, compose stop, "
+            "scale to 0); nothing was changed.",
+        )
     if not force and (used := await _holding_data(urls, services)):
         raise UsageError(
             f"the target already holds data of {', '.join(used)}",
@@ -84,6 +90,21 @@ async def restore_backup(
             step(f"{service.name}: Valkey keys")
             await backup_valkey.clear(urls.valkey, service)
             await backup_valkey.restore(urls.valkey, keys)
+
+
+async def _connected(admin_url: str, databases: list[str]) -> str | None:
+    """Who else is connected to the databases, e.g. "2 session(s) of orders", or None."""
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        rows = await conn.fetch(
+            "SELECT datname, count(*) FROM pg_stat_activity"
+            " WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid() GROUP BY datname",
+            databases,
+        )
+    finally:
+        await conn.close()
+    found = sorted((str(row[0]), int(row[1])) for row in rows)
+    return ", ".join(f"{n} session(s) of {d}" for d, n in found) or None
 
 
 async def _holding_data(urls: ServerUrls, services: list[Service]) -> list[str]:

@@ -17,6 +17,8 @@ from mosaic.admin.backup_manifest import (
     Manifest,
     ServiceBackup,
     complete,
+    dump_file,
+    keys_file,
     partial_path,
 )
 from mosaic.admin.provisioning import chosen_services
@@ -66,7 +68,7 @@ async def _back_up(
 ) -> ServiceBackup:
     found = ServiceBackup()
     if "postgres" in service.backing:
-        name = f"{service.name}.dump"
+        name = dump_file(service.name)
         step(f"{service.name}: pg_dump")
         with _partial(folder, name) as out:
             found.schema_revision, found.tables = await backup_postgres.dump(
@@ -75,7 +77,7 @@ async def _back_up(
         manifest.files[name] = complete(folder, name)
         found.files.append(name)
     if backup_valkey.keeps_valkey(service):
-        name = f"{service.name}.valkey.jsonl"
+        name = keys_file(service.name)
         step(f"{service.name}: Valkey keys")
         with _partial(folder, name) as out:
             await backup_valkey.dump(urls.valkey, service, out)

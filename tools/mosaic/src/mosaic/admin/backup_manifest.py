@@ -17,6 +17,17 @@ from typing import Any
 MANIFEST = "manifest.json"
 FORMAT = 1
 PARTIAL = ".partial-"  # what a file is called until it is complete and synced
+DUMP = ".dump"
+
+
+def dump_file(service: str) -> str:
+    """The name of a service's pg_dump in a backup."""
+    return f"{service}{DUMP}"
+
+
+def keys_file(service: str) -> str:
+    """The name of a service's kept Valkey keys in a backup."""
+    return f"{service}.valkey.jsonl"
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,6 @@ def _file_problems(
             found.append(f"{name}: {size} bytes, the manifest says {entry.bytes} (truncated?)")
         elif sha256_of(path) != entry.sha256:
             found.append(f"{name}: its SHA-256 differs from the manifest's (changed or damaged)")
-        elif name.endswith(".dump") and (why := read_dump(path)) is not None:
+        elif name.endswith(DUMP) and (why := read_dump(path)) is not None:
             found.append(f"{name}: does not read whole: {why}")
     return found

@@ -15,7 +15,13 @@ import redis.asyncio as aioredis
 
 from mosaic.admin import backup_postgres, backup_valkey
 from mosaic.admin.backing_urls import ServerUrls
-from mosaic.admin.backup_manifest import Manifest, problems, read_manifest
+from mosaic.admin.backup_manifest import (
+    Manifest,
+    dump_file,
+    keys_file,
+    problems,
+    read_manifest,
+)
 from mosaic.admin.schema_history import known_revisions
 from mosaic.backing.secrets import Secrets
 from mosaic.backing.service_secrets import AdminUrls, provision_service
@@ -79,13 +85,13 @@ async def restore_backup(
     admin = AdminUrls(postgres=urls.postgres, valkey=urls.valkey)
     for service in services:
         files = manifest.services[service.name].files
-        dump = folder / f"{service.name}.dump"
+        dump = folder / dump_file(service.name)
         if dump.name in files:
             step(f"{service.name}: pg_restore")
             await backup_postgres.drop_database(urls.postgres, service.name)
             await provision_service(service, admin, secrets)  # as `mosaic up` would
             backup_postgres.restore(urls.postgres, service.name, dump)
-        keys = folder / f"{service.name}.valkey.jsonl"
+        keys = folder / keys_file(service.name)
         if keys.name in files:
             step(f"{service.name}: Valkey keys")
             await backup_valkey.clear(urls.valkey, service)

@@ -14,7 +14,6 @@ an operator keeps them), and `mosaic up` there until "Mosaic is ready". Prints J
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -89,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from mosaic.admin.backup_cli import commands as backup_commands
 from mosaic.home import mosaic_home, services_dir
 
 app = typer.Typer(
@@ -17,6 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+app.registered_commands += backup_commands.registered_commands  # backup, restore, verify
 
 ServicesDir = Annotated[
     Path | None, typer.Option("--services-dir", hidden=True, envvar="MOSAIC_SERVICES_DIR")

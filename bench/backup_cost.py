@@ -4,7 +4,7 @@ shop plus N orders, and the recovery time: restore plus `mosaic up` until ready.
 Run: .venv/bin/python bench/backup_cost.py [--orders 1000] [--threads 4]
 
 Starts `mosaic up` on a new temporary home and free ports, places the orders through orders'
-API as the frontend does for a guest (`mosaic.testing.Guest`: a cart of one product, then
+API as the frontend does for a guest (`mosaic_testing.Guest`: a cart of one product, then
 POST /v1/orders, a full saga each: payment, shipment, outbox event, e-mail), waits for the
 outbox to drain, then times `mosaic admin backup` against the running shop, `mosaic down`,
 `mosaic admin restore` into a second new home (given the first's secrets.json and pki/, as
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mosaic.ports import free_port
-from mosaic.testing import Guest, Shopper, UpProcess, mosaic
+from mosaic_testing import Guest, Shopper, UpProcess, mosaic
 
 
 def up_on(home: Path) -> UpProcess:

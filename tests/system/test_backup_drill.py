@@ -23,7 +23,7 @@ from mosaic.admin.backing_urls import home_servers
 from mosaic.admin.backup_manifest import MANIFEST, Manifest
 from mosaic.admin.backup_postgres import stats_of
 from mosaic.ports import free_port
-from mosaic.testing import Guest, Shopper, UpProcess, mosaic
+from mosaic_testing import Guest, Shopper, UpProcess, mosaic
 
 pytestmark = pytest.mark.system
 

@@ -19,7 +19,7 @@ from mosaic.admin import backup_postgres, backup_valkey
 from mosaic.admin.backup import stateful
 from mosaic.backing.servers import BackingServers
 from mosaic.services import Service
-from mosaic.testing import mosaic
+from mosaic_testing import mosaic
 
 from tools.mosaic.tests.test_documented_commands import check_runnable
 

@@ -14,3 +14,12 @@ class CatalogSettings(ServiceSettings, DatabaseSettings, CacheSettings):
         le=86_400,
         description="seconds a cached read lives (1..86400); writes retire it sooner",
     )
+
+
+class TaskSettings(CatalogSettings):
+    """One-off tasks (catalog.tasks) serve nothing: they need no ops port (nor PORT, which
+    ServiceSettings leaves optional already)."""
+
+    ops_port: int = Field(
+        default=1, validation_alias="OPS_PORT", ge=1, le=65535, description="unused"
+    )

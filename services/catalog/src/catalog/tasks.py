@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from catalog import store_bulk
 from catalog.cache import CatalogCache, InvalidationFailed
 from catalog.product_csv import BadHeader, read_products, write_products
-from catalog.settings import CatalogSettings
+from catalog.settings import TaskSettings
 
 IMPORT_HELP = """\
 Create or replace products from a CSV file, by id: all of them, or none while any row is
@@ -114,7 +114,7 @@ async def export_products(database: Database, out: TextIO) -> int:
     return write_products([p async for p in store_bulk.all_products(database)], out)
 
 
-async def _run(arguments: argparse.Namespace, settings: CatalogSettings, out: TextIO) -> int:
+async def _run(arguments: argparse.Namespace, settings: TaskSettings, out: TextIO) -> int:
     database = Database(settings.database_url, pool_size=2)
     cache = Cache(settings.redis_url, prefix="catalog")
     resources = Resources([database, cache])
@@ -160,7 +160,7 @@ def main(argv: list[str]) -> int:
         "--out", type=Path, metavar="FILE", help="write to FILE (default: standard output)"
     )
     arguments = parser.parse_args(argv)
-    settings = load_settings(CatalogSettings)
+    settings = load_settings(TaskSettings)
     configure_logging_from(settings)
     out = sys.stdout
     try:

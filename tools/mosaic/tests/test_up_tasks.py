@@ -17,9 +17,12 @@ HEADER = "id,name,description,category,price_amount,price_currency,tags,picture"
 ROW = "e2e-mug,E2E Mug,A mug.,kitchen,{price},USD,mug,"
 
 
-def run(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    folder: Path, env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mosaic", "admin", "run", "catalog", *args],
+        input=stdin,
         cwd=folder,
         env=env,
         capture_output=True,
@@ -69,6 +72,9 @@ def test_import_products_through_mosaic_admin_run(tmp_path: Path) -> None:
             good = run(work, env, "import-products", "good.csv")
             assert good.returncode == 0, good.stderr
             assert "updated: 1" in good.stdout
+            # As under `kubectl exec -i` or `podman run -i`: the file on standard input.
+            piped = run(work, env, "import-products", "-", stdin=(work / "good.csv").read_text())
+            assert "created: 0, updated: 0, unchanged: 1" in piped.stdout, piped.stderr
             # The running service's cached page was retired by the task's import.
             assert catalog.get("/v1/products/e2e-mug").json()["price"]["amount"] == 1200
 

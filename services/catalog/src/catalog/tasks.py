@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,14 @@ def _progress(what: str, err: TextIO) -> Callable[[int], None]:
     return say
 
 
+def _opened(path: Path) -> TextIO:
+    """The file, or standard input for `-` (a container or pod reads the operator's file
+    through `exec -i` / `run -i`: its own filesystem has no copy of it)."""
+    if str(path) == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    return path.open(newline="", encoding="utf-8-sig")
+
+
 async def import_products(
     path: Path,
     skip_bad: bool,
@@ -73,7 +82,7 @@ async def import_products(
     """Check and import `path`; the exit code."""
     known = await store_bulk.category_slugs(database)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
+        with _opened(path) as stream:
             reading = read_products(stream, known, _progress("checked", err))
     except (OSError, UnicodeDecodeError, BadHeader) as error:
         print(f"{path}: {error}", file=err)
@@ -149,7 +158,9 @@ def main(argv: list[str]) -> int:
         description=IMPORT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    importing.add_argument("file", type=Path, metavar="FILE.csv", help="the products to import")
+    importing.add_argument(
+        "file", type=Path, metavar="FILE.csv", help="the products to import (- for stdin)"
+    )
     importing.add_argument(
         "--skip-bad", action="store_true", help="import the good rows even when some are bad"
     )

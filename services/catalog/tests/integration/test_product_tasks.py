@@ -10,10 +10,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from catalog import store_bulk
 from catalog.cache import CatalogCache
+from catalog.domain import Money, Product
 from catalog.product_csv import COLUMNS
 from catalog.tasks import export_products, import_products
 from chassis import Cache, Database
+from sqlalchemy.exc import IntegrityError
 
 from .conftest import Urls
 
@@ -127,3 +130,30 @@ async def test_an_import_retires_the_cached_product_page(
     assert (await client.get("/v1/products/test-mug")).json()["price"]["amount"] == 1750
     items = (await client.get("/v1/products", params=listing)).json()["items"]
     assert next(p for p in items if p["id"] == "test-mug")["price"]["amount"] == 1750
+
+
+async def test_the_upsert_is_one_transaction(
+    database: Database, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row Postgres refuses (its category deleted since the file was checked) takes the
+    rows before it back with it, across batches."""
+    monkeypatch.setattr(store_bulk, "_BATCH", 1)
+    good = Product("test-cup", "Cup", "A cup.", "kitchen", Money(100, "USD"), "", ())
+    gone = Product("test-hoe", "Hoe", "A hoe.", "no-such-category", Money(100, "USD"), "", ())
+    with pytest.raises(IntegrityError):
+        await store_bulk.upsert_products(database, [good, gone])
+    assert await db.fetchval("SELECT count(*) FROM products WHERE id LIKE 'test-%'") == 0
+
+
+async def test_a_large_file_shows_progress_on_stderr(
+    tmp_path: Path, database: Database, cache: CatalogCache
+) -> None:
+    rows = "".join(f"test-bulk-{n},Bulk {n},Item {n}.,home,{n},USD,,\n" for n in range(2500))
+    code, out, err = await run_import(tmp_path, f"{HEADER}\n{rows}", database, cache)
+    assert (code, out) == (0, "created: 2500, updated: 0, unchanged: 0\n")
+    assert err.splitlines() == [
+        "checked 1000 rows…",
+        "checked 2000 rows…",
+        "imported 1000 rows…",
+        "imported 2000 rows…",
+    ]

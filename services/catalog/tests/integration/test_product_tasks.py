@@ -157,3 +157,26 @@ async def test_a_large_file_shows_progress_on_stderr(
         "imported 1000 rows…",
         "imported 2000 rows…",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (None, "No such file"),
+        ("id,name\ntest-mug,Mug\n", "line 1: the header lacks"),
+        (b"\xff\xfe\x00bad", "can't decode"),
+    ],
+)
+async def test_an_unreadable_file_is_one_reason_and_exit_2(
+    tmp_path: Path, database: Database, cache: CatalogCache, text: str | bytes | None, reason: str
+) -> None:
+    path = tmp_path / "products.csv"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif text is not None:
+        path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    assert await import_products(path, False, database, cache, out, err) == 2
+    first, second = err.getvalue().splitlines()
+    assert first.startswith(f"{path}: ") and reason in first
+    assert second == "Nothing was imported. Fix the file and run the task again."

@@ -217,7 +217,10 @@ def _tasks(value: object, where: str) -> dict[str, str]:
             raise MosaicError(
                 f'{where}.{name} must be a command, "..."', f"For example: {name} = {example}"
             )
-        argv_with_arguments(command, [])  # one simple command, or a one-line error
+        try:  # one simple command: ARGS follow it
+            argv_with_arguments(command, [])
+        except MosaicError as error:
+            raise MosaicError(f"{where}.{name}: {error.message}", error.hint) from None
         tasks[name] = command.strip()
     return tasks
 

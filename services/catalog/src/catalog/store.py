@@ -69,7 +69,7 @@ products = Table(
     Column("updated_at"),
 )
 
-_PRODUCT_COLUMNS = (
+PRODUCT_COLUMNS = (
     products.c.id,
     products.c.category,
     products.c.name,
@@ -83,7 +83,7 @@ _FOREIGN_KEY_VIOLATION = "23503"
 # migrations): queries must stem words the same way, so "mugs" finds "mug".
 _ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 # Set on a row version that an update replaced; 0 on a freshly inserted one.
-_CREATED: ColumnElement[bool] = literal_column("xmax = 0").label("created")
+CREATED: ColumnElement[bool] = literal_column("xmax = 0").label("created")
 
 
 class Store:
@@ -93,12 +93,12 @@ class Store:
         self.database = database
 
     async def product(self, product_id: str) -> Product:
-        query = select(*_PRODUCT_COLUMNS).where(products.c.id == product_id)
+        query = select(*PRODUCT_COLUMNS).where(products.c.id == product_id)
         async with self.database.engine.connect() as connection:
             row = (await connection.execute(query)).first()
         if row is None:
             raise ProductNotFound(product_id)
-        return _product(row)
+        return product_of(row)
 
     async def products(self, category: str | None, paging: PageRequest) -> ProductPage:
         where: list[ColumnElement[bool]] = []
@@ -143,7 +143,7 @@ class Store:
 
     async def save(self, product: Product) -> bool:
         """Create or replace `product`; True when it was created."""
-        values = _row(product)
+        values = row_of(product)
         statement = (
             insert(products)
             .values(**values)
@@ -151,7 +151,7 @@ class Store:
                 index_elements=[products.c.id],
                 set_={**values, "updated_at": func.now()},
             )
-            .returning(_CREATED)
+            .returning(CREATED)
         )
         async with self.database.engine.begin() as connection:
             try:
@@ -162,13 +162,13 @@ class Store:
 
     async def revise(self, product_id: str, revise: Callable[[Product], Product]) -> Product:
         """Apply `revise` to the stored product under a row lock; return the new product."""
-        query = select(*_PRODUCT_COLUMNS).where(products.c.id == product_id).with_for_update()
+        query = select(*PRODUCT_COLUMNS).where(products.c.id == product_id).with_for_update()
         async with self.database.engine.begin() as connection:
             row = (await connection.execute(query)).first()
             if row is None:
                 raise ProductNotFound(product_id)
-            revised = revise(_product(row))
-            values = _row(revised)
+            revised = revise(product_of(row))
+            values = row_of(revised)
             del values["id"]
             update = (
                 products.update()
@@ -192,7 +192,7 @@ async def _page(
     # which has no row to carry it, needs a count of its own.
     total_column = func.count().over().label("total")
     query: Select[Any] = (
-        select(*_PRODUCT_COLUMNS, total_column)
+        select(*PRODUCT_COLUMNS, total_column)
         .where(*where)
         .order_by(*order)
         .limit(paging.limit)
@@ -205,7 +205,7 @@ async def _page(
         count = select(func.count()).select_from(products).where(*where)
         total = int((await connection.execute(count)).scalar_one())
     return ProductPage(
-        items=tuple(_product(row) for row in rows),
+        items=tuple(product_of(row) for row in rows),
         page=paging.page,
         page_size=paging.page_size,
         total=total,
@@ -217,7 +217,7 @@ async def _category_exists(connection: AsyncConnection, slug: str) -> bool:
     return (await connection.execute(query)).first() is not None
 
 
-def _product(row: Row[*tuple[Any, ...]]) -> Product:
+def product_of(row: Row[*tuple[Any, ...]]) -> Product:
     return Product(
         id=row.id,
         name=row.name,
@@ -229,7 +229,7 @@ def _product(row: Row[*tuple[Any, ...]]) -> Product:
     )
 
 
-def _row(product: Product) -> dict[str, Any]:
+def row_of(product: Product) -> dict[str, Any]:
     return {
         "id": product.id,
         "category": product.category,

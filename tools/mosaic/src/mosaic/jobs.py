@@ -19,7 +19,7 @@ from mosaic.errors import MosaicError
 from mosaic.logs import LINE_LIMIT, LogStream
 from mosaic.procfile import shell_argv
 from mosaic.services import Job, Service
-from mosaic.state import run_dir
+from mosaic.state import run_dir, runner_pid
 
 
 def job_command(service: Service, job: Job, env: dict[str, str], grace: float) -> Command:
@@ -83,6 +83,19 @@ def load_job_env(home: Path, service: str) -> dict[str, str] | None:
     except (FileNotFoundError, ValueError):
         return None
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def running_env(home: Path, service: str) -> dict[str, str]:
+    """The environment the running `mosaic up` gives `service`'s jobs and tasks."""
+    env = load_job_env(home, service) if runner_pid(home) is not None else None
+    if env is None:
+        raise MosaicError(
+            f"Mosaic is not running on {home}"
+            if runner_pid(home) is None
+            else f"{service} is not started yet in the running `mosaic up`",
+            "Start it with `./mosaic up`, then run the command again.",
+        )
+    return env
 
 
 def forget_job_envs(home: Path) -> None:

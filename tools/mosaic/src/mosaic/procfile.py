@@ -52,3 +52,15 @@ def shell_argv(command: str) -> list[str]:
     operators = {";", "&", "&&", "|", "||", "(", ")", ";;"}
     compound = any(token in operators for token in tokens)
     return ["/bin/sh", "-c", command if compound else f"exec {command}"]
+
+
+def argv_with_arguments(command: str, arguments: list[str]) -> list[str]:
+    """argv that runs a simple command with `arguments` after it, each passed as is (no
+    shell quoting to get wrong): `/bin/sh -c 'exec COMMAND "$@"' sh ARGUMENT...`."""
+    argv = shell_argv(command)
+    if not argv[2].startswith("exec "):
+        raise MosaicError(
+            f"cannot pass arguments to the compound command {command!r}",
+            "Make it one simple command (a module or a script that does the rest).",
+        )
+    return [*argv[:2], f'{argv[2]} "$@"', "sh", *arguments]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mosaic.backing.provision import check_service_name
 from mosaic.errors import MosaicError
-from mosaic.procfile import RELEASE, read_procfile
+from mosaic.procfile import RELEASE, argv_with_arguments, read_procfile
 
 BACKINGS = frozenset({"postgres", "valkey", "broker", "smtp"})
 _ROUTER_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -46,6 +46,9 @@ class Service:
     # [tool.mosaic] outbox: its job listing (and retrying) the outbox events its relay set
     # aside, for `mosaic admin dead-letters`
     outbox: str | None = None
+    # [tool.mosaic.tasks]: one-off tasks, name -> command, run with arguments by
+    # `mosaic admin run SERVICE TASK ARGS...`, never on a schedule
+    tasks: dict[str, str] = field(default_factory=dict)
 
 
 def url_variable(service: str) -> str:
@@ -95,6 +98,12 @@ def load_service(folder: Path) -> Service:
             'Add "broker" to tool.mosaic.backing.',
         )
     jobs = _jobs(table.get("jobs", {}), f"{pyproject}: tool.mosaic.jobs")
+    tasks = _tasks(table.get("tasks", {}), f"{pyproject}: tool.mosaic.tasks")
+    if clash := sorted({j.name for j in jobs} & set(tasks)):
+        raise MosaicError(
+            f"{pyproject}: {clash[0]!r} is both a job and a task",
+            "`mosaic admin run` takes either by name: rename one.",
+        )
     types = read_procfile(folder / "Procfile")
     release = types.pop(RELEASE, None)
     if not types:
@@ -103,7 +112,7 @@ def load_service(folder: Path) -> Service:
     outbox = table.get("outbox")
     outbox = outbox if isinstance(outbox, str) and outbox.strip() else None
     return Service(
-        name, folder, backing, calls, edge, types, release, api, consumes, jobs, apps, outbox
+        name, folder, backing, calls, edge, types, release, api, consumes, jobs, apps, outbox, tasks
     )
 
 
@@ -192,6 +201,28 @@ def _jobs(value: object, where: str) -> tuple[Job, ...]:
             )
         jobs.append(Job(name, command.strip(), float(every)))
     return tuple(jobs)
+
+
+def _tasks(value: object, where: str) -> dict[str, str]:
+    example = '"python -m catalog.tasks import-products"'
+    if not isinstance(value, dict):
+        raise MosaicError(
+            f"{where} must be a table of tasks", f"For example: import-products = {example}"
+        )
+    tasks = {}
+    for name, command in value.items():
+        if not _JOB_NAME.match(name):
+            raise MosaicError(f"{where}: {name!r} is not a valid task name (a-z, 0-9, _ and -)")
+        if not isinstance(command, str) or not command.strip():
+            raise MosaicError(
+                f'{where}.{name} must be a command, "..."', f"For example: {name} = {example}"
+            )
+        try:  # one simple command: ARGS follow it
+            argv_with_arguments(command, [])
+        except MosaicError as error:
+            raise MosaicError(f"{where}.{name}: {error.message}", error.hint) from None
+        tasks[name] = command.strip()
+    return tasks
 
 
 def _strings(value: object, where: str) -> list[str]:

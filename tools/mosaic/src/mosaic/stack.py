@@ -224,7 +224,7 @@ class Stack:
             **service_env(service, ports, urls, credentials, shop_url=self.url),
             **self._tracing_env(service),
         }
-        if service.jobs or service.outbox:  # `mosaic admin` runs these later
+        if service.jobs or service.tasks or service.outbox:  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:

@@ -325,22 +325,39 @@ def service_token(
     print(sign_token(load_signing_key(key_file), issuer=caller, audience=service))
 
 
-@app.command(name="run")
-def run_job(
-    service: Annotated[str, typer.Argument(help="The service, e.g. orders.")],
-    job: Annotated[str, typer.Argument(help="One of its [tool.mosaic.jobs], e.g. recover.")],
+@app.command(
+    name="run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def run_task(
+    service: Annotated[str, typer.Argument(help="The service, e.g. catalog.")],
+    task: Annotated[
+        str,
+        typer.Argument(
+            help="One of its [tool.mosaic.tasks] (e.g. import-products) or [tool.mosaic.jobs] "
+            "(e.g. recover)."
+        ),
+    ],
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(help="Passed on to the task's command as they are.", show_default=False),
+    ] = None,
     services: ServicesDir = None,
 ) -> None:
-    """Run one scheduled job of the running `mosaic up` now, and wait for it.
+    """Run a one-off task, or one scheduled job, of the running `mosaic up` now, and wait.
 
-    Runs the job's command in the service's folder with the environment the runner gives
-    it (the service's database, broker and callee URLs, credentials), alongside the
-    scheduled runs. Its output goes to this terminal; exits with the job's exit code.
-    Example: mosaic admin run orders recover
+    Runs its command with ARGS after it and the environment the runner gives the service
+    (its database, cache, broker and callee URLs, credentials), alongside the running
+    processes. A task runs in this folder (files it is given are read from here), a job in
+    its service's folder. Output goes to this terminal; exits with the command's exit code.
+    Put `--` before ARGS that look like this command's own options (--help).
+    Examples: mosaic admin run catalog import-products products.csv --skip-bad;
+    mosaic admin run catalog export-products --out products.csv; mosaic admin run orders
+    recover
     """
     from mosaic.admin.jobs import run_now
 
-    raise typer.Exit(run_now(mosaic_home(), services_dir(services), service, job))
+    code = run_now(mosaic_home(), services_dir(services), service, task, arguments or [])
+    raise typer.Exit(code)
 
 
 dead_letters = typer.Typer(

@@ -18,7 +18,8 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from catalog.domain import CatalogError, Product, ProductDraft, UnknownCategory
+from catalog.domain import CatalogError, Product, UnknownCategory
+from catalog.schemas import ProductDraft
 
 COLUMNS = (
     "id",

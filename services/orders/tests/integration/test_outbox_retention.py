@@ -1,6 +1,6 @@
 """The outbox's poison rows and retention, on real Postgres and a real Valkey: a row that
 can never be published is set aside without holding up the rows after it; published rows
-are deleted after the retention window."""
+are deleted after the retention window, by the relay and by the scheduled `trim` job."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ import pytest
 from chassis import Database
 from chassis.events import Publisher
 from chassis.outbox import BrokerPublish
+from chassis.testing import ServiceKeys
 from mosaic.backing import BackingServers
 from orders.events import STREAM
+from orders.jobs import TrimSettings, trim
 from orders.outbox import Relay, retry, set_aside
 from redis.asyncio import Redis
 
-from .conftest import Shopper, StandIns, place
+from .conftest import Shopper, StandIns, place, settings_env
 
 
 @pytest.fixture
@@ -140,3 +142,42 @@ async def test_a_published_row_keeps_no_guest_link(
     assert row is not None and row["published_at"] is not None
     assert token not in str(row["payload"])
     assert orjson.loads(row["payload"])["data"]["order_id"] == answer.json()["id"]
+
+
+async def test_the_trim_job_deletes_what_the_relay_would_and_a_second_run_nothing(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+    publisher: Publisher,
+    backing: BackingServers,
+    database_url: str,
+    keys: ServiceKeys,
+) -> None:
+    await _orders(client, stand_ins, visitor, 3)
+    assert await Relay(database, BrokerPublish(publisher)).relay_once() == 3
+    seqs = [r["seq"] for r in await db.fetch("SELECT seq FROM outbox ORDER BY seq")]
+    await db.execute(
+        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE seq = ANY($1)",
+        seqs[:2],
+    )
+    await _orders(client, stand_ins, visitor, 1)  # not published yet: never deleted
+    stream = len(await published_ids(backing))
+    env = settings_env(
+        database_url,
+        stand_ins.url,
+        keys,
+        BROKER_URL=backing.broker_url("orders"),
+        OUTBOX_RETENTION_SECONDS=3600,
+        EVENTS_RETENTION_SECONDS=3600,  # every entry is younger: the stream stays
+    )
+    env.pop("PORT"), env.pop("OPS_PORT")
+    known = {f.validation_alias for f in TrimSettings.model_fields.values()}
+    settings = TrimSettings.model_validate({k: v for k, v in env.items() if k in known})
+
+    assert await trim(settings) == (2, 0)
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 2
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
+    assert len(await published_ids(backing)) == stream
+    assert await trim(settings) == (0, 0)

@@ -97,7 +97,7 @@ def _scheduled(svc: Service, job: Job, services: list[Service]) -> dict[str, Any
         "maxRetries": 0,  # the next scheduled run is the retry
         # Under the period: a pass still running when the next is due is stopped, as the
         # Kubernetes CronJob's Forbid keeps passes from overlapping.
-        "timeoutSeconds": 60 * minutes - 10,
+        "timeoutSeconds": min(60 * minutes - 10, 3600),
         "containers": [process_container(svc, job.name, job.command, services)],
         "volumes": volumes(svc),
     }

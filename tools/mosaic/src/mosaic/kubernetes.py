@@ -257,14 +257,16 @@ def _cron_job(service: Service, job: Job) -> dict[str, Any]:
             # the job's advisory lock (chassis.job_runs) keeps a late pod from overlapping.
             "schedule": cron_schedule(job.cron, job.every),
             "concurrencyPolicy": "Forbid",  # one pass at a time, as under chassis.schedule
-            # A run more than 50 s late is skipped: the next one is due within seconds.
-            "startingDeadlineSeconds": 50,
+            # A run late by more than half its period (50 s at most for a minutely job) is
+            # skipped: the next one comes soon enough.
+            "startingDeadlineSeconds": 50 if minutes == 1 else min(30 * minutes, 3600),
             "successfulJobsHistoryLimit": 1,
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
                 "spec": {
-                    # A pass takes seconds; one still running after five periods is stuck.
-                    "activeDeadlineSeconds": 5 * 60 * minutes,
+                    # A pass takes seconds; one still running after five periods (or an
+                    # hour, for a daily job) is stuck.
+                    "activeDeadlineSeconds": min(5 * 60 * minutes, 3600),
                     "backoffLimit": 1,  # the next scheduled run is the retry
                     "template": {"metadata": {"labels": labels}, "spec": pod},
                 }

@@ -86,7 +86,7 @@ def test_the_command_lists_runs_with_their_output(backing: BackingServers, tmp_p
 
     text = CliRunner().invoke(app, [*base, "--runs", "2"])
     assert text.exit_code == 0, text.output
-    assert "jobshop.recover  every 30 s  last 2026-12-06 10:00:30 UTC failed 2.0 s" in text.output
+    assert "jobshop.recover  every 30 s  last 2026-12-06 10:00:30 UTC failed 2.00 s" in text.output
     assert "    payments away" in text.output
     assert "jobshop.fresh  cron 0 * * * *  never run" in text.output
 

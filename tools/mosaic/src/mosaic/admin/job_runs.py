@@ -153,13 +153,13 @@ def lines(jobs: list[JobSeen], with_runs: bool, tail_lines: int = 5) -> list[str
     out = []
     for j in jobs:
         last = (
-            f"last {_when(j.last.started_at)} {j.last.outcome} {j.last.seconds:.1f} s"
+            f"last {_when(j.last.started_at)} {j.last.outcome} {j.last.seconds:.2f} s"
             if j.last
             else "never run"
         )
         out.append(f"{j.service}.{j.job.name}  {j.job.schedule}  {last}  next {_when(j.next_run)}")
         for r in j.runs if with_runs else []:
-            out.append(f"  {_when(r.started_at)}  {r.outcome}  {r.seconds:.1f} s")
+            out.append(f"  {_when(r.started_at)}  {r.outcome}  {r.seconds:.2f} s")
             out += [f"    {line}" for line in r.output_tail.splitlines()[-tail_lines:]]
     return out or ["No scheduled jobs."]
 

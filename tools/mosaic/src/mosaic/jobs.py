@@ -75,10 +75,12 @@ async def schedule(
     name = f"{service.name}.{job.name}"
 
     async def run_once() -> None:
+        began = now()
         code = await run_job(name, command, logs)
         if code != 0:
             what = "could not start" if code is None else f"exited with code {code}"
-            logs.note(f"{name} {what}; it runs again at its next time")
+            wait = (next_run(job.cron, job.every, began, now()) - now()).total_seconds()
+            logs.note(f"{name} {what}; it runs again in {wait:.0f} s")
 
     await run_on_schedule(job, run_once, now, sleep)
 

@@ -20,11 +20,11 @@ from chassis import (
     Database,
     DatabaseSettings,
     ServiceSettings,
-    configure_logging,
     get_logger,
     load_settings,
 )
 from chassis.job_runs import record_run
+from chassis.logs import configure_logging_from
 from pydantic import Field
 from sqlalchemy import text
 
@@ -77,12 +77,7 @@ def main(argv: list[str]) -> int:
     )
     parser.parse_args(argv)
     settings = load_settings(JobSettings)
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
-    )
+    configure_logging_from(settings)
 
     def one_pass() -> int:
         deleted = asyncio.run(purge(settings.database_url))

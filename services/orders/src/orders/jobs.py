@@ -25,13 +25,13 @@ from chassis import (
     Credentials,
     Database,
     Resources,
-    configure_logging,
     context,
     events,
     get_logger,
     load_settings,
 )
 from chassis.job_runs import record_run
+from chassis.logs import configure_logging_from
 from chassis.outbox_job import add_outbox_job, outbox_job
 from pydantic import Field
 from redis.asyncio import Redis
@@ -219,12 +219,7 @@ def main(argv: list[str]) -> int:
     if arguments.job == "trim":
         return _trim_job()
     settings = load_settings(JobSettings)
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
-    )
+    configure_logging_from(settings)
     if arguments.job == "outbox":
         return outbox_job(arguments, settings.database_url, outbox_rows, _line)
 
@@ -240,12 +235,7 @@ def main(argv: list[str]) -> int:
 
 def _trim_job() -> int:
     settings = load_settings(TrimSettings)
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
-    )
+    configure_logging_from(settings)
 
     def one_pass() -> int:
         rows, entries = asyncio.run(trim(settings))

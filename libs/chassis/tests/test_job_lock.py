@@ -107,6 +107,15 @@ def test_two_processes_racing_one_job_run_it_once(database_url: str, tmp_path: P
 def test_the_lock_is_free_again_once_a_run_ends(database_url: str) -> None:
     with job_lock(database_url, "lockshop", "race") as lock:
         assert lock is Lock.TAKEN
+        holders = asyncio.run(
+            _query(
+                database_url,
+                "SELECT a.state FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid)"
+                " WHERE l.locktype = 'advisory' AND l.granted",
+            )
+        )
+        # held by an idle session, not by a transaction left open for the run's length
+        assert [h["state"] for h in holders] == ["idle"]
         with job_lock(database_url, "lockshop", "race") as again:
             assert again is Lock.HELD_ELSEWHERE
         with job_lock(database_url, "lockshop", "other") as other:
@@ -131,7 +140,8 @@ def test_each_recorded_run_prunes_its_jobs_rows_past_the_retention(database_url:
         f"('tidy', now() - interval '{d} days', now() - interval '{d} days', 'ok')"
         for d in range(1, 40)
     ]
-    aged = "INSERT INTO job_runs (job, started_at, finished_at, outcome) VALUES " + ",".join(old)
+    insert = "INSERT INTO job_runs (job, started_at, finished_at, outcome) VALUES "
+    aged = insert + ",".join(old)  # constants only
     asyncio.run(_query(database_url, aged))
     other = "INSERT INTO job_runs (job, started_at, finished_at, outcome) VALUES "
     asyncio.run(_query(database_url, other + "('keep', now() - interval '90 days', now(), 'ok')"))

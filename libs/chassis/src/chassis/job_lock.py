@@ -50,7 +50,10 @@ def job_lock(database_url: str, service: str, job: str) -> Iterator[Lock]:
         database = Database(database_url, pool_size=1)
         try:
             await database.open()
-            async with database.engine.connect() as connection:
+            async with database.engine.connect() as session:
+                # Autocommit: the session holds the lock, not an open transaction (which
+                # an idle-in-transaction timeout would end, losing the lock mid-run).
+                connection = await session.execution_options(isolation_level="AUTOCOMMIT")
                 taken = await connection.scalar(
                     text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(service, job)}
                 )

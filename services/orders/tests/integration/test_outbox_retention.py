@@ -48,6 +48,24 @@ async def _orders(
         assert (await place(client, shopper)).status_code == 201
 
 
+async def _two_published_long_ago_one_not_yet(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    relay: Relay,
+) -> None:
+    """Three orders' events published, two of them 2 hours ago; a fourth not published."""
+    await _orders(client, stand_ins, visitor, 3)
+    assert await relay.relay_once() == 3
+    seqs = [r["seq"] for r in await db.fetch("SELECT seq FROM outbox ORDER BY seq")]
+    await db.execute(
+        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE seq = ANY($1)",
+        seqs[:2],
+    )
+    await _orders(client, stand_ins, visitor, 1)  # not published yet: never deleted
+
+
 async def test_a_poison_row_is_set_aside_without_holding_up_later_events(
     client: httpx.AsyncClient,
     stand_ins: StandIns,
@@ -100,15 +118,8 @@ async def test_published_rows_are_deleted_after_the_retention_window(
     db: asyncpg.Connection,
     publisher: Publisher,
 ) -> None:
-    await _orders(client, stand_ins, visitor, 3)
     relay = Relay(database, BrokerPublish(publisher), retention_seconds=3600)
-    assert await relay.relay_once() == 3
-    seqs = [r["seq"] for r in await db.fetch("SELECT seq FROM outbox ORDER BY seq")]
-    await db.execute(
-        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE seq = ANY($1)",
-        seqs[:2],
-    )
-    await _orders(client, stand_ins, visitor, 1)  # one not published yet: never deleted
+    await _two_published_long_ago_one_not_yet(client, stand_ins, visitor, db, relay)
     assert await relay.forget_published() == 2
     assert await db.fetchval("SELECT count(*) FROM outbox") == 2
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
@@ -155,14 +166,8 @@ async def test_the_trim_job_deletes_what_the_relay_would_and_a_second_run_nothin
     database_url: str,
     keys: ServiceKeys,
 ) -> None:
-    await _orders(client, stand_ins, visitor, 3)
-    assert await Relay(database, BrokerPublish(publisher)).relay_once() == 3
-    seqs = [r["seq"] for r in await db.fetch("SELECT seq FROM outbox ORDER BY seq")]
-    await db.execute(
-        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE seq = ANY($1)",
-        seqs[:2],
-    )
-    await _orders(client, stand_ins, visitor, 1)  # not published yet: never deleted
+    relay = Relay(database, BrokerPublish(publisher))
+    await _two_published_long_ago_one_not_yet(client, stand_ins, visitor, db, relay)
     stream = len(await published_ids(backing))
     env = settings_env(
         database_url,

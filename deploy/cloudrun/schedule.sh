@@ -5,10 +5,24 @@
 # Cloud Scheduler runs each scheduled job through the Cloud Run Admin API, as the
 # `scheduler` service account, which may run exactly these jobs.
 set -eu
+gcloud run jobs add-iam-policy-binding cart-purge --region=REGION \
+  --member=serviceAccount:mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com --role=roles/run.invoker
+if gcloud scheduler jobs describe cart-purge --location=REGION >/dev/null 2>&1; then verb=update; else verb=create; fi
+gcloud scheduler jobs "$verb" http cart-purge --location=REGION \
+  --schedule='40 3 * * *' --http-method=POST \
+  --uri=https://REGION-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/PROJECT_ID/jobs/cart-purge:run \
+  --oauth-service-account-email=mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com
 gcloud run jobs add-iam-policy-binding orders-recover --region=REGION \
   --member=serviceAccount:mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com --role=roles/run.invoker
 if gcloud scheduler jobs describe orders-recover --location=REGION >/dev/null 2>&1; then verb=update; else verb=create; fi
 gcloud scheduler jobs "$verb" http orders-recover --location=REGION \
   --schedule='*/1 * * * *' --http-method=POST \
   --uri=https://REGION-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/PROJECT_ID/jobs/orders-recover:run \
+  --oauth-service-account-email=mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com
+gcloud run jobs add-iam-policy-binding orders-trim --region=REGION \
+  --member=serviceAccount:mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com --role=roles/run.invoker
+if gcloud scheduler jobs describe orders-trim --location=REGION >/dev/null 2>&1; then verb=update; else verb=create; fi
+gcloud scheduler jobs "$verb" http orders-trim --location=REGION \
+  --schedule='17 * * * *' --http-method=POST \
+  --uri=https://REGION-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/PROJECT_ID/jobs/orders-trim:run \
   --oauth-service-account-email=mosaic-scheduler@PROJECT_ID.iam.gserviceaccount.com

@@ -169,6 +169,8 @@ def test_a_command_that_cannot_start_is_logged_and_stopping_still_works(
         (["--every", "soon", "--", "true"], "not a number of seconds"),
         (["--every", "5"], "no COMMAND"),
         (["--every", "5", "--"], "no COMMAND"),
+        (["--cron", "0 3 * *", "--", "true"], "not a five-field cron expression"),
+        (["--cron", "* * * * *", "--every", "5", "--", "true"], "not allowed with"),
     ],
 )
 def test_bad_arguments_are_a_usage_error(args: list[str], message: str) -> None:
@@ -183,3 +185,28 @@ def test_bad_arguments_are_a_usage_error(args: list[str], message: str) -> None:
     assert "usage: python -m chassis.schedule" in done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_cron_job_waits_for_its_time(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    process = subprocess.Popen(
+        # 1 January, 00:00: not within the second this test waits
+        [
+            sys.executable,
+            "-m",
+            "chassis.schedule",
+            "--cron",
+            "0 0 1 1 *",
+            "--",
+            "touch",
+            str(marker),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(1.5)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert not marker.exists()

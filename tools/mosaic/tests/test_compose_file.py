@@ -47,7 +47,8 @@ def test_every_process_type_release_and_job_has_its_container(
             assert release["command"][-1].endswith(service.release)
         for job in service.jobs:
             runner = containers[f"{service.name}-{job.name}"]["command"]
-            assert runner[:5] == ["python", "-m", "chassis.schedule", "--every", f"{job.every:g}"]
+            when = ["--cron", job.cron] if job.cron else ["--every", f"{job.every:g}"]
+            assert runner[:5] == ["python", "-m", "chassis.schedule", *when]
 
 
 def test_processes_start_after_their_release_which_starts_after_provisioning(

@@ -15,6 +15,7 @@ from mosaic import compose, kubernetes, kubernetes_pods
 from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import API_PORT, EDGE_PORT, OPS_PORT, WEB, api_port
 from mosaic.home import services_dir
+from mosaic.schedules import cron_schedule
 from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
@@ -181,9 +182,9 @@ def test_every_container_runs_its_procfile_command(
 
 
 def test_a_cron_schedule_is_the_period_rounded_up_to_minutes() -> None:
-    assert kubernetes.cron_schedule(30) == "*/1 * * * *"  # the runner's 30 s: once a minute
-    assert kubernetes.cron_schedule(60) == "*/1 * * * *"
-    assert kubernetes.cron_schedule(90) == "*/2 * * * *"
+    assert cron_schedule(None, 30) == "*/1 * * * *"  # the runner's 30 s: once a minute
+    assert cron_schedule(None, 60) == "*/1 * * * *"
+    assert cron_schedule(None, 90) == "*/2 * * * *"
 
 
 # No drift: what the runner runs, Kubernetes and compose run, by the same names.

@@ -11,6 +11,10 @@ service's database has that table), with a probe run at most every `metrics.PROB
 as the outbox backlog is. Every run keeps its duration, so the histogram's buckets are
 counted from the records exactly: an honest histogram, not an estimate.
 
+Runs are one at a time across every scheduler (chassis.job_lock): a run that finds its
+job's lock held does nothing and leaves no row. Each row written prunes its job's rows
+older than KEEP_DAYS (keeping at least the last KEEP_RUNS), so the table stays small.
+
 A run is written when it ends: one killed outright (SIGKILL, a lost node) leaves no row.
 The run is also the root span of its own trace (`job <name>`), so its queries and calls
 are traced, at the ratio like a page view.
@@ -32,12 +36,23 @@ from sqlalchemy import text
 
 from chassis import metrics, tracing
 from chassis.db import Database
+from chassis.job_lock import Lock, job_lock
 from chassis.logs import get_logger
 
 _log = get_logger("chassis.job_runs")
 
 OUTPUT_TAIL_CHARS = 4096
 OUTCOMES = ("ok", "failed")
+KEEP_DAYS = 7  # job_runs keeps a week of runs per job, and at least the last KEEP_RUNS
+KEEP_RUNS = 20
+# Each recorded run prunes its job's older rows: no separate job to schedule, and running
+# it twice deletes nothing more.
+PRUNE_SQL = (
+    "DELETE FROM job_runs WHERE job = :job"  # noqa: S608  # constants only
+    f" AND started_at < now() - interval '{KEEP_DAYS} days'"
+    " AND id NOT IN (SELECT id FROM job_runs WHERE job = :job"
+    f" ORDER BY started_at DESC LIMIT {KEEP_RUNS})"
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +84,21 @@ class _Tail(io.TextIOBase):
 
 
 def record_run(service: str, job: str, database_url: str, work: Callable[[], int]) -> int:
-    """Run `work` (a job's run; its exit code) as the root span `job <job>`, and record the
-    run in the service's `job_runs`; the exit code (1 when `work` raised, which is logged).
-    A run that cannot be recorded (the database away) is logged and keeps its exit code."""
+    """Run `work` (a job's run; its exit code) under the job's advisory lock
+    (chassis.job_lock: when another run holds it, nothing runs and 0 is returned), as the
+    root span `job <job>`, and record the run in the service's `job_runs`; the exit code
+    (1 when `work` raised, which is logged). A run that cannot be recorded (the database
+    away) is logged and keeps its exit code."""
+    with job_lock(database_url, service, job) as lock:
+        if lock is Lock.HELD_ELSEWHERE:
+            _log.info("job run skipped: another run of it holds its lock", job=job)
+            return 0
+        if lock is Lock.UNAVAILABLE:  # its work needs the database too: it will say more
+            _log.warning("job run without its lock: the database did not answer", job=job)
+        return _run_and_record(service, job, database_url, work)
+
+
+def _run_and_record(service: str, job: str, database_url: str, work: Callable[[], int]) -> int:
     tracing.configure_tracing(service, job)
     tail = _Tail(sys.stdout, OUTPUT_TAIL_CHARS)
     started = datetime.now(UTC)
@@ -105,6 +132,7 @@ async def _insert(database_url: str, run: JobRun) -> None:
                 ),
                 run.__dict__,
             )
+            await connection.execute(text(PRUNE_SQL), {"job": run.job})
     finally:
         await database.close()
 

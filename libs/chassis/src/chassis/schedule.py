@@ -1,9 +1,12 @@
-"""A scheduled job in a container: `python -m chassis.schedule --every SECONDS -- COMMAND...`.
+"""A scheduled job in a container: `python -m chassis.schedule (--cron EXPR | --every
+SECONDS) -- COMMAND...`.
 
 Compose has no cron (Kubernetes has CronJobs; there this is not used): one long-lived
-process runs COMMAND now, then again SECONDS after the previous run *started*, as
-`mosaic up` runs [tool.mosaic.jobs]. One run at a time: a run longer than the interval
-delays the next. A failed run is logged and the job runs again next time. COMMAND's own
+process runs COMMAND at each time the five-field cron EXPR names (UTC), or now and then
+again SECONDS after the previous run *started*, as `mosaic up` runs [tool.mosaic.jobs].
+One run at a time: a run longer than the interval delays the next (and the job's own
+advisory lock, chassis.job_runs, keeps other schedulers' runs from overlapping it).
+A failed run is logged and the job runs again next time. COMMAND's own
 output goes straight to stdout and stderr; this adds one JSON line per run (its exit code
 and seconds). SIGTERM (or SIGINT) is passed to a running COMMAND, which gets --grace
 seconds to finish before SIGKILL; then this exits 0, as a stopped container should.
@@ -18,7 +21,10 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import metadata
+
+from croniter import croniter  # type: ignore[import-untyped]  # ships no type hints
 
 from chassis.logs import configure_logging, get_logger
 
@@ -35,16 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         version=os.environ.get("SERVICE_VERSION") or metadata.version("chassis"),
         log_format=os.environ.get("LOG_FORMAT", "auto"),
     )
-    asyncio.run(run_every(command, args.every, args.grace))
+    asyncio.run(run_every(command, args.every, args.grace, args.cron))
     return 0
 
 
-async def run_every(command: Sequence[str], every: float, grace: float) -> None:
-    """Run `command` every `every` seconds (start to start) until SIGTERM or SIGINT."""
+async def run_every(
+    command: Sequence[str], every: float | None, grace: float, cron: str | None = None
+) -> None:
+    """Run `command` every `every` seconds (start to start), or at each time `cron` names,
+    until SIGTERM or SIGINT."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    if cron is not None:
+        await _until(stopping, _seconds_to(cron))
     while not stopping.is_set():
         began = loop.time()
         code = await _run_once(command, grace, stopping)
@@ -57,8 +68,19 @@ async def run_every(command: Sequence[str], every: float, grace: float) -> None:
             _log.warning(
                 "scheduled run failed", command=command[0], exit_code=code, seconds=seconds
             )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), max(0.0, began + every - loop.time()))
+        wait = _seconds_to(cron) if cron is not None else began + (every or 0) - loop.time()
+        await _until(stopping, wait)
+
+
+def _seconds_to(cron: str) -> float:
+    now = datetime.now(UTC)
+    due: datetime = croniter(cron, now).get_next(datetime)
+    return (due - now).total_seconds()
+
+
+async def _until(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), max(0.0, seconds))
 
 
 async def _run_once(command: Sequence[str], grace: float, stopping: asyncio.Event) -> int | None:
@@ -88,10 +110,13 @@ async def _run_once(command: Sequence[str], grace: float, stopping: asyncio.Even
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chassis.schedule",
-        description="Run COMMAND now and then every SECONDS (start to start), one run at a time.",
+        description="Run COMMAND at each time EXPR names, or now and then every SECONDS "
+        "(start to start), one run at a time.",
     )
-    parser.add_argument(
-        "--every", type=_positive, required=True, metavar="SECONDS", help="the interval"
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", type=_positive, metavar="SECONDS", help="the interval")
+    when.add_argument(
+        "--cron", type=_cron, metavar="EXPR", help='five-field cron, UTC, e.g. "0 3 * * *"'
     )
     parser.add_argument(
         "--grace",
@@ -102,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
     return parser
+
+
+def _cron(value: str) -> str:
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a five-field cron expression")
+    return value
 
 
 def _positive(value: str) -> float:

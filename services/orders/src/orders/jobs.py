@@ -25,17 +25,23 @@ from chassis import (
     Credentials,
     Database,
     Resources,
-    configure_logging,
     context,
+    events,
     get_logger,
     load_settings,
 )
 from chassis.job_runs import record_run
+from chassis.logs import configure_logging_from
 from chassis.outbox_job import add_outbox_job, outbox_job
+from pydantic import Field
+from redis.asyncio import Redis
 
 from orders import outbox as outbox_rows
 from orders.domain import Order, Step
+from orders.events import STREAM
 from orders.lease import heartbeat
+from orders.outbox import Relay
+from orders.relay import OrdersRelaySettings
 from orders.saga import Saga
 from orders.settings import JobSettings
 from orders.store import Store
@@ -130,6 +136,49 @@ async def recover(settings: JobSettings, limit: int) -> Summary:
     return summary
 
 
+TRIM_HELP = """\
+One pass of the retention the relay also runs in its loop, for when no relay runs (scaled
+to zero, stopped, a compose without it): delete outbox rows published more than
+OUTBOX_RETENTION_SECONDS ago, and trim the event stream of entries older than
+EVENTS_RETENTION_SECONDS that every consumer group has acknowledged (never one a group
+has not read). Safe to run twice and alongside the relay: both delete by the same rule.
+Ends with one log line: outbox rows deleted: N, stream entries trimmed: N
+"""
+
+
+class TrimSettings(OrdersRelaySettings):
+    """The relay's retention knobs; a job has no ops port."""
+
+    ops_port: int = Field(
+        default=1, validation_alias="OPS_PORT", ge=1, le=65535, description="unused"
+    )
+
+
+async def trim(settings: TrimSettings) -> tuple[int, int]:
+    """Outbox rows deleted and stream entries trimmed, by the relay's own rules."""
+    database = Database(settings.database_url, pool_size=1)
+    await database.open()
+    try:
+        relay = Relay(database, _never, retention_seconds=settings.outbox_retention_seconds)
+        rows = await relay.forget_published()
+    finally:
+        await database.close()
+    broker = Redis.from_url(settings.broker_url)
+    try:
+        entries = await events.trim(
+            broker, STREAM, max_age_seconds=settings.events_retention_seconds
+        )
+    finally:
+        await broker.aclose()
+    return rows, entries
+
+
+async def _never(
+    stream: str, envelope: dict[str, Any], traceparent: str | None = None
+) -> None:  # pragma: no cover  # the trim relays nothing
+    raise AssertionError("the trim job publishes nothing")
+
+
 OUTBOX_HELP = """\
 List the outbox events the relay set aside (it failed to publish each RELAY_MAX_ATTEMPTS
 times, e.g. an envelope that is not a valid event), oldest first: event id, type, version,
@@ -160,14 +209,17 @@ def main(argv: list[str]) -> int:
         "--limit", type=int, default=200, help="the most orders one pass takes (default 200)"
     )
     add_outbox_job(jobs, OUTBOX_HELP)
-    arguments = parser.parse_args(argv)
-    settings = load_settings(JobSettings)
-    configure_logging(
-        service=settings.service_name,
-        version=settings.version,
-        log_format=settings.log_format,
-        level=settings.log_level,
+    jobs.add_parser(
+        "trim",
+        help="delete published outbox rows and trim the event stream (one pass)",
+        description=TRIM_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    arguments = parser.parse_args(argv)
+    if arguments.job == "trim":
+        return _trim_job()
+    settings = load_settings(JobSettings)
+    configure_logging_from(settings)
     if arguments.job == "outbox":
         return outbox_job(arguments, settings.database_url, outbox_rows, _line)
 
@@ -179,6 +231,19 @@ def main(argv: list[str]) -> int:
 
     # Recorded in job_runs, which the web process counts on its /metrics; a trace's root.
     return record_run(settings.service_name, "recover", settings.database_url, one_pass)
+
+
+def _trim_job() -> int:
+    settings = load_settings(TrimSettings)
+    configure_logging_from(settings)
+
+    def one_pass() -> int:
+        rows, entries = asyncio.run(trim(settings))
+        line = f"outbox rows deleted: {rows}, stream entries trimmed: {entries}"
+        _log.info(line, job="trim", outbox_rows=rows, stream_entries=entries)
+        return 0
+
+    return record_run(settings.service_name, "trim", settings.database_url, one_pass)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The outbox's poison rows and retention, on real Postgres and a real Valkey: a row that
 can never be published is set aside without holding up the rows after it; published rows
-are deleted after the retention window."""
+are deleted after the retention window, by the relay and by the scheduled `trim` job."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import pytest
 from chassis import Database
 from chassis.events import Publisher
 from chassis.outbox import BrokerPublish
+from chassis.testing import ServiceKeys
 from mosaic.backing import BackingServers
 from orders.events import STREAM
+from orders.jobs import TrimSettings, trim
 from orders.outbox import Relay, retry, set_aside
 from redis.asyncio import Redis
 
 from services.orders.tests.stand_ins import StandIns
 
-from .driving import Shopper, place
+from .driving import Shopper, place, settings_env
 
 
 @pytest.fixture
@@ -46,6 +48,24 @@ async def _orders(
         shopper = visitor()
         stand_ins.cart.fill(shopper, {"wool-socks": 1})
         assert (await place(client, shopper)).status_code == 201
+
+
+async def _two_published_long_ago_one_not_yet(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+    relay: Relay,
+) -> None:
+    """Three orders' events published, two of them 2 hours ago; a fourth not published."""
+    await _orders(client, stand_ins, visitor, 3)
+    assert await relay.relay_once() == 3
+    seqs = [r["seq"] for r in await db.fetch("SELECT seq FROM outbox ORDER BY seq")]
+    await db.execute(
+        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE seq = ANY($1)",
+        seqs[:2],
+    )
+    await _orders(client, stand_ins, visitor, 1)  # not published yet: never deleted
 
 
 async def test_a_poison_row_is_set_aside_without_holding_up_later_events(
@@ -100,15 +120,8 @@ async def test_published_rows_are_deleted_after_the_retention_window(
     db: asyncpg.Connection,
     publisher: Publisher,
 ) -> None:
-    await _orders(client, stand_ins, visitor, 3)
     relay = Relay(database, BrokerPublish(publisher), retention_seconds=3600)
-    assert await relay.relay_once() == 3
-    seqs = [r["seq"] for r in await db.fetch("SELECT seq FROM outbox ORDER BY seq")]
-    await db.execute(
-        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE seq = ANY($1)",
-        seqs[:2],
-    )
-    await _orders(client, stand_ins, visitor, 1)  # one not published yet: never deleted
+    await _two_published_long_ago_one_not_yet(client, stand_ins, visitor, db, relay)
     assert await relay.forget_published() == 2
     assert await db.fetchval("SELECT count(*) FROM outbox") == 2
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
@@ -142,3 +155,36 @@ async def test_a_published_row_keeps_no_guest_link(
     assert row is not None and row["published_at"] is not None
     assert token not in str(row["payload"])
     assert orjson.loads(row["payload"])["data"]["order_id"] == answer.json()["id"]
+
+
+async def test_the_trim_job_deletes_what_the_relay_would_and_a_second_run_nothing(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    visitor: Callable[[], Shopper],
+    database: Database,
+    db: asyncpg.Connection,
+    publisher: Publisher,
+    backing: BackingServers,
+    database_url: str,
+    keys: ServiceKeys,
+) -> None:
+    relay = Relay(database, BrokerPublish(publisher))
+    await _two_published_long_ago_one_not_yet(client, stand_ins, visitor, db, relay)
+    stream = len(await published_ids(backing))
+    env = settings_env(
+        database_url,
+        stand_ins,
+        keys,
+        BROKER_URL=backing.broker_url("orders"),
+        OUTBOX_RETENTION_SECONDS=3600,
+        EVENTS_RETENTION_SECONDS=3600,  # every entry is younger: the stream stays
+    )
+    env.pop("PORT"), env.pop("OPS_PORT")
+    known = {f.validation_alias for f in TrimSettings.model_fields.values()}
+    settings = TrimSettings.model_validate({k: v for k, v in env.items() if k in known})
+
+    assert await trim(settings) == (2, 0)
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 2
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
+    assert len(await published_ids(backing)) == stream
+    assert await trim(settings) == (0, 0)

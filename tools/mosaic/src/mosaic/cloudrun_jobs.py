@@ -11,7 +11,6 @@ timeout under the period ends a pass before the next one starts instead.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from mosaic.cloudrun import (
 )
 from mosaic.compose import ADMIN_DIR
 from mosaic.images import TOOLS
-from mosaic.kubernetes import cron_schedule
+from mosaic.schedules import cron_schedule, period_minutes
 from mosaic.services import Job, Service
 
 JOBS_DIR = CLOUDRUN_DIR / "jobs"
@@ -92,13 +91,13 @@ def _release(svc: Service, services: list[Service]) -> dict[str, Any]:
 
 
 def _scheduled(svc: Service, job: Job, services: list[Service]) -> dict[str, Any]:
-    minutes = max(1, math.ceil(job.every / 60))
+    minutes = period_minutes(job.cron, job.every)
     task = {
         "serviceAccountName": service_account(svc.name),
         "maxRetries": 0,  # the next scheduled run is the retry
         # Under the period: a pass still running when the next is due is stopped, as the
         # Kubernetes CronJob's Forbid keeps passes from overlapping.
-        "timeoutSeconds": 60 * minutes - 10,
+        "timeoutSeconds": min(60 * minutes - 10, 3600),
         "containers": [process_container(svc, job.name, job.command, services)],
         "volumes": volumes(svc),
     }
@@ -192,7 +191,7 @@ def schedule_script(services: list[Service]) -> str:
                 f"if gcloud scheduler jobs describe {name} --location={REGION} >/dev/null 2>&1;"
                 " then verb=update; else verb=create; fi",
                 f'gcloud scheduler jobs "$verb" http {name} --location={REGION} \\',
-                f"  --schedule='{cron_schedule(job.every)}' --http-method=POST \\",
+                f"  --schedule='{cron_schedule(job.cron, job.every)}' --http-method=POST \\",
                 f"  --uri={uri} \\",
                 f"  --oauth-service-account-email={account}",
             ]

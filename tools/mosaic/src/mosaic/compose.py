@@ -311,10 +311,10 @@ def _service(service: Service) -> dict[str, Any]:
             container["ports"] = [f"127.0.0.1:${{MOSAIC_PORT:-{EDGE_PORT}}}:{EDGE_PORT}"]
         containers[container_name(service, kind)] = container
     for job in service.jobs:
-        every = f"{job.every:g}"
+        when = ["--cron", job.cron] if job.cron is not None else ["--every", f"{job.every:g}"]
         containers[f"{service.name}-{job.name}"] = {
             **_common(image),
-            "command": [*JOB_RUNNER, "--every", every, "--", *shell_argv(job.command)],
+            "command": [*JOB_RUNNER, *when, "--", *shell_argv(job.command)],
             "environment": _environment(service, job.name),
             "volumes": _mounts(service),
             **depends,

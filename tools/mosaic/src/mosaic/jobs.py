@@ -1,7 +1,9 @@
 """Scheduled jobs ([tool.mosaic.jobs]): once the stack is ready, each job's command runs
-every `every` seconds with its service's environment (as its release phase has), output
-prefixed `<service>.<job>`. One run of a job at a time: a run that takes longer than the
-interval delays the next. A failed run is logged and the job runs again next time.
+at its schedule (`cron`, or `every` seconds: mosaic.schedules) with its service's
+environment (as its release phase has), output prefixed `<service>.<job>`. One run of a
+job at a time here: a run that overruns its next time delays it; across runners, replicas
+and pods the job's advisory lock does the same (chassis.job_runs). A failed run is logged
+(and recorded with its output) and the job runs again at its next time.
 
 `mosaic admin run SERVICE JOB` runs one now: the runner leaves each service's job
 environment in $MOSAIC_HOME/run/env/<service>.json (owner-only, like secrets.json).
@@ -12,12 +14,15 @@ import contextlib
 import json
 import os
 from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mosaic.children import Command, spawn, terminate
 from mosaic.errors import MosaicError
 from mosaic.logs import LINE_LIMIT, LogStream
 from mosaic.procfile import shell_argv
+from mosaic.schedules import next_run
 from mosaic.services import Job, Service
 from mosaic.state import run_dir, runner_pid
 
@@ -49,18 +54,50 @@ async def run_job(name: str, command: Command, logs: LogStream) -> int | None:
     return code
 
 
-async def schedule(service: Service, job: Job, command: Command, logs: LogStream) -> None:
-    """Run the job now and then every job.every seconds, until cancelled."""
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def schedule(
+    service: Service,
+    job: Job,
+    command: Command,
+    logs: LogStream,
+    now: Clock = utc_now,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Run the job at its schedule (mosaic.schedules) until cancelled: at each time its cron
+    names, or now and then every job.every seconds (start to start)."""
     name = f"{service.name}.{job.name}"
-    loop = asyncio.get_running_loop()
-    while True:
-        began = loop.time()
+
+    async def run_once() -> None:
+        began = now()
         code = await run_job(name, command, logs)
-        wait = max(0.0, began + job.every - loop.time())
         if code != 0:
             what = "could not start" if code is None else f"exited with code {code}"
+            wait = (next_run(job.cron, job.every, began, now()) - now()).total_seconds()
             logs.note(f"{name} {what}; it runs again in {wait:.0f} s")
-        await asyncio.sleep(wait)
+
+    await run_on_schedule(job, run_once, now, sleep)
+
+
+async def run_on_schedule(
+    job: Job, run_once: Callable[[], Awaitable[None]], now: Clock, sleep: Sleep
+) -> None:
+    """Call `run_once` at each time `job`'s schedule names, one run at a time (a run that
+    overruns its next time delays it), until cancelled."""
+    last: datetime | None = None
+    while True:
+        due = next_run(job.cron, job.every, last, now())
+        wait = (due - now()).total_seconds()
+        if wait > 0:
+            await sleep(wait)
+        last = now()
+        await run_once()
 
 
 def _env_dir(home: Path) -> Path:

@@ -19,7 +19,6 @@ provision` writes, and SMTP_URL), `<svc>-identity` (its certificate and keys) an
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from mosaic.kubernetes_pods import (
     process_container,
     release_container,
 )
+from mosaic.schedules import cron_schedule, period_minutes
 from mosaic.services import Job, Service
 
 BASE_DIR = Path("deploy/k8s/base")
@@ -244,30 +244,29 @@ def _autoscaler(service: Service) -> dict[str, Any]:
     }
 
 
-def cron_schedule(every: float) -> str:
-    """A CronJob runs at most once a minute: `every` rounded up to whole minutes."""
-    return f"*/{max(1, math.ceil(every / 60))} * * * *"
-
-
 def _cron_job(service: Service, job: Job) -> dict[str, Any]:
     labels = _labels(service, job.name)
     pod = pod_spec(service, [job_container(service, job)], labels, restart="Never")
-    minutes = max(1, math.ceil(job.every / 60))
+    minutes = period_minutes(job.cron, job.every)
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": _meta(f"{service.name}-{job.name}", labels),
         "spec": {
-            "schedule": cron_schedule(job.every),
+            # A CronJob runs at most once a minute: an `every` under it runs every minute;
+            # the job's advisory lock (chassis.job_runs) keeps a late pod from overlapping.
+            "schedule": cron_schedule(job.cron, job.every),
             "concurrencyPolicy": "Forbid",  # one pass at a time, as under chassis.schedule
-            # A run more than 50 s late is skipped: the next one is due within seconds.
-            "startingDeadlineSeconds": 50,
+            # A run late by more than half its period (50 s at most for a minutely job) is
+            # skipped: the next one comes soon enough.
+            "startingDeadlineSeconds": 50 if minutes == 1 else min(30 * minutes, 3600),
             "successfulJobsHistoryLimit": 1,
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
                 "spec": {
-                    # A pass takes seconds; one still running after five periods is stuck.
-                    "activeDeadlineSeconds": 5 * 60 * minutes,
+                    # A pass takes seconds; one still running after five periods (or an
+                    # hour, for a daily job) is stuck.
+                    "activeDeadlineSeconds": min(5 * 60 * minutes, 3600),
                     "backoffLimit": 1,  # the next scheduled run is the retry
                     "template": {"metadata": {"labels": labels}, "spec": pod},
                 }

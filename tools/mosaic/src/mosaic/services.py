@@ -9,6 +9,7 @@ from pathlib import Path
 from mosaic.backing.provision import check_service_name
 from mosaic.errors import MosaicError
 from mosaic.procfile import RELEASE, argv_with_arguments, read_procfile
+from mosaic.schedules import EXAMPLE_CRON, MAX_EVERY, cron_problem
 
 BACKINGS = frozenset({"postgres", "valkey", "broker", "smtp"})
 _ROUTER_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -21,11 +22,17 @@ RESERVED = frozenset({OPERATOR, "events"})
 
 @dataclass(frozen=True)
 class Job:
-    """A scheduled job of a service: `command` every `every` seconds once it is ready."""
+    """A scheduled job of a service: `command` at the times `cron` names (UTC), or every
+    `every` seconds once it is ready; exactly one of the two (mosaic.schedules)."""
 
     name: str
     command: str
-    every: float
+    every: float | None
+    cron: str | None = None
+
+    @property
+    def schedule(self) -> str:
+        return f"cron {self.cron}" if self.cron is not None else f"every {self.every:g} s"
 
 
 @dataclass(frozen=True)
@@ -177,30 +184,36 @@ def _check_consumes(service: Service, services: dict[str, Service], services_dir
 
 
 def _jobs(value: object, where: str) -> tuple[Job, ...]:
-    example = '{ command = "python -m orders.jobs recover", every = 30 }'
+    example = f'{{ command = "python -m cart.jobs purge", cron = {EXAMPLE_CRON} }}'
     if not isinstance(value, dict):
-        raise MosaicError(f"{where} must be a table of jobs", f"For example: recover = {example}")
-    jobs = []
-    for name, job in value.items():
-        if not _JOB_NAME.match(name):
-            raise MosaicError(f"{where}: {name!r} is not a valid job name (a-z, 0-9, _ and -)")
-        command = job.get("command") if isinstance(job, dict) else None
-        every = job.get("every") if isinstance(job, dict) else None
-        if (
-            not isinstance(command, str)
-            or not command.strip()
-            or isinstance(every, bool)
-            or not isinstance(every, int | float)
-            or not 1 <= every <= 86_400
-            or set(job) - {"command", "every"}
-        ):
-            raise MosaicError(
-                f'{where}.{name} must be {{ command = "...", every = SECONDS }} '
-                "with 1 <= SECONDS <= 86400",
-                f"For example: {name} = {example}",
-            )
-        jobs.append(Job(name, command.strip(), float(every)))
-    return tuple(jobs)
+        raise MosaicError(f"{where} must be a table of jobs", f"For example: purge = {example}")
+    return tuple(_job(name, job, f"{where}.{name}") for name, job in value.items())
+
+
+def _job(name: str, job: object, where: str) -> Job:
+    if not _JOB_NAME.match(name):
+        raise MosaicError(f"{where}: {name!r} is not a valid job name (a-z, 0-9, _ and -)")
+    rule = (
+        f'Write {name} = {{ command = "...", cron = "MIN HOUR DAY MONTH WEEKDAY" }} (UTC, e.g. '
+        f"{EXAMPLE_CRON}), or every = SECONDS (1 to {MAX_EVERY}) for under a minute."
+    )
+    fields = job if isinstance(job, dict) else {}
+    command, every, cron = fields.get("command"), fields.get("every"), fields.get("cron")
+    if (
+        not isinstance(command, str)
+        or not command.strip()
+        or set(fields) - {"command", "every", "cron"}
+        or (every is None) == (cron is None)
+    ):
+        raise MosaicError(f"{where} needs a command and exactly one of cron or every", rule)
+    if cron is not None:
+        problem = cron_problem(cron) if isinstance(cron, str) else "cron must be a string"
+        if problem:
+            raise MosaicError(f"{where}: {problem}", rule)
+        return Job(name, command.strip(), None, cron.strip())
+    if isinstance(every, bool) or not isinstance(every, int | float) or not 1 <= every <= MAX_EVERY:
+        raise MosaicError(f"{where}: every = {every!r} is not 1 to {MAX_EVERY} seconds", rule)
+    return Job(name, command.strip(), float(every))
 
 
 def _tasks(value: object, where: str) -> dict[str, str]:

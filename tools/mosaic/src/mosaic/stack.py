@@ -328,7 +328,7 @@ class Stack:
                 )
                 task = asyncio.create_task(schedule(service, job, command, self.logs))
                 self._jobs.append(task)
-                self.logs.note(f"{service.name}.{job.name} runs every {job.every:g} s")
+                self.logs.note(f"{service.name}.{job.name} is scheduled: {job.schedule}")
 
     async def _release(self, service: Service, env: dict[str, str]) -> None:
         assert service.release is not None

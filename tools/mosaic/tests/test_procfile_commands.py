@@ -33,8 +33,9 @@ def test_compose_runs_exactly_the_procfiles_commands(services: list[Service]) ->
         if service.release is not None:
             expected[f"{service.name}-{RELEASE}"] = argv[RELEASE]
         for job in service.jobs:
-            every = ["--every", f"{job.every:g}", "--"]
-            expected[f"{service.name}-{job.name}"] = [*JOB_RUNNER, *every, *argv[job.name]]
+            # Its schedule as declared: a cron expression, or every N seconds.
+            when = ["--cron", job.cron] if job.cron else ["--every", f"{job.every:g}"]
+            expected[f"{service.name}-{job.name}"] = [*JOB_RUNNER, *when, "--", *argv[job.name]]
     images = {f"{REGISTRY}/{s.name}" for s in services}
     ran = {
         name: container["command"]

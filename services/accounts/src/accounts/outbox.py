@@ -60,7 +60,12 @@ class Relay(outbox.Relay):
 @dataclass(frozen=True, slots=True)
 class SetAside:
     """An outbox row the relay gave up on, as the operator sees it (never its payload: it
-    may hold a link's token)."""
+    may hold a link's token).
+
+    Orders has the same reader over its own outbox, on purpose: the two tables differ
+    (each service owns its schema: orders counts attempts, accounts keeps the error), so
+    one shared reader would tie both to one schema. The shape they share is
+    `chassis.outbox_job.OutboxTable`."""
 
     event_id: str
     type: str

@@ -18,6 +18,8 @@ from accounts.outbox import Relay
 
 
 def relay_worker() -> Worker:
+    """The relay process; orders' reads like it, with its own settings and Relay (each
+    service's outbox is its own table, so each builds its own relay)."""
     settings = load_settings(RelayProcessSettings)
 
     def relay(database: Database, publish: Publish) -> Relay:

@@ -76,7 +76,9 @@ class Relay(outbox.Relay):
 
 @dataclass(frozen=True, slots=True)
 class SetAside:
-    """An outbox row the relay gave up on, as the operator sees it."""
+    """An outbox row the relay gave up on, as the operator sees it. (Accounts has the same
+    reader over its own, different outbox table: see accounts.outbox.SetAside for why it is
+    not shared.)"""
 
     event_id: str
     type: str

@@ -152,7 +152,7 @@ def up(
     a local SMTP sink; read the mail on the dev mailbox page. Every process sends its
     spans (OpenTelemetry) to the runner, which keeps the recent traces for the dashboard
     (orders and cart changes, up to one a second per process; page views and the rest at
-    OTEL_TRACES_SAMPLER_ARG, default 0.1 here; MOSAIC_TRACE_WRITES_PER_SECOND=0 samples all
+    OTEL_TRACES_SAMPLER_ARG, default 0.01; MOSAIC_TRACE_WRITES_PER_SECOND=0 samples all
     at the ratio); the dashboard also
     scrapes every process's /metrics to colour the service graph by live traffic. Ctrl-C or
     `mosaic down` stops everything; data (and mail) persists.

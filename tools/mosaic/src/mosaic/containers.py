@@ -27,7 +27,7 @@ WEB = "web"  # the Procfile process type that serves the API: the only one given
 TRACING_ENV = {
     "OTEL_TRACES_EXPORTER": "none",
     "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    "OTEL_TRACES_SAMPLER_ARG": "0.01",
 }
 
 # Where a container finds its identity. Each service's private keys are mounted into its

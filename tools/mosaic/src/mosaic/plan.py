@@ -174,13 +174,13 @@ def tracing_env(endpoint: str, service: Service | None = None) -> dict[str, str]
     """The OTEL_* variables of a process `mosaic up` starts: its spans go to the runner's
     receiver at `endpoint`. A request that changes something (an order, a cart) starts a
     kept trace, up to one a second per process in bursts of 30, so a newcomer finds their
-    own order's; page views, and writes past that, are kept one in ten, since every span
-    kept costs CPU: a product page at 1.0 costs ~40 % more, and keeping every write made a
-    checkout under load ~10-20 % dearer (docs/performance.md, "the price of seeing"). The
+    own order's; page views, and writes past that, are kept one in a hundred, since every
+    span kept costs CPU: a product page at 0.1 cost ~17-20 % more, at 0.01 ~8 % (and every
+    write kept made a checkout under load dearer): docs/performance.md, "the price of seeing". The
     runner's own OTEL_TRACES_SAMPLER_ARG (the ratio), MOSAIC_TRACE_WRITES_PER_SECOND (`0`:
     the ratio alone; a ratio of 0 implies it) and OTEL_TRACES_EXPORTER (e.g. `console`) win.
     Without `service` (the in-process host) the chassis names the resource."""
-    ratio = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "0.1")
+    ratio = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "0.01")
     # A ratio of 0 asks for no traces at all: an order's neither. (A ratio that is no
     # number is left to the chassis, which stops with one line naming the variable.)
     writes_per_second = "0" if _is_zero(ratio) else "1"

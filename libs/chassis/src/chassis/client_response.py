@@ -31,6 +31,15 @@ class Response:
             return {"detail": self.body[:200].decode("utf-8", "replace")}
         return data if isinstance(data, dict) else {"detail": str(data)}
 
+    def json_object(self) -> dict[str, Any]:
+        """The answer's JSON object (e.g. a refusal's problem+json body, as the callee sent
+        it); empty when the body is not a JSON object."""
+        try:
+            data = self.json()
+        except orjson.JSONDecodeError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
     @property
     def problem_type(self) -> str:
         """The problem's slug (`cart-not-found`), or "" when the answer names none."""

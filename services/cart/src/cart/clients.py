@@ -32,7 +32,7 @@ class CatalogProducts(ClientResource):
         if response.status >= 500:
             raise UpstreamUnavailable(self.http.service, f"answered {response.status}")
         if not response.ok:
-            raise UpstreamStatusError(self.http.service, response.status, _problem(response))
+            raise UpstreamStatusError(self.http.service, response.status, response.json_object())
         found: Product = response.json()
         return found
 
@@ -41,11 +41,3 @@ async def find_all(products: Products, product_ids: list[str]) -> dict[str, Prod
     """Each product, fetched concurrently: a cart page costs one round trip, not one per line."""
     found = await asyncio.gather(*(products.find(product_id) for product_id in product_ids))
     return dict(zip(product_ids, found, strict=True))
-
-
-def _problem(response: Any) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -111,11 +111,7 @@ class Shipments(_Reply):
 
 def problem_of(response: Response) -> dict[str, Any]:
     """A refusal's problem+json body; {} for a body that is not one."""
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return response.json_object()
 
 
 def first_error(problem: dict[str, Any], *, default_field: str) -> tuple[str, str]:

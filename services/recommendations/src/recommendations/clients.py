@@ -52,7 +52,7 @@ class CatalogClient(ClientResource):
         if response.status >= 500:
             raise UpstreamUnavailable(self.http.service, f"answered {response.status}")
         if not response.ok:
-            raise UpstreamStatusError(self.http.service, response.status, _problem(response))
+            raise UpstreamStatusError(self.http.service, response.status, response.json_object())
         return response.json()
 
 
@@ -69,11 +69,3 @@ async def candidates(
     the caller has read alongside its seeds."""
     listings = await all_of(catalog.listing(category) for category in categories)
     return [product for listing in [*listings, front] for product in listing]
-
-
-def _problem(response: Any) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

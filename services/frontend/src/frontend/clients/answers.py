@@ -30,8 +30,4 @@ def parsed(model: type[M], response: Response, off_contract: Callable[[str], Exc
 
 def problem_of(response: Response) -> dict[str, Any]:
     """A refusal's problem+json body; empty when the body is not a JSON object."""
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return response.json_object()

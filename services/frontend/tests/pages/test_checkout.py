@@ -599,6 +599,25 @@ async def test_the_history_needs_a_signed_in_user(shop: httpx.AsyncClient):
     assert response.headers["location"].startswith("/sign-in?next=/account/orders")
 
 
+async def test_a_token_orders_no_longer_trusts_signs_the_shopper_out_not_a_503(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    """As after a restore onto new keys: the session still names the shopper, but the token
+    it holds is one the services refuse (401). Signed out and asked to sign in, not 503."""
+    await sign_up(shop, audit, accounts)
+    assert (await shop.get("/account/orders")).status_code == 200
+    assert 'class="account-nav__name"' in (await shop.get("/")).text  # signed in
+    accounts.access.clear()  # every access token the shop holds is now refused
+
+    response = await shop.get("/account/orders")
+
+    assert response.status_code == 303, response.text[:300]
+    assert response.headers["location"].startswith("/sign-in?next=/account/orders")
+    again = await shop.get("/account/orders")  # signed out now, not refused again
+    assert again.status_code == 303
+    assert 'class="account-nav__name"' not in (await shop.get("/")).text
+
+
 async def test_without_javascript_update_options_reloads_the_form(
     shop: httpx.AsyncClient, shipping, audit
 ):

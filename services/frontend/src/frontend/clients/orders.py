@@ -96,6 +96,12 @@ class OrdersUnavailable(Exception):
     """orders is down, slow, failing, or answered off the contract: nothing to show."""
 
 
+class AccessRefused(Exception):
+    """orders refused the shopper's access token (401): one it no longer trusts, e.g. signed
+    with a key the shop has since replaced (a restore onto new secrets). The shopper is
+    then signed out, never shown an outage (error_pages)."""
+
+
 class OrderMayBePlaced(Exception):
     """orders' answer to a checkout was lost: the order may exist, and is then finished by
     orders (its recovery) and e-mailed; `by_key` tells which, once orders answers."""
@@ -226,6 +232,7 @@ class OrdersClient(ClientResource):
             )
         except Problem as error:
             raise OrdersUnavailable(type(error).__name__) from None
+        _refused(owner, response)
         if response.status == 404:
             return None
         if not response.ok:
@@ -246,6 +253,7 @@ class OrdersClient(ClientResource):
             response = await self.http.request("GET", "/v1/orders", headers=owner.headers)
         except Problem as error:
             raise OrdersUnavailable(type(error).__name__) from None
+        _refused(owner, response)
         if not response.ok:
             raise OrdersUnavailable(f"orders answered {response.status}")
         return self._parsed(_History, response).items
@@ -255,6 +263,7 @@ class OrdersClient(ClientResource):
             response = await self.http.request("GET", path, headers=owner.headers)
         except Problem as error:
             raise OrdersUnavailable(type(error).__name__) from None
+        _refused(owner, response)
         if response.status in {404, 422}:  # 422: not even an id (or token) orders could have
             return None
         if not response.ok:
@@ -264,3 +273,9 @@ class OrdersClient(ClientResource):
     @staticmethod
     def _parsed(model: type[M], response: Response) -> M:
         return parsed(model, response, OrdersUnavailable)
+
+
+def _refused(owner: Owner, response: Response) -> None:
+    """A signed-in owner's token refused: `AccessRefused` (a visitor's 401 stays an outage)."""
+    if owner.signed_in and response.status == 401:
+        raise AccessRefused(problem_type(problem_of(response)))

@@ -23,10 +23,10 @@ from frontend.clients.catalog import (
     CategoryNotFound,
     ProductNotFound,
 )
-from frontend.clients.orders import OrdersUnavailable
+from frontend.clients.orders import AccessRefused, OrdersUnavailable
 from frontend.web.forms import CsrfRejected, session_of
 from frontend.web.rendering import Pages, wants_partial
-from frontend.web.viewer import NotSignedIn
+from frontend.web.viewer import NotSignedIn, forget_user
 
 _log = get_logger("frontend.errors")
 
@@ -203,6 +203,13 @@ async def _not_signed_in(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
 
 
+async def _access_refused(request: Request, exc: Exception) -> Response:
+    """A shopper's token that orders no longer trusts: signed out, then as `_not_signed_in`."""
+    _log.info("access token refused: signed out", refused=str(exc))
+    forget_user(session_of(request))
+    return await _not_signed_in(request, exc)
+
+
 async def _accounts_refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AccountsRefused)
     message = exc.detail or "Please go back and try again."
@@ -234,6 +241,7 @@ def install_error_pages(app: FastAPI) -> None:
     """Replaces the chassis' JSON handlers (same keys, so these win)."""
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_exception_handler(NotSignedIn, _not_signed_in)
+    app.add_exception_handler(AccessRefused, _access_refused)
     app.add_exception_handler(AccountsRefused, _accounts_refused)
     app.add_exception_handler(ProductNotFound, _product_not_found)
     app.add_exception_handler(CategoryNotFound, _category_not_found)

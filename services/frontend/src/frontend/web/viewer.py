@@ -22,6 +22,14 @@ def _epoch(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+def forget_user(session: Session) -> None:
+    """Signed out: nothing of the user stays (the currency does), and the session id changes."""
+    currency = session.get("currency")
+    session.clear()
+    if currency is not None:
+        session["currency"] = currency
+
+
 class Viewer:
     def __init__(self, session: Session, accounts: AccountsClient) -> None:
         self.session = session
@@ -45,10 +53,7 @@ class Viewer:
 
     def forget(self) -> None:
         """Signed out: nothing of the user stays, and the session id changes."""
-        currency = self.session.get("currency")
-        self.session.clear()
-        if currency is not None:
-            self.session["currency"] = currency
+        forget_user(self.session)
 
     async def _refresh(self) -> str:
         tokens = self.session.get("tokens") or {}

@@ -19,11 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from mosaic.backing.secrets import Secrets
+from mosaic.admin.backing_urls import running_urls
 from mosaic.errors import MosaicError
 from mosaic.schedules import next_run
 from mosaic.services import Job, Service
-from mosaic.state import read_state, runner_pid
 
 # The last `:runs` rows of each job, newest first.
 RUNS_SQL = (
@@ -61,17 +60,13 @@ def admin_postgres_url(home: Path, given: str | None) -> str:
     """The Postgres admin URL: the one given, else the running `mosaic up`'s."""
     if given:
         return given
-    state = read_state(home) if runner_pid(home) is not None else None
-    server = next(
-        (p for p in (state or {}).get("processes", []) if p.get("name") == "postgres"), None
-    )
-    if server is None or not server.get("port"):
+    running = running_urls(home)
+    if running is None:
         raise MosaicError(
             f"Mosaic is not running on {home}",
             "Start it with `./mosaic up`, or give the admin URL with --postgres-admin-url.",
         )
-    password = Secrets(home / "secrets.json").password("postgres/admin")
-    return f"postgresql://postgres:{password}@127.0.0.1:{server['port']}/postgres"
+    return running.postgres
 
 
 def read_jobs(admin_url: str, services: list[Service], runs: int, now: datetime) -> list[JobSeen]:

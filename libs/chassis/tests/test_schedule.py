@@ -205,8 +205,16 @@ def test_a_cron_job_waits_for_its_time(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(1.5)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # up to the scheduler's own word that it waits, not a guess
+        seen.append(line)
+        if "waiting for the first run" in line:
+            break
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    assert process.returncode == 0, "".join(seen) + output
+    waiting = json.loads(seen[-1])  # the scheduler's JSON line: what it is about to wait
+    assert waiting["event"] == "waiting for the first run", seen
+    assert waiting["seconds"] > 60, waiting  # 1 January is never within a minute of a test run
     assert not marker.exists()

@@ -55,7 +55,9 @@ async def run_every(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     if cron is not None:
-        await _until(stopping, _seconds_to(cron))
+        first = _seconds_to(cron)
+        _log.info("waiting for the first run", command=command[0], seconds=round(first, 1))
+        await _until(stopping, first)
     while not stopping.is_set():
         began = loop.time()
         code = await _run_once(command, grace, stopping)

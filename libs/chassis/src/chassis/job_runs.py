@@ -5,11 +5,12 @@ ever catch its counters, under `mosaic up` (the runner starts it every 30 s), in
 (`chassis.schedule`) or on Kubernetes (a CronJob's pod). So a run leaves a row instead:
 `record_run` wraps a job entry point's work and, when it ends, writes one row to the
 service's `job_runs` table (job, started_at, finished_at, outcome ok|failed, the last
-`OUTPUT_TAIL_CHARS` of what the run wrote to stdout; UTC, timezone-aware). The service's
-web process counts them on its /metrics (`export_runs`, from the app's lifespan, when the
-service's database has that table), with a probe run at most every `metrics.PROBE_SECONDS`,
-as the outbox backlog is. Every run keeps its duration, so the histogram's buckets are
-counted from the records exactly: an honest histogram, not an estimate.
+`OUTPUT_TAIL_CHARS` of what the run wrote to stdout; UTC, timezone-aware), and in the same
+transaction adds it to `job_run_totals` (runs, seconds and the histogram's buckets per job
+and outcome). The service's web process reads those totals on its /metrics (`export_runs`,
+from the app's lifespan, when the service's database has that table), with a probe run at
+most every `metrics.PROBE_SECONDS`, as the outbox backlog is. Totals, not a count of the
+rows: the rows are pruned, and a counter must never fall.
 
 Runs are one at a time across every scheduler (chassis.job_lock): a run that finds its
 job's lock held does nothing and leaves no row. Each row written prunes its job's rows
@@ -132,6 +133,7 @@ async def _insert(database_url: str, run: JobRun) -> None:
                 ),
                 run.__dict__,
             )
+            await connection.execute(text(ADD_TO_TOTALS_SQL), _total_of(run))
             await connection.execute(text(PRUNE_SQL), {"job": run.job})
     finally:
         await database.close()
@@ -140,25 +142,34 @@ async def _insert(database_url: str, run: JobRun) -> None:
 # -- the web process's side: the records as metrics ------------------------------------
 
 
-_SECONDS = "extract(epoch FROM finished_at - started_at)"
-# Built from constants only (the buckets), never from input.
-COUNTS_SQL = (
-    f"SELECT job, outcome, count(*) AS runs, coalesce(sum({_SECONDS}), 0) AS seconds, "  # noqa: S608
-    + ", ".join(
-        f"count(*) FILTER (WHERE {_SECONDS} <= {bound}) AS le_{i}"
-        for i, bound in enumerate(metrics.JOB_BUCKETS)
-    )
-    + " FROM job_runs GROUP BY job, outcome ORDER BY job, outcome"
+# One run added to its job's totals; buckets of another length (JOB_BUCKETS changed) start
+# again from this run.
+ADD_TO_TOTALS_SQL = (
+    "INSERT INTO job_run_totals AS t (job, outcome, runs, seconds, buckets)"
+    " VALUES (:job, :outcome, 1, :seconds, CAST(:buckets AS bigint[]))"
+    " ON CONFLICT (job, outcome) DO UPDATE SET runs = t.runs + 1,"
+    " seconds = t.seconds + EXCLUDED.seconds,"
+    " buckets = CASE WHEN cardinality(t.buckets) = cardinality(EXCLUDED.buckets) THEN"
+    " ARRAY(SELECT a + b FROM unnest(t.buckets, EXCLUDED.buckets) WITH ORDINALITY AS u(a, b, i)"
+    " ORDER BY i) ELSE EXCLUDED.buckets END"
 )
+COUNTS_SQL = "SELECT job, outcome, runs, seconds, buckets FROM job_run_totals ORDER BY job, outcome"
+
+
+def _total_of(run: JobRun) -> dict[str, Any]:
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    buckets = [int(seconds <= bound) for bound in metrics.JOB_BUCKETS]
+    return {"job": run.job, "outcome": run.outcome, "seconds": seconds, "buckets": buckets}
 
 
 def export_runs(database: Database, service: str) -> None:
-    """Count the service's job runs on this process's /metrics, from its `job_runs` table
-    (a database without one has no jobs: nothing is counted). Undo with `unexport_runs`."""
+    """Count the service's job runs on this process's /metrics, from its `job_run_totals`
+    (a database without them has no jobs: nothing is counted). Undo with `unexport_runs`."""
 
     async def measure() -> None:
         async with database.engine.connect() as connection:
-            if not await connection.scalar(text("SELECT to_regclass('job_runs') IS NOT NULL")):
+            found = "SELECT to_regclass('job_run_totals') IS NOT NULL"
+            if not await connection.scalar(text(found)):
                 return
             rows = (await connection.execute(text(COUNTS_SQL))).mappings().all()
         metrics.job_runs.counts[service] = [_count(row) for row in rows]
@@ -171,7 +182,9 @@ def unexport_runs(service: str) -> None:
 
 
 def _count(row: Any) -> metrics.JobRunCount:
-    buckets = [int(row[f"le_{i}"]) for i in range(len(metrics.JOB_BUCKETS))]
+    buckets = [int(n) for n in row["buckets"]]
+    if len(buckets) != len(metrics.JOB_BUCKETS):  # other bounds, until the next run
+        buckets = [0] * len(metrics.JOB_BUCKETS)
     return metrics.JobRunCount(
         row["job"], row["outcome"], int(row["runs"]), float(row["seconds"]), buckets
     )

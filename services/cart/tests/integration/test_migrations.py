@@ -12,7 +12,7 @@ from .conftest import SERVICE_DIR
 async def test_upgrade_downgrade_upgrade(backing: BackingServers) -> None:
     url = backing.database_url("cart_migrations")
     await assert_migrations_round_trip(
-        SERVICE_DIR, url, ["cart_lines", "cart_orders", "carts", "job_runs"]
+        SERVICE_DIR, url, ["cart_lines", "cart_orders", "carts", "job_run_totals", "job_runs"]
     )
 
 

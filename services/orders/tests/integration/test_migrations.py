@@ -13,7 +13,9 @@ from .driving import SERVICE_DIR
 
 async def test_upgrade_downgrade_upgrade(backing: BackingServers) -> None:
     url = backing.database_url("orders_migrations")
-    await assert_migrations_round_trip(SERVICE_DIR, url, ["orders", "outbox", "job_runs", "job_run_totals"])
+    await assert_migrations_round_trip(
+        SERVICE_DIR, url, ["orders", "outbox", "job_runs", "job_run_totals"]
+    )
 
 
 async def test_0003_empties_the_plain_guest_tokens_left_by_older_code(
@@ -35,5 +37,7 @@ async def test_0003_empties_the_plain_guest_tokens_left_by_older_code(
         assert await connection.fetchval("SELECT status_token FROM orders") is None
         assert await connection.fetchval("SELECT step FROM orders") == "charging"
     finally:
-        await connection.execute("DROP TABLE IF EXISTS outbox, orders, job_runs, job_run_totals, alembic_version")
+        await connection.execute(
+            "DROP TABLE IF EXISTS outbox, orders, job_runs, job_run_totals, alembic_version"
+        )
         await connection.close()

@@ -63,16 +63,17 @@ def utc_now() -> datetime:
 
 
 async def schedule(
-    service: Service,
+    owner: str,
     job: Job,
     command: Command,
     logs: LogStream,
     now: Clock = utc_now,
     sleep: Sleep = asyncio.sleep,
 ) -> None:
-    """Run the job at its schedule (mosaic.schedules) until cancelled: at each time its cron
-    names, or now and then every job.every seconds (start to start)."""
-    name = f"{service.name}.{job.name}"
+    """Run `owner`'s job (a service's, or the runner's own `mosaic.backup`) at its schedule
+    (mosaic.schedules) until cancelled: at each time its cron names, or now and then every
+    job.every seconds (start to start)."""
+    name = f"{owner}.{job.name}"
 
     async def run_once() -> None:
         began = now()

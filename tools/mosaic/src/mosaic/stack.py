@@ -19,6 +19,7 @@ import aiohttp
 
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
+from mosaic.backup_job import BACKUP_JOB_NAME, JOB, keeps_data, runner_command
 from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
 from mosaic.home import venv_bin
@@ -109,7 +110,7 @@ class Stack:
         else:
             _check_port_free(self.options.port)
         releases = [f"{s.name}.release" for s in services if s.release]
-        jobs = [f"{s.name}.{j.name}" for s in services for j in s.jobs]
+        jobs = [f"{s.name}.{j.name}" for s in services for j in s.jobs] + [BACKUP_JOB_NAME]
         names = [p.name for p in plans if not self._is_hosted(p)]
         if self.options.in_process:
             names.append(host_name())
@@ -326,9 +327,16 @@ class Stack:
                 command = job_command(
                     service, job, self._envs[service.name], self.options.grace_seconds
                 )
-                task = asyncio.create_task(schedule(service, job, command, self.logs))
+                task = asyncio.create_task(schedule(service.name, job, command, self.logs))
                 self._jobs.append(task)
                 self.logs.note(f"{service.name}.{job.name} is scheduled: {job.schedule}")
+        # The shop's own daily backup (mosaic.backup_job), on the embedded servers only.
+        if not (self.options.database_url or self.options.redis_url) and keeps_data(services):
+            command = runner_command(
+                self.options.home, self.options.services_dir, self.options.grace_seconds
+            )
+            self._jobs.append(asyncio.create_task(schedule("mosaic", JOB, command, self.logs)))
+            self.logs.note(f"{BACKUP_JOB_NAME} is scheduled: {JOB.schedule}")
 
     async def _release(self, service: Service, env: dict[str, str]) -> None:
         assert service.release is not None

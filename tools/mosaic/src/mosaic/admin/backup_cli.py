@@ -60,7 +60,7 @@ ValkeyUrlFile = Annotated[
 ]
 
 
-def _given_urls(
+def given_urls(
     postgres: str | None, valkey: str | None, postgres_file: Path | None, valkey_file: Path | None
 ) -> "ServerUrls | None":
     """The servers' admin URLs given on the command line, if any (both or none)."""
@@ -108,7 +108,7 @@ def backup(
 
     home = mosaic_home()
     chosen = stateful(discover_services(services_dir(services)), service)
-    given = _given_urls(
+    given = given_urls(
         postgres_admin_url, valkey_admin_url, postgres_admin_url_file, valkey_admin_url_file
     )
     folder = (to or default_folder(home)).absolute()
@@ -126,7 +126,7 @@ def backup(
             raise MosaicError(f"{home} holds no shop to back up", "Set MOSAIC_HOME to its home.")
 
     with servers() as urls, _progress(steps(chosen)) as step:
-        manifest = _run(take_backup(urls, chosen, folder, step), "the backup")
+        manifest = run_reporting(take_backup(urls, chosen, folder, step), "the backup")
     print(summary(manifest, folder))
 
 
@@ -203,7 +203,7 @@ def restore(
     manifest = verified(source, known, service)
     names = service or list(manifest.services)
     chosen = [s for s in known if s.name in names]
-    given = _given_urls(
+    given = given_urls(
         postgres_admin_url, valkey_admin_url, postgres_admin_url_file, valkey_admin_url_file
     )
     if given is None and (pid := runner_pid(home)) is not None:
@@ -217,7 +217,8 @@ def restore(
         secrets = Secrets(home / "secrets.json")
     servers = home_servers(home) if given is None else nullcontext(given)
     with servers as urls, _progress(steps(chosen)) as step:
-        _run(restore_backup(urls, secrets, source, chosen, force=force, step=step), "the restore")
+        restoring = restore_backup(urls, secrets, source, chosen, force=force, step=step)
+        run_reporting(restoring, "the restore")
     where = "those servers" if given else home
     print(f"Restored {', '.join(s.name for s in chosen)} into {where}; start the shop there.")
 
@@ -248,7 +249,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=max(total, 1), description="done")
 
 
-def _run(work: Coroutine[Any, Any, T], what: str) -> T:
+def run_reporting(work: Coroutine[Any, Any, T], what: str) -> T:
     """Run the work; a server's refusal as one line that names it, never a traceback."""
     import asyncpg
     import redis.exceptions

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from mosaic.admin.backup_cli import commands as backup_commands
+from mosaic.admin.backup_job_cli import commands as backup_job_commands
 from mosaic.admin.job_runs_cli import commands as job_commands
 from mosaic.home import mosaic_home, services_dir
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 
 app.registered_commands += backup_commands.registered_commands  # backup, restore, verify
+app.registered_commands += backup_job_commands.registered_commands  # backup-job
 app.registered_commands += job_commands.registered_commands  # jobs
 
 ServicesDir = Annotated[

@@ -1,4 +1,6 @@
-"""`mosaic admin jobs`: every scheduled job of every service, as its runs left it.
+"""`mosaic admin jobs`: every scheduled job of every service, and the shop's own daily
+backup (`mosaic.backup`, recorded in the admin database: admin/shop_job.py), as its runs
+left it.
 
 Each run of a job leaves a row in its service's `job_runs` table (chassis.job_runs: start,
 end, outcome, output tail; runs skipped because another held the job's lock leave none).
@@ -20,6 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from mosaic.admin.backing_urls import running_urls
+from mosaic.admin.shop_job import SERVICE
+from mosaic.backup_job import JOB as BACKUP
 from mosaic.errors import MosaicError
 from mosaic.schedules import next_run
 from mosaic.services import Job, Service
@@ -69,27 +73,32 @@ def admin_postgres_url(home: Path, given: str | None) -> str:
     return running.postgres
 
 
-def read_jobs(admin_url: str, services: list[Service], runs: int, now: datetime) -> list[JobSeen]:
-    """Every job of `services`, with its last `runs` runs (at least the last one)."""
-    return asyncio.run(_read(admin_url, services, max(1, runs), now))
+def read_jobs(
+    admin_url: str, services: list[Service], runs: int, now: datetime, shop: bool = True
+) -> list[JobSeen]:
+    """Every job of `services`, with its last `runs` runs (at least the last one); and,
+    with `shop`, the shop's own (`mosaic.backup`, recorded in the admin database)."""
+    owners = [(s.name, s.jobs, _database_url(admin_url, s.name)) for s in services if s.jobs]
+    if shop:
+        admin_database = urlsplit(admin_url).path.lstrip("/") or "postgres"
+        owners.append((SERVICE, (BACKUP,), _database_url(admin_url, admin_database)))
+    return asyncio.run(_read(owners, max(1, runs), now))
 
 
-async def _read(admin_url: str, services: list[Service], runs: int, now: datetime) -> list[JobSeen]:
+async def _read(
+    owners: list[tuple[str, tuple[Job, ...], str]], runs: int, now: datetime
+) -> list[JobSeen]:
     seen = []
-    for service in services:
-        if not service.jobs:
-            continue
-        rows = await _runs(_database_url(admin_url, service.name), runs)
-        for job in service.jobs:
+    for owner, jobs, url in owners:
+        rows = await _runs(url, runs)
+        for job in jobs:
             mine = [
                 Run(r["started_at"], r["finished_at"], r["outcome"], r["output_tail"])
                 for r in rows
                 if r["job"] == job.name
             ]
             last_start = mine[0].started_at if mine else None
-            seen.append(
-                JobSeen(service.name, job, next_run(job.cron, job.every, last_start, now), mine)
-            )
+            seen.append(JobSeen(owner, job, next_run(job.cron, job.every, last_start, now), mine))
     return seen
 
 

@@ -43,9 +43,10 @@ def list_jobs(
 
     Reads each service's job_runs table (one row per run: chassis.job_runs) with the
     Postgres admin role; the next run comes from the job's schedule in [tool.mosaic.jobs]
-    (times in UTC). A run skipped because another run of the job held its lock leaves no
-    row. --runs N adds the last N runs with the tail of their output. --json: {"jobs":
-    [{"service", "job", "schedule", "last_run", "next_run", "runs"?}]}.
+    (times in UTC). Without --service, also the shop's own daily backup, mosaic.backup
+    (its runs in the admin database). A run skipped because another run of the job held
+    its lock leaves no row. --runs N adds the last N runs with the tail of their output.
+    --json: {"jobs": [{"service", "job", "schedule", "last_run", "next_run", "runs"?}]}.
     """
     from datetime import UTC, datetime
 
@@ -62,7 +63,7 @@ def list_jobs(
         )
     chosen = [s for s in known if not service or s.name in service]
     url = admin_postgres_url(mosaic_home(), postgres_admin_url)
-    found = read_jobs(url, chosen, runs, datetime.now(UTC))
+    found = read_jobs(url, chosen, runs, datetime.now(UTC), shop=not service)
     if as_json:
         print(json.dumps(jobs_json(found, runs > 0), indent=2))
     else:

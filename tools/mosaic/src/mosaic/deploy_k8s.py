@@ -195,3 +195,73 @@ def _is_dns_label(name: str) -> bool:
 
 def _say(line: str) -> None:
     typer.echo(line, err=True)
+
+
+@app.command("task", context_settings={"allow_interspersed_args": False})
+def task_job(
+    service: Annotated[str, typer.Argument(metavar="SERVICE")],
+    task: Annotated[str, typer.Argument(metavar="TASK")],
+    arguments: Annotated[
+        list[str] | None, typer.Argument(metavar="[ARGS]...", help="The task's arguments.")
+    ] = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            metavar="FILE",
+            help="A file the task reads, shipped in a ConfigMap (at most 1 MB); an ARG "
+            "naming it is pointed at its copy (repeatable). Put options before SERVICE.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="The Job's name; default SERVICE-TASK.")
+    ] = None,
+) -> None:
+    """Print a Job that runs SERVICE's one-off TASK ([tool.mosaic.tasks]) with ARGS, from
+    the service's image, with its ServiceAccount, Secrets and network policies:
+
+    \b
+        mosaic deploy k8s task --file products.csv catalog import-products products.csv \\
+          | kubectl apply -f -
+        kubectl -n mosaic wait --for=condition=complete job/catalog-import-products
+        kubectl -n mosaic logs job/catalog-import-products
+    """
+    from mosaic.compose import dump_yaml
+    from mosaic.errors import UsageError
+    from mosaic.home import services_dir
+    from mosaic.kubernetes_tasks import task_manifests
+    from mosaic.services import discover_services
+
+    known = {s.name: s for s in discover_services(services_dir(None))}
+    if service not in known:
+        raise UsageError(f"no service named {service!r}", f"Services: {', '.join(sorted(known))}.")
+    if name is not None and not _is_dns_label(name):
+        raise UsageError(f"--name: {name!r} is no Job name", "Lower-case letters, digits, '-'.")
+    documents = task_manifests(known[service], task, arguments or [], file, name)
+    print("---\n".join(dump_yaml(d) for d in documents), end="")
+
+
+@app.command("restore")
+def restore_job(
+    folder: Annotated[
+        str,
+        typer.Argument(metavar="BACKUP", help="The backup's folder name on the claim."),
+    ],
+) -> None:
+    """Print a Job that restores BACKUP (a folder of the claim `mosaic-backups`, e.g.
+    2026-12-07T02-00-00Z) over the deployment's data with `mosaic admin restore --force`.
+    Scale the services' Deployments to 0 first (it refuses while they are connected):
+
+    \b
+        kubectl -n mosaic scale deployment --all --replicas=0
+        mosaic deploy k8s restore 2026-12-07T02-00-00Z | kubectl apply -f -
+        kubectl -n mosaic wait --for=condition=complete job/restore --timeout=30m
+        kubectl -n mosaic logs job/restore
+    """
+    from mosaic.compose import dump_yaml
+    from mosaic.errors import UsageError
+    from mosaic.kubernetes_backup import restore_job as job
+
+    if "/" in folder or folder in {"", ".", ".."}:
+        raise UsageError(f"{folder!r} is no folder name", "Give the backup's folder name only.")
+    print(dump_yaml(job(folder)), end="")

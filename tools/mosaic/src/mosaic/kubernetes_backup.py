@@ -1,14 +1,17 @@
-"""deploy/k8s/components/backup/: `mosaic admin backup` as a Kubernetes Job, from the tools
-image, onto a PersistentVolumeClaim (`mosaic-backups`).
+"""deploy/k8s/components/backup/: `mosaic admin backup` as a Kubernetes Job and the daily
+backup (`mosaic admin backup-job`, mosaic.backup_job) as a CronJob, from the tools image,
+onto a PersistentVolumeClaim (`mosaic-backups`); and the restore Job that `mosaic deploy k8s
+restore` prints, from the same claim.
 
-The Job reads the admin URLs from the Secret the provisioning Job reads (`mosaic-provision`)
-and writes `$MOSAIC_HOME/backups/<UTC time>/` on the claim; the pod, like every pod here, is
-Pod Security "restricted", runs without an API token, and may only reach Postgres and
-Valkey (its NetworkPolicy, for overlays that deny everything else). A Job runs once: to back
-up again, delete it and apply again (`kubectl delete job backup -n mosaic`). Scheduling it
-(a CronJob with retention) is the daily backup job's part of issue 17, built on this.
-A restore is not rendered: `mosaic admin restore` with the same admin URLs, from a pod of
-the tools image, once the services are scaled to 0 (it refuses while they are connected).
+Each reads the admin URLs from the Secret the provisioning Job reads (`mosaic-provision`)
+and works in `$MOSAIC_HOME/backups/` on the claim; the pod, like every pod here, is Pod
+Security "restricted", runs without an API token, and may only reach Postgres and Valkey
+(its NetworkPolicy, for overlays that deny everything else). The Job `backup` runs once (to
+back up again by hand, delete it and apply again); the CronJob `backup-daily` runs at the
+job's CRON and prunes by its retention, under the job's advisory lock (so it and a Job by
+hand never write at once). A restore is a Job made for one backup folder, never applied by
+`kubectl apply -k`: the services' Deployments are scaled to 0 first (it refuses while they
+are connected).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mosaic.backup_job import CRON
 from mosaic.images import REGISTRY, TOOLS
 from mosaic.kubernetes import NAMESPACE, component_files
 from mosaic.kubernetes_pods import (
@@ -27,11 +31,13 @@ from mosaic.kubernetes_pods import (
     TMP_VOLUME,
     restricted_pod,
 )
-from mosaic.kubernetes_provision import ADMIN_DIR, SECRET, SERVICES_DIR, admin_url_key
+from mosaic.kubernetes_provision import ADMIN_DIR, PASSWORDS, SECRET, SERVICES_DIR, admin_url_key
 from mosaic.services import Service
 
 COMPONENT_DIR = Path("deploy/k8s/components/backup")
 BACKUP = "backup"  # the Job, its ServiceAccount and its pod's name label
+DAILY = "backup-daily"  # the CronJob
+RESTORE = "restore"  # the restore Job (its pods share the backup's labels and policy)
 CLAIM = "mosaic-backups"
 HOME = "/var/lib/mosaic"  # $MOSAIC_HOME: backups land in HOME/backups, the claim
 PORTS = {"postgres": 5432, "valkey": 6379}
@@ -44,18 +50,28 @@ def labels() -> dict[str, str]:
     return {"app.kubernetes.io/name": BACKUP, "app.kubernetes.io/component": BACKUP, **PART_OF}
 
 
-def command() -> list[str]:
-    argv = ["mosaic", "admin", "backup"]
+def command(*what: str) -> list[str]:
+    """`mosaic admin WHAT...` (backup by default) with the admin URLs' files."""
+    argv = ["mosaic", "admin", *(what or ("backup",))]
     for server in PORTS:
         argv += [f"--{server}-admin-url-file", f"{ADMIN_DIR}/{admin_url_key(server)}"]
     return argv
+
+
+def restore_command(folder: str) -> list[str]:
+    """The restore of the claim's backup `folder` (its name under backups/), over the
+    deployment's data, with the services' passwords of `mosaic-provision`."""
+    return [
+        *command("restore", "--force", "--from", f"{HOME}/backups/{folder}"),
+        *("--passwords-file", f"{ADMIN_DIR}/{PASSWORDS}"),
+    ]
 
 
 def render(services: list[Service]) -> dict[Path, str]:
     """The component's files: nothing when no service keeps data in Postgres."""
     if not any("postgres" in s.backing for s in services):
         return {}
-    documents = [_account(), _claim(), _job(), _egress()]
+    documents = [_account(), _claim(), _job(), _daily(), _egress()]
     return component_files(COMPONENT_DIR, HEADER, {COMPONENT_DIR / "backup.yaml": documents})
 
 
@@ -77,11 +93,13 @@ def _claim() -> dict[str, Any]:
     }
 
 
-def _job() -> dict[str, Any]:
+def _pod(name: str, argv: list[str], read_only: bool = False) -> dict[str, Any]:
+    """A pod of the tools image running `argv`, the claim at $MOSAIC_HOME/backups (read
+    only for a restore), the admin URLs (and the services' passwords) of `mosaic-provision`."""
     container = {
-        "name": BACKUP,
+        "name": name,
         "image": f"{REGISTRY}/{TOOLS}:{TAG}",
-        "command": command(),
+        "command": argv,
         "env": [
             {"name": "MOSAIC_SERVICES_DIR", "value": SERVICES_DIR},
             {"name": "MOSAIC_HOME", "value": HOME},
@@ -90,26 +108,67 @@ def _job() -> dict[str, Any]:
         "securityContext": CONTAINER_SECURITY,
         "volumeMounts": [
             TMP_MOUNT,
-            {"name": "backups", "mountPath": f"{HOME}/backups"},
+            {"name": "backups", "mountPath": f"{HOME}/backups"}
+            | ({"readOnly": True} if read_only else {}),
             {"name": "admin", "mountPath": ADMIN_DIR, "readOnly": True},
         ],
     }
-    items = [{"key": admin_url_key(s), "path": admin_url_key(s)} for s in PORTS]
+    keys = [admin_url_key(s) for s in PORTS] + [a.rsplit("/", 1)[1] for a in argv if PASSWORDS in a]
+    items = [{"key": key, "path": key} for key in keys]
     volumes = [
         TMP_VOLUME,
         {"name": "backups", "persistentVolumeClaim": {"claimName": CLAIM}},
         {"name": "admin", "secret": {"secretName": SECRET, "defaultMode": 0o440, "items": items}},
     ]
-    pod = restricted_pod(BACKUP, [container], volumes, restart="Never")
+    return {
+        "metadata": {"labels": labels()},
+        "spec": restricted_pod(BACKUP, [container], volumes, restart="Never"),
+    }
+
+
+def _job() -> dict[str, Any]:
+    return one_off(BACKUP, command())
+
+
+def one_off(name: str, argv: list[str], read_only: bool = False) -> dict[str, Any]:
+    """A Job of the tools image on the claim (the backup, or a restore)."""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": BACKUP, "namespace": NAMESPACE, "labels": labels()},
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels()},
         "spec": {
-            "backoffLimit": 2,
+            "backoffLimit": 2 if name == BACKUP else 0,  # a restore is retried by a person
             "activeDeadlineSeconds": 30 * 60,
             "ttlSecondsAfterFinished": 24 * 60 * 60,  # its log stays a day
-            "template": {"metadata": {"labels": labels()}, "spec": pod},
+            "template": _pod(name, argv, read_only),
+        },
+    }
+
+
+def restore_job(folder: str) -> dict[str, Any]:
+    """The Job `mosaic deploy k8s restore FOLDER` prints: the claim's backup restored."""
+    return one_off(RESTORE, restore_command(folder), read_only=True)
+
+
+def _daily() -> dict[str, Any]:
+    """The daily backup with its retention (mosaic.backup_job), at its CRON."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": DAILY, "namespace": NAMESPACE, "labels": labels()},
+        "spec": {
+            "schedule": CRON,
+            "concurrencyPolicy": "Forbid",  # and the job's advisory lock, for a Job by hand
+            "startingDeadlineSeconds": 3600,  # late by more than an hour: tomorrow's
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {
+                    "activeDeadlineSeconds": 30 * 60,
+                    "backoffLimit": 1,
+                    "template": _pod(DAILY, command("backup-job")),
+                }
+            },
         },
     }
 

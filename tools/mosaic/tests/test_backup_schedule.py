@@ -2,7 +2,7 @@
 clock: nothing runs before 02:00 UTC; then `mosaic admin backup-job` takes a real backup
 (real Postgres and Valkey) into the home's backups folder, prunes the older ones by the
 retention rule, and leaves its run where `mosaic admin jobs` reads it; a second run while
-the first holds the job's lock does nothing."""
+the first holds the job's lock does nothing; compose runs the same command on its cron."""
 
 from __future__ import annotations
 
@@ -16,16 +16,20 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from mosaic import compose
 from mosaic.admin.backup import stateful
 from mosaic.admin.job_runs import read_jobs
 from mosaic.admin.shop_job import job_lock
 from mosaic.backing.servers import BackingServers
 from mosaic.backup_job import JOB, runner_command
 from mosaic.home import services_dir
+from mosaic.images import REGISTRY, TOOLS
 from mosaic.jobs import schedule
 from mosaic.logs import LogStream
 from mosaic.services import Service
 from mosaic_testing import mosaic
+
+from tools.mosaic.tests.test_documented_commands import check_runnable
 
 START = datetime(2026, 12, 6, 10, 2, 17, tzinfo=UTC)
 # Complete backups of Nov 1..20 2026, one a day, and an unfinished one of Nov 21.
@@ -147,7 +151,7 @@ def test_a_failed_run_is_recorded_and_prunes_nothing(
     assert done.returncode == 1 and "the backup job failed" in done.stderr, done.stderr
     assert sorted(p.name for p in root.iterdir() if p.name in before) == before
 
-    async def last() -> asyncpg.Record:
+    async def last() -> asyncpg.Record | None:
         connection = await asyncpg.connect(servers.admin_database_url)
         try:
             return await connection.fetchrow(
@@ -158,4 +162,19 @@ def test_a_failed_run_is_recorded_and_prunes_nothing(
             await connection.close()
 
     row = asyncio.run(last())
-    assert row["outcome"] == "failed" and "failed: " in row["output_tail"], row
+    assert row is not None and row["outcome"] == "failed" and "failed: " in row["output_tail"], row
+
+
+def test_compose_runs_the_daily_backup_from_the_tools_image(services: list[Service]) -> None:
+    backup = compose.compose(services)["services"]["backup"]
+    assert backup["image"].startswith(f"{REGISTRY}/{TOOLS}:")
+    argv = backup["command"]
+    assert argv[:3] == ["mosaic", "admin", "backup-job"]
+    assert argv[argv.index("--cron") + 1] == JOB.cron
+    check_runnable(argv[1:])
+    targets = {
+        v.split(":")[-2] if v.endswith(":ro") else v.split(":")[-1] for v in backup["volumes"]
+    }
+    named = [a for a in argv if a.startswith("/")]
+    assert named and all(any(a.startswith(t) for t in targets) for a in named), (named, targets)
+    assert f"{compose.STATE}/backups:{argv[argv.index('--to') + 1]}" in backup["volumes"]

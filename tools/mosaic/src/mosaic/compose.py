@@ -14,6 +14,9 @@ What it runs, on one private network, each process type its own container:
     <svc>              its web process, reached by callers as https://<svc>:8443
     <svc>-<type>       its other process types (relay, worker)
     <svc>-<job>        each scheduled job, run by `python -m chassis.schedule`
+    backup             the daily backup with its retention (mosaic.backup_job), at its
+                       cron, into $MOSAIC_STATE/backups (the tools image has no chassis:
+                       `mosaic admin backup-job --cron` keeps the schedule itself)
 
 Everything a container gets from the host comes from $MOSAIC_STATE (made by `mosaic deploy
 compose up`): the admin passwords and URLs, the provisioned secrets, the PKI. Nothing
@@ -30,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from mosaic.backup_job import CRON, keeps_data
 from mosaic.containers import (
     EDGE_PORT,
     OPS_PORT,
@@ -55,6 +59,7 @@ SMTP_PORT = 1025
 MAIL_PAGE_PORT = 8025
 SMTP_URL = f"smtp://mailbox:{SMTP_PORT}"  # the dev sink: the mailbox container
 JOB_RUNNER = ["python", "-m", "chassis.schedule"]
+BACKUPS_DIR = "/backups"  # $MOSAIC_STATE/backups in the backup containers
 
 HEADER = """\
 # Mosaic on one machine, from its images: `mosaic deploy compose up` (which builds what is
@@ -120,6 +125,8 @@ def compose(services: list[Service]) -> dict[str, Any]:
     containers["provision"] = _provision()
     for service in services:
         containers.update(_service(service))
+    if keeps_data(services):
+        containers["backup"] = _backup()
     return {
         "name": PROJECT,
         "services": containers,
@@ -276,6 +283,27 @@ def _provision() -> dict[str, Any]:
         ),
         "restart": "no",
     }
+
+
+def _backup() -> dict[str, Any]:
+    """`mosaic admin backup-job` at its CRON, through the admin URLs provisioning uses."""
+    return _tools(
+        _mosaic(
+            "admin",
+            "backup-job",
+            cron=CRON,
+            postgres_admin_url_file=f"{ADMIN_DIR}/postgres-admin-url",
+            valkey_admin_url_file=f"{ADMIN_DIR}/valkey-admin-url",
+            to=BACKUPS_DIR,
+        ),
+        volumes=[
+            f"{STATE}/backups:{BACKUPS_DIR}",
+            _admin_file("postgres-admin-url"),
+            _admin_file("valkey-admin-url"),
+        ],
+        environment={"MOSAIC_SERVICES_DIR": "/app/services"},
+        depends_on={"provision": {"condition": "service_completed_successfully"}},
+    )
 
 
 def _service(service: Service) -> dict[str, Any]:

@@ -230,7 +230,9 @@ class ComposeDeployment:
         for service in services:
             if service.backing - {"smtp"} or service.edge:
                 (provisioned / service.name).mkdir(exist_ok=True, mode=0o700)
-        for folder in (admin, self.state / "pki", provisioned):
+        backups = self.state / "backups"  # the daily backup's (compose.py)
+        backups.mkdir(exist_ok=True, mode=0o700)
+        for folder in (admin, self.state / "pki", provisioned, backups):
             self._hand_over(folder)
 
     def _hand_over(self, folder: Path) -> None:

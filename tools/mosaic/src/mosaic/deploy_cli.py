@@ -248,5 +248,27 @@ def compose_status(engine: EngineOption = None, project: ProjectOption = "mosaic
     raise typer.Exit(1 if any(item.health == "unhealthy" for item in found) else 0)
 
 
+@compose_app.command(
+    "call", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True}
+)
+def compose_call(
+    args: Annotated[list[str], typer.Argument(metavar="COMPOSE-ARGS...")],
+    engine: EngineOption = None,
+    project: ProjectOption = "mosaic",
+) -> None:
+    """Run a compose command (podman-compose, or `docker compose`) on the shop's
+    deployment: its compose file, project, $MOSAIC_STATE and images' tag set as `up` sets
+    them, stdin and stdout yours; exits with its code. Options of this command go before
+    COMPOSE-ARGS. E.g. a backup now, or stopping every container:
+
+    \b
+        ./mosaic deploy compose call run --rm backup mosaic admin backup-job \\
+          --postgres-admin-url-file /run/mosaic/admin/postgres-admin-url \\
+          --valkey-admin-url-file /run/mosaic/admin/valkey-admin-url --to /backups
+        ./mosaic deploy compose call stop
+    """
+    raise typer.Exit(compose_deployment(engine, project).call(args))
+
+
 def _say(line: str) -> None:
     _err.print(line, markup=False, highlight=False)

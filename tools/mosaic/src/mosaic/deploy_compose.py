@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -86,6 +87,14 @@ class ComposeDeployment:
     def compose(self, *args: str, ports: Ports = Ports()) -> int:
         argv = [*self.engine.compose(), "--file", str(self.file), "--project-name", self.project]
         return run_streamed([*argv, *args], self.environ(ports), self.root, self._quiet)
+
+    def call(self, args: list[str]) -> int:
+        """A compose command of the operator's (`run --rm provision mosaic admin ...`,
+        `stop`), on this deployment's file, project and environment; stdin and stdout are
+        the caller's (a file in, a CSV out). Its exit code."""
+        argv = [*self.engine.compose(), "--file", str(self.file), "--project-name", self.project]
+        env = self.environ(Ports())
+        return subprocess.run([*argv, *args], env=env, cwd=self.root, check=False).returncode
 
     # --- up ----------------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ file it names mounted. And the backup component's CronJob runs the daily backup 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from mosaic.services import Service
 from typer.testing import CliRunner
 
 from tools.mosaic.tests import k8s_checks as checks
+from tools.mosaic.tests import test_k8s_overlays as overlays
 from tools.mosaic.tests.k8s_render import ROOT, committed, valid_for_the_api
 from tools.mosaic.tests.test_documented_commands import check_runnable
 
@@ -125,3 +129,28 @@ def test_the_backup_component_runs_the_daily_backup_job(services: list[Service])
     assert container["command"][:3] == ["mosaic", "admin", "backup-job"]
     check_runnable(container["command"][1:])
     assert mounted(container, f"{kubernetes_backup.HOME}/backups/x")
+
+
+def test_checkov_passes_the_printed_jobs(products: Path, tmp_path: Path) -> None:
+    """checkov's kubernetes checks, offline, as for every render (test_k8s_overlays.py)."""
+    documents = [
+        *printed("task", "--file", str(products), "catalog", "import-products", str(products)),
+        *printed("restore", "2026-12-07T02-00-00Z"),
+    ]
+    path = tmp_path / "jobs.yaml"
+    path.write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in documents))
+    skips = ",".join(overlays._checkov_skips() + overlays.WITHOUT_POLICIES)
+    checkov = str(Path(sys.executable).parent / "checkov")
+    argv = [checkov, "--config-file", str(overlays.CHECKOV_CONFIG)]
+    result = subprocess.run(
+        [*argv, "--skip-check", skips, "-f", str(path), "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["summary"]["parsing_errors"] == 0 and report["summary"]["passed"] > 0, report
+    failed = [f"{c['check_id']}: {c['resource']}" for c in report["results"]["failed_checks"]]
+    assert not failed, failed

@@ -18,6 +18,7 @@ from catalog.domain import (
     MAX_QUERY_LENGTH,
     MAX_SLUG_LENGTH,
     SLUG_PATTERN,
+    Assortment,
     CategoryList,
     PageRequest,
     Product,
@@ -85,6 +86,31 @@ async def list_products(
 ) -> Response:
     paging = PageRequest(page, page_size)
     return _json(await handlers.products(store, cache, category, paging))
+
+
+@router.get(
+    "/assortment",
+    dependencies=READERS,
+    response_model=Assortment,
+    responses={
+        304: {"description": "The caller's copy (If-None-Match, the ETag it was sent) is current"},
+        **INVALID,
+    },
+)
+async def get_assortment(
+    store: StoreDep,
+    cache: CacheDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Every category's first 100 products and the catalog's first 100, without descriptions,
+    tagged with catalog's generation: a caller keeps it and asks again with If-None-Match,
+    which costs catalog one Valkey read until a write changes the catalog."""
+    held = if_none_match.strip('"') if if_none_match else None
+    version, body = await handlers.assortment(store, cache, held)
+    headers = {"ETag": f'"{version}"'} if version is not None else None
+    if body is None:
+        return Response(status_code=304, headers=headers)
+    return _json(body, headers=headers)
 
 
 @router.get(

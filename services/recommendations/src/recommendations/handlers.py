@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from recommendations import clients
 from recommendations.clients import Catalog
 from recommendations.domain import MAX_EXCLUDED, Pick, recommend
@@ -32,22 +29,12 @@ async def for_product_or_cart(
 
     An unknown `product_id` is an error; an unknown excluded id is simply nothing to exclude.
     """
-    # Catalog's front page does not depend on the seeds: it is asked for alongside them, so
-    # a product page waits for two rounds of calls to catalog, not three.
-    front = asyncio.ensure_future(products.listing(None))
-    try:
-        if product_id is not None:
-            seed = await products.product(product_id)
-            if seed is None:
-                raise ProductNotFound(product_id)
-            seeds = [seed]
-        else:
-            seeds = await clients.products(products, sorted(set(exclude)))
-        categories = sorted({str(seed["category"]) for seed in seeds})
-        found = await clients.candidates(products, categories, front=await front)
-    finally:
-        # Not needed after all (a failure first): stopped, and its outcome collected.
-        front.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await front
-    return recommend(seeds, found, exclude=exclude, limit=limit)
+    assortment = await products.assortment()
+    if product_id is not None:
+        seeds = await clients.products(products, [product_id], assortment)
+        if not seeds:
+            raise ProductNotFound(product_id)
+    else:
+        seeds = await clients.products(products, sorted(set(exclude)), assortment)
+    categories = sorted({str(seed["category"]) for seed in seeds})
+    return recommend(seeds, assortment.candidates(categories), exclude=exclude, limit=limit)

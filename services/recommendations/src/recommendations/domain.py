@@ -17,7 +17,7 @@ same answer every time, on every replica.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ DEFAULT_LIMIT = 4
 MAX_LIMIT = 12
 MAX_EXCLUDED = 50  # the most lines a cart holds
 LISTING_SIZE = 100  # catalog's largest page: a category's listing, or its front page
+MAX_ANSWERS = 1024  # answers kept per assortment (a product page's, a cart's)
 
 Product = dict[str, Any]  # catalog's product as it answered
 Reason = Literal["same-category", "popular"]
@@ -49,6 +50,13 @@ class Assortment:
             listing = self._listings.setdefault(str(product["category"]), [])
             if len(listing) < LISTING_SIZE:
                 listing.append(product)
+        # Answers made from this assortment alone: it never changes, so neither do they.
+        self.answers: dict[Hashable, bytes] = {}
+
+    def remember(self, key: Hashable, answer: bytes) -> None:
+        if len(self.answers) >= MAX_ANSWERS:
+            self.answers.clear()
+        self.answers[key] = answer
 
     def find(self, product_id: str) -> Product | None:
         """The product if the assortment holds it; None says nothing about whether it exists

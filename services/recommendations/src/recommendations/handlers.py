@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
+
 from recommendations import clients
 from recommendations.clients import Catalog
-from recommendations.domain import MAX_EXCLUDED, Pick, recommend
+from recommendations.domain import MAX_EXCLUDED, recommend
+from recommendations.schemas import recommendation_list
 
 
 class RecommendationError(Exception):
@@ -24,17 +27,26 @@ class ProductNotFound(RecommendationError):
 
 async def for_product_or_cart(
     products: Catalog, product_id: str | None, exclude: list[str], limit: int
-) -> list[Pick]:
-    """For a product page (`product_id`), or for a cart (no product; `exclude` is the cart).
+) -> bytes:
+    """For a product page (`product_id`), or for a cart (no product; `exclude` is the cart):
+    the answer's JSON body.
 
     An unknown `product_id` is an error; an unknown excluded id is simply nothing to exclude.
+    An answer made from the assortment alone is kept with it, and served again while catalog
+    confirms that assortment is current (so it too changes at once with a write).
     """
     assortment = await products.assortment()
-    if product_id is not None:
-        seeds = await clients.products(products, [product_id], assortment)
-        if not seeds:
-            raise ProductNotFound(product_id)
-    else:
-        seeds = await clients.products(products, sorted(set(exclude)), assortment)
+    wanted = sorted(set(exclude))
+    key = (product_id, tuple(wanted), limit)
+    if (answer := assortment.answers.get(key)) is not None:
+        return answer
+    ids = [product_id] if product_id is not None else wanted
+    seeds = await clients.products(products, ids, assortment)
+    if product_id is not None and not seeds:
+        raise ProductNotFound(product_id)
     categories = sorted({str(seed["category"]) for seed in seeds})
-    return recommend(seeds, assortment.candidates(categories), exclude=exclude, limit=limit)
+    picks = recommend(seeds, assortment.candidates(categories), exclude=wanted, limit=limit)
+    answer = orjson.dumps(recommendation_list(picks))
+    if all(assortment.find(one) is not None for one in ids):  # nothing read beside it
+        assortment.remember(key, answer)
+    return answer

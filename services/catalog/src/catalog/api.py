@@ -6,7 +6,7 @@ from typing import Annotated
 
 import orjson
 from chassis import Cache, Database, callers, documented
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from catalog import handlers, pictures
@@ -18,6 +18,7 @@ from catalog.domain import (
     MAX_QUERY_LENGTH,
     MAX_SLUG_LENGTH,
     SLUG_PATTERN,
+    Assortment,
     CategoryList,
     PageRequest,
     Product,
@@ -38,22 +39,17 @@ READERS = [callers("frontend", "cart", "recommendations", "orders")]
 WRITERS = [callers("admin")]
 
 
-# async, though they await nothing: FastAPI runs a plain `def` dependency in a worker
-# thread, which costs more per request than everything else these do. Each takes the
-# request itself rather than `dependency(Database)` etc.: every dependency FastAPI resolves
-# costs CPU on every request (about a tenth of a cached read here, bench/profile_route.py).
-async def _store(request: Request) -> Store:
-    return Store(request.app.state.resources.get(Database))
+# The store and the cache come from the request, not as dependencies: FastAPI resolves each
+# dependency on every request (its own `solve_dependencies` pass, about a third of a cached
+# read's CPU with the callers' check, bench/profile_route.py), and the request is handed to
+# a route for free. Both are cheap wrappers made per request.
+def _reads(request: Request) -> tuple[Store, CatalogCache]:
+    state = request.app.state
+    settings: CatalogSettings = state.settings
+    cache = CatalogCache(state.resources.get(Cache), ttl_seconds=settings.cache_ttl_seconds)
+    return Store(state.resources.get(Database)), cache
 
 
-async def _cache(request: Request) -> CatalogCache:
-    settings: CatalogSettings = request.app.state.settings
-    cache: Cache = request.app.state.resources.get(Cache)
-    return CatalogCache(cache, ttl_seconds=settings.cache_ttl_seconds)
-
-
-StoreDep = Annotated[Store, Depends(_store)]
-CacheDep = Annotated[CatalogCache, Depends(_cache)]
 ProductIdPath = Annotated[
     str, Path(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["ceramic-pour-over"])
 ]
@@ -66,8 +62,8 @@ def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = 
 
 
 @router.get("/categories", response_model=CategoryList, dependencies=READERS)
-async def list_categories(store: StoreDep, cache: CacheDep) -> Response:
-    return _json(await handlers.categories(store, cache))
+async def list_categories(request: Request) -> Response:
+    return _json(await handlers.categories(*_reads(request)))
 
 
 @router.get(
@@ -77,14 +73,37 @@ async def list_categories(store: StoreDep, cache: CacheDep) -> Response:
     responses={**INVALID, 404: documented("No such category")},
 )
 async def list_products(
-    store: StoreDep,
-    cache: CacheDep,
+    request: Request,
     category: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH)] = None,
     page: Page = 1,
     page_size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> Response:
     paging = PageRequest(page, page_size)
-    return _json(await handlers.products(store, cache, category, paging))
+    return _json(await handlers.products(*_reads(request), category, paging))
+
+
+@router.get(
+    "/assortment",
+    dependencies=READERS,
+    response_model=Assortment,
+    responses={
+        304: {"description": "The caller's copy (If-None-Match, the ETag it was sent) is current"},
+        **INVALID,
+    },
+)
+async def get_assortment(
+    request: Request,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Every category's first 100 products and the catalog's first 100, without descriptions,
+    tagged with catalog's generation: a caller keeps it and asks again with If-None-Match,
+    which costs catalog one Valkey read until a write changes the catalog."""
+    held = if_none_match.strip('"') if if_none_match else None
+    version, body = await handlers.assortment(*_reads(request), held)
+    headers = {"ETag": f'"{version}"'} if version is not None else None
+    if body is None:
+        return Response(status_code=304, headers=headers)
+    return _json(body, headers=headers)
 
 
 @router.get(
@@ -93,14 +112,13 @@ async def list_products(
     response_model=Product,
     responses={**PRODUCT_NOT_FOUND, **INVALID},
 )
-async def get_product(product_id: ProductIdPath, store: StoreDep, cache: CacheDep) -> Response:
-    return _json(await handlers.product(store, cache, product_id))
+async def get_product(product_id: ProductIdPath, request: Request) -> Response:
+    return _json(await handlers.product(*_reads(request), product_id))
 
 
 @router.get("/search", response_model=ProductPage, responses=INVALID, dependencies=READERS)
 async def search_products(
-    store: StoreDep,
-    cache: CacheDep,
+    request: Request,
     q: Annotated[
         str,
         Query(
@@ -114,7 +132,7 @@ async def search_products(
     page_size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> Response:
     paging = PageRequest(page, page_size)
-    return _json(await handlers.search(store, cache, read_search(q), paging))
+    return _json(await handlers.search(*_reads(request), read_search(q), paging))
 
 
 @router.put(
@@ -123,10 +141,8 @@ async def search_products(
     response_model=Product,
     responses={201: {"model": Product, "description": "Created"}, **INVALID, **NOT_CACHED},
 )
-async def put_product(
-    product_id: ProductIdPath, draft: ProductDraft, store: StoreDep, cache: CacheDep
-) -> Response:
-    product, created = await handlers.save_product(store, cache, product_id, draft)
+async def put_product(product_id: ProductIdPath, draft: ProductDraft, request: Request) -> Response:
+    product, created = await handlers.save_product(*_reads(request), product_id, draft)
     if created:
         location = {"Location": f"{router.prefix}/products/{product_id}"}
         return _json(orjson.dumps(product), 201, location)
@@ -140,9 +156,10 @@ async def put_product(
     responses={**PRODUCT_NOT_FOUND, **INVALID, **NOT_CACHED},
 )
 async def patch_product(
-    product_id: ProductIdPath, changes: ProductChanges, store: StoreDep, cache: CacheDep
+    product_id: ProductIdPath, changes: ProductChanges, request: Request
 ) -> Response:
-    return _json(orjson.dumps(await handlers.revise_product(store, cache, product_id, changes)))
+    revised = await handlers.revise_product(*_reads(request), product_id, changes)
+    return _json(orjson.dumps(revised))
 
 
 @router.get(
@@ -158,13 +175,12 @@ async def patch_product(
 )
 async def get_picture(
     product_id: ProductIdPath,
-    store: StoreDep,
-    cache: CacheDep,
+    request: Request,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     picture = pictures.picture(product_id)
     if picture is None:
-        await handlers.product(store, cache, product_id)  # 404 unless it exists
+        await handlers.product(*_reads(request), product_id)  # 404 unless it exists
         picture = pictures.placeholder()
     headers = {
         "ETag": picture.etag,

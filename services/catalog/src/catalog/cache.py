@@ -99,6 +99,15 @@ class CatalogCache:
         self.local.put(generation, name, body, self.ttl_seconds)
         return body
 
+    async def version(self) -> str | None:
+        """The current generation as a version callers may hold a body under (an ETag), or
+        None while Valkey is unavailable (then there is nothing to revalidate against)."""
+        try:
+            return await self.generation()
+        except RedisError as error:
+            _log.warning("cache unavailable on read", error=str(error))
+            return None
+
     async def generation(self) -> str:
         client = self.cache.client
         key = self.cache.key(GENERATION_KEY)

@@ -62,6 +62,32 @@ class Product:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductSummary:
+    """A product without its description: what a block of suggestions needs."""
+
+    id: ProductId
+    name: str
+    category: CategorySlug
+    price: Money
+    picture: Annotated[str, Field(description="path of the product's picture on this service")]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Assortment:
+    """Enough of the catalog to suggest from without listing it again on every page."""
+
+    items: Annotated[
+        tuple[ProductSummary, ...],
+        Field(
+            description=f"in the listings' order (name, then id): the first {MAX_PAGE_SIZE} "
+            f"products of every category and the first {MAX_PAGE_SIZE} of the whole "
+            "catalog, each once, so each of those listings is these items filtered"
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class ProductPage:
     items: tuple[Product, ...]
     page: int

@@ -49,6 +49,24 @@ async def search(
     return await cache.through(f"search:{digest}:{paging.page}:{paging.page_size}", load)
 
 
+async def assortment(
+    store: Store, cache: CatalogCache, held: str | None
+) -> tuple[str | None, bytes | None]:
+    """The assortment's version and body; no body when the caller holds that version.
+
+    The version is read before the body, so a body is never labelled newer than it is: at
+    worst a write in between makes the caller fetch it once more.
+    """
+    version = await cache.version()
+    if version is not None and version == held:
+        return version, None
+
+    async def load() -> bytes:
+        return orjson.dumps(await store.assortment())
+
+    return version, await cache.through("assortment", load)
+
+
 async def categories(store: Store, cache: CatalogCache) -> bytes:
     async def load() -> bytes:
         return orjson.dumps(CategoryList(tuple(await store.categories())))

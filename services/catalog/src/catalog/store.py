@@ -32,6 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.domain import (
+    MAX_PAGE_SIZE,
+    Assortment,
     Category,
     CategoryNotFound,
     Money,
@@ -39,6 +41,7 @@ from catalog.domain import (
     Product,
     ProductNotFound,
     ProductPage,
+    ProductSummary,
     SearchQuery,
     UnknownCategory,
     picture_path,
@@ -128,6 +131,24 @@ class Store:
         order = (rank.desc(), products.c.name, products.c.id)
         async with self.database.engine.connect() as connection:
             return await _page(connection, [or_(*matches)], order, paging)
+
+    async def assortment(self) -> Assortment:
+        """Every category's first page of the largest size and the catalog's, in one query."""
+        order = (products.c.name, products.c.id)
+        in_category = func.row_number().over(partition_by=products.c.category, order_by=order)
+        ranked = select(
+            *PRODUCT_COLUMNS,
+            in_category.label("in_category"),
+            func.row_number().over(order_by=order).label("overall"),
+        ).subquery()
+        query = (
+            select(ranked)
+            .where(or_(ranked.c.in_category <= MAX_PAGE_SIZE, ranked.c.overall <= MAX_PAGE_SIZE))
+            .order_by(ranked.c.name, ranked.c.id)
+        )
+        async with self.database.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return Assortment(tuple(summary_of(row) for row in rows))
 
     async def categories(self) -> list[Category]:
         count = func.count(products.c.id)
@@ -226,6 +247,13 @@ def product_of(row: Row[*tuple[Any, ...]]) -> Product:
         price=Money(row.price_amount, row.price_currency),
         picture=picture_path(row.id),
         tags=tuple(row.tags),
+    )
+
+
+def summary_of(row: Row[*tuple[Any, ...]]) -> ProductSummary:
+    price = Money(row.price_amount, row.price_currency)
+    return ProductSummary(
+        row.id, row.name, row.category, price, picture_path(row.id), tuple(row.tags)
     )
 
 

@@ -17,6 +17,7 @@ def test_openapi_json_is_up_to_date() -> None:
 def test_the_contract_has_the_agreed_routes() -> None:
     paths = json.loads(contract())["paths"]
     assert set(paths) == {
+        "/v1/assortment",
         "/v1/categories",
         "/v1/products",
         "/v1/products/{product_id}",

@@ -1,7 +1,13 @@
-"""The one outgoing call: reading products from catalog.
+"""The outgoing calls: reading catalog's assortment, and a product it does not hold.
 
 `Catalog` is the port the handler uses; `CatalogClient` is the adapter over the chassis
-client, a resource opened in the lifespan. Nothing catalog answers is kept after a request.
+client, a resource opened in the lifespan.
+
+The client keeps the last assortment catalog sent and its ETag (catalog's cache generation)
+and asks again on every request with If-None-Match: catalog answers 304, one Valkey read
+on its side, until a write changes the catalog, and then the new assortment. So a write
+still shows at once, on every replica, and a product page costs catalog one short call
+instead of a product and two listings of up to 100 products (~30 kB each).
 """
 
 from __future__ import annotations
@@ -12,10 +18,7 @@ from chassis import UpstreamStatusError, UpstreamUnavailable
 from chassis.client import ClientResource
 from chassis.concurrency import all_of
 
-from recommendations.domain import Product
-
-# Catalog's largest page: one call brings a whole category, or the front of the catalog.
-PAGE_SIZE = 100
+from recommendations.domain import Assortment, Product
 
 
 class Catalog(Protocol):
@@ -23,13 +26,15 @@ class Catalog(Protocol):
         """The product, or None if catalog has no such product; raises when catalog is down."""
         ...
 
-    async def listing(self, category: str | None) -> list[Product]:
-        """The first page of a category (or of the whole catalog), in catalog's order."""
+    async def assortment(self) -> Assortment:
+        """Catalog's assortment as it stands now; raises when catalog is down."""
         ...
 
 
 class CatalogClient(ClientResource):
-    """`Catalog` from catalog's `GET /v1/products` and `GET /v1/products/{id}`."""
+    """`Catalog` from catalog's `GET /v1/assortment` and `GET /v1/products/{id}`."""
+
+    _held: tuple[str, Assortment] | None = None  # the ETag and the assortment it labels
 
     async def product(self, product_id: str) -> Product | None:
         response = await self.http.request("GET", f"/v1/products/{product_id}")
@@ -38,15 +43,17 @@ class CatalogClient(ClientResource):
         found: Product = self._ok(response)
         return found
 
-    async def listing(self, category: str | None) -> list[Product]:
-        params: dict[str, Any] = {"page_size": PAGE_SIZE}
-        if category is not None:
-            params["category"] = category
-        response = await self.http.request("GET", "/v1/products", params=params)
-        if response.status == 404:  # the category went away since the product named it
-            return []
-        items: list[Product] = self._ok(response)["items"]
-        return items
+    async def assortment(self) -> Assortment:
+        held = self._held
+        headers = {"If-None-Match": held[0]} if held is not None else None
+        response = await self.http.request("GET", "/v1/assortment", headers=headers)
+        if response.status == 304 and held is not None:
+            return held[1]
+        assortment = Assortment(self._ok(response)["items"])
+        etag = response.headers.get("etag")
+        # No ETag (catalog's Valkey down): nothing to revalidate against, so nothing kept.
+        self._held = (etag, assortment) if etag else None
+        return assortment
 
     def _ok(self, response: Any) -> Any:
         if response.status >= 500:
@@ -56,16 +63,14 @@ class CatalogClient(ClientResource):
         return response.json()
 
 
-async def products(catalog: Catalog, product_ids: list[str]) -> list[Product]:
-    """The products that exist among `product_ids`, fetched concurrently, in that order."""
-    found = await all_of(catalog.product(product_id) for product_id in product_ids)
-    return [product for product in found if product is not None]
-
-
-async def candidates(
-    catalog: Catalog, categories: list[str], *, front: list[Product]
+async def products(
+    catalog: Catalog, product_ids: list[str], assortment: Assortment
 ) -> list[Product]:
-    """Each category's listing (fetched concurrently), then the front of the catalog, which
-    the caller has read alongside its seeds."""
-    listings = await all_of(catalog.listing(category) for category in categories)
-    return [product for listing in [*listings, front] for product in listing]
+    """The products that exist among `product_ids`, in that order: from the assortment, and
+    those it does not hold fetched from catalog, concurrently."""
+
+    async def one(product_id: str) -> Product | None:
+        return assortment.find(product_id) or await catalog.product(product_id)
+
+    found = await all_of(one(product_id) for product_id in product_ids)
+    return [product for product in found if product is not None]

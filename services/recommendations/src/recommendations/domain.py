@@ -17,13 +17,15 @@ same answer every time, on every replica.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 DEFAULT_LIMIT = 4
 MAX_LIMIT = 12
 MAX_EXCLUDED = 50  # the most lines a cart holds
+LISTING_SIZE = 100  # catalog's largest page: a category's listing, or its front page
+MAX_ANSWERS = 1024  # answers kept per assortment (a product page's, a cart's)
 
 Product = dict[str, Any]  # catalog's product as it answered
 Reason = Literal["same-category", "popular"]
@@ -33,6 +35,42 @@ Reason = Literal["same-category", "popular"]
 class Pick:
     product: Product
     reason: Reason
+
+
+class Assortment:
+    """Catalog's assortment (`GET /v1/assortment`): products in catalog's listing order,
+    holding every category's first `LISTING_SIZE` and the catalog's first `LISTING_SIZE`,
+    so each of those listings is its items filtered, as catalog would list them."""
+
+    def __init__(self, items: Sequence[Product]) -> None:
+        self.front = list(items[:LISTING_SIZE])
+        self._by_id = {str(product["id"]): product for product in items}
+        self._listings: dict[str, list[Product]] = {}
+        for product in items:
+            listing = self._listings.setdefault(str(product["category"]), [])
+            if len(listing) < LISTING_SIZE:
+                listing.append(product)
+        # Answers made from this assortment alone: it never changes, so neither do they.
+        self.answers: dict[Hashable, bytes] = {}
+
+    def remember(self, key: Hashable, answer: bytes) -> None:
+        if len(self.answers) >= MAX_ANSWERS:
+            self.answers.clear()
+        self.answers[key] = answer
+
+    def find(self, product_id: str) -> Product | None:
+        """The product if the assortment holds it; None says nothing about whether it exists
+        (a category's 101st product is not held)."""
+        return self._by_id.get(product_id)
+
+    def listing(self, category: str) -> list[Product]:
+        return self._listings.get(category, [])
+
+    def candidates(self, categories: Iterable[str]) -> list[Product]:
+        """Each category's listing, then the front of the catalog."""
+        return [product for category in categories for product in self.listing(category)] + [
+            *self.front
+        ]
 
 
 def recommend(

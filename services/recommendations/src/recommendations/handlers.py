@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import orjson
 
 from recommendations import clients
 from recommendations.clients import Catalog
-from recommendations.domain import MAX_EXCLUDED, Pick, recommend
+from recommendations.domain import MAX_EXCLUDED, recommend
+from recommendations.schemas import recommendation_list
 
 
 class RecommendationError(Exception):
@@ -27,27 +27,26 @@ class ProductNotFound(RecommendationError):
 
 async def for_product_or_cart(
     products: Catalog, product_id: str | None, exclude: list[str], limit: int
-) -> list[Pick]:
-    """For a product page (`product_id`), or for a cart (no product; `exclude` is the cart).
+) -> bytes:
+    """For a product page (`product_id`), or for a cart (no product; `exclude` is the cart):
+    the answer's JSON body.
 
     An unknown `product_id` is an error; an unknown excluded id is simply nothing to exclude.
+    An answer made from the assortment alone is kept with it, and served again while catalog
+    confirms that assortment is current (so it too changes at once with a write).
     """
-    # Catalog's front page does not depend on the seeds: it is asked for alongside them, so
-    # a product page waits for two rounds of calls to catalog, not three.
-    front = asyncio.ensure_future(products.listing(None))
-    try:
-        if product_id is not None:
-            seed = await products.product(product_id)
-            if seed is None:
-                raise ProductNotFound(product_id)
-            seeds = [seed]
-        else:
-            seeds = await clients.products(products, sorted(set(exclude)))
-        categories = sorted({str(seed["category"]) for seed in seeds})
-        found = await clients.candidates(products, categories, front=await front)
-    finally:
-        # Not needed after all (a failure first): stopped, and its outcome collected.
-        front.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await front
-    return recommend(seeds, found, exclude=exclude, limit=limit)
+    assortment = await products.assortment()
+    wanted = sorted(set(exclude))
+    key = (product_id, tuple(wanted), limit)
+    if (answer := assortment.answers.get(key)) is not None:
+        return answer
+    ids = [product_id] if product_id is not None else wanted
+    seeds = await clients.products(products, ids, assortment)
+    if product_id is not None and not seeds:
+        raise ProductNotFound(product_id)
+    categories = sorted({str(seed["category"]) for seed in seeds})
+    picks = recommend(seeds, assortment.candidates(categories), exclude=wanted, limit=limit)
+    answer = orjson.dumps(recommendation_list(picks))
+    if all(assortment.find(one) is not None for one in ids):  # nothing read beside it
+        assortment.remember(key, answer)
+    return answer

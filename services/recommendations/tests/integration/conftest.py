@@ -69,6 +69,15 @@ class StandInCatalog:
     verifier: TokenVerifier
     url: str = ""
     callers: list[str | None] = field(default_factory=list)
+    # Every call as (path, status), and catalog's cache generation, which a write replaces.
+    calls: list[tuple[str, int]] = field(default_factory=list)
+    generation: int = 1
+    by_id: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(BY_ID))
+
+    def write(self, product: dict[str, Any]) -> None:
+        """As a catalog write does: the product changes and so does the generation."""
+        self.by_id[product["id"]] = product
+        self.generation += 1
 
     def _caller(self, request: web.Request) -> str | None:
         # As catalog does: signed by a trusted key, meant for catalog, not expired.
@@ -87,24 +96,24 @@ class StandInCatalog:
             await asyncio.sleep(5)
         if product_id == BROKEN:
             return _problem(500, "internal-error")
-        if product_id not in BY_ID:
+        if product_id not in self.by_id:
             return _problem(404, "product-not-found")
-        return web.json_response(BY_ID[product_id])
+        return web.json_response(self.by_id[product_id])
 
-    async def products(self, request: web.Request) -> web.Response:
+    async def assortment(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
         self.callers.append(caller)
         if caller is None:
             return _problem(401, "caller-unauthenticated")
-        category = request.query.get("category")
-        size = int(request.query.get("page_size", "24"))
-        # The misbehaving products are reached by id only, never listed.
-        listed = BY_ID.values()
-        items = [p for p in listed if category is None or p["category"] == category]
-        if category is not None and not items:
-            return _problem(404, "category-not-found")
-        page = {"items": items[:size], "page": 1, "page_size": size, "total": len(items)}
-        return web.json_response(page)
+        etag = f'"{self.generation}"'
+        if request.headers.get("If-None-Match") == etag:
+            self.calls.append((request.path, 304))
+            return web.Response(status=304, headers={"ETag": etag})
+        self.calls.append((request.path, 200))
+        # In catalog's order; the misbehaving products are reached by id only, never held.
+        ordered = sorted(self.by_id.values(), key=lambda p: (p["name"], p["id"]))
+        items = [{k: v for k, v in p.items() if k != "description"} for p in ordered]
+        return web.json_response({"items": items}, headers={"ETag": etag})
 
 
 def _problem(status: int, kind: str) -> web.Response:
@@ -116,7 +125,7 @@ def _problem(status: int, kind: str) -> web.Response:
 async def catalog(keys: ServiceKeys) -> AsyncIterator[StandInCatalog]:
     stand_in = StandInCatalog(TokenVerifier("catalog", TrustStore(keys.trust_dir)))
     app = web.Application()
-    app.router.add_get("/v1/products", stand_in.products)
+    app.router.add_get("/v1/assortment", stand_in.assortment)
     app.router.add_get("/v1/products/{product_id}", stand_in.product)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

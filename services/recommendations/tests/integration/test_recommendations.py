@@ -159,3 +159,33 @@ async def test_a_caller_deadline_shortens_the_wait(client: httpx.AsyncClient) ->
 
     assert response.status_code in (503, 504)
     assert time.monotonic() - started < 0.6
+
+
+async def test_a_product_page_costs_catalog_one_short_call(
+    client: httpx.AsyncClient, catalog: StandInCatalog
+) -> None:
+    await client.get(PATH, params={"product_id": "mug"})
+    catalog.calls.clear()
+
+    response = await client.get(PATH, params={"product_id": "kettle"})
+
+    assert response.status_code == 200
+    # The assortment held is still catalog's: a 304, no product, no listing.
+    assert catalog.calls == [("/v1/assortment", 304)]
+
+
+async def test_a_catalog_write_shows_at_once(
+    client: httpx.AsyncClient, catalog: StandInCatalog
+) -> None:
+    params: dict[str, str | int] = {"product_id": "ceramic-pour-over", "limit": 1}
+    before = (await client.get(PATH, params=params)).json()["items"][0]
+    assert before["id"] == "mug"
+    mug = catalog.by_id["mug"]
+
+    catalog.write({**mug, "price": {"amount": 999, "currency": "USD"}})
+    try:
+        after = (await client.get(PATH, params=params)).json()["items"][0]
+    finally:
+        catalog.write(mug)
+
+    assert after["price"] == {"amount": 999, "currency": "USD"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from recommendations.domain import MAX_LIMIT, recommend
+from recommendations.domain import LISTING_SIZE, MAX_LIMIT, Assortment, recommend
 
 
 def product(product_id: str, category: str, *tags: str) -> dict[str, Any]:
@@ -79,3 +79,19 @@ def test_for_a_cart_every_seed_category_counts_and_no_seed_is_suggested() -> Non
 
 def test_without_seeds_it_is_the_front_of_the_catalog() -> None:
     assert ids(recommend([], CATALOG, limit=3)) == ["apron", "compass", "kettle"]
+
+
+def test_the_assortment_lists_as_catalog_would() -> None:
+    # Catalog's order: a full kitchen first, then one more category beyond the front page.
+    kitchen = [product(f"k-{n:03}", "kitchen") for n in range(LISTING_SIZE + 5)]
+    items = [*kitchen, product("tent", "outdoors")]
+
+    assortment = Assortment(items)
+
+    assert assortment.listing("kitchen") == kitchen[:LISTING_SIZE]
+    assert assortment.listing("outdoors") == [items[-1]]
+    assert assortment.listing("gone") == []
+    assert assortment.front == kitchen[:LISTING_SIZE]
+    assert assortment.candidates(["outdoors"]) == [items[-1], *kitchen[:LISTING_SIZE]]
+    assert assortment.find("tent") == items[-1]
+    assert assortment.find("no-such-thing") is None

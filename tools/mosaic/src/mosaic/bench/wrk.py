@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mosaic.chromium import Say, apt_install, run_apt_get
+from mosaic.chromium import Say, apt_install, apt_unusable, run_apt_get
 from mosaic.errors import MosaicError
 
 APT_INSTALL = ("apt-get", "install", "-y", "--no-install-recommends", "wrk")
@@ -115,8 +115,7 @@ def ensure_wrk(
         return found
     apt_get = shutil.which("apt-get") is not None if apt_get is None else apt_get
     root = os.geteuid() == 0 if root is None else root
-    if not (apt_get and root):
-        why = "apt-get is not available" if not apt_get else "this is not running as root"
+    if why := apt_unusable(apt_get=apt_get, root=root):
         raise MosaicError(
             f"the pages phase needs wrk, which is not installed, and {why}",
             "Install it, e.g. `sudo apt-get install -y wrk` on Debian or Ubuntu, "

@@ -2,20 +2,14 @@
 
 Run: .venv/bin/python bench/floor.py up [--port 8080]   (MOSAIC_HOME: a new, empty folder)
 
-An edge (the page server a browser hits, plain HTTP on 127.0.0.1 like the frontend under
-`mosaic up`) answers `/` by making 3 mTLS hops, at once, through the chassis'
-`ServiceClient` (its pooled aiohttp session, service tokens, and certificates issued by
-`mosaic.pki` into $MOSAIC_HOME/pki) to three FastAPI services on the chassis, served by
-uvicorn as ours are. Two read a row by primary key from Postgres (the chassis' `Database`:
-SQLAlchemy async on asyncpg), one GETs a key from Valkey (the chassis' `Cache`: redis-py
-asyncio); the edge returns a small HTML page. Postgres and Valkey are the embedded servers
-`mosaic up` runs, started here under $MOSAIC_HOME. Every part is its own process, with the
-chassis' logs, metrics and tracing on, as in our services.
-
-`up` writes the state `mosaic up` writes ($MOSAIC_HOME/run/state.json: url, ready, every
-process with its pid), so `mosaic bench` measures the floor's CPU and memory as it measures
-the shop's; SIGTERM or Ctrl-C stops everything. `mosaic bench --floor` and `--compare` run
-it; the method and figures are in docs/performance.md ("The floor page").
+An edge on the chassis (plain HTTP on 127.0.0.1, as the frontend under `mosaic up`) answers
+`/` with 3 mTLS hops at once through the chassis' `ServiceClient` (pooled aiohttp, service
+tokens, certificates from `mosaic.pki`) to three chassis services on uvicorn: two read a row
+by primary key (`Database`: SQLAlchemy async on asyncpg), one GETs a key from Valkey
+(`Cache`: redis-py asyncio); then a small HTML page. Postgres and Valkey are the embedded
+servers of `mosaic up`; every part is its own process. `up` writes the state `mosaic up`
+writes (url, ready, pids), so `mosaic bench --floor`/`--compare` measure it as the shop;
+SIGTERM stops it all. Method and figures: docs/performance.md ("The floor page").
 """
 
 import argparse
@@ -30,10 +24,13 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
+from mosaic.ports import free_port
+
 EDGE = "floor-edge"
 APIS = ("floor-items-a", "floor-items-b", "floor-greeting")  # the three hops' callees
 DATA = "floor"  # the database and Valkey user all three share
 ITEM_IDS = (1, 2)
+LOOPBACK = "127.0.0.1"
 PAGE = (
     "<!doctype html><html><head><title>Floor</title></head><body><h1>{first}</h1>"
     "<p>{second}</p><p>{greeting}</p></body></html>"
@@ -100,12 +97,6 @@ def _url_variable(api: str) -> str:
     return api.upper().replace("-", "_") + "_URL"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def up(home: Path, port: int) -> None:
     """Servers, PKI, data, the four processes; the state; then wait for SIGTERM."""
     import psutil
@@ -123,18 +114,15 @@ def up(home: Path, port: int) -> None:
         asyncio.run(_seed(urls))
         entries = [_entry(p, "server") for p in psutil.Process().children()]
         ports = {api: free_port() for api in APIS}
+        callees = {_url_variable(api): f"https://{LOOPBACK}:{p}" for api, p in ports.items()}
         base = {k: v for k, v in os.environ.items() if not k.startswith(("TLS_", "SERVICE_"))}
+        base["LOG_FORMAT"] = "json"  # one canonical line per request, as under `mosaic up`
         logs = run_dir(home)
         logs.mkdir(parents=True, exist_ok=True)
         for name in (*APIS, EDGE):
-            env = base | identity_env(Pki.of(home).service(name), "mtls") | urls
-            env |= {_url_variable(api): f"https://127.0.0.1:{p}" for api, p in ports.items()}
-            env |= {"MOSAIC_SERVICE": name, "HOST": "127.0.0.1", "PORT": str(ports.get(name, port))}
-            env |= {
-                "OPS_PORT": str(free_port()),
-                "EDGE": str(name == EDGE).lower(),
-                "LOG_FORMAT": "json",
-            }
+            env = base | identity_env(Pki.of(home).service(name), "mtls") | urls | callees
+            env |= {"MOSAIC_SERVICE": name, "PORT": str(ports.get(name, port))}
+            env |= {"OPS_PORT": str(free_port()), "EDGE": str(name == EDGE).lower()}
             with (logs / f"{name}.log").open("ab") as log:
                 child = subprocess.Popen(
                     [sys.executable, __file__, "edge" if name == EDGE else "api"],
@@ -145,10 +133,9 @@ def up(home: Path, port: int) -> None:
                 )
             stack.callback(_stop, child)
             entries.append(_entry(psutil.Process(child.pid), "web", name))
-        for name, listening in ((api, p) for api, p in ports.items()):
+        for name, listening in [*ports.items(), (EDGE, port)]:
             _wait_listening(name, listening)
-        _wait_listening(EDGE, port)
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://{LOOPBACK}:{port}"
         write_state(home, {"url": url, "ready": True, "processes": entries, "mode": "floor"})
         print(f"floor page ready at {url}/", flush=True)
         with suppress(KeyboardInterrupt):  # SIGTERM too: the handler above
@@ -175,20 +162,16 @@ async def _seed(urls: dict[str, str]) -> None:
 
 def _entry(process: Any, kind: str, name: str | None = None) -> dict[str, Any]:
     service = name or ("valkey" if "valkey" in process.name() else "postgres")
-    return {
-        "name": service,
-        "service": service,
-        "process": kind,
-        "pid": process.pid,
-        "started_at": process.create_time(),
-    }
+    found = {"name": service, "service": service, "process": kind, "pid": process.pid}
+    return found | {"started_at": process.create_time()}
 
 
-def _wait_listening(name: str, port: int, timeout: float = 60.0) -> None:
+def _wait_listening(name: str, port: int, timeout: float = 180.0) -> None:
+    """A busy machine (two cores, a load of 30) takes a minute to import a service."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((LOOPBACK, port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.1)

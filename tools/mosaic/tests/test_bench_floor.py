@@ -159,7 +159,7 @@ def test_the_floor_serves_its_page_from_its_own_processes(tmp_path: Path) -> Non
             start_new_session=True,
         )
     try:
-        state = _ready_state(tmp_path / "home", up, log, timeout=120)
+        state = _ready_state(tmp_path / "home", up, log, timeout=240)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
             page = answer.read().decode()
         assert "<h1>Sunglasses</h1><p>Tank top</p><p>Hello from the floor</p>" in page

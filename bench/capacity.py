@@ -122,6 +122,34 @@ def table(found: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check(found: dict[str, Any], other: dict[str, Any]) -> str:
+    """The model's CPU per action against another run's (e.g. `mosaic up --scale`'d):
+    replicas should spread the work, not add to it."""
+    measured = model(other, "check")
+    lines = [
+        "| flow, service | model ms | measured ms | measured ÷ model |",
+        "|---|---:|---:|---:|",
+    ]
+    every = {**found["services"], **found["backing"]}
+    again = {**measured["services"], **measured["backing"]}
+    for flow in DESIGN:
+        rows = [(flow, found["flows"][flow], measured["flows"][flow], "cpu_ms_per_action")]
+        rows += [
+            (
+                f"{flow}, {n}",
+                every[n]["cpu_ms_per_action"],
+                again.get(n, {}).get("cpu_ms_per_action", {}),
+                flow,
+            )
+            for n in sorted(every)
+        ]
+        for name, model_row, measured_row, key in rows:
+            predicted, seen = model_row.get(key), measured_row.get(key)
+            if predicted and seen is not None and predicted >= 0.5:
+                lines.append(f"| {name} | {predicted:.2f} | {seen:.2f} | {seen / predicted:.2f} |")
+    return "\n".join(lines)
+
+
 def newest_results() -> Path:
     found = sorted((ROOT / "bench-results").glob("*/results.json"))
     if not found:
@@ -134,6 +162,7 @@ def main() -> None:
     parser.add_argument("results", nargs="?", type=Path, help="a results.json of mosaic bench")
     parser.add_argument("--write", type=Path, help="save the model here (deploy/capacity.json)")
     parser.add_argument("--source", help="how the data file names the run (default: its path)")
+    parser.add_argument("--check", type=Path, help="another run's results.json to compare with")
     args = parser.parse_args()
     path = args.results or newest_results()
     found = model(json.loads(path.read_text()), args.source or str(path))
@@ -143,6 +172,8 @@ def main() -> None:
         f"\nservices: {vcpus['services']} vCPUs busy at {HPA_TARGET} %, "
         f"{vcpus['requested']:g} requested; Postgres + Valkey: {vcpus['backing']} vCPUs"
     )
+    if args.check:
+        print("\n" + check(found, json.loads(args.check.read_text())))
     if args.write:
         args.write.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
         print(f"written: {args.write}")

@@ -99,3 +99,17 @@ def test_the_render_takes_cpu_requests_and_autoscalers_from_the_committed_model(
         assert target == model["hpa_target_percent"]
         checked.add(service)
     assert checked == set(model["services"]) & set(scalers)  # every sized web process
+
+
+def test_a_check_run_is_compared_per_flow_and_service() -> None:
+    found = capacity.model(RESULTS, "x")
+    micro = RESULTS["modes"]["microservices"]  # type: ignore[index]
+    browse = _run(100, {"frontend": 0.6, "catalog": 0.2, "postgres": 0.1})  # frontend twice
+    scaled = {
+        **RESULTS,
+        "modes": {"microservices": {"closed": {**micro["closed"], "browse": browse}}},
+    }
+    lines = capacity.check(found, scaled).splitlines()
+    assert "| browse, frontend | 3.00 | 6.00 | 2.00 |" in lines
+    assert "| browse, catalog | 2.00 | 2.00 | 1.00 |" in lines
+    assert "| checkout | 40.00 | 40.00 | 1.00 |" in lines

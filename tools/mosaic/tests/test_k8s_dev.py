@@ -192,6 +192,20 @@ def test_one_replica_per_web_process_and_the_shop_at_the_port_forward(
     assert config["data"]["SHOP_URL"] == "http://localhost:8080"
 
 
+def test_web_pods_request_a_tenth_of_a_core_not_the_capacity_models_share(
+    rendered: list[dict[str, Any]],
+) -> None:
+    webs = [
+        d
+        for d in _of(rendered, "Deployment")
+        if d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "web"
+    ]
+    assert webs
+    for web in webs:
+        (container,) = web["spec"]["template"]["spec"]["containers"]
+        assert container["resources"]["requests"]["cpu"] == "100m", web["metadata"]["name"]
+
+
 def test_the_provisioning_job_converges_to_the_secrets_and_ends(
     rendered: list[dict[str, Any]],
 ) -> None:

@@ -66,8 +66,7 @@ def ensure_chromium(
             "Point it at a Chromium or Chrome executable, or unset it to use Debian's "
             f"chromium ({installs_to}).",
         )
-    if not (apt_get and root):
-        why = "apt-get is not available" if not apt_get else "this is not running as root"
+    if why := apt_unusable(apt_get=apt_get, root=root):
         raise MosaicError(
             f"The browser tests need Chromium at {path}; it is missing and {why}.",
             "Install it, e.g. `sudo apt-get install -y --no-install-recommends chromium` on "
@@ -85,6 +84,13 @@ def ensure_chromium(
             "Set MOSAIC_CHROMIUM to the chromium executable it installed.",
         )
     say(f"Installed Chromium at {path}")
+
+
+def apt_unusable(*, apt_get: bool, root: bool) -> str | None:
+    """Why apt-get cannot install a package here; None when it can."""
+    if not apt_get:
+        return "apt-get is not available"
+    return None if root else "this is not running as root"
 
 
 def apt_install(install: Sequence[str], run: Run, say: Say) -> bool:

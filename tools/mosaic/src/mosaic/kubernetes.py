@@ -29,6 +29,7 @@ from mosaic.containers import WEB, api_port
 from mosaic.kubernetes_pods import (
     CONFIG,
     PART_OF,
+    autoscaling,
     job_container,
     pod_spec,
     process_container,
@@ -230,7 +231,8 @@ def _disruption_budget(service: Service) -> dict[str, Any]:
 
 
 def _autoscaler(service: Service) -> dict[str, Any]:
-    target = {"type": "Utilization", "averageUtilization": 70}
+    utilization, most = autoscaling(service.name, MAX_REPLICAS)  # the capacity model's
+    target = {"type": "Utilization", "averageUtilization": utilization}
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -238,7 +240,7 @@ def _autoscaler(service: Service) -> dict[str, Any]:
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
             "minReplicas": MIN_REPLICAS,
-            "maxReplicas": MAX_REPLICAS,
+            "maxReplicas": max(most, MIN_REPLICAS),
             "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": target}}],
         },
     }

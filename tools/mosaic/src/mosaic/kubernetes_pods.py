@@ -8,10 +8,14 @@ and `mosaic-config`; `mosaic deploy k8s secrets` writes all but the last.
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import OPS_PORT, WEB, Mount, api_port, deployed_env, mounts
+from mosaic.home import workspace_root
 from mosaic.images import REGISTRY
 from mosaic.procfile import RELEASE, shell_argv
 from mosaic.services import Job, Service
@@ -32,6 +36,41 @@ RESOURCES = {
     "requests": {"cpu": "100m", "memory": "160Mi"},
     "limits": {"cpu": "1", "memory": "256Mi"},
 }
+# A web process's CPU request, and its autoscaler's target and most replicas, come from the
+# capacity model (bench/capacity.py writes it from a `mosaic bench` run; docs/performance.md,
+# "The capacity model"): the replicas that serve 1,000 product pages/s and 100 checkouts/s.
+# Memory, and every other container, keep RESOURCES.
+CAPACITY_FILE = Path("deploy") / "capacity.json"
+HPA_TARGET = 70  # % of the CPU request, without a model
+
+
+@cache
+def capacity_model(root: Path | None = None) -> dict[str, Any]:
+    path = (root or workspace_root()) / CAPACITY_FILE
+    return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+
+def _sized(service: str) -> dict[str, Any] | None:
+    found = capacity_model().get("services", {}).get(service)
+    return dict(found) if isinstance(found, dict) else None
+
+
+def resources(service: str, kind: str) -> dict[str, Any]:
+    """A container's requests and limits: the model's CPU request for a web process."""
+    sized = _sized(service) if kind == WEB else None
+    if sized is None:
+        return RESOURCES
+    return {**RESOURCES, "requests": {**RESOURCES["requests"], "cpu": sized["cpu_request"]}}
+
+
+def autoscaling(service: str, most: int) -> tuple[int, int]:
+    """The web autoscaler's CPU target (% of the request) and its most replicas (`most`
+    for a service the model does not size)."""
+    sized = _sized(service)
+    target = int(capacity_model().get("hpa_target_percent", HPA_TARGET))
+    return target, int(sized["max_replicas"]) if sized else most
+
+
 # The chassis drains requests for SHUTDOWN_GRACE_SECONDS (10 s) after SIGTERM; then
 # Kubernetes may kill.
 GRACE_SECONDS = 20
@@ -110,7 +149,7 @@ def _container(service: Service, name: str, command: str, kind: str) -> dict[str
         "imagePullPolicy": "IfNotPresent",
         "command": shell_argv(command),
         "env": _env(service, kind),
-        "resources": RESOURCES,
+        "resources": resources(service.name, kind),
         "securityContext": CONTAINER_SECURITY,
         "volumeMounts": _volume_mounts(service),
     }

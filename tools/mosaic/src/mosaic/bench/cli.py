@@ -21,8 +21,19 @@ def bench(
         typer.Option(
             "--compare",
             help="Bench both modes, each on its own fresh home: microservices and "
-            "in-process (`mosaic up --in-process`, the floor); print microservices ÷ "
-            "in-process for CPU per request, p50 and p99 per flow.",
+            "in-process (`mosaic up --in-process`); print microservices ÷ "
+            "in-process for CPU per request, p50 and p99 per flow. Includes the floor "
+            "page and the pages phase (see --floor) and issue 16's targets.",
+        ),
+    ] = False,
+    floor: Annotated[
+        bool,
+        typer.Option(
+            "--floor",
+            help="Bench the floor page alone (bench/floor.py: an edge, 3 mTLS hops, 2 "
+            "Postgres reads, 1 Valkey GET): pages/s with wrk's 32 connections, shop CPU "
+            "per page, p95. With --compare, Mosaic's product page runs beside it, then "
+            "open loop at half its rate. Needs wrk (installed with apt-get as root).",
         ),
     ] = False,
     sequential: Annotated[
@@ -183,6 +194,12 @@ def bench(
     4. step load: the mix, open loop, at fixed arrival rates stepping up by --step-factor
        until saturation (or --steps).
 
+    With --compare (or --floor alone), the floor page (bench/floor.py) starts beside the
+    shops and, after the closed loops, the pages phase runs: wrk with 32 connections
+    against the product page (with a shopper's cookies) and against the floor page, then
+    the product page open loop (the load generator) at half the rate wrk achieved. The
+    report ends with issue 16's targets, each met or not, with its figure.
+
     Per run: throughput, p50/p95/p99 latency (one user action, e.g. a whole checkout),
     errors, and CPU seconds per request: user + system time of the shop's own processes
     (services; and with Postgres and Valkey) over the load generator's measured window,
@@ -199,7 +216,7 @@ def bench(
     require_matplotlib()
     from rich.console import Console
 
-    from mosaic.bench.options import FLOWS, IN_PROCESS, MICROSERVICES, BenchOptions, Budget
+    from mosaic.bench.options import FLOWS, BenchOptions, Budget
     from mosaic.bench.run import run_bench
     from mosaic.home import workspace_root
 
@@ -207,6 +224,11 @@ def bench(
         raise UsageError(
             "--compare starts its own shops, one per mode",
             "Drop --in-process, --url and --home, or drop --compare.",
+        )
+    if floor and not compare and (in_process or url or home):
+        raise UsageError(
+            "--floor alone benches the floor page only",
+            "Drop --in-process, --url and --home, or add --compare.",
         )
     if unknown := [f for f in flow or [] if f not in FLOWS]:
         raise UsageError(f"unknown flow: {', '.join(unknown)}", f"Pick from {', '.join(FLOWS)}.")
@@ -225,9 +247,8 @@ def bench(
     budget = replace(budget, **{k: v for k, v in overrides.items() if v is not None})
     options = BenchOptions(
         out=(out or _default_out(workspace_root())).absolute(),
-        modes=(MICROSERVICES, IN_PROCESS)
-        if compare
-        else ((IN_PROCESS,) if in_process else (MICROSERVICES,)),
+        modes=_modes(compare=compare, floor=floor, in_process=in_process),
+        floor=floor or compare,
         url=url,
         home=home.absolute() if home else None,
         budget=budget,
@@ -246,6 +267,16 @@ def bench(
         console.print("Interrupted: stopped the load and every shop bench started.")
         console.print(f"Partial results: {options.out / 'results.json'}", markup=False)
         raise typer.Exit(130) from None
+
+
+def _modes(*, compare: bool, floor: bool, in_process: bool) -> tuple[str, ...]:
+    from mosaic.bench.options import IN_PROCESS, MICROSERVICES
+
+    if compare:
+        return (MICROSERVICES, IN_PROCESS)
+    if floor:
+        return ()
+    return (IN_PROCESS,) if in_process else (MICROSERVICES,)
 
 
 def require_matplotlib() -> None:

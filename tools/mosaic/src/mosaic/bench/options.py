@@ -10,6 +10,7 @@ TARGETS = {"browse": {"cpu": 2.0, "p50": 3.0}, "checkout": {"cpu": 2.0, "p50": 3
 
 MICROSERVICES = "microservices"
 IN_PROCESS = "in_process"
+FLOOR = "floor"  # bench/floor.py: the bare page every page of ours is measured against
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Budget:
     start_rate: float = 0.0  # arrivals/s of the first step; 0: a quarter of the estimate
     max_in_flight: int = 64  # open loop: arrivals beyond this many in flight are dropped
     flows: tuple[str, ...] = FLOWS
+    pages: float = 10.0  # the pages phase: seconds of wrk per page, measured
+    page_warmup: float = 5.0  # wrk against the same page first, not measured: pools, caches
+    page_connections: int = 32
 
     def quick(self) -> "Budget":
         """A few seconds per phase, few users: for tests and smoke runs."""
@@ -57,6 +61,8 @@ class Budget:
             run_warmup=0.0,
             max_steps=2,
             max_in_flight=16,
+            pages=2.0,
+            page_warmup=2.0,
         )
 
 
@@ -74,6 +80,7 @@ class BenchOptions:
     seed: int = 1
     quick: bool = False
     interleave: bool = True  # --compare: each phase mode after mode, both shops up at once
+    floor: bool = False  # run the floor page (bench/floor.py) and the pages phase too
 
     @property
     def compare(self) -> bool:

@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 
 from mosaic.bench.analysis import ratios, step_rates
-from mosaic.bench.options import IN_PROCESS, MICROSERVICES, BenchOptions, Budget
+from mosaic.bench.options import FLOOR, IN_PROCESS, MICROSERVICES, BenchOptions, Budget
+from mosaic.bench.pages import measure_page, pages_summary
 from mosaic.bench.plot import plot_steps
 from mosaic.bench.progress import PhaseProgress
 from mosaic.bench.report import print_report
@@ -23,6 +24,8 @@ from mosaic.bench.results import (
     write_results,
 )
 from mosaic.bench.runner import ModeBench, planned_seconds
+from mosaic.bench.targets import print_targets, targets_json
+from mosaic.bench.wrk import ensure_wrk
 from mosaic.errors import MosaicError
 
 RESULTS_FILE = "results.json"
@@ -48,9 +51,10 @@ def run_bench(options: BenchOptions, repo: Path, console: Console) -> dict[str, 
         "plot": None,
     }
     starts = options.url is None and options.home is None
-    planned = planned_seconds(options.budget, len(options.modes), starts)
+    planned = planned_seconds(options.budget, len(options.modes), starts, options.floor)
+    shown = [*options.modes, *([FLOOR] if options.floor else [])]
     console.print(
-        f"mosaic bench: {', '.join(options.modes)}; about {planned / 60:.0f} min planned; "
+        f"mosaic bench: {', '.join(shown)}; about {planned / 60:.0f} min planned; "
         f"results in {options.out}",
         markup=False,
         highlight=False,
@@ -58,13 +62,19 @@ def run_bench(options: BenchOptions, repo: Path, console: Console) -> dict[str, 
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with PhaseProgress(planned, console) as progress:
+            # wrk before any shop starts: a missing one is said at once, not after minutes
+            wrk = ensure_wrk(console.print) if options.floor else ""
             benches = [ModeBench(mode, options, progress) for mode in options.modes]
+            floor = ModeBench(FLOOR, options, progress) if options.floor else None
+            if floor is not None:
+                results["floor"] = floor.result
             groups = [benches] if options.interleave else [[bench] for bench in benches]
             rates: list[float] | None = None
-            for group in groups:
+            for index, group in enumerate(groups or [[]]):
                 for bench in group:
                     results["modes"][bench.mode] = bench.result  # filled in as it runs
-                rates = _run_group(group, options.budget, rates)
+                pages = (floor, wrk) if floor is not None and index == 0 else None
+                rates = _run_group(group, options.budget, rates, pages)
     except MosaicError as error:
         _finish(results, options, wall, incomplete=error.message)
         raise
@@ -76,37 +86,59 @@ def run_bench(options: BenchOptions, repo: Path, console: Console) -> dict[str, 
     modes = results["modes"]
     if MICROSERVICES in modes and IN_PROCESS in modes:
         results["ratios"] = ratios(modes[MICROSERVICES], modes[IN_PROCESS])
+    if options.floor:
+        product = modes.get(MICROSERVICES, {}).get("page")
+        results["pages"] = pages_summary(product, results["floor"].get("page"))
+    results["targets"] = targets_json(results)
     title = f"mosaic bench, {results['started_at'][:19]}Z, {results['machine']['cpu_count']} CPUs"
-    results["plot"] = str(plot_steps(modes, options.out / PLOT_FILE, title))
+    if modes:
+        results["plot"] = str(plot_steps(modes, options.out / PLOT_FILE, title))
     _finish(results, options, wall)
-    print_report(console, results)
+    if modes:
+        print_report(console, results)
+    print_targets(console, results)
     console.print(f"Results: {options.out / RESULTS_FILE}", markup=False, highlight=False)
-    console.print(f"Plot:    {options.out / PLOT_FILE}", markup=False, highlight=False)
+    if modes:
+        console.print(f"Plot:    {options.out / PLOT_FILE}", markup=False, highlight=False)
     if missing := missing_fields(results):
         console.print(f"[yellow]Missing figures: {', '.join(missing[:10])}[/]")
     return results
 
 
-def _run_group(benches: list[ModeBench], budget: Budget, rates: list[float] | None) -> list[float]:
+def _run_group(
+    benches: list[ModeBench],
+    budget: Budget,
+    rates: list[float] | None,
+    pages: tuple[ModeBench, str] | None = None,
+) -> list[float]:
     """The phases of these modes, interleaved (each phase mode after mode: both shops meet
     the same machine); their shops stopped at the end, also on errors and Ctrl-C.
+
+    With `pages` (the floor page's bench, and wrk), the floor starts with the shops and,
+    after the closed loops, the pages phase runs: the product page, then the floor page,
+    then the product page open loop at half the rate it achieved.
 
     The step load offers the first mode's rates (from its capacity, unless `rates` came
     from an earlier group) to every mode, and the last mode (the in-process floor, which
     saturates later) one step more. Returns the rates offered.
     """
+    shops = [*benches, *([pages[0]] if pages else [])]
     try:
-        for bench in benches:
-            bench.launch()  # both start-ups at once
-        for bench in benches:
+        for bench in shops:
+            bench.launch()  # every start-up at once
+        for bench in shops:
             bench.wait_ready()
-        for bench in benches:
+        for bench in shops:
             bench.begin()  # idle, once no start-up disturbs it
         for bench in benches:
             bench.warm_up()
         for flow in budget.flows:
             for bench in benches:
                 bench.closed(flow)
+        if pages is not None:
+            _pages(benches, pages[0], budget, pages[1])
+        if not benches:
+            return []
         planned = rates or step_rates(budget, benches[0].capacity)
         extended = [*planned, round(planned[-1] * budget.step_factor, 1)]
         for index, rate in enumerate(extended, start=1):
@@ -120,8 +152,18 @@ def _run_group(benches: list[ModeBench], budget: Budget, rates: list[float] | No
             bench.end(extended if last else planned)
         return planned
     finally:
-        for bench in benches:
+        for bench in shops:
             bench.close()
+
+
+def _pages(benches: list[ModeBench], floor: ModeBench, budget: Budget, wrk: str) -> None:
+    products = [bench for bench in benches if bench.mode == MICROSERVICES]
+    for bench in [*products, floor]:
+        measure_page(bench, wrk, budget)
+    floor.end([])
+    for bench in products:
+        if rps := bench.result["page"].get("rps"):
+            bench.half_rate(round(rps / 2, 1))
 
 
 def _finish(results: dict[str, Any], options: BenchOptions, wall: float, **extra: Any) -> None:

@@ -22,8 +22,10 @@ RUN_OVERHEAD = 4.0  # a loadgen run's start-up and set-up (sign-ins, carts), bes
 STEP_OVERHEAD = 5.0  # the same for an open-loop run: more users to set up
 
 
-def planned_seconds(budget: Budget, modes: int, starts: bool) -> float:
+def planned_seconds(budget: Budget, modes: int, starts: bool, floor: bool = False) -> float:
     """The plan behind the progress bar and its "time left"."""
+    page = budget.page_warmup + budget.pages
+    pages = (2 * page + RUN_OVERHEAD) * min(modes, 1) + page + START_PLAN
     runs = len(budget.flows) + budget.max_steps + 1
     loads = (
         budget.idle
@@ -34,7 +36,8 @@ def planned_seconds(budget: Budget, modes: int, starts: bool) -> float:
         + (len(budget.flows) + 1) * RUN_OVERHEAD
         + budget.max_steps * STEP_OVERHEAD
     )
-    return modes * (loads + ((START_PLAN + STOP_PLAN) if starts else 0.0))
+    shops = modes * (loads + ((START_PLAN + STOP_PLAN) if starts else 0.0))
+    return shops + (pages if floor else 0.0)
 
 
 class ModeBench:
@@ -156,6 +159,21 @@ class ModeBench:
                 "offered_rps": rate,
                 "reasons": reasons,
             }
+
+    def half_rate(self, rate: float) -> None:
+        """The product page alone, open loop at `rate`: issue 16's p95 at half the rate the
+        pages phase achieved (the load generator paces; wrk 4 cannot)."""
+        budget = self.budget
+        run = LoadRun(
+            "half/browse",
+            "browse",
+            budget.max_in_flight,
+            budget.pages,
+            budget.run_warmup,
+            rate,
+            self.seed,
+        )
+        self.result["half_rate"] = self._load(run, f"the product page, open loop at {rate:g}/s")
 
     def end(self, planned: list[float]) -> dict[str, Any]:
         """The figures of this mode, complete; stops sampling (the shop stops in close())."""

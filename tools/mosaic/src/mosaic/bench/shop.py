@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from mosaic.bench.options import IN_PROCESS
+from mosaic.bench.options import FLOOR, IN_PROCESS
 from mosaic.errors import MosaicError
+from mosaic.home import workspace_root
 from mosaic.ports import free_port
 from mosaic.state import read_state, reap_leftovers, runner_pid
 
@@ -57,6 +58,9 @@ class Shop:
         argv = [sys.executable, "-m", "mosaic", "up", "--port", str(port), *up_args]
         if mode == IN_PROCESS:
             argv.append("--in-process")
+        if mode == FLOOR:  # writes the same state as `mosaic up`: ready, url, pids
+            argv = [sys.executable, str(workspace_root() / "bench" / "floor.py"), "up"]
+            argv += ["--port", str(port)]
         shop.log_path = log_path
         shop._log = log_path.open("wb")
         shop._began = time.monotonic()

@@ -1,9 +1,11 @@
 """Everything a route is handed, as `Annotated` aliases: the callee clients, the page
 renderer, the shopper's prices, session, form, viewer and checkout page."""
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from chassis import dependency
+from chassis.resources import Resources
 from fastapi import Depends, Request
 
 from frontend.clients.accounts import AccountsClient
@@ -34,26 +36,65 @@ OrdersDep = Annotated[OrdersClient, Depends(dependency(OrdersClient))]
 RecommendationsDep = Annotated[RecommendationsClient, Depends(dependency(RecommendationsClient))]
 ShippingDep = Annotated[ShippingClient, Depends(dependency(ShippingClient))]
 
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Browsing:
+    """What a page of the shop window (home, category, search, product) is handed."""
+
+    catalog: CatalogClient
+    recommendations: RecommendationsClient
+    pages: Pages
+    prices: Prices
+
+
+def _of(request: Request, kind: type[R]) -> R:
+    resources: Resources = request.app.state.resources
+    return resources.get(kind)
+
+
+# The dependencies below ask for the request alone and build what they hand over from the
+# app's resources themselves: each nested `Depends` cost FastAPI a resolution of its own per
+# page (a product page resolved six, a cart page eleven; bench/profile_route.py).
+
 
 async def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
 
 
-async def _fresh_menu(catalog: CatalogDep) -> None:
-    await catalog.refresh_menu()
+async def _fresh_menu(request: Request) -> None:
+    await _of(request, CatalogClient).refresh_menu()
 
 
 async def _session(request: Request) -> Session:
     return session_of(request)
 
 
-async def _prices(request: Request, currency: CurrencyDep) -> Prices:
-    return Prices(request, currency)
+def _prices_of(request: Request) -> Prices:
+    return Prices(request, _of(request, CurrencyClient))
 
 
-async def _viewer(request: Request, accounts: AccountsDep) -> Viewer:
-    return Viewer(session_of(request), accounts)
+def _viewer_of(request: Request) -> Viewer:
+    return Viewer(session_of(request), _of(request, AccountsClient))
+
+
+async def _prices(request: Request) -> Prices:
+    return _prices_of(request)
+
+
+async def _viewer(request: Request) -> Viewer:
+    return _viewer_of(request)
+
+
+async def _browsing(request: Request) -> Browsing:
+    return Browsing(
+        _of(request, CatalogClient),
+        _of(request, RecommendationsClient),
+        request.app.state.pages,
+        _prices_of(request),
+    )
 
 
 PagesDep = Annotated[Pages, Depends(_pages)]
@@ -64,41 +105,42 @@ SessionDep = Annotated[Session, Depends(_session)]
 FormDep = Annotated[dict[str, str], Depends(checked_form)]
 PricesDep = Annotated[Prices, Depends(_prices)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
+BrowsingDep = Annotated[Browsing, Depends(_browsing)]
 
 
-async def _cart_page(
-    request: Request,
-    pages: PagesDep,
-    prices: PricesDep,
-    carts: CartDep,
-    viewer: ViewerDep,
-    orders: OrdersDep,
-) -> CartPage:
-    return CartPage(request, pages, prices, carts, viewer, orders)
+async def _cart_page(request: Request) -> CartPage:
+    return CartPage(
+        request,
+        request.app.state.pages,
+        _prices_of(request),
+        _of(request, CartClient),
+        _viewer_of(request),
+        _of(request, OrdersClient),
+    )
 
 
 CartPageDep = Annotated[CartPage, Depends(_cart_page)]
 
 
-async def _checkout_page(
-    request: Request,
-    pages: PagesDep,
-    carts: CartDep,
-    viewer: ViewerDep,
-    prices: PricesDep,
-    shipping: ShippingDep,
-    orders: OrdersDep,
-) -> CheckoutPage:
-    return CheckoutPage(request, pages, carts, viewer, prices, shipping, orders)
+async def _checkout_page(request: Request) -> CheckoutPage:
+    return CheckoutPage(
+        request,
+        request.app.state.pages,
+        _of(request, CartClient),
+        _viewer_of(request),
+        _prices_of(request),
+        _of(request, ShippingClient),
+        _of(request, OrdersClient),
+    )
 
 
 CheckoutPageDep = Annotated[CheckoutPage, Depends(_checkout_page)]
 
 
-async def _signing_in(
-    request: Request, accounts: AccountsDep, viewer: ViewerDep, carts: CartDep
-) -> SigningIn:
-    return SigningIn(request, accounts, viewer, carts)
+async def _signing_in(request: Request) -> SigningIn:
+    return SigningIn(
+        request, _of(request, AccountsClient), _viewer_of(request), _of(request, CartClient)
+    )
 
 
 SigningInDep = Annotated[SigningIn, Depends(_signing_in)]

@@ -148,3 +148,22 @@ async def test_static_css_is_cache_busted_and_cached_for_long(shop: httpx.AsyncC
 )
 async def test_static_serves_only_its_own_files(shop: httpx.AsyncClient, path: str):
     assert (await shop.get(path)).status_code == 404
+
+
+async def test_a_product_card_shows_a_change_in_catalog_at_once(
+    shop: httpx.AsyncClient, catalog, audit
+):
+    def card(html: str) -> str:
+        page = audit(html)
+        return " ".join(page.plain_text.split("Coffee Beans No. 1 ", 1)[1].split()[:1])
+
+    before = await shop.get("/category/coffee")
+    beans = next(p for p in catalog.products if p["id"] == "coffee-beans-1")
+    beans["price"] = {"amount": 1500, "currency": "USD"}
+    repriced = await shop.get("/category/coffee")
+    beans["name"] = "Coffee Beans No. 1, roasted"
+    renamed = await shop.get("/category/coffee")
+
+    assert card(before.text) == "$10.01"
+    assert card(repriced.text) == "$15.00"  # cards are kept by every value they show
+    assert "Coffee Beans No. 1, roasted" in audit(renamed.text).plain_text

@@ -6,6 +6,8 @@ import re
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from frontend.clients.catalog import CATEGORIES_FRESH_SECONDS, CatalogClient
 
 from .test_accounts import sign_up
 from .test_cart import add
@@ -51,6 +53,31 @@ async def test_the_bar_is_kept_per_process_not_asked_for_each_page(
         await shop.get("/sign-in")
 
     assert catalog.calls.count("/v1/categories") == 1
+
+
+async def test_categories_are_asked_once_per_bound_and_a_change_shows_after_it(
+    app: FastAPI, shop: httpx.AsyncClient, catalog, audit
+):
+    client = app.state.resources.get(CatalogClient)
+    now = [1000.0]
+    client.clock = lambda: now[0]
+
+    def coffee_count(html: str) -> str:
+        tile = html.split('category-tile__link" href="/category/coffee">', 1)[1]
+        return " ".join(audit(tile.split("</a>", 1)[0]).plain_text.split())
+
+    first = await shop.get("/")
+    catalog.products[:] = [p for p in catalog.products if p["id"] != "ceramic-pour-over"]
+    for path in ("/product/chef-knife", "/category/tea", "/search?q=mug"):
+        await shop.get(path)
+    kept = await shop.get("/")
+    now[0] += CATEGORIES_FRESH_SECONDS
+    fresh = await shop.get("/")
+
+    assert catalog.calls.count("/v1/categories") == 2
+    assert coffee_count(first.text) == "Coffee 27 products"
+    assert coffee_count(kept.text) == "Coffee 27 products"  # within the bound: the copy
+    assert coffee_count(fresh.text) == "Coffee 26 products"  # the bound passed: catalog's
 
 
 async def test_catalog_down_leaves_the_bar_out_not_the_page(

@@ -8,7 +8,7 @@ shop shows as "temporarily unavailable" like any other catalog failure.
 import asyncio
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +21,11 @@ from frontend.clients.answers import Answer
 # Product ids per the contract; category slugs share the kebab-case shape by convention.
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MAX_ID_LENGTH = 64
+# Catalog's categories change only when someone edits the catalog, yet every page shows
+# them: each process keeps the last answer and asks again once it is this old, so a change
+# shows on every page within this bound (a product page asked for them every time: one
+# request of three to catalog).
+CATEGORIES_FRESH_SECONDS = 5.0
 # The category bar on pages that list no products: kept per process, best effort.
 MENU_FRESH_SECONDS = 300.0
 MENU_RETRY_SECONDS = 30.0
@@ -109,21 +114,28 @@ class CatalogClient(ClientResource):
     HTTP client, so routes can ask for it by its own type.
     """
 
-    def __init__(self, http: ServiceClient) -> None:
+    def __init__(self, http: ServiceClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(http)
+        self.clock = clock
         # The last categories catalog named: the same for every shopper, not per-user state.
         self.menu: list[Category] = []
+        self._categories_fresh_until = 0.0
         self._menu_fresh_until = 0.0
 
     async def categories(self) -> list[Category]:
+        """Catalog's categories, at most `CATEGORIES_FRESH_SECONDS` old."""
+        if self.clock() < self._categories_fresh_until:
+            return self.menu
         items = self._parse(_Categories, await self.http.get_json("/v1/categories")).items
         self.menu = items
-        self._menu_fresh_until = time.monotonic() + MENU_FRESH_SECONDS
+        now = self.clock()
+        self._categories_fresh_until = now + CATEGORIES_FRESH_SECONDS
+        self._menu_fresh_until = now + MENU_FRESH_SECONDS
         return items
 
     async def refresh_menu(self) -> None:
         """Keep `menu` fresh for pages that ask catalog nothing else; never fails a page."""
-        now = time.monotonic()
+        now = self.clock()
         if now < self._menu_fresh_until:
             return
         self._menu_fresh_until = now + MENU_RETRY_SECONDS  # others keep the last menu meanwhile

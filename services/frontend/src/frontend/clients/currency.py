@@ -89,6 +89,10 @@ class CurrencyClient(ClientResource):
     def is_offered(self, code: str) -> bool:
         return any(item.code == code for item in self.offered)
 
+    def offered_due(self) -> bool:
+        """Whether the list is old enough to ask for again (once in OFFERED_REFRESH_SECONDS)."""
+        return time.monotonic() >= self._next_refresh
+
     async def refresh_offered(self) -> None:
         """Best effort: keep the last list (or US dollars alone) while currency is away."""
         now = time.monotonic()

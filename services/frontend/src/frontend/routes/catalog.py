@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import HTMLResponse
 
 from frontend.clients.catalog import CategoryNotFound, is_category_slug
-from frontend.dependencies import CatalogDep, PagesDep, PricesDep
+from frontend.dependencies import BrowsingDep
 from frontend.web.paging import Pager
 from frontend.web.rendering import MAX_QUERY_LENGTH
 
@@ -23,24 +23,23 @@ SearchQuery = Annotated[str, Query(max_length=MAX_QUERY_LENGTH)]
 
 
 @router.get("/")
-async def home(
-    request: Request, catalog: CatalogDep, pages: PagesDep, prices: PricesDep, page: PageNumber = 1
-) -> HTMLResponse:
+async def home(request: Request, shop: BrowsingDep, page: PageNumber = 1) -> HTMLResponse:
     """The shop window: categories, then every product, a page of 24 at a time."""
     categories, listing = await concurrently(
-        catalog.categories(), catalog.products(category=None, page=page, page_size=PAGE_SIZE)
+        shop.catalog.categories(),
+        shop.catalog.products(category=None, page=page, page_size=PAGE_SIZE),
     )
     pager = Pager(page=page, page_size=PAGE_SIZE, total=listing.total)
     if pager.beyond_last and page > 1:
         raise HTTPException(404, "There is no such page in the shop.")
-    return pages.render(
+    return shop.pages.render(
         request,
         "home.html",
-        prices=prices,
+        prices=shop.prices,
         title="Everyday things, made to last" if page == 1 else f"All products, page {page}",
         description="Coffee gear, kitchenware and little luxuries for the home.",
         categories=categories,
-        products=await prices.shown(listing.items),
+        products=await shop.prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: "/" + (f"?page={n}" if n > 1 else ""),
     )
@@ -50,15 +49,14 @@ async def home(
 async def category(
     request: Request,
     slug: str,
-    catalog: CatalogDep,
-    pages: PagesDep,
-    prices: PricesDep,
+    shop: BrowsingDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     if not is_category_slug(slug):
         raise CategoryNotFound(slug)  # cannot exist: no need to ask catalog
     categories, listing = await concurrently(
-        catalog.categories(), catalog.products(category=slug, page=page, page_size=PAGE_SIZE)
+        shop.catalog.categories(),
+        shop.catalog.products(category=slug, page=page, page_size=PAGE_SIZE),
     )
     current = next((c for c in categories if c.slug == slug), None)
     pager = Pager(page=page, page_size=PAGE_SIZE, total=listing.total)
@@ -66,17 +64,17 @@ async def category(
         raise CategoryNotFound(slug)
     if pager.beyond_last:
         raise HTTPException(404, "There is no such page in this category.")
-    return pages.render(
+    return shop.pages.render(
         request,
         "category.html",
-        prices=prices,
+        prices=shop.prices,
         title=current.name if page == 1 else f"{current.name}, page {page}",
         description=current.description,
         categories=categories,
         current_category=slug,
         category=current,
         crumbs=[("Home", "/"), (current.name, None)],
-        products=await prices.shown(listing.items),
+        products=await shop.prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: f"/category/{slug}" + (f"?page={n}" if n > 1 else ""),
     )
@@ -85,32 +83,30 @@ async def category(
 @router.get("/search")
 async def search(
     request: Request,
-    catalog: CatalogDep,
-    pages: PagesDep,
-    prices: PricesDep,
+    shop: BrowsingDep,
     q: SearchQuery = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
     query = " ".join(q.split())  # collapse stray whitespace; "  " is an empty search
     if not query:
-        categories = await catalog.categories()
-        return pages.render(
+        categories = await shop.catalog.categories()
+        return shop.pages.render(
             request, "search.html", title="Search", categories=categories, query="", products=[]
         )
     categories, listing = await concurrently(
-        catalog.categories(), catalog.search(query, page=page, page_size=PAGE_SIZE)
+        shop.catalog.categories(), shop.catalog.search(query, page=page, page_size=PAGE_SIZE)
     )
     pager = Pager(page=page, page_size=PAGE_SIZE, total=listing.total)
     if listing.total and pager.beyond_last:
         raise HTTPException(404, "There are not that many pages of results.")
-    return pages.render(
+    return shop.pages.render(
         request,
         "search.html",
         title=f"Search: {query}",
-        prices=prices,
+        prices=shop.prices,
         categories=categories,
         query=query,
-        products=await prices.shown(listing.items),
+        products=await shop.prices.shown(listing.items),
         pager=pager,
         page_url=lambda n: "/search?" + urlencode({"q": query, **({"page": n} if n > 1 else {})}),
     )

@@ -31,9 +31,12 @@ class Prices:
     async def shown(self, products: list[Product]) -> list[Product]:
         wanted = chosen_currency(self.request)
         try:
-            shown, _ = await concurrently(
-                self.currency.shown(products, wanted), self.currency.refresh_offered()
-            )
+            if self.currency.offered_due():
+                shown, _ = await concurrently(
+                    self.currency.shown(products, wanted), self.currency.refresh_offered()
+                )
+            else:  # almost always: no second task for a refresh that would return at once
+                shown = await self.currency.shown(products, wanted)
         except ConversionFailed:
             self.unconverted = True
             return products

@@ -12,15 +12,15 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from frontend.clients.catalog import CatalogClient, Money, Product, is_product_id
-from frontend.clients.currency import BASE_CURRENCY, CurrencyClient, Offered
+from frontend.clients.currency import BASE_CURRENCY, CurrencyClient
 from frontend.web.assets import HashedStaticFiles
 from frontend.web.forms import local_path
+from frontend.web.fragments import Fragments
 from frontend.web.prices import Prices
 from frontend.web.sessions import Session
 
 PACKAGE_DIR = Path(__file__).parent.parent  # the package: its templates/ and static/
 MAX_QUERY_LENGTH = 100
-MAX_OPTION_SETS = 256  # currency selectors kept rendered: one per chosen currency, in practice
 
 
 def wants_partial(request: Request) -> bool:
@@ -42,19 +42,15 @@ def picture_url(product: Product) -> str:
     The file name comes from catalog's `picture` field when it has the contract's shape, so
     catalog stays free to name pictures apart from product ids.
     """
-    name = PurePosixPath(urlsplit(product.picture).path).name
+    return _picture_url(product.picture, product.id)
+
+
+@functools.lru_cache(maxsize=4096)  # the same few products on every page: parsed once each
+def _picture_url(picture: str, product_id: str) -> str:
+    name = PurePosixPath(urlsplit(picture).path).name
     if name.endswith(".svg") and is_product_id(name.removesuffix(".svg")):
         return f"/pictures/{name}"
-    return f"/pictures/{product.id}.svg"
-
-
-class _Rendered(str):
-    """Markup rendered by one of our (autoescaped) templates: Jinja inserts it as it is."""
-
-    __slots__ = ()
-
-    def __html__(self) -> str:
-        return str(self)
+    return f"/pictures/{product_id}.svg"
 
 
 class Pages:
@@ -84,23 +80,14 @@ class Pages:
             static_url=static.url_path,
             picture_url=picture_url,
             max_query_length=MAX_QUERY_LENGTH,
-            currency_options=self.currency_options,
+        )
+        fragments = Fragments(env)
+        env.globals.update(
+            product_card=fragments.product_card,
+            category_nav=fragments.category_nav,
+            currency_options=fragments.currency_options,
         )
         self._templates = Jinja2Templates(env=env)
-        self._options_template = env.get_template("partials/currency_options.html")
-        self._options = functools.lru_cache(maxsize=MAX_OPTION_SETS)(self._render_options)
-
-    def currency_options(self, offered: list[Offered], chosen: str) -> _Rendered:
-        """The currency selector's options: the same for every page with the same offer and
-        choice, so rendered once per pair, not for every page (they were a tenth of a
-        product page's rendering)."""
-        return self._options(tuple(option.code for option in offered), chosen)
-
-    def _render_options(self, codes: tuple[str, ...], chosen: str) -> _Rendered:
-        rendered = self._options_template.render(
-            codes=codes, currency=chosen, currency_offered=chosen in codes
-        )
-        return _Rendered(rendered)
 
     def render(
         self,

@@ -58,11 +58,14 @@ async def service_edges(home: Path, services_dir: Path, services: list[Service])
             child.kill()
             await child.wait()
         raise
-    if child.returncode != 0:
-        return []  # the graph stays empty; the dashboard's traces do not need it
-    edges = json.loads(out)
-    cache.write_text(json.dumps({"fingerprint": key, "edges": edges}))
-    return [Edge(**edge) for edge in edges]
+    try:
+        if child.returncode != 0:
+            raise ValueError(f"exit code {child.returncode}")
+        found = [Edge(**edge) for edge in json.loads(out)]
+    except (ValueError, TypeError):
+        return []  # the graph stays without edges; the dashboard's traces do not need them
+    cache.write_text(json.dumps({"fingerprint": key, "edges": json.loads(out)}))
+    return found
 
 
 def main() -> None:

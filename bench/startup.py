@@ -4,6 +4,9 @@ Run: .venv/bin/python bench/startup.py [--runs 3] [--scale catalog=2 ...]
      [--variant before=GITREF --variant after]
 Cold = a new empty $MOSAIC_HOME (initdb, provisioning, migrations and seed included);
 warm = `up` again on the same home. Packages are already installed (the ./mosaic bootstrap).
+Memory is read 3 s after the warm start's ready line: RSS and PSS of every process, each
+Postgres backend and helper on its own row (RSS counts shared pages in every process that
+maps them, so its sum over-counts; PSS divides them among their users).
 With variants (as in bench/pages.py: `LABEL=GITREF` runs the files of that commit, `LABEL`
 alone the working tree) each run starts every variant in turn, cold then warm, so the
 variants share the machine's state of the moment. Figures go to docs/performance.md.
@@ -15,6 +18,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
@@ -29,26 +33,46 @@ console = Console()
 
 def one_run(
     home: Path, extra: list[str], env: dict[str, str] | None = None
-) -> tuple[float, dict[str, float]]:
+) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Seconds to the ready line; then (RSS, PSS) in MiB per process, 3 s after it."""
     started = time.monotonic()
     with UpProcess(home, free_port(), *extra, extra_env=env) as up:
         up.wait_ready(timeout=120)
         took = time.monotonic() - started
-        time.sleep(2)  # let start-up garbage settle before reading memory
-        rss = {}
+        time.sleep(3)  # let start-up garbage settle before reading memory
+        memory: dict[str, tuple[float, float]] = {}
         for name, info in up.processes().items():
             try:
                 proc = psutil.Process(info["pid"])
-                total = proc.memory_info().rss
-                if name == "postgres":  # its backends are separate processes
-                    total += sum(c.memory_info().rss for c in proc.children(recursive=True))
-                rss[name] = total / 2**20
+                # Postgres' backends and helpers are its children: each is a row.
+                family = [proc, *proc.children(recursive=True)] if name == "postgres" else [proc]
+                for number, member in enumerate(family):
+                    label = name if number == 0 else f"postgres: {_postgres_role(member)}"
+                    memory[_unique(memory, label)] = _rss_pss(member)
             except psutil.NoSuchProcess:
                 continue
         runner = psutil.Process(up.process.pid if up.process else 0)
-        rss["mosaic up (runner)"] = runner.memory_info().rss / 2**20
+        memory["mosaic up (runner)"] = _rss_pss(runner)
         assert up.stop() == 0, up.output_tail()
-    return took, rss
+    return took, memory
+
+
+def _rss_pss(process: psutil.Process) -> tuple[float, float]:
+    info = process.memory_full_info()  # PSS: shared pages divided among their users
+    return info.rss / 2**20, info.pss / 2**20
+
+
+def _postgres_role(process: psutil.Process) -> str:
+    """`postgres: checkpointer`, `postgres: catalog catalog 127.0.0.1(...) idle` -> its role."""
+    title = " ".join(process.cmdline()).removeprefix("postgres: ")
+    return title.split(" 127.0.0.1")[0].split(" (")[0] or "?"
+
+
+def _unique(taken: Mapping[str, object], label: str) -> str:
+    number = 1
+    while (f"{label} #{number}" if number > 1 else label) in taken:
+        number += 1
+    return f"{label} #{number}" if number > 1 else label
 
 
 def main() -> None:
@@ -63,7 +87,7 @@ def main() -> None:
     variants = [v.partition("=")[::2] for v in args.variant] or [("current", "")]
     cold: dict[str, list[float]] = {label: [] for label, _ in variants}
     warm: dict[str, list[float]] = {label: [] for label, _ in variants}
-    rss: dict[str, dict[str, float]] = {}
+    rss: dict[str, dict[str, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="mosaic-startup-trees-") as trees:
         envs = {
             label: tree_env(export_tree(ref, Path(trees))) if ref else {} for label, ref in variants
@@ -96,12 +120,17 @@ def main() -> None:
             )
     console.print(table)
     for label, _ in variants:
-        memory = Table(title=f"RSS per process after a warm start (MiB), {label}")
-        memory.add_column("process")
-        memory.add_column("RSS")
-        for name, mib in sorted(rss[label].items()):
-            memory.add_row(name, f"{mib:.0f}")
-        memory.add_row("total", f"{sum(rss[label].values()):.0f}")
+        memory = Table(title=f"memory per process 3 s after a warm start (MiB), {label}")
+        for column in ("process", "RSS", "PSS"):
+            memory.add_column(column)
+        for name, (rss_mib, pss_mib) in sorted(rss[label].items()):
+            memory.add_row(name, f"{rss_mib:.0f}", f"{pss_mib:.0f}")
+        totals = [sum(values) for values in zip(*rss[label].values(), strict=True)]
+        memory.add_row("total", *(f"{total:.0f}" for total in totals))
+        shop = [v for name, v in rss[label].items() if name != "mosaic up (runner)"]
+        memory.add_row(
+            "the shop (without the runner)", *(f"{sum(v):.0f}" for v in zip(*shop, strict=True))
+        )
         console.print(memory)
 
 

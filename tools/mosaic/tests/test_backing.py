@@ -181,3 +181,23 @@ async def test_valkey_is_capped_and_an_evicting_server_is_flagged(
     finally:
         await admin.config_set("maxmemory-policy", "noeviction")
         await admin.aclose()
+
+
+async def test_postgres_runs_sized_for_a_small_shop(servers: BackingServers) -> None:
+    conn = await asyncpg.connect(servers.admin_database_url)
+    try:
+        shown = {
+            name: await conn.fetchval(f"SHOW {name}")
+            for name in ("shared_buffers", "io_method", "max_logical_replication_workers")
+        }
+        helpers = await conn.fetch("SELECT backend_type FROM pg_stat_activity")
+    finally:
+        await conn.close()
+    assert shown == {
+        "shared_buffers": "32MB",
+        "io_method": "sync",
+        "max_logical_replication_workers": "0",
+    }
+    types = {row["backend_type"] for row in helpers}
+    assert "io worker" not in types
+    assert "logical replication launcher" not in types

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
-from chassis import job_runs, metrics
-from chassis.db import Database
+from chassis import metrics
 from chassis.errors import install_problem_handlers
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
 from chassis.security import Credentials, callers, require_policies
 from chassis.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from chassis.db import Database
 
 OnStartup = Callable[[FastAPI], Awaitable[None]]
 
@@ -72,8 +75,9 @@ def create_app(
         _require_context_outermost(app)
         metrics.service.set(settings.service_name)  # the label of the pools opened next
         await registry.start(settings.startup_timeout_seconds)
-        databases = [item for item in registry.items if isinstance(item, Database)]
-        if databases:  # the service's job runs, counted by its web process (chassis.job_runs)
+        if databases := _databases(registry):  # its job runs, counted by its web process
+            from chassis import job_runs
+
             job_runs.export_runs(databases[0], settings.service_name)
         try:
             if on_startup is not None:
@@ -82,7 +86,8 @@ def create_app(
             yield
         finally:
             lifecycle.started = False
-            job_runs.unexport_runs(settings.service_name)
+            if databases:
+                job_runs.unexport_runs(settings.service_name)
             await registry.close()
 
     contract_url = fastapi_options.pop("openapi_url", "/openapi.json")
@@ -132,3 +137,14 @@ def _require_context_outermost(app: FastAPI) -> None:
             f"{name} runs outside the request context (added with app.add_middleware); "
             "pass it to create_app(middleware=[...]) instead"
         )
+
+
+def _databases(registry: Resources) -> list[Database]:
+    """The registry's databases, without importing SQLAlchemy in a service that has none
+    (currency, frontend, recommendations): no resource is a Database unless chassis.db was
+    imported to make it."""
+    if "chassis.db" not in sys.modules:
+        return []
+    from chassis.db import Database
+
+    return [item for item in registry.items if isinstance(item, Database)]

@@ -47,13 +47,12 @@ from chassis.client_inprocess import hosted_transport
 from chassis.hosted_tracing import configure_hosted_tracing, serve_as
 from chassis.inprocess import ASGIApp, Hosted, Scope
 from chassis.logs import configure_logging, get_logger, log_as
-from chassis.ops import Lifecycle
+from chassis.ops import Lifecycle, ops_server
 from chassis.resources import Resource, Resources
 from chassis.server import (
     api_server,
     enter_lifespan,
     listening_socket,
-    ops_server,
     run_event_loop,
 )
 from chassis.settings import ServiceSettings

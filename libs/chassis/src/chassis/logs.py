@@ -7,12 +7,20 @@ is routed through the same processors and renderer, so every line has one shape.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
+
+if os.environ.get("LOG_FORMAT") == "json" and "rich" not in sys.modules:
+    # structlog imports rich (5 MiB of RSS in each process) only to draw tracebacks on a
+    # terminal; a process that writes JSON lines (every one under `mosaic up`, in
+    # containers and on Kubernetes) formats them as plain text (format_exc_info below).
+    sys.modules["rich"] = None  # type: ignore[assignment]
+
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 

@@ -8,9 +8,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +23,17 @@ from starlette.routing import Route
 
 from chassis import metrics
 from chassis.resources import Resources
+
+if TYPE_CHECKING:
+    from chassis.settings import ServiceSettings
+
+# uvicorn's default believes X-Forwarded-For/-Proto from loopback peers and rewrites the
+# scope's client and scheme before any app code runs: on a laptop (and behind a sidecar)
+# every peer is loopback, so any caller could choose its address and defeat a per-address
+# limit. No server the chassis starts rewrites anything; a service that sits behind a
+# proxy decides itself which peers' forwarded headers count (the frontend's
+# TRUSTED_PROXIES, none by default).
+PROXY_HEADERS = False
 
 
 @dataclass
@@ -56,4 +71,29 @@ def create_ops_app(lifecycle: Lifecycle, *, service: str, version: str) -> Starl
             Route("/readyz", readyz),
             Route("/metrics", metrics_text),
         ]
+    )
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn's server without its own signal handling: the process's main owns them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def ops_server(lifecycle: Lifecycle, settings: ServiceSettings) -> uvicorn.Server:
+    """The server of the process's ops port (/healthz, /readyz, /metrics), here rather than
+    in chassis.server so that a worker (a relay, a consumer) serves it without importing
+    FastAPI, the API server and its TLS (chassis.worker)."""
+    return QuietServer(
+        uvicorn.Config(
+            create_ops_app(lifecycle, service=settings.service_name, version=settings.version),
+            host=settings.host,
+            port=settings.ops_port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            proxy_headers=PROXY_HEADERS,
+        )
     )

@@ -14,7 +14,7 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn, cast
 
 import uvicorn
@@ -22,21 +22,14 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chassis.logs import configure_logging_from, get_logger
-from chassis.ops import Lifecycle, create_ops_app
+from chassis.ops import PROXY_HEADERS, Lifecycle, QuietServer
+from chassis.ops import ops_server as ops_server  # where it was; a worker imports chassis.ops
 from chassis.security import Credentials
 from chassis.settings import ServiceSettings
 from chassis.tls import peer_identity
 from chassis.tracing import configure_tracing
 
 _log = get_logger("chassis.server")
-
-# uvicorn's default believes X-Forwarded-For/-Proto from loopback peers and rewrites the
-# scope's client and scheme before any app code runs: on a laptop (and behind a sidecar)
-# every peer is loopback, so any caller could choose its address and defeat a per-address
-# limit. No server the chassis starts rewrites anything; a service that sits behind a
-# proxy decides itself which peers' forwarded headers count (the frontend's
-# TRUSTED_PROXIES, none by default).
-PROXY_HEADERS = False
 
 
 class _IdentityProtocol(HttpToolsProtocol):
@@ -84,14 +77,6 @@ def _tls_protocol(context: ssl.SSLContext) -> Callable[..., asyncio.BaseProtocol
     return protocol
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server without its own signal handling: `serve()` owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
 def serve(factory: Callable[[], FastAPI]) -> NoReturn:
     """Run the app built by `factory` until SIGTERM; never returns.
 
@@ -128,27 +113,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def ops_server(lifecycle: Lifecycle, settings: ServiceSettings) -> uvicorn.Server:
-    """The server of the process's ops port (/healthz, /readyz); serve() owns the signals."""
-    return _Server(
-        uvicorn.Config(
-            create_ops_app(lifecycle, service=settings.service_name, version=settings.version),
-            host=settings.host,
-            port=settings.ops_port,
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            proxy_headers=PROXY_HEADERS,
-        )
-    )
-
-
 def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) -> uvicorn.Server:
     """The server of the API port: mTLS with the client's identity in the scope unless the
     service is the edge or behind a mesh. The app's lifespan is left to the caller, so the
     port opens only once its resources answer. `app` is the ASGI app (maybe wrapped)."""
     tls = api_tls(settings, credentials)
-    return _Server(
+    return QuietServer(
         uvicorn.Config(
             app,
             http=cast(Any, _tls_protocol(tls)) if tls else "httptools",

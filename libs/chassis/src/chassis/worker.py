@@ -18,9 +18,8 @@ from typing import NoReturn, Protocol
 
 from chassis import metrics
 from chassis.logs import configure_logging_from, get_logger
-from chassis.ops import Lifecycle
+from chassis.ops import Lifecycle, ops_server
 from chassis.resources import Resource, Resources
-from chassis.server import ops_server
 from chassis.settings import ServiceSettings
 from chassis.tracing import configure_tracing
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 
@@ -47,10 +47,13 @@ from mosaic.plan import (
 )
 from mosaic.procfile import shell_argv
 from mosaic.prometheus_targets import write_targets
-from mosaic.release import run_release
+from mosaic.release import at_head, run_release
 from mosaic.services import OPERATOR, Service, discover_services
 from mosaic.state import write_state
 from mosaic.supervisor import Identity, State, Supervised
+
+if TYPE_CHECKING:
+    from mosaic.dashboard import Shop
 
 PROGRESS_EVERY = 2.0  # seconds between "waiting for ..." lines
 DEFAULT_MAIL_PORT = 8025  # the dev mailbox page, when free (MailHog's and Mailpit's port)
@@ -93,6 +96,7 @@ class Stack:
         self._jobs: list[asyncio.Task[None]] = []
         self._http: aiohttp.ClientSession | None = None
         self._hosted: list[HostedUnit] = []  # in-process mode: what the host runs
+        self._shop: Shop | None = None  # what the dashboard draws
 
     async def start(self) -> None:
         began = time.monotonic()
@@ -152,6 +156,16 @@ class Stack:
             self.logs.banner(f"Dev mailbox: {self.mailbox_url}")
         self.logs.banner(f"Dashboard: {self.dashboard_url}")
         self._start_jobs(services)
+        self._jobs.append(asyncio.create_task(self._draw_graph(services)))
+
+    async def _draw_graph(self, services: list[Service]) -> None:
+        """The dashboard's edges, once the shop is ready: they cost a child process on a
+        new home or after a change, nothing otherwise (mosaic.dashboard_edges)."""
+        from mosaic.dashboard_edges import service_edges
+
+        assert self._shop is not None
+        home, folder = self.options.home, self.options.services_dir
+        self._shop.edges[:] = await service_edges(home, folder, services)
 
     async def stop(self) -> None:
         """Services first, all at once; then Valkey; Postgres last."""
@@ -229,7 +243,6 @@ class Stack:
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:
-            self.logs.note(f"running the release phase of {service.name}")
             await self._release(service, env)
         mine = [p for p in plans if p.service is service]
         hosted = service.apps if self.options.in_process else {}
@@ -294,14 +307,12 @@ class Stack:
         """The traces' receiver and the live dashboard, in this loop (see mosaic.dashboard)."""
         from mosaic.containers import WEB
         from mosaic.dashboard import Shop, start_dashboard
-        from mosaic.dashboard_graph import graph_edges
         from mosaic.log_files import logs_folder
         from mosaic.traces import TraceStore
 
         store = TraceStore()
         shop = Shop(
             services=[s.name for s in services],
-            edges=await asyncio.to_thread(graph_edges, services),  # imports the routes: ~1 s
             first=next((s.name for s in services if s.edge), None),
             workers=frozenset(s.name for s in services if WEB not in s.processes),
             processes=lambda: [p.status() for p in self.processes],
@@ -316,6 +327,7 @@ class Stack:
         )
         self._closers.append(runner.cleanup)
         self.dashboard_url = f"http://127.0.0.1:{port}"
+        self._shop = shop
 
     def _tracing_env(self, service: Service | None) -> dict[str, str]:
         assert self.dashboard_url is not None  # started first
@@ -340,6 +352,13 @@ class Stack:
 
     async def _release(self, service: Service, env: dict[str, str]) -> None:
         assert service.release is not None
+        if heads := await at_head(service.release, service.folder, env.get("DATABASE_URL")):
+            self.logs.note(
+                f"{service.name} is at its migrations' head ({', '.join(sorted(heads))}): "
+                "no release needed"
+            )
+            return
+        self.logs.note(f"running the release phase of {service.name}")
         command = Command(
             shell_argv(service.release),
             cwd=service.folder,

@@ -53,11 +53,11 @@ ERRORS: Responses = {**OWNER, **CART_NOT_FOUND, **INVALID}
 )
 async def open_cart(owner: OwnerDep, store: StoreDep, response: Response) -> CartView:
     """The owner's cart, created if they have none: safe to repeat."""
-    cart_id, created = await store.open(owner)
+    cart, created = await store.open(owner)
     if created:
         response.status_code = 201
-        response.headers["Location"] = f"{router.prefix}/carts/{cart_id}"
-    return cart_view(await store.cart(owner, cart_id))
+        response.headers["Location"] = f"{router.prefix}/carts/{cart.id}"
+    return cart_view(cart)
 
 
 @router.get("/carts/current", dependencies=CHECKOUT_READ, response_model=CartView, responses=ERRORS)

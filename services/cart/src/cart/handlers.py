@@ -10,7 +10,7 @@ from cart.store import Store
 async def add_item(
     store: Store, products: Products, owner: Owner, cart_id: str, product_id: str, quantity: int
 ) -> Cart:
-    await store.cart(owner, cart_id)  # someone else's cart is 404 before catalog hears of it
+    await store.check_owned(owner, cart_id)  # someone else's cart is 404 before catalog hears of it
     # Asked outside the transaction: no row lock is held while waiting on another service.
     if await products.find(product_id) is None:
         raise UnknownProduct(product_id)

@@ -19,6 +19,17 @@ def _queries(column: str) -> dict[str, TextClause]:
     return {
         "find": text(f"SELECT id FROM carts WHERE {column} = :owner"),  # noqa: S608
         "owned": text(f"SELECT id FROM carts WHERE id = :id AND {column} = :owner"),  # noqa: S608
+        # A read in one statement: the cart's row and its lines (none: one row of NULLs).
+        "find_lines": text(
+            f"SELECT carts.id, product_id, quantity FROM carts"  # noqa: S608
+            f" LEFT JOIN cart_lines ON cart_lines.cart_id = carts.id WHERE {column} = :owner"
+            " ORDER BY added_at, product_id"
+        ),
+        "owned_lines": text(
+            f"SELECT carts.id, product_id, quantity FROM carts"  # noqa: S608
+            " LEFT JOIN cart_lines ON cart_lines.cart_id = carts.id"
+            f" WHERE carts.id = :id AND {column} = :owner ORDER BY added_at, product_id"
+        ),
         "lock": text(
             f"SELECT id FROM carts WHERE id = :id AND {column} = :owner FOR UPDATE"  # noqa: S608
         ),
@@ -36,31 +47,42 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def open(self, owner: Owner) -> tuple[str, bool]:
-        """The owner's cart id, created if it has none; and whether it was created now."""
+    async def open(self, owner: Owner) -> tuple[Cart, bool]:
+        """The owner's cart, created if it has none; and whether it was created now. One
+        transaction: the cart it opens is the cart it answers with."""
         async with self.database.engine.begin() as connection:
-            return await _open(connection, owner)
+            cart_id, created = await _open(connection, owner)
+            return Cart(cart_id, () if created else await _lines(connection, cart_id)), created
 
     async def find(self, owner: Owner) -> Cart | None:
         """The owner's cart, if they have one."""
-        async with self.database.engine.connect() as connection:
-            found = await connection.scalar(
-                _BY_OWNER[owner.kind]["find"],
-                {"owner": owner.id},
-            )
-            if found is None:
-                return None
-            return Cart(str(found), await _lines(connection, str(found)))
+        return await self._read("find_lines", {"owner": owner.id}, owner)
 
     async def cart(self, owner: Owner, cart_id: str) -> Cart:
+        found = await self._read("owned_lines", {"id": cart_id, "owner": owner.id}, owner)
+        if found is None:
+            raise CartNotFound
+        return found
+
+    async def check_owned(self, owner: Owner, cart_id: str) -> None:
+        """CartNotFound unless the cart is the owner's: one indexed read, no lines."""
         async with self.database.engine.connect() as connection:
             found = await connection.scalar(
-                _BY_OWNER[owner.kind]["owned"],
-                {"id": cart_id, "owner": owner.id},
+                _BY_OWNER[owner.kind]["owned"], {"id": cart_id, "owner": owner.id}
             )
-            if found is None:
-                raise CartNotFound
-            return Cart(cart_id, await _lines(connection, cart_id))
+        if found is None:
+            raise CartNotFound
+
+    async def _read(self, query: str, params: dict[str, str], owner: Owner) -> Cart | None:
+        """A cart and its lines in one statement (one round trip, not one per table)."""
+        async with self.database.engine.connect() as connection:
+            rows = (await connection.execute(_BY_OWNER[owner.kind][query], params)).all()
+        if not rows:
+            return None
+        lines = tuple(
+            Line(row.product_id, row.quantity) for row in rows if row.product_id is not None
+        )
+        return Cart(str(rows[0].id), lines)
 
     async def add(self, owner: Owner, cart_id: str, product_id: str, quantity: int) -> Cart:
         async with self._changing(owner, cart_id) as connection:

@@ -35,6 +35,35 @@ async def test_opening_a_cart_is_safe_to_repeat(
     )
 
 
+async def test_a_cart_is_read_whole_in_one_statement(
+    client: httpx.AsyncClient, visitor: Callable[[], Shopper]
+) -> None:
+    """The reads join the cart to its lines: an empty cart has no lines (not one line of
+    NULLs), the lines come in the order they were added, and opening a cart that exists
+    answers with its lines, read in the same transaction."""
+    shopper, other = visitor(), visitor()
+    cart_id = await open_cart(client, shopper)
+    empty = await client.get("/v1/carts/current", headers=shopper.headers)
+    assert empty.json()["lines"] == []
+    assert (await client.get(f"/v1/carts/{cart_id}", headers=shopper.headers)).json()["lines"] == []
+    await add(client, shopper, cart_id, "wool-socks", 2)
+    await add(client, shopper, cart_id, "brass-compass", 1)
+    expected = [("wool-socks", 2), ("brass-compass", 1)]
+    reopened = await client.post("/v1/carts", headers=shopper.headers)
+    current = await client.get("/v1/carts/current", headers=shopper.headers)
+    viewed = await client.get(f"/v1/carts/{cart_id}", headers=shopper.headers)
+    for answer in (reopened, current, viewed):
+        assert answer.status_code == 200
+        assert answer.json()["id"] == cart_id
+        assert [(line["product_id"], line["quantity"]) for line in answer.json()["lines"]] == (
+            expected
+        )
+        assert answer.json()["item_count"] == 3
+    assert_problem(
+        await client.get(f"/v1/carts/{cart_id}", headers=other.headers), 404, "cart-not-found"
+    )
+
+
 async def test_concurrent_opens_give_one_cart(
     client: httpx.AsyncClient, visitor: Callable[[], Shopper]
 ) -> None:

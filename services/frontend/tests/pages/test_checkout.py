@@ -156,6 +156,25 @@ async def test_a_guest_places_an_order_and_sees_it_by_its_link(
     assert "Cart (0)" in text
 
 
+async def test_the_count_loses_an_orders_units_once_without_asking_cart(
+    shop: httpx.AsyncClient, orders, cart, audit
+):
+    """After a confirmed order the header count drops by the units it ordered, worked out
+    here rather than by another call to cart; the same checkout posted again (orders
+    answers with the same order) takes nothing off a second time."""
+    await add(shop, audit, quantity="2")
+    _, tokens = await checkout_form(shop, audit)
+    calls = len(cart.owners_seen)
+    first = await shop.post("/checkout", data={**GOOD, **tokens})
+    assert first.status_code == 303
+    assert len(cart.owners_seen) == calls  # the confirmed order's count: no call to cart
+    assert "Cart (0)" in audit((await shop.get(first.headers["location"])).text).plain_text
+    await add(shop, audit, quantity="1")  # one more, after the order
+    again = await shop.post("/checkout", data={**GOOD, **tokens})
+    assert again.headers["location"] == first.headers["location"]  # the same order
+    assert "Cart (1)" in audit((await shop.get(again.headers["location"])).text).plain_text
+
+
 async def test_a_signed_in_user_checks_out_with_a_saved_address(
     shop: httpx.AsyncClient, orders, accounts, shipping, audit
 ):

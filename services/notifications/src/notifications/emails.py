@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime
 from typing import Any
 from uuid import UUID
@@ -31,6 +33,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    auto_reload=False,  # packaged templates: no stat() of each one per mail
 )
 
 
@@ -57,6 +60,25 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+class _HeaderClasses(HeaderRegistry):
+    """policy.default's registry, its header classes made once: the standard one builds a
+    new class (`type(...)`) for every header it sets, about a sixth of a message's CPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_POLICY = default.clone(header_factory=_HeaderClasses())
 
 
 def message_id(event_id: UUID) -> str:
@@ -114,7 +136,7 @@ def build_message(
     date: datetime,
 ) -> EmailMessage:
     """multipart/alternative: the plain text first, the HTML last (the preferred part)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = rendered.subject
     message["From"] = sender
     message["To"] = recipient

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from unittest.mock import patch
 
+from notifications import emails
 from notifications.emails import build_message, message_id, render_order_confirmed
 from notifications.order_events import OrderConfirmedV1
 
@@ -155,3 +157,15 @@ def test_one_item_and_many(order_data: Any) -> None:
     assert "1 item," in html
     _, html = parts(mail(order_data()))
     assert "3 items," in html
+
+
+def test_the_message_is_built_as_the_standard_policy_builds_it(order_data: Any) -> None:
+    """The header classes are made once (emails._HeaderClasses), not per header: the bytes
+    on the wire are exactly the standard policy's (the multipart boundary aside)."""
+    data, event_id = order_data(), uuid.uuid4()
+    fast = mail(data, event_id).as_bytes()
+    with patch.object(emails, "_POLICY", policy.default):
+        standard = mail(data, event_id).as_bytes()
+    boundary = re.compile(rb"=+\d+==")
+    assert boundary.sub(b"-", fast) == boundary.sub(b"-", standard)
+    assert b"To: ada@example.com" in fast

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from orders.domain import (
     Line,
+    Money,
     Order,
     Shipping,
     empty_cart,
@@ -25,7 +26,7 @@ async def price_cart(
     if gone:
         raise Rejected(unavailable_products(gone))
     found = [products[line.product_id] for line in cart.lines]
-    prices = await currency.convert([p.price for p in found if p is not None], to)
+    prices = await _converted(currency, [p.price for p in found if p is not None], to)
     return tuple(
         Line(line.product_id, product.name, line.quantity, price)
         for line, product, price in zip(cart.lines, found, prices, strict=True)
@@ -40,5 +41,13 @@ async def quote(shipping: ShippingService, currency: Currency, order: Order) -> 
     chosen = next((o for o in options if o.id == order.shipping_option), None)
     if chosen is None:
         raise Rejected(option_unavailable(order.shipping_option))
-    [price] = await currency.convert([chosen.price], order.currency)
+    [price] = await _converted(currency, [chosen.price], order.currency)
     return Shipping(chosen.id, chosen.name, price, chosen.days_min, chosen.days_max)
+
+
+async def _converted(currency: Currency, amounts: list[Money], to: str) -> list[Money]:
+    """The amounts in `to`: as they are when they already are (an order in USD, catalog's
+    and shipping's currency, asks currency nothing), else converted by currency."""
+    if all(amount.currency == to for amount in amounts):
+        return amounts
+    return await currency.convert(amounts, to)

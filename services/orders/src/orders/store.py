@@ -108,7 +108,7 @@ class Store:
         already made. Concurrent claims of one key wait on the unique index: one creates."""
         order = new.order
         async with self.database.engine.begin() as connection:
-            created = await connection.scalar(
+            result = await connection.execute(
                 text(
                     f"INSERT INTO orders (id, owner_kind, owner_id, key_hash, fingerprint, email,"  # noqa: S608
                     " currency, shipping_option, address, step, status_token_hash,"
@@ -136,11 +136,11 @@ class Store:
                     "lease": self.lease,
                 },
             )
-            if created is not None:
-                _log.info("order placed", order_id=order.id)
-                return Claim(
-                    await _order(connection, order.id), new.fingerprint, new.sealed_token, True
-                )
+            created = result.first()
+        if created is not None:
+            # The row as inserted, from RETURNING: no second read of what was just written.
+            _log.info("order placed", order_id=order.id)
+            return Claim(rows.order_of(created), new.fingerprint, new.sealed_token, True)
         found = await self.by_key(new.key_hash)
         if found is None:  # released between our insert and this read: claim again
             return await self.claim(new, holder)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 from orders.crash import crashing_upstream, point_of
-from orders.domain import Order, Step
+from orders.domain import Money, Order, Step
 from orders.events import ENVELOPES, OutboxEvent
 from orders.ports import ChargeRecord, ShipmentRecord
 from orders.saga import Saga
@@ -74,6 +74,20 @@ async def test_the_happy_path_persists_each_step_before_its_call() -> None:
     assert [e.type for e in world.store.outbox] == ["OrderConfirmed"]
     assert world.store.outbox[0].data["status_url"] == "/orders/status/" + "t" * 43
     assert_events_valid(world)
+
+
+async def test_an_order_in_catalog_s_currency_is_priced_without_asking_currency() -> None:
+    """Catalog and shipping price in USD: an order in USD keeps their amounts as they are
+    and makes no call to currency; an order in another currency converts both."""
+    world = World()
+    order = await checkout(world, new_order(currency="USD"))
+    assert order.step is Step.CONFIRMED
+    assert world.currency.calls == []
+    assert [line.unit_price.amount for line in order.lines] == [1200, 4500]
+    assert order.shipping is not None and order.shipping.price == Money(500, "USD")
+    converted = await checkout(world, new_order())
+    assert world.currency.calls == ["convert", "convert"]
+    assert [line.unit_price.amount for line in converted.lines] == [1080, 4050]
 
 
 async def test_charge_and_shipment_carry_keys_derived_from_the_order() -> None:

@@ -45,9 +45,10 @@ from frontend.routes.checkout_form import (
     was_issued,
 )
 from frontend.routes.checkout_page import CheckoutPage, saved_as_order_address
-from frontend.web.cart_owner import owner_of, remember_count
+from frontend.web.cart_owner import COUNT_KEY, owner_of, remember_count
 from frontend.web.prices import chosen_currency
 from frontend.web.rendering import wants_partial
+from frontend.web.sessions import Session
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
@@ -63,6 +64,7 @@ REUSED = (
 )
 SAVED_ADDRESS_GONE = "That saved address is no longer in your account: choose another."
 REFUSED = "Your order couldn't be placed. Please check your details and try again."
+COUNTED_ORDER_KEY = "cart_count_order"  # the last order whose units the count lost
 NOT_PLACED = (
     "No order was placed with this checkout, and nothing was charged. Your cart is kept: "
     "go back to the checkout to place your order."
@@ -121,10 +123,25 @@ async def place_order(
     except OrderMayBePlaced as lost:
         _log.warning("checkout answer lost", reason=str(lost))
         return _may_be_placed(page, key, checked.form.email)
-    with _after_orders(request), suppress(CartUnavailable):
-        # If cart is away, the header count catches up at the next change.
-        remember_count(session, await carts.current(owner))  # the ordered lines are gone
+    if placed.status == "confirmed":
+        _count_ordered(session, placed)
+    else:
+        with _after_orders(request), suppress(CartUnavailable):
+            # If cart is away, the header count catches up at the next change.
+            remember_count(session, await carts.current(owner))
     return RedirectResponse(_order_page(placed, signed_in=owner.signed_in), 303)
+
+
+def _count_ordered(session: Session, placed: PlacedOrder) -> None:
+    """The header count once a confirmed order took its lines out of the cart: the units it
+    ordered subtracted here, instead of asking cart again (one call fewer per checkout).
+    Once per order: a repeated post of the same checkout gets the same order back."""
+    if session.get(COUNTED_ORDER_KEY) == placed.id:
+        return
+    ordered = sum(line.quantity for line in placed.lines)
+    count = session.get(COUNT_KEY, 0)
+    session[COUNT_KEY] = max(0, (count if isinstance(count, int) else 0) - ordered)
+    session[COUNTED_ORDER_KEY] = placed.id
 
 
 @contextmanager

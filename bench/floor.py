@@ -1,15 +1,18 @@
-"""The floor page of issue 16: the least a page of ours can cost, built from our own parts.
+"""The floor page of issue 16: the least a page of ours can cost, built from our libraries.
 
-Run: .venv/bin/python bench/floor.py up [--port 8080]   (MOSAIC_HOME: a new, empty folder)
+Run: .venv/bin/python bench/floor.py up [--chassis] [--port 8080]   (MOSAIC_HOME: a new,
+empty folder)
 
-An edge on the chassis (plain HTTP on 127.0.0.1, as the frontend under `mosaic up`) answers
-`/` with 3 mTLS hops at once through the chassis' `ServiceClient` (pooled aiohttp, service
-tokens, certificates from `mosaic.pki`) to three chassis services on uvicorn: two read a row
-by primary key (`Database`: SQLAlchemy async on asyncpg), one GETs a key from Valkey
-(`Cache`: redis-py asyncio); then a small HTML page. Postgres and Valkey are the embedded
-servers of `mosaic up`; every part is its own process. `up` writes the state `mosaic up`
-writes (url, ready, pids), so `mosaic bench --floor`/`--compare` measure it as the shop;
-SIGTERM stops it all. Method and figures: docs/performance.md ("The floor page").
+An edge (plain HTTP on 127.0.0.1, as the frontend under `mosaic up`) answers `/` with 3 mTLS
+hops at once (certificates from `mosaic.pki`) to three services on uvicorn: two read a row
+by primary key (SQLAlchemy async on asyncpg), one GETs a key from Valkey (redis-py asyncio);
+then a small HTML page. By default the four are bare FastAPI apps (bench/floor_bare.py);
+with `--chassis` they are built on the chassis (`ServiceClient`, `create_app`, `Database`,
+`Cache`, allowlists, logs, metrics), so the two floors show what the chassis costs. Postgres
+and Valkey are the embedded servers of `mosaic up`; every part is its own process. `up`
+writes the state `mosaic up` writes (url, ready, pids), so `mosaic bench --floor`/`--compare`
+measure it as the shop; SIGTERM stops it all. Method and figures: docs/performance.md ("The
+floor page").
 """
 
 import argparse
@@ -76,7 +79,7 @@ def edge_app() -> Any:
     settings = load_settings(ServiceSettings)
     credentials = Credentials.from_settings(settings)
     clients = [
-        ServiceClient(api, os.environ[_url_variable(api)], credentials=credentials) for api in APIS
+        ServiceClient(api, os.environ[url_variable(api)], credentials=credentials) for api in APIS
     ]
     router = APIRouter()
 
@@ -93,11 +96,11 @@ def edge_app() -> Any:
     return create_app(settings, routers=[router], resources=clients, credentials=credentials)
 
 
-def _url_variable(api: str) -> str:
+def url_variable(api: str) -> str:
     return api.upper().replace("-", "_") + "_URL"
 
 
-def up(home: Path, port: int) -> None:
+def up(home: Path, port: int, *, chassis: bool = False) -> None:
     """Servers, PKI, data, the four processes; the state; then wait for SIGTERM."""
     import psutil
     from mosaic.backing.servers import BackingServers
@@ -114,9 +117,10 @@ def up(home: Path, port: int) -> None:
         asyncio.run(_seed(urls))
         entries = [_entry(p, "server") for p in psutil.Process().children()]
         ports = {api: free_port() for api in APIS}
-        callees = {_url_variable(api): f"https://{LOOPBACK}:{p}" for api, p in ports.items()}
+        callees = {url_variable(api): f"https://{LOOPBACK}:{p}" for api, p in ports.items()}
         base = {k: v for k, v in os.environ.items() if not k.startswith(("TLS_", "SERVICE_"))}
         base["LOG_FORMAT"] = "json"  # one canonical line per request, as under `mosaic up`
+        script = __file__ if chassis else str(Path(__file__).with_name("floor_bare.py"))
         logs = run_dir(home)
         logs.mkdir(parents=True, exist_ok=True)
         for name in (*APIS, EDGE):
@@ -125,7 +129,7 @@ def up(home: Path, port: int) -> None:
             env |= {"OPS_PORT": str(free_port()), "EDGE": str(name == EDGE).lower()}
             with (logs / f"{name}.log").open("ab") as log:
                 child = subprocess.Popen(
-                    [sys.executable, __file__, "edge" if name == EDGE else "api"],
+                    [sys.executable, script, "edge" if name == EDGE else "api"],
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -191,9 +195,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("role", choices=("up", "edge", "api"))
     parser.add_argument("--port", type=int, default=0, help="the edge's port (up; default: free)")
+    parser.add_argument(
+        "--chassis", action="store_true", help="up: the floor built on the chassis, not bare"
+    )
     args = parser.parse_args()
     if args.role == "up":
-        up(Path(os.environ["MOSAIC_HOME"]), args.port or free_port())
+        up(Path(os.environ["MOSAIC_HOME"]), args.port or free_port(), chassis=args.chassis)
         return
     from chassis import serve
 

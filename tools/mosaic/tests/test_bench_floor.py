@@ -5,9 +5,11 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ from mosaic.bench.targets import issue16_targets, target_lines
 from mosaic.bench.wrk import WrkRun, ensure_wrk, parse_wrk
 from mosaic.errors import MosaicError
 from mosaic.home import workspace_root
+from mosaic.pki.files import Pki
 from mosaic.ports import free_port
 from mosaic.state import read_state
 
+BACKING = ("postgres", "valkey")
 # wrk 4.1.0 against the floor page, with the bench's done() script (percentiles in µs).
 WRK_OUTPUT = """\
 Running 3s test @ http://127.0.0.1:18931/
@@ -146,13 +150,14 @@ def test_a_floor_only_run_measures_no_product_target() -> None:
 
 
 @pytest.mark.system
-def test_the_floor_serves_its_page_from_its_own_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("built", [[], ["--chassis"]], ids=["bare", "chassis"])
+def test_the_floor_serves_its_page_from_its_own_processes(tmp_path: Path, built: list[str]) -> None:
     port = free_port()
     script = workspace_root() / "bench" / "floor.py"
     log = tmp_path / "floor.log"
     with log.open("wb") as out:
         up = subprocess.Popen(
-            [sys.executable, str(script), "up", "--port", str(port)],
+            [sys.executable, str(script), "up", "--port", str(port), *built],
             env={**os.environ, "MOSAIC_HOME": str(tmp_path / "home")},
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -173,6 +178,7 @@ def test_the_floor_serves_its_page_from_its_own_processes(tmp_path: Path) -> Non
             "valkey",
         ]
         processes = [psutil.Process(p["pid"]) for p in state["processes"]]  # alive now
+        _callees_require_a_client_certificate(tmp_path / "home", state, bare=not built)
         up.send_signal(signal.SIGTERM)
         assert up.wait(timeout=60) == 0
         _, alive = psutil.wait_procs(processes, timeout=10)
@@ -182,6 +188,36 @@ def test_the_floor_serves_its_page_from_its_own_processes(tmp_path: Path) -> Non
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(up.pid, signal.SIGKILL)
             up.wait(timeout=10)
+
+
+def _callees_require_a_client_certificate(home: Path, state: dict[str, Any], bare: bool) -> None:
+    """Each hop is mTLS: a callee refuses, in the TLS handshake, a client without a
+    certificate, and answers one with a certificate from the run's CA (the bare floor's
+    with its page's data; the chassis' with 401, as it wants a service token too)."""
+    edge = Pki.of(home).service("floor-edge")
+    callees = [p for p in state["processes"] if p["service"] not in ("floor-edge", *BACKING)]
+    assert len(callees) == 3
+    for entry in callees:
+        listening = psutil.Process(entry["pid"]).net_connections(kind="tcp")
+        port = next(c.laddr.port for c in listening if c.status == psutil.CONN_LISTEN)
+        path = "/v1/greeting" if entry["service"] == "floor-greeting" else "/v1/items/1"
+        url = f"https://127.0.0.1:{port}{path}"
+        without = ssl.create_default_context(cafile=str(edge.ca_cert))
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)) as refused:
+            _status(url, without)
+        assert not isinstance(refused.value, urllib.error.HTTPError), "answered over HTTP"
+        with_cert = ssl.create_default_context(cafile=str(edge.ca_cert))
+        with_cert.load_cert_chain(str(edge.cert), str(edge.key))
+        assert _status(url, with_cert) == (200 if bare else 401)
+
+
+def _status(url: str, context: ssl.SSLContext) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=context) as answer:  # noqa: S310
+            answer.read()
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def _ready_state(

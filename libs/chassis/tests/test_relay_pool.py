@@ -1,7 +1,7 @@
 """A relay process keeps one idle Postgres connection, not two: its loop is serial, and a
-/metrics scrape that meets a poll in progress borrows an overflow connection that is closed
-when returned. (With `pool_size=2` the orders relay kept two idle backends, ~13 MiB of RSS
-each, after the dashboard's first scrape.)"""
+/metrics scrape or a /readyz check that meets a poll in progress borrows an overflow
+connection that is closed when returned. (With `pool_size=2` a relay kept a second idle
+backend, ~13 MiB of RSS, once a scrape or a check had met a poll.)"""
 
 from __future__ import annotations
 

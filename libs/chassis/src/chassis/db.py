@@ -66,7 +66,6 @@ class Database:
         self.echo = echo
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
-        self._reads: async_sessionmaker[AsyncSession] | None = None
         self._service = ""
 
     @property
@@ -92,9 +91,6 @@ class Database:
         )
         instrument_engine(self._engine.sync_engine)  # a span per query
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
-        # Same pool; the connection is autocommit while checked out, reset when returned.
-        autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._reads = async_sessionmaker(autocommit, expire_on_commit=False)
         metrics.watch(self, self._count_connections, every=0)
 
     @asynccontextmanager
@@ -103,22 +99,6 @@ class Database:
         if self._sessions is None:
             raise RuntimeError("Database is not open; it opens in the app's lifespan")
         async with self._sessions() as session:
-            yield session
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads that need no transaction: each statement runs on its own.
-
-        A read by primary key in `session()` is three round trips and three statements for
-        Postgres (BEGIN, SELECT, and the ROLLBACK of closing); here it is the SELECT alone
-        (measured on the floor page: docs/performance.md, "Round 2: the cost of a hop").
-        Safe where one statement is the whole read: a statement always sees one snapshot,
-        so a transaction around it adds nothing. Not for a write, nor for several
-        statements that must agree with each other (use `session()`).
-        """
-        if self._reads is None:
-            raise RuntimeError("Database is not open; it opens in the app's lifespan")
-        async with self._reads() as session:
             yield session
 
     async def ping(self) -> None:
@@ -137,4 +117,3 @@ class Database:
             await self._engine.dispose()
             self._engine = None
             self._sessions = None
-            self._reads = None

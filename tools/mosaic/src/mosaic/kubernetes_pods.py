@@ -44,9 +44,14 @@ CAPACITY_FILE = Path("deploy") / "capacity.json"
 HPA_TARGET = 70  # % of the CPU request, without a model
 
 
-@cache
 def capacity_model(root: Path | None = None) -> dict[str, Any]:
-    path = (root or workspace_root()) / CAPACITY_FILE
+    """The model of the workspace at `root` (the current one by default): read once per
+    file, so a render in another workspace never sees this one's, nor this one another's."""
+    return _model_at((root or workspace_root()).resolve() / CAPACITY_FILE)
+
+
+@cache
+def _model_at(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text())) if path.is_file() else {}
 
 

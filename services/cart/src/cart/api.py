@@ -60,14 +60,23 @@ async def open_cart(owner: OwnerDep, store: StoreDep, response: Response) -> Car
     return cart_view(cart)
 
 
-@router.get("/carts/current", dependencies=CHECKOUT_READ, response_model=CartView, responses=ERRORS)
-async def current_cart(owner: OwnerDep, store: StoreDep) -> CartView:
+@router.get(
+    "/carts/current",
+    dependencies=CHECKOUT_READ,
+    response_model=CartView,
+    responses={**ERRORS, **CATALOG_DOWN},
+)
+async def current_cart(
+    owner: OwnerDep, store: StoreDep, products: ProductsDep, include: Include = None
+) -> CartView:
     """The owner's cart without creating one (404 if they have none yet): for a header, and
-    for orders at checkout."""
+    for orders at checkout; with `include=products`, for a page in one call."""
     cart = await store.find(owner)
     if cart is None:
         raise CartNotFound
-    return cart_view(cart)
+    if include is None:
+        return cart_view(cart)
+    return cart_view(cart, await handlers.products_of(products, cart))
 
 
 @router.post(

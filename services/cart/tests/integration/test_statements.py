@@ -1,0 +1,62 @@
+"""What a cart change costs Postgres, counted on the store's own engine: the round trips a
+checkout makes to cart are its largest share of cart's CPU (docs/performance.md)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from cart.domain import Owner
+from cart.store import Store
+from chassis import Database
+from sqlalchemy import event
+
+
+@pytest.fixture
+async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
+    database = Database(database_url)
+    await database.open()
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield Store(database), statements
+    finally:
+        await database.close()
+
+
+async def test_opening_an_existing_cart_is_one_statement(
+    counted: tuple[Store, list[str]],
+) -> None:
+    store, statements = counted
+    owner = Owner("visitor", "v" * 22)
+    cart, created = await store.open(owner)
+    await store.add(owner, cart.id, "wool-socks", 2)
+    statements.clear()
+    again, created_again = await store.open(owner)
+    assert len(statements) == 1, statements
+    assert (created, created_again) == (True, False)
+    assert again == await store.cart(owner, cart.id)
+    assert again.lines[0].quantity == 2
+
+
+async def test_a_change_locks_and_touches_the_cart_in_one_statement(
+    counted: tuple[Store, list[str]], db: asyncpg.Connection
+) -> None:
+    """The lock is the touch: `updated_at` still moves with every change (the purge job
+    keeps a cart by it), with one statement fewer per change."""
+    store, statements = counted
+    owner = Owner("user", "ada")
+    cart, _ = await store.open(owner)
+    await db.execute("UPDATE carts SET updated_at = now() - interval '40 days'")
+    statements.clear()
+    changed = await store.add(owner, cart.id, "wool-socks", 1)
+    assert [(line.product_id, line.quantity) for line in changed.lines] == [("wool-socks", 1)]
+    assert len(statements) == 4, statements  # lock+touch, lines, upsert, lines
+    age = await db.fetchval("SELECT now() - updated_at FROM carts WHERE id = $1::uuid", cart.id)
+    assert age.days == 0

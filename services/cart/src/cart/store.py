@@ -180,17 +180,15 @@ class Store:
                     {"cart": cart_id, "product": line.product_id, "quantity": line.quantity}
                     for line in lines
                 ]
+                # One statement a line: the line goes at zero, else loses the ordered units
+                # (the two parts touch disjoint rows, under the cart's lock).
                 await connection.execute(
                     text(
-                        "DELETE FROM cart_lines WHERE cart_id = :cart AND product_id = :product"
-                        " AND quantity <= :quantity"
-                    ),
-                    ordered,
-                )
-                await connection.execute(
-                    text(
-                        "UPDATE cart_lines SET quantity = quantity - :quantity"
+                        "WITH gone AS (DELETE FROM cart_lines WHERE cart_id = :cart"
+                        " AND product_id = :product AND quantity <= :quantity)"
+                        " UPDATE cart_lines SET quantity = quantity - :quantity"
                         " WHERE cart_id = :cart AND product_id = :product"
+                        " AND quantity > :quantity"
                     ),
                     ordered,
                 )

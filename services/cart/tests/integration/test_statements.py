@@ -3,12 +3,13 @@ checkout makes to cart are its largest share of cart's CPU (docs/performance.md)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from cart.domain import Owner
+from cart.domain import Line, Owner
 from cart.store import Store
 from chassis import Database
 from sqlalchemy import event
@@ -60,3 +61,20 @@ async def test_a_change_locks_and_touches_the_cart_in_one_statement(
     assert len(statements) == 4, statements  # lock+touch, lines, upsert, lines
     age = await db.fetchval("SELECT now() - updated_at FROM carts WHERE id = $1::uuid", cart.id)
     assert age.days == 0
+
+
+async def test_an_orders_removal_is_one_statement_a_line(
+    counted: tuple[Store, list[str]],
+) -> None:
+    """Each ordered line loses its units in one statement: gone at zero, else less."""
+    store, statements = counted
+    owner = Owner("visitor", "w" * 22)
+    cart, _ = await store.open(owner)
+    await store.add(owner, cart.id, "wool-socks", 3)
+    await store.add(owner, cart.id, "brass-compass", 1)
+    statements.clear()
+    ordered = (Line("wool-socks", 2), Line("brass-compass", 1))
+    left = await store.remove_ordered(cart.id, str(uuid.uuid4()), ordered)
+    assert left.lines == (Line("wool-socks", 1),)
+    changes = [s for s in statements if s.startswith(("WITH", "DELETE", "UPDATE cart_lines"))]
+    assert len(changes) == 1, statements  # one statement, executed once a line

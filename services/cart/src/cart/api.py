@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from cart import handlers
 from cart.clients import CatalogProducts
-from cart.domain import CartNotFound
+from cart.domain import Cart, CartNotFound
 from cart.owners import OwnerDep, UserOwnerDep, VisitorDep
 from cart.problems import CART_NOT_FOUND, CATALOG_DOWN, INVALID, OWNER, Responses
 from cart.schemas import CartView, ItemToAdd, OrderedLines, QuantityChange, cart_view
@@ -60,14 +60,21 @@ async def open_cart(owner: OwnerDep, store: StoreDep, response: Response) -> Car
     return cart_view(cart)
 
 
-@router.get("/carts/current", dependencies=CHECKOUT_READ, response_model=CartView, responses=ERRORS)
-async def current_cart(owner: OwnerDep, store: StoreDep) -> CartView:
+@router.get(
+    "/carts/current",
+    dependencies=CHECKOUT_READ,
+    response_model=CartView,
+    responses={**ERRORS, **CATALOG_DOWN},
+)
+async def current_cart(
+    owner: OwnerDep, store: StoreDep, products: ProductsDep, include: Include = None
+) -> CartView:
     """The owner's cart without creating one (404 if they have none yet): for a header, and
-    for orders at checkout."""
+    for orders at checkout; with `include=products`, for a page in one call."""
     cart = await store.find(owner)
     if cart is None:
         raise CartNotFound
-    return cart_view(cart)
+    return await _shown(cart, products, include)
 
 
 @router.post(
@@ -95,7 +102,11 @@ async def view_cart(
     products: ProductsDep,
     include: Include = None,
 ) -> CartView:
-    cart = await store.cart(owner, str(cart_id))
+    return await _shown(await store.cart(owner, str(cart_id)), products, include)
+
+
+async def _shown(cart: Cart, products: CatalogProducts, include: str | None) -> CartView:
+    """The cart's view; with catalog's current products when `include=products`."""
     if include is None:
         return cart_view(cart)
     return cart_view(cart, await handlers.products_of(products, cart))

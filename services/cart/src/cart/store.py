@@ -30,8 +30,12 @@ def _queries(column: str) -> dict[str, TextClause]:
             " LEFT JOIN cart_lines ON cart_lines.cart_id = carts.id"
             f" WHERE carts.id = :id AND {column} = :owner ORDER BY added_at, product_id"
         ),
+        # The change's lock and its touch in one statement: an UPDATE locks the row against
+        # every other change (they lock it too), and now() is the transaction's start time
+        # wherever in the transaction it is read.
         "lock": text(
-            f"SELECT id FROM carts WHERE id = :id AND {column} = :owner FOR UPDATE"  # noqa: S608
+            f"UPDATE carts SET updated_at = now() WHERE id = :id AND {column} = :owner"  # noqa: S608
+            " RETURNING id"
         ),
         "create": text(
             f"INSERT INTO carts (id, {column}) VALUES (gen_random_uuid(), :owner)"  # noqa: S608
@@ -51,8 +55,7 @@ class Store:
         """The owner's cart, created if it has none; and whether it was created now. One
         transaction: the cart it opens is the cart it answers with."""
         async with self.database.engine.begin() as connection:
-            cart_id, created = await _open(connection, owner)
-            return Cart(cart_id, () if created else await _lines(connection, cart_id)), created
+            return await _open_with_lines(connection, owner)
 
     async def find(self, owner: Owner) -> Cart | None:
         """The owner's cart, if they have one."""
@@ -76,13 +79,7 @@ class Store:
     async def _read(self, query: str, params: dict[str, str], owner: Owner) -> Cart | None:
         """A cart and its lines in one statement (one round trip, not one per table)."""
         async with self.database.engine.connect() as connection:
-            rows = (await connection.execute(_BY_OWNER[owner.kind][query], params)).all()
-        if not rows:
-            return None
-        lines = tuple(
-            Line(row.product_id, row.quantity) for row in rows if row.product_id is not None
-        )
-        return Cart(str(rows[0].id), lines)
+            return await _cart_with_lines(connection, _BY_OWNER[owner.kind][query], params)
 
     async def add(self, owner: Owner, cart_id: str, product_id: str, quantity: int) -> Cart:
         async with self._changing(owner, cart_id) as connection:
@@ -183,17 +180,15 @@ class Store:
                     {"cart": cart_id, "product": line.product_id, "quantity": line.quantity}
                     for line in lines
                 ]
+                # One statement a line: the line goes at zero, else loses the ordered units
+                # (the two parts touch disjoint rows, under the cart's lock).
                 await connection.execute(
                     text(
-                        "DELETE FROM cart_lines WHERE cart_id = :cart AND product_id = :product"
-                        " AND quantity <= :quantity"
-                    ),
-                    ordered,
-                )
-                await connection.execute(
-                    text(
-                        "UPDATE cart_lines SET quantity = quantity - :quantity"
+                        "WITH gone AS (DELETE FROM cart_lines WHERE cart_id = :cart"
+                        " AND product_id = :product AND quantity <= :quantity)"
+                        " UPDATE cart_lines SET quantity = quantity - :quantity"
                         " WHERE cart_id = :cart AND product_id = :product"
+                        " AND quantity > :quantity"
                     ),
                     ordered,
                 )
@@ -211,7 +206,31 @@ class Store:
             if locked is None:
                 raise CartNotFound
             yield connection
-            await _touch(connection, cart_id)
+
+
+async def _open_with_lines(connection: AsyncConnection, owner: Owner) -> tuple[Cart, bool]:
+    """The owner's cart and whether it was created now: an existing cart (the usual case)
+    costs one statement, its row and lines together; a new one its INSERT; a cart another
+    request created between the two is read again."""
+    queries, params = _BY_OWNER[owner.kind], {"owner": owner.id}
+    for _ in range(2):
+        found = await _cart_with_lines(connection, queries["find_lines"], params)
+        if found is not None:
+            return found, False
+        created = await connection.scalar(queries["create"], params)
+        if created is not None:
+            return Cart(str(created), ()), True
+    raise CartNotFound  # created and deleted again between the statements: never in practice
+
+
+async def _cart_with_lines(
+    connection: AsyncConnection, query: TextClause, params: dict[str, str]
+) -> Cart | None:
+    rows = (await connection.execute(query, params)).all()
+    if not rows:
+        return None
+    lines = tuple(Line(row.product_id, row.quantity) for row in rows if row.product_id is not None)
+    return Cart(str(rows[0].id), lines)
 
 
 async def _open(connection: AsyncConnection, owner: Owner) -> tuple[str, bool]:

@@ -136,6 +136,8 @@ async def test_the_view_stores_no_prices_but_can_embed_current_products(
     assert products["brass-compass"]["price"] == {"amount": 1200, "currency": "EUR"}
     assert products["wool-socks"]["name"] == "Wool-Socks"
     assert products["gone-product"] is None  # catalog dropped it since
+    current = await client.get("/v1/carts/current?include=products", headers=shopper.headers)
+    assert current.json() == view.json()  # a page's one call
     columns = await db.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'cart_lines'"
     )

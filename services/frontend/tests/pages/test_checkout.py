@@ -741,3 +741,14 @@ async def test_a_user_s_saved_addresses_stay_on_the_form_after_an_error(
     saved = [f for f in audit(response.text).all("input") if f.get("name") == "saved_address"]
     assert len(saved) == 2 and "checked" in saved[-1]  # the new address stays chosen
     assert field(audit, response.text, "line1")["value"] == "Unter den Linden 1"
+
+
+async def test_the_checkout_page_asks_cart_once(shop: httpx.AsyncClient, cart, audit):
+    """The page's cart with its products comes in one call (the current cart with
+    `include=products`), not the cart's id first and its products in a second call."""
+    await add(shop, audit, quantity="2")
+    calls = len(cart.owners_seen)
+    page = await shop.get("/checkout")
+    assert page.status_code == 200, page.text
+    assert "Ceramic Pour-Over" in audit(page.text).plain_text
+    assert len(cart.owners_seen) == calls + 1

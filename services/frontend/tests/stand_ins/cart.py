@@ -85,7 +85,8 @@ class FakeCart(StandIn):
         cart = self.carts.get(request[OWNER])
         if cart is None:
             return problem(404, "cart-not-found", "no cart yet")
-        return web.json_response(self._view_of(cart))
+        products = request.query.get("include") == "products"
+        return web.json_response(self._view_of(cart, products=products))
 
     async def _ensure(self, request: web.Request) -> web.Response:
         owner = request[OWNER]

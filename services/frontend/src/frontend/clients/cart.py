@@ -57,18 +57,15 @@ class CartClient(ClientResource):
     `owner` says whose cart: a visitor's id or a signed-in user's token.
     """
 
-    async def current(self, owner: Owner) -> Cart | None:
+    async def current(self, owner: Owner, params: dict[str, str] | None = None) -> Cart | None:
         """The owner's cart, or None when they have none yet (creates nothing)."""
-        response = await self._request("GET", "/v1/carts/current", owner)
+        response = await self._request("GET", "/v1/carts/current", owner, params=params)
         return None if response.status == 404 else self._cart(response)
 
     async def with_products(self, owner: Owner) -> Cart | None:
-        """The owner's cart with catalog's current products on its lines; None if none yet."""
-        cart = await self.current(owner)
-        if cart is None:
-            return None
-        path = f"/v1/carts/{cart.id}"
-        return self._cart(await self._request("GET", path, owner, params={"include": "products"}))
+        """The owner's cart with catalog's current products on its lines; None if none yet.
+        One call: the current cart with `include=products`."""
+        return await self.current(owner, {"include": "products"})
 
     async def add(self, owner: Owner, product_id: str, quantity: int) -> Cart:
         cart = self._cart(await self._request("POST", "/v1/carts", owner))

@@ -171,6 +171,13 @@ def _common(image: str, restart: str = "unless-stopped") -> dict[str, Any]:
     }
 
 
+# The tools containers' environment: the services' [tool.mosaic] tables travel in the tools
+# image; a home named (the admin commands name one even when they are given the
+# servers' admin URLs), the one Kubernetes sets. Nothing is written there: the
+# backups have their own volume and the passwords come from files.
+TOOLS_ENVIRONMENT = {"MOSAIC_SERVICES_DIR": "/app/services", "MOSAIC_HOME": "/var/lib/mosaic"}
+
+
 def _tools(command: list[str], **extra: Any) -> dict[str, Any]:
     return {**_common(_image(TOOLS)), "command": command, **extra}
 
@@ -274,8 +281,7 @@ def _provision() -> dict[str, Any]:
                 _admin_file("postgres-admin-url"),
                 _admin_file("valkey-admin-url"),
             ],
-            # The services' [tool.mosaic] tables travel in the tools image.
-            environment={"MOSAIC_SERVICES_DIR": "/app/services"},
+            environment=TOOLS_ENVIRONMENT,
             depends_on={
                 "postgres": {"condition": "service_started"},
                 "valkey": {"condition": "service_started"},
@@ -301,7 +307,7 @@ def _backup() -> dict[str, Any]:
             _admin_file("postgres-admin-url"),
             _admin_file("valkey-admin-url"),
         ],
-        environment={"MOSAIC_SERVICES_DIR": "/app/services"},
+        environment=TOOLS_ENVIRONMENT,
         depends_on={"provision": {"condition": "service_completed_successfully"}},
     )
 

@@ -165,12 +165,20 @@ class Stager:
         _copy_release_files(package.folder, app)
         if package.name == TOOLS:
             # The service data provisioning reads ([tool.mosaic], Procfiles), for
-            # MOSAIC_SERVICES_DIR=/app/services: the tools know the services they run.
+            # MOSAIC_SERVICES_DIR=/app/services: the tools know the services they run;
+            # and the migrations' revision files, by which a backup's schema revision is
+            # checked before a restore (mosaic.admin.schema_history).
             for service in discover_services(services_dir(None)):
                 folder = app / "services" / service.name
                 folder.mkdir(parents=True)
                 for name in ("pyproject.toml", "Procfile"):
                     shutil.copy2(service.folder / name, folder / name)
+                versions = service.folder / "migrations" / "versions"
+                if versions.is_dir():
+                    shutil.copytree(
+                        versions, folder / "migrations" / "versions",
+                        ignore=shutil.ignore_patterns("__pycache__"),
+                    )  # fmt: skip
 
     def _export(self, package: Package) -> tuple[str, list[Path]]:
         """The package's locked third-party requirements (with hashes), and the folders of

@@ -77,7 +77,7 @@ def tables(found: dict[str, object]) -> dict[str, object]:
         f"{name}.{table}": facts
         for name, service in services.items()
         for table, facts in service["tables"].items()
-        if table not in JOB_TABLES
+        if table.rsplit(".", 1)[-1] not in JOB_TABLES  # "public.job_runs"
     }
 
 

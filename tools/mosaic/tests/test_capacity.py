@@ -2,6 +2,7 @@
 (deploy/capacity.json): each web process's CPU request, its autoscaler's target and most
 replicas."""
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -15,9 +16,12 @@ from mosaic.home import services_dir
 from mosaic.kubernetes_pods import CAPACITY_FILE, RESOURCES
 from mosaic.services import discover_services
 
-from bench import capacity
-
 ROOT = Path(__file__).resolve().parents[3]
+# bench/ is scripts, not a package on the path (`pytest` does not put the cwd on sys.path).
+_SPEC = importlib.util.spec_from_file_location("bench_capacity", ROOT / "bench" / "capacity.py")
+assert _SPEC is not None and _SPEC.loader is not None
+capacity = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(capacity)
 
 
 def _run(requests: int, per_service: dict[str, float]) -> dict[str, Any]:

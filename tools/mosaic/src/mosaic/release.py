@@ -10,7 +10,6 @@ release line, an Alembic layout it does not read, no table, a different revision
 release runs as before, and Alembic decides.
 """
 
-import ast
 import asyncio
 import configparser
 from collections import deque
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
+from mosaic.admin.schema_history import literals
 from mosaic.children import Command, spawn, terminate
 from mosaic.errors import MosaicError
 from mosaic.logs import LINE_LIMIT, LogStream
@@ -72,7 +72,7 @@ def script_heads(folder: Path) -> frozenset[str]:
     revisions: set[str] = set()
     replaced: set[str] = set()
     for script in sorted(versions.glob("*.py")):
-        found = _literals(script, ("revision", "down_revision"))
+        found = literals(script, ("revision", "down_revision"))
         revision, down = found.get("revision"), found.get("down_revision", ...)
         if not isinstance(revision, str) or down is ...:
             return frozenset()
@@ -96,18 +96,3 @@ async def database_revisions(database_url: str) -> frozenset[str]:
     finally:
         await connection.close()
     return frozenset(row["version_num"] for row in rows)
-
-
-def _literals(script: Path, names: tuple[str, ...]) -> dict[str, object]:
-    found: dict[str, object] = {}
-    for node in ast.parse(script.read_text(), str(script)).body:
-        target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id in names and value is not None:
-            try:
-                found[target.id] = ast.literal_eval(value)
-            except ValueError:
-                found[target.id] = ...  # not a literal: the caller cannot tell
-    return found

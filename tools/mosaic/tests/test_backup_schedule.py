@@ -178,3 +178,12 @@ def test_compose_runs_the_daily_backup_from_the_tools_image(services: list[Servi
     named = [a for a in argv if a.startswith("/")]
     assert named and all(any(a.startswith(t) for t in targets) for a in named), (named, targets)
     assert f"{compose.STATE}/backups:{argv[argv.index('--to') + 1]}" in backup["volumes"]
+
+
+def test_the_shop_job_locks_with_the_key_scheme_of_the_services_jobs() -> None:
+    """mosaic.admin.shop_job is a twin of chassis.job_lock (the tools image carries no
+    chassis): the same job must take the same advisory lock under either."""
+    from chassis.job_lock import lock_key
+    from mosaic.admin import shop_job
+
+    assert shop_job.lock_key("backup") == lock_key(shop_job.SERVICE, "backup")

@@ -109,3 +109,23 @@ async def test_what_is_not_an_export_is_refused(dashboard: tuple[str, TraceStore
         async with session.post(f"{url}/v1/traces", json={}) as answer:
             assert answer.status == 415
     assert (await get(f"{url}/api/traces?limit=0"))[0] == 400
+
+
+async def test_edges_learnt_after_the_start_are_drawn() -> None:
+    """`mosaic up` fills the shop's edges once the dashboard runs (mosaic.dashboard_edges):
+    the live graph must draw them then, not only the edges known at its creation."""
+    from mosaic.dashboard import Shop
+    from mosaic.dashboard_graph import Edge
+
+    shop = Shop(services=["frontend", "catalog"], first="frontend")
+    runner, port = await start_dashboard(TraceStore(), 0, shop)
+    edge = 'data-caller="frontend" data-callee="catalog"'
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/live") as answer:
+                assert edge not in await answer.text()
+            shop.edges[:] = [Edge("frontend", "catalog")]
+            async with session.get(f"http://127.0.0.1:{port}/live") as answer:
+                assert edge in await answer.text()
+    finally:
+        await runner.cleanup()

@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from mosaic.dashboard_graph import Edge, layout
+from mosaic.dashboard_graph import Edge, Graph, layout
 from mosaic.dashboard_metrics import Scrape, Traffic, call_traffic, gauge, gauge_max, server_traffic
 from mosaic.dashboard_pages import (
     backlog_table,
@@ -79,7 +79,16 @@ class Shop:
 def create_dashboard_app(store: TraceStore, shop: Shop | None = None) -> web.Application:
     shop = shop or Shop()
     scraper = Scraper(shop.processes)
-    graph = layout(shop.services, shop.edges, shop.first)
+    drawn: dict[tuple[Edge, ...], Graph] = {}  # the layout of the edges known, made once
+
+    def graph() -> Graph:
+        """The layout of the edges as they are now: `mosaic up` learns them after the
+        dashboard started (mosaic.dashboard_edges), so a layout made at creation had none."""
+        edges = tuple(shop.edges)
+        if edges not in drawn:
+            drawn.clear()
+            drawn[edges] = layout(shop.services, list(edges), shop.first)
+        return drawn[edges]
 
     async def receive(request: web.Request) -> web.Response:
         if request.content_type != "application/x-protobuf":
@@ -107,7 +116,7 @@ def create_dashboard_app(store: TraceStore, shop: Shop | None = None) -> web.App
         nodes, calls, lags = _traffic(window, shop.services, shop.edges)
         latest = window[1] if window else Scrape(0.0)
         return live_panel(
-            graph_svg(graph, nodes, calls, lags, _worker_lags(shop.workers, lags)),
+            graph_svg(graph(), nodes, calls, lags, _worker_lags(shop.workers, lags)),
             legend_html(),
             health_table(shop.processes()),
             backlog_table(_outboxes(latest, shop.services), _streams(latest)),

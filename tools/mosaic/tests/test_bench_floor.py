@@ -198,8 +198,9 @@ def _callees_require_a_client_certificate(home: Path, state: dict[str, Any], bar
     callees = [p for p in state["processes"] if p["service"] not in ("floor-edge", *BACKING)]
     assert len(callees) == 3
     for entry in callees:
-        listening = psutil.Process(entry["pid"]).net_connections(kind="tcp")
-        port = next(c.laddr.port for c in listening if c.status == psutil.CONN_LISTEN)
+        # Its service port, given as PORT: a chassis callee also listens on its plain-HTTP
+        # ops port (OPS_PORT), so "the port it listens on" would be either, by chance.
+        port = int(psutil.Process(entry["pid"]).environ()["PORT"])
         path = "/v1/greeting" if entry["service"] == "floor-greeting" else "/v1/items/1"
         url = f"https://127.0.0.1:{port}{path}"
         without = ssl.create_default_context(cafile=str(edge.ca_cert))

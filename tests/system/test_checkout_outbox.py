@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,18 +96,21 @@ def unpublished(database_url: str) -> int:
 
 
 class PausedRelay:
-    """The relay stopped (SIGSTOP) until the outbox holds unpublished rows: whatever is
-    killed next is killed with work left. `pending` is how many rows were waiting."""
+    """The relay stopped (SIGSTOP); `wait_for_rows` then waits until the outbox holds
+    unpublished rows, so whatever is killed next is killed with work left. `pending` is
+    how many rows were waiting."""
 
     def __init__(self, up: UpProcess, database_url: str) -> None:
         self.relay = up.processes()["orders.relay.1"]
         assert self.relay["state"] == "ready", self.relay
         self.pid: int = self.relay["pid"]
+        self.database_url = database_url
         os.kill(self.pid, signal.SIGSTOP)
         self.pending = 0
 
+    def wait_for_rows(self) -> None:
         def rows_wait() -> bool:
-            self.pending = unpublished(database_url)
+            self.pending = unpublished(self.database_url)
             return self.pending > 0
 
         try:
@@ -170,10 +173,19 @@ def test_with_the_relay_and_valkey_killed_every_confirmed_order_has_one_email(
             with counted:
                 assert counted.wait_for(lambda: answered >= count, timeout=300), answered
 
+        # The checkouts go in three batches, each sent after a pause, so the rows a paused
+        # relay must find come from checkouts placed while it is paused: sent all at once,
+        # fast checkouts could all be answered before a pause, leaving none to find.
         with ThreadPoolExecutor(CONCURRENCY) as pool:
-            futures = [pool.submit(checkout, n) for n in range(CHECKOUTS)]
+
+            def send(first: int, last: int) -> list[Future[Placed]]:
+                return [pool.submit(checkout, n) for n in range(first, last)]
+
+            futures = send(0, KILL_RELAY_AFTER)
             answered_at_least(KILL_RELAY_AFTER)
             paused = PausedRelay(up, database_url)
+            futures += send(KILL_RELAY_AFTER, KILL_VALKEY_AFTER)
+            paused.wait_for_rows()
             assert paused.pending > 0, "rows left for the relay when it is killed"
             os.kill(paused.pid, signal.SIGKILL)
             wait_for_restart(up, "orders.relay.1", paused.pid)
@@ -182,6 +194,8 @@ def test_with_the_relay_and_valkey_killed_every_confirmed_order_has_one_email(
             valkey = up.processes()["valkey"]
             assert valkey["state"] == "ready", valkey
             paused = PausedRelay(up, database_url)
+            futures += send(KILL_VALKEY_AFTER, CHECKOUTS)
+            paused.wait_for_rows()
             assert paused.pending > 0, "rows left to publish when Valkey is killed"
             os.kill(valkey["pid"], signal.SIGKILL)
             paused.resume()  # into a dead broker: it must keep the rows until one is back

@@ -15,14 +15,13 @@ import pytest
 from mosaic.network_policies import http_edges
 from mosaic.ports import free_port
 from mosaic.services import discover_services
-from mosaic_testing import Shopper, UpProcess, trace_of_request, wait_until
+from mosaic_testing import CHECKOUT_SERVICES, Shopper, UpProcess, trace_of_request, wait_until
 from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 20_000
-CHECKOUT_SERVICES = {"frontend", "orders", "cart", "catalog", "currency", "payments", "shipping"}
 expect.set_options(timeout=TIMEOUT_MS)
 
 

@@ -21,14 +21,12 @@ import pytest
 from mosaic.log_files import log_files
 from mosaic.log_reading import LEVELS
 from mosaic.ports import free_port
-from mosaic_testing import MODES, Shopper, UpProcess, mosaic, up_args, wait_until
+from mosaic_testing import CHECKOUT_SERVICES, MODES, Shopper, UpProcess, mosaic, up_args, wait_until
 
 pytestmark = pytest.mark.system
 
 # Who a checkout reaches, each through the caller's trace: the frontend's page, orders'
 # saga, and every service the saga calls (14 lines in all, when this was written).
-# A USD order asks currency nothing: catalog and shipping price in USD (orders.pricing).
-CHECKOUT_SERVICES = {"frontend", "orders", "cart", "catalog", "payments", "shipping"}
 
 
 @dataclass

@@ -13,12 +13,16 @@ from typing import Any
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic_testing import Shopper, UpProcess, mosaic, trace_of_request, wait_until
+from mosaic_testing import (
+    CHECKOUT_SERVICES,
+    Shopper,
+    UpProcess,
+    mosaic,
+    trace_of_request,
+    wait_until,
+)
 
 pytestmark = pytest.mark.system
-
-# A USD order asks currency nothing: catalog and shipping price in USD (orders.pricing).
-CHECKOUT_SERVICES = {"frontend", "orders", "cart", "catalog", "payments", "shipping"}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from mosaic_testing.mail import (
     Mail,
     verification_link,
 )
-from mosaic_testing.pages import CHECKOUT_ADDRESS, TEST_CARD, Forms, Shopper
+from mosaic_testing.pages import CHECKOUT_ADDRESS, CHECKOUT_SERVICES, TEST_CARD, Forms, Shopper
 from mosaic_testing.processes import (
     MODES,
     ServiceProcess,
@@ -27,6 +27,7 @@ from mosaic_testing.waiting import holds_for, wait_until
 
 __all__ = [
     "CHECKOUT_ADDRESS",
+    "CHECKOUT_SERVICES",
     "FAST_REDELIVERY",
     "MODES",
     "REDELIVERY_SECONDS",

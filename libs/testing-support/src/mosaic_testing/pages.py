@@ -111,6 +111,9 @@ class Forms(HTMLParser):
 
 
 TEST_CARD = "4242 4242 4242 4242"  # Stripe's test Visa: succeeds
+# The services a shopper's checkout in US dollars crosses (its trace, its log lines):
+# catalog and shipping price in USD, so orders asks currency nothing (orders.pricing).
+CHECKOUT_SERVICES = frozenset({"frontend", "orders", "cart", "catalog", "payments", "shipping"})
 CHECKOUT_ADDRESS = {
     "name": "Ada Lovelace", "line1": "Unter den Linden 1", "line2": "", "city": "Berlin",
     "postal_code": "10117", "country": "DE",

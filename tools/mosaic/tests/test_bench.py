@@ -614,3 +614,17 @@ def test_loadgen_gets_the_agreed_arguments(tmp_path: Path) -> None:
     # The dev mailbox, when the shop has one: signed-in users confirm their accounts there.
     mailed = LoadRun("mix", "mix", 4, 8.0).argv("http://h:1", tmp_path, "http://h:2")
     assert mailed[mailed.index("--mailbox") + 1] == "http://h:2"
+
+
+def test_progress_into_a_file_prints_a_line_per_phase_with_the_time_left() -> None:
+    from mosaic.bench.progress import PhaseProgress
+
+    out = io.StringIO()  # not a terminal: a live bar would print nothing until the end
+    with PhaseProgress(120, Console(file=out, width=120)) as progress:
+        progress.phase("micro: starting the shop", 20)
+        progress.phase("micro: browse at 40/s", 100)
+    lines = [line for line in out.getvalue().splitlines() if "elapsed" in line]
+    assert lines == [
+        "[0:00 elapsed, ~2:00 left] micro: starting the shop",
+        "[0:00 elapsed, ~1:40 left] micro: browse at 40/s",
+    ]

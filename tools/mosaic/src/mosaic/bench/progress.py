@@ -2,6 +2,10 @@
 
 A phase that ends early or late snaps the bar to its planned end, so "time left" is the
 plan of the phases still to come plus what is left of the current one.
+
+A live bar draws only on a terminal; into a log file or a pipe (CI, `nohup`) each phase
+prints one line instead, with the time so far and the time left, so a long run still
+shows where it is.
 """
 
 import threading
@@ -35,6 +39,7 @@ class PhaseProgress:
         self._base = 0.0  # planned seconds of the phases done
         self._planned = 0.0  # of the current phase
         self._began = time.monotonic()
+        self._started = self._began
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,6 +73,14 @@ class PhaseProgress:
         if self.task is not None:
             self.progress.update(self.task, description=description)
         self.refresh()
+        if not self.progress.console.is_terminal:
+            self.note(self._line(description))
+
+    def _line(self, description: str) -> str:
+        with self._lock:
+            left = max(0.0, self.total - self._base)
+        elapsed = time.monotonic() - self._started
+        return f"[{_clock(elapsed)} elapsed, ~{_clock(left)} left] {description}"
 
     def note(self, text: str) -> None:
         self.progress.console.print(text, markup=False, highlight=False)
@@ -82,3 +95,8 @@ class PhaseProgress:
     def _tick(self) -> None:
         while not self._stop.wait(0.5):
             self.refresh()
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"

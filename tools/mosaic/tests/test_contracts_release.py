@@ -133,9 +133,27 @@ def test_a_release_that_breaks_the_last_one_is_refused(workspace: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(contracts_cli.app, ["release", "v0.1.0"]).exit_code == 0
     write(workspace / "services/things/openapi.json", {**API, "paths": {}})
-    with pytest.raises(MosaicError, match="1 change"):
+    with pytest.raises(MosaicError, match="1 change") as refused:
         runner.invoke(contracts_cli.app, ["release", "v0.2.0"], catch_exceptions=False)
+    assert "/v1/things: removed path" in refused.value.output
+    assert "--accept-breaks REASON" in refused.value.hint
     assert versions(workspace) == [Version.parse("v0.1.0")]
+
+
+def test_a_deliberate_retirement_is_released_with_its_reason_and_then_checks_clean(
+    workspace: Path,
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(contracts_cli.app, ["release", "v0.1.0"]).exit_code == 0
+    write(workspace / "services/things/openapi.json", {**API, "paths": {}})
+    why = "no caller reads /v1/things since v0.1.0"
+    done = runner.invoke(contracts_cli.app, ["release", "v0.2.0", "--accept-breaks", why])
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((workspace / "contracts/released/v0.2.0/manifest.json").read_text())
+    [accepted] = manifest["accepted_breaks"]["breaks"]
+    assert accepted.startswith("services/things/openapi.json: /v1/things: removed path")
+    assert manifest["accepted_breaks"]["reason"] == why
+    assert check(workspace) == (Version.parse("v0.2.0"), [])
 
 
 def test_the_check_names_what_broke_and_how_to_do_it_safely(

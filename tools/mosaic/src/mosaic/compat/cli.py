@@ -21,11 +21,9 @@ _out = Console(highlight=False, soft_wrap=True)
 
 def verify() -> str:
     """The check as a step: raises MosaicError naming every break; says what passed."""
-    root = workspace_root()
-    version, breaks = check(root)
+    version, breaks = check(workspace_root())
     if breaks:
-        text = report(version, breaks)
-        first, _, rest = text.partition("\n")
+        first, _, rest = report(version, breaks).partition("\n")
         raise MosaicError(first, output=rest)
     return f"every contract reads as the released {version} did"
 
@@ -45,16 +43,38 @@ def check_command() -> None:
 @app.command("release")
 def release_command(
     version: Annotated[str, typer.Argument(help="The release's version, e.g. v0.2.0.")],
+    accept_breaks: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-breaks",
+            metavar="REASON",
+            help="Release although the contracts break the last release, e.g. to retire "
+            "/v1 once no caller uses it; the manifest keeps the breaks and REASON.",
+        ),
+    ] = None,
 ) -> None:
     """Record every contract as released: contracts/released/VERSION/.
 
     Copies each service's openapi.json and event schemas, with a manifest (version, UTC
     time, git commit). Refuses a version that exists or is not newer than the last one,
-    and contracts that break callers of the last release (see `mosaic contracts check`).
-    Commit the new folder; the check compares every later change with it.
+    and contracts that break callers of the last release (see `mosaic contracts check`)
+    unless --accept-breaks says why. Commit the new folder; the check compares every
+    later change with it.
     """
     wanted = Version.parse(version)
     root = workspace_root()
-    target = release(root, wanted, compatible=verify)
+
+    def compatible() -> list[str]:
+        last, breaks = check(root)
+        if breaks and accept_breaks is None:
+            first, _, rest = report(last, breaks).partition("\n")
+            hint = (
+                "To retire an old version that no caller uses any more, say so: "
+                "--accept-breaks REASON."
+            )
+            raise MosaicError(first, hint, output=rest)
+        return [str(one) for one in sorted(breaks)]
+
+    target = release(root, wanted, compatible=compatible, reason=accept_breaks)
     _out.print(f"released the contracts as {wanted}: {target.relative_to(root)}", markup=False)
     _out.print(f"Commit it: git add {target.relative_to(root)}", markup=False)

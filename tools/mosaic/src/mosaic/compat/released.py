@@ -73,11 +73,13 @@ def release(
     root: Path,
     version: Version,
     *,
-    compatible: Callable[[], object] = lambda: None,
+    compatible: Callable[[], list[str]] = list,
+    reason: str | None = None,
     now: datetime | None = None,
 ) -> Path:
     """Write `contracts/released/<version>/`, refusing a version that is not new and newer
-    than every released one; `compatible` raises when the contracts break the last one."""
+    than every released one. `compatible` names the breaks against the last one (or raises
+    for them); those it returns are accepted, and the manifest lists them with `reason`."""
     target = root / RELEASED / str(version)
     if target.exists():
         raise MosaicError(
@@ -91,8 +93,7 @@ def release(
             f"{version} is not newer than the last release, {released[-1]}",
             f"Name a version above {released[-1]}.",
         )
-    if released:
-        compatible()
+    accepted = compatible() if released else []
     contracts = current(root)
     if not contracts:
         raise MosaicError(
@@ -104,12 +105,14 @@ def release(
     for relative, content in contracts.items():
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         (staging / relative).write_bytes(content)
-    manifest = {
+    manifest: dict[str, object] = {
         "version": str(version),
         "released_at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
         "commit": _commit(root),
         "contracts": sorted(contracts),
     }
+    if accepted:  # a deliberate retirement (an old version no caller uses): said for good
+        manifest["accepted_breaks"] = {"reason": reason or "", "breaks": accepted}
     options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
     (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=options) + b"\n")
     staging.rename(target)  # all or nothing: a half-written version is never the newest

@@ -109,16 +109,7 @@ def _body(
     breaks = []
     if new_body.get("required") and not old_body.get("required"):
         breaks.append(Break(at, "request body made required", "callers may send none"))
-    new_content: Mapping[str, Any] = new_body.get("content", {})
-    for media, old_media in old_body.get("content", {}).items():
-        if media not in new_content:
-            detail = f"callers send {media}; the new contract takes {_listed(new_content)}"
-            breaks.append(Break(at, "media type changed", detail))
-            continue
-        old_schema = olddoc.locate(old_media.get("schema", {}))
-        new_schema = newdoc.locate(new_content[media].get("schema", {}))
-        requests.compare(old_schema, new_schema, f"{at} {media} body")
-    return breaks
+    return breaks + _media(at, old_body, new_body, requests)
 
 
 def _responses(
@@ -136,18 +127,26 @@ def _responses(
     if old_ok != new_ok:
         detail = f"{_listed(old_ok)} -> {_listed(new_ok)}: callers read the success they know"
         breaks.append(Break(f"{where}: responses", "success status changed", detail))
-    for status in old_answers.keys() & new_answers.keys():
-        at = f"{where}: response {status}"
-        old_content = olddoc.locate(old_answers[status]).schema.get("content", {})
-        new_content = newdoc.locate(new_answers[status]).schema.get("content", {})
-        for media, old_media in old_content.items():
-            if media not in new_content:
-                detail = f"callers read {media}; it is now {_listed(new_content)}"
-                breaks.append(Break(at, "media type changed", detail))
-                continue
-            old_schema = olddoc.locate(old_media.get("schema", {}))
-            new_schema = newdoc.locate(new_content[media].get("schema", {}))
-            responses.compare(old_schema, new_schema, f"{at} {media} body")
+    for status in sorted(old_answers.keys() & new_answers.keys()):
+        old_answer = olddoc.locate(old_answers[status]).schema
+        new_answer = newdoc.locate(new_answers[status]).schema
+        breaks += _media(f"{where}: response {status}", old_answer, new_answer, responses)
+    return breaks
+
+
+def _media(at: str, old: Schema, new: Schema, comparison: Comparison) -> list[Break]:
+    """A body's media types (each the old one had must stay) and, for each, its schema."""
+    new_content: Mapping[str, Any] = new.get("content", {})
+    verb = "send" if comparison.direction == "request" else "read"
+    breaks = []
+    for media, old_media in old.get("content", {}).items():
+        if media not in new_content:
+            detail = f"callers {verb} {media}; the new contract has {_listed(new_content)}"
+            breaks.append(Break(at, "media type changed", detail))
+            continue
+        old_schema = comparison.old.locate(old_media.get("schema", {}))
+        new_schema = comparison.new.locate(new_content[media].get("schema", {}))
+        comparison.compare(old_schema, new_schema, f"{at} {media} body")
     return breaks
 
 

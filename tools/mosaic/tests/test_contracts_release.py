@@ -194,6 +194,17 @@ def test_a_new_path_and_a_new_event_version_pass_and_removing_the_old_fails(
     assert found[1].startswith("services/things/openapi.json: /v1/things: removed path")
 
 
+def test_a_contract_with_a_ref_to_nowhere_is_named_not_a_traceback(workspace: Path) -> None:
+    release(workspace, Version.parse("v0.1.0"))
+    broken = json.loads(json.dumps(API))
+    answer = broken["paths"]["/v1/things"]["get"]["responses"]["200"]
+    answer["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/Gone"}
+    write(workspace / "services/things/openapi.json", broken)
+    with pytest.raises(MosaicError, match="points at nothing") as failed:
+        check(workspace)
+    assert failed.value.message.startswith("services/things/openapi.json cannot be compared")
+
+
 def test_a_removed_contract_fails(workspace: Path) -> None:
     release(workspace, Version.parse("v0.1.0"))
     (workspace / "services/things/openapi.json").unlink()

@@ -45,7 +45,13 @@ def check(root: Path) -> tuple[Version, list[Break]]:
             detail = f"it is in the released {version}: keep it (and serve it) beside any new one"
             breaks.append(Break(name, kind, detail))
         elif old != new:
-            breaks += compare(name, _json(name, old, version), _json(name, new, None))
+            try:
+                breaks += compare(name, _json(name, old, version), _json(name, new, None))
+            except ValueError as error:  # a $ref that points nowhere, or outside the file
+                raise MosaicError(
+                    f"{name} cannot be compared with the released {version}: {error}",
+                    "Regenerate it from the code (python -m <service>.openapi or .events).",
+                ) from None
     return version, breaks
 
 

@@ -510,3 +510,18 @@ def test_compatible_changes_pass(old: Doc, change: Change) -> None:
 def test_a_contract_compared_with_itself_has_no_break() -> None:
     for doc in (api(), event()):
         assert compare(name_of(doc), doc, copy.deepcopy(doc)) == []
+
+
+def test_the_same_defs_name_in_two_embedded_schemas_is_compared_in_each() -> None:
+    """pydantic embeds each error body with its own `$defs`: `#/$defs/E` in one answer is
+    another schema than `#/$defs/E` in the next, and each is compared."""
+
+    def answer(fields: list[str]) -> Doc:
+        detail = {"type": "object", "properties": {f: {"type": "string"} for f in fields}}
+        body = {"$defs": {"E": detail}, "properties": {"e": {"$ref": "#/$defs/E"}}}
+        return {"get": {"responses": {"404": {"content": {"application/json": {"schema": body}}}}}}
+
+    old = {"openapi": "3.1.0", "paths": {"/a": answer(["x"]), "/b": answer(["y"])}}
+    new = {"openapi": "3.1.0", "paths": {"/a": answer(["x"]), "/b": answer([])}}
+    [found] = compare("c", old, new)
+    assert str(found).startswith("c: GET /b: response 404 application/json body.e.y: removed field")

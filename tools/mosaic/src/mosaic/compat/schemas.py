@@ -107,7 +107,7 @@ class Comparison:
     new: Document
     direction: Direction
     breaks: list[Break] = field(default_factory=list)
-    _seen: set[tuple[str, str]] = field(default_factory=set)
+    _seen: set[tuple[int, int]] = field(default_factory=set)  # ids of named schemas met
 
     @property
     def _request(self) -> bool:
@@ -116,9 +116,12 @@ class Comparison:
 
     def compare(self, old: Located, new: Located, where: str) -> None:
         if old.ref is not None and new.ref is not None:
-            if (old.ref, new.ref) in self._seen:
+            # By the schemas themselves: the same `#/$defs/X` may name another schema in
+            # another embedded scope.
+            pair = (id(old.schema), id(new.schema))
+            if pair in self._seen:
                 return
-            self._seen.add((old.ref, new.ref))
+            self._seen.add(pair)
         if self._request:
             self._fit(old, new, where)
         else:

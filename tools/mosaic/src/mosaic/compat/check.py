@@ -9,9 +9,8 @@ one, which stays as long as it is in the baseline.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-
-import orjson
 
 from mosaic.compat.openapi import compare_openapi
 from mosaic.compat.released import Version, current, newest
@@ -70,8 +69,8 @@ def compare(name: str, old: Schema, new: Schema) -> list[Break]:
 
 def _json(name: str, content: bytes, version: Version | None) -> Schema:
     try:
-        document = orjson.loads(content)
-    except orjson.JSONDecodeError as error:
+        document = json.loads(content)
+    except ValueError as error:  # not JSON, or not UTF-8
         where = f"the released {version}" if version else "the workspace"
         raise MosaicError(f"{name} in {where} is not JSON: {error}") from None
     if not isinstance(document, dict):

@@ -9,6 +9,7 @@ newest is the baseline every later change is checked against, with no git tag ne
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import orjson
 
 from mosaic.errors import MosaicError
 
@@ -113,8 +112,7 @@ def release(
     }
     if accepted:  # a deliberate retirement (an old version no caller uses): said for good
         manifest["accepted_breaks"] = {"reason": reason or "", "breaks": accepted}
-    options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-    (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=options) + b"\n")
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     staging.rename(target)  # all or nothing: a half-written version is never the newest
     return target
 

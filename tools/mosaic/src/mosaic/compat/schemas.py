@@ -18,12 +18,11 @@ schema no longer has is a break too: callers still send it, and it would be drop
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import orjson
 
 Schema = Mapping[str, Any]
 Direction = Literal["request", "response"]
@@ -251,9 +250,9 @@ def _accepting(kind: str, readers: Mapping[str, Located]) -> Located | None:
 
 def _enum(schema: Schema) -> set[str] | None:
     if "const" in schema:
-        return {orjson.dumps(schema["const"]).decode()}
+        return {json.dumps(schema["const"])}
     if isinstance(schema.get("enum"), list):
-        return {orjson.dumps(value).decode() for value in schema["enum"]}
+        return {json.dumps(value) for value in schema["enum"]}
     return None
 
 

@@ -236,7 +236,7 @@ BREAKS: list[tuple[str, Doc, Change, str]] = [
         "removed request field",
         api(),
         lambda d: schemas(d)["OrderIn"]["properties"].pop("speed"),
-        f"{IN_BODY}.speed: removed field: callers still send it",
+        f"{IN_BODY}.speed: removed field: callers still send it (422)",
     ),
     (
         "new required parameter",
@@ -423,6 +423,14 @@ COMPATIBLE: list[tuple[str, Doc, Change]] = [
         "added response field",
         api(),
         lambda d: schemas(d)["Order"]["properties"].update(placed_at={"type": "string"}),
+    ),
+    (
+        "added response field to a schema that forbids others (FastAPI, shared with requests)",
+        api(),
+        lambda d: (
+            schemas(d)["Line"].update(additionalProperties=False),
+            schemas(d)["Line"]["properties"].update(colour={"type": "string"}),
+        ),
     ),
     (
         "added optional parameter",

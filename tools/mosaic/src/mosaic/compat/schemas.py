@@ -13,7 +13,10 @@ optional field is `anyOf: [X, {type: null}]`), `type` (an integer fits a number)
 `const`, `format`, `pattern`, the length, size and range limits, object properties (required
 or not) and array items. A response gaining an enum value is a break: a caller that switches
 on the value (orders' `status`) meets one it has no branch for. A request field the new
-schema no longer has is a break too: callers still send it, and it would be dropped.
+schema no longer has is a break too: callers still send it, and the services refuse unknown
+fields (422). A new field in an answer or an event is never one, even where the schema says
+`additionalProperties: false` (FastAPI writes that for a model that requests share): the
+callers' models and the event readers ignore fields they do not know.
 """
 
 from __future__ import annotations
@@ -217,11 +220,9 @@ class Comparison:
                 else:
                     self._add(at, "field made optional", "callers expect it in every answer")
             self._then(*self._locate(writer, reader, wprops[name], read), at)
-        for name in wprops.keys() - rprops.keys():
-            if self._request:
-                self._add(f"{where}.{name}", "removed field", "callers still send it")
-            elif reader.schema.get("additionalProperties") is False:
-                self._add(f"{where}.{name}", "added field", "the released schema forbids it")
+        if self._request:  # a new field in an answer is no break: readers are tolerant
+            for name in wprops.keys() - rprops.keys():
+                self._add(f"{where}.{name}", "removed field", "callers still send it (422)")
 
 
 def _kinds(document: Document, node: Located) -> dict[str, Located]:

@@ -151,6 +151,11 @@ def data(doc: Doc) -> Doc:
     return result
 
 
+def forbidding_others(doc: Doc, component: str) -> Doc:
+    schemas(doc)[component]["additionalProperties"] = False
+    return doc
+
+
 def rename(mapping: Doc, old: str, new: str) -> None:
     mapping[new] = mapping.pop(old)
 
@@ -426,11 +431,8 @@ COMPATIBLE: list[tuple[str, Doc, Change]] = [
     ),
     (
         "added response field to a schema that forbids others (FastAPI, shared with requests)",
-        api(),
-        lambda d: (
-            schemas(d)["Line"].update(additionalProperties=False),
-            schemas(d)["Line"]["properties"].update(colour={"type": "string"}),
-        ),
+        forbidding_others(api(), "Line"),
+        lambda d: schemas(d)["Line"]["properties"].update(colour={"type": "string"}),
     ),
     (
         "added optional parameter",

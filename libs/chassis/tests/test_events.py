@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 from chassis import metrics, tracing
@@ -252,6 +253,21 @@ async def test_malformed_entries_are_acknowledged_and_skipped(
         await publisher.publish(stream, order_event(5))
     await until(lambda: recorder.numbers == [5], "the good event after the bad ones")
     await no_pending(admin, stream)
+
+
+async def test_an_envelope_with_fields_it_does_not_know_is_read_not_dead_lettered(
+    url: str, stream: str, admin: aioredis.Redis, start: Start
+) -> None:
+    """A tolerant reader: a later envelope may carry more (a schema URL, a producer's
+    name); a consumer that predates those fields reads the event as it knows it."""
+    later = order_event(7).model_dump(mode="json") | {"schema": "x.v1.json", "producer": "p"}
+    await admin.xadd(stream, {"event": orjson.dumps(later)})
+    recorder = Recorder()
+    await start(recorder)
+    await until(lambda: recorder.numbers == [7], "the event with unknown envelope fields")
+    await no_pending(admin, stream)
+    assert await letters(admin, stream) == []
+    assert recorder.seen[0].id == uuid.UUID(later["id"])
 
 
 async def letters(admin: aioredis.Redis, stream: str) -> list[dict[bytes, bytes]]:

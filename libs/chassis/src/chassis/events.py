@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Self
 
+import orjson
 import redis.exceptions
 import structlog
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -50,7 +51,8 @@ from chassis.logs import get_logger
 
 FIELD = "event"  # the stream entry's field with the JSON envelope
 # Beside it, the trace context of the work that wrote the event (W3C traceparent), so the
-# consumer's span continues that trace; the envelope itself forbids unknown fields.
+# consumer's span continues that trace; a publisher's envelope has no unknown fields (a
+# consumer reads past them: `_parse`).
 TRACEPARENT = tracing.TRACEPARENT_FIELD
 _log = get_logger("chassis.events")
 # The broker is away (stopped, restarting, unreachable): back off and reconnect.
@@ -77,7 +79,7 @@ def dead_letters_of(stream: str) -> str:
 
 
 class PermanentFailure(Exception):
-    """Raised by a handler for an event no retry can help (e.g. a version it cannot read):
+    """Raised by a handler for an event no retry can help (e.g. data not as documented):
     the entry goes to the dead-letter stream at once, with this message as the reason."""
 
 
@@ -475,11 +477,16 @@ def _pairs(entries: Any) -> list[Entry]:
 
 
 def _parse(fields: dict[bytes, bytes] | None) -> Event | None:
+    """The envelope as read: the fields it has now, and none a later envelope may add (a
+    tolerant reader: a consumer that predates them reads on instead of dead-lettering)."""
     raw = (fields or {}).get(FIELD.encode())
     if raw is None:
         return None
     try:
-        return Event.model_validate_json(raw)
+        document = orjson.loads(raw)
+        if not isinstance(document, dict):
+            return None
+        return Event.model_validate({k: v for k, v in document.items() if k in Event.model_fields})
     except (ValidationError, ValueError):
         return None
 

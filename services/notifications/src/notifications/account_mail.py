@@ -3,11 +3,12 @@ asked for, then send it once (`sending.send_once`, as order mail).
 
 Returning means "ack it", raising "leave it for redelivery"; `PermanentFailure` moves the
 event to `events:accounts:dead` at once. A type we do not subscribe to is acked quietly; a
-subscribed type in a version we cannot read is dead-lettered (replayed once we read it),
-as order mail. An event whose data is not as documented (a link to elsewhere, a bad
-address) is acked with a warning naming the fields, never mailed. No `sent_mail` row:
-that log is of order mail (it is keyed by order); the inbox says what was handled. The
-link's token goes into the mail only: never logged, never stored.
+version of a subscribed type we do not read is acked with an info line, as order mail (its
+producer publishes the version we read beside it). An event whose data is not as
+documented (a link to elsewhere, a bad address) is acked with a warning naming the fields,
+never mailed. No `sent_mail` row: that log is of order mail (it is keyed by order); the
+inbox says what was handled. The link's token goes into the mail only: never logged, never
+stored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from chassis import get_logger
-from chassis.events import PermanentFailure
 from pydantic import ValidationError
 
 from notifications.account_events import AddressTakenV1, VerificationV1
@@ -51,10 +51,12 @@ class AccountMail(MailHandler):
             log.debug("event skipped: not subscribed to this type")
             return
         if event.version not in SUBSCRIBED[event.type]:
-            # A mail we cannot write yet (accounts is ahead of us): kept for a replay once we
-            # read that version, as for order mail, rather than a link silently never sent.
-            log.warning("event not handled: no handler for this version")
-            raise PermanentFailure(f"no handler for {event.type} version {event.version}")
+            # accounts publishes a new version beside the one we read (docs/operations.md,
+            # "Changing an API or an event safely"): that one brings the mail; not a failure.
+            log.info(
+                "event skipped: a version we do not read", reads=sorted(SUBSCRIBED[event.type])
+            )
+            return
         try:
             event_id = event.id if isinstance(event.id, UUID) else UUID(str(event.id))
             recipient, rendered = self._render(event)

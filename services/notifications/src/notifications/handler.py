@@ -6,9 +6,13 @@ dead letters, `events:orders:dead`); raising `PermanentFailure` means "no retry 
 dead-letter it now". So:
 - a type we do not subscribe to (OrderCancelled, or one orders adds later) is acked
   quietly (a debug line): not our business, nothing wrong;
-- a subscribed type in a version we cannot read, malformed data, an id that is no UUID,
-  or a message the SMTP server refuses for good (5xx): PermanentFailure, with a warning
-  that names the fields but not the shopper's data; an operator replays it once fixed;
+- a version of a subscribed type we do not read (OrderConfirmed v2) is acked with an info
+  line: a producer publishes a new version beside the old one until every reader has
+  moved (docs/operations.md, "Changing an API or an event safely"), so the version we read
+  arrives too; dead-lettering its twin would only bury real failures;
+- malformed data, an id that is no UUID, or a message the SMTP server refuses for good
+  (5xx): PermanentFailure, with a warning that names the fields but not the shopper's
+  data; an operator replays it once fixed;
 - trouble that may pass (Postgres or the SMTP server away, a 4xx): raised as is.
 
 Exactly one e-mail per event, as far as SMTP allows: `sending.send_once`.
@@ -46,14 +50,16 @@ class Notifier(MailHandler):
             # Producers publish types we do not read (orders' OrderCancelled): not a fault.
             log.debug("event skipped: not subscribed to this type")
             return
+        if event.version not in SUBSCRIBED[event.type]:
+            log.info(
+                "event skipped: a version we do not read", reads=sorted(SUBSCRIBED[event.type])
+            )
+            return
         try:
             event_id = event.id if isinstance(event.id, UUID) else UUID(str(event.id))
         except ValueError:
             log.warning("event not handled: its id is not a UUID")
             raise PermanentFailure("the event's id is not a UUID") from None
-        if event.version not in SUBSCRIBED[event.type]:
-            log.warning("event not handled: no handler for this version")
-            raise PermanentFailure(f"no handler for {event.type} version {event.version}")
         try:
             order = OrderConfirmedV1.model_validate(event.data)
         except ValidationError as error:

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 from chassis import Database
-from chassis.events import Event, PermanentFailure
+from chassis.events import Event
 from notifications.account_mail import AccountMail
 from notifications.mailer import SmtpMailer
 from notifications.settings import parse_smtp_url
@@ -111,15 +110,18 @@ async def test_a_link_to_elsewhere_or_a_bad_address_is_never_mailed(
     assert await db.fetchval("SELECT count(*) FROM inbox") == 0
 
 
-async def test_a_version_we_cannot_read_is_dead_lettered_not_dropped(
+async def test_a_version_we_do_not_read_is_skipped_and_its_v1_twin_mailed(
     database: Database, smtp: SmtpServer, db: asyncpg.Connection
 ) -> None:
-    """accounts ahead of us (v2 of its sign-up mail): the event waits in the dead letters
-    for a replay once we read it, as order mail does, instead of being acked while the
-    shopper's link is never sent. A type we do not read at all is no one's fault: acked."""
+    """accounts ahead of us (v2 of its sign-up mail) publishes v2 beside v1 until every
+    reader has moved (docs/operations.md): the v2 event is acked, not dead-lettered, and
+    the v1 one sends the link. A type we do not read at all is no one's fault: acked."""
     handler = account_mail(database, smtp)
-    with pytest.raises(PermanentFailure, match="no handler for AccountRegistered version 2"):
-        await handler.handle(Event(type="AccountRegistered", version=2, data={}))
+    await handler.handle(Event(type="AccountRegistered", version=2, data={}))  # acked
     await handler.handle(Event(type="AccountDeleted", version=1, data={}))  # acked quietly
     assert smtp.mailbox.messages == []
     assert await db.fetchval("SELECT count(*) FROM inbox") == 0
+    await handler.handle(registered())
+    [mail] = smtp.mailbox.wait_for(1, timeout=10)
+    assert mail["To"] == "ada@example.com"
+    assert await db.fetchval("SELECT count(*) FROM inbox") == 1

@@ -1,9 +1,10 @@
 """`mosaic test`: the whole test suite, as CI and a newcomer run it.
 
-Static checks first (ruff, mypy, deptry: seconds, and they explain themselves), then the
-browser the browser tests need (installed on a fresh machine), then pytest over every
-package, then the container stage (a container engine installed where it can be: podman,
-as root with apt-get). Each check is a separate process from the workspace's own environment.
+Static checks first (ruff, mypy, deptry, the contracts against their last release: seconds,
+and they explain themselves), then the browser the browser tests need (installed on a fresh
+machine), then pytest over every package, then the container stage (a container engine
+installed where it can be: podman, as root with apt-get). Each check is a separate process
+from the workspace's own environment.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from mosaic.chromium import ensure_chromium_here
+from mosaic.compat.cli import verify
 from mosaic.declared import check_declared
 from mosaic.engine import ensure_engine_here
 from mosaic.errors import MosaicError
@@ -49,6 +51,10 @@ def _declared() -> None:
     console.print("  every package declares what it imports, and nothing else", markup=False)
 
 
+def _contracts() -> None:
+    console.print(f"  {verify()}", markup=False)
+
+
 def _container_engine() -> None:
     """Never fails: without an engine the container stage's tests skip, saying why."""
     found = ensure_engine_here(say=lambda line: console.print(f"  {line}", markup=False))
@@ -64,6 +70,7 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
         ("mypy (strict)", [str(bin_dir / "mypy")]),
         ("deptry (declared dependencies)", _declared),
+        ("contracts: no break for callers of the last release", _contracts),
     ]
     tests: list[Step] = [
         ("chromium for the browser tests", _chromium),

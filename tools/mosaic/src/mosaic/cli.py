@@ -2,7 +2,7 @@
 
 The running shop's commands are here; `mosaic logs` is in logs_cli.py, `mosaic images` and
 `mosaic deploy` in deploy_cli.py, `mosaic admin` in admin/cli.py, `mosaic bench` in
-bench/cli.py, `mosaic serve` in serve.py.
+bench/cli.py, `mosaic serve` in serve.py, `mosaic contracts` in compat/cli.py.
 """
 
 import enum
@@ -17,6 +17,7 @@ from rich.console import Console
 
 from mosaic.admin.cli import app as admin_app
 from mosaic.bench.cli import bench
+from mosaic.compat.cli import app as contracts_app
 from mosaic.deploy_cli import deploy_app, images_app
 from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
@@ -60,6 +61,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(images_app, name="images")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(serve_app, name="serve")
+app.add_typer(contracts_app, name="contracts")
 app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -201,10 +201,11 @@ class _Comparison:
         if any(values is None for values in known):
             return []  # a reader that takes any value of the type tolerates new ones
         allowed = {repr(value) for values in known for value in values or ()}
+        knows = ", ".join(sorted(allowed))
         sendable = _enum(sent)
         if sendable is None:
             return [
-                f"{self.where}: field {at}: the reader knows only {sorted(allowed)}, and "
+                f"{self.where}: field {at}: the reader knows only {knows}, and "
                 f"{self.provider_name}'s contract does not limit the values"
             ]
         unknown = sorted({repr(value) for value in sendable} - allowed)

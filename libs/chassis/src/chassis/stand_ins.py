@@ -9,6 +9,7 @@ A fake written by hand drifts from the service it imitates unless something chec
 every answer a stand-in gives is recorded (`answered`), and `drift` compares those answers
 with the callee's committed `openapi.json` (route, method, status, and the JSON body
 against the response schema, `$ref`s resolved, with no field the contract does not name).
+`called` is what the caller under test called, checked against its `reads.py`.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class StandIn:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+
+    def called(self) -> list[tuple[str, str]]:
+        """(method, template) of every route answered so far: what the caller called, to
+        check against what it declares it reads (`chassis.consumers.Reads.undeclared`)."""
+        return [(answer.method, answer.route) for answer in self.answered]
 
     def routes(self) -> list[tuple[str, str]]:
         """(method, template) of every route the stand-in declares."""

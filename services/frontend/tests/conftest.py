@@ -41,7 +41,7 @@ async def serving(callee: str, fake: S) -> AsyncIterator[S]:
     await fake.start()
     yield fake
     await fake.stop()
-    drift = contract(callee).drift(fake) + READS.undeclared(callee, fake.called())
+    drift = contract(callee).checked(fake, READS)
     assert not drift, "\n".join(drift)
 
 

@@ -24,6 +24,8 @@ from aiohttp import web
 # No stubs in the lock (types-jsonschema is not declared): checked by its tests instead.
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
+from chassis.consumers import Reads
+
 PROBLEMS = "https://mosaic.dev/problems/"
 
 
@@ -148,6 +150,12 @@ class Contract:
             for method, route in stand_in.routes()
             if self.path_of(method, route) is None
         ]
+
+    def checked(self, stand_in: StandIn, reads: Reads) -> list[str]:
+        """Everything wrong with a stand-in once its test is done: routes the callee does
+        not have, answers off its contract, calls the caller's `reads.py` does not declare."""
+        found = self.unknown_routes(stand_in) + self.drift(stand_in)
+        return found + reads.undeclared(self.callee, stand_in.called())
 
     def drift(self, stand_in: StandIn) -> list[str]:
         """Every way the stand-in's answers so far differ from the contract, one line each

@@ -92,9 +92,7 @@ def checked_catalog(catalog: StandInCatalog) -> Iterator[None]:
     openapi.json says, and cart called only what its reads.py declares."""
     catalog.answered.clear()
     yield
-    contract = Contract("catalog", json.loads(CATALOG_CONTRACT.read_text()))
-    found = contract.unknown_routes(catalog) + contract.drift(catalog)
-    found += READS.undeclared("catalog", catalog.called())
+    found = Contract("catalog", json.loads(CATALOG_CONTRACT.read_text())).checked(catalog, READS)
     assert not found, "\n".join(found)
 
 

@@ -79,5 +79,5 @@ class StandIns:
         return [
             line
             for name, fake in self.each().items()
-            for line in contract(name).drift(fake) + READS.undeclared(name, fake.called())
+            for line in contract(name).checked(fake, READS)
         ]

@@ -115,15 +115,15 @@ def _shape(template: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", template)
 
 
-def _closed(node: Any) -> Any:
+def closed_schema(node: Any) -> Any:
     """The schema with every object closed: a field the contract does not name is drift."""
     if isinstance(node, dict):
-        closed = {key: _closed(value) for key, value in node.items()}
+        closed = {key: closed_schema(value) for key, value in node.items()}
         if "properties" in closed and "additionalProperties" not in closed:
             closed["additionalProperties"] = False
         return closed
     if isinstance(node, list):
-        return [_closed(item) for item in node]
+        return [closed_schema(item) for item in node]
     return node
 
 
@@ -188,7 +188,7 @@ class Contract:
         # both its `#/components/...` and its own `#/$defs/...` references resolve.
         schema = {**content[media]["schema"], "components": self.document.get("components", {})}
         if media == "application/json":
-            schema = _closed(schema)
+            schema = closed_schema(schema)
         # A problem stays open: RFC 9457 lets a problem carry members of its own (`field`,
         # `order_id`, ...), which a caller ignores unless it knows them.
         validator = Draft202012Validator(schema)

@@ -6,13 +6,16 @@ provider, every caller's reads of it are checked against the provider's committe
 openapi.json and event schemas: a provider that drops a field a caller reads, or a caller
 that starts reading one that does not exist, fails here naming both. And each read is one
 the provider lets the caller make (its route's allowlist) and the caller says it makes
-(`calls`, `consumes`).
+(`calls`, `consumes`); every call its source makes to a literal `/v1/` path is declared
+(the stand-ins' recordings check the same in the caller's own tests).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -102,6 +105,83 @@ def test_each_callee_read_is_one_the_caller_lists_and_the_callee_allows(caller: 
         )
     ]
     assert not refused, "\n".join(refused)
+
+
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+READ_ONLY = {"get_json", "_read"}  # the clients' helpers that GET the path they are given
+
+
+def _path(node: ast.expr, named: dict[str, ast.expr]) -> str | None:
+    """A `/v1/...` literal or f-string (or a name bound to one), `{}` for each placeholder."""
+    node = named.get(node.id, node) if isinstance(node, ast.Name) else node
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node, ast.JoinedStr):
+        text = "".join(
+            str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
+        )
+    else:
+        return None
+    return text if text.startswith("/v1/") else None
+
+
+def calls_in_code(caller: str) -> set[tuple[str, str]]:
+    """(method, path) of every call in the caller's source that names a literal `/v1/` path:
+    `request("GET", "/v1/...")`, `_call(...)`, `call(...)`, `get_json("/v1/...")`, ..."""
+    found = set()
+    for source in (ROOT / "services" / caller / "src").rglob("*.py"):
+        if source.name == "reads.py":
+            continue  # the declarations themselves
+        tree = ast.parse(source.read_text())
+        named = {
+            target.id: node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            for index, argument in enumerate(node.args):
+                path = _path(argument, named)
+                if path is None:
+                    continue
+                before = node.args[index - 1] if index else None
+                if isinstance(before, ast.Constant) and before.value in METHODS:
+                    found.add((str(before.value), path))
+                elif name in READ_ONLY:
+                    found.add(("GET", path))
+    return found
+
+
+@pytest.mark.parametrize("caller", callers())
+def test_every_call_in_the_callers_code_is_declared(caller: str) -> None:
+    declared = [
+        (call.method, re.sub(r"\{[^}]*\}", "p", call.path)) for call in reads_of(caller).calls
+    ]
+    undeclared = sorted(
+        f"{caller} calls {method} {path} (in its code), which its reads.py does not declare"
+        for method, path in calls_in_code(caller)
+        if not any(
+            method == known and re.fullmatch(re.escape(path).replace(r"\{\}", "[^/]+"), sample)
+            for known, sample in declared
+        )
+    )
+    assert not undeclared, "\n".join(undeclared)
+
+
+def test_the_code_scan_finds_the_calls() -> None:
+    """The scan sees calls made in each way the clients make them."""
+    assert {
+        ("GET", "/v1/products/{}"),  # request("GET", f"...")
+        ("GET", "/v1/categories"),  # get_json("...")
+        ("GET", "/v1/orders/by-token/{}"),  # _read(f"...")
+        ("PUT", "/v1/carts/{}/items/{}"),  # path = f"..."; _request("PUT", path)
+        ("DELETE", "/v1/users/me/addresses/{}"),  # viewer.call("DELETE", f"...")
+    } <= calls_in_code("frontend")
+    assert ("POST", "/v1/charges/{}/refunds") in calls_in_code("orders")
 
 
 def test_notifications_reads_the_events_its_handlers_subscribe_to() -> None:

@@ -215,3 +215,28 @@ def test_an_undeclared_call(called: list[tuple[str, str]], found: list[str]) -> 
     )
     assert reads.undeclared("parcels", called) == found
     assert reads.check(lambda callee: DOCUMENT, lambda *event: None) == []
+
+
+class Node(_Read):
+    name: str
+    children: list[Node] = []
+
+
+def test_a_recursive_schema_is_followed_to_a_bound() -> None:
+    node: dict[str, Any] = {
+        "properties": {
+            "name": {"type": "string"},
+            "children": {"items": {"$ref": "#/components/schemas/Node"}, "type": "array"},
+        },
+        "required": ["name", "children"],
+        "type": "object",
+    }
+    document = {
+        "paths": {"/v1/parcels/{pid}": _answering({"$ref": "#/components/schemas/Node"})},
+        "components": {"schemas": {"Node": node}},
+    }
+    assert _check(Node, document) == []
+    node["properties"]["name"] = {"type": "integer"}
+    assert f"{WHERE}: field children[].name: parcels may send integer, the reader takes string" in (
+        _check(Node, document)
+    )

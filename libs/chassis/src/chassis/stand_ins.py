@@ -15,7 +15,6 @@ against the response schema, `$ref`s resolved, with no field the contract does n
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,7 +23,7 @@ from aiohttp import web
 # No stubs in the lock (types-jsonschema is not declared): checked by its tests instead.
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from chassis.consumers import Reads
+from chassis.consumers import Reads, route_shape
 
 PROBLEMS = "https://mosaic.dev/problems/"
 
@@ -111,10 +110,6 @@ class StandIn:
         return response
 
 
-def _shape(template: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", template)
-
-
 def closed_schema(node: Any) -> Any:
     """The schema with every object closed: a field the contract does not name is drift."""
     if isinstance(node, dict):
@@ -133,11 +128,11 @@ class Contract:
     def __init__(self, callee: str, document: dict[str, Any]) -> None:
         self.callee = callee
         self.document = document
-        self._paths: dict[str, str] = {_shape(p): p for p in document.get("paths", {})}
+        self._paths: dict[str, str] = {route_shape(p): p for p in document.get("paths", {})}
 
     def path_of(self, method: str, route: str) -> str | None:
         """The contract's path template for a stand-in's route, when it has that operation."""
-        path = self._paths.get(_shape(route))
+        path = self._paths.get(route_shape(route))
         if path is None or method.lower() not in self.document["paths"][path]:
             return None
         return path

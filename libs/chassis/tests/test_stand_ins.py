@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from chassis.consumers import Call, Reads
 from chassis.stand_ins import Contract, StandIn, problem
 
 # A contract of the shape FastAPI writes: components, and a problem schema with its own $defs.
@@ -131,4 +132,21 @@ async def test_each_kind_of_drift_names_the_stand_in_the_route_and_the_field(
 def test_a_route_the_callee_does_not_have_is_named() -> None:
     assert Contract("parcels", DOCUMENT).unknown_routes(FakeParcels(extra_route=True)) == [
         "stand-in parcels serves POST /v1/parcels, which parcels's openapi.json does not have"
+    ]
+
+
+async def test_checked_is_routes_drift_and_calls_the_caller_does_not_declare() -> None:
+    fake = FakeParcels(extra_route=True)
+    await fake.start()
+    try:
+        await _get(fake, "/v1/parcels/p1")
+    finally:
+        await fake.stop()
+    declared = Reads("shop", calls=(Call("parcels", "GET", "/v1/parcels/{parcel_id}"),))
+    assert Contract("parcels", DOCUMENT).checked(fake, declared) == [
+        "stand-in parcels serves POST /v1/parcels, which parcels's openapi.json does not have"
+    ]
+    assert Contract("parcels", DOCUMENT).checked(fake, Reads("shop")) == [
+        "stand-in parcels serves POST /v1/parcels, which parcels's openapi.json does not have",
+        "shop calls parcels's GET /v1/parcels/{pid}, which shop's reads.py does not declare",
     ]

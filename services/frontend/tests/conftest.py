@@ -4,7 +4,8 @@ Each stand-in (stand_ins/<callee>.py) is a real aiohttp server on 127.0.0.1 spea
 callee's /v1 contract with in-memory data: the frontend talks to it over real HTTP with the
 chassis client, so timeouts, retries and deadlines are exercised. After each test, every
 answer a stand-in gave is checked against the callee's committed openapi.json: a fake that
-drifts from its service fails the test that made it answer, naming the route and field.
+drifts from its service fails the test that made it answer, naming the route and field; and
+every route the frontend called must be one its reads.py declares.
 """
 
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from chassis.testing import ServiceKeys
 from chassis.testing.plugin import TestedService, service_fixtures
 from fastapi import FastAPI
 from frontend.app import build_app
+from frontend.reads import READS
 from frontend.settings import FrontendSettings
 
 from services.frontend.tests.stand_ins import contract
@@ -39,7 +41,7 @@ async def serving(callee: str, fake: S) -> AsyncIterator[S]:
     await fake.start()
     yield fake
     await fake.stop()
-    drift = contract(callee).drift(fake)
+    drift = contract(callee).checked(fake, READS)
     assert not drift, "\n".join(drift)
 
 

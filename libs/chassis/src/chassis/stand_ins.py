@@ -9,12 +9,12 @@ A fake written by hand drifts from the service it imitates unless something chec
 every answer a stand-in gives is recorded (`answered`), and `drift` compares those answers
 with the callee's committed `openapi.json` (route, method, status, and the JSON body
 against the response schema, `$ref`s resolved, with no field the contract does not name).
+`called` is what the caller under test called, checked against its `reads.py`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,6 +22,8 @@ from aiohttp import web
 
 # No stubs in the lock (types-jsonschema is not declared): checked by its tests instead.
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+from chassis.consumers import Reads, route_shape
 
 PROBLEMS = "https://mosaic.dev/problems/"
 
@@ -77,6 +79,11 @@ class StandIn:
             await self.runner.cleanup()
             self.runner = None
 
+    def called(self) -> list[tuple[str, str]]:
+        """(method, template) of every route answered so far: what the caller called, to
+        check against what it declares it reads (`chassis.consumers.Reads.undeclared`)."""
+        return [(answer.method, answer.route) for answer in self.answered]
+
     def routes(self) -> list[tuple[str, str]]:
         """(method, template) of every route the stand-in declares."""
         found = []
@@ -103,19 +110,15 @@ class StandIn:
         return response
 
 
-def _shape(template: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", template)
-
-
-def _closed(node: Any) -> Any:
+def closed_schema(node: Any) -> Any:
     """The schema with every object closed: a field the contract does not name is drift."""
     if isinstance(node, dict):
-        closed = {key: _closed(value) for key, value in node.items()}
+        closed = {key: closed_schema(value) for key, value in node.items()}
         if "properties" in closed and "additionalProperties" not in closed:
             closed["additionalProperties"] = False
         return closed
     if isinstance(node, list):
-        return [_closed(item) for item in node]
+        return [closed_schema(item) for item in node]
     return node
 
 
@@ -125,11 +128,11 @@ class Contract:
     def __init__(self, callee: str, document: dict[str, Any]) -> None:
         self.callee = callee
         self.document = document
-        self._paths: dict[str, str] = {_shape(p): p for p in document.get("paths", {})}
+        self._paths: dict[str, str] = {route_shape(p): p for p in document.get("paths", {})}
 
     def path_of(self, method: str, route: str) -> str | None:
         """The contract's path template for a stand-in's route, when it has that operation."""
-        path = self._paths.get(_shape(route))
+        path = self._paths.get(route_shape(route))
         if path is None or method.lower() not in self.document["paths"][path]:
             return None
         return path
@@ -142,6 +145,12 @@ class Contract:
             for method, route in stand_in.routes()
             if self.path_of(method, route) is None
         ]
+
+    def checked(self, stand_in: StandIn, reads: Reads) -> list[str]:
+        """Everything wrong with a stand-in once its test is done: routes the callee does
+        not have, answers off its contract, calls the caller's `reads.py` does not declare."""
+        found = self.unknown_routes(stand_in) + self.drift(stand_in)
+        return found + reads.undeclared(self.callee, stand_in.called())
 
     def drift(self, stand_in: StandIn) -> list[str]:
         """Every way the stand-in's answers so far differ from the contract, one line each
@@ -174,7 +183,7 @@ class Contract:
         # both its `#/components/...` and its own `#/$defs/...` references resolve.
         schema = {**content[media]["schema"], "components": self.document.get("components", {})}
         if media == "application/json":
-            schema = _closed(schema)
+            schema = closed_schema(schema)
         # A problem stays open: RFC 9457 lets a problem carry members of its own (`field`,
         # `order_id`, ...), which a caller ignores unless it knows them.
         validator = Draft202012Validator(schema)

@@ -1,14 +1,16 @@
 """cart on real Postgres, migrated by its own release command, driven in-process over HTTP
 with real service tokens as the frontend calls it, and calling a stand-in catalog: a tiny
-aiohttp server on a real socket that, like catalog, refuses a call without a service token.
+aiohttp server on a real socket that, like catalog, refuses a call without a service token,
+and whose answers are checked against catalog's contract after each test.
 
 Every test starts with no carts.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,13 +18,16 @@ import httpx
 import pytest
 from aiohttp import web
 from cart.app import create_cart_app
+from cart.reads import READS
 from cart.settings import CartSettings
+from chassis.stand_ins import Contract, StandIn, problem
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
 from chassis.testing.plugin import TestedService, service_fixtures
 from chassis.user_tokens import UserTokenSigner
 from mosaic.ports import free_port
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
+CATALOG_CONTRACT = SERVICE_DIR.parent / "catalog" / "openapi.json"
 PRODUCTS = {"brass-compass", "ceramic-pour-over", "wool-socks"} | {f"p-{n}" for n in range(60)}
 BROKEN = "broken-product"  # the stand-in answers 500 for it
 
@@ -38,44 +43,57 @@ tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @dataclass
-class StandInCatalog:
-    """What the stand-in saw: the service token of every call, by product id."""
+class StandInCatalog(StandIn):
+    """What the stand-in saw: the service token of every call, by product id. Its answers
+    are checked against catalog's openapi.json after each test (`checked_catalog`)."""
 
-    url: str = ""
     calls: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/products/{product_id}", self.product)
+        return app
 
     async def product(self, request: web.Request) -> web.Response:
         product_id = request.match_info["product_id"]
         token = request.headers.get("x-service-token")
         self.calls.append((product_id, token))
         if not token:
-            return _problem(401, "caller-unauthenticated")
+            return problem(401, "caller-unauthenticated", "no service token")
         if product_id == BROKEN:
-            return _problem(500, "internal-error")
+            return problem(500, "internal-error", "the stand-in fails on purpose")
         if product_id not in PRODUCTS:
-            return _problem(404, "product-not-found")
+            return problem(404, "product-not-found", f"no product {product_id}")
         price = {"amount": 1200, "currency": "EUR"}
-        return web.json_response({"id": product_id, "name": product_id.title(), "price": price})
-
-
-def _problem(status: int, kind: str) -> web.Response:
-    body = {"type": f"https://mosaic.example/problems/{kind}", "title": kind, "status": status}
-    return web.json_response(body, status=status, content_type="application/problem+json")
+        return web.json_response(
+            {
+                "id": product_id,
+                "name": product_id.title(),
+                "description": "",
+                "category": "travel",
+                "price": price,
+                "picture": f"/v1/pictures/{product_id}.svg",
+                "tags": [],
+            }
+        )
 
 
 @pytest.fixture(scope="session")
 async def catalog() -> AsyncIterator[StandInCatalog]:
     stand_in = StandInCatalog()
-    app = web.Application()
-    app.router.add_get("/v1/products/{product_id}", stand_in.product)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    stand_in.url = f"http://127.0.0.1:{port}"
+    await stand_in.start()
     yield stand_in
-    await runner.cleanup()
+    await stand_in.stop()
+
+
+@pytest.fixture(autouse=True)
+def checked_catalog(catalog: StandInCatalog) -> Iterator[None]:
+    """After each test: the stand-in serves only catalog's routes, answered as catalog's
+    openapi.json says, and cart called only what its reads.py declares."""
+    catalog.answered.clear()
+    yield
+    found = Contract("catalog", json.loads(CATALOG_CONTRACT.read_text())).checked(catalog, READS)
+    assert not found, "\n".join(found)
 
 
 def settings_for(database_url: str, catalog_url: str, keys: ServiceKeys) -> CartSettings:

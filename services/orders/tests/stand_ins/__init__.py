@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from chassis.stand_ins import Contract
+from orders.reads import READS
 
 from services.orders.tests.stand_ins.callee import Callee
 from services.orders.tests.stand_ins.cart import FakeCart
@@ -73,5 +74,10 @@ class StandIns:
             fake.reset()
 
     def drift(self) -> list[str]:
-        """Every answer given since the last reset that is off its callee's contract."""
-        return [line for name, fake in self.each().items() for line in contract(name).drift(fake)]
+        """Every answer given since the last reset that is off its callee's contract, and
+        every route orders called that its reads.py does not declare."""
+        return [
+            line
+            for name, fake in self.each().items()
+            for line in contract(name).checked(fake, READS)
+        ]

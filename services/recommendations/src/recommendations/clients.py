@@ -1,7 +1,8 @@
 """The outgoing calls: reading catalog's assortment, and a product it does not hold.
 
 `Catalog` is the port the handler uses; `CatalogClient` is the adapter over the chassis
-client, a resource opened in the lifespan.
+client, a resource opened in the lifespan. An answer is checked for the keys it reads
+(`CatalogProduct`, also what `reads.py` declares) and then kept as catalog sent it.
 
 The client keeps the last assortment catalog sent and its ETag (catalog's cache generation)
 and asks again on every request with If-None-Match: catalog answers 304, one Valkey read
@@ -17,8 +18,34 @@ from typing import Any, Protocol
 from chassis import UpstreamStatusError, UpstreamUnavailable
 from chassis.client import ClientResource
 from chassis.concurrency import all_of
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from recommendations.domain import Assortment, Product
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Money(_Read):
+    amount: StrictInt
+    currency: str
+
+
+class CatalogProduct(_Read):
+    """The keys of catalog's product the ranking and the answer read (`domain.py`,
+    `schemas.py`); checked on arrival, the product itself is kept as catalog sent it."""
+
+    id: str
+    name: str
+    category: str
+    price: _Money
+    picture: str
+    tags: list[str] = []
+
+
+class CatalogAssortment(_Read):
+    items: list[CatalogProduct]
 
 
 class Catalog(Protocol):
@@ -40,7 +67,7 @@ class CatalogClient(ClientResource):
         response = await self.http.request("GET", f"/v1/products/{product_id}")
         if response.status == 404:
             return None
-        found: Product = self._ok(response)
+        found: Product = self._ok(response, CatalogProduct)
         return found
 
     async def assortment(self) -> Assortment:
@@ -49,18 +76,26 @@ class CatalogClient(ClientResource):
         response = await self.http.request("GET", "/v1/assortment", headers=headers)
         if response.status == 304 and held is not None:
             return held[1]
-        assortment = Assortment(self._ok(response)["items"])
+        assortment = Assortment(self._ok(response, CatalogAssortment)["items"])
         etag = response.headers.get("etag")
         # No ETag (catalog's Valkey down): nothing to revalidate against, so nothing kept.
         self._held = (etag, assortment) if etag else None
         return assortment
 
-    def _ok(self, response: Any) -> Any:
+    def _ok(self, response: Any, shape: type[BaseModel]) -> Any:
+        """The answer's body, once it has what `shape` reads (else catalog is as good as
+        unavailable: a clear 503, not a KeyError deep in the ranking)."""
         if response.status >= 500:
             raise UpstreamUnavailable(self.http.service, f"answered {response.status}")
         if not response.ok:
             raise UpstreamStatusError(self.http.service, response.status, response.json_object())
-        return response.json()
+        body = response.json()
+        try:
+            shape.model_validate(body)
+        except ValidationError as wrong:
+            reason = f"answer off the contract ({wrong.error_count()} fields)"
+            raise UpstreamUnavailable(self.http.service, reason) from None
+        return body
 
 
 async def products(

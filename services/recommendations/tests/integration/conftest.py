@@ -1,12 +1,14 @@
 """recommendations driven in-process over HTTP with real service tokens, as the frontend
 calls it, and calling a stand-in catalog: a tiny aiohttp server on a real socket that, like
-catalog, refuses a call without a service token meant for it.
+catalog, refuses a call without a service token meant for it, and whose answers are checked
+against catalog's contract after each test.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,16 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from chassis.stand_ins import Contract, StandIn, problem
 from chassis.testing import ServiceKeys, in_process_client, in_process_env
 from chassis.testing.plugin import TestedService, service_fixtures
 from chassis.tokens import TokenRejected, TokenVerifier, TrustStore
 from mosaic.ports import free_port
 from recommendations.app import create_recommendations_app
+from recommendations.reads import READS
 from recommendations.settings import RecommendationsSettings
 
+CATALOG_CONTRACT = Path(__file__).resolve().parents[3] / "catalog" / "openapi.json"
 SLOW = "slow-product"  # the stand-in takes longer than any deadline to answer for it
 BROKEN = "broken-product"  # the stand-in answers 500 for it
 
@@ -63,16 +68,22 @@ tested_service, keys, database_url, alembic = service_fixtures(_tested())
 
 
 @dataclass
-class StandInCatalog:
-    """What the stand-in saw: the verified caller of every call (None: refused)."""
+class StandInCatalog(StandIn):
+    """What the stand-in saw: the verified caller of every call (None: refused). Its answers
+    are checked against catalog's openapi.json after each test (`checked_catalog`)."""
 
     verifier: TokenVerifier
-    url: str = ""
     callers: list[str | None] = field(default_factory=list)
     # Every call as (path, status), and catalog's cache generation, which a write replaces.
     calls: list[tuple[str, int]] = field(default_factory=list)
     generation: int = 1
     by_id: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(BY_ID))
+
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/assortment", self.assortment)
+        app.router.add_get("/v1/products/{product_id}", self.product)
+        return app
 
     def write(self, product: dict[str, Any]) -> None:
         """As a catalog write does: the product changes and so does the generation."""
@@ -90,21 +101,21 @@ class StandInCatalog:
         caller = self._caller(request)
         self.callers.append(caller)
         if caller is None:
-            return _problem(401, "caller-unauthenticated")
+            return problem(401, "caller-unauthenticated", "no valid service token")
         product_id = request.match_info["product_id"]
         if product_id == SLOW:
             await asyncio.sleep(5)
         if product_id == BROKEN:
-            return _problem(500, "internal-error")
+            return problem(500, "internal-error", "the stand-in fails on purpose")
         if product_id not in self.by_id:
-            return _problem(404, "product-not-found")
+            return problem(404, "product-not-found", f"no product {product_id}")
         return web.json_response(self.by_id[product_id])
 
     async def assortment(self, request: web.Request) -> web.Response:
         caller = self._caller(request)
         self.callers.append(caller)
         if caller is None:
-            return _problem(401, "caller-unauthenticated")
+            return problem(401, "caller-unauthenticated", "no valid service token")
         etag = f'"{self.generation}"'
         if request.headers.get("If-None-Match") == etag:
             self.calls.append((request.path, 304))
@@ -116,25 +127,23 @@ class StandInCatalog:
         return web.json_response({"items": items}, headers={"ETag": etag})
 
 
-def _problem(status: int, kind: str) -> web.Response:
-    body = {"type": f"https://mosaic.example/problems/{kind}", "title": kind, "status": status}
-    return web.json_response(body, status=status, content_type="application/problem+json")
-
-
 @pytest.fixture(scope="session")
 async def catalog(keys: ServiceKeys) -> AsyncIterator[StandInCatalog]:
     stand_in = StandInCatalog(TokenVerifier("catalog", TrustStore(keys.trust_dir)))
-    app = web.Application()
-    app.router.add_get("/v1/assortment", stand_in.assortment)
-    app.router.add_get("/v1/products/{product_id}", stand_in.product)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    stand_in.url = f"http://127.0.0.1:{port}"
+    await stand_in.start()
     yield stand_in
-    await runner.cleanup()
+    await stand_in.stop()
+
+
+@pytest.fixture(autouse=True)
+def checked_catalog(catalog: StandInCatalog) -> Iterator[None]:
+    """After each test: the stand-in serves only catalog's routes, answered as catalog's
+    openapi.json says, and recommendations called only what its reads.py declares."""
+    catalog.answered.clear()
+    catalog.off_contract = False  # a test that wants an off-contract answer sets it
+    yield
+    found = Contract("catalog", json.loads(CATALOG_CONTRACT.read_text())).checked(catalog, READS)
+    assert not found, "\n".join(found)
 
 
 def settings_for(catalog_url: str, keys: ServiceKeys) -> RecommendationsSettings:

@@ -189,3 +189,21 @@ async def test_a_catalog_write_shows_at_once(
         catalog.write(mug)
 
     assert after["price"] == {"amount": 999, "currency": "USD"}
+
+
+async def test_a_product_off_catalogs_contract_is_503_not_500(
+    client: httpx.AsyncClient, catalog: StandInCatalog
+) -> None:
+    # Without a price the answer cannot be ranked or shown: catalog answered, but not
+    # as its contract says, which the client reports as catalog unavailable.
+    catalog.off_contract = True
+    odd = {k: v for k, v in catalog.by_id["mug"].items() if k != "price"}
+    catalog.write({**odd, "id": "odd-mug"})
+    try:
+        response = await client.get(PATH, params={"product_id": "odd-mug"})
+    finally:
+        del catalog.by_id["odd-mug"]
+        catalog.generation += 1
+
+    body = assert_problem(response, 503, "upstream-unavailable")
+    assert body["service"] == "catalog"

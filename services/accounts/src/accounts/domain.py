@@ -195,15 +195,38 @@ def check_new_password(
 
 
 def clean_name(name: str) -> str:
-    """A display name: one line, trimmed, NFC. Pydantic has checked length and characters."""
+    """A name: one line, trimmed, NFC. Pydantic has checked length and characters."""
     return unicodedata.normalize("NFC", " ".join(name.split()))
+
+
+@dataclass(frozen=True, slots=True)
+class PersonName:
+    """A shopper's name: the given name (what the shop greets them by) and the family name,
+    which not everyone has."""
+
+    given: str
+    family: str | None = None
+
+    @property
+    def full(self) -> str:
+        """The whole name, as one line: given, then family."""
+        return f"{self.given} {self.family}" if self.family else self.given
+
+    @classmethod
+    def split(cls, display_name: str) -> PersonName:
+        """The one rule that reads a name written as a single display name: its last word
+        is the family name, the words before it the given name; a single word is a given
+        name only ("Ada King Lovelace" -> "Ada King" + "Lovelace"). `split(n).full == n`
+        for every cleaned name, so nothing shown changes when a name is split."""
+        given, _, family = clean_name(display_name).rpartition(" ")
+        return cls(given, family) if given else cls(family)
 
 
 @dataclass(frozen=True, slots=True)
 class User:
     id: str
     email: str
-    display_name: str
+    name: PersonName
     password_hash: str
     verified: bool = True
 

@@ -23,6 +23,8 @@ from chassis.envelopes import EnvelopeV1, Payload
 from chassis.envelopes import OutboxEvent as OutboxEvent  # what the store writes
 from pydantic import AwareDatetime, Field
 
+from accounts.domain import PersonName
+
 SCHEMAS = Path(__file__).resolve().parents[2] / "events"
 STREAM = "events:accounts"
 VERIFY_PATH = "/verify-email/"  # the shop's page (frontend) that takes the link's token
@@ -35,6 +37,8 @@ class VerificationV1(Payload):
     user_id: uuid.UUID
     email: str
     display_name: str
+    given_name: str | None = Field(default=None, description="what the mail greets them by")
+    family_name: str | None = None
     verify_url: str = Field(description="a path on the shop carrying the one-time token")
     expires_at: AwareDatetime
 
@@ -46,6 +50,8 @@ class AddressTakenV1(Payload):
     user_id: uuid.UUID
     email: str
     display_name: str
+    given_name: str | None = Field(default=None, description="what the mail greets them by")
+    family_name: str | None = None
     attempted_at: AwareDatetime
 
 
@@ -76,7 +82,7 @@ def verification(
     *,
     user_id: str,
     email: str,
-    display_name: str,
+    name: tuple[str, PersonName],
     token: str,
     expires_at: datetime,
 ) -> OutboxEvent:
@@ -86,24 +92,29 @@ def verification(
         {
             "user_id": user_id,
             "email": email,
-            "display_name": display_name,
+            **_name(name),
             "verify_url": VERIFY_PATH + token,
             "expires_at": expires_at.astimezone(UTC).isoformat(),
         },
     )
 
 
-def address_taken(*, user_id: str, email: str, display_name: str) -> OutboxEvent:
+def address_taken(*, user_id: str, email: str, name: tuple[str, PersonName]) -> OutboxEvent:
     return OutboxEvent(
         "SignUpWithTakenAddress",
         1,
         {
             "user_id": user_id,
             "email": email,
-            "display_name": display_name,
+            **_name(name),
             "attempted_at": datetime.now(UTC).isoformat(),
         },
     )
+
+
+def _name(name: tuple[str, PersonName]) -> dict[str, str | None]:
+    shown, parts = name
+    return {"display_name": shown, "given_name": parts.given, "family_name": parts.family}
 
 
 def schema(kind: str, version: int) -> bytes:

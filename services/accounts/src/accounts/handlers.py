@@ -138,11 +138,10 @@ async def register(accounts: Accounts, form: Registration, client: str) -> Regis
     """
     await accounts.limiter.attempt((accounts.rules.registration_per_address, client))
     email = normalize_email(form.email)
-    await _check_new_password(form.password, email=email, display_name=form.display_name)
+    name = (form.shown_name(), form.name_parts())
+    await _check_new_password(form.password, email=email, display_name=name[0])
     password_hash = await accounts.passwords.hash(form.password)
-    user_id, mail = await accounts.store.register(
-        email, form.display_name, password_hash, _new_link(accounts)
-    )
+    user_id, mail = await accounts.store.register(email, name, password_hash, _new_link(accounts))
     _log.info("registration", user_id=user_id, mail=mail)
     return Registered(email=email)
 
@@ -295,7 +294,7 @@ async def _confirm_password(
         raise WrongPassword
     if not count_success:
         await accounts.limiter.forgive(attempt)
-    return user.email, user.display_name
+    return user.email, user.name.full
 
 
 async def change_password(accounts: Accounts, viewer: Viewer, change: PasswordChange) -> SignedIn:
@@ -329,9 +328,9 @@ async def update_profile(accounts: Accounts, viewer: Viewer, changes: ProfileCha
         await _confirm_password(
             accounts, viewer.user_id, changes.current_password, count_success=True
         )
-    updated = await accounts.store.update_profile(
-        viewer.user_id, display_name=changes.display_name, email=email
-    )
+    named = changes.display_name is not None or changes.given_name is not None
+    name = (changes.shown_name(), changes.name_parts()) if named else None
+    updated = await accounts.store.update_profile(viewer.user_id, name=name, email=email)
     if updated is None:
         raise SessionEnded
     return updated

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from accounts.domain import MAX_NAME_LENGTH, clean_name
+from accounts.domain import MAX_NAME_LENGTH, PersonName, clean_name
 
 # Generous: a limit only against abuse. The policy's own bounds apply to new passwords.
 AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
@@ -29,10 +29,47 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Registration(_Request):
+class _Named(_Request):
+    """A name, as one display name (split by `PersonName.split`) or as given and family
+    names (expand/contract, docs/operations.md: both are accepted while callers move)."""
+
+    display_name: Annotated[
+        DisplayName | None,
+        Field(description="the whole name; or send given_name (and family_name)"),
+    ] = None
+    given_name: DisplayName | None = None
+    family_name: Annotated[
+        DisplayName | None, Field(description="only with given_name; left out: none")
+    ] = None
+
+    @model_validator(mode="after")
+    def _one_name(self) -> _Named:
+        if self.family_name is not None and self.given_name is None:
+            raise ValueError("family_name needs given_name")
+        if self.given_name is not None and len(self.name_parts().full) > MAX_NAME_LENGTH:
+            raise ValueError(f"the whole name is longer than {MAX_NAME_LENGTH} characters")
+        return self
+
+    def name_parts(self) -> PersonName:
+        """The name as given and family names; a display name alone split by the rule."""
+        if self.given_name is not None:
+            return PersonName(self.given_name, self.family_name)
+        return PersonName.split(self.display_name or "")
+
+    def shown_name(self) -> str:
+        """The display name: as sent, or the given and family names joined."""
+        return self.display_name or self.name_parts().full
+
+
+class Registration(_Named):
     email: AnyEmail
     password: Annotated[AnyPassword, Field(description="12 to 128 characters, hard to guess")]
-    display_name: DisplayName
+
+    @model_validator(mode="after")
+    def _has_name(self) -> Registration:
+        if self.display_name is None and self.given_name is None:
+            raise ValueError("send given_name (and family_name), or display_name")
+        return self
 
 
 class Credentials(_Request):
@@ -49,10 +86,10 @@ class PasswordChange(_Request):
     new_password: AnyPassword
 
 
-class ProfileChanges(_Request):
-    """Fields to change; what is left out stays. A new email needs the current password."""
+class ProfileChanges(_Named):
+    """Fields to change; what is left out stays. A new name is display_name, or given_name
+    with family_name (left out: none). A new email needs the current password."""
 
-    display_name: DisplayName | None = None
     email: AnyEmail | None = None
     current_password: AnyPassword | None = None
 
@@ -90,6 +127,8 @@ class Profile(BaseModel):
     id: str
     email: str
     display_name: str
+    given_name: Annotated[str | None, Field(description="what the shop greets them by")] = None
+    family_name: str | None = None
     created_at: datetime
 
 

@@ -22,7 +22,6 @@ from sqlalchemy import (
     DateTime,
     LargeBinary,
     MetaData,
-    Row,
     Table,
     Text,
     bindparam,
@@ -35,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from accounts import events
-from accounts.domain import EmailUnavailable, User
+from accounts.domain import EmailUnavailable, PersonName, User
 from accounts.events import OutboxEvent
 from accounts.schemas import Profile
 
@@ -47,6 +46,8 @@ users = Table(
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("email", Text, nullable=False),
     Column("display_name", Text, nullable=False),
+    Column("given_name", Text),
+    Column("family_name", Text),
     Column("password_hash", Text, nullable=False),
     Column("created_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
@@ -81,15 +82,18 @@ _UNIQUE_VIOLATION = "23505"
 _ADD_USER = text(
     """
     WITH added AS (
-        INSERT INTO users (id, email, display_name, password_hash)
-        VALUES (:id, :email, :display_name, :password_hash)
+        INSERT INTO users (id, email, display_name, given_name, family_name, password_hash)
+        VALUES (:id, :email, :display_name, :given_name, :family_name, :password_hash)
         ON CONFLICT (email) DO NOTHING
         RETURNING id
     )
-    SELECT id, true AS created, false AS verified, CAST(:display_name AS text) AS display_name
+    SELECT id, true AS created, false AS verified, CAST(:display_name AS text) AS display_name,
+        CAST(:given_name AS text) AS given_name, CAST(:family_name AS text) AS family_name
     FROM added
     UNION ALL
-    SELECT id, false AS created, verified_at IS NOT NULL AS verified, display_name FROM users
+    SELECT id, false AS created, verified_at IS NOT NULL AS verified,
+        display_name, given_name, family_name
+    FROM users
     WHERE email = :email AND NOT EXISTS (SELECT 1 FROM added)
     """
 )
@@ -117,7 +121,9 @@ class PendingVerification:
     password_hash: str
 
 
-_PROFILE = (users.c.id, users.c.email, users.c.display_name, users.c.created_at)
+# Expand (release 1 of the name split, docs/operations.md): both written, the old read.
+_NAME = (users.c.display_name, users.c.given_name, users.c.family_name)
+_PROFILE = (users.c.id, users.c.email, *_NAME, users.c.created_at)
 # Dead sessions of a user are deleted when they next sign in, once revoked this long.
 _KEEP_REVOKED = timedelta(days=1)
 
@@ -142,7 +148,7 @@ class Store:
     # --- users -------------------------------------------------------------------------
 
     async def register(
-        self, email: str, display_name: str, password_hash: str, link: NewVerification
+        self, email: str, name: tuple[str, PersonName], password_hash: str, link: NewVerification
     ) -> tuple[str, str]:
         """Register the address, and write the event that mails it: the user's id and the
         event's type, all in one transaction (the outbox), whoever has the address.
@@ -156,7 +162,7 @@ class Store:
         values = {
             "id": str(uuid.uuid4()),
             "email": email,
-            "display_name": display_name,
+            **_name_values(name),
             "password_hash": password_hash,
         }
         while True:
@@ -168,22 +174,20 @@ class Store:
                     continue
                 user_id = str(row.id)
                 if row.verified:
-                    event = events.address_taken(
-                        user_id=user_id, email=email, display_name=row.display_name
-                    )
+                    event = events.address_taken(user_id=user_id, email=email, name=_name_read(row))
                 else:
                     if not row.created:
                         await connection.execute(
                             users.update()
                             .where(users.c.id == user_id, users.c.verified_at.is_(None))
                             .values(
-                                display_name=display_name,
+                                **_name_values(name),
                                 password_hash=password_hash,
                                 updated_at=func.now(),
                             )
                         )
                     event = await _new_link(
-                        connection, "AccountRegistered", user_id, email, display_name, link
+                        connection, "AccountRegistered", user_id, email, name, link
                     )
                 await _write(connection, event)
                 return user_id, event.type
@@ -191,7 +195,7 @@ class Store:
     async def request_verification(self, email: str, link: NewVerification) -> bool:
         """A new link for an unverified account (older ones stop working); False when no
         account with this address waits for one."""
-        query = select(users.c.id, users.c.display_name).where(
+        query = select(users.c.id, *_NAME).where(
             users.c.email == email, users.c.verified_at.is_(None)
         )
         async with self.database.engine.begin() as connection:
@@ -199,7 +203,7 @@ class Store:
             if row is None:
                 return False
             event = await _new_link(
-                connection, "VerificationRequested", str(row.id), email, row.display_name, link
+                connection, "VerificationRequested", str(row.id), email, _name_read(row), link
             )
             await _write(connection, event)
         return True
@@ -272,13 +276,15 @@ class Store:
         query = select(
             users.c.id,
             users.c.email,
-            users.c.display_name,
+            *_NAME,
             users.c.password_hash,
-            users.c.verified_at.is_not(None),
+            users.c.verified_at.is_not(None).label("verified"),
         ).where(where)
         async with self.database.engine.connect() as connection:
             row = (await connection.execute(query)).first()
-        return None if row is None else User(*row)
+        if row is None:
+            return None
+        return User(row.id, row.email, _name_read(row)[1], row.password_hash, row.verified)
 
     async def profile(self, user_id: str) -> Profile | None:
         query = select(*_PROFILE).where(users.c.id == user_id)
@@ -287,11 +293,11 @@ class Store:
         return None if row is None else _profile(row)
 
     async def update_profile(
-        self, user_id: str, *, display_name: str | None, email: str | None
+        self, user_id: str, *, name: tuple[str, PersonName] | None, email: str | None
     ) -> Profile | None:
         values: dict[str, Any] = {"updated_at": func.now()}
-        if display_name is not None:
-            values["display_name"] = display_name
+        if name is not None:
+            values.update(_name_values(name))
         if email is not None:
             values["email"] = email
         statement = (
@@ -374,7 +380,7 @@ async def _new_link(
     kind: Literal["AccountRegistered", "VerificationRequested"],
     user_id: str,
     email: str,
-    display_name: str,
+    name: tuple[str, PersonName],
     link: NewVerification,
 ) -> OutboxEvent:
     """The user's one live link (older ones go, with them any expired) and its event."""
@@ -392,7 +398,7 @@ async def _new_link(
         kind,
         user_id=user_id,
         email=email,
-        display_name=display_name,
+        name=name,
         token=link.token,
         expires_at=expires_at,
     )
@@ -446,9 +452,32 @@ async def _revoke_all(connection: AsyncConnection, user_id: str) -> list[str]:
     return list((await connection.execute(statement)).scalars())
 
 
-def _profile(row: Row[Any, Any, Any, Any]) -> Profile:
+def _name_values(name: tuple[str, PersonName]) -> dict[str, Any]:
+    """Write both: the display name and its given and family names."""
+    shown, parts = name
+    return {"display_name": shown, "given_name": parts.given, "family_name": parts.family}
+
+
+def _name_read(row: Any) -> tuple[str, PersonName]:
+    """Read old: the display name is what is shown; given and family names where a release
+    wrote them, else split from it by the rule. A row without a display name was written by
+    the next release (which writes given and family names only): shown as their join."""
+    if row.given_name is not None:
+        parts = PersonName(row.given_name, row.family_name)
+    else:
+        parts = PersonName.split(row.display_name)
+    return row.display_name or parts.full, parts
+
+
+def _profile(row: Any) -> Profile:
+    shown, parts = _name_read(row)
     return Profile(
-        id=row.id, email=row.email, display_name=row.display_name, created_at=row.created_at
+        id=row.id,
+        email=row.email,
+        display_name=shown,
+        given_name=parts.given,
+        family_name=parts.family,
+        created_at=row.created_at,
     )
 
 

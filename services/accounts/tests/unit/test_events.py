@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from accounts import events
+from accounts.domain import PersonName
+
+ADA = ("Ada Lovelace", PersonName("Ada", "Lovelace"))
 
 
 def test_the_committed_schemas_are_up_to_date() -> None:
@@ -17,17 +20,18 @@ def test_what_accounts_writes_validates_against_its_models() -> None:
             "AccountRegistered",
             user_id="0b8f3f7e-3c1a-4c39-9d55-1d0e0f6c2a11",
             email="ada@example.com",
-            display_name="Ada",
+            name=ADA,
             token="t0ken",
             expires_at=datetime(2030, 1, 1, tzinfo=UTC),
         ),
         events.address_taken(
             user_id="0b8f3f7e-3c1a-4c39-9d55-1d0e0f6c2a11",
             email="ada@example.com",
-            display_name="Ada",
+            name=ADA,
         ),
     ]
     for event in written:
         envelope = events.ENVELOPES[(event.type, event.version)]
         envelope.model_validate(event.envelope())
     assert written[0].data["verify_url"] == "/verify-email/t0ken"
+    assert written[1].data["given_name"] == "Ada"

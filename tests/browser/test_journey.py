@@ -189,7 +189,8 @@ def journey(visit: Visit, mail: Mail) -> None:
 
     email = f"shopper-{uuid.uuid4().hex[:12]}@example.com"
     header(page).get_by_role("link", name="Create account").click()
-    page.get_by_label("Your name").fill("Ada Shopper")
+    page.get_by_label("Given name").fill("Ada")
+    page.get_by_label("Family name").fill("Shopper")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     visit.snap("sign-up")

@@ -36,7 +36,10 @@ class VerificationV1(Payload):
 
     user_id: uuid.UUID
     email: str
-    display_name: str
+    display_name: str = Field(
+        description="given + family name; deprecated: read given_name and family_name",
+        json_schema_extra={"deprecated": True},
+    )
     given_name: str | None = Field(default=None, description="what the mail greets them by")
     family_name: str | None = None
     verify_url: str = Field(description="a path on the shop carrying the one-time token")
@@ -49,7 +52,10 @@ class AddressTakenV1(Payload):
 
     user_id: uuid.UUID
     email: str
-    display_name: str
+    display_name: str = Field(
+        description="given + family name; deprecated: read given_name and family_name",
+        json_schema_extra={"deprecated": True},
+    )
     given_name: str | None = Field(default=None, description="what the mail greets them by")
     family_name: str | None = None
     attempted_at: AwareDatetime
@@ -82,7 +88,7 @@ def verification(
     *,
     user_id: str,
     email: str,
-    name: tuple[str, PersonName],
+    name: PersonName,
     token: str,
     expires_at: datetime,
 ) -> OutboxEvent:
@@ -99,7 +105,7 @@ def verification(
     )
 
 
-def address_taken(*, user_id: str, email: str, name: tuple[str, PersonName]) -> OutboxEvent:
+def address_taken(*, user_id: str, email: str, name: PersonName) -> OutboxEvent:
     return OutboxEvent(
         "SignUpWithTakenAddress",
         1,
@@ -112,9 +118,9 @@ def address_taken(*, user_id: str, email: str, name: tuple[str, PersonName]) -> 
     )
 
 
-def _name(name: tuple[str, PersonName]) -> dict[str, str | None]:
-    shown, parts = name
-    return {"display_name": shown, "given_name": parts.given, "family_name": parts.family}
+def _name(name: PersonName) -> dict[str, str | None]:
+    """display_name stays in v1 (its readers require it), derived from the two parts."""
+    return {"display_name": name.full, "given_name": name.given, "family_name": name.family}
 
 
 def schema(kind: str, version: int) -> bytes:

@@ -138,8 +138,8 @@ async def register(accounts: Accounts, form: Registration, client: str) -> Regis
     """
     await accounts.limiter.attempt((accounts.rules.registration_per_address, client))
     email = normalize_email(form.email)
-    name = (form.shown_name(), form.name_parts())
-    await _check_new_password(form.password, email=email, display_name=name[0])
+    name = form.name_parts()
+    await _check_new_password(form.password, email=email, display_name=name.full)
     password_hash = await accounts.passwords.hash(form.password)
     user_id, mail = await accounts.store.register(email, name, password_hash, _new_link(accounts))
     _log.info("registration", user_id=user_id, mail=mail)
@@ -329,7 +329,7 @@ async def update_profile(accounts: Accounts, viewer: Viewer, changes: ProfileCha
             accounts, viewer.user_id, changes.current_password, count_success=True
         )
     named = changes.display_name is not None or changes.given_name is not None
-    name = (changes.shown_name(), changes.name_parts()) if named else None
+    name = changes.name_parts() if named else None
     updated = await accounts.store.update_profile(viewer.user_id, name=name, email=email)
     if updated is None:
         raise SessionEnded

@@ -35,7 +35,11 @@ class _Named(_Request):
 
     display_name: Annotated[
         DisplayName | None,
-        Field(description="the whole name; or send given_name (and family_name)"),
+        Field(
+            description="deprecated: send given_name (and family_name); the whole name, "
+            "split by the rule (the last word is the family name)",
+            json_schema_extra={"deprecated": True},
+        ),
     ] = None
     given_name: DisplayName | None = None
     family_name: Annotated[
@@ -55,10 +59,6 @@ class _Named(_Request):
         if self.given_name is not None:
             return PersonName(self.given_name, self.family_name)
         return PersonName.split(self.display_name or "")
-
-    def shown_name(self) -> str:
-        """The display name: as sent, or the given and family names joined."""
-        return self.display_name or self.name_parts().full
 
 
 class Registration(_Named):
@@ -126,7 +126,13 @@ class VerificationRequested(BaseModel):
 class Profile(BaseModel):
     id: str
     email: str
-    display_name: str
+    display_name: Annotated[
+        str,
+        Field(
+            description="given + family name; deprecated: read given_name and family_name",
+            json_schema_extra={"deprecated": True},
+        ),
+    ]
     given_name: Annotated[str | None, Field(description="what the shop greets them by")] = None
     family_name: str | None = None
     created_at: datetime

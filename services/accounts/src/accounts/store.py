@@ -45,7 +45,8 @@ users = Table(
     metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("email", Text, nullable=False),
-    Column("display_name", Text, nullable=False),
+    # display_name is not named here: this release never reads or writes it (but in
+    # _OLD_NAME, for a row the backfill has not split yet), so it runs on once it is gone.
     Column("given_name", Text),
     Column("family_name", Text),
     Column("password_hash", Text, nullable=False),
@@ -82,17 +83,16 @@ _UNIQUE_VIOLATION = "23505"
 _ADD_USER = text(
     """
     WITH added AS (
-        INSERT INTO users (id, email, display_name, given_name, family_name, password_hash)
-        VALUES (:id, :email, :display_name, :given_name, :family_name, :password_hash)
+        INSERT INTO users (id, email, given_name, family_name, password_hash)
+        VALUES (:id, :email, :given_name, :family_name, :password_hash)
         ON CONFLICT (email) DO NOTHING
         RETURNING id
     )
-    SELECT id, true AS created, false AS verified, CAST(:display_name AS text) AS display_name,
+    SELECT id, true AS created, false AS verified,
         CAST(:given_name AS text) AS given_name, CAST(:family_name AS text) AS family_name
     FROM added
     UNION ALL
-    SELECT id, false AS created, verified_at IS NOT NULL AS verified,
-        display_name, given_name, family_name
+    SELECT id, false AS created, verified_at IS NOT NULL AS verified, given_name, family_name
     FROM users
     WHERE email = :email AND NOT EXISTS (SELECT 1 FROM added)
     """
@@ -121,8 +121,11 @@ class PendingVerification:
     password_hash: str
 
 
-# Expand (release 1 of the name split, docs/operations.md): both written, the old read.
-_NAME = (users.c.display_name, users.c.given_name, users.c.family_name)
+# Migrate (release 2 of the name split, docs/operations.md): only the new columns.
+_NAME = (users.c.given_name, users.c.family_name)
+# A row written before release 1 that the backfill has not split yet: its name, read apart
+# so that nothing else names the old column (once the backfill is done this never runs).
+_OLD_NAME = text("SELECT display_name FROM users WHERE id = :id")
 _PROFILE = (users.c.id, users.c.email, *_NAME, users.c.created_at)
 # Dead sessions of a user are deleted when they next sign in, once revoked this long.
 _KEEP_REVOKED = timedelta(days=1)
@@ -148,7 +151,7 @@ class Store:
     # --- users -------------------------------------------------------------------------
 
     async def register(
-        self, email: str, name: tuple[str, PersonName], password_hash: str, link: NewVerification
+        self, email: str, name: PersonName, password_hash: str, link: NewVerification
     ) -> tuple[str, str]:
         """Register the address, and write the event that mails it: the user's id and the
         event's type, all in one transaction (the outbox), whoever has the address.
@@ -174,7 +177,9 @@ class Store:
                     continue
                 user_id = str(row.id)
                 if row.verified:
-                    event = events.address_taken(user_id=user_id, email=email, name=_name_read(row))
+                    event = events.address_taken(
+                        user_id=user_id, email=email, name=await _name_read(connection, row)
+                    )
                 else:
                     if not row.created:
                         await connection.execute(
@@ -203,7 +208,12 @@ class Store:
             if row is None:
                 return False
             event = await _new_link(
-                connection, "VerificationRequested", str(row.id), email, _name_read(row), link
+                connection,
+                "VerificationRequested",
+                str(row.id),
+                email,
+                await _name_read(connection, row),
+                link,
             )
             await _write(connection, event)
         return True
@@ -282,18 +292,19 @@ class Store:
         ).where(where)
         async with self.database.engine.connect() as connection:
             row = (await connection.execute(query)).first()
-        if row is None:
-            return None
-        return User(row.id, row.email, _name_read(row)[1], row.password_hash, row.verified)
+            if row is None:
+                return None
+            name = await _name_read(connection, row)
+        return User(row.id, row.email, name, row.password_hash, row.verified)
 
     async def profile(self, user_id: str) -> Profile | None:
         query = select(*_PROFILE).where(users.c.id == user_id)
         async with self.database.engine.connect() as connection:
             row = (await connection.execute(query)).first()
-        return None if row is None else _profile(row)
+            return None if row is None else await _profile(connection, row)
 
     async def update_profile(
-        self, user_id: str, *, name: tuple[str, PersonName] | None, email: str | None
+        self, user_id: str, *, name: PersonName | None, email: str | None
     ) -> Profile | None:
         values: dict[str, Any] = {"updated_at": func.now()}
         if name is not None:
@@ -310,7 +321,7 @@ class Store:
                 if _sqlstate(error) == _UNIQUE_VIOLATION:
                     raise EmailUnavailable from None
                 raise
-        return None if row is None else _profile(row)
+            return None if row is None else await _profile(connection, row)
 
     async def replace_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
         """Store a rehash, unless the password changed meanwhile."""
@@ -380,7 +391,7 @@ async def _new_link(
     kind: Literal["AccountRegistered", "VerificationRequested"],
     user_id: str,
     email: str,
-    name: tuple[str, PersonName],
+    name: PersonName,
     link: NewVerification,
 ) -> OutboxEvent:
     """The user's one live link (older ones go, with them any expired) and its event."""
@@ -452,31 +463,28 @@ async def _revoke_all(connection: AsyncConnection, user_id: str) -> list[str]:
     return list((await connection.execute(statement)).scalars())
 
 
-def _name_values(name: tuple[str, PersonName]) -> dict[str, Any]:
-    """Write both: the display name and its given and family names."""
-    shown, parts = name
-    return {"display_name": shown, "given_name": parts.given, "family_name": parts.family}
+def _name_values(name: PersonName) -> dict[str, Any]:
+    """Write new: given and family names only."""
+    return {"given_name": name.given, "family_name": name.family}
 
 
-def _name_read(row: Any) -> tuple[str, PersonName]:
-    """Read old: the display name is what is shown; given and family names where a release
-    wrote them, else split from it by the rule. A row without a display name was written by
-    the next release (which writes given and family names only): shown as their join."""
+async def _name_read(connection: AsyncConnection, row: Any) -> PersonName:
+    """Read new: given and family names; split from the display name by the rule for a row
+    written before release 1 that the backfill has not reached yet."""
     if row.given_name is not None:
-        parts = PersonName(row.given_name, row.family_name)
-    else:
-        parts = PersonName.split(row.display_name)
-    return row.display_name or parts.full, parts
+        return PersonName(row.given_name, row.family_name)
+    old = (await connection.execute(_OLD_NAME, {"id": row.id})).scalar_one()
+    return PersonName.split(old)
 
 
-def _profile(row: Any) -> Profile:
-    shown, parts = _name_read(row)
+async def _profile(connection: AsyncConnection, row: Any) -> Profile:
+    name = await _name_read(connection, row)
     return Profile(
         id=row.id,
         email=row.email,
-        display_name=shown,
-        given_name=parts.given,
-        family_name=parts.family,
+        display_name=name.full,
+        given_name=name.given,
+        family_name=name.family,
         created_at=row.created_at,
     )
 

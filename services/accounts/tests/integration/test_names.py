@@ -72,3 +72,36 @@ async def test_a_profile_answers_and_changes_the_names(shopper: Any) -> None:
         "Augusta Ada",
         "King",
     )
+
+
+async def test_a_name_written_before_the_split_is_read_by_the_rule(
+    shopper: Any, db: asyncpg.Connection
+) -> None:
+    grace = await shopper()
+    await db.execute(  # as written before release 1, and not backfilled yet
+        "UPDATE users SET display_name = 'Grace Brewster Hopper', given_name = NULL,"
+        " family_name = NULL WHERE id = $1",
+        grace.user_id,
+    )
+    profile = (await grace.call("GET", "/v1/users/me")).json()
+    assert (profile["display_name"], profile["given_name"], profile["family_name"]) == (
+        "Grace Brewster Hopper",
+        "Grace Brewster",
+        "Hopper",
+    )
+
+
+async def test_a_new_name_clears_the_old_copy_for_the_release_before(
+    shopper: Any, db: asyncpg.Connection
+) -> None:
+    ada = await shopper()
+    await db.execute(  # as release 1 wrote it: both
+        "UPDATE users SET display_name = 'Ada Lovelace' WHERE id = $1", ada.user_id
+    )
+    changed = await ada.call("PATCH", "/v1/users/me", json={"given_name": "Augusta"})
+    assert changed.status_code == 200, changed.text
+    row = await db.fetchrow(
+        "SELECT display_name, given_name, family_name FROM users WHERE id = $1", ada.user_id
+    )
+    # No stale copy: release 1, still serving, shows given + family where there is none.
+    assert tuple(row) == (None, "Augusta", None)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from accounts import events
 from accounts.domain import PersonName
 
-ADA = ("Ada Lovelace", PersonName("Ada", "Lovelace"))
+ADA = PersonName("Ada", "Lovelace")
 
 
 def test_the_committed_schemas_are_up_to_date() -> None:

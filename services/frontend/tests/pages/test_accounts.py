@@ -18,7 +18,7 @@ async def post_form(shop: httpx.AsyncClient, audit, page: str, action: str, **fi
 
 async def sign_up(shop: httpx.AsyncClient, audit, accounts, email: str = "ada@example.com"):
     """Sign up, then open the link accounts mailed and confirm: the confirmation's answer."""
-    fields = {"name": "Ada", "email": email, "password": PASSWORD}
+    fields = {"given_name": "Ada", "email": email, "password": PASSWORD}
     signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
     assert signed_up.status_code == 303, signed_up.text
     assert signed_up.headers["location"] == "/sign-up/check-email"
@@ -45,10 +45,34 @@ def has_form(page, action: str) -> bool:
     return any(f.get("action") == action for f in page.all("form"))
 
 
+async def test_the_sign_up_form_asks_given_and_family_names(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    fields = {"given_name": "Ada", "family_name": "Lovelace", "email": "ada@example.com",
+              "password": PASSWORD}  # fmt: skip
+    await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    user = accounts.users["ada@example.com"]
+    assert (user["given_name"], user["family_name"]) == ("Ada", "Lovelace")
+    await confirm(shop, audit, accounts.links["ada@example.com"])
+    page = audit((await shop.get("/account")).text)
+    assert "Welcome to Mosaic, Ada." in page.plain_text  # by the given name
+    assert "Lovelace" in page.plain_text  # the profile shows both
+
+
+async def test_a_sign_up_page_of_the_release_before_still_signs_up(
+    shop: httpx.AsyncClient, accounts, audit
+):
+    """Rendered before the upgrade (one "name" field), posted after it."""
+    fields = {"name": "Ada Lovelace", "email": "ada@example.com", "password": PASSWORD}
+    signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
+    assert signed_up.headers["location"] == "/sign-up/check-email"
+    assert accounts.users["ada@example.com"]["given_name"] == "Ada"  # accounts split it
+
+
 async def test_sign_up_asks_to_check_the_mail_and_the_link_signs_in(
     shop: httpx.AsyncClient, accounts, audit
 ):
-    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    fields = {"given_name": "Ada", "email": "ada@example.com", "password": PASSWORD}
     signed_up = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
 
     assert signed_up.status_code == 303
@@ -76,7 +100,7 @@ async def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_accoun
     await post_form(shop, audit, "/", "/sign-out")
     answers = []
     for email in ("ada@example.com", "new@example.com"):
-        fields = {"name": "Mallory", "email": email, "password": PASSWORD + "!"}
+        fields = {"given_name": "Mallory", "email": email, "password": PASSWORD + "!"}
         answer = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
         page = await shop.get(answer.headers["location"])
         answers.append((answer.status_code, answer.headers["location"], page.status_code,
@@ -100,7 +124,7 @@ async def test_a_link_confirms_only_with_the_sign_up_s_password_and_stays_usable
 ):
     """A stranger who signed up again with the address replaced its password: the owner,
     opening the newest link, is told their password is not that sign-up's, not signed in."""
-    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    fields = {"given_name": "Ada", "email": "ada@example.com", "password": PASSWORD}
     await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
     token = accounts.links["ada@example.com"]
 
@@ -123,7 +147,7 @@ async def test_a_link_confirms_only_with_the_sign_up_s_password_and_stays_usable
 async def test_signing_in_before_confirming_offers_a_new_link(
     shop: httpx.AsyncClient, accounts, audit
 ):
-    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    fields = {"given_name": "Ada", "email": "ada@example.com", "password": PASSWORD}
     await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
     first = accounts.links["ada@example.com"]
 
@@ -155,7 +179,7 @@ async def test_flash_messages_show_once(shop: httpx.AsyncClient, accounts, audit
 
 
 async def test_a_rejected_password_says_why(shop: httpx.AsyncClient, audit):
-    fields = {"name": "Ada", "email": "ada@example.com", "password": "short"}
+    fields = {"given_name": "Ada", "email": "ada@example.com", "password": "short"}
     response = await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
 
     assert response.status_code == 422
@@ -334,7 +358,7 @@ async def test_sign_up_returns_to_the_page_it_was_asked_from(
     link = header_link(audit, (await shop.get("/cart")).text, "Create account")
     form = (await shop.get(link)).text
 
-    fields = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+    fields = {"given_name": "Ada", "email": "ada@example.com", "password": PASSWORD}
     response = await post_form(
         shop, audit, link, "/sign-up", next=hidden_next(audit, form), **fields
     )
@@ -395,7 +419,7 @@ async def test_the_way_back_after_signing_in_is_never_another_site(
     )  # fmt: skip
     assert signed_in.headers["location"] == "/account"
     await post_form(shop, audit, "/", "/sign-out")
-    fields = {"name": "Bo", "email": "bo@example.com", "password": PASSWORD, "next": target}
+    fields = {"given_name": "Bo", "email": "bo@example.com", "password": PASSWORD, "next": target}
     await post_form(shop, audit, "/sign-up", "/sign-up", **fields)
     confirmed = await confirm(shop, audit, accounts.links["bo@example.com"])
     assert confirmed.headers["location"] == "/account"

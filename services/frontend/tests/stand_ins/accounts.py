@@ -10,6 +10,15 @@ from aiohttp import web
 from chassis.stand_ins import StandIn, problem
 
 
+def _names(body: dict[str, Any]) -> dict[str, Any]:
+    """The sign-up's given and family names; a display name alone split as accounts does
+    (its last word is the family name)."""
+    if "given_name" in body:
+        return {"given_name": body["given_name"], "family_name": body.get("family_name")}
+    given, _, family = str(body["display_name"]).rpartition(" ")
+    return {"given_name": given or family, "family_name": family if given else None}
+
+
 @dataclass
 class FakeAccounts(StandIn):
     """accounts' /v1 contract for the frontend: users, sessions, access tokens, addresses.
@@ -45,7 +54,9 @@ class FakeAccounts(StandIn):
 
     def _profile(self, email: str) -> dict[str, Any]:
         user = self.users[email]
-        return {"id": user["id"], "email": email, "display_name": user["name"],
+        given, family = user["given_name"], user.get("family_name")
+        return {"id": user["id"], "email": email, "given_name": given, "family_name": family,
+                "display_name": " ".join(n for n in (given, family) if n),
                 "created_at": "2026-01-01T00:00:00Z"}  # fmt: skip
 
     def _access(self, email: str, session_token: str) -> dict[str, Any]:
@@ -74,7 +85,7 @@ class FakeAccounts(StandIn):
             return problem(422, "password-rejected", "Choose a stronger one.", reasons=reasons)
         if body["email"] not in self.users:
             self.users[body["email"]] = {
-                "id": secrets.token_hex(8), "name": body["display_name"],
+                "id": secrets.token_hex(8), **_names(body),
                 "password": body["password"], "verified": False,
             }  # fmt: skip
             self.links[body["email"]] = secrets.token_urlsafe(32)  # what accounts would mail

@@ -36,6 +36,9 @@ class VerificationV1(BaseModel):
     user_id: UUID
     email: MailAddress
     display_name: Name
+    # From accounts' release 1 of the name split on; the mails greet by it (an event written
+    # before has none: greeted by display_name, which v1 always carries).
+    given_name: Name | None = None
     verify_url: Annotated[str, AfterValidator(_verify_path)]
     expires_at: AwareDatetime
 
@@ -48,4 +51,5 @@ class AddressTakenV1(BaseModel):
     user_id: UUID
     email: MailAddress
     display_name: Name
+    given_name: Name | None = None  # as in VerificationV1
     attempted_at: AwareDatetime

@@ -38,8 +38,11 @@ class SignedOut(Exception):
 class AccountsClient(ClientResource):
     """What the shop asks of accounts; also a chassis resource, like `CatalogClient`."""
 
-    async def register(self, email: str, password: str, name: str, client_address: str) -> None:
-        body = {"email": email, "password": password, "display_name": name}
+    async def register(
+        self, email: str, password: str, names: dict[str, str], client_address: str
+    ) -> None:
+        """`names`: given_name (and family_name), or the display_name of an older form."""
+        body = {"email": email, "password": password, **names}
         await self.call("POST", "/v1/users", json=body, client_address=client_address)
 
     async def request_verification(self, email: str, client_address: str) -> None:

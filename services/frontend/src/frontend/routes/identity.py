@@ -102,22 +102,29 @@ async def sign_in(
             headers=_limited(refused), error=error, email=email, next=target,
             resend=unconfirmed,
         )  # fmt: skip
-    welcome = f"Welcome back, {answer['user']['display_name']}."
+    welcome = f"Welcome back, {answer['user']['given_name']}."
     return await signing_in.begin(answer, welcome, target)
 
 
 @router.get("/sign-up")
 async def sign_up_page(request: Request, pages: PagesDep, next: Next = DEFAULT_LANDING) -> Response:
     return pages.render(
-        request, "sign_up.html", title="Create an account", email="", name="", next=landing(next)
-    )
+        request, "sign_up.html", title="Create an account", email="", given_name="",
+        family_name="", next=landing(next),
+    )  # fmt: skip
 
 
 @router.post("/sign-up")
 async def sign_up(
     request: Request, form: FormDep, pages: PagesDep, accounts: AccountsDep, session: SessionDep
 ) -> Response:
-    email, name = form.get("email", "").strip(), form.get("name", "").strip()
+    email = form.get("email", "").strip()
+    given, family = form.get("given_name", "").strip(), form.get("family_name", "").strip()
+    names = {"given_name": given, "family_name": family} if family else {"given_name": given}
+    if not given and form.get("name", "").strip():
+        # A page the release before rendered (one "name" field), posted after the upgrade:
+        # accounts splits it (display_name, deprecated, accepted until release 3).
+        names = {"display_name": form.get("name", "").strip()}
     password, address = form.get("password", ""), client_address(request)
     target = landing(form.get("next"))
 
@@ -126,11 +133,12 @@ async def sign_up(
     ) -> Response:
         return pages.render(
             request, "sign_up.html", title="Create an account", status_code=status,
-            headers=headers, error=error, reasons=reasons, email=email, name=name, next=target,
+            headers=headers, error=error, reasons=reasons, email=email, given_name=given,
+            family_name=family, next=target,
         )  # fmt: skip
 
     try:
-        await accounts.register(email, password, name, address)
+        await accounts.register(email, password, names, address)
     except AccountsRefused as refused:
         if refused.status == 429:
             return again(_too_many(refused), [], 429, _limited(refused))
@@ -204,7 +212,7 @@ async def verify(
             error=LINK_REFUSED, link_refused=True, token="", headers={"Cache-Control": "no-store"},
         )  # fmt: skip
     target = landing(signing_in.viewer.session.pop("landing", None))
-    welcome = f"Your address is confirmed. Welcome to Mosaic, {answer['user']['display_name']}."
+    welcome = f"Your address is confirmed. Welcome to Mosaic, {answer['user']['given_name']}."
     return await signing_in.begin(answer, welcome, target)
 
 

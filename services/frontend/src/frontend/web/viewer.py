@@ -44,7 +44,8 @@ class Viewer:
         """Signed in: a new session id (the old one is dropped), then the user's tokens."""
         self.session.renew()
         user = signed_in["user"]
-        self.session["user"] = {"id": user["id"], "name": user["display_name"]}
+        name = " ".join(n for n in (user["given_name"], user.get("family_name")) if n)
+        self.session["user"] = {"id": user["id"], "name": name}
         self.session["tokens"] = {
             "session": signed_in["session"]["token"],
             "access": signed_in["access_token"]["token"],

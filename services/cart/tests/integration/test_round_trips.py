@@ -1,0 +1,52 @@
+"""A cart read, and opening a cart, are one round trip each: the statement alone, with no
+BEGIN and ROLLBACK (or COMMIT) around it. Counted on asyncpg's connections themselves,
+where the transaction's own statements are sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from cart.domain import Line, Owner
+from cart.store import Store
+from chassis import Database
+from sqlalchemy import event
+
+
+@pytest.fixture
+async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
+    """A store on its own pool, and every statement its connections send, in order."""
+    database = Database(database_url, pool_size=1)
+    await database.open()
+    sent: list[str] = []
+
+    def on_connect(connection: Any, _record: Any) -> None:
+        # BEGIN, COMMIT and ROLLBACK: asyncpg's transaction sends them as simple queries
+        connection.driver_connection.add_query_logger(lambda query: sent.append(query.query))
+
+    def on_statement(*args: Any) -> None:  # the prepared statements SQLAlchemy runs
+        sent.append(args[2])
+
+    event.listen(database.engine.sync_engine, "connect", on_connect)
+    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        yield Store(database), sent
+    finally:
+        await database.close()
+
+
+async def test_reads_and_opening_are_one_round_trip_each(
+    counted: tuple[Store, list[str]],
+) -> None:
+    store, sent = counted
+    owner = Owner("visitor", "r" * 22)
+    cart, created = await store.open(owner)  # none yet: the read, then the INSERT
+    assert created
+    await store.add(owner, cart.id, "wool-socks", 2)
+    sent.clear()
+    assert (await store.open(owner))[0].lines == (Line("wool-socks", 2),)
+    assert await store.find(owner) == await store.cart(owner, cart.id)
+    await store.check_owned(owner, cart.id)
+    words = [statement.split(None, 1)[0].upper() for statement in sent]
+    assert words == ["SELECT"] * 4, sent

@@ -1,9 +1,11 @@
-"""The SMTP server as a resource of the worker: /readyz says whether mail can go out."""
+"""The SMTP server as a resource of the worker: /readyz says whether mail can go out; on
+shutdown, the mailer's kept connection is closed with it."""
 
 from __future__ import annotations
 
 import aiosmtplib
 
+from notifications.mailer import SmtpMailer
 from notifications.settings import SmtpTarget
 
 
@@ -12,9 +14,12 @@ class SmtpServer:
 
     name = "smtp"
 
-    def __init__(self, target: SmtpTarget, *, timeout: float) -> None:
+    def __init__(
+        self, target: SmtpTarget, *, timeout: float, mailer: SmtpMailer | None = None
+    ) -> None:
         self.target = target
         self.timeout = timeout
+        self.mailer = mailer  # whose kept connection goes when the worker stops
 
     async def open(self) -> None:
         return None
@@ -32,4 +37,5 @@ class SmtpServer:
             await client.noop()
 
     async def close(self) -> None:
-        return None
+        if self.mailer is not None:
+            await self.mailer.close()

@@ -5,13 +5,12 @@ where the transaction's own statements are sent."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from cart.domain import Line, Owner
 from cart.store import Store
 from chassis import Database
-from sqlalchemy import event
+from chassis.testing.round_trips import sent_statements
 
 
 @pytest.fixture
@@ -19,17 +18,7 @@ async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on its own pool, and every statement its connections send, in order."""
     database = Database(database_url, pool_size=1)
     await database.open()
-    sent: list[str] = []
-
-    def on_connect(connection: Any, _record: Any) -> None:
-        # BEGIN, COMMIT and ROLLBACK: asyncpg's transaction sends them as simple queries
-        connection.driver_connection.add_query_logger(lambda query: sent.append(query.query))
-
-    def on_statement(*args: Any) -> None:  # the prepared statements SQLAlchemy runs
-        sent.append(args[2])
-
-    event.listen(database.engine.sync_engine, "connect", on_connect)
-    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    sent = sent_statements(database)
     try:
         yield Store(database), sent
     finally:

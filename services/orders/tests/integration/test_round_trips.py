@@ -1,24 +1,22 @@
 """What a checkout's store calls cost Postgres: each is one statement and one round trip,
 with no BEGIN, COMMIT or ROLLBACK around it (each of those is a round trip too, and most of
-a short statement's cost in Postgres). Counted on asyncpg's connections themselves, where
-the transaction's own statements are sent."""
+a short statement's cost in Postgres). Counted with `sent_statements`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 import asyncpg
 import pytest
 from chassis import Database
+from chassis.testing.round_trips import sent_statements
 from orders import keys
 from orders.domain import Address, Order, Owner, Step
 from orders.events import OutboxEvent
 from orders.ports import LeaseLost
 from orders.store import NewOrder, Store
-from sqlalchemy import event
 
 
 @pytest.fixture
@@ -26,17 +24,7 @@ async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on its own pool, and every statement its connections send, in order."""
     database = Database(database_url, pool_size=1)
     await database.open()
-    sent: list[str] = []
-
-    def on_connect(connection: Any, _record: Any) -> None:
-        # BEGIN, COMMIT and ROLLBACK: asyncpg's transaction sends them as simple queries
-        connection.driver_connection.add_query_logger(lambda query: sent.append(query.query))
-
-    def on_statement(*args: Any) -> None:  # the prepared statements SQLAlchemy runs
-        sent.append(args[2])
-
-    event.listen(database.engine.sync_engine, "connect", on_connect)
-    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    sent = sent_statements(database)
     try:
         yield Store(database, lease_seconds=5), sent
     finally:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from chassis import Database
+from chassis.testing.round_trips import sent_statements
 from shipping.domain import Address, Item, Option, Shipment
 from shipping.store import Claim, Store
-from sqlalchemy import event
 
 
 @pytest.fixture
@@ -22,17 +21,7 @@ async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on its own pool, and every statement its connections send, in order."""
     database = Database(database_url, pool_size=1)
     await database.open()
-    sent: list[str] = []
-
-    def on_connect(connection: Any, _record: Any) -> None:
-        # BEGIN, COMMIT and ROLLBACK: asyncpg's transaction sends them as simple queries
-        connection.driver_connection.add_query_logger(lambda query: sent.append(query.query))
-
-    def on_statement(*args: Any) -> None:  # the prepared statements SQLAlchemy runs
-        sent.append(args[2])
-
-    event.listen(database.engine.sync_engine, "connect", on_connect)
-    event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
+    sent = sent_statements(database)
     try:
         yield Store(database), sent
     finally:

@@ -9,20 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from cart.domain import Line, Owner
 from cart.store import Store
-from chassis import Database
-from chassis.testing.round_trips import sent_statements
+from chassis.testing.round_trips import counted_database
 
 
 @pytest.fixture
 async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on its own pool, and every statement its connections send, in order."""
-    database = Database(database_url, pool_size=1)
-    await database.open()
-    sent = sent_statements(database)
-    try:
+    async with counted_database(database_url) as (database, sent):
         yield Store(database), sent
-    finally:
-        await database.close()
 
 
 async def test_reads_and_opening_are_one_round_trip_each(

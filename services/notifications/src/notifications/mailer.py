@@ -30,6 +30,20 @@ class MailFailed(Exception):
     """The SMTP server refused the message permanently (5xx), not for its recipients."""
 
 
+def smtp_client(target: SmtpTarget, *, timeout: float, login: bool = True) -> aiosmtplib.SMTP:
+    """A client of the server at SMTP_URL, not yet connected (`connect()` also signs in
+    with the URL's credentials, unless `login` is False)."""
+    return aiosmtplib.SMTP(
+        hostname=target.hostname,
+        port=target.port,
+        use_tls=target.use_tls,
+        start_tls=target.start_tls,
+        username=target.username if login else None,
+        password=target.password if login else None,
+        timeout=timeout,
+    )
+
+
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None:
         """Hand the message over; return once the server accepted it (250 after DATA)."""
@@ -78,16 +92,7 @@ class SmtpMailer:
             except (aiosmtplib.SMTPException, OSError):
                 kept.close()  # gone or confused: nothing of the message was sent on it
         self._kept = None
-        target = self.target
-        client = aiosmtplib.SMTP(
-            hostname=target.hostname,
-            port=target.port,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls,
-            username=target.username,
-            password=target.password,
-            timeout=self.timeout,
-        )
+        client = smtp_client(self.target, timeout=self.timeout)
         await client.connect()
         self._kept = client
         return client

@@ -3,9 +3,7 @@ shutdown, the mailer's kept connection is closed with it."""
 
 from __future__ import annotations
 
-import aiosmtplib
-
-from notifications.mailer import SmtpMailer
+from notifications.mailer import SmtpMailer, smtp_client
 from notifications.settings import SmtpTarget
 
 
@@ -25,14 +23,7 @@ class SmtpServer:
         return None
 
     async def ping(self) -> None:
-        target = self.target
-        client = aiosmtplib.SMTP(
-            hostname=target.hostname,
-            port=target.port,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls,
-            timeout=self.timeout,
-        )
+        client = smtp_client(self.target, timeout=self.timeout, login=False)
         async with client:
             await client.noop()
 

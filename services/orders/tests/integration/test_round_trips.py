@@ -10,8 +10,7 @@ from dataclasses import replace
 
 import asyncpg
 import pytest
-from chassis import Database
-from chassis.testing.round_trips import sent_statements
+from chassis.testing.round_trips import counted_database
 from orders import keys
 from orders.domain import Address, Order, Owner, Step
 from orders.events import OutboxEvent
@@ -22,13 +21,8 @@ from orders.store import NewOrder, Store
 @pytest.fixture
 async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on its own pool, and every statement its connections send, in order."""
-    database = Database(database_url, pool_size=1)
-    await database.open()
-    sent = sent_statements(database)
-    try:
+    async with counted_database(database_url) as (database, sent):
         yield Store(database, lease_seconds=5), sent
-    finally:
-        await database.close()
 
 
 def _new_order() -> NewOrder:

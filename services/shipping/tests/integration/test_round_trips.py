@@ -10,8 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from chassis import Database
-from chassis.testing.round_trips import sent_statements
+from chassis.testing.round_trips import counted_database
 from shipping.domain import Address, Item, Option, Shipment
 from shipping.store import Claim, Store
 
@@ -19,13 +18,8 @@ from shipping.store import Claim, Store
 @pytest.fixture
 async def counted(database_url: str) -> AsyncIterator[tuple[Store, list[str]]]:
     """A store on its own pool, and every statement its connections send, in order."""
-    database = Database(database_url, pool_size=1)
-    await database.open()
-    sent = sent_statements(database)
-    try:
+    async with counted_database(database_url) as (database, sent):
         yield Store(database), sent
-    finally:
-        await database.close()
 
 
 def _shipment() -> Shipment:

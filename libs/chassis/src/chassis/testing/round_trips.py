@@ -8,6 +8,8 @@ on every connection the pool opens.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -29,3 +31,14 @@ def sent_statements(database: Database) -> list[str]:
     event.listen(database.engine.sync_engine, "connect", on_connect)
     event.listen(database.engine.sync_engine, "before_cursor_execute", on_statement)
     return sent
+
+
+@asynccontextmanager
+async def counted_database(url: str) -> AsyncIterator[tuple[Database, list[str]]]:
+    """A database of one pooled connection, open, with `sent_statements` of it; closed after."""
+    database = Database(url, pool_size=1)
+    await database.open()
+    try:
+        yield database, sent_statements(database)
+    finally:
+        await database.close()

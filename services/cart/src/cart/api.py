@@ -78,6 +78,22 @@ async def current_cart(
 
 
 @router.post(
+    "/carts/current/items",
+    dependencies=SHOP,
+    response_model=CartView,
+    responses={**OWNER, **INVALID, **CATALOG_DOWN},
+)
+async def add_to_current(
+    item: ItemToAdd, owner: OwnerDep, store: StoreDep, products: ProductsDep
+) -> CartView:
+    """Add units of a product to the owner's cart, opened if they have none: `POST
+    /v1/carts` and then its items in one call (catalog must know the product; the line may
+    not pass 10 units)."""
+    cart = await handlers.add_to_current(store, products, owner, item.product_id, item.quantity)
+    return cart_view(cart)
+
+
+@router.post(
     "/carts/merge",
     dependencies=SHOP,
     response_model=CartView,

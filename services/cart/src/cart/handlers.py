@@ -17,6 +17,17 @@ async def add_item(
     return await store.add(owner, cart_id, product_id, quantity)
 
 
+async def add_to_current(
+    store: Store, products: Products, owner: Owner, product_id: str, quantity: int
+) -> Cart:
+    """The owner's cart, opened if they have none, with the units added: the product is
+    asked of catalog first, so an unknown one opens no cart."""
+    if await products.find(product_id) is None:
+        raise UnknownProduct(product_id)
+    cart, _ = await store.open(owner)
+    return await store.add(owner, cart.id, product_id, quantity)
+
+
 async def products_of(products: Products, cart: Cart) -> dict[str, Product | None]:
     """Current catalog data for each line (None: catalog no longer has it)."""
     return await find_all(products, [line.product_id for line in cart.lines])

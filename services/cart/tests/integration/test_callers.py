@@ -27,7 +27,7 @@ async def test_a_service_not_on_the_list_is_403(
 
 def test_each_route_names_its_callers() -> None:
     policies = {(p["method"], p["path"]): p for p in route_policies(api.router)}
-    assert len(policies) == 9
+    assert len(policies) == 10
     assert all(p["declared"] for p in policies.values())
     special = {
         ("GET", "/v1/carts/current"): ["frontend", "orders"],

@@ -16,6 +16,7 @@ def test_the_contract_has_the_agreed_routes() -> None:
     assert operations(contract()) == {
         "/v1/carts": ["post"],
         "/v1/carts/current": ["get"],
+        "/v1/carts/current/items": ["post"],
         "/v1/carts/merge": ["post"],
         "/v1/carts/{cart_id}": ["get"],
         "/v1/carts/{cart_id}/items": ["delete", "post"],

@@ -27,12 +27,16 @@ class FakeCart(StandIn):
     merges: list[tuple[str, str]] = field(default_factory=list)  # (user email, visitor id)
     owners_seen: list[str] = field(default_factory=list)
     fail_with: int | None = None
+    # An older cart, before `POST /v1/carts/current/items`: it reads "current" as a cart id
+    # (a 422, as FastAPI's path check answers).
+    older: bool = False
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checked])
         app.router.add_get("/v1/carts/current", self._current)
         app.router.add_post("/v1/carts", self._ensure)
         app.router.add_post("/v1/carts/merge", self._merge)
+        app.router.add_post("/v1/carts/current/items", self._add_to_current)
         app.router.add_get("/v1/carts/{cid}", self._view)
         app.router.add_post("/v1/carts/{cid}/items", self._add)
         app.router.add_put("/v1/carts/{cid}/items/{pid}", self._change)
@@ -111,11 +115,22 @@ class FakeCart(StandIn):
         products = request.query.get("include") == "products"
         return web.json_response(self._view_of(cart, products=products))
 
+    async def _add_to_current(self, request: web.Request) -> web.Response:
+        if self.older:
+            return problem(422, "invalid-request", "path.cart_id: Input should be a valid UUID")
+        body = await request.json()
+        if body["product_id"] not in {p["id"] for p in self.catalog.products}:
+            return problem(422, "unknown-product", f"no product {body['product_id']}")
+        cart = self.carts.setdefault(request[OWNER], {"id": secrets.token_hex(8), "lines": {}})
+        return self._added(cart, body)
+
     async def _add(self, request: web.Request) -> web.Response:
         cart = self._cart(request)
         if cart is None:
             return problem(404, "cart-not-found", "no such cart")
-        body = await request.json()
+        return self._added(cart, await request.json())
+
+    def _added(self, cart: dict[str, Any], body: dict[str, Any]) -> web.Response:
         pid, quantity = body["product_id"], body.get("quantity", 1)
         if pid not in {p["id"] for p in self.catalog.products}:
             return problem(422, "unknown-product", f"no product {pid}")

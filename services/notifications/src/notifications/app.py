@@ -51,7 +51,9 @@ def create_worker(settings: NotificationsSettings | None = None) -> Worker:
         loops=consumers,
         resources=[
             database,
-            SmtpServer(settings.smtp, timeout=min(5.0, settings.smtp_timeout_seconds)),
+            SmtpServer(
+                settings.smtp, timeout=min(5.0, settings.smtp_timeout_seconds), mailer=mailer
+            ),
             *consumers,
         ],
     )

@@ -1,9 +1,9 @@
-"""The SMTP server as a resource of the worker: /readyz says whether mail can go out."""
+"""The SMTP server as a resource of the worker: /readyz says whether mail can go out; on
+shutdown, the mailer's kept connection is closed with it."""
 
 from __future__ import annotations
 
-import aiosmtplib
-
+from notifications.mailer import SmtpMailer, smtp_client
 from notifications.settings import SmtpTarget
 
 
@@ -12,24 +12,21 @@ class SmtpServer:
 
     name = "smtp"
 
-    def __init__(self, target: SmtpTarget, *, timeout: float) -> None:
+    def __init__(
+        self, target: SmtpTarget, *, timeout: float, mailer: SmtpMailer | None = None
+    ) -> None:
         self.target = target
         self.timeout = timeout
+        self.mailer = mailer  # whose kept connection goes when the worker stops
 
     async def open(self) -> None:
         return None
 
     async def ping(self) -> None:
-        target = self.target
-        client = aiosmtplib.SMTP(
-            hostname=target.hostname,
-            port=target.port,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls,
-            timeout=self.timeout,
-        )
+        client = smtp_client(self.target, timeout=self.timeout, login=False)
         async with client:
             await client.noop()
 
     async def close(self) -> None:
-        return None
+        if self.mailer is not None:
+            await self.mailer.close()

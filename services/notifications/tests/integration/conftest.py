@@ -56,7 +56,15 @@ class Mailbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refused: set[str] = set()  # recipients answered 550
         self.data_delay = 0.0  # seconds before answering DATA
+        self.reply_delay = 0.0  # seconds between keeping a message and saying so (250)
+        self.noop_reply = "250 OK"  # e.g. "421 ...": a server going away
+        self.peers: list[object] = []  # the connection each message came on (its peer)
         self.changed = threading.Condition()
+
+    async def handle_NOOP(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> str:
+        return self.noop_reply
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -78,7 +86,10 @@ class Mailbox:
         with self.changed:
             self.messages.append(message)
             self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+            self.peers.append(session.peer)
             self.changed.notify_all()
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return "250 Message accepted for delivery"
 
     def wait_for(self, count: int, timeout: float) -> list[EmailMessage]:

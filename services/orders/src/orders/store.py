@@ -3,7 +3,13 @@
 The lease makes one driver at a time: a live checkout or the recovery takes it with one
 conditional UPDATE (free, expired, or already its own), and every save is fenced by it (a
 driver whose lease was taken over saves nothing, `LeaseLost`). A save that ends the saga
-writes its event to the outbox in the same transaction.
+writes its event to the outbox in the same statement (a CTE: the event's row is inserted
+only from the order's updated row, so both are written or neither).
+
+Every call is one statement, run on `Database.autocommit`: a statement is its own
+transaction, so Postgres sees no BEGIN and COMMIT (or ROLLBACK) around it, two round trips
+fewer per call (docs/performance.md, issue 16, "Round 3: checkout"). `inspect`, an
+operator's two reads that must agree, keeps a transaction.
 
 Long because every statement on the `orders` table is here, so the lease's
 conditions (who may take, renew, save) are read and changed side by side.
@@ -98,6 +104,28 @@ _SAVE_JSON = (
 )
 
 
+# The fenced save: the order's row, only while `holder` has its lease.
+_UPDATE = (
+    "UPDATE orders SET step = :step, cart_id = :cart_id, lines = :lines,"
+    " shipping = :shipping, subtotal = :subtotal, total = :total,"
+    " charge_id = :charge_id, shipment_id = :shipment_id,"
+    " tracking_id = :tracking_id, failure = :failure,"
+    " cart_cleared = :cart_cleared, settle_until = :settle_until,"
+    " updated_at = now(),"
+    " key_hash = CASE WHEN :release THEN NULL ELSE key_hash END,"
+    " lease_until = now() + make_interval(secs => :lease)"
+    " WHERE id = :id AND lease_holder = :holder RETURNING id"
+)
+_SAVE = text(_UPDATE).bindparams(*_SAVE_JSON)
+# ... and the saga's end: its event inserted from the updated row, none if it was fenced.
+_SAVE_WITH_EVENT = text(
+    f"WITH saved AS ({_UPDATE})"  # noqa: S608
+    " INSERT INTO outbox (event_id, type, version, order_id, payload, traceparent)"
+    " SELECT :event_id, :type, :version, saved.id, :payload, :traceparent FROM saved"
+    " RETURNING order_id"
+).bindparams(*_SAVE_JSON, bindparam("payload", type_=JSONB))
+
+
 class Store:
     def __init__(self, database: Database, *, lease_seconds: float) -> None:
         self.database = database
@@ -107,7 +135,7 @@ class Store:
         """Create the order under its key, leased to `holder`; or find the order the key
         already made. Concurrent claims of one key wait on the unique index: one creates."""
         order = new.order
-        async with self.database.engine.begin() as connection:
+        async with self.database.autocommit.connect() as connection:
             result = await connection.execute(
                 text(
                     f"INSERT INTO orders (id, owner_kind, owner_id, key_hash, fingerprint, email,"  # noqa: S608
@@ -147,7 +175,7 @@ class Store:
         return found
 
     async def by_key(self, key_hash: bytes) -> Claim | None:
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             row = (
                 await connection.execute(
                     text(
@@ -163,21 +191,23 @@ class Store:
 
     async def take_lease(self, order_id: str, holder: str) -> Order | None:
         """The unfinished order, now leased to `holder`; None if someone else holds it."""
-        async with self.database.engine.begin() as connection:
-            taken = await connection.scalar(
-                text(
-                    "UPDATE orders SET lease_holder = :holder,"  # noqa: S608
-                    " lease_until = now() + make_interval(secs => :lease)"
-                    " WHERE id = :id AND (lease_until < now() OR lease_holder = :holder)"
-                    f" AND {UNFINISHED} RETURNING id"
-                ),
-                {"id": order_id, "holder": holder, "lease": self.lease},
-            )
-            return await _order(connection, order_id) if taken else None
+        async with self.database.autocommit.connect() as connection:
+            taken = (
+                await connection.execute(
+                    text(
+                        "UPDATE orders SET lease_holder = :holder,"  # noqa: S608
+                        " lease_until = now() + make_interval(secs => :lease)"
+                        " WHERE id = :id AND (lease_until < now() OR lease_holder = :holder)"
+                        f" AND {UNFINISHED} RETURNING {COLUMNS}"
+                    ),
+                    {"id": order_id, "holder": holder, "lease": self.lease},
+                )
+            ).first()
+        return rows.order_of(taken) if taken is not None else None
 
     async def renew_lease(self, order_id: str, holder: str) -> bool:
         """The heartbeat: the lease extended while `holder` still has it; False once lost."""
-        async with self.database.engine.begin() as connection:
+        async with self.database.autocommit.connect() as connection:
             renewed = await connection.scalar(
                 text(
                     "UPDATE orders SET lease_until = now() + make_interval(secs => :lease)"
@@ -190,7 +220,7 @@ class Store:
     async def release_lease(self, order_id: str, holder: str) -> None:
         """Let the next driver take the order at once (the holder stays on record, and a
         save of this holder is still fenced: it succeeds only if nobody took it since)."""
-        async with self.database.engine.begin() as connection:
+        async with self.database.autocommit.connect() as connection:
             await connection.execute(
                 text(
                     "UPDATE orders SET lease_until = now() - interval '1 millisecond'"
@@ -204,7 +234,7 @@ class Store:
         unseal (a driver without the key, the recovery, announces the order with this
         one); stored hashed like the first. None if the lease was lost."""
         token = keys.new_token()
-        async with self.database.engine.begin() as connection:
+        async with self.database.autocommit.connect() as connection:
             stored = await connection.scalar(
                 text(
                     "UPDATE orders SET recovered_token_hash = :hash"
@@ -215,61 +245,43 @@ class Store:
         return token if stored is not None else None
 
     async def save(self, order: Order, holder: str, event: OutboxEvent | None = None) -> None:
-        async with self.database.engine.begin() as connection:
-            saved = await connection.scalar(
-                text(
-                    "UPDATE orders SET step = :step, cart_id = :cart_id, lines = :lines,"
-                    " shipping = :shipping, subtotal = :subtotal, total = :total,"
-                    " charge_id = :charge_id, shipment_id = :shipment_id,"
-                    " tracking_id = :tracking_id, failure = :failure,"
-                    " cart_cleared = :cart_cleared, settle_until = :settle_until,"
-                    " updated_at = now(),"
-                    " key_hash = CASE WHEN :release THEN NULL ELSE key_hash END,"
-                    " lease_until = now() + make_interval(secs => :lease)"
-                    " WHERE id = :id AND lease_holder = :holder RETURNING id"
-                ).bindparams(*_SAVE_JSON),
-                {
-                    "id": order.id,
-                    "holder": holder,
-                    "lease": self.lease,
-                    "step": order.step.value,
-                    "cart_id": order.cart_id,
-                    "lines": rows.lines_json(order.lines),
-                    "shipping": rows.shipping_json(order.shipping),
-                    "subtotal": order.subtotal.amount if order.lines else None,
-                    "total": order.total.amount if order.shipping else None,
-                    "charge_id": order.charge_id,
-                    "shipment_id": order.shipment_id,
-                    "tracking_id": order.tracking_id,
-                    "failure": rows.failure_json(order.failure),
-                    "cart_cleared": order.cart_cleared,
-                    "settle_until": order.settle_until,
-                    "release": order.key_released,
-                },
-            )
-            if saved is None:
-                raise LeaseLost(order.id)
-            if event is not None:
-                await connection.execute(
-                    text(
-                        "INSERT INTO outbox"
-                        " (event_id, type, version, order_id, payload, traceparent)"
-                        " VALUES (:id, :type, :version, :order_id, :payload, :traceparent)"
-                    ).bindparams(bindparam("payload", type_=JSONB)),
-                    {
-                        "id": event.id,
-                        "type": event.type,
-                        "version": event.version,
-                        "order_id": order.id,
-                        "payload": event.envelope(),
-                        # the relay publishes in the trace of the work that wrote it
-                        "traceparent": current_traceparent(),
-                    },
-                )
+        values = {
+            "id": order.id,
+            "holder": holder,
+            "lease": self.lease,
+            "step": order.step.value,
+            "cart_id": order.cart_id,
+            "lines": rows.lines_json(order.lines),
+            "shipping": rows.shipping_json(order.shipping),
+            "subtotal": order.subtotal.amount if order.lines else None,
+            "total": order.total.amount if order.shipping else None,
+            "charge_id": order.charge_id,
+            "shipment_id": order.shipment_id,
+            "tracking_id": order.tracking_id,
+            "failure": rows.failure_json(order.failure),
+            "cart_cleared": order.cart_cleared,
+            "settle_until": order.settle_until,
+            "release": order.key_released,
+        }
+        statement = _SAVE
+        if event is not None:
+            statement = _SAVE_WITH_EVENT
+            values |= {
+                "event_id": event.id,
+                "type": event.type,
+                "version": event.version,
+                "payload": event.envelope(),
+                # the relay publishes in the trace of the work that wrote it
+                "traceparent": current_traceparent(),
+            }
+        async with self.database.autocommit.connect() as connection:
+            saved = await connection.scalar(statement, values)
+        if saved is None:
+            raise LeaseLost(order.id)
 
     async def stale(self, limit: int) -> list[str]:
         """Unfinished orders whose lease has expired: the recovery's work, oldest first."""
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             found = await connection.scalars(
                 text(
                     f"SELECT id FROM orders WHERE {UNFINISHED} AND lease_until < now()"  # noqa: S608
@@ -280,12 +292,12 @@ class Store:
             return [str(order_id) for order_id in found]
 
     async def order(self, order_id: str) -> Order | None:
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             return await _find(connection, "id = :id", {"id": order_id})
 
     async def existing(self, order_id: str) -> Order:
         """An order known to exist (this driver created it or holds it); OrderMissing if not."""
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             return await _order(connection, order_id)
 
     async def inspect(self, order_id: str) -> Inspection | None:
@@ -322,7 +334,7 @@ class Store:
             )
 
     async def owned(self, owner: Owner, order_id: str) -> Order | None:
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             return await _find(
                 connection,
                 "id = :id AND owner_kind = :kind AND owner_id = :owner",
@@ -330,7 +342,7 @@ class Store:
             )
 
     async def by_token(self, token_hash: bytes) -> Order | None:
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             return await _find(
                 connection,
                 "(status_token_hash = :hash OR recovered_token_hash = :hash)",
@@ -338,7 +350,7 @@ class Store:
             )
 
     async def history(self, owner: Owner, limit: int) -> list[Order]:
-        async with self.database.engine.connect() as connection:
+        async with self.database.autocommit.connect() as connection:
             result = await connection.execute(
                 text(
                     f"SELECT {COLUMNS} FROM orders WHERE owner_kind = :kind AND owner_id = :owner"  # noqa: S608

@@ -1,7 +1,7 @@
 """Postgres: shipments, and the idempotency keys that created them.
 
 Creating a shipment claims its key with an INSERT into `idempotency_keys` in the same
-transaction that writes the shipment. The primary key (caller, key) is the lock: a
+statement that writes the shipment. The primary key (caller, key) is the lock: a
 concurrent request with the same key blocks on the index until the first commits, then
 finds the key taken and answers from the stored response. Nothing is checked in memory,
 so it holds across replicas.
@@ -23,11 +23,13 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
+    bindparam,
     func,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shipping.domain import (
@@ -72,6 +74,24 @@ idempotency_keys = Table(
 )
 
 
+# A key's claim and its shipment in one statement; no row when the key was taken before.
+_CREATE = text(
+    "WITH claimed AS (INSERT INTO idempotency_keys"
+    " (caller, key, fingerprint, shipment_id, status_code, response)"
+    " VALUES (:caller, :key, :fingerprint, :id, :status_code, :response)"
+    " ON CONFLICT DO NOTHING RETURNING shipment_id)"
+    " INSERT INTO shipments (id, tracking_id, reference, option, status, price_amount,"
+    " price_currency, days_min, days_max, address, items, created_at, cancelled_at)"
+    " SELECT shipment_id, :tracking_id, :reference, :option, :status, :price_amount,"
+    " :price_currency, :days_min, :days_max, :address, :items, :created_at, :cancelled_at"
+    " FROM claimed RETURNING id"
+).bindparams(
+    bindparam("address", type_=JSONB),
+    bindparam("items", type_=JSONB),
+    bindparam("response", type_=LargeBinary),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     shipment_id: str
@@ -97,23 +117,22 @@ class Store:
         self, claim: Claim, shipment: Shipment, status_code: int, body: bytes
     ) -> StoredResponse:
         """Write the shipment and its response under the claim, or, if the key is taken,
-        the response stored for it; IdempotencyKeyReused if it was for another request."""
-        async with self.database.engine.begin() as connection:
-            claimed = await connection.scalar(
-                insert(idempotency_keys)
-                .values(
-                    caller=claim.caller,
-                    key=claim.key,
-                    fingerprint=claim.fingerprint,
-                    shipment_id=shipment.id,
-                    status_code=status_code,
-                    response=body,
-                )
-                .on_conflict_do_nothing()
-                .returning(idempotency_keys.c.key)
-            )
-            if claimed is not None:
-                await connection.execute(shipments.insert().values(**_row(shipment)))
+        the response stored for it; IdempotencyKeyReused if it was for another request.
+
+        The claim and the shipment are one statement (the shipment inserted from the
+        claimed row: both or neither), so a new shipment costs one round trip, not four
+        (BEGIN, two INSERTs, COMMIT); only a repeated key reads what it stored."""
+        values = {
+            **_row(shipment),
+            "caller": claim.caller,
+            "key": claim.key,
+            "fingerprint": claim.fingerprint,
+            "status_code": status_code,
+            "response": body,
+        }
+        async with self.database.autocommit.connect() as connection:
+            made = await connection.scalar(_CREATE, values)
+            if made is not None:
                 return StoredResponse(shipment.id, status_code, body, replayed=False)
             stored = (
                 await connection.execute(

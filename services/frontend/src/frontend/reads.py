@@ -79,6 +79,7 @@ READS = Reads(
         Call("cart", "GET", "/v1/carts/current", Cart),
         Call("cart", "POST", "/v1/carts", Cart),
         Call("cart", "POST", "/v1/carts/{cart_id}/items", Cart),
+        Call("cart", "POST", "/v1/carts/current/items", Cart),
         Call("cart", "PUT", "/v1/carts/{cart_id}/items/{product_id}", Cart),
         Call("cart", "DELETE", "/v1/carts/{cart_id}/items/{product_id}"),
         Call("cart", "POST", "/v1/carts/merge", Cart),

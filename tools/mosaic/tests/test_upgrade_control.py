@@ -4,6 +4,7 @@ running service in place, and the refusals of the command itself."""
 
 import asyncio
 import dataclasses
+import shutil
 import stat
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 from mosaic import control
-from mosaic.builds import WORKTREE, resolve
+from mosaic.builds import WORKTREE, build, resolve, service_folder, service_venv
 from mosaic.children import Command
 from mosaic.errors import MosaicError
 from mosaic.home import services_dir, workspace_root
@@ -193,3 +194,29 @@ async def test_the_command_refuses_a_runner_it_cannot_upgrade(
             await upgrade(tmp_path, workspace_root(), "catalog", "HEAD", lambda _: None)
     finally:
         lock.release()
+
+
+def test_a_revision_without_the_service_is_refused(tmp_path: Path) -> None:
+    head = resolve(workspace_root(), "HEAD")
+    with pytest.raises(MosaicError, match=f"{head[:12]} has no service nope"):
+        build(tmp_path, workspace_root(), head, "nope", lambda _: None)
+    assert (tmp_path / "builds" / head / "services" / "catalog" / "Procfile").exists()
+
+
+async def test_the_runner_refuses_a_build_whose_service_data_changed(tmp_path: Path) -> None:
+    sha = "d" * 40
+    folder = service_folder(tmp_path, sha, "catalog")
+    folder.mkdir(parents=True)
+    shutil.copy(services_dir() / "catalog" / "Procfile", folder / "Procfile")
+    pyproject = (services_dir() / "catalog" / "pyproject.toml").read_text()
+    changed = pyproject.replace('backing = ["postgres", "valkey"]', 'backing = ["postgres"]')
+    assert changed != pyproject
+    (folder / "pyproject.toml").write_text(changed)
+    service_venv(tmp_path, sha, "catalog").mkdir(parents=True)
+    (service_venv(tmp_path, sha, "catalog") / ".built").touch()
+
+    upgrades = Upgrades(FakeStack(tmp_path, [State.READY]))  # type: ignore[arg-type]
+    with pytest.raises(MosaicError, match="cannot replace the running one in place") as refused:
+        await upgrades.handle({"op": "release", "service": "catalog", "build": sha})
+    assert "backing services change" in refused.value.message
+    assert "mosaic up" in refused.value.hint

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 from mosaic import control
-from mosaic.builds import WORKTREE, build, resolve, service_folder, service_venv
+from mosaic.builds import (
+    WORKTREE,
+    build,
+    forgotten_builds,
+    resolve,
+    service_folder,
+    service_venv,
+)
 from mosaic.children import Command
 from mosaic.errors import MosaicError
 from mosaic.home import services_dir, workspace_root
@@ -220,3 +227,12 @@ async def test_the_runner_refuses_a_build_whose_service_data_changed(tmp_path: P
         await upgrades.handle({"op": "release", "service": "catalog", "build": sha})
     assert "backing services change" in refused.value.message
     assert "mosaic up" in refused.value.hint
+
+
+def test_a_new_start_says_which_upgrades_it_leaves_behind() -> None:
+    state = {"builds": {"catalog": {"current": "e" * 40}, "orders": {"current": WORKTREE}}}
+    said = forgotten_builds(state)
+    assert said is not None and f"catalog {'e' * 12}" in said and "orders" not in said
+    assert "working tree" in said
+    assert forgotten_builds({"builds": {"orders": {"current": WORKTREE}}}) is None
+    assert forgotten_builds(None) is None

@@ -16,6 +16,7 @@ import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mosaic.errors import MosaicError
 
@@ -42,6 +43,24 @@ def service_venv(home: Path, build: str, service: str) -> Path:
 def short(build: str) -> str:
     """How status shows a build: `worktree`, or a sha's first 12 digits."""
     return build if build == WORKTREE else build[:12]
+
+
+def forgotten_builds(state: dict[str, Any] | None) -> str | None:
+    """What to say at start when the last run's services ran builds `mosaic upgrade` put
+    there: a new `mosaic up` runs the working tree again."""
+    builds = (state or {}).get("builds")
+    ran = {
+        service: entry["current"]
+        for service, entry in (builds.items() if isinstance(builds, dict) else [])
+        if isinstance(entry, dict) and entry.get("current") not in (None, WORKTREE)
+    }
+    if not ran:
+        return None
+    listed = ", ".join(f"{service} {short(str(build))}" for service, build in sorted(ran.items()))
+    return (
+        f"the last run had upgraded {listed}; every service runs the working tree now "
+        "(check that revision out to keep it)"
+    )
 
 
 def resolve(repo: Path, ref: str) -> str:

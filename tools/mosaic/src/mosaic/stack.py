@@ -20,7 +20,7 @@ import aiohttp
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.backup_job import BACKUP_JOB_NAME, JOB, keeps_data, runner_command
-from mosaic.builds import WORKTREE
+from mosaic.builds import WORKTREE, forgotten_builds
 from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
 from mosaic.home import venv_bin
@@ -50,7 +50,7 @@ from mosaic.procfile import shell_argv
 from mosaic.prometheus_targets import write_targets
 from mosaic.release import at_head, run_release
 from mosaic.services import OPERATOR, Service, discover_services
-from mosaic.state import write_state
+from mosaic.state import read_state, write_state
 from mosaic.supervisor import Identity, State, Supervised
 
 if TYPE_CHECKING:
@@ -134,6 +134,8 @@ class Stack:
             )
         self.logs.reserve(names + releases + jobs + ["postgres", "valkey"])
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
+        if forgotten := forgotten_builds(read_state(self.options.home)):
+            self.logs.note(forgotten)
         self.save_state()
         identities = [s.name for s in services] + [OPERATOR]  # `mosaic admin call` too
         for issued in ensure_pki(self.options.home, identities):

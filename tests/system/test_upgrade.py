@@ -4,7 +4,8 @@ repository whose only change is catalog's version), orders to this commit built 
 then each rolled back, every step while the load generator browses and checks out.
 
 After each step: the load generator saw no failure; `mosaic status` lists no process of
-the service from the build it left, and every process of that build is gone; at the end
+the service from the build it left, and every process of that build is gone, after
+draining (its last log line, which a SIGKILL never writes); at the end
 every order the load generator placed is in orders' database exactly once, confirmed.
 (Kept by the runner's successor-first order, the chassis' drain on SIGTERM and the
 client's retry of a repeatable call on a fresh connection: docs/operations.md, "Upgrades".)
@@ -111,6 +112,12 @@ def replicas(up: UpProcess, service: str) -> list[dict[str, Any]]:
     return [p for p in up.status()["processes"] if p.get("service") == service]
 
 
+def drained(up: UpProcess, name: str) -> bool:
+    """The process logged the chassis' last line: it stopped on SIGTERM, after draining."""
+    logged = mosaic("logs", name, "--json", env=up.env).stdout.splitlines()
+    return any(json.loads(line).get("event") == "stopped" for line in logged if line[:1] == "{")
+
+
 def orders_by_step(database_url: str) -> dict[str, int]:
     async def count() -> dict[str, int]:
         connection = await asyncpg.connect(database_url)
@@ -166,6 +173,8 @@ def test_rolling_upgrades_and_rollbacks_under_load(tmp_path: Path) -> None:
             assert len(after) == len(before) and all(p["state"] == "ready" for p in after)
             old_pids = [p["pid"] for p in before]
             wait_until(lambda: all(map(gone, old_pids)), 30, f"{step}: old processes gone")  # noqa: B023
+            for name in (p["name"] for p in before):  # each drained: a SIGKILL logs nothing
+                wait_until(lambda: drained(up, name), 10, f"{step}: {name} logged its stop")  # noqa: B023
             if service == "catalog":
                 version = SECOND_VERSION if new == second else "0.1.0"
                 for p in after:

@@ -162,6 +162,25 @@ def test_each_web_process_has_a_disruption_budget_and_an_autoscaler(
         assert scalers[name]["spec"]["minReplicas"] >= 2  # the budget leaves one serving
 
 
+def test_every_deployment_rolls_successor_first_and_a_web_pod_drains_before_it_goes(
+    documents: list[dict[str, Any]],
+) -> None:
+    """The order of `mosaic upgrade`: no pod of any process type goes before its successor
+    is ready; a web pod serves on while its endpoint is withdrawn, then drains, within its
+    grace period (docs/operations.md, "Upgrades")."""
+    drain = 10  # the chassis' SHUTDOWN_GRACE_SECONDS
+    for deployment in checks.of(documents, "Deployment"):
+        name, spec = deployment["metadata"]["name"], deployment["spec"]
+        assert spec["strategy"] == {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}, name
+        pod = spec["template"]["spec"]
+        component = spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        process = next(c for c in pod["containers"] if c["name"] == component)
+        if component == WEB:
+            wait = process["lifecycle"]["preStop"]["sleep"]["seconds"]
+            assert wait >= 5, name
+            assert pod["terminationGracePeriodSeconds"] > wait + drain, name
+
+
 def test_no_variable_is_set_twice_and_secrets_come_only_by_reference(
     services: list[Service], documents: list[dict[str, Any]]
 ) -> None:

@@ -53,7 +53,7 @@ async def release(folder: Path, url: str) -> str:
     out = io.StringIO()
     stack = Stack(UpOptions(home=folder.parent, services_dir=folder.parent), LogStream(out))
     service = dataclasses.replace(load_service(folder), name="payments")
-    await stack._release(service, {**base_env(), "DATABASE_URL": url})
+    await stack.release(service, {**base_env(), "DATABASE_URL": url})
     return out.getvalue()
 
 

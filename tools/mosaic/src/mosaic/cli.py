@@ -23,6 +23,7 @@ from mosaic.errors import MosaicError
 from mosaic.home import mosaic_home, services_dir, workspace_root
 from mosaic.logs_cli import logs
 from mosaic.serve import app as serve_app
+from mosaic.upgrade_cli import upgrade
 
 # Each command imports what it needs when it runs: `status` and `down` stay quick (tests and
 # scripts poll them) instead of loading the database and HTTP clients `up` needs.
@@ -215,6 +216,9 @@ def down(
     from mosaic.status import stop_runner
 
     stop_runner(mosaic_home(), timeout)
+
+
+app.command()(upgrade)  # after down: the order `mosaic --help` lists them in
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -184,10 +184,14 @@ def _deployment(service: Service, kind: str) -> dict[str, Any]:
         }
     ]
     spec: dict[str, Any] = {}
-    if kind == WEB:  # the autoscaler owns `replicas`; no pod goes before its successor is ready
-        spec["strategy"] = {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-    else:  # a relay or worker: one replica, as under `mosaic up`
+    if kind != WEB:  # a relay or worker: one replica, as under `mosaic up`
         spec["replicas"] = 1
+    # Every process type rolls as `mosaic upgrade` does: no pod goes before its successor
+    # is ready (the autoscaler owns a web Deployment's `replicas`). For a relay or worker
+    # that means two run for a moment, which is safe: relays claim outbox rows with a row
+    # lock (chassis.outbox: the second waits, then skips what the first published), and
+    # consumers of one group never get the same entry (a redelivered one meets the inbox).
+    spec["strategy"] = {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
     spec["selector"] = {"matchLabels": _selector(service, kind)}
     spec["template"] = {"metadata": {"labels": labels}, "spec": pod}
     return {

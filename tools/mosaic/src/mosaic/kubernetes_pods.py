@@ -76,8 +76,9 @@ def autoscaling(service: str, most: int) -> tuple[int, int]:
     return target, int(sized["max_replicas"]) if sized else most
 
 
-# The chassis drains requests for SHUTDOWN_GRACE_SECONDS (10 s) after SIGTERM; then
-# Kubernetes may kill.
+# A web pod serves on for PRE_STOP_SECONDS after it is deleted, then the chassis drains
+# requests for SHUTDOWN_GRACE_SECONDS (10 s) after SIGTERM; then Kubernetes may kill.
+PRE_STOP_SECONDS = 5
 GRACE_SECONDS = 20
 
 
@@ -171,6 +172,12 @@ def process_container(service: Service, kind: str) -> dict[str, Any]:
     container["startupProbe"] = _probe("/healthz", period=2, failures=30)  # up to 60 s
     container["readinessProbe"] = _probe("/readyz", period=5, failures=2)
     container["livenessProbe"] = _probe("/healthz", period=10, failures=3)
+    if kind == WEB:
+        # Deleting a pod takes it out of the Service's endpoints while SIGTERM is sent: the
+        # nodes' proxies learn it a moment later. Serving on for PRE_STOP_SECONDS first means
+        # no new connection meets a closed port; then SIGTERM drains (GRACE_SECONDS covers
+        # both). Kubernetes' own sleep action: the image needs no `sleep` program.
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}}
     return container
 
 

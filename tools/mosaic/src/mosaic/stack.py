@@ -20,6 +20,7 @@ import aiohttp
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.backup_job import BACKUP_JOB_NAME, JOB, keeps_data, runner_command
+from mosaic.builds import WORKTREE, forgotten_builds
 from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
 from mosaic.home import venv_bin
@@ -49,7 +50,7 @@ from mosaic.procfile import shell_argv
 from mosaic.prometheus_targets import write_targets
 from mosaic.release import at_head, run_release
 from mosaic.services import OPERATOR, Service, discover_services
-from mosaic.state import write_state
+from mosaic.state import read_state, write_state
 from mosaic.supervisor import Identity, State, Supervised
 
 if TYPE_CHECKING:
@@ -97,6 +98,13 @@ class Stack:
         self._http: aiohttp.ClientSession | None = None
         self._hosted: list[HostedUnit] = []  # in-process mode: what the host runs
         self._shop: Shop | None = None  # what the dashboard draws
+        # For `mosaic upgrade` (mosaic.upgrade_runner): each service as started, its
+        # environment and the builds it ran.
+        self.services: dict[str, Service] = {}
+        self.service_envs: dict[str, dict[str, str]] = {}
+        self.builds: dict[str, dict[str, str | None]] = {}
+        self.control: str | None = None  # the control channel's socket, once it listens
+        self._control: asyncio.Server | None = None
 
     async def start(self) -> None:
         began = time.monotonic()
@@ -108,6 +116,8 @@ class Stack:
                 "Drop --scale, or drop --in-process to run replicas as separate processes.",
             )
         plans = plan_processes(services, self.options.scale, self.options.port)
+        self.services = {s.name: s for s in services}
+        self.builds = {s.name: {"current": WORKTREE, "previous": None} for s in services}
         edge = next((s for s in services if s.edge), None)
         if edge is None:
             self.url = f"http://127.0.0.1:{plans[-1].port}"  # the caller of all others
@@ -124,6 +134,8 @@ class Stack:
             )
         self.logs.reserve(names + releases + jobs + ["postgres", "valkey"])
         self.logs.note(f"home {self.options.home}; services {', '.join(s.name for s in services)}")
+        if forgotten := forgotten_builds(read_state(self.options.home)):
+            self.logs.note(forgotten)
         self.save_state()
         identities = [s.name for s in services] + [OPERATOR]  # `mosaic admin call` too
         for issued in ensure_pki(self.options.home, identities):
@@ -156,6 +168,8 @@ class Stack:
             self.logs.banner(f"Dev mailbox: {self.mailbox_url}")
         self.logs.banner(f"Dashboard: {self.dashboard_url}")
         self._start_jobs(services)
+        if not self.options.in_process:
+            await self._open_control()
         self._jobs.append(asyncio.create_task(self._draw_graph(services)))
 
     async def _draw_graph(self, services: list[Service]) -> None:
@@ -167,9 +181,20 @@ class Stack:
         home, folder = self.options.home, self.options.services_dir
         self._shop.edges[:] = await service_edges(home, folder, services)
 
+    async def _open_control(self) -> None:
+        from mosaic.control import serve_control, socket_path
+        from mosaic.upgrade_runner import Upgrades
+
+        self._control = await serve_control(self.options.home, Upgrades(self).handle)
+        self.control = str(socket_path(self.options.home))
+        self.save_state()
+
     async def stop(self) -> None:
         """Services first, all at once; then Valkey; Postgres last."""
         self.ready = False
+        if self._control is not None:
+            self._control.close()  # no upgrade starts anything from now on
+            self.control = None
         for task in self._jobs:
             task.cancel()  # a running job gets its stop signal and grace period
         await asyncio.gather(*self._jobs, return_exceptions=True)
@@ -204,6 +229,8 @@ class Stack:
                 "mode": "in-process" if self.options.in_process else "processes",
                 # In-process mode: the services the host process serves, with their ports.
                 "hosted": [unit.describe() for unit in self._hosted],
+                "control": self.control,  # `mosaic upgrade` asks here (mosaic.control)
+                "builds": self.builds,  # per service: the build it runs, the one before
                 "processes": [*(p.status() for p in self.backing.servers), *processes],
             },
         )
@@ -239,11 +266,12 @@ class Stack:
             **service_env(service, ports, urls, credentials, shop_url=self.url),
             **self._tracing_env(service),
         }
+        self.service_envs[service.name] = env
         if service.jobs or service.tasks or service.outbox:  # `mosaic admin` runs these later
             self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:
-            await self._release(service, env)
+            await self.release(service, env)
         mine = [p for p in plans if p.service is service]
         hosted = service.apps if self.options.in_process else {}
         for plan in (p for p in mine if p.kind in hosted):
@@ -251,7 +279,7 @@ class Stack:
         if separate := [p for p in mine if p.kind not in hosted]:
             self.logs.note(f"starting {', '.join(p.name for p in separate)}")
         for plan in separate:
-            self._supervise(plan, process_env(env, plan))
+            self.supervise(plan, process_env(env, plan), WORKTREE)
 
     def _is_hosted(self, plan: ProcessPlan) -> bool:
         return self.options.in_process and plan.kind in plan.service.apps
@@ -350,7 +378,7 @@ class Stack:
             self._jobs.append(asyncio.create_task(schedule("mosaic", JOB, command, self.logs)))
             self.logs.note(f"{BACKUP_JOB_NAME} is scheduled: {JOB.schedule}")
 
-    async def _release(self, service: Service, env: dict[str, str]) -> None:
+    async def release(self, service: Service, env: dict[str, str]) -> None:
         assert service.release is not None
         if heads := await at_head(service.release, service.folder, env.get("DATABASE_URL")):
             self.logs.note(
@@ -367,7 +395,9 @@ class Stack:
         )
         await run_release(service.name, command, self.logs)
 
-    def _supervise(self, plan: ProcessPlan, env: dict[str, str]) -> None:
+    def supervise(self, plan: ProcessPlan, env: dict[str, str], build: str) -> Supervised:
+        """Start and keep running one process of the plan, from `build`'s code (the plan's
+        service folder is that build's)."""
         command = Command(
             shell_argv(plan.service.processes[plan.kind]),
             cwd=plan.service.folder,
@@ -375,12 +405,13 @@ class Stack:
             grace_seconds=self.options.grace_seconds,
         )
         identity = Identity(
-            plan.name, plan.service.name, plan.kind, plan.replica, plan.port, plan.ops_port
+            plan.name, plan.service.name, plan.kind, plan.replica, plan.port, plan.ops_port, build
         )
         probe = partial(self._readyz, plan.ops_port)
         supervised = Supervised(identity, command, probe, self.logs, self.save_state)
         self.processes.append(supervised)
         supervised.start()
+        return supervised
 
     async def _readyz(self, ops_port: int) -> bool:
         assert self._http is not None

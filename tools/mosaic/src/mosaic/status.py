@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from mosaic.builds import short
 from mosaic.errors import MosaicError
 from mosaic.state import read_state, runner_pid
 
@@ -36,12 +37,15 @@ def print_status(home: Path, as_json: bool) -> bool:
         console.print(f"Dev mailbox: {state['mailbox']}", markup=False)
     if state.get("dashboard"):
         console.print(f"Dashboard: {state['dashboard']}", markup=False)
-    table = Table("service", "type", "replica", "pid", "port", "ops port", "state", "restarts")
+    table = Table(
+        "service", "type", "replica", "build", "pid", "port", "ops port", "state", "restarts"
+    )
     for p in state.get("processes", []):
         table.add_row(
             p.get("service") or p.get("name"),
             _text(p.get("process")),
             _text(p.get("replica")),
+            _text(p.get("build") and short(p["build"])),
             _text(p.get("pid")),
             _text(p.get("port")),
             _text(p.get("ops_port")),

@@ -56,6 +56,7 @@ class Identity:
     replica: int = 1
     port: int | None = None
     ops_port: int | None = None
+    build: str | None = None  # a service process's code: mosaic.builds.WORKTREE or a sha
 
 
 @dataclass
@@ -103,6 +104,7 @@ class Supervised:
             "pid": self.pid,
             "port": self.identity.port,
             "ops_port": self.identity.ops_port,
+            "build": self.identity.build,
             "state": str(self.state),
             "restarts": self.restarts,
             "started_at": self.started_at,

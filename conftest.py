@@ -18,6 +18,7 @@ first, while the other workers take the rest: two shops at once on a 2-core mach
 only make both slow.
 """
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,14 @@ from mosaic.backing import BackingServers
 # The chassis's fixtures for a service's tests (`keys`, `database_url`, `db`, ...), configured
 # by the `tested_service` fixture of the service's conftest.
 pytest_plugins = ["chassis.testing.plugin"]
+
+# Each parallel worker chooses free ports from a slice of its own (`mosaic.ports.free_port`),
+# and so does every process it starts (they inherit the variable): one worker's shop never
+# chooses a port another worker's process chose a moment before and has not bound yet.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw") or 0)
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ["MOSAIC_PORT_SLICE"] = f"{_worker}/{max(_workers, _worker + 1)}"
 
 # Each starts the shop (`mosaic up`, or compose for the container stage): one at a time.
 SYSTEM_TESTS = ("tests/system/", "tests/browser/", "tests/containers/")

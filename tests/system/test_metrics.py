@@ -84,7 +84,9 @@ def test_404s_move_the_request_and_call_counters_exactly(shop: Shop) -> None:
     wanted = [
         requests("frontend", "<unmatched>", "GET", 404),
         requests("frontend", "/product/{product_id}", "GET", 404),
-        # The product page asks catalog, and recommendations (which asks catalog) beside it.
+        # The product page asks catalog, and recommendations (which asks catalog) beside it;
+        # catalog's 404 cancels the page's other calls, so recommendations is reached only
+        # when its request left before that answer came back (seen both ways on 2 cores).
         requests("catalog", "/v1/products/{product_id}", "GET", 404),
         requests("recommendations", "/v1/recommendations", "GET", 404),
         calls("frontend", "catalog", "http_4xx"),
@@ -96,7 +98,9 @@ def test_404s_move_the_request_and_call_counters_exactly(shop: Shop) -> None:
     assert httpx.get(shop.url + "/product/no-such-product", timeout=20).status_code == 404
     after = shop.scrape()
 
-    assert moved(before, after, wanted) == [2, 1, 2, 1, 1, 1]
+    reached = [2, 1, 2, 1, 1, 1]  # recommendations answered 404 after asking catalog
+    cancelled = [2, 1, 1, 0, 1, 0]  # the page's call to recommendations never left
+    assert moved(before, after, wanted) in (reached, cancelled)
     retried = "mosaic_http_client_retries_total"
     assert [k for k in after if k[0] == retried and moved(before, after, [k])[0]] == []
 

@@ -93,13 +93,12 @@ class Stack:
         self._smtp_url: str | None = None
         self.dashboard_url: str | None = None  # recent traces; the processes export there
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        self._envs: dict[str, dict[str, str]] = {}
         self._jobs: list[asyncio.Task[None]] = []
         self._http: aiohttp.ClientSession | None = None
         self._hosted: list[HostedUnit] = []  # in-process mode: what the host runs
         self._shop: Shop | None = None  # what the dashboard draws
-        # For `mosaic upgrade` (mosaic.upgrade_runner): each service as started, its
-        # environment and the builds it ran.
+        # Each service as started and its environment (its scheduled jobs run with it, and
+        # `mosaic upgrade`, mosaic.upgrade_runner, starts new builds with it); the builds it ran.
         self.services: dict[str, Service] = {}
         self.service_envs: dict[str, dict[str, str]] = {}
         self.builds: dict[str, dict[str, str | None]] = {}
@@ -268,7 +267,6 @@ class Stack:
         }
         self.service_envs[service.name] = env
         if service.jobs or service.tasks or service.outbox:  # `mosaic admin` runs these later
-            self._envs[service.name] = env
             save_job_env(self.options.home, service.name, env)
         if service.release is not None:
             await self.release(service, env)
@@ -365,7 +363,7 @@ class Stack:
         for service in services:
             for job in service.jobs:
                 command = job_command(
-                    service, job, self._envs[service.name], self.options.grace_seconds
+                    service, job, self.service_envs[service.name], self.options.grace_seconds
                 )
                 task = asyncio.create_task(schedule(service.name, job, command, self.logs))
                 self._jobs.append(task)

@@ -125,8 +125,10 @@ class Shopper:
     posted with their hidden fields (CSRF token, the checkout's Idempotency-Key), redirects
     left for the test to see. Close it (a `with` block) when done."""
 
-    def __init__(self, url: str, timeout: float = 60) -> None:
-        self.http = httpx.Client(base_url=url, timeout=timeout)
+    def __init__(
+        self, url: str, timeout: float = 60, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.http = httpx.Client(base_url=url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
         return self

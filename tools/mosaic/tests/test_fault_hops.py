@@ -1,0 +1,82 @@
+"""Where `mosaic up --faults` puts its proxies (mosaic.chaos.hops), and the runner's
+refusals for `mosaic chaos` (mosaic.chaos.runner), without a running shop."""
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from mosaic.chaos.hops import Hops, parse_hop
+from mosaic.chaos.runner import Chaos
+from mosaic.errors import MosaicError, UsageError
+from mosaic.services import Service, url_variable
+
+
+def by_name(services: list[Service], name: str) -> Service:
+    return next(s for s in services if s.name == name)
+
+
+async def test_each_caller_gets_its_own_proxy_per_callee(services: list[Service]) -> None:
+    frontend, cart = by_name(services, "frontend"), by_name(services, "cart")
+    assert "catalog" in frontend.calls and "catalog" in cart.calls
+    hops = Hops()
+    try:
+        env: dict[str, str] = {url_variable(c): "https://127.0.0.1:20001" for c in frontend.calls}
+        env.update(
+            REDIS_URL="redis://frontend:pw@127.0.0.1:20002/0",
+            LOG_FORMAT="json",
+        )
+        wired = await hops.wire(frontend, env)
+        cart_env = {url_variable(c): "https://127.0.0.1:20001" for c in cart.calls}
+        cart_env["DATABASE_URL"] = "postgresql://cart:pw@127.0.0.1:20003/cart"
+        cart_wired = await hops.wire(cart, cart_env)
+    finally:
+        await hops.close()
+    catalog = hops.proxies["frontend->catalog"]
+    assert wired["CATALOG_URL"] == f"https://127.0.0.1:{catalog.port}"
+    assert catalog.target == ("127.0.0.1", 20001)
+    valkey = hops.proxies["frontend->valkey"]
+    assert wired["REDIS_URL"] == f"redis://frontend:pw@127.0.0.1:{valkey.port}/0"
+    assert valkey.target == ("127.0.0.1", 20002)
+    assert wired["LOG_FORMAT"] == "json"  # the rest untouched
+    postgres = hops.proxies["cart->postgres"]
+    assert cart_wired["DATABASE_URL"] == f"postgresql://cart:pw@127.0.0.1:{postgres.port}/cart"
+    assert hops.proxies["cart->catalog"].port != catalog.port  # one hop per caller
+
+
+def test_hops_are_named_either_way() -> None:
+    assert parse_hop("frontend->catalog") == ("frontend", "catalog")
+    assert parse_hop("catalog:postgres") == ("catalog", "postgres")
+    for bad in ("frontend", "->catalog", "frontend:"):
+        with pytest.raises(UsageError, match="is no hop"):
+            parse_hop(bad)
+
+
+def _stack() -> Any:
+    notes: list[str] = []
+    return SimpleNamespace(
+        processes=[], backing=SimpleNamespace(servers=[]), logs=SimpleNamespace(note=notes.append)
+    )
+
+
+async def test_faults_need_up_with_faults() -> None:
+    chaos = Chaos(_stack(), None)
+    request = {"op": "chaos.fault", "hop": "frontend:catalog", "fault": {"kind": "reset"}}
+    with pytest.raises(MosaicError, match="started without --faults") as refused:
+        await chaos.handle(request)
+    assert "mosaic up --faults" in refused.value.hint
+    assert (await chaos.handle({"op": "chaos.faults"}))["faults"] is False
+
+
+async def test_the_runner_refuses_what_it_cannot_do() -> None:
+    hops = Hops()
+    chaos = Chaos(_stack(), hops)
+    for request, says in [
+        ({"op": "chaos.fault", "hop": "a:b", "fault": {"kind": "reset"}}, "no hop a->b"),
+        ({"op": "chaos.restart", "server": "valkey"}, "runs no valkey of its own"),
+        ({"op": "chaos.restart", "server": "mysql"}, "cannot restart 'mysql'"),
+        ({"op": "chaos.kill", "service": "catalog"}, "runs no service 'catalog'"),
+        ({"op": "chaos.what"}, "unknown request"),
+    ]:
+        with pytest.raises(MosaicError, match=None) as refused:
+            await chaos.handle(request)
+        assert says in refused.value.message, request

@@ -26,8 +26,9 @@ Service = Annotated[
     str,
     typer.Argument(
         metavar="SERVICE",
-        help="A service (its web process, or its only type), SERVICE.TYPE, or a process "
-        "name as `mosaic status` shows it (orders.relay.1).",
+        help="A service (its web process, or its only type), SERVICE.TYPE, a process "
+        "name as `mosaic status` shows it (orders.relay.1), or postgres or valkey (the "
+        "shop's own).",
     ),
 ]
 Replica = Annotated[int, typer.Option("--replica", help="Which replica.", min=1)]

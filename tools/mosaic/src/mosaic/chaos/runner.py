@@ -3,7 +3,8 @@ running stack, done by the stack that owns the processes and the hops' proxies.
 
 - `chaos.faults`: every hop with its fault, and the paused processes;
 - `chaos.fault`: put a fault on a hop (for some seconds, or until the next one);
-- `chaos.kill`: SIGKILL a process; its supervisor restarts it as after any crash;
+- `chaos.kill`: SIGKILL a process (an embedded Postgres or Valkey too); its supervisor
+  restarts it as after any crash;
 - `chaos.pause`: SIGSTOP a process, SIGCONT after N seconds (the runner keeps the time,
   so a pause ends even when the command that asked is gone; stopping the shop ends it);
 - `chaos.restart`: stop an embedded backing server (its stop signal: Postgres shuts down
@@ -105,16 +106,18 @@ class Chaos:
 
     def _process(self, request: dict[str, Any]) -> Supervised:
         """The process a request names: SERVICE (its web process, or its only type),
-        SERVICE.TYPE, with `replica` (default 1); or the full name, e.g. orders.relay.1."""
+        SERVICE.TYPE, with `replica` (default 1); or the full name, e.g. orders.relay.1;
+        or an embedded server, postgres or valkey (a kill is a crash it restarts from)."""
         target = str(request.get("service"))
         replica = request.get("replica") or 1
         service, _, kind = target.partition(".")
         kind, _, numbered = kind.partition(".")
         if numbered.isdigit():
             replica = int(numbered)
-        mine = [p for p in self.stack.processes if p.identity.service == service]
+        everything = [*self.stack.processes, *self.stack.backing.servers]
+        mine = [p for p in everything if p.identity.service == service]
         if not mine:
-            services = sorted({p.identity.service for p in self.stack.processes})
+            services = sorted({p.identity.service for p in everything})
             raise UsageError(
                 f"this shop runs no service {service!r}", f"Services here: {', '.join(services)}."
             )

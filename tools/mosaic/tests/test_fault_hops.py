@@ -1,9 +1,11 @@
 """Where `mosaic up --faults` puts its proxies (mosaic.chaos.hops), and the runner's
 refusals for `mosaic chaos` (mosaic.chaos.runner), without a running shop."""
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import psutil
 import pytest
 from mosaic.chaos.hops import Hops, parse_hop
 from mosaic.chaos.runner import Chaos
@@ -80,3 +82,42 @@ async def test_the_runner_refuses_what_it_cannot_do() -> None:
         with pytest.raises(MosaicError, match=None) as refused:
             await chaos.handle(request)
         assert says in refused.value.message, request
+
+
+async def becomes(pid: int, *, stopped: bool) -> bool:
+    """Whether the process gets to be stopped (or not) within 2.5 s: a signal lands soon
+    after it is sent, not at once."""
+    for _ in range(50):
+        if (psutil.Process(pid).status() == psutil.STATUS_STOPPED) == stopped:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_pause_ends_by_its_timer_or_when_the_shop_stops() -> None:
+    """SIGSTOP, then SIGCONT from the runner's timer; resume_all (the shop stopping) ends a
+    pause early. A real child in a session of its own, as the supervisor starts them."""
+    child = await asyncio.create_subprocess_exec("sleep", "60", start_new_session=True)
+    identity = SimpleNamespace(name="toy.web.1", service="toy", process="web", replica=1)
+    stack = _stack()
+    stack.processes.append(SimpleNamespace(identity=identity, pid=child.pid, state="ready"))
+    chaos = Chaos(stack, None)
+    try:
+        await chaos.handle({"op": "chaos.pause", "service": "toy", "seconds": 0.5})
+        assert await becomes(child.pid, stopped=True)
+        assert [p["name"] for p in (await chaos.handle({"op": "chaos.faults"}))["paused"]] == [
+            "toy.web.1"
+        ]
+        await asyncio.sleep(0.6)
+        assert await becomes(child.pid, stopped=False)
+        assert (await chaos.handle({"op": "chaos.faults"}))["paused"] == []
+
+        await chaos.handle({"op": "chaos.pause", "service": "toy.web.1", "seconds": 60})
+        with pytest.raises(MosaicError, match="paused already"):
+            await chaos.handle({"op": "chaos.pause", "service": "toy", "seconds": 5})
+        assert await becomes(child.pid, stopped=True)
+        chaos.resume_all()
+        assert await becomes(child.pid, stopped=False)
+    finally:
+        child.kill()
+        await child.wait()

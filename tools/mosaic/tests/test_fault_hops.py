@@ -2,6 +2,8 @@
 refusals for `mosaic chaos` (mosaic.chaos.runner), without a running shop."""
 
 import asyncio
+import os
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,7 +12,9 @@ import pytest
 from mosaic.chaos.hops import Hops, parse_hop
 from mosaic.chaos.runner import Chaos
 from mosaic.errors import MosaicError, UsageError
+from mosaic.ports import free_port
 from mosaic.services import Service, url_variable
+from mosaic_testing import mosaic
 
 
 def by_name(services: list[Service], name: str) -> Service:
@@ -121,3 +125,20 @@ async def test_a_pause_ends_by_its_timer_or_when_the_shop_stops() -> None:
     finally:
         child.kill()
         await child.wait()
+
+
+def test_faults_with_in_process_are_refused_with_a_clear_error(tmp_path: Path) -> None:
+    demo = Path(__file__).parent / "demo_services"
+    env = {**os.environ, "MOSAIC_HOME": str(tmp_path), "MOSAIC_SERVICES_DIR": str(demo)}
+    result = mosaic("up", "--in-process", "--faults", "--port", str(free_port()), env=env)
+    assert result.returncode == 2
+    assert "--faults cannot be combined with --in-process" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_chaos_without_a_running_shop_says_how_to_start_one(tmp_path: Path) -> None:
+    env = {**os.environ, "MOSAIC_HOME": str(tmp_path)}
+    for args in (("faults",), ("kill", "catalog"), ("fault", "frontend:catalog", "reset")):
+        result = mosaic("chaos", *args, env=env)
+        assert result.returncode == 1, args
+        assert "no mosaic up runs on" in result.stderr and "mosaic up --faults" in result.stderr

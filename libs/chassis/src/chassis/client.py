@@ -200,7 +200,7 @@ class ServiceClient:
         """Whether to try again after `failure`: False, True (after the usual backoff) or
         the seconds the callee asked for in `Retry-After`; never past the deadline, and
         only within the callee's retry budget."""
-        if not isinstance(failure, Retryable):
+        if not isinstance(failure, Retryable) or _left(deadline) <= 0:
             return False
         asked = retry_after(failure.response)
         if asked is not None and asked >= _left(deadline):

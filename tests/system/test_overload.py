@@ -104,6 +104,9 @@ def test_a_flooded_frontend_sheds_the_excess_at_once_with_503_and_retry_after(
         assert max(s for _, s, _, _ in shed) < max(s for _, s, _, _ in served)
         assert metric(frontend.ops, "mosaic_http_server_requests_shed_total",
                       service="frontend") == len(shed)  # fmt: skip
+        slowest_refusal = max(s for _, s, _, _ in shed)
+        print(f"flood of {FLOOD} at a bound of {BOUND}: {len(served)} served, {len(shed)} shed; "
+              f"slowest refusal {slowest_refusal * 1000:.0f} ms")  # fmt: skip
         # Afterwards the process serves again as before.
         assert httpx.get(url, timeout=30).status_code == 200
     finally:
@@ -153,6 +156,7 @@ def test_payments_down_checkout_is_unavailable_at_once_and_the_cart_is_kept(
                 assert "your cart is kept" in page.text
                 assert "may have been placed" not in page.text
                 assert took < 10, (attempt, took)  # not the saga's 20 s deadline
+                print(f"payments down, checkout {attempt + 1}: 503 after {took * 1000:.0f} ms")
 
             assert metric(orders.ops, "mosaic_http_client_breaker_state",
                           callee="payments") == 2  # fmt: skip

@@ -110,6 +110,10 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.credentials = credentials
     install_problem_handlers(app)
+    if _databases(registry):
+        from chassis.db_outage import install_outage_handler
+
+        install_outage_handler(app)
     for router in routers:
         app.include_router(router)
     if contract_url:

@@ -82,3 +82,21 @@ def test_the_default_bound_is_lower_at_the_edge(settings: ServiceSettings) -> No
     assert settings.model_copy(update={"edge": True}).in_flight_limit == 64
     assert settings.in_flight_limit == 128
     assert settings.model_copy(update={"max_in_flight": 7}).in_flight_limit == 7
+
+
+async def test_a_browser_is_refused_with_a_page_in_words(
+    http: httpx.AsyncClient, settings: ServiceSettings
+) -> None:
+    inside[:] = [asyncio.Event(), asyncio.Event()]
+    admitted = [asyncio.create_task(http.get("/v1/slow")) for _ in range(2)]
+    for arrived in inside:
+        await asyncio.wait_for(arrived.wait(), timeout=5)
+
+    refused = await http.get("/v1/slow", headers={"Accept": "text/html,*/*;q=0.8"})
+
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "3"
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "try again in 3 s" in refused.text
+    release.set()
+    await asyncio.gather(*admitted)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from chassis import Credentials, ServiceClient, UpstreamUnavailable, context, metrics
-from chassis.breaker import THRESHOLD, CalleeBreaker, breaker_for
+from chassis.breaker import THRESHOLD, breaker_for
 from chassis.testing import ServiceKeys
 
 from .conftest import free_port
@@ -107,8 +107,7 @@ async def test_retries_stay_within_a_tenth_of_the_calls(
 ) -> None:
     callee.status = 502  # every call fails in a way worth retrying
     client = await opened("failing", callee.url, credentials)
-    # A breaker that never opens: this test is about the budget alone.
-    client._breaker = CalleeBreaker("caller", "failing", threshold=10_000)
+    breaker_for("caller", "failing", threshold=10_000)  # never opens: about the budget alone
     refused = metrics.http_client_retries_refused.labels("caller", "failing")
     refused_before = refused._value.get()
     try:
@@ -126,7 +125,7 @@ async def test_the_breaker_opens_on_a_dead_callee_and_closes_when_it_is_back(
 ) -> None:
     callee.status = 500
     client = await opened("flaky", callee.url, credentials)
-    breaker = client._breaker = CalleeBreaker("caller", "flaky", reset_seconds=0.3)
+    breaker = breaker_for("caller", "flaky", reset_seconds=0.3)
     try:
         for _ in range(THRESHOLD):
             assert (await client.request("GET", "/v1/x")).status == 500

@@ -120,11 +120,19 @@ class CalleeBreaker:
 _breakers: dict[str, CalleeBreaker] = {}
 
 
-def breaker_for(caller: str, callee: str) -> CalleeBreaker:
-    """The process's one breaker for calls to `callee`, shared by all its clients."""
+def breaker_for(
+    caller: str,
+    callee: str,
+    *,
+    threshold: int = THRESHOLD,
+    reset_seconds: float = RESET_SECONDS,
+) -> CalleeBreaker:
+    """The process's one breaker for calls to `callee`, shared by all its clients (made
+    with `threshold` and `reset_seconds` by the first to ask)."""
     breaker = _breakers.get(callee)
     if breaker is None:
-        breaker = _breakers[callee] = CalleeBreaker(caller, callee)
+        breaker = CalleeBreaker(caller, callee, threshold=threshold, reset_seconds=reset_seconds)
+        _breakers[callee] = breaker
     return breaker
 
 

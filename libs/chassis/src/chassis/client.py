@@ -31,7 +31,7 @@ import orjson
 import stamina
 
 from chassis import context, metrics, tracing
-from chassis.breaker import CalleeFailed, CircuitOpen, breaker_for
+from chassis.breaker import CalleeBreaker, CalleeFailed, CircuitOpen, breaker_for
 from chassis.client_errors import (
     Retryable,
     UpstreamStatusError,
@@ -42,7 +42,7 @@ from chassis.client_pool import release_shared_session, shared_session
 from chassis.client_response import Response, retry_after
 from chassis.client_transport import NetworkTransport, Outgoing, Transport, query_of
 from chassis.errors import Problem
-from chassis.retry_budget import budget_for
+from chassis.retry_budget import RetryBudget, budget_for
 from chassis.security import Credentials
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -95,8 +95,6 @@ class ServiceClient:
         self._transport: Transport | None = None
         self._pooled = False
         self._caller = credentials.service if credentials is not None else ""  # a label
-        self._budget = budget_for(service)
-        self._breaker = breaker_for(self._caller, service)
 
     async def open(self) -> None:
         if self.credentials is None or self.credentials.signer is None:
@@ -129,6 +127,14 @@ class ServiceClient:
         self._pooled = False
         self._transport = None
         await release_shared_session()
+
+    @property
+    def _budget(self) -> RetryBudget:
+        return budget_for(self.service)  # looked up per call: a reset (tests) reaches it
+
+    @property
+    def _breaker(self) -> CalleeBreaker:
+        return breaker_for(self._caller, self.service)
 
     @property
     def refusing(self) -> bool:

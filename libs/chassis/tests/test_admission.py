@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from chassis import ServiceSettings, callers, create_app, metrics
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter
+
+from .conftest import calling
 
 router = APIRouter(dependencies=[callers("tester")])
 release = asyncio.Event()
@@ -39,13 +40,8 @@ async def http(settings: ServiceSettings, keys: ServiceKeys) -> AsyncIterator[ht
         settings.model_copy(update={"max_in_flight": 2, "shed_retry_after_seconds": 3}),
         routers=[router],
     )
-    headers = keys.headers("tester", settings.service_name)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=headers
-        ) as client:
-            yield client
+    async with calling(app, keys.headers("tester", settings.service_name)) as client:
+        yield client
     release.set()
 
 

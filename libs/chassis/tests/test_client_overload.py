@@ -7,15 +7,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 from chassis import Credentials, ServiceClient, UpstreamUnavailable, context, metrics
 from chassis.breaker import THRESHOLD, breaker_for
-from chassis.testing import ServiceKeys
 
-from .conftest import free_port
+from .conftest import callee_at
 
 
 @dataclass
@@ -36,27 +34,9 @@ class Callee:
 @pytest.fixture
 async def callee() -> AsyncIterator[Callee]:
     state = Callee()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
-
-
-@pytest.fixture
-def credentials(tmp_path: Path) -> Credentials:
-    keys = ServiceKeys(tmp_path, ["caller"])
-    return Credentials(
-        "caller",
-        transport="mesh",
-        tls_files=None,
-        signing_key=keys.key_file("caller"),
-        trust_dir=keys.trust_dir,
-    )
+    async with callee_at(state.handle) as url:
+        state.url = url
+        yield state
 
 
 async def opened(name: str, url: str, credentials: Credentials) -> ServiceClient:

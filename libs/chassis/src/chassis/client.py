@@ -8,7 +8,8 @@ done again: connection errors, timeouts, 502/503/504. A callee's `Retry-After` (
 admission control shedding load) sets the wait before the next attempt, and no retry is
 made when it reaches past the deadline. Retries are bounded by a budget per callee and
 process (`chassis.retry_budget`: a tenth of the calls), and every attempt goes through the
-callee's circuit breaker (`chassis.breaker`), which refuses calls at once while open.
+callee's circuit breaker (`chassis.breaker`), which refuses calls at once while open; both
+decisions are in `chassis.client_guards`.
 
 The wire is a `Transport` the client is given (`chassis.client_transport`), when it is made
 or later with `use`; by default the network. The in-process host (`chassis.host`, the mode
@@ -31,15 +32,16 @@ import orjson
 import stamina
 
 from chassis import context, metrics, tracing
-from chassis.breaker import CalleeBreaker, CalleeFailed, CircuitOpen, breaker_for
+from chassis.breaker import CalleeBreaker, CircuitOpen, breaker_for
 from chassis.client_errors import (
     Retryable,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from chassis.client_guards import retry_wait, through_breaker
 from chassis.client_pool import release_shared_session, shared_session
-from chassis.client_response import Response, retry_after
+from chassis.client_response import Response
 from chassis.client_transport import NetworkTransport, Outgoing, Transport, query_of
 from chassis.errors import Problem
 from chassis.retry_budget import RetryBudget, budget_for
@@ -203,18 +205,7 @@ class ServiceClient:
         raise AssertionError("unreachable: retry_context either returns or raises")
 
     def _retry_wait(self, failure: Exception, deadline: float) -> bool | float:
-        """Whether to try again after `failure`: False, True (after the usual backoff) or
-        the seconds the callee asked for in `Retry-After`; never past the deadline, and
-        only within the callee's retry budget."""
-        if not isinstance(failure, Retryable) or _left(deadline) <= 0:
-            return False
-        asked = retry_after(failure.response)
-        if asked is not None and asked >= _left(deadline):
-            return False  # the callee will not take it back in time: its 503 is the answer
-        if not self._budget.try_retry():
-            metrics.http_client_retries_refused.labels(self._caller, self.service).inc()
-            return False
-        return True if asked is None else asked
+        return retry_wait(failure, _left(deadline), self._budget, self._caller, self.service)
 
     def _final(self, failure: Retryable, deadline: float) -> Response:
         """The answer after the last attempt: the callee's own, else it is unavailable."""
@@ -259,26 +250,7 @@ class ServiceClient:
         return response
 
     async def _through_breaker(self, call: _Call) -> Response:
-        """`_send` as one attempt counted by the callee's breaker: a timeout, a connection
-        error or a 5xx is a failure; a 4xx or a shed 503 (with Retry-After) is not."""
-        failure: Retryable | None = None
-        response: Response | None = None
-        try:
-            async with self._breaker.attempt():
-                try:
-                    response = await self._send(call)
-                except Retryable as error:
-                    if retry_after(error.response) is not None:
-                        raise
-                    failure = error
-                    raise CalleeFailed(error.reason) from None
-                if response.status >= 500:
-                    raise CalleeFailed(f"answered {response.status}")
-        except CalleeFailed:
-            if failure is not None:
-                raise failure from None
-        assert response is not None  # else the breaker refused or _send raised
-        return response
+        return await through_breaker(self._breaker, lambda: self._send(call))
 
     async def _send(self, call: _Call) -> Response:
         remaining = call.deadline - time.time()

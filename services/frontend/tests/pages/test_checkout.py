@@ -410,7 +410,7 @@ async def test_orders_own_503_with_its_cancelled_order_is_shown_on_the_form(
 
     assert response.status_code == 503  # the form again, with orders' reason above it
     text = audit(response.text).plain_text
-    assert "We could not place your order just now. Nothing was charged." in text
+    assert "Checkout is unavailable right now. Nothing was charged; your cart is kept." in text
     assert "may have been placed" not in text
 
 

@@ -216,8 +216,8 @@ def option_unavailable(option: str) -> Failure:
 def shop_unavailable(service: str, at: Step) -> Failure:
     return Failure(
         "shop-unavailable",
-        f"We could not place your order just now ({service} is unavailable). "
-        "Nothing was charged; please try again in a moment.",
+        f"Checkout is unavailable right now ({service} is unavailable). Nothing was "
+        "charged and your cart is kept; please try again in a moment.",
         503,
         retryable=True,
         at=at,

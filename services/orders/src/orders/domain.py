@@ -117,6 +117,9 @@ class Order:
     # Cancelled without seeing any charge although one was attempted: a charge still on
     # its way to payments may land until then, and is refunded (see `saga.py`, settling).
     settle_until: datetime | None = None
+    # The signed-in shopper's given name, which the confirmation mail greets by: none for a
+    # guest, nor for an order placed through a frontend before v0.4.0.
+    given_name: str | None = None
 
     @property
     def reference(self) -> str:

@@ -116,6 +116,20 @@ async def test_method_not_allowed_names_every_method_of_the_path(
     assert overlapping.headers["allow"] == "POST"
 
 
+def test_a_route_without_an_allowlist_stops_the_app_from_being_built(
+    settings: ServiceSettings,
+) -> None:
+    unguarded = APIRouter()
+
+    @unguarded.get("/v1/open")
+    async def open_door() -> dict[str, str]:
+        return {}
+
+    # Inside an included router, where FastAPI 0.165 keeps its routes.
+    with pytest.raises(RuntimeError, match="without a caller allowlist: GET /v1/open"):
+        create_app(settings, routers=[router, unguarded])
+
+
 async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:
     response = await client.get("/nowhere")
     assert response.status_code == 404

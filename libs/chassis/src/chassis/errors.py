@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
 from chassis import context
+from chassis.routes import api_routes
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://mosaic.dev/problems/"
@@ -136,7 +136,7 @@ def _allowed_methods(request: Request) -> str:
     is the most literal one, as the contract reads it."""
     matching = [
         route
-        for route in _api_routes(request.app.router.routes)
+        for route in api_routes(request.app.router.routes)
         if route.matches({**request.scope, "method": next(iter(route.methods or ()), "GET")})[0]
         != Match.NONE
     ]
@@ -145,18 +145,6 @@ def _allowed_methods(request: Request) -> str:
     resource = min((r.path for r in matching), key=lambda path: path.count("{"))
     methods = {m for r in matching if r.path == resource for m in r.methods or ()}
     return ", ".join(sorted(methods))
-
-
-def _api_routes(routes: list[Any]) -> list[APIRoute]:
-    """The app's API routes, from inside the routers it included (FastAPI keeps each
-    included router whole, as one entry of `app.router.routes`)."""
-    found: list[APIRoute] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif (included := getattr(route, "original_router", None)) is not None:
-            found += _api_routes(included.routes)
-    return found
 
 
 def install_problem_handlers(app: FastAPI) -> None:

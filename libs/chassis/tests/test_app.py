@@ -12,6 +12,7 @@ from asgi_lifespan import LifespanManager
 from chassis import Problem, ServiceSettings, callers, configure_logging, context, create_app
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 
 from .conftest import calling
 
@@ -25,6 +26,20 @@ async def get_thing(thing_id: int, limit: int = 10) -> dict[str, int]:
     if thing_id == 500:
         raise RuntimeError("database password is hunter2")
     return {"id": thing_id, "limit": limit}
+
+
+class Renaming(BaseModel):
+    name: str
+
+
+@router.put("/v1/things/{thing_id}")
+async def put_thing(thing_id: int, body: Renaming) -> dict[str, int | str]:
+    return {"id": thing_id, "name": body.name}
+
+
+@router.post("/v1/things/recount")
+async def recount() -> dict[str, int]:
+    return {"things": 3}
 
 
 @pytest.fixture
@@ -66,6 +81,50 @@ async def test_bad_input_is_422_problem(client: httpx.AsyncClient, url: str) -> 
     body = response.json()
     assert body["type"].endswith("/invalid-request")
     assert body["errors"][0]["location"].startswith(("path.", "query."))
+
+
+@pytest.mark.parametrize(
+    "body", [b"\xff\xfe not UTF-8", b'{"name": "unfinished'], ids=["undecodable", "malformed"]
+)
+async def test_a_body_that_is_not_json_is_422_problem(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.put(
+        "/v1/things/7", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text  # FastAPI alone: 400 for the first
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/invalid-request")
+    assert problem["errors"][0]["location"].startswith("body")
+
+
+async def test_method_not_allowed_names_every_method_of_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.delete("/v1/things/7")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    # Starlette alone names those of the first route only (GET): RFC 9110 wants all.
+    assert response.headers["allow"] == "GET, PUT"
+    # Where templates overlap, the resource is the literal one, as the contract reads it.
+    overlapping = await client.delete("/v1/things/recount")
+    assert overlapping.status_code == 405
+    assert overlapping.headers["allow"] == "POST"
+
+
+def test_a_route_without_an_allowlist_stops_the_app_from_being_built(
+    settings: ServiceSettings,
+) -> None:
+    unguarded = APIRouter()
+
+    @unguarded.get("/v1/open")
+    async def open_door() -> dict[str, str]:
+        return {}
+
+    # Inside an included router, where FastAPI 0.165 keeps its routes.
+    with pytest.raises(RuntimeError, match="without a caller allowlist: GET /v1/open"):
+        create_app(settings, routers=[router, unguarded])
 
 
 async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:

@@ -15,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from chassis import context
+from chassis.routes import api_routes
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://mosaic.dev/problems/"
@@ -107,10 +109,42 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI's answer to a body it could not even decode (bytes that are not UTF-8):
+        # the same 422 as for malformed JSON, which is what every contract documents.
+        # Found by fuzzing every API (tests/system/test_api_fuzz.py).
+        problem = Problem(
+            422,
+            "invalid-request",
+            "body: the body is not valid JSON (UTF-8)",
+            errors=[{"location": "body", "message": "not valid JSON (UTF-8)"}],
+        )
+        return problem_response(problem, request.url.path)
     kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "error")
-    problem = Problem(exc.status_code, kind, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    problem = Problem(exc.status_code, kind, detail, headers=headers)
     return problem_response(problem, request.url.path)
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of the resource the path names (RFC 9110: `Allow` lists them all).
+    Starlette names only those of the first route that matched, and FastAPI makes a route
+    per method. Where templates overlap (`/carts/merge`, `/carts/{cart_id}`), the resource
+    is the most literal one, as the contract reads it."""
+    matching = [
+        route
+        for route in api_routes(request.app.router.routes)
+        if route.matches({**request.scope, "method": next(iter(route.methods or ()), "GET")})[0]
+        != Match.NONE
+    ]
+    if not matching:
+        return ""
+    resource = min((r.path for r in matching), key=lambda path: path.count("{"))
+    methods = {m for r in matching if r.path == resource for m in r.methods or ()}
+    return ", ".join(sorted(methods))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

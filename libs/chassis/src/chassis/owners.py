@@ -12,7 +12,7 @@ Each service keeps its own `Owner` value in its domain; these dependencies build
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -39,6 +39,11 @@ bearer = HTTPBearer(
 )
 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+# For a route whose owner is the user or else the visitor (`owner_dependency`): its contract
+# says the user's token is optional (`{}`: no scheme at all also works), as it is.
+# `openapi_extra=USER_OR_VISITOR`. FastAPI documents any bearer dependency as required.
+USER_OR_VISITOR: dict[str, Any] = {"security": [{bearer.scheme_name: []}, {}]}
 
 
 def owner_dependency(make: MakeOwner[OwnerT], *, whose: str) -> Callable[..., Awaitable[OwnerT]]:

@@ -33,6 +33,7 @@ from chassis.cloudrun import ID_TOKEN_HEADER, IdTokens, caller_email, service_ac
 from chassis.errors import Problem
 from chassis.logs import get_logger
 from chassis.rotation import file_stamp
+from chassis.routes import api_routes
 from chassis.settings import MESH_IDENTITY, ServiceSettings
 from chassis.tls import ReloadingContexts, spiffe_id
 from chassis.tokens import (
@@ -309,8 +310,8 @@ def require_policies(routes: Iterable[BaseRoute]) -> None:
     """Deny by default, by construction: every API route must say who may call it."""
     missing = [
         f"{','.join(sorted(r.methods or ()))} {r.path}"
-        for r in routes
-        if isinstance(r, APIRoute) and policy_of(r) is None
+        for r in api_routes(routes)
+        if policy_of(r) is None
     ]
     if missing:
         raise RuntimeError(

@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated
 
 from chassis import Database, callers, dependency
+from chassis.owners import USER_OR_VISITOR
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from cart import handlers
@@ -47,6 +48,7 @@ ERRORS: Responses = {**OWNER, **CART_NOT_FOUND, **INVALID}
 
 @router.post(
     "/carts",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=CartView,
     responses={201: {"model": CartView, "description": "Created"}, **OWNER, **INVALID},
@@ -62,6 +64,7 @@ async def open_cart(owner: OwnerDep, store: StoreDep, response: Response) -> Car
 
 @router.get(
     "/carts/current",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=CHECKOUT_READ,
     response_model=CartView,
     responses={**ERRORS, **CATALOG_DOWN},
@@ -79,6 +82,7 @@ async def current_cart(
 
 @router.post(
     "/carts/current/items",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=CartView,
     responses={**OWNER, **INVALID, **CATALOG_DOWN},
@@ -107,6 +111,7 @@ async def merge_carts(user: UserOwnerDep, visitor: VisitorDep, store: StoreDep) 
 
 @router.get(
     "/carts/{cart_id}",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=CartView,
     responses={**ERRORS, **CATALOG_DOWN},
@@ -130,6 +135,7 @@ async def _shown(cart: Cart, products: CatalogProducts, include: str | None) -> 
 
 @router.post(
     "/carts/{cart_id}/items",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=CartView,
     responses={**ERRORS, **CATALOG_DOWN},
@@ -146,6 +152,7 @@ async def add_item(
 
 @router.put(
     "/carts/{cart_id}/items/{product_id}",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=CartView,
     responses=ERRORS,
@@ -163,6 +170,7 @@ async def change_quantity(
 
 @router.delete(
     "/carts/{cart_id}/items/{product_id}",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     status_code=204,
     response_class=Response,
@@ -177,6 +185,7 @@ async def remove_item(
 
 @router.delete(
     "/carts/{cart_id}/items",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     status_code=204,
     response_class=Response,

@@ -13,6 +13,7 @@ import uuid
 from typing import Annotated
 
 from chassis import Database, callers, dependency
+from chassis.owners import USER_OR_VISITOR
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
@@ -75,6 +76,7 @@ IdempotencyKey = Annotated[
 
 @router.post(
     "/orders",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     status_code=201,
     response_model=CheckoutView,
@@ -122,6 +124,7 @@ async def order_history(
 
 @router.get(
     "/orders/by-key",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=CheckoutView,
     responses={**OWNER, **NOT_FOUND, **INVALID},
@@ -179,6 +182,7 @@ async def order_by_token(
 
 @router.get(
     "/orders/{order_id}",
+    openapi_extra=USER_OR_VISITOR,
     dependencies=SHOP,
     response_model=OrderView,
     responses={**OWNER, **NOT_FOUND, **INVALID},

@@ -62,6 +62,10 @@ async def recommendations(
     excluded = [product for product in exclude.split(",") if product]
     if len(set(excluded)) > MAX_EXCLUDED:
         raise handlers.TooManyExcluded(len(set(excluded)))
+    # The pattern bounds the list, not each id: an overlong one would be catalog's 422,
+    # and so our 502 (found by fuzzing the contract, tests/system/test_api_fuzz.py).
+    if too_long := next((p for p in excluded if len(p) > MAX_SLUG_LENGTH), None):
+        raise handlers.ExcludedIdTooLong(too_long, MAX_SLUG_LENGTH)
     # From the request, not a dependency: FastAPI resolves each dependency on every request
     # (with the callers' check, a third of this route's CPU, bench/profile_route.py).
     catalog: CatalogClient = request.app.state.resources.get(CatalogClient)

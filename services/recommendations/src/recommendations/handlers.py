@@ -19,6 +19,12 @@ class TooManyExcluded(RecommendationError):
         super().__init__(f"exclude names {count} products; at most {MAX_EXCLUDED} are allowed.")
 
 
+class ExcludedIdTooLong(RecommendationError):
+    def __init__(self, product_id: str, most: int) -> None:
+        super().__init__(f"exclude names {product_id[:20]!r}..., longer than any product id "
+                         f"({most} characters).")  # fmt: skip
+
+
 class ProductNotFound(RecommendationError):
     def __init__(self, product_id: str) -> None:
         super().__init__(f"There is no product {product_id!r}.")

@@ -9,7 +9,12 @@ from chassis import Problem, documented, problem_response
 from fastapi import Request
 from fastapi.responses import Response
 
-from recommendations.handlers import ProductNotFound, RecommendationError, TooManyExcluded
+from recommendations.handlers import (
+    ExcludedIdTooLong,
+    ProductNotFound,
+    RecommendationError,
+    TooManyExcluded,
+)
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -17,6 +22,7 @@ Responses = dict[int | str, dict[str, Any]]
 PROBLEMS: dict[type[RecommendationError], tuple[int, str]] = {
     ProductNotFound: (404, "product-not-found"),
     TooManyExcluded: (422, "invalid-request"),
+    ExcludedIdTooLong: (422, "invalid-request"),
 }
 
 

@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="probe-cost-", dir=Path.cwd()) as folder:
+    with tempfile.TemporaryDirectory(prefix="mosaic-probe-cost-") as folder:
         home = Path(folder) / "home"
         results = {name: measure(home, value, args.seconds) for name, value in SETTINGS.items()}
     for name, r in results.items():

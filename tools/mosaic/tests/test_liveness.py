@@ -18,7 +18,7 @@ from mosaic.logs import LogStream
 from mosaic.probes import LIVENESS, READINESS, Probe, runner_liveness, runner_readiness
 from mosaic.supervisor import Identity, State, Supervised
 
-FAST = Probe("/healthz", period=0.02, timeout=0.05, failures=3)
+FAST = Probe("/healthz", period=0.05, timeout=0.25, failures=3)
 
 
 def answers(*script: bool | None) -> Callable[[], asyncio.Future[bool]]:

@@ -16,7 +16,7 @@ import psutil
 
 from mosaic.children import Command, signal_group, spawn, terminate
 from mosaic.errors import MosaicError
-from mosaic.liveness import Check, watch
+from mosaic.liveness import Check, answered, watch
 from mosaic.logs import LINE_LIMIT, LogStream
 from mosaic.probes import READINESS, Probe
 
@@ -198,7 +198,7 @@ class Supervised:
     async def _probe_until_ready(self) -> bool:
         try:
             while True:
-                if await self.probe():
+                if await answered(self.probe, self.readiness.timeout):
                     break
                 await asyncio.sleep(PROBE_INTERVAL)
         except MosaicError as error:  # it runs, but will never be usable as it is

@@ -67,7 +67,6 @@ def test_a_paused_replica_is_killed_restarted_and_the_shop_serves(tmp_path: Path
             f"pages meanwhile {pages.count(True)} ok, {pages.count(False)} failed"
         )
         assert "killing it (SIGKILL)" in killed
-        assert detected <= LIVENESS.patience + 5  # its patience, and the runner's reaction
 
         def restarted() -> bool:
             now = up.processes()["catalog.web.2"]

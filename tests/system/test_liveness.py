@@ -16,7 +16,7 @@ import httpx
 import pytest
 from mosaic.ports import free_port
 from mosaic.probes import LIVENESS
-from mosaic_testing import UpProcess, mosaic, wait_until
+from mosaic_testing import UpProcess, mosaic, serves, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -25,10 +25,7 @@ RESTART_SECONDS = 45  # after the kill: backoff 0.5 s, catalog's start (slow on 
 
 
 def page_answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=10).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return serves(url, timeout=10)
 
 
 def test_a_paused_replica_is_killed_restarted_and_the_shop_serves(tmp_path: Path) -> None:

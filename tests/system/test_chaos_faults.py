@@ -27,7 +27,9 @@ LATENCY_MS = 600
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UpProcess, str]]:
     home = tmp_path_factory.mktemp("chaos") / "home"
     port = free_port()
-    with UpProcess(home, port, "--faults") as up:
+    # A 15 s pause must end by its timer, not by the liveness probe's kill (12-17 s after
+    # the process goes silent with the default numbers): 6 misses of 5 s here.
+    with UpProcess(home, port, "--faults", extra_env={"MOSAIC_LIVENESS": "5,2,6"}) as up:
         up.wait_ready(timeout=180)
         yield up, f"http://127.0.0.1:{port}"
 

@@ -64,7 +64,10 @@ class Placed:
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     home = tmp_path_factory.mktemp("checkout-outbox") / "home"
-    with UpProcess(home, free_port(), extra_env=FAST_REDELIVERY) as up:
+    # The relay is paused on purpose for as long as the rows take to come (PausedRelay); the
+    # runner's liveness probe would replace it after 12-17 s, before the drill's own kill.
+    env = {**FAST_REDELIVERY, "MOSAIC_LIVENESS": "off"}
+    with UpProcess(home, free_port(), extra_env=env) as up:
         up.wait_ready(timeout=180)
         yield up
 

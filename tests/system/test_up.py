@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 from mosaic.ports import free_port
-from mosaic_testing import UpProcess, mosaic, wait_until
+from mosaic_testing import UpProcess, mosaic, serves, wait_until
 
 # Normal mode only: it kills and counts the processes of separate services; the in-process
 # mode's start and stop are covered by the system tests that run in both modes.
@@ -26,13 +26,6 @@ def gone(pid: int) -> bool:
         return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
-
-
-def serves(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_the_shop_runs_heals_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:

@@ -13,7 +13,14 @@ from mosaic_testing.mail import (
     Mail,
     verification_link,
 )
-from mosaic_testing.pages import CHECKOUT_ADDRESS, CHECKOUT_SERVICES, TEST_CARD, Forms, Shopper
+from mosaic_testing.pages import (
+    CHECKOUT_ADDRESS,
+    CHECKOUT_SERVICES,
+    TEST_CARD,
+    Forms,
+    Shopper,
+    serves,
+)
 from mosaic_testing.processes import (
     MODES,
     ServiceProcess,
@@ -44,6 +51,7 @@ __all__ = [
     "holds_for",
     "mosaic",
     "process_environment",
+    "serves",
     "service_client",
     "trace_of_request",
     "up_args",

@@ -191,3 +191,11 @@ class Shopper:
 
     def place_order(self, form: Mapping[str, str]) -> httpx.Response:
         return self.http.post("/checkout", data=dict(form))
+
+
+def serves(url: str, timeout: float = 2.0) -> bool:
+    """GET url answers 200 within timeout seconds (False on any transport error)."""
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False

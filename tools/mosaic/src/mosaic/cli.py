@@ -160,7 +160,9 @@ def up(
     $MOSAIC_HOME (default: .mosaic/ in the repository), and a local CA with a certificate
     and a token signing key per service (pki/; certificates are renewed near expiry).
     Every start runs each service's release phase (migrations), then every process of its
-    Procfile, restarts crashed ones, and streams all output here. Once all are ready it
+    Procfile, restarts crashed ones and ones that stop answering their liveness probe
+    (/healthz every 5 s, 3 misses; MOSAIC_LIVENESS="PERIOD,TIMEOUT,FAILURES" or "off"
+    changes it), and streams all output here. Once all are ready it
     runs each service's scheduled jobs (\\[tool.mosaic.jobs]). Every line is also kept under
     $MOSAIC_HOME/logs (rotated, bounded) for `mosaic logs`. Services that send mail get
     a local SMTP sink; read the mail on the dev mailbox page. Every process sends its
@@ -206,9 +208,10 @@ def status(
 ) -> None:
     """Show each process of the running `mosaic up`.
 
-    Every process with its service, type, replica, pid, port, ops port and state
-    (starting, ready, restarting, crashed, stopped). Exits with 1 when no
-    `mosaic up` runs on this $MOSAIC_HOME.
+    Every process with its service, type, replica, pid, port, ops port, state
+    (starting, ready, unready, restarting, crashed, stopped) and restarts, then how each
+    restarted process last ended (e.g. killed for not answering its liveness probe).
+    Exits with 1 when no `mosaic up` runs on this $MOSAIC_HOME.
     """
     from mosaic.status import print_status
 

@@ -43,6 +43,7 @@ from mosaic.containers import (
 from mosaic.kubernetes import MAX_REPLICAS
 from mosaic.kubernetes_pods import RESOURCES
 from mosaic.pki.files import ServiceFiles
+from mosaic.probes import LIVENESS, STARTUP, Probe
 from mosaic.procfile import shell_argv
 from mosaic.services import Service, url_variable
 
@@ -138,8 +139,9 @@ def service(svc: Service, kind: str, services: list[Service]) -> dict[str, Any]:
     container["ports"] = [{"name": "http1", "containerPort": api_port(svc) if web else OPS_PORT}]
     # /healthz (the process serves) both to start and to stay: Cloud Run's readiness probes
     # are in Preview, so a backing-service outage does not take instances out of rotation.
-    container["startupProbe"] = _probe(period=2, failures=30)  # up to 60 s, as in Kubernetes
-    container["livenessProbe"] = _probe(period=10, failures=3)
+    # The numbers are Kubernetes' and the runner's (mosaic.probes).
+    container["startupProbe"] = _probe(STARTUP)  # up to 60 s
+    container["livenessProbe"] = _probe(LIVENESS)
     scaling = (1, MAX_REPLICAS) if web else (1, 1)  # a relay or worker: one, always on
     annotations = {
         "autoscaling.knative.dev/minScale": str(scaling[0]),  # no cold start: imports take 1.5 s
@@ -195,15 +197,10 @@ def vpc_annotations(cloud_sql: bool) -> dict[str, str]:
     return found
 
 
-def _probe(period: int, failures: int) -> dict[str, Any]:
+def _probe(probe: Probe) -> dict[str, Any]:
     # The ops port, not the serving one: the v2 API's HTTPGetAction takes any port (it only
     # defaults to the container port). Not yet tried on a deployed service.
-    return {
-        "httpGet": {"path": "/healthz", "port": OPS_PORT},
-        "periodSeconds": period,
-        "timeoutSeconds": 2,
-        "failureThreshold": failures,
-    }
+    return {"httpGet": {"path": probe.path, "port": OPS_PORT}, **probe.kubernetes()}
 
 
 def process_container(

@@ -43,6 +43,7 @@ from mosaic.containers import (
     mounts,
 )
 from mosaic.images import REGISTRY, TOOLS
+from mosaic.probes import READINESS
 from mosaic.procfile import shell_argv
 from mosaic.services import Service
 
@@ -195,11 +196,12 @@ def _tcp_check(port: int) -> dict[str, Any]:
     return _check(probe)
 
 
-def _http_check(port: int, path: str) -> dict[str, Any]:
-    probe = (
-        f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2)"
-    )
-    return _check(probe)
+def _readiness_check(port: int) -> dict[str, Any]:
+    """A process's readiness, with the numbers of Kubernetes and the runner (mosaic.probes).
+    Compose has no liveness: it restarts a container that exits, never an unhealthy one."""
+    url, timeout = f"http://127.0.0.1:{port}{READINESS.path}", READINESS.timeout
+    probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout={timeout:g})"
+    return {"test": ["CMD", "python", "-c", probe], **READINESS.compose()}
 
 
 def _check(probe: str) -> dict[str, Any]:
@@ -338,7 +340,7 @@ def _service(service: Service) -> dict[str, Any]:
             "command": shell_argv(command),
             "environment": _environment(service, kind),
             "volumes": _mounts(service),
-            "healthcheck": _http_check(OPS_PORT, "/readyz"),
+            "healthcheck": _readiness_check(OPS_PORT),
             **depends,
         }
         if service.edge and kind == WEB:

@@ -17,6 +17,7 @@ from mosaic.backing.service_secrets import provisioned_variables
 from mosaic.containers import OPS_PORT, WEB, Mount, api_port, deployed_env, mounts
 from mosaic.home import workspace_root
 from mosaic.images import REGISTRY
+from mosaic.probes import LIVENESS, READINESS, STARTUP, Probe
 from mosaic.procfile import RELEASE, shell_argv
 from mosaic.services import Job, Service
 
@@ -169,9 +170,10 @@ def process_container(service: Service, kind: str) -> dict[str, Any]:
     container["ports"] = ports
     # Ready (/readyz: its backing services answer) decides traffic; alive (/healthz: the
     # process serves at all) decides restarts, so a database outage never restarts pods.
-    container["startupProbe"] = _probe("/healthz", period=2, failures=30)  # up to 60 s
-    container["readinessProbe"] = _probe("/readyz", period=5, failures=2)
-    container["livenessProbe"] = _probe("/healthz", period=10, failures=3)
+    # The numbers are the runner's too (mosaic.probes).
+    container["startupProbe"] = _probe(STARTUP)  # up to 60 s
+    container["readinessProbe"] = _probe(READINESS)
+    container["livenessProbe"] = _probe(LIVENESS)
     if kind == WEB:
         # Deleting a pod takes it out of the Service's endpoints while SIGTERM is sent: the
         # nodes' proxies learn it a moment later. Serving on for PRE_STOP_SECONDS first means
@@ -181,13 +183,8 @@ def process_container(service: Service, kind: str) -> dict[str, Any]:
     return container
 
 
-def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
-    return {
-        "httpGet": {"path": path, "port": OPS_PORT_NAME},
-        "periodSeconds": period,
-        "timeoutSeconds": 2,
-        "failureThreshold": failures,
-    }
+def _probe(probe: Probe) -> dict[str, Any]:
+    return {"httpGet": {"path": probe.path, "port": OPS_PORT_NAME}, **probe.kubernetes()}
 
 
 def job_container(service: Service, job: Job) -> dict[str, Any]:

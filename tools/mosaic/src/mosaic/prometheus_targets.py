@@ -7,7 +7,10 @@ the labels `service`, `process` and `replica`; the metrics themselves carry only
 process knows (their own `service` label matches the target's).
 
 A stopped process is left out; one crashed or restarting stays in, so it shows as down
-(`up == 0`) instead of silently vanishing.
+(`up == 0`) instead of silently vanishing. So does a paused or wedged one, until the
+runner's liveness probe replaces it (mosaic.liveness): its scrape times out. Readiness is
+not a label here: a label that flips would start a new series for every metric of the
+process each time; `mosaic status` shows it.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ from mosaic.plan import (
     service_ports,
     tracing_env,
 )
+from mosaic.probes import LIVENESS, READINESS, Probe, runner_liveness, runner_readiness
 from mosaic.procfile import shell_argv
 from mosaic.prometheus_targets import write_targets
 from mosaic.release import at_head, run_release
@@ -109,9 +110,13 @@ class Stack:
         self._control: asyncio.Server | None = None
         self._hops = Hops() if options.faults else None  # `mosaic up --faults`
         self._chaos: Chaos | None = None  # `mosaic chaos`, once the control channel listens
+        self.liveness: Probe | None = LIVENESS  # mosaic.probes; MOSAIC_LIVENESS sets it
+        self.readiness: Probe = READINESS
 
     async def start(self) -> None:
         began = time.monotonic()
+        self.liveness = runner_liveness()
+        self.readiness = runner_readiness(self.liveness)
         services = discover_services(self.options.services_dir)
         if self.options.in_process and self.options.scale:
             raise UsageError(
@@ -321,13 +326,28 @@ class Stack:
         )
         front = next((u.plan for u in units if u.plan.service.edge), units[0].plan)
         identity = Identity(host_name(), HOST_SERVICE, HOST_PROCESS, 1, front.port, front.ops_port)
-        probe = partial(self._all_ready, [u.plan.ops_port for u in units])
-        supervised = Supervised(identity, command, probe, self.logs, self.save_state)
+        supervised = self._watched(identity, command, [u.plan.ops_port for u in units])
         self.processes.append(supervised)
         supervised.start()
 
-    async def _all_ready(self, ops_ports: list[int]) -> bool:
-        return all(await asyncio.gather(*(self._readyz(port) for port in ops_ports)))
+    def _watched(self, identity: Identity, command: Command, ops_ports: list[int]) -> Supervised:
+        """Supervised, ready once every one of its ops ports' /readyz answers, then alive
+        while every /healthz does (mosaic.liveness)."""
+        ready, alive = self.readiness, self.liveness or LIVENESS
+        return Supervised(
+            identity,
+            command,
+            partial(self._all_answer, ops_ports, ready.path, ready.timeout),
+            self.logs,
+            self.save_state,
+            alive=partial(self._all_answer, ops_ports, alive.path, alive.timeout),
+            liveness=self.liveness,
+            readiness=ready,
+        )
+
+    async def _all_answer(self, ops_ports: list[int], path: str, timeout: float) -> bool:
+        answers = (self._answers(port, path, timeout) for port in ops_ports)
+        return all(await asyncio.gather(*answers))
 
     async def _start_mailbox(self) -> None:
         """The SMTP sink and the mailbox page, in this loop (see mosaic.mailbox)."""
@@ -429,18 +449,18 @@ class Stack:
         identity = Identity(
             plan.name, plan.service.name, plan.kind, plan.replica, plan.port, plan.ops_port, build
         )
-        probe = partial(self._readyz, plan.ops_port)
-        supervised = Supervised(identity, command, probe, self.logs, self.save_state)
+        supervised = self._watched(identity, command, [plan.ops_port])
         self.processes.append(supervised)
         supervised.start()
         return supervised
 
-    async def _readyz(self, ops_port: int) -> bool:
+    async def _answers(self, ops_port: int, path: str, timeout: float) -> bool:
+        """One probe: 200 from the ops port's `path` within `timeout` seconds."""
         assert self._http is not None
         try:
-            url = f"http://127.0.0.1:{ops_port}/readyz"
-            async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=1)) as response:
-                return response.status == 200
+            url = f"http://127.0.0.1:{ops_port}{path}"
+            async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as got:
+                return got.status == 200
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False
 

@@ -13,7 +13,13 @@ from mosaic.builds import short
 from mosaic.errors import MosaicError
 from mosaic.state import read_state, runner_pid
 
-_STATE_STYLES = {"ready": "green", "starting": "yellow", "restarting": "yellow", "crashed": "red"}
+_STATE_STYLES = {
+    "ready": "green",
+    "unready": "yellow",  # alive, but its /readyz fails (e.g. its database is down)
+    "starting": "yellow",
+    "restarting": "yellow",
+    "crashed": "red",
+}
 
 
 def print_status(home: Path, as_json: bool) -> bool:
@@ -53,6 +59,10 @@ def print_status(home: Path, as_json: bool) -> bool:
             _text(p.get("restarts")),
         )
     console.print(table)
+    # Below the table, not in it: a reason is a sentence, too long for a column.
+    for p in state.get("processes", []):
+        if p.get("reason"):
+            console.print(f"{p.get('name')} last {p['reason']}", markup=False)
     return True
 
 

@@ -1,5 +1,6 @@
-"""Keep one process running: start it, stream its output, probe its readiness, restart it
-with exponential backoff when it dies, stop it gracefully."""
+"""Keep one process running: start it, stream its output, probe its readiness, then its
+liveness and readiness for as long as it runs (mosaic.liveness), restart it with exponential
+backoff when it dies or falls silent, stop it gracefully."""
 
 import asyncio
 import contextlib
@@ -15,7 +16,9 @@ import psutil
 
 from mosaic.children import Command, signal_group, spawn, terminate
 from mosaic.errors import MosaicError
+from mosaic.liveness import Check, answered, watch
 from mosaic.logs import LINE_LIMIT, LogStream
+from mosaic.probes import READINESS, Probe
 
 EX_CONFIG = 78  # the contract: a bad setting; restarting cannot help
 PROBE_INTERVAL = 0.1
@@ -24,6 +27,7 @@ PROBE_INTERVAL = 0.1
 class State(enum.StrEnum):
     STARTING = "starting"
     READY = "ready"
+    UNREADY = "unready"  # alive, but its /readyz fails (e.g. its database is down)
     RESTARTING = "restarting"
     CRASHED = "crashed"
     STOPPED = "stopped"
@@ -63,18 +67,23 @@ class Identity:
 class Supervised:
     identity: Identity
     command: Command
-    probe: Callable[[], Awaitable[bool]]
+    probe: Callable[[], Awaitable[bool]]  # ready: polled until it first holds, then followed
     logs: LogStream
     on_change: Callable[[], None]
+    alive: Check | None = None  # liveness; None: probed only until ready (backing servers)
+    liveness: Probe | None = None  # None: no liveness kills (MOSAIC_LIVENESS=off)
+    readiness: Probe = READINESS
     give_up_after: int = 5  # consecutive failures without ever becoming ready
     state: State = State.STOPPED
     pid: int | None = None
     started_at: float | None = None  # process creation time, to recognise it later
     restarts: int = 0
     last_exit: int | None = None
+    reason: str | None = None  # how it last ended, e.g. "was killed by SIGKILL: not answering ..."
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready, or given up
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _silent: str | None = None  # why the runner killed the current process, if it did
     _process: asyncio.subprocess.Process | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -107,6 +116,7 @@ class Supervised:
             "build": self.identity.build,
             "state": str(self.state),
             "restarts": self.restarts,
+            "reason": self.reason,
             "started_at": self.started_at,
         }
 
@@ -129,14 +139,16 @@ class Supervised:
                 break
             uptime = time.monotonic() - began
             failures_before_ready = 0 if self.settled.is_set() else failures_before_ready + 1
+            self.reason = _ended(code) + (f": {self._silent}" if self._silent else "")
             if code == EX_CONFIG or failures_before_ready >= self.give_up_after:
                 why = "a configuration error" if code == EX_CONFIG else "it never became ready"
-                self.logs.note(f"{self.identity.name} {_ended(code)}: {why}; not restarting")
+                self.reason = f"{_ended(code)}: {why}"
+                self.logs.note(f"{self.identity.name} {self.reason}; not restarting")
                 self._set(State.CRASHED)
                 self.settled.set()
                 return
             delay = backoff.next_delay(uptime)
-            self.logs.note(f"{self.identity.name} {_ended(code)}; restarting in {delay:g} s")
+            self.logs.note(f"{self.identity.name} {self.reason}; restarting in {delay:g} s")
             self._set(State.RESTARTING)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
@@ -144,6 +156,7 @@ class Supervised:
         self._set(State.STOPPED)
 
     async def _run_once(self) -> int | None:
+        self._silent = None
         try:
             process = await spawn(self.command, LINE_LIMIT)
         except MosaicError as error:
@@ -157,8 +170,15 @@ class Supervised:
             await terminate(process, self.command, self.command.grace_seconds)
         assert process.stdout is not None
         pump = asyncio.create_task(self.logs.pump(self.identity.name, process.stdout, self.tail))
-        probe = asyncio.create_task(self._probe_until_ready())
-        code = await process.wait()
+        probe = asyncio.create_task(self._probe())
+        waiting = asyncio.create_task(process.wait())
+        await asyncio.wait({waiting, probe}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done() and (silent := _silence(probe)) and not self._stopping.is_set():
+            # SIGKILL: a stopped process cannot handle SIGTERM, a wedged one would not drain.
+            self._silent = f"not answering its liveness probe for {silent:.0f} s"
+            self.logs.note(f"{self.identity.name} is {self._silent}; killing it (SIGKILL)")
+            signal_group(process.pid, signal.SIGKILL)
+        code = await waiting
         probe.cancel()
         # Whatever it left in its group would hold the pipe open and is orphaned anyway.
         signal_group(process.pid, signal.SIGKILL)
@@ -168,19 +188,34 @@ class Supervised:
         self._process, self.pid = None, None
         return code
 
-    async def _probe_until_ready(self) -> None:
+    async def _probe(self) -> float | None:
+        """Ready, then watched (mosaic.liveness); how long it has been silent, once it has
+        failed its liveness probe; None when it is not watched."""
+        if not await self._probe_until_ready() or self.alive is None:
+            return None
+        return await watch(self.alive, self.probe, self.liveness, self.readiness, self._ready)
+
+    async def _probe_until_ready(self) -> bool:
         try:
             while True:
-                if await self.probe():
+                if await answered(self.probe, self.readiness.timeout):
                     break
                 await asyncio.sleep(PROBE_INTERVAL)
         except MosaicError as error:  # it runs, but will never be usable as it is
             self.tail.append(str(error))
             self.logs.note(str(error))
             self._set(State.CRASHED)
-        else:
-            self._set(State.READY)
+            self.settled.set()
+            return False
+        self._set(State.READY)
         self.settled.set()
+        return True
+
+    def _ready(self, ready: bool) -> None:
+        if not self._stopping.is_set():
+            was = "ready again" if ready else "unready: its /readyz fails"
+            self.logs.note(f"{self.identity.name} is {was}")
+            self._set(State.READY if ready else State.UNREADY)
 
     def _set(self, state: State) -> None:
         self.state = state
@@ -196,6 +231,13 @@ def _ended(code: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with code {code}"
+
+
+def _silence(probe: asyncio.Task[float | None]) -> float | None:
+    """The seconds a finished probe task found its process silent; None if it did not."""
+    if probe.exception() is not None:  # a bug in a probe: never a reason to kill
+        return None
+    return probe.result()
 
 
 def _create_time(pid: int) -> float | None:

@@ -2,7 +2,9 @@
 
 GET / on $PORT (bound with SO_REUSEPORT) answers JSON about this process: its pid, the
 environment the runner gave it, a Valkey counter and the rows its release wrote to Postgres.
-$OPS_PORT answers /readyz. SIGTERM stops it with exit code 0. A missing setting exits 78.
+$OPS_PORT answers /readyz and /healthz. SIGTERM stops it with exit code 0. A missing setting
+exits 78. SIGUSR1 wedges it: its event loop blocks for good, so both ports still accept
+connections (the kernel does) but never answer, as a deadlocked process.
 Like a chassis service, a non-edge one requires mTLS on $PORT when callers are told to use
 https (the runner's switch), with the certificate files the runner hands it.
 """
@@ -14,6 +16,7 @@ import signal
 import socket
 import ssl
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -97,6 +100,7 @@ async def main() -> None:
     print(json.dumps({"event": "started", "level": "info", "port": port}), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, time.sleep, 3600)
     await stop.wait()
     web.close()
     probe.close()

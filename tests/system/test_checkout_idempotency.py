@@ -163,6 +163,8 @@ def test_a_stormed_place_order_in_the_shop_makes_one_order_charge_shipment_and_e
     assert_one_charge_one_shipment(shop, order_id)
     mail = shop.exactly_one_mail(email)
     assert order_id[:8].upper() in mail["subject"]
+    # Greeted by the given name the frontend sent with the order (signed up as "Storm").
+    assert mail["text"].splitlines()[0] == "Hello Storm,", mail["text"][:80]
 
 
 def test_a_stormed_checkout_at_orders_answers_the_same_bytes_and_makes_one_order(
@@ -197,6 +199,7 @@ def test_a_stormed_checkout_at_orders_answers_the_same_bytes_and_makes_one_order
     assert [c["amount"] for c in shop.charges(order["id"])] == [order["total"]]
     mail = shop.exactly_one_mail(email)
     assert order["tracking_id"] in mail["text"]
+    assert mail["text"].startswith("Thank you for your order!")  # a guest: no name to greet by
 
 
 def orders_in_history(shopper: Shopper) -> set[str]:

@@ -158,7 +158,7 @@ def test_alternating_replicas_and_a_killed_one_keep_the_shoppers_session(
     visitor_cookie = shopper.cookies["session"]
     form = shopper.next("GET", "/sign-up")
     signed_up = shopper.submit(
-        form, "/sign-up", name="Ada Lovelace", email=email, password=PASSWORD
+        form, "/sign-up", given_name="Ada", family_name="Lovelace", email=email, password=PASSWORD
     )
     assert signed_up.status == 303
     link = shopper.next("GET", verification_link(up.mail, email))

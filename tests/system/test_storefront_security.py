@@ -72,7 +72,11 @@ def submit(browser: httpx.Client, path: str, action: str, **fields: str) -> http
 def sign_up(shop: Shop, browser: httpx.Client, name: str) -> str:
     """Sign up and confirm with the link from the dev mailbox: signed in; the address."""
     email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:10]}@example.com"
-    answer = submit(browser, "/sign-up", "/sign-up", name=name, email=email, password=PASSWORD)
+    given, _, family = name.rpartition(" ")  # typed into the form's two name fields
+    answer = submit(
+        browser, "/sign-up", "/sign-up", given_name=given, family_name=family, email=email,
+        password=PASSWORD,
+    )  # fmt: skip
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/sign-up/check-email"
     link = verification_link(shop.up.mail, email)
@@ -225,7 +229,7 @@ def test_sign_up_tells_nobody_whether_an_address_has_an_account(shop: Shop) -> N
     answers = []
     for email in (taken, free):
         with shop.visitor() as someone:
-            answer = submit(someone, "/sign-up", "/sign-up", name="Mallory", email=email,
+            answer = submit(someone, "/sign-up", "/sign-up", given_name="Mallory", email=email,
                             password=PASSWORD + " too")  # fmt: skip
             page = someone.get(answer.headers["location"])
             answers.append((answer.status_code, answer.headers["location"], page.status_code,
@@ -272,10 +276,12 @@ def test_a_stranger_who_signs_up_again_with_an_unconfirmed_address_cannot_take_i
     email = f"grace.{uuid.uuid4().hex[:10]}@example.com"
     strangers = PASSWORD + " mallory"
     with shop.visitor() as owner, shop.visitor("127.0.0.4") as stranger:
-        mine = submit(owner, "/sign-up", "/sign-up", name="Grace", email=email, password=PASSWORD)
+        mine = submit(
+            owner, "/sign-up", "/sign-up", given_name="Grace", email=email, password=PASSWORD
+        )
         assert mine.status_code == 303, mine.text
         first = verification_link(shop.up.mail, email)
-        theirs = submit(stranger, "/sign-up", "/sign-up", name="Mallory", email=email,
+        theirs = submit(stranger, "/sign-up", "/sign-up", given_name="Mallory", email=email,
                         password=strangers)  # fmt: skip
         assert theirs.status_code == 303, theirs.text
         newest = next_link(shop, email, seen={first})
@@ -292,7 +298,9 @@ def test_a_stranger_who_signs_up_again_with_an_unconfirmed_address_cannot_take_i
         assert open_page(stranger, "/").signed_in_as is None
 
         # The owner signs up again (their password wins back) and confirms in one step.
-        again = submit(owner, "/sign-up", "/sign-up", name="Grace", email=email, password=PASSWORD)
+        again = submit(
+            owner, "/sign-up", "/sign-up", given_name="Grace", email=email, password=PASSWORD
+        )
         assert again.status_code == 303, again.text
         own = next_link(shop, email, seen={first, newest})
         assert submit(owner, own, "/verify-email", password=strangers).status_code == 403

@@ -2,16 +2,22 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import chassis.logs
 import chassis.tracing
+import httpx
 import pytest
 import structlog
+from aiohttp import web
+from asgi_lifespan import LifespanManager
+from chassis import Credentials
 from chassis.sampling import NoOrphanCalls
 from chassis.settings import ServiceSettings
 from chassis.testing import ServiceKeys
+from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -46,6 +52,47 @@ def logging_as_it_was() -> Iterator[None]:
 def keys(tmp_path: Path) -> ServiceKeys:
     """Signing keys for the test's own caller identity, `tester`, trusted by the app."""
     return ServiceKeys(tmp_path / "keys", ["tester"])
+
+
+@pytest.fixture
+def credentials(tmp_path: Path) -> Credentials:
+    """A `ServiceClient`'s credentials as the service `caller`, plain HTTP (mesh)."""
+    keys = ServiceKeys(tmp_path, ["caller"])
+    return Credentials(
+        "caller",
+        transport="mesh",
+        tls_files=None,
+        signing_key=keys.key_file("caller"),
+        trust_dir=keys.trust_dir,
+    )
+
+
+@asynccontextmanager
+async def callee_at(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A real aiohttp server answering every path with `handle`; yields its URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def calling(app: FastAPI, headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of `app` in-process, its lifespan started, sending `headers`."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=headers
+        ) as client:
+            yield client
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from chassis import Problem, ServiceSettings, callers, configure_logging, contex
 from chassis.testing import ServiceKeys
 from fastapi import APIRouter, FastAPI
 
+from .conftest import calling
+
 router = APIRouter(dependencies=[callers("tester")])
 
 
@@ -28,13 +30,8 @@ async def get_thing(thing_id: int, limit: int = 10) -> dict[str, int]:
 @pytest.fixture
 async def client(settings: ServiceSettings, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(settings, routers=[router])
-    headers = keys.headers("tester", settings.service_name)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=headers
-        ) as client:
-            yield client
+    async with calling(app, keys.headers("tester", settings.service_name)) as client:
+        yield client
 
 
 async def test_success_carries_a_request_id(client: httpx.AsyncClient) -> None:

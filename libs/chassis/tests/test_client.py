@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jwt
 import pytest
@@ -24,11 +23,10 @@ from chassis import (
     tracing,
 )
 from chassis.client_transport import Outgoing
-from chassis.testing import ServiceKeys
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from .conftest import free_port
+from .conftest import callee_at, free_port
 
 
 @dataclass
@@ -59,27 +57,9 @@ class Upstream:
 @pytest.fixture
 async def upstream() -> AsyncIterator[Upstream]:
     state = Upstream()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
-
-
-@pytest.fixture
-def credentials(tmp_path: Path) -> Credentials:
-    keys = ServiceKeys(tmp_path, ["caller"])
-    return Credentials(
-        "caller",
-        transport="mesh",
-        tls_files=None,
-        signing_key=keys.key_file("caller"),
-        trust_dir=keys.trust_dir,
-    )
+    async with callee_at(state.handle) as url:
+        state.url = url
+        yield state
 
 
 @pytest.fixture

@@ -156,6 +156,12 @@ def forbidding_others(doc: Doc, component: str) -> Doc:
     return doc
 
 
+def deprecating(doc: Doc, field: str) -> Doc:
+    """The request field marked `deprecated: true`, as pydantic writes it beside `anyOf`."""
+    schemas(doc)["OrderIn"]["properties"][field]["deprecated"] = True
+    return doc
+
+
 def rename(mapping: Doc, old: str, new: str) -> None:
     mapping[new] = mapping.pop(old)
 
@@ -242,6 +248,18 @@ BREAKS: list[tuple[str, Doc, Change, str]] = [
         api(),
         lambda d: schemas(d)["OrderIn"]["properties"].pop("speed"),
         f"{IN_BODY}.speed: removed field: callers still send it (422)",
+    ),
+    (
+        "removed request field marked deprecated, but required",
+        deprecating(api(), "email"),
+        lambda d: schemas(d)["OrderIn"]["properties"].pop("email"),
+        f"{IN_BODY}.email: removed field: callers still send it (422)",
+    ),
+    (
+        "removed request field the release after another was deprecated",
+        deprecating(api(), "coupon"),
+        lambda d: schemas(d)["OrderIn"]["properties"].pop("weight"),
+        f"{IN_BODY}.weight: removed field: callers still send it (422)",
     ),
     (
         "new required parameter",
@@ -402,6 +420,11 @@ BREAKS: list[tuple[str, Doc, Change, str]] = [
 ]
 
 COMPATIBLE: list[tuple[str, Doc, Change]] = [
+    (
+        "removed optional request field the released contract marked deprecated",
+        deprecating(api(), "coupon"),
+        lambda d: schemas(d)["OrderIn"]["properties"].pop("coupon"),
+    ),
     (
         "added optional request field",
         api(),

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
 from chassis import metrics
+from chassis.admission import AdmissionControl
 from chassis.errors import install_problem_handlers
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
@@ -109,6 +110,10 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.credentials = credentials
     install_problem_handlers(app)
+    if _databases(registry):
+        from chassis.db_outage import install_outage_handler
+
+        install_outage_handler(app)
     for router in routers:
         app.include_router(router)
     if contract_url:
@@ -116,6 +121,12 @@ def create_app(
     if not settings.edge:
         require_policies(app.routes)
     app.user_middleware[:0] = [
+        Middleware(
+            AdmissionControl,
+            limit=settings.in_flight_limit,
+            retry_after=settings.shed_retry_after_seconds,
+            service=settings.service_name,
+        ),
         Middleware(
             RequestContextMiddleware,
             budget_ms=settings.request_budget_ms,
@@ -130,7 +141,12 @@ def create_app(
 
 
 def _require_context_outermost(app: FastAPI) -> None:
-    outermost: object = app.user_middleware[0].cls if app.user_middleware else None
+    """The request context is outermost but for admission control (whose refusals must
+    cost nothing: no span, no log line)."""
+    stack: list[object] = [item.cls for item in app.user_middleware]
+    if stack and stack[0] is AdmissionControl:
+        stack.pop(0)
+    outermost = stack[0] if stack else None
     if outermost is not RequestContextMiddleware:
         name = getattr(outermost, "__name__", repr(outermost))
         raise RuntimeError(

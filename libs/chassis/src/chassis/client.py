@@ -4,7 +4,12 @@ Every call carries the request id, the trace (OpenTelemetry's `traceparent`) and
 absolute deadline, and never outlives that deadline. Only idempotent calls are retried
 (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an Idempotency-Key), at most 3 attempts
 with jittered backoff, and only for failures that say nothing was done or that it may be
-done again: connection errors, timeouts, 502/503/504.
+done again: connection errors, timeouts, 502/503/504. A callee's `Retry-After` (its
+admission control shedding load) sets the wait before the next attempt, and no retry is
+made when it reaches past the deadline. Retries are bounded by a budget per callee and
+process (`chassis.retry_budget`: a tenth of the calls), and every attempt goes through the
+callee's circuit breaker (`chassis.breaker`), which refuses calls at once while open; both
+decisions are in `chassis.client_guards`.
 
 The wire is a `Transport` the client is given (`chassis.client_transport`), when it is made
 or later with `use`; by default the network. The in-process host (`chassis.host`, the mode
@@ -27,22 +32,27 @@ import orjson
 import stamina
 
 from chassis import context, metrics, tracing
+from chassis.breaker import CalleeBreaker, CircuitOpen, breaker_for
 from chassis.client_errors import (
     Retryable,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from chassis.client_guards import retry_wait, through_breaker
 from chassis.client_pool import release_shared_session, shared_session
 from chassis.client_response import Response
 from chassis.client_transport import NetworkTransport, Outgoing, Transport, query_of
 from chassis.errors import Problem
+from chassis.retry_budget import RetryBudget, budget_for
 from chassis.security import Credentials
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 MAX_ATTEMPTS = 3
 TIMED_OUT = "timed out"
+CIRCUIT_OPEN = "circuit open"
+FIRST_BACKOFF = 0.05  # before the second attempt, plus up to as much again of jitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +130,20 @@ class ServiceClient:
         self._transport = None
         await release_shared_session()
 
+    @property
+    def _budget(self) -> RetryBudget:
+        return budget_for(self.service)  # looked up per call: a reset (tests) reaches it
+
+    @property
+    def _breaker(self) -> CalleeBreaker:
+        return breaker_for(self._caller, self.service)
+
+    @property
+    def refusing(self) -> bool:
+        """Whether the callee's breaker would refuse a call now (it is known to be down):
+        a caller may then give its degraded answer without trying."""
+        return self._breaker.refusing()
+
     async def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """GET and decode JSON; a non-2xx answer raises `UpstreamStatusError`."""
         response = await self.request("GET", path, params=params)
@@ -151,34 +175,43 @@ class ServiceClient:
         started = time.time()
         deadline = context.deadline.get() or started + (timeout or self.request_timeout)
         call = _Call(method, path, params, body, extra, deadline, timeout, retry)
+        self._budget.record_call()
         # The first attempt stays outside the retry machinery: building it on every call
         # cost ~200 µs of CPU and left reference cycles whose collection stalled every
         # request in flight (measured with bench/hop.py). It is entered after a failure.
         try:
             return await self._checked(call, 1)
-        except Retryable:
-            pass
+        except Retryable as failure:
+            wait = self._retry_wait(failure, deadline)
+            if wait is False:
+                return self._final(failure, deadline)
+        jitter = random.random() * FIRST_BACKOFF  # noqa: S311 (spreading retries, not secrecy)
+        await asyncio.sleep(min(FIRST_BACKOFF + jitter if wait is True else wait, _left(deadline)))
         try:
             async for attempt in stamina.retry_context(
-                on=Retryable,
+                on=lambda error: self._retry_wait(error, deadline),
                 attempts=MAX_ATTEMPTS - 1,
                 timeout=max(deadline - time.time(), 0.001),
                 wait_initial=0.05,
                 wait_max=0.5,
                 wait_jitter=0.05,
             ):
-                if attempt.num == 1:  # the backoff before the second attempt overall
-                    jitter = random.random() * 0.05  # noqa: S311 (spreading retries, not secrecy)
-                    await asyncio.sleep(min(0.05 + jitter, _left(deadline)))
                 with attempt:
                     number = attempt.num + 1  # the first attempt was made above
                     metrics.http_client_retries.labels(self._caller, self.service).inc()
                     return await self._checked(call, number)
         except Retryable as failure:
-            if failure.response is not None:
-                return failure.response
-            raise self._unavailable(failure.reason, deadline) from None
+            return self._final(failure, deadline)
         raise AssertionError("unreachable: retry_context either returns or raises")
+
+    def _retry_wait(self, failure: Exception, deadline: float) -> bool | float:
+        return retry_wait(failure, _left(deadline), self._budget, self._caller, self.service)
+
+    def _final(self, failure: Retryable, deadline: float) -> Response:
+        """The answer after the last attempt: the callee's own, else it is unavailable."""
+        if failure.response is not None:
+            return failure.response
+        raise self._unavailable(failure.reason, deadline) from None
 
     async def _checked(self, call: _Call, attempt: int) -> Response:
         """One attempt, counted by outcome and attempt number, and timed. A failure that
@@ -187,8 +220,11 @@ class ServiceClient:
         started = time.perf_counter()
         outcome: str | None = "unreachable"
         try:
-            response = await self._send(call)
+            response = await self._through_breaker(call)
             outcome = _outcome(response.status)
+        except CircuitOpen:
+            outcome = "circuit_open"
+            raise UpstreamUnavailable(self.service, CIRCUIT_OPEN) from None
         except Retryable as failure:
             outcome = _failure_outcome(failure)
             if call.retry:
@@ -212,6 +248,9 @@ class ServiceClient:
                     time.perf_counter() - started
                 )
         return response
+
+    async def _through_breaker(self, call: _Call) -> Response:
+        return await through_breaker(self._breaker, lambda: self._send(call))
 
     async def _send(self, call: _Call) -> Response:
         remaining = call.deadline - time.time()

@@ -52,3 +52,14 @@ def problem_type(problem: Any) -> str:
     if not isinstance(problem, Mapping):
         return ""
     return str(problem.get("type", "")).rsplit("/", 1)[-1]
+
+
+def retry_after(response: Response | None) -> float | None:
+    """The seconds a 503's `Retry-After` asks for (its delay form; a date is not used
+    between our services), or None when there is none."""
+    if response is None or response.status != 503:
+        return None
+    value = response.headers.get("retry-after", "")
+    if not value.isdigit():
+        return None
+    return float(value)

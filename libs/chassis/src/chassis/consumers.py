@@ -16,13 +16,13 @@ code reads, not a list beside it. Checked, one line per defect naming both sides
   string tolerates new values explicitly;
 - (`Reads.undeclared`) every route a caller's tests called on a stand-in is declared.
 
-Formats and patterns are not compared: a tolerant reader need not repeat them, and a
-stricter one is its own business. An object the provider leaves open (no properties: a
-product cart passes on as catalog sent it) cannot be checked field by field and is not.
-
-Why our own comparison: the subschema checkers on PyPI (jsonsubschema and its forks) are
-research prototypes for draft 4 that follow no `$ref` across a document and answer yes or
-no, naming no field; pact needs a broker and a mock server per pair. This needs neither.
+A call that sends a body says with what: `Call(..., sends=Model)`, the model (or TypedDict)
+its client builds the body from. Checked the other way round: every field the caller may
+send is in the callee's request schema (accounts, like every service, refuses unknown
+fields: 422), with a type it takes, and every field the callee requires the caller always
+sends. So a request field leaves a provider's contract only once no caller sends it
+(expand/contract, docs/operations.md), and a caller cannot start sending one the provider
+does not take. The field-by-field comparison is `chassis.schema_fit`'s.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-Schema = dict[str, Any]
-MAX_DEPTH = 32  # fields deep: where a recursive schema (a tree) stops being followed
+from chassis.schema_fit import Fit, Schema, SentFit
 
 
 def route_shape(template: str) -> str:
@@ -46,7 +45,8 @@ def route_shape(template: str) -> str:
 @dataclass(frozen=True)
 class Call:
     """One call a caller makes, and the model it reads the answer with (None: only the
-    status). `status`: the answer it reads, by default the contract's first 2xx."""
+    status). `status`: the answer it reads, by default the contract's first 2xx. `sends`:
+    the model of the JSON body it sends (None: no body, or one not declared yet)."""
 
     callee: str
     method: str
@@ -56,6 +56,7 @@ class Call:
     # Optional fields of the reply model this callee never sends (`items[].tags`), where a
     # model shared with another callee's answers keeps its default: said, not overlooked.
     defaulted: tuple[str, ...] = ()
+    sends: Any = None
 
 
 @dataclass(frozen=True)
@@ -125,20 +126,35 @@ def check_call(caller: str, call: Call, document: Schema) -> list[str]:
     operation = document["paths"][path].get(call.method.lower())
     if operation is None:
         return [f"{where}: {call.callee}'s openapi.json has no {call.method.upper()} on it"]
+    problems = [] if call.sends is None else check_sent(caller, call, operation, document)
     if call.reply is None:
-        return []
+        return problems
     responses = operation.get("responses", {})
     success = sorted(status for status in responses if status.startswith("2"))
     wanted = str(call.status) if call.status else next(iter(success), "")
     content = responses.get(wanted, {}).get("content", {})
     if "application/json" not in content:
-        return [f"{where}: {call.callee} answers no JSON body for status {wanted or '2xx'}"]
+        return [
+            *problems,
+            f"{where}: {call.callee} answers no JSON body for status {wanted or '2xx'}",
+        ]
     provider = {
         **content["application/json"]["schema"],
         "components": document.get("components", {}),
     }
-    comparison = _Comparison(where, call.callee, reader_schema(call.reply), provider)
-    return comparison.problems(set(call.defaulted))
+    comparison = Fit(where, call.callee, reader_schema(call.reply), provider)
+    return problems + comparison.problems(set(call.defaulted))
+
+
+def check_sent(caller: str, call: Call, operation: Schema, document: Schema) -> list[str]:
+    """The defects of the body a caller sends against the callee's request schema."""
+    where = f"{caller} -> {call.callee} {call.method.upper()} {call.path}: request"
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is None:
+        return [f"{where}: {call.callee} takes no JSON body here"]
+    callee = {**body.get("schema", {}), "components": document.get("components", {})}
+    sent: Schema = TypeAdapter(call.sends).json_schema(mode="serialization")
+    return SentFit(where, caller, callee, sent).problems(set())
 
 
 def check_event(caller: str, event: EventRead, document: Schema | None) -> list[str]:
@@ -150,150 +166,10 @@ def check_event(caller: str, event: EventRead, document: Schema | None) -> list[
     if "data" not in properties or "data" not in document.get("required", []):
         return [f"{where}: the event schema has no required data"]
     provider = {**properties["data"], "$defs": document.get("$defs", {})}
-    return _Comparison(where, event.producer, reader_schema(event.data), provider).problems(set())
+    return Fit(where, event.producer, reader_schema(event.data), provider).problems(set())
 
 
 def reader_schema(model: Any) -> Schema:
     """The JSON Schema of what a model accepts, as pydantic validates it."""
     schema: Schema = TypeAdapter(model).json_schema(mode="validation")
     return schema
-
-
-class _Comparison:
-    """The reader's schema against the provider's, each resolved within its own document."""
-
-    def __init__(self, where: str, provider_name: str, reader: Schema, provider: Schema) -> None:
-        self.where = where
-        self.provider_name = provider_name
-        self.reader = reader
-        self.provider = provider
-        self.defaulted: set[str] = set()
-
-    def problems(self, defaulted: set[str]) -> list[str]:
-        self.defaulted = defaulted
-        return self._compare(self.reader, self.provider, "body")
-
-    def _compare(self, reader: Schema, provider: Schema, at: str) -> list[str]:
-        readers = _branches(self.reader, reader)
-        deep = at.count(".") + at.count("[") > MAX_DEPTH  # a recursive schema, followed enough
-        if deep or any(not _types(branch) for branch in readers):
-            return []  # (or the reader takes anything here)
-        problems: list[str] = []
-        for sent in _branches(self.provider, provider):
-            for kind in sorted(_types(sent)):
-                accepting = [r for r in readers if _accepts(r, kind)]
-                if not accepting:
-                    accepted = "/".join(sorted(t for r in readers for t in _types(r)))
-                    problems.append(
-                        f"{self.where}: field {at}: {self.provider_name} may send {kind}, "
-                        f"the reader takes {accepted}"
-                    )
-                    continue
-                problems += self._values(accepting, sent, at)
-                if kind == "object":
-                    problems += self._object(accepting[0], sent, at)
-                elif kind == "array" and "items" in sent:
-                    problems += self._compare(
-                        accepting[0].get("items", {}), sent["items"], at + "[]"
-                    )
-        return problems
-
-    def _values(self, readers: list[Schema], sent: Schema, at: str) -> list[str]:
-        known = [_enum(reader) for reader in readers]
-        if any(values is None for values in known):
-            return []  # a reader that takes any value of the type tolerates new ones
-        allowed = {repr(value) for values in known for value in values or ()}
-        knows = ", ".join(sorted(allowed))
-        sendable = _enum(sent)
-        if sendable is None:
-            return [
-                f"{self.where}: field {at}: the reader knows only {knows}, and "
-                f"{self.provider_name}'s contract does not limit the values"
-            ]
-        unknown = sorted({repr(value) for value in sendable} - allowed)
-        if unknown:
-            return [
-                f"{self.where}: field {at}: {self.provider_name} may send "
-                f"{', '.join(unknown)}, an enum value the reader does not know"
-            ]
-        return []
-
-    def _object(self, reader: Schema, sent: Schema, at: str) -> list[str]:
-        reader = _resolved(self.reader, reader)
-        if "properties" not in sent:
-            return []  # open: passed through as the provider's own source sent it
-        offered: Schema = sent["properties"]
-        promised = set(sent.get("required", []))
-        needed = set(reader.get("required", []))
-        problems: list[str] = []
-        for name, wanted in reader.get("properties", {}).items():
-            here = name if at == "body" else f"{at}.{name}"
-            if name not in offered and here in self.defaulted and name not in needed:
-                continue
-            if name not in offered:
-                problems.append(
-                    f"{self.where}: field {here}: the reader reads it, "
-                    f"{self.provider_name}'s contract does not have it"
-                )
-                continue
-            if name in needed and name not in promised:
-                problems.append(
-                    f"{self.where}: field {here}: the reader requires it, "
-                    f"{self.provider_name}'s contract makes it optional"
-                )
-            problems += self._compare(wanted, offered[name], here)
-        return problems
-
-
-def _resolved(root: Schema, node: Schema) -> Schema:
-    while "$ref" in node:
-        target: Any = root
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    if "allOf" in node and len(node["allOf"]) == 1:  # a `$ref` with a description beside it
-        return _resolved(root, node["allOf"][0])
-    return node
-
-
-def _branches(root: Schema, node: Schema) -> list[Schema]:
-    """The alternatives a schema allows (anyOf/oneOf flattened), each resolved."""
-    node = _resolved(root, node)
-    alternatives = node.get("anyOf") or node.get("oneOf")
-    if not alternatives:
-        return [node]
-    return [branch for each in alternatives for branch in _branches(root, each)]
-
-
-def _types(node: Schema) -> set[str]:
-    """The JSON types a schema node allows; empty when it says nothing (any value)."""
-    declared = node.get("type")
-    if isinstance(declared, str):
-        return {declared}
-    if isinstance(declared, list):
-        return set(declared)
-    values = _enum(node)
-    if values is not None:
-        return {_json_type(value) for value in values}
-    if "properties" in node:
-        return {"object"}
-    return set()
-
-
-def _accepts(reader: Schema, kind: str) -> bool:
-    types = _types(reader)
-    return kind in types or (kind == "integer" and "number" in types)
-
-
-def _enum(node: Schema) -> list[Any] | None:
-    if "const" in node:
-        return [node["const"]]
-    values: list[Any] | None = node.get("enum")
-    return values
-
-
-def _json_type(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else "boolean"
-    names = {int: "integer", float: "number", list: "array", dict: "object"}
-    return next((name for kind, name in names.items() if isinstance(value, kind)), "string")

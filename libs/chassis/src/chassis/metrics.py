@@ -77,6 +77,36 @@ http_client_retries = Counter(
     ["service", "callee"],
     registry=REGISTRY,
 )
+http_server_shed = Counter(
+    "mosaic_http_server_requests_shed",
+    "Requests refused at once with 503 and Retry-After: the process had its bound in flight.",
+    ["service"],
+    registry=REGISTRY,
+)
+http_server_in_flight = Gauge(
+    "mosaic_http_server_requests_in_flight",
+    "Requests the process is serving now (admission control's count).",
+    ["service"],
+    registry=REGISTRY,
+)
+http_client_retries_refused = Counter(
+    "mosaic_http_client_retries_refused",
+    "Retries not made because the retry budget for the callee was spent.",
+    ["service", "callee"],
+    registry=REGISTRY,
+)
+http_client_breaker_state = Gauge(
+    "mosaic_http_client_breaker_state",
+    "The circuit breaker of calls to a callee: 0 closed, 1 half-open, 2 open.",
+    ["service", "callee"],
+    registry=REGISTRY,
+)
+http_client_breaker_refused = Counter(
+    "mosaic_http_client_breaker_refused",
+    "Calls refused at once because the callee's circuit breaker was open.",
+    ["service", "callee"],
+    registry=REGISTRY,
+)
 http_client_pool = Gauge(
     "mosaic_http_client_pool_connections",
     "The process's aiohttp connections to other services, in use or idle.",

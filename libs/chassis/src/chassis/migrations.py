@@ -8,7 +8,9 @@ A service's `migrations/env.py` is two lines:
 It reads DATABASE_URL (one clear line and exit 78 when it is missing or bad), logs through
 the chassis, runs the whole upgrade in one transaction (Postgres has transactional DDL, so
 a failed release leaves the schema exactly as it was), and takes an advisory lock so two
-release processes started at once (a rollout, a retry) take turns.
+release processes started at once (a rollout, a retry) take turns. A migration that must
+not run on the data as it is (an expand/contract step whose backfill has not finished)
+raises `MigrationRefused`: the release stops with its one line, saying what to do first.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from chassis.logs import configure_logging
 from chassis.settings import DatabaseSettings, load_settings
 
 
+class MigrationRefused(Exception):
+    """A migration that will not run on the data as it is; the message says what to do
+    first. Nothing is changed: the upgrade is one transaction."""
+
+
 def run_migrations(service: str) -> None:
     """Run from a service's Alembic `env.py`: offline (`--sql`) or against the database."""
     configure_logging(
@@ -40,7 +47,11 @@ def run_migrations(service: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
     else:
-        asyncio.run(_online(url, service))
+        try:
+            asyncio.run(_online(url, service))
+        except MigrationRefused as refused:
+            message = f"{service}: the release's migration refused to run: {refused}"
+            raise SystemExit(message) from None
 
 
 async def _online(url: str, service: str) -> None:

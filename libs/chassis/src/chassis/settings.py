@@ -32,6 +32,13 @@ MESH_IDENTITY = f"spiffe://{TRUST_DOMAIN}/{{service}}"
 
 S = TypeVar("S", bound=BaseSettings)
 
+# Admission control's default bounds (MAX_IN_FLIGHT), from the bench's knee: 101 mix
+# actions/s at p99 96 ms holds ~10 requests in flight at the edge (Little's law). 64 leaves
+# six times that for bursts, and a full bound drains in ~0.6 s at the knee's rate, well
+# inside a request's 5 s budget; behind the edge a page fans out to up to 3 calls at once.
+EDGE_IN_FLIGHT = 64
+SERVICE_IN_FLIGHT = 128
+
 
 class ServiceSettings(BaseSettings):
     """What every service process needs; every field is an environment variable."""
@@ -82,6 +89,23 @@ class ServiceSettings(BaseSettings):
         ge=10,
         le=120_000,
         description="the most ms a request may take here; a caller's x-deadline may shorten it",
+    )
+    max_in_flight: int | None = Field(
+        default=None,
+        validation_alias="MAX_IN_FLIGHT",
+        ge=1,
+        le=10_000,
+        description=(
+            "requests served at once by one process; more are refused with 503 and "
+            "Retry-After (default 64 at the edge, 128 behind it)"
+        ),
+    )
+    shed_retry_after_seconds: int = Field(
+        default=1,
+        validation_alias="SHED_RETRY_AFTER_SECONDS",
+        ge=1,
+        le=60,
+        description="the Retry-After of a request refused for capacity (1 <= s <= 60)",
     )
     edge: bool = Field(
         default=False,
@@ -156,6 +180,15 @@ class ServiceSettings(BaseSettings):
         if not self.edge and self.service_trust_dir is None:
             raise ValueError("SERVICE_TRUST_DIR must be set: a service verifies its callers")
         return self
+
+    @property
+    def in_flight_limit(self) -> int:
+        """MAX_IN_FLIGHT, or the default: the edge's requests each hold a page's calls to
+        several services, so it admits fewer than the services behind it (see
+        docs/architecture.md, "Overload protection")."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        return EDGE_IN_FLIGHT if self.edge else SERVICE_IN_FLIGHT
 
     def api_port(self) -> int:
         """PORT, which a process serving the API cannot do without: else stop with one line."""

@@ -125,8 +125,10 @@ class Shopper:
     posted with their hidden fields (CSRF token, the checkout's Idempotency-Key), redirects
     left for the test to see. Close it (a `with` block) when done."""
 
-    def __init__(self, url: str, timeout: float = 60) -> None:
-        self.http = httpx.Client(base_url=url, timeout=timeout)
+    def __init__(
+        self, url: str, timeout: float = 60, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.http = httpx.Client(base_url=url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
         return self
@@ -154,8 +156,12 @@ class Shopper:
 
     def sign_up(self, name: str, email: str, password: str, *, mail: Mail) -> None:
         """Sign up, then open the link mailed to the address and confirm: signed in.
-        `mail` reads the dev mailbox (`UpProcess.mail`)."""
-        answer = self.submit("/sign-up", "/sign-up", name=name, email=email, password=password)
+        `name`: given then family name, as a shopper types it into the form's two fields
+        (the last word into "Family name"; one word is a given name only). `mail` reads
+        the dev mailbox (`UpProcess.mail`)."""
+        given, _, family = name.rpartition(" ")
+        names = {"given_name": given, "family_name": family} if given else {"given_name": family}
+        answer = self.submit("/sign-up", "/sign-up", **names, email=email, password=password)
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == "/sign-up/check-email", answer.headers
         self.confirm(verification_link(mail, email), password)

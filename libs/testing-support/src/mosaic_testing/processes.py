@@ -226,8 +226,17 @@ class ServiceProcess:
     `process_environment`, plus what the test changes), ready once its /readyz answers; its
     output in `log`."""
 
-    def __init__(self, module: str, env: Mapping[str, str], log: Path, timeout: float = 90):
-        self.port, self.ops = free_port(), free_port()
+    def __init__(
+        self,
+        module: str,
+        env: Mapping[str, str],
+        log: Path,
+        timeout: float = 90,
+        *,
+        port: int | None = None,
+    ):
+        # `port`: a given one, e.g. to start a service again where its callers point.
+        self.port, self.ops = port or free_port(), free_port()
         self.log = log
         with log.open("wb") as output:
             self.process = subprocess.Popen(

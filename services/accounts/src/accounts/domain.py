@@ -212,15 +212,6 @@ class PersonName:
         """The whole name, as one line: given, then family."""
         return f"{self.given} {self.family}" if self.family else self.given
 
-    @classmethod
-    def split(cls, display_name: str) -> PersonName:
-        """The one rule that reads a name written as a single display name: its last word
-        is the family name, the words before it the given name; a single word is a given
-        name only ("Ada King Lovelace" -> "Ada King" + "Lovelace"). `split(n).full == n`
-        for every cleaned name, so nothing shown changes when a name is split."""
-        given, _, family = clean_name(display_name).rpartition(" ")
-        return cls(given, family) if given else cls(family)
-
 
 @dataclass(frozen=True, slots=True)
 class User:

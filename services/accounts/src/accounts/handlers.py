@@ -138,7 +138,7 @@ async def register(accounts: Accounts, form: Registration, client: str) -> Regis
     """
     await accounts.limiter.attempt((accounts.rules.registration_per_address, client))
     email = normalize_email(form.email)
-    name = form.name_parts()
+    name = form.name()
     await _check_new_password(form.password, email=email, display_name=name.full)
     password_hash = await accounts.passwords.hash(form.password)
     user_id, mail = await accounts.store.register(email, name, password_hash, _new_link(accounts))
@@ -328,8 +328,7 @@ async def update_profile(accounts: Accounts, viewer: Viewer, changes: ProfileCha
         await _confirm_password(
             accounts, viewer.user_id, changes.current_password, count_success=True
         )
-    named = changes.display_name is not None or changes.given_name is not None
-    name = changes.name_parts() if named else None
+    name = changes.name_parts()
     updated = await accounts.store.update_profile(viewer.user_id, name=name, email=email)
     if updated is None:
         raise SessionEnded

@@ -30,17 +30,10 @@ class _Request(BaseModel):
 
 
 class _Named(_Request):
-    """A name, as one display name (split by `PersonName.split`) or as given and family
-    names (expand/contract, docs/operations.md: both are accepted while callers move)."""
+    """A name, as given and family names. Release 3 of the name split (contract,
+    docs/operations.md) took `display_name` out of the requests: deprecated since release
+    2, and no caller sends it (`chassis.consumers`' `sends`, checked against this schema)."""
 
-    display_name: Annotated[
-        DisplayName | None,
-        Field(
-            description="deprecated: send given_name (and family_name); the whole name, "
-            "split by the rule (the last word is the family name)",
-            json_schema_extra={"deprecated": True},
-        ),
-    ] = None
     given_name: DisplayName | None = None
     family_name: Annotated[
         DisplayName | None, Field(description="only with given_name; left out: none")
@@ -50,26 +43,38 @@ class _Named(_Request):
     def _one_name(self) -> _Named:
         if self.family_name is not None and self.given_name is None:
             raise ValueError("family_name needs given_name")
-        if self.given_name is not None and len(self.name_parts().full) > MAX_NAME_LENGTH:
+        name = self.name_parts()
+        if name is not None and len(name.full) > MAX_NAME_LENGTH:
             raise ValueError(f"the whole name is longer than {MAX_NAME_LENGTH} characters")
         return self
 
-    def name_parts(self) -> PersonName:
-        """The name as given and family names; a display name alone split by the rule."""
-        if self.given_name is not None:
-            return PersonName(self.given_name, self.family_name)
-        return PersonName.split(self.display_name or "")
+    def name_parts(self) -> PersonName | None:
+        """The name sent, or None when none was."""
+        if self.given_name is None:
+            return None
+        return PersonName(self.given_name, self.family_name)
 
 
 class Registration(_Named):
+    """A sign-up. `given_name` is required, by the validator: the schema keeps it optional
+    and nullable as released in v0.3.0, where a sign-up sent it or the display name, since
+    making it required there is a break the contracts check cannot tell from this one
+    (every v0.3.0 sign-up without it sent the display name, which is gone)."""
+
     email: AnyEmail
     password: Annotated[AnyPassword, Field(description="12 to 128 characters, hard to guess")]
+    given_name: Annotated[
+        DisplayName | None, Field(description="required: what the shop greets them by")
+    ] = None
 
     @model_validator(mode="after")
     def _has_name(self) -> Registration:
-        if self.display_name is None and self.given_name is None:
-            raise ValueError("send given_name (and family_name), or display_name")
+        if self.given_name is None:
+            raise ValueError("send given_name (and family_name)")
         return self
+
+    def name(self) -> PersonName:
+        return PersonName(self.given_name or "", self.family_name)
 
 
 class Credentials(_Request):
@@ -87,8 +92,8 @@ class PasswordChange(_Request):
 
 
 class ProfileChanges(_Named):
-    """Fields to change; what is left out stays. A new name is display_name, or given_name
-    with family_name (left out: none). A new email needs the current password."""
+    """Fields to change; what is left out stays. A new name is given_name with family_name
+    (left out: none). A new email needs the current password."""
 
     email: AnyEmail | None = None
     current_password: AnyPassword | None = None
@@ -133,7 +138,7 @@ class Profile(BaseModel):
             json_schema_extra={"deprecated": True},
         ),
     ]
-    given_name: Annotated[str | None, Field(description="what the shop greets them by")] = None
+    given_name: Annotated[str, Field(description="what the shop greets them by")]
     family_name: str | None = None
     created_at: datetime
 

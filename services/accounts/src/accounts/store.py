@@ -45,9 +45,9 @@ users = Table(
     metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("email", Text, nullable=False),
-    # display_name is not named here: this release never reads or writes it (but in
-    # _OLD_NAME, for a row the backfill has not split yet), so it runs on once it is gone.
-    Column("given_name", Text),
+    # The name split's contract (docs/operations.md): display_name is gone (0006); the
+    # Profile's and the events' display_name is derived from these two.
+    Column("given_name", Text, nullable=False),
     Column("family_name", Text),
     Column("password_hash", Text, nullable=False),
     Column("created_at", DateTime(timezone=True)),
@@ -121,11 +121,7 @@ class PendingVerification:
     password_hash: str
 
 
-# Migrate (release 2 of the name split, docs/operations.md): only the new columns.
 _NAME = (users.c.given_name, users.c.family_name)
-# A row written before release 1 that the backfill has not split yet: its name, read apart
-# so that nothing else names the old column (once the backfill is done this never runs).
-_OLD_NAME = text("SELECT display_name FROM users WHERE id = :id")
 _PROFILE = (users.c.id, users.c.email, *_NAME, users.c.created_at)
 # Dead sessions of a user are deleted when they next sign in, once revoked this long.
 _KEEP_REVOKED = timedelta(days=1)
@@ -177,9 +173,7 @@ class Store:
                     continue
                 user_id = str(row.id)
                 if row.verified:
-                    event = events.address_taken(
-                        user_id=user_id, email=email, name=await _name_read(connection, row)
-                    )
+                    event = events.address_taken(user_id=user_id, email=email, name=_name_read(row))
                 else:
                     if not row.created:
                         await connection.execute(
@@ -212,7 +206,7 @@ class Store:
                 "VerificationRequested",
                 str(row.id),
                 email,
-                await _name_read(connection, row),
+                _name_read(row),
                 link,
             )
             await _write(connection, event)
@@ -294,14 +288,14 @@ class Store:
             row = (await connection.execute(query)).first()
             if row is None:
                 return None
-            name = await _name_read(connection, row)
+            name = _name_read(row)
         return User(row.id, row.email, name, row.password_hash, row.verified)
 
     async def profile(self, user_id: str) -> Profile | None:
         query = select(*_PROFILE).where(users.c.id == user_id)
         async with self.database.engine.connect() as connection:
             row = (await connection.execute(query)).first()
-            return None if row is None else await _profile(connection, row)
+            return None if row is None else _profile(row)
 
     async def update_profile(
         self, user_id: str, *, name: PersonName | None, email: str | None
@@ -321,7 +315,7 @@ class Store:
                 if _sqlstate(error) == _UNIQUE_VIOLATION:
                     raise EmailUnavailable from None
                 raise
-            return None if row is None else await _profile(connection, row)
+            return None if row is None else _profile(row)
 
     async def replace_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
         """Store a rehash, unless the password changed meanwhile."""
@@ -464,21 +458,18 @@ async def _revoke_all(connection: AsyncConnection, user_id: str) -> list[str]:
 
 
 def _name_values(name: PersonName) -> dict[str, Any]:
-    """Write new: given and family names only."""
+    """A name, as the columns hold it."""
     return {"given_name": name.given, "family_name": name.family}
 
 
-async def _name_read(connection: AsyncConnection, row: Any) -> PersonName:
-    """Read new: given and family names; split from the display name by the rule for a row
-    written before release 1 that the backfill has not reached yet."""
-    if row.given_name is not None:
-        return PersonName(row.given_name, row.family_name)
-    old = (await connection.execute(_OLD_NAME, {"id": row.id})).scalar_one()
-    return PersonName.split(old)
+def _name_read(row: Any) -> PersonName:
+    """Given and family names: every account has a given name (release 3's migration, 0006,
+    ran only once the backfill had split every display name)."""
+    return PersonName(row.given_name, row.family_name)
 
 
-async def _profile(connection: AsyncConnection, row: Any) -> Profile:
-    name = await _name_read(connection, row)
+def _profile(row: Any) -> Profile:
+    name = _name_read(row)
     return Profile(
         id=row.id,
         email=row.email,

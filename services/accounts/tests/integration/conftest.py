@@ -187,7 +187,8 @@ async def confirm(
 
 @pytest.fixture
 def register(client: httpx.AsyncClient, urls: Urls) -> Register:
-    """`await register(email, password=..., name=..., address=..., verify=True)`: POST
+    """`await register(email, password=..., given=..., family=..., address=..., verify=True)`:
+    POST
     /v1/users, then (unless `verify=False`) use the link its event carries, as the owner of
     the address would. The answer is the registration's."""
 
@@ -195,13 +196,15 @@ def register(client: httpx.AsyncClient, urls: Urls) -> Register:
         email: str,
         password: str = PASSWORD,
         *,
-        name: str = "Ada Lovelace",
+        given: str = "Ada",
+        family: str | None = "Lovelace",
         address: str | None = None,
         verify: bool = True,
     ) -> httpx.Response:
+        names = {"given_name": given} | ({"family_name": family} if family else {})
         response = await client.post(
             "/v1/users",
-            json={"email": email, "password": password, "display_name": name},
+            json={"email": email, "password": password, **names},
             headers={"x-client-address": address or fresh_client_address()},
         )
         if verify and response.status_code == 202:

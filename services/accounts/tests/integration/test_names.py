@@ -1,6 +1,6 @@
-"""The shopper's name, split into given and family names (expand/contract, docs/operations.md
-"Changing a schema safely"): today's callers send a display name, new ones the two parts;
-either way accounts answers all three."""
+"""The shopper's name as given and family names (expand/contract, docs/operations.md
+"Changing a schema safely", release 3: contract): requests carry the two parts only, the
+display name left them; answers and events still carry it, derived and deprecated."""
 
 from __future__ import annotations
 
@@ -26,12 +26,17 @@ async def _names(db: asyncpg.Connection) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
-async def test_a_display_name_alone_is_split_by_the_rule(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+async def test_a_display_name_is_no_longer_taken(
+    client: httpx.AsyncClient, db: asyncpg.Connection, shopper: Any
 ) -> None:
-    for name in ("Ada King Lovelace", "Plato"):
-        assert (await _register(client, display_name=name)).status_code == 202
-    assert await _names(db) == [("Ada King", "Lovelace"), ("Plato", None)]
+    """Deprecated in release 2, gone from the requests in release 3: an unknown field."""
+    for name in ({"display_name": "Ada Lovelace"}, {"given_name": "Ada", "display_name": "Ada"}):
+        assert (await _register(client, **name)).status_code == 422, name
+    assert await _names(db) == []
+    ada = await shopper()
+    renamed = await ada.call("PATCH", "/v1/users/me", json={"display_name": "Augusta"})
+    assert renamed.status_code == 422
+    assert (await ada.call("GET", "/v1/users/me")).json()["given_name"] == "Ada"
 
 
 async def test_given_and_family_names_are_written_with_their_event(
@@ -59,7 +64,7 @@ async def test_a_family_name_needs_a_given_name(client: httpx.AsyncClient) -> No
 
 
 async def test_a_profile_answers_and_changes_the_names(shopper: Any) -> None:
-    ada = await shopper()  # registered with the display name "Ada Lovelace"
+    ada = await shopper()  # registered as "Ada" "Lovelace"
     profile = (await ada.call("GET", "/v1/users/me")).json()
     assert (profile["given_name"], profile["family_name"]) == ("Ada", "Lovelace")
     changed = await ada.call(
@@ -72,36 +77,3 @@ async def test_a_profile_answers_and_changes_the_names(shopper: Any) -> None:
         "Augusta Ada",
         "King",
     )
-
-
-async def test_a_name_written_before_the_split_is_read_by_the_rule(
-    shopper: Any, db: asyncpg.Connection
-) -> None:
-    grace = await shopper()
-    await db.execute(  # as written before release 1, and not backfilled yet
-        "UPDATE users SET display_name = 'Grace Brewster Hopper', given_name = NULL,"
-        " family_name = NULL WHERE id = $1",
-        grace.user_id,
-    )
-    profile = (await grace.call("GET", "/v1/users/me")).json()
-    assert (profile["display_name"], profile["given_name"], profile["family_name"]) == (
-        "Grace Brewster Hopper",
-        "Grace Brewster",
-        "Hopper",
-    )
-
-
-async def test_a_new_name_clears_the_old_copy_for_the_release_before(
-    shopper: Any, db: asyncpg.Connection
-) -> None:
-    ada = await shopper()
-    await db.execute(  # as release 1 wrote it: both
-        "UPDATE users SET display_name = 'Ada Lovelace' WHERE id = $1", ada.user_id
-    )
-    changed = await ada.call("PATCH", "/v1/users/me", json={"given_name": "Augusta"})
-    assert changed.status_code == 200, changed.text
-    row = await db.fetchrow(
-        "SELECT display_name, given_name, family_name FROM users WHERE id = $1", ada.user_id
-    )
-    # No stale copy: release 1, still serving, shows given + family where there is none.
-    assert tuple(row) == (None, "Augusta", None)

@@ -21,7 +21,7 @@ from .conftest import confirm, fresh_client_address, fresh_email, link_token, ou
 async def test_a_new_address_gets_an_account(
     register: Any, email: str, password: str, db: asyncpg.Connection
 ) -> None:
-    response = await register(email.upper(), name="  Ada   Lovelace ", verify=False)
+    response = await register(email.upper(), given="  Ada ", family=" Lovelace  ", verify=False)
     assert response.status_code == 202
     assert response.json()["email"] == email  # as normalized
     row = await db.fetchrow(
@@ -93,7 +93,9 @@ async def test_a_taken_address_gets_the_same_answer_and_changes_nothing(
     urls: Any,
 ) -> None:  # fmt: skip
     first = await register(email)
-    again = await register(email.title(), "another-quince-harbor-7", name="Mallory", verify=False)
+    again = await register(
+        email.title(), "another-quince-harbor-7", given="Mallory", family=None, verify=False
+    )
     assert (again.status_code, again.json()) == (first.status_code, first.json())
     assert await db.fetchval("SELECT count(*) FROM users") == 1
     name = "SELECT concat_ws(' ', given_name, family_name) FROM users"  # the name, as written
@@ -136,9 +138,9 @@ async def test_an_unproven_address_registered_again_belongs_to_the_newest_sign_u
 ) -> None:
     """Nobody has proven the address yet: a stranger who registered it first must not keep
     it. The newest password wins, earlier links stop working."""
-    await register(email, "stranger-pre-claims-it-9", name="Mallory", verify=False)
+    await register(email, "stranger-pre-claims-it-9", given="Mallory", family=None, verify=False)
     stale = await link_token(urls, email)
-    await register(email, name="Ada Lovelace", verify=False)
+    await register(email, given="Ada", family="Lovelace", verify=False)
     fresh = await link_token(urls, email)
     assert fresh != stale
     problem(await confirm(client, stale), 410,
@@ -160,7 +162,7 @@ async def test_a_link_confirms_only_with_the_password_of_its_sign_up(
     (their password replaces the owner's, a new link goes to the owner's mailbox), and the
     owner, clicking the newest link, must not confirm the stranger's password."""
     await register(email, VICTIM, verify=False)
-    await register(email, ATTACKER, name="Mallory", verify=False)
+    await register(email, ATTACKER, given="Mallory", family=None, verify=False)
     newest = await link_token(urls, email)
     refused = await confirm(client, newest, VICTIM)
     body = problem(refused, 403, "verification-password-mismatch")
@@ -280,21 +282,23 @@ async def test_a_weak_password_is_refused_with_reasons(
     [
         {},
         {"email": "ada@example.com", "password": "plum-kettle-orbit-42"},
-        {"email": "ada@example.com", "display_name": "Ada"},
-        {"password": "plum-kettle-orbit-42", "display_name": "Ada"},
-        {"email": 7, "password": "plum-kettle-orbit-42", "display_name": "Ada"},
-        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "display_name": ""},
-        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "display_name": "   "},
-        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "display_name": "a\nb"},
-        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "display_name": "x" * 81},
-        {"email": "ada@example.com", "password": "x" * 1025, "display_name": "Ada"},
-        {"email": "a" * 321, "password": "plum-kettle-orbit-42", "display_name": "Ada"},
+        {"email": "ada@example.com", "given_name": "Ada"},
+        {"password": "plum-kettle-orbit-42", "given_name": "Ada"},
+        {"email": 7, "password": "plum-kettle-orbit-42", "given_name": "Ada"},
+        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "given_name": ""},
+        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "given_name": "   "},
+        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "given_name": "a\nb"},
+        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "given_name": "x" * 81},
+        {"email": "ada@example.com", "password": "x" * 1025, "given_name": "Ada"},
+        {"email": "a" * 321, "password": "plum-kettle-orbit-42", "given_name": "Ada"},
         {
             "email": "ada@example.com",
             "password": "plum-kettle-orbit-42",
-            "display_name": "Ada",
+            "given_name": "Ada",
             "admin": True,
         },
+        # Deprecated in release 2, gone in release 3 (expand/contract): unknown now.
+        {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "display_name": "Ada"},
     ],
 )
 async def test_malformed_bodies_are_refused(
@@ -311,7 +315,7 @@ async def test_the_client_address_is_required(
     client: httpx.AsyncClient, header: str | None, problem: Any
 ) -> None:
     headers = {} if header is None else {"x-client-address": header}
-    body = {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "display_name": "Ada"}
+    body = {"email": "ada@example.com", "password": "plum-kettle-orbit-42", "given_name": "Ada"}
     problem(await client.post("/v1/users", json=body, headers=headers), 422, "invalid-request")
 
 

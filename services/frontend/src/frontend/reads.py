@@ -5,6 +5,9 @@ stand-ins' recorded calls against this list (tests/conftest.py).
 
 accounts' answers are read as dicts by the routes (`web/viewer.py`, `routes/identity.py`,
 `routes/account.py`, `routes/checkout_page.py`): the models below name the keys they read.
+What the frontend sends accounts and orders is declared too (`sends`: the models its clients
+build the bodies from), so a callee can drop a request field only once the frontend no
+longer sends it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,19 @@ from __future__ import annotations
 from chassis.consumers import Call, Reads
 from pydantic import AwareDatetime
 
+from frontend.clients.accounts import (
+    AddressForm,
+    EmailOnly,
+    LinkUse,
+    RefreshForm,
+    SignInForm,
+    SignUpForm,
+)
 from frontend.clients.answers import Answer
 from frontend.clients.cart import Cart
 from frontend.clients.catalog import Product, ProductPage, _Categories
 from frontend.clients.currency import _Conversions, _Currencies
+from frontend.clients.order_form import PlaceOrderForm
 from frontend.clients.orders import ChargeLimit, Order, PlacedOrder, _History
 from frontend.clients.recommendations import _Recommendations
 from frontend.clients.shipping import _Quote
@@ -23,7 +35,8 @@ from frontend.clients.shipping import _Quote
 
 class _User(Answer):
     id: str
-    display_name: str
+    given_name: str
+    family_name: str | None = None
 
 
 class _Token(Answer):
@@ -36,7 +49,7 @@ class _AccessToken(Answer):
 
 
 class SignedIn(Answer):
-    """`web/viewer.py` keeps these in the session; identity.py greets by `display_name`."""
+    """`web/viewer.py` keeps these in the session; identity.py greets by `given_name`."""
 
     user: _User
     session: _Token
@@ -49,7 +62,8 @@ class Refreshed(Answer):
 
 class Profile(Answer):
     email: str
-    display_name: str
+    given_name: str
+    family_name: str | None = None
 
 
 class SavedAddress(Answer):
@@ -66,15 +80,15 @@ class SavedAddresses(Answer):
 READS = Reads(
     "frontend",
     calls=(
-        Call("accounts", "POST", "/v1/users"),
-        Call("accounts", "POST", "/v1/users/verification-requests"),
-        Call("accounts", "POST", "/v1/verifications", SignedIn),
-        Call("accounts", "POST", "/v1/sessions", SignedIn),
-        Call("accounts", "POST", "/v1/sessions/refresh", Refreshed),
+        Call("accounts", "POST", "/v1/users", sends=SignUpForm),
+        Call("accounts", "POST", "/v1/users/verification-requests", sends=EmailOnly),
+        Call("accounts", "POST", "/v1/verifications", SignedIn, sends=LinkUse),
+        Call("accounts", "POST", "/v1/sessions", SignedIn, sends=SignInForm),
+        Call("accounts", "POST", "/v1/sessions/refresh", Refreshed, sends=RefreshForm),
         Call("accounts", "DELETE", "/v1/sessions/current"),
         Call("accounts", "GET", "/v1/users/me", Profile),
         Call("accounts", "GET", "/v1/users/me/addresses", SavedAddresses),
-        Call("accounts", "POST", "/v1/users/me/addresses"),
+        Call("accounts", "POST", "/v1/users/me/addresses", sends=AddressForm),
         Call("accounts", "DELETE", "/v1/users/me/addresses/{address_id}"),
         Call("cart", "GET", "/v1/carts/current", Cart),
         Call("cart", "POST", "/v1/carts", Cart),
@@ -91,7 +105,7 @@ READS = Reads(
         Call("currency", "GET", "/v1/currencies", _Currencies),
         Call("currency", "POST", "/v1/convert", _Conversions),
         Call("orders", "GET", "/v1/limits/{currency}", ChargeLimit),
-        Call("orders", "POST", "/v1/orders", PlacedOrder),
+        Call("orders", "POST", "/v1/orders", PlacedOrder, sends=PlaceOrderForm),
         Call("orders", "GET", "/v1/orders/by-key", PlacedOrder),
         Call("orders", "GET", "/v1/orders/{order_id}", Order),
         Call("orders", "GET", "/v1/orders/by-token/{token}", Order),

@@ -131,6 +131,7 @@ async def test_a_guest_places_an_order_and_sees_it_by_its_link(
     assert len(token) >= 32
     body = orders.bodies[-1]
     assert body["email"] == "grace@example.com" and body["currency"] == "USD"
+    assert "given_name" not in body  # a guest: the mail thanks without a name
     assert body["shipping_option"] == "express"
     assert body["address"] == {
         "name": "Grace Hopper", "line1": "Unter den Linden 1", "city": "Berlin",
@@ -198,6 +199,7 @@ async def test_a_signed_in_user_checks_out_with_a_saved_address(
     assert response.status_code == 303
     order_id = response.headers["location"].removeprefix("/orders/")
     assert orders.owners_seen[-1] == "user:ada@example.com"
+    assert orders.bodies[-1]["given_name"] == "Ada"  # for the confirmation mail to greet by
     assert orders.bodies[-1]["address"] == {
         "name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
         "postal_code": "SW1Y 4JH", "country": "GB",
@@ -410,7 +412,7 @@ async def test_orders_own_503_with_its_cancelled_order_is_shown_on_the_form(
 
     assert response.status_code == 503  # the form again, with orders' reason above it
     text = audit(response.text).plain_text
-    assert "We could not place your order just now. Nothing was charged." in text
+    assert "Checkout is unavailable right now. Nothing was charged; your cart is kept." in text
     assert "may have been placed" not in text
 
 

@@ -11,12 +11,8 @@ from chassis.stand_ins import StandIn, problem
 
 
 def _names(body: dict[str, Any]) -> dict[str, Any]:
-    """The sign-up's given and family names; a display name alone split as accounts does
-    (its last word is the family name)."""
-    if "given_name" in body:
-        return {"given_name": body["given_name"], "family_name": body.get("family_name")}
-    given, _, family = str(body["display_name"]).rpartition(" ")
-    return {"given_name": given or family, "family_name": family if given else None}
+    """The sign-up's given and family names (accounts takes no display name since v0.4.0)."""
+    return {"given_name": body["given_name"], "family_name": body.get("family_name")}
 
 
 @dataclass

@@ -162,7 +162,7 @@ class FakeOrders(StandIn):
                        "postal_code": body["address"].get("postal_code")}  # fmt: skip
         failure: tuple[int, str, str, str] | None = None
         if self.shop_down:
-            reason = "We could not place your order just now. Nothing was charged."
+            reason = "Checkout is unavailable right now. Nothing was charged; your cart is kept."
             failure = (503, "shop-unavailable", reason, "")
         elif order["total"]["amount"] > self.limits.get(currency, 99_999_999):
             failure = (409, "amount-over-limit", self.limit_message(currency), "cart")

@@ -123,6 +123,11 @@ class OrderConfirmedV1(BaseModel):
     status_url: Annotated[str, AfterValidator(_status_path)] | None = None
     address: Address | None = None
     placed_at: AwareDatetime
+    # The signed-in shopper's given name (orders added it to v1 in v0.4.0): the mail greets
+    # by it; a guest's order, or one placed before, has none and is greeted as before.
+    given_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = (
+        None
+    )
 
     @model_validator(mode="after")
     def _one_currency(self) -> Self:

@@ -136,6 +136,22 @@ def test_the_delivery_address_is_shown_when_orders_sends_it(order_data: Any) -> 
     assert "Delivering to" not in text + html
 
 
+def test_the_mail_greets_a_signed_in_shopper_by_the_given_name(order_data: Any) -> None:
+    text, html = parts(mail(order_data(given_name="Ada")))
+    assert text.startswith("Hello Ada,\n\nThank you for your order!")
+    assert "Hello Ada, thank you for your order!</h1>" in html
+    _, html = parts(mail(order_data(given_name="<b>Ada</b>")))
+    assert "Hello &lt;b&gt;Ada&lt;/b&gt;," in html
+
+
+def test_a_guest_or_an_order_from_before_is_thanked_as_before(order_data: Any) -> None:
+    for data in (order_data(), order_data(given_name=None), order_data(given_name="")):
+        text, html = parts(mail(data))
+        assert text.startswith("Thank you for your order!")
+        assert "Hello" not in text + html
+        assert ">Thank you for your order!</h1>" in html
+
+
 def test_the_shipping_option_is_named(order_data: Any) -> None:
     text, html = parts(mail(order_data(shipping_option="express")))
     assert "Shipping (Express): €4.99" in text

@@ -91,6 +91,7 @@ class Checkout:
             shipping_option=form.shipping_option,
             address=form.address.address(),
             status_token=token,
+            given_name=form.given_name,
         )
         claim = await store.claim(
             NewOrder(

@@ -158,6 +158,9 @@ class PaymentsClient(_Adapter):
         super().__init__(http)
         self._limits: dict[str, tuple[float, ChargeLimit]] = {}
 
+    def refusing(self) -> bool:
+        return self.http.refusing
+
     async def limit(self, currency: str) -> ChargeLimit:
         kept = self._limits.get(currency)
         if kept is not None and kept[0] > time.monotonic():

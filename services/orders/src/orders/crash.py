@@ -88,6 +88,9 @@ class CrashingPayments:
     async def limit(self, currency: str) -> ChargeLimit:
         return await self.payments.limit(currency)
 
+    def refusing(self) -> bool:
+        return self.payments.refusing()
+
     async def refund(self, key: str, charge_id: str, reason: str) -> None:
         await self.payments.refund(key, charge_id, reason)
 

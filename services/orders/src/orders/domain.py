@@ -117,6 +117,9 @@ class Order:
     # Cancelled without seeing any charge although one was attempted: a charge still on
     # its way to payments may land until then, and is refunded (see `saga.py`, settling).
     settle_until: datetime | None = None
+    # The signed-in shopper's given name, which the confirmation mail greets by: none for a
+    # guest, nor for an order placed through a frontend before v0.4.0.
+    given_name: str | None = None
 
     @property
     def reference(self) -> str:
@@ -216,8 +219,8 @@ def option_unavailable(option: str) -> Failure:
 def shop_unavailable(service: str, at: Step) -> Failure:
     return Failure(
         "shop-unavailable",
-        f"We could not place your order just now ({service} is unavailable). "
-        "Nothing was charged; please try again in a moment.",
+        f"Checkout is unavailable right now ({service} is unavailable). Nothing was "
+        "charged and your cart is kept; please try again in a moment.",
         503,
         retryable=True,
         at=at,

@@ -74,6 +74,11 @@ class OrderConfirmedV1(Payload):
     address: AddressV1 | None = Field(
         default=None, description="the delivery address (added to v1: optional for readers)"
     )
+    given_name: str | None = Field(
+        default=None,
+        description="the signed-in shopper's given name, to greet by; none for a guest "
+        "(added to v1 in v0.4.0: optional for readers)",
+    )
 
 
 class OrderCancelledV1(Payload):
@@ -141,6 +146,7 @@ def confirmed(order: Order) -> OutboxEvent:
         status_url=_status_url(order),
         placed_at=_placed(order),
         address=as_model(AddressV1, order.address),
+        given_name=order.given_name,
     )
     return _event("OrderConfirmed", payload)
 

@@ -133,6 +133,11 @@ class Payments(Protocol):
 
     async def refund(self, key: str, charge_id: str, reason: str) -> None: ...
 
+    def refusing(self) -> bool:
+        """Whether payments is known to be down right now (this process's breaker for it
+        is open): a checkout then stops before its card is sent, at once."""
+        ...
+
 
 class ShippingService(Protocol):
     async def quote(self, address: Address, lines: Sequence[CartLine]) -> list[ShippingOption]: ...

@@ -61,4 +61,5 @@ def order_of(row: Any) -> Order:
         cart_cleared=row.cart_cleared,
         placed_at=row.placed_at,
         settle_until=row.settle_until,
+        given_name=row.given_name,
     )

@@ -113,12 +113,15 @@ class Saga:
             except Unavailable as down:
                 pause = BACKOFF[min(tries, len(BACKOFF) - 1)]
                 tries += 1
-                if self.clock() + pause < deadline:
+                # Before the charge, nothing was charged and nothing can be: the shopper may
+                # simply try again, and is told at once when payments is known down.
+                early = order.step in (Step.PRICING, Step.QUOTING) and card is not None
+                known_down = early and down.service == "payments" and self.up.payments.refusing()
+                if self.clock() + pause < deadline and not known_down:
                     _log.info("retrying", order_id=order.id, step=order.step, service=down.service)
                     await asyncio.sleep(pause)
                     continue
-                if order.step in (Step.PRICING, Step.QUOTING) and card is not None:
-                    # Nothing was charged, nothing can be: the shopper may simply try again.
+                if early:
                     order = await self._fail(order, shop_unavailable(down.service, order.step))
                     continue
                 _log.warning("left for recovery", order_id=order.id, step=order.step)
@@ -176,6 +179,11 @@ class Saga:
         limit = await self.up.payments.limit(order.currency)
         if quoted.total.amount > limit.most.amount:
             raise Rejected(over_limit(order.currency, limit.shown))
+        if self.up.payments.refusing():
+            # payments is known down (the breaker is open): the card is not sent, and the
+            # shopper hears so now, nothing charged and the cart kept, rather than after
+            # the saga's whole deadline as an order "processing" that is then cancelled.
+            raise Rejected(shop_unavailable("payments", Step.QUOTING))
         return await self._save(quoted)
 
     async def _charge(self, order: Order, card: Card | None) -> Order:

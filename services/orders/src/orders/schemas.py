@@ -95,6 +95,15 @@ class CheckoutIn(_Body):
     )
     address: AddressIn
     card: CardIn
+    given_name: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=_PRINTABLE),
+        Field(
+            description="the signed-in shopper's given name, which the confirmation mail "
+            "greets by; left out for a guest",
+            examples=["Ada"],
+        ),
+    ] = None
 
     def canonical(self) -> bytes:
         """The request as sorted JSON, card included: what its fingerprint is taken of."""

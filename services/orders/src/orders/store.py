@@ -37,7 +37,7 @@ _log = get_logger("orders.store")
 COLUMNS = (
     "id, owner_kind, owner_id, email, currency, shipping_option, address, step, cart_id,"
     " lines, shipping, charge_id, shipment_id, tracking_id, failure, cart_cleared,"
-    " placed_at, settle_until"
+    " placed_at, settle_until, given_name"
 )
 # Not finished: running, confirmed with the cart's lines still there, or cancelled and
 # still settling. The same condition as the partial index `orders_unfinished`.
@@ -140,10 +140,10 @@ class Store:
                 text(
                     f"INSERT INTO orders (id, owner_kind, owner_id, key_hash, fingerprint, email,"  # noqa: S608
                     " currency, shipping_option, address, step, status_token_hash,"
-                    " status_token_sealed, lease_holder, lease_until)"
+                    " status_token_sealed, lease_holder, lease_until, given_name)"
                     " VALUES (:id, :owner_kind, :owner_id, :key_hash, :fingerprint, :email,"
                     " :currency, :option, :address, :step, :token_hash, :sealed,"
-                    " :holder, now() + make_interval(secs => :lease))"
+                    " :holder, now() + make_interval(secs => :lease), :given_name)"
                     " ON CONFLICT (key_hash) WHERE key_hash IS NOT NULL DO NOTHING"
                     f" RETURNING {COLUMNS}"
                 ).bindparams(*_JSON),
@@ -162,6 +162,7 @@ class Store:
                     "sealed": new.sealed_token,
                     "holder": holder,
                     "lease": self.lease,
+                    "given_name": order.given_name,
                 },
             )
             created = result.first()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -158,3 +159,42 @@ async def test_the_backlog_and_the_age_of_its_oldest_row_are_measured(
     await measure()
     assert gauge("mosaic_outbox_pending_events") == 0
     assert gauge("mosaic_outbox_oldest_pending_age_seconds") == 0
+
+
+async def test_the_shoppers_given_name_goes_with_the_order_into_its_confirmation(
+    client: httpx.AsyncClient,
+    stand_ins: StandIns,
+    user: Callable[..., Shopper],
+    visitor: Callable[[], Shopper],
+    db: asyncpg.Connection,
+) -> None:
+    """Sent by the frontend for a signed-in shopper, kept with the order, and carried by
+    OrderConfirmed v1 for the mail to greet by; a guest's order carries none."""
+    ada = user()
+    stand_ins.cart.fill(ada, {"wool-socks": 1})
+    placed = await place(client, ada, given_name="  Ada ")
+    assert placed.status_code == 201, placed.text
+    guest = visitor()
+    stand_ins.cart.fill(guest, {"wool-socks": 1})
+    guests = await place(client, guest)
+    assert guests.status_code == 201, guests.text
+    for order_id, name in ((placed.json()["id"], "Ada"), (guests.json()["id"], None)):
+        kept = "SELECT given_name FROM orders WHERE id = $1"
+        assert await db.fetchval(kept, uuid.UUID(order_id)) == name
+        [payload] = await db.fetch(
+            "SELECT payload FROM outbox WHERE type = 'OrderConfirmed'"
+            " AND payload->'data'->>'order_id' = $1",
+            order_id,
+        )
+        assert orjson.loads(payload["payload"])["data"]["given_name"] == name
+
+
+@pytest.mark.parametrize("given_name", ["", "   ", "x" * 81, "two\nlines", 7])
+async def test_a_malformed_given_name_is_refused(
+    client: httpx.AsyncClient, stand_ins: StandIns, user: Callable[..., Shopper], given_name: Any
+) -> None:
+    ada = user()
+    stand_ins.cart.fill(ada, {"wool-socks": 1})
+    refused = await place(client, ada, given_name=given_name)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("invalid-request")

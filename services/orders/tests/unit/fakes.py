@@ -149,6 +149,10 @@ class FakePayments(Outage):
         self.refunds: dict[str, str] = {}  # key -> charge id
         self.charged_cards: list[Card] = []
         self.limits: dict[str, int] = {}  # currency -> most one charge may be; else 99,999,999
+        self.known_down = False  # as when orders' breaker for payments is open
+
+    def refusing(self) -> bool:
+        return self.known_down
 
     async def limit(self, currency: str) -> ChargeLimit:
         # Not a `call`: tests that count or break payments' calls mean its charges.

@@ -217,6 +217,19 @@ async def test_down_while_quoting_cancels_and_frees_the_key() -> None:
     assert done.step is Step.CANCELLED and done.key_released
 
 
+async def test_payments_known_down_cancels_before_the_card_is_sent_at_once() -> None:
+    world = World()
+    world.payments.known_down = True  # orders' breaker for payments is open
+    started = time.monotonic()
+    done = await checkout(world)  # a deadline seconds away: no waiting for it
+    assert time.monotonic() - started < 1
+    assert done.step is Step.CANCELLED and done.failure is not None
+    assert done.failure.code == "shop-unavailable" and done.failure.status == 503
+    assert "cart is kept" in done.failure.reason
+    assert done.key_released and not done.payment_attempted
+    assert world.payments.calls == [] and world.payments.charged_cards == []
+
+
 async def test_payments_down_leaves_the_order_charging_for_the_recovery() -> None:
     world = World()
     world.payments.down = 99

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from mosaic.admin.cli import app as admin_app
 from mosaic.bench.cli import bench
+from mosaic.chaos.cli import app as chaos_app
 from mosaic.compat.cli import app as contracts_app
 from mosaic.deploy_cli import deploy_app, images_app
 from mosaic.errors import MosaicError
@@ -63,6 +64,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(serve_app, name="serve")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(chaos_app, name="chaos")
 app.command()(bench)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -148,6 +150,15 @@ def up(
             "repeatable. For running releases side by side: `mosaic upgrade` from there.",
         ),
     ] = None,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            "--faults",
+            help="Put a fault proxy on every hop (service to service, to Postgres, to "
+            "Valkey), for `mosaic chaos fault`. Off by default: each hop then costs a "
+            "proxy's copy (docs/performance.md). Cannot be combined with --in-process.",
+        ),
+    ] = False,
     services: Annotated[
         Path | None, typer.Option("--services-dir", hidden=True, envvar="MOSAIC_SERVICES_DIR")
     ] = None,
@@ -198,6 +209,7 @@ def up(
         dashboard_port=dashboard_port,
         in_process=in_process,
         builds=builds,
+        faults=faults,
     )
     logs = LogStream(files=LogFiles(logs_folder(options.home)))
     try:

@@ -21,7 +21,7 @@ SERVER_REQUESTS = "mosaic_http_server_requests_total"
 SERVER_DURATION = "mosaic_http_server_request_duration_seconds_bucket"
 CLIENT_REQUESTS = "mosaic_http_client_requests_total"
 CLIENT_DURATION = "mosaic_http_client_request_duration_seconds_bucket"
-CLIENT_ERRORS = frozenset({"http_5xx", "timeout", "unreachable"})
+CLIENT_ERRORS = frozenset({"http_5xx", "timeout", "unreachable", "circuit_open"})
 
 
 def parse_samples(text: str) -> Samples:

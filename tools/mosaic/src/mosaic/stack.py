@@ -21,6 +21,8 @@ from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.backup_job import BACKUP_JOB_NAME, JOB, keeps_data, runner_command
 from mosaic.builds import WORKTREE, build_env, forgotten_builds, short, started_from_builds
+from mosaic.chaos.hops import Hops
+from mosaic.chaos.runner import Chaos
 from mosaic.children import Command
 from mosaic.errors import MosaicError, UsageError
 from mosaic.home import venv_bin
@@ -80,6 +82,7 @@ class UpOptions:
     # `--build SERVICE=REF`: services started from a build (mosaic.builds) instead of the
     # working tree: service -> the commit's full sha, built beforehand.
     builds: dict[str, str] = field(default_factory=dict)
+    faults: bool = False  # a fault proxy on every hop (mosaic.chaos.hops), for `mosaic chaos`
 
 
 class Stack:
@@ -107,6 +110,8 @@ class Stack:
         self.builds: dict[str, dict[str, str | None]] = {}
         self.control: str | None = None  # the control channel's socket, once it listens
         self._control: asyncio.Server | None = None
+        self._hops = Hops() if options.faults else None  # `mosaic up --faults`
+        self._chaos: Chaos | None = None  # `mosaic chaos`, once the control channel listens
 
     async def start(self) -> None:
         began = time.monotonic()
@@ -116,6 +121,12 @@ class Stack:
                 "--scale cannot be combined with --in-process: the in-process mode runs "
                 "every service once, in one process",
                 "Drop --scale, or drop --in-process to run replicas as separate processes.",
+            )
+        if self.options.in_process and self.options.faults:
+            raise UsageError(
+                "--faults cannot be combined with --in-process: its services call each "
+                "other without the network, so there is no hop to put a fault on",
+                "Drop one of them.",
             )
         self.services = {s.name: s for s in services}  # as wired: the working tree's data
         started = started_from_builds(
@@ -195,7 +206,14 @@ class Stack:
         from mosaic.control import serve_control, socket_path
         from mosaic.upgrade_runner import Upgrades
 
-        self._control = await serve_control(self.options.home, Upgrades(self).handle)
+        upgrades = Upgrades(self)
+        chaos = self._chaos = Chaos(self, self._hops)
+
+        async def handle(request: dict[str, Any]) -> Any:
+            chaotic = str(request["op"]).startswith("chaos.")
+            return await (chaos.handle if chaotic else upgrades.handle)(request)
+
+        self._control = await serve_control(self.options.home, handle)
         self.control = str(socket_path(self.options.home))
         self.save_state()
 
@@ -208,7 +226,11 @@ class Stack:
         for task in self._jobs:
             task.cancel()  # a running job gets its stop signal and grace period
         await asyncio.gather(*self._jobs, return_exceptions=True)
+        if self._chaos is not None:
+            self._chaos.resume_all()  # a paused process could not drain
         await asyncio.gather(*(p.stop() for p in self.processes))
+        if self._hops is not None:
+            await self._hops.close()
         for server in self.backing.servers:
             await server.stop()
         if self._http is not None:
@@ -276,6 +298,8 @@ class Stack:
             **service_env(service, ports, urls, credentials, shop_url=self.url),
             **self._tracing_env(service),
         }
+        if self._hops is not None:  # the addresses it reaches: its hops' proxies
+            env = await self._hops.wire(service, env)
         self.service_envs[service.name] = env
         if service.jobs or service.tasks or service.outbox:  # `mosaic admin` runs these later
             save_job_env(self.options.home, service.name, env)

@@ -10,7 +10,8 @@ on the session's embedded Postgres, migrated by its own release command) and `al
 release command on any URL). From the plugin (the workspace's root conftest loads it), for
 every test folder: `db` (a direct connection, to look at or change rows behind the service's
 back), `emptied_tables` (its tables emptied after the test: a conftest makes it autouse by
-naming it in an autouse fixture of its own) and `problem` (`assert_problem`).
+naming it in an autouse fixture of its own), `problem` (`assert_problem`) and, for every
+test, `fresh_call_guards` (retry budgets and circuit breakers as a new process has them).
 
 Why the session-wide ones are made per conftest rather than defined once here: pytest
 keeps one value of a session fixture for the whole session, so a plugin's `keys` asked for
@@ -31,6 +32,8 @@ import asyncpg
 import httpx
 import pytest
 
+from chassis.breaker import reset_breakers
+from chassis.retry_budget import reset_budgets
 from chassis.testing import ServiceKeys, assert_problem, migrated, run_alembic
 
 
@@ -104,3 +107,12 @@ async def emptied_tables(database_url: str, tested_service: TestedService) -> As
 def problem() -> ProblemCheck:
     """`problem(response, 404, "product-not-found")` in a test; returns the body."""
     return assert_problem
+
+
+@pytest.fixture(autouse=True)
+def fresh_call_guards() -> None:
+    """Every test starts with no retries spent and every breaker closed: in a test session
+    one process runs every test, and a budget spent or a breaker opened by one test's dead
+    callee would change what the next one sees (in a service's process they are its own)."""
+    reset_budgets()
+    reset_breakers()

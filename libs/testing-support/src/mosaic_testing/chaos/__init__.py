@@ -10,7 +10,7 @@ what its shopper was told. `bench/chaos_checkout.py` runs it at full size,
 - `run`: the run, the settling, the result.
 """
 
-from mosaic_testing.chaos.kills import Kill, Killed, schedule
+from mosaic_testing.chaos.kills import Kill, Killed, rolling, schedule
 from mosaic_testing.chaos.run import Result, run
 
-__all__ = ["Kill", "Killed", "Result", "run", "schedule"]
+__all__ = ["Kill", "Killed", "Result", "rolling", "run", "schedule"]

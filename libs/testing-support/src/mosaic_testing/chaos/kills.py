@@ -1,16 +1,18 @@
-"""SIGKILLs during the run, at fixed moments, each followed by the runner's restart.
+"""Signals during the run, at fixed moments, each followed by the runner's restart.
 
-A kill is a power cut for one process: nothing it held in memory survives, and whatever it
-was doing (a checkout's saga, a charge, an outbox batch) is found again by the others or
-by orders' recovery. The run waits for the runner to bring the process back, so the next
-kill finds a shop that had recovered from the last.
+A SIGKILL is a power cut for one process: nothing it held in memory survives, and whatever
+it was doing (a checkout's saga, a charge, an outbox batch) is found again by the others or
+by orders' recovery. A SIGTERM is a restart as a deployment makes it: the process drains
+(readiness off, in-flight work finished) and exits. The run waits for the runner to bring
+the process back, so the next signal finds a shop that had recovered from the last.
 """
 
 import os
-import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from signal import SIGKILL, Signals
 
 from mosaic_testing import UpProcess
 
@@ -21,11 +23,13 @@ RESTART_SECONDS = 60  # the runner restarts a dead process within a second or tw
 class Kill:
     process: str  # as `mosaic status` names it: orders.web.1, orders.relay.1, ...
     at: float  # fraction of the run's duration
+    signal: Signals = SIGKILL
 
 
 @dataclass
 class Killed:
     process: str
+    signal: str  # SIGKILL, SIGTERM
     at: float  # seconds into the run
     pid: int
     back_after: float | None  # seconds until the runner had it ready again; None: never
@@ -39,6 +43,13 @@ def schedule(orders: int, others: tuple[str, ...]) -> list[Kill]:
     return sorted(kills, key=lambda kill: kill.at)
 
 
+def rolling(processes: list[str], signals: tuple[Signals, ...]) -> list[Kill]:
+    """Each signal in turn to every process, one after another, spread evenly over the
+    run (all of them SIGTERMed, then all SIGKILLed, for example)."""
+    order = [(sent, name) for sent in signals for name in processes]
+    return [Kill(name, (i + 1) / (len(order) + 1), sent) for i, (sent, name) in enumerate(order)]
+
+
 def kill_on_schedule(
     up: UpProcess,
     kills: list[Kill],
@@ -48,17 +59,17 @@ def kill_on_schedule(
     done: list[Killed],
     say: Callable[[str], None],
 ) -> None:
-    """Kill each process at its moment; wait for the runner to restart it."""
+    """Signal each process at its moment; wait for the runner to restart it."""
     for kill in kills:
         time.sleep(max(0.0, t0 + kill.at * duration - time.monotonic()))  # until its moment
         pid = ready(up, kill.process, None)[1]
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, kill.signal)
         at = time.monotonic()
         back = restarted(up, kill.process, pid)
-        killed = Killed(kill.process, round(at - t0, 1), pid,
+        killed = Killed(kill.process, kill.signal.name, round(at - t0, 1), pid,
                         None if back is None else round(back - at, 1))  # fmt: skip
         done.append(killed)
-        say(f"killed {kill.process} (pid {pid}) at {killed.at:.0f} s; "
+        say(f"{kill.signal.name} {kill.process} (pid {pid}) at {killed.at:.0f} s; "
             f"back after {killed.back_after} s")  # fmt: skip
 
 
@@ -74,7 +85,10 @@ def ready(up: UpProcess, name: str, old: int | None) -> tuple[float, int]:
     """When `name` was ready under a pid other than `old` (time.monotonic()), and the pid."""
     deadline = time.monotonic() + RESTART_SECONDS
     while time.monotonic() < deadline:
-        now = up.processes().get(name, {})
+        try:
+            now = up.processes().get(name, {})
+        except subprocess.TimeoutExpired:  # `mosaic status` slow on a busy machine: ask again
+            continue
         if now.get("pid") not in (None, old) and now.get("state") == "ready":
             return time.monotonic(), int(now["pid"])
         time.sleep(0.2)

@@ -49,6 +49,7 @@ class Result:
     by_card: dict[str, dict[str, int]] = field(default_factory=dict)  # card -> end -> count
     ended: dict[str, int] = field(default_factory=dict)  # order step -> count
     kills: list[Killed] = field(default_factory=list)
+    pressed_again: int = 0  # requests a shopper sent once more after a failed connection
     violations: list[Violation] = field(default_factory=list)
     # The checkouts that went other than "placed" or "refused" at once, as the shopper saw.
     eventful: list[dict[str, Any]] = field(default_factory=list)
@@ -71,17 +72,24 @@ def run(
     shoppers: int,
     kills: list[Kill],
     say: Callable[[str], None] = print,
+    presses_again: bool = False,
+    until_signalled: bool = False,
 ) -> Result:
     """Load the shop at `url` for `duration` seconds with `shoppers` while `kills` happen;
-    then check every order and every shopper's answer."""
+    then check every order and every shopper's answer. `presses_again`: shoppers press
+    again when a connection fails (`PressingAgain`). `until_signalled`: the load goes on
+    past `duration` until the last kill's process is back (a slow machine restarts
+    slowly), bounded by six times `duration`."""
     result = Result(duration, shoppers)
     tally, name = Tally(), uuid.uuid4().hex[:6]
     t0 = time.monotonic()
-    until = t0 + duration
+    until = t0 + duration * (6 if until_signalled else 1)
+    enough = threading.Event()
     threads = [
         threading.Thread(target=shop_until, args=(url,), daemon=True, kwargs={
             "shopper_no": i, "run": name, "t0": t0, "until": until, "tally": tally,
-            "check_again_for": CHECK_AGAIN_SECONDS})
+            "check_again_for": CHECK_AGAIN_SECONDS, "presses_again": presses_again,
+            "enough": enough})
         for i in range(shoppers)
     ]  # fmt: skip
     killer = threading.Thread(target=kill_on_schedule, args=(up, kills), daemon=True, kwargs={
@@ -89,10 +97,12 @@ def run(
     for thread in [*threads, killer]:
         thread.start()
     while alive := [thread for thread in threads if thread.is_alive()]:
+        if until_signalled and not killer.is_alive() and time.monotonic() > t0 + duration:
+            enough.set()  # every process signalled and back: the shoppers finish
         alive[0].join(timeout=5)  # a progress line every few seconds; on as soon as all end
         say(f"{time.monotonic() - t0:5.0f} s  {tally.count()} checkouts answered, "
             f"{len(tally.setup_failures)} shoppers short of a page")  # fmt: skip
-    killer.join(timeout=120)
+    killer.join(timeout=None if until_signalled else 120)  # each kill bounded (RESTART_SECONDS)
 
     settled = time.monotonic()
     database_url = process_environment(up.processes()["orders.web.1"]["pid"])["DATABASE_URL"]
@@ -114,8 +124,15 @@ def settle(up: UpProcess, database_url: str, say: Callable[[str], None]) -> list
     while True:
         orders = orders_in(database_url)
         open_ = [o for o in orders if o.step not in ("confirmed", "cancelled")]
-        read_ledgers(up, orders)
-        count_emails(orders, up.mail())
+        try:
+            read_ledgers(up, orders)
+            count_emails(orders, up.mail())
+        except httpx.TransportError as error:  # a replica restarting as it was asked
+            if time.monotonic() > deadline:
+                raise
+            say(f"settling: reading the ledgers again ({type(error).__name__})")
+            time.sleep(1)
+            continue
         wrong = ledger_violations(orders)
         say(f"settling: {len(orders)} orders, {len(open_)} not ended, {len(wrong)} disagreeing")
         if not wrong or time.monotonic() > deadline:
@@ -129,6 +146,7 @@ def settle(up: UpProcess, database_url: str, say: Callable[[str], None]) -> list
 def summarize(result: Result, tally: Tally, orders: list[Order]) -> None:
     result.checkouts, result.orders = len(tally.checkouts), len(orders)
     result.setup_failures = len(tally.setup_failures)
+    result.pressed_again = tally.pressed_again
     result.said = dict(Counter(str(c.first) for c in tally.checkouts))
     result.finally_said = dict(Counter(str(c.last) for c in tally.checkouts))
     step = {o.email: o.step for o in orders}

@@ -4,7 +4,9 @@ A shopper fills a cart, opens the checkout and places the order with one of the 
 (70 % good, 15 % declined, 15 % processor timeout) under an e-mail address of its own, so
 orders' rows say which checkout made which order. When the page says the order may have
 been placed, the shopper presses "Check again" until it says more (or gives up after a
-bound); when it leads to the order's page, the shopper reads it.
+bound); when it leads to the order's page, the shopper reads it. A shopper that "presses
+again" (`PressingAgain`) reloads a page or presses the same button once more when the
+connection fails, as a person does.
 """
 
 import random
@@ -40,7 +42,12 @@ class Tally:
 
     checkouts: list[Checkout] = field(default_factory=list)
     setup_failures: list[str] = field(default_factory=list)
+    pressed_again: int = 0  # requests sent once more after their connection failed
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def press_again(self) -> None:
+        with self.lock:
+            self.pressed_again += 1
 
     def add(self, checkout: Checkout) -> None:
         with self.lock:
@@ -55,6 +62,34 @@ class Tally:
             return len(self.checkouts)
 
 
+class PressingAgain(httpx.BaseTransport):
+    """A person at a page whose connection failed (reset, refused, cut mid-answer): they
+    wait a moment and press again, a few times. Safe for "Place order": the form carries
+    its Idempotency-Key, so a second press is the same order. Counted in the tally."""
+
+    PRESSES = 5
+    PAUSE = 0.5  # seconds before pressing again
+
+    def __init__(self, tally: Tally) -> None:
+        self._tally = tally
+        self._transport = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()  # the form again for each press
+        for press in range(1, self.PRESSES + 1):
+            try:
+                return self._transport.handle_request(request)
+            except httpx.TransportError:
+                if press == self.PRESSES:
+                    raise
+                self._tally.press_again()
+                time.sleep(self.PAUSE)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._transport.close()
+
+
 def shop_until(
     url: str,
     *,
@@ -64,13 +99,17 @@ def shop_until(
     until: float,
     tally: Tally,
     check_again_for: float,
+    presses_again: bool = False,
+    enough: threading.Event | None = None,
 ) -> None:
-    """One shopper's checkouts, one after another, until `until` (time.monotonic())."""
+    """One shopper's checkouts, one after another, until `until` (time.monotonic()) or
+    until `enough` is set."""
     rng = random.Random(f"{run}-{shopper_no}")  # noqa: S311  which card, not a secret
     n = 0
-    while time.monotonic() < until:
+    while time.monotonic() < until and not (enough and enough.is_set()):
         n += 1
-        with Shopper(url, timeout=90) as shopper:
+        transport = PressingAgain(tally) if presses_again else None
+        with Shopper(url, timeout=90, transport=transport) as shopper:
             try:
                 products = shopper.products()
                 shopper.add_to_cart(rng.choice(products), rng.randint(1, 3))

@@ -9,10 +9,55 @@ from typing import Any
 
 from chassis import Response, UpstreamUnavailable, problem_type
 from chassis.client import ClientResource
+from pydantic import BaseModel, ConfigDict
 
 from frontend.clients.answers import problem_of
 
 CLIENT_ADDRESS_HEADER = "x-client-address"
+
+
+class _Sent(BaseModel):
+    """A body the shop sends accounts, as reads.py declares it (`Call(..., sends=...)`):
+    the consumer check holds each field against accounts' request schema."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class SignUpForm(_Sent):
+    email: str
+    password: str
+    given_name: str
+    family_name: str | None = None  # left out of the body when there is none
+
+
+class EmailOnly(_Sent):
+    email: str
+
+
+class LinkUse(_Sent):
+    token: str
+    password: str
+
+
+class SignInForm(_Sent):
+    email: str
+    password: str
+
+
+class RefreshForm(_Sent):
+    session_token: str
+
+
+class AddressForm(_Sent):
+    """A saved address as the account page's form has it (empty: not given)."""
+
+    recipient: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
 
 
 class AccountsRefused(Exception):
@@ -38,15 +83,12 @@ class SignedOut(Exception):
 class AccountsClient(ClientResource):
     """What the shop asks of accounts; also a chassis resource, like `CatalogClient`."""
 
-    async def register(
-        self, email: str, password: str, names: dict[str, str], client_address: str
-    ) -> None:
-        """`names`: given_name (and family_name), or the display_name of an older form."""
-        body = {"email": email, "password": password, **names}
+    async def register(self, form: SignUpForm, client_address: str) -> None:
+        body = form.model_dump(exclude_none=True)
         await self.call("POST", "/v1/users", json=body, client_address=client_address)
 
     async def request_verification(self, email: str, client_address: str) -> None:
-        body = {"email": email}
+        body = EmailOnly(email=email).model_dump()
         await self.call(
             "POST", "/v1/users/verification-requests", json=body, client_address=client_address
         )
@@ -54,19 +96,18 @@ class AccountsClient(ClientResource):
     async def verify(self, token: str, password: str, client_address: str) -> Any:
         """Use an address-verification link with the password chosen at sign-up: the same
         answer as a sign-in."""
-        body = {"token": token, "password": password}
+        body = LinkUse(token=token, password=password).model_dump()
         return await self.call(
             "POST", "/v1/verifications", json=body, client_address=client_address
         )
 
     async def sign_in(self, email: str, password: str, client_address: str) -> Any:
-        body = {"email": email, "password": password}
+        body = SignInForm(email=email, password=password).model_dump()
         return await self.call("POST", "/v1/sessions", json=body, client_address=client_address)
 
     async def refresh(self, session_token: str) -> Any:
-        return await self.call(
-            "POST", "/v1/sessions/refresh", json={"session_token": session_token}
-        )
+        body = RefreshForm(session_token=session_token).model_dump()
+        return await self.call("POST", "/v1/sessions/refresh", json=body)
 
     async def call(
         self,

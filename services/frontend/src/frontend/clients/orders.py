@@ -24,6 +24,7 @@ from pydantic import Field, StrictInt, ValidationError
 
 from frontend.clients.answers import Answer, M, parsed, problem_of
 from frontend.clients.catalog import Money
+from frontend.clients.order_form import PlaceOrderForm
 from frontend.clients.owner import Owner
 
 
@@ -178,7 +179,7 @@ class OrdersClient(ClientResource):
         except (ValidationError, ValueError):
             return None
 
-    async def place(self, owner: Owner, key: str, body: dict[str, Any]) -> PlacedOrder:
+    async def place(self, owner: Owner, key: str, form: PlaceOrderForm) -> PlacedOrder:
         """Place the order; the same `key` again gets the same order (orders replays it).
 
         The checkout waits for the saga (a charge, a shipment), so this call gets its own
@@ -190,7 +191,7 @@ class OrdersClient(ClientResource):
             response = await self.http.request(
                 "POST",
                 "/v1/orders",
-                json=body,
+                json=form.model_dump(exclude_defaults=True),
                 headers=owner.headers,
                 idempotency_key=key,
                 timeout=self.checkout_seconds,

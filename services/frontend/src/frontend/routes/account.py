@@ -6,12 +6,12 @@ from chassis.concurrency import concurrently
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.clients.accounts import AccountsRefused
+from frontend.clients.accounts import AccountsRefused, AddressForm
 from frontend.dependencies import WITH_MENU, FormDep, PagesDep, ViewerDep
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
 
-ADDRESS_FIELDS = ("recipient", "line1", "line2", "city", "region", "postal_code", "country")
+ADDRESS_FIELDS = tuple(AddressForm.model_fields)
 ADDRESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ADDRESS_NOT_FOUND = "That address was not found."
 
@@ -35,8 +35,9 @@ async def account(request: Request, pages: PagesDep, viewer: ViewerDep) -> Respo
 async def add_address(form: FormDep, viewer: ViewerDep) -> Response:
     draft = {name: form.get(name, "").strip() for name in ADDRESS_FIELDS}
     draft["country"] = draft["country"].upper()
+    body = AddressForm.model_validate(draft).model_dump()
     try:
-        await viewer.call("POST", "/v1/users/me/addresses", json=draft)
+        await viewer.call("POST", "/v1/users/me/addresses", json=body)
     except AccountsRefused as refused:
         viewer.session.flash(_address_error(refused), "error")
     else:

@@ -33,6 +33,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from frontend.clients.cart import CartUnavailable
+from frontend.clients.order_form import CardDetails, DeliveryAddress, PlaceOrderForm
 from frontend.clients.orders import OrderMayBePlaced, OrderRefused, OrdersUnavailable, PlacedOrder
 from frontend.dependencies import WITH_MENU, CartDep, CheckoutPageDep, FormDep, OrdersDep
 from frontend.routes.checkout_form import (
@@ -107,13 +108,16 @@ async def place_order(
             checked.form, checked.errors, addresses=addresses, status=422, card_cleared=True
         )
     owner = await owner_of(page.viewer)
-    body = {
-        "email": checked.form.email,
-        "currency": chosen_currency(request),
-        "shipping_option": checked.form.shipping_option,
-        "address": {name: value for name, value in address.items() if value},
-        "card": checked.card.body(),
-    }
+    body = PlaceOrderForm(
+        email=checked.form.email,
+        currency=chosen_currency(request),
+        shipping_option=checked.form.shipping_option,
+        address=DeliveryAddress.model_validate(address),
+        card=CardDetails.model_validate(checked.card.body()),
+        # Signed in: the confirmation mail greets by it (a session from before v0.4.0 has
+        # none, nor has a guest).
+        given_name=(page.viewer.user or {}).get("given_name") or None,
+    )
     try:
         placed = await orders.place(owner, key, body)
     except OrderRefused as refused:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from frontend.clients.accounts import AccountsRefused, SignedOut
+from frontend.clients.accounts import AccountsRefused, SignedOut, SignUpForm
 from frontend.dependencies import (
     WITH_MENU,
     AccountsDep,
@@ -27,6 +27,7 @@ from frontend.web.forms import local_path
 from frontend.web.viewer import NotSignedIn
 
 router = APIRouter(default_response_class=HTMLResponse, dependencies=[WITH_MENU])
+ENTER_GIVEN_NAME = "Enter your given name: it is what the shop greets you by."
 
 Next = Annotated[str, Query(max_length=500)]
 
@@ -120,11 +121,6 @@ async def sign_up(
 ) -> Response:
     email = form.get("email", "").strip()
     given, family = form.get("given_name", "").strip(), form.get("family_name", "").strip()
-    names = {"given_name": given, "family_name": family} if family else {"given_name": given}
-    if not given and form.get("name", "").strip():
-        # A page the release before rendered (one "name" field), posted after the upgrade:
-        # accounts splits it (display_name, deprecated, accepted until release 3).
-        names = {"display_name": form.get("name", "").strip()}
     password, address = form.get("password", ""), client_address(request)
     target = landing(form.get("next"))
 
@@ -137,8 +133,13 @@ async def sign_up(
             family_name=family, next=target,
         )  # fmt: skip
 
+    if not given:  # also a page of two releases before, with one "name" field
+        return again(ENTER_GIVEN_NAME, [], 422)
+    sign_up = SignUpForm(
+        email=email, password=password, given_name=given, family_name=family or None
+    )
     try:
-        await accounts.register(email, password, names, address)
+        await accounts.register(sign_up, address)
     except AccountsRefused as refused:
         if refused.status == 429:
             return again(_too_many(refused), [], 429, _limited(refused))

@@ -45,7 +45,8 @@ class Viewer:
         self.session.renew()
         user = signed_in["user"]
         name = " ".join(n for n in (user["given_name"], user.get("family_name")) if n)
-        self.session["user"] = {"id": user["id"], "name": name}
+        # The given name goes with each order, for the confirmation mail to greet by.
+        self.session["user"] = {"id": user["id"], "name": name, "given_name": user["given_name"]}
         self.session["tokens"] = {
             "session": signed_in["session"]["token"],
             "access": signed_in["access_token"]["token"],

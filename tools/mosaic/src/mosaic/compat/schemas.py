@@ -14,9 +14,12 @@ optional field is `anyOf: [X, {type: null}]`), `type` (an integer fits a number)
 or not) and array items. A response gaining an enum value is a break: a caller that switches
 on the value (orders' `status`) meets one it has no branch for. A request field the new
 schema no longer has is a break too: callers still send it, and the services refuse unknown
-fields (422). A new field in an answer or an event is never one, even where the schema says
-`additionalProperties: false` (FastAPI writes that for a model that requests share): the
-callers' models and the event readers ignore fields they do not know.
+fields (422); unless the released schema marked it `deprecated` and optional, which told
+callers to stop sending it (expand/contract's last step; that none still does is the
+consumer check's to prove, `chassis.consumers`' `sends`). A new field in an answer or an
+event is never one, even where the schema says `additionalProperties: false` (FastAPI
+writes that for a model that requests share): the callers' models and the event readers
+ignore fields they do not know.
 """
 
 from __future__ import annotations
@@ -222,7 +225,16 @@ class Comparison:
             self._then(*self._locate(writer, reader, wprops[name], read), at)
         if self._request:  # a new field in an answer is no break: readers are tolerant
             for name in wprops.keys() - rprops.keys():
+                if name not in wneed and self._deprecated(writer, wprops[name]):
+                    continue  # callers were told to stop; the consumer check proves they did
                 self._add(f"{where}.{name}", "removed field", "callers still send it (422)")
+
+    def _deprecated(self, writer: Located, node: Any) -> bool:
+        """Whether the released contract marked this request field `deprecated` (on the
+        property, or on the schema it refers to)."""
+        if isinstance(node, Mapping) and node.get("deprecated") is True:
+            return True
+        return self.old.locate(node, writer).schema.get("deprecated") is True
 
 
 def _kinds(document: Document, node: Located) -> dict[str, Located]:

@@ -2,6 +2,7 @@
 
 import pytest
 from loadgen.flows import (
+    NEEDS_ACCOUNT,
     SHOPPING,
     SIGNED_IN_SHOPPING,
     SINGLE_FLOWS,
@@ -38,3 +39,10 @@ def test_the_mix_shares_add_up_and_follow_the_weights() -> None:
     assert sum(shares.values()) == pytest.approx(1.0)
     assert shares["browse"] / shares["checkout"] == pytest.approx(10.0)
     assert shares["history"] == pytest.approx(0.1 * 2 / 22)  # 2 of 22 for one in ten
+
+
+def test_profile_needs_an_account_and_sign_up_makes_one() -> None:
+    assert {"profile", "sign_up"} <= set(SINGLE_FLOWS)
+    assert "profile" in NEEDS_ACCOUNT  # its users sign in (or up) before the window
+    assert "sign_up" not in NEEDS_ACCOUNT  # each action makes its own account
+    assert "sign_up" not in SIGNED_IN_SHOPPING  # not in the mix: registrations are few

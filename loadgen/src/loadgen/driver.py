@@ -27,7 +27,14 @@ from locust import User
 from locust.env import Environment
 
 from loadgen.cli import Plan
-from loadgen.flows import MIX, SHOPPING, SIGNED_IN_SHOPPING, mix_shares, signed_in_users
+from loadgen.flows import (
+    MIX,
+    NEEDS_ACCOUNT,
+    SHOPPING,
+    SIGNED_IN_SHOPPING,
+    mix_shares,
+    signed_in_users,
+)
 from loadgen.shop import Shop, ShopUnreachable, discover
 from loadgen.shoppers import COUNTED, FlowFailed, Shopper
 from loadgen.stats import Recorder
@@ -175,8 +182,8 @@ def user_classes(run: Run) -> list[type[User]]:
         signed = signed_in_users(plan.users)
         kinds = [kind("Visitor", SHOPPING, False, plan.users - signed)]
         return kinds + ([kind("Member", SIGNED_IN_SHOPPING, True, signed)] if signed else [])
-    if plan.flow == "history":
-        return [kind("Member", {"history": 1}, True, plan.users)]
+    if plan.flow in NEEDS_ACCOUNT:
+        return [kind("Member", {plan.flow: 1}, True, plan.users)]
     return [kind("Visitor", {plan.flow: 1}, False, plan.users)]
 
 

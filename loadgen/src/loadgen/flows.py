@@ -13,9 +13,11 @@ SHOPPING: Mapping[str, int] = MappingProxyType(
     {"browse": 10, "cart": 3, "currency": 2, "add": 2, "home": 1, "checkout": 1}
 )
 SIGNED_IN_SHOPPING: Mapping[str, int] = MappingProxyType({**SHOPPING, "history": 2, "sign_in": 1})
-# A flow a single-flow run can ask for; `history` is a signed-in shopper's.
-SINGLE_FLOWS = ("home", "browse", "cart", "currency", "add", "checkout", "history")
-NEEDS_ACCOUNT = frozenset({"history", "sign_in"})
+# A flow a single-flow run can ask for; `history` and `profile` are a signed-in shopper's;
+# `sign_up` makes a new account each time (not in the mix: the shop's registrations are few).
+SINGLE_FLOWS = ("home", "browse", "cart", "currency", "add", "checkout", "history", "profile",
+                "sign_up")  # fmt: skip
+NEEDS_ACCOUNT = frozenset({"history", "sign_in", "profile"})
 MIX = "mix"
 ONE_IN = 10  # one user in ten is signed in, in the mix
 

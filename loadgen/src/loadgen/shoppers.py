@@ -16,6 +16,7 @@ import random
 import re
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -257,6 +258,20 @@ class Shopper(FastHttpUser):
         shown = self.page("/account/orders", expect=(200, 303))
         if not pages.signed_in(shown) or pages.ORDERS_TITLE not in shown:
             raise FlowFailed("history: not signed in, or not the order history")
+
+    def do_profile(self) -> None:
+        shown = self.page("/account", expect=(200, 303))
+        if not pages.signed_in(shown) or pages.ACCOUNT_TITLE not in shown:
+            raise FlowFailed("profile: not signed in, or not the account page")
+        if self.account is None or self.account not in shown:
+            raise FlowFailed("profile: the account page does not show the account's address")
+
+    def do_sign_up(self) -> None:
+        """A new visitor makes a new account, confirms it by the mailed link and lands on
+        their account page. Addresses are new every time (a taken one gets no link)."""
+        self.new_visitor()
+        self.account = f"loadgen-{self.director.seed}-new-{uuid.uuid4().hex[:16]}@example.com"
+        self.sign_up(self.number)
 
     def do_sign_in(self) -> None:
         assert self.account is not None

@@ -155,6 +155,16 @@ async def test_the_runner_refuses_what_it_cannot_do(tmp_path: Path) -> None:
             await upgrades.handle(request)
 
 
+async def test_a_service_without_a_release_phase_has_none_to_run(tmp_path: Path) -> None:
+    stack = FakeStack(tmp_path, [State.READY])
+    stack.services = {"frontend": shop_service("frontend")}  # no `release:` in its Procfile
+    assert stack.services["frontend"].release is None
+    upgrades = Upgrades(stack)  # type: ignore[arg-type]
+    assert (
+        await upgrades.handle({"op": "release", "service": "frontend", "build": WORKTREE}) is None
+    )
+
+
 async def test_recording_a_build_keeps_the_one_before(tmp_path: Path) -> None:
     stack = FakeStack(tmp_path, [State.READY])
     upgrades = Upgrades(stack)  # type: ignore[arg-type]

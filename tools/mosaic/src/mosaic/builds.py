@@ -16,9 +16,12 @@ import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mosaic.errors import MosaicError
+from mosaic.errors import MosaicError, UsageError
+
+if TYPE_CHECKING:
+    from mosaic.services import Service
 
 WORKTREE = "worktree"
 _DONE = ".built"  # written last: a folder without it is an interrupted build
@@ -61,6 +64,79 @@ def forgotten_builds(state: dict[str, Any] | None) -> str | None:
         f"the last run had upgraded {listed}; every service runs the working tree now "
         "(check that revision out to keep it)"
     )
+
+
+def build_env(env: dict[str, str], home: Path, build: str, service: str) -> dict[str, str]:
+    """A service's environment `env`, with the build's virtualenv first on PATH instead of
+    the runner's (its processes, release and tasks run that build's code)."""
+    if build == WORKTREE:
+        return dict(env)
+    from mosaic.home import venv_bin
+
+    bin_dir = service_venv(home, build, service) / "bin"
+    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != str(venv_bin())]
+    return {
+        **env,
+        "PATH": os.pathsep.join([str(bin_dir), *rest]),
+        "VIRTUAL_ENV": str(bin_dir.parent),
+    }
+
+
+def started_builds(
+    home: Path, repo: Path, specs: list[str], note: Callable[[str], None]
+) -> dict[str, str]:
+    """`mosaic up --build SERVICE=REF`: each service's build (a full sha), made now."""
+    builds: dict[str, str] = {}
+    for spec in specs:
+        service, _, ref = spec.partition("=")
+        service, ref = service.strip(), ref.strip()
+        if not service or not ref:
+            raise UsageError(
+                f"--build {spec!r}: expected SERVICE=REF",
+                "For example: --build accounts=v0.1.0 (a commit, branch or tag)",
+            )
+        if service in builds:
+            raise UsageError(f"--build {spec!r}: {service} is given twice", "Give one REF each.")
+        builds[service] = resolve(repo, ref)
+    for service, sha in builds.items():  # once every option is known good
+        build(home, repo, sha, service, note)
+    return builds
+
+
+def started_from_builds(
+    services: "list[Service]", home: Path, builds: dict[str, str], in_process: bool
+) -> "dict[str, Service]":
+    """The services `mosaic up --build` starts from a build, as each build declares them;
+    refused when one cannot run where the working tree's would (the stack is wired from
+    the working tree's service data, as for `mosaic upgrade`)."""
+    from mosaic.services import load_service
+    from mosaic.upgrade_checks import incompatibilities
+
+    if builds and in_process:
+        raise UsageError(
+            "--build cannot be combined with --in-process: the one process runs the working "
+            "tree's code",
+            "Drop --in-process to start a service from a build.",
+        )
+    running = {s.name: s for s in services}
+    started = {}
+    for name, sha in builds.items():
+        if name not in running:
+            raise UsageError(
+                f"--build {name}=...: this shop has no service {name!r}",
+                f"Services here: {', '.join(sorted(running))}.",
+            )
+        if not (service_venv(home, sha, name) / _DONE).exists():
+            raise MosaicError(f"{short(sha)} is not built for {name} under {home}")
+        candidate = load_service(service_folder(home, sha, name))
+        if problems := incompatibilities(running[name], candidate, set(running)):
+            raise UsageError(
+                f"{name} at {short(sha)} cannot start in this working tree's shop: "
+                + "; ".join(problems),
+                "Check that revision out and run `mosaic up` there instead.",
+            )
+        started[name] = candidate
+    return started
 
 
 def resolve(repo: Path, ref: str) -> str:

@@ -141,6 +141,15 @@ def up(
             "microservices against; not for production. Cannot be combined with --scale.",
         ),
     ] = False,
+    build: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SERVICE=REF",
+            help="Start SERVICE from the git revision REF (built as `mosaic upgrade` builds "
+            "it, offline), its release (migrations) included, instead of the working tree; "
+            "repeatable. For running releases side by side: `mosaic upgrade` from there.",
+        ),
+    ] = None,
     faults: Annotated[
         bool,
         typer.Option(
@@ -175,14 +184,22 @@ def up(
     """
     import asyncio
 
+    from mosaic.builds import started_builds
     from mosaic.log_files import LogFiles, logs_folder
     from mosaic.logs import LogStream
     from mosaic.plan import parse_scale
     from mosaic.stack import UpOptions
     from mosaic.up import run_up
 
+    home = mosaic_home()
+    builds = started_builds(
+        home,
+        workspace_root(),
+        build or [],
+        lambda line: _err.print(f"mosaic up: {line}", markup=False),
+    )
     options = UpOptions(
-        home=mosaic_home(),
+        home=home,
         services_dir=services_dir(services),
         port=port,
         scale=parse_scale(scale or []),
@@ -193,6 +210,7 @@ def up(
         mail_port=mail_port,
         dashboard_port=dashboard_port,
         in_process=in_process,
+        builds=builds,
         faults=faults,
     )
     logs = LogStream(files=LogFiles(logs_folder(options.home)))

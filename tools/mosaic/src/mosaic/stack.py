@@ -20,7 +20,7 @@ import aiohttp
 from mosaic.attach import Backing
 from mosaic.backing.valkey import eviction_warning
 from mosaic.backup_job import BACKUP_JOB_NAME, JOB, keeps_data, runner_command
-from mosaic.builds import WORKTREE, forgotten_builds
+from mosaic.builds import WORKTREE, build_env, forgotten_builds, short, started_from_builds
 from mosaic.chaos.hops import Hops
 from mosaic.chaos.runner import Chaos
 from mosaic.children import Command
@@ -80,6 +80,9 @@ class UpOptions:
     mail_port: int | None = None  # the dev mailbox page; None: 8025 if free, else any
     dashboard_port: int | None = None  # traces (OTLP receiver); None: 8090 if free, else any
     in_process: bool = False  # every service's processes in one host (the benchmark's floor)
+    # `--build SERVICE=REF`: services started from a build (mosaic.builds) instead of the
+    # working tree: service -> the commit's full sha, built beforehand.
+    builds: dict[str, str] = field(default_factory=dict)
     faults: bool = False  # a fault proxy on every hop (mosaic.chaos.hops), for `mosaic chaos`
 
 
@@ -130,9 +133,17 @@ class Stack:
                 "other without the network, so there is no hop to put a fault on",
                 "Drop one of them.",
             )
-        plans = plan_processes(services, self.options.scale, self.options.port)
-        self.services = {s.name: s for s in services}
-        self.builds = {s.name: {"current": WORKTREE, "previous": None} for s in services}
+        self.services = {s.name: s for s in services}  # as wired: the working tree's data
+        started = started_from_builds(
+            services, self.options.home, self.options.builds, self.options.in_process
+        )
+        plans = plan_processes(
+            [started.get(s.name, s) for s in services], self.options.scale, self.options.port
+        )
+        self.builds = {
+            s.name: {"current": self.options.builds.get(s.name, WORKTREE), "previous": None}
+            for s in services
+        }
         edge = next((s for s in services if s.edge), None)
         if edge is None:
             self.url = f"http://127.0.0.1:{plans[-1].port}"  # the caller of all others
@@ -297,16 +308,20 @@ class Stack:
         self.service_envs[service.name] = env
         if service.jobs or service.tasks or service.outbox:  # `mosaic admin` runs these later
             save_job_env(self.options.home, service.name, env)
+        build = str(self.builds[service.name]["current"])
+        mine = [p for p in plans if p.service.name == service.name]
+        if build != WORKTREE:  # the build's code: its release, its processes (not its jobs)
+            self.logs.note(f"{service.name} runs the build {short(build)}")
+            service, env = mine[0].service, build_env(env, self.options.home, build, service.name)
         if service.release is not None:
             await self.release(service, env)
-        mine = [p for p in plans if p.service is service]
         hosted = service.apps if self.options.in_process else {}
         for plan in (p for p in mine if p.kind in hosted):
             self._hosted.append(HostedUnit(plan, hosted[plan.kind], process_env(env, plan)))
         if separate := [p for p in mine if p.kind not in hosted]:
             self.logs.note(f"starting {', '.join(p.name for p in separate)}")
         for plan in separate:
-            self.supervise(plan, process_env(env, plan), WORKTREE)
+            self.supervise(plan, process_env(env, plan), build)
 
     def _is_hosted(self, plan: ProcessPlan) -> bool:
         return self.options.in_process and plan.kind in plan.service.apps

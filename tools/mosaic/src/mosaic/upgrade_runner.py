@@ -17,12 +17,10 @@ here a build is only read, and checked against what the stack was started with
 
 import asyncio
 import contextlib
-import os
 from typing import TYPE_CHECKING, Any
 
-from mosaic.builds import WORKTREE, service_folder, service_venv, short
+from mosaic.builds import WORKTREE, build_env, service_folder, service_venv, short
 from mosaic.errors import MosaicError
-from mosaic.home import venv_bin
 from mosaic.plan import ProcessPlan, process_env
 from mosaic.ports import free_port
 from mosaic.services import Service, load_service
@@ -46,7 +44,8 @@ class Upgrades:
         if op == "release":
             service, build = self._service(request), _build(request)
             candidate = self._candidate(service, build)
-            await self.stack.release(candidate, self._env(service, build))
+            if candidate.release is not None:  # a service without one (frontend) has none to run
+                await self.stack.release(candidate, self._env(service, build))
             return None
         if op == "start":
             service, build = self._service(request), _build(request)
@@ -99,13 +98,7 @@ class Upgrades:
 
     def _env(self, service: str, build: str) -> dict[str, str]:
         """The service's environment, with the build's virtualenv instead of the runner's."""
-        env = dict(self.stack.service_envs[service])
-        if build == WORKTREE:
-            return env
-        bin_dir = service_venv(self.stack.options.home, build, service) / "bin"
-        rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != str(venv_bin())]
-        env.update(PATH=os.pathsep.join([str(bin_dir), *rest]), VIRTUAL_ENV=str(bin_dir.parent))
-        return env
+        return build_env(self.stack.service_envs[service], self.stack.options.home, build, service)
 
     async def _start(self, service: str, kind: str, build: str) -> dict[str, Any]:
         candidate = self._candidate(service, build)

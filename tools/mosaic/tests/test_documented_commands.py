@@ -282,13 +282,27 @@ def documented_paths() -> Iterator[tuple[str, str]]:
                     yield where, re.sub(r"(#.*|:\d+(-\d+)?)$", "", candidate)
 
 
+def exists(path: str) -> bool:
+    """A path of the repository; `file.py::test_name` (a test, as docs/reliability.md names
+    its proofs) also needs that test in the file."""
+    path, _, test = path.partition("::")
+    if "*" in path:
+        return bool(list(ROOT.glob(path.rstrip("/"))))
+    found = ROOT / path
+    if not test:
+        return found.exists()
+    name = re.escape(test.split("[")[0])
+    return found.is_file() and re.search(rf"def {name}\(", found.read_text()) is not None
+
+
 def test_documented_paths_exist() -> None:
-    missing = [
-        f"{where}: {path}"
-        for where, path in documented_paths()
-        if not (list(ROOT.glob(path.rstrip("/"))) if "*" in path else (ROOT / path).exists())
-    ]
+    missing = [f"{where}: {path}" for where, path in documented_paths() if not exists(path)]
     assert not missing, "documented paths that do not exist:\n" + "\n".join(missing)
+
+
+def test_a_documented_test_must_exist_in_its_file() -> None:
+    assert exists("tools/mosaic/tests/test_documented_commands.py::test_documented_paths_exist")
+    assert not exists("tools/mosaic/tests/test_documented_commands.py::test_no_such_test")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash -n needs bash")
@@ -375,3 +389,21 @@ def test_deploy_md_sets_every_variable_before_a_command_uses_it(path: str) -> No
                 unset.append(f"docs/deploy.md:{block.number}: ${name}")
         known |= set(assigned)
     assert not unset, f"{path}: used before any earlier step sets them:\n" + "\n".join(unset)
+
+
+def test_every_guarantee_in_reliability_names_a_test_that_exists() -> None:
+    """docs/reliability.md's promise: each row's proof is a test in the repository."""
+    rows = [
+        line
+        for line in (ROOT / "docs" / "reliability.md").read_text().splitlines()
+        if line.startswith("| ") and not line.startswith(("| guarantee", "|---"))
+    ]
+    assert rows
+    unproven = [
+        row[:80]
+        for row in rows
+        if not any(
+            "test" in path and exists(path) for path in re.findall(r"`([^`\s]+\.py[^`\s]*)`", row)
+        )
+    ]
+    assert not unproven, "rows without an existing test:\n" + "\n".join(unproven)

@@ -17,6 +17,10 @@ the benchmark compares against) gives the clients of each service it hosts its t
 that service's app (`chassis.client_inprocess`), with the same headers, deadline, timeouts
 and retries. The answer is a `Response`
 (`chassis.client_response`); failures are the `Upstream*` problems (`chassis.client_errors`).
+
+Long because one call's whole life (deadline, attempts, breaker, budget, timing and metrics
+per attempt) reads as one loop here; the decisions it asks are in `chassis.client_guards`,
+the wire in `chassis.client_transport`, and splitting the loop would scatter its order.
 """
 
 from __future__ import annotations

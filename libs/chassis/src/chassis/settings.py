@@ -2,6 +2,10 @@
 
 A service subclasses `ServiceSettings` (adding mixins for the backing services it uses);
 `load_settings` turns a missing or invalid variable into one readable line and exit code 78.
+
+Long because every variable the chassis reads is declared here once, with its default, its
+bounds and the sentence its error shows; a reader finds any setting of any process in one
+file, and the mixins are a few lines each.
 """
 
 from __future__ import annotations

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 from chassis import metrics
 from chassis.errors import install_problem_handlers
+from chassis.limits import JSON, BodyLimits, RequestLimits, document_refusals
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
@@ -50,6 +52,7 @@ def create_app(
     credentials: Credentials | None = None,
     accept_request_id: RequestIdPolicy | None = None,
     middleware: Sequence[Middleware] = (),
+    body_types: Sequence[str] = (JSON,),
     title: str | None = None,
     description: str = "",
     **fastapi_options: Any,
@@ -65,6 +68,9 @@ def create_app(
     `middleware`: the service's own, outermost first; all of it runs inside the request
     context (request id, trace, canonical line). One added later with `app.add_middleware`
     would run outside it: the app then refuses to start.
+    `body_types`: the media types a request body may have (JSON for an API; the edge's
+    forms take form encodings); the settings' MAX_BODY_BYTES and MAX_JSON_DEPTH bound it
+    (`chassis.limits`), inside the service's own middleware so that it answers in its voice.
     """
     credentials = credentials or Credentials.from_settings(settings)
     registry = Resources([credentials, *resources])
@@ -109,12 +115,16 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.credentials = credentials
     install_problem_handlers(app)
+    # Read from the routers, before they are included: FastAPI (0.165) keeps an included
+    # router as one opaque entry of `app.routes`, and copies its routes' responses then.
+    routes = list(_api_routes(routers))
+    document_refusals(routes)
     for router in routers:
         app.include_router(router)
     if contract_url:
         serve_contract(app, contract_url, readers=() if settings.edge else CONTRACT_READERS)
     if not settings.edge:
-        require_policies(app.routes)
+        require_policies(routes)
     app.user_middleware[:0] = [
         Middleware(
             RequestContextMiddleware,
@@ -124,9 +134,25 @@ def create_app(
             service=settings.service_name,
         ),
         *middleware,
+        Middleware(
+            RequestLimits,
+            limits=BodyLimits(
+                max_bytes=settings.max_body_bytes,
+                max_json_depth=settings.max_json_depth,
+                media_types=tuple(body_types),
+            ),
+        ),
         Middleware(ErrorBoundary),
     ]
     return app
+
+
+def _api_routes(routers: Iterable[APIRouter]) -> Iterator[BaseRoute]:
+    """Every route of these routers, and of the routers included into them."""
+    for router in routers:
+        for route in router.routes:
+            included = getattr(route, "original_router", None)
+            yield from _api_routes([included]) if included is not None else [route]
 
 
 def _require_context_outermost(app: FastAPI) -> None:

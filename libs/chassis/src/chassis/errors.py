@@ -28,9 +28,12 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
+    414: "URI too long",
     415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service unavailable",
@@ -107,10 +110,14 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    # A refusal that names its own kind (chassis.limits.RequestRefused) keeps it.
+    kind = getattr(exc, "kind", None) or _HTTP_KINDS.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "error")
     problem = Problem(exc.status_code, kind, detail, headers=dict(exc.headers or {}))
     return problem_response(problem, request.url.path)
+
+
+_HTTP_KINDS = {404: "not-found", 405: "method-not-allowed"}
 
 
 def install_problem_handlers(app: FastAPI) -> None:

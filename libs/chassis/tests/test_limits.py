@@ -15,6 +15,8 @@ from chassis import ServiceSettings, callers, create_app
 from chassis.limits import nested_deeper_than
 from chassis.testing import ServiceKeys, assert_problem
 from fastapi import APIRouter, FastAPI
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(dependencies=[callers("tester")])
@@ -172,7 +174,7 @@ def test_the_contract_documents_the_refusals(app: FastAPI) -> None:
         ('{"a": "[[[[[[[[["}', False),  # brackets inside a string are text
         ('{"a": "\\"[[[[", "b": []}', False),  # an escaped quote does not end the string
         ('[[], [], {}, {"x": 1}]', False),
-        ("[[[", False),  # not JSON at all: the parser's to refuse
+        ('{"a": [1', False),  # not JSON: the parser's to refuse
         ("1", False),
         ("", False),
     ],
@@ -181,3 +183,33 @@ def test_depth_is_judged_without_parsing(text: str, deeper_than_2: bool) -> None
     assert nested_deeper_than(text.encode(), 2) is deeper_than_2
     if deeper_than_2:
         assert json.loads(text)  # deep, yet JSON: the judgement is about depth only
+
+
+def depth_of(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((depth_of(item) for item in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((depth_of(item) for item in value.values()), default=0)
+    return 0
+
+
+documents = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=documents, limit=st.integers(min_value=1, max_value=12))
+def test_the_judgement_agrees_with_the_parsed_depth(document: object, limit: int) -> None:
+    """Strings full of brackets and escapes included: the guard's depth is the parser's."""
+    text = json.dumps(document).encode()
+    assert nested_deeper_than(text, limit) is (depth_of(document) > limit)
+
+
+def test_a_megabyte_of_brackets_is_judged_in_one_search() -> None:
+    assert nested_deeper_than(b"[" * 500_000 + b"]" * 500_000, 32)
+    assert nested_deeper_than(b"[[]" * 300_000 + b"]" * 300_000, 32)

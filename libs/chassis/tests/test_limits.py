@@ -10,10 +10,9 @@ from typing import Annotated
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from chassis import ServiceSettings, callers, create_app
 from chassis.limits import nested_deeper_than
-from chassis.testing import ServiceKeys, assert_problem
+from chassis.testing import ServiceKeys, assert_problem, in_process_client
 from fastapi import APIRouter, FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,13 +55,8 @@ def app(limited: ServiceSettings) -> Iterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI, keys: ServiceKeys) -> AsyncIterator[httpx.AsyncClient]:
-    headers = keys.headers("tester", app.state.settings.service_name)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=headers
-        ) as client:
-            yield client
+    async with in_process_client(app, keys, "tester") as http:
+        yield http
 
 
 def nested(depth: int) -> str:

@@ -26,6 +26,12 @@ async def peer(request: Request) -> dict[str, str | None]:
     return {"client": request.client.host if request.client else None, "scheme": request.url.scheme}
 
 
+@router.post("/v1/notes")
+async def add_note(note: dict[str, str]) -> dict[str, int]:
+    """A body to refuse when it breaks a limit (test_server_limits.py)."""
+    return {"fields": len(note)}
+
+
 class GatedBackend:
     """A backing service that answers only once a file exists (stands in for a late database)."""
 

@@ -226,3 +226,20 @@ async def test_library_logs_use_the_same_renderer(capsys: pytest.CaptureFixture[
     assert line["event"] == "disk sda is full"
     assert line["service"] == "testsvc"
     assert line["level"] == "warning"
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["router", "router in a router"])
+def test_a_route_without_an_allowlist_stops_the_app(
+    settings: ServiceSettings, nested: bool
+) -> None:
+    """Also where FastAPI keeps an included router opaque in `app.routes` (0.165)."""
+    open_router = APIRouter()
+
+    @open_router.get("/v1/open")
+    async def open_route() -> dict[str, str]:
+        return {}
+
+    outer = APIRouter()
+    outer.include_router(open_router)
+    with pytest.raises(RuntimeError, match="routes without a caller allowlist: GET /v1/open"):
+        create_app(settings, routers=[outer if nested else open_router])

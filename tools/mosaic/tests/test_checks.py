@@ -19,6 +19,7 @@ def test_chromium_comes_right_before_pytest_with_or_without_static_checks() -> N
         "ruff format",
         "mypy (strict)",
         "deptry (declared dependencies)",
+        "secret scan (detect-secrets)",
         "contracts: no break for callers of the last release",
         "chromium for the browser tests",
         "prometheus for the rule and scrape tests",

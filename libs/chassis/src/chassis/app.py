@@ -14,9 +14,11 @@ from starlette.middleware import Middleware
 from chassis import metrics
 from chassis.admission import AdmissionControl
 from chassis.errors import install_problem_handlers
+from chassis.limits import JSON, BodyLimits, RequestLimits, document_refusals
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
 from chassis.ops import Lifecycle
 from chassis.resources import Resource, Resources
+from chassis.routes import api_routes
 from chassis.security import Credentials, callers, require_policies
 from chassis.settings import ServiceSettings
 
@@ -51,6 +53,7 @@ def create_app(
     credentials: Credentials | None = None,
     accept_request_id: RequestIdPolicy | None = None,
     middleware: Sequence[Middleware] = (),
+    body_types: Sequence[str] = (JSON,),
     title: str | None = None,
     description: str = "",
     **fastapi_options: Any,
@@ -66,6 +69,9 @@ def create_app(
     `middleware`: the service's own, outermost first; all of it runs inside the request
     context (request id, trace, canonical line). One added later with `app.add_middleware`
     would run outside it: the app then refuses to start.
+    `body_types`: the media types a request body may have (JSON for an API; the edge's
+    forms take form encodings); the settings' MAX_BODY_BYTES and MAX_JSON_DEPTH bound it
+    (`chassis.limits`), inside the service's own middleware so that it answers in its voice.
     """
     credentials = credentials or Credentials.from_settings(settings)
     registry = Resources([credentials, *resources])
@@ -114,12 +120,16 @@ def create_app(
         from chassis.db_outage import install_outage_handler
 
         install_outage_handler(app)
+    # Read from the routers, before they are included: FastAPI (0.165) keeps an included
+    # router as one opaque entry of `app.routes`, and copies its routes' responses then.
+    routes = [route for router in routers for route in api_routes(router.routes)]
+    document_refusals(routes)
     for router in routers:
         app.include_router(router)
     if contract_url:
         serve_contract(app, contract_url, readers=() if settings.edge else CONTRACT_READERS)
     if not settings.edge:
-        require_policies(app.routes)
+        require_policies(routes)
     app.user_middleware[:0] = [
         Middleware(
             AdmissionControl,
@@ -135,6 +145,14 @@ def create_app(
             service=settings.service_name,
         ),
         *middleware,
+        Middleware(
+            RequestLimits,
+            limits=BodyLimits(
+                max_bytes=settings.max_body_bytes,
+                max_json_depth=settings.max_json_depth,
+                media_types=tuple(body_types),
+            ),
+        ),
         Middleware(ErrorBoundary),
     ]
     return app

@@ -30,9 +30,12 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
+    414: "URI too long",
     415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service unavailable",
@@ -109,7 +112,8 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and exc.__cause__ is not None:
+    own_kind = getattr(exc, "kind", None)  # a refusal naming its kind (chassis.limits)
+    if exc.status_code == 400 and exc.__cause__ is not None and own_kind is None:
         # FastAPI's answer to a body it could not even decode (bytes that are not UTF-8):
         # the same 422 as for malformed JSON, which is what every contract documents.
         # Found by fuzzing every API (tests/system/test_api_fuzz.py).
@@ -120,13 +124,16 @@ async def _on_http(request: Request, exc: Exception) -> Response:
             errors=[{"location": "body", "message": "not valid JSON (UTF-8)"}],
         )
         return problem_response(problem, request.url.path)
-    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    kind = own_kind or _HTTP_KINDS.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "error")
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     problem = Problem(exc.status_code, kind, detail, headers=headers)
     return problem_response(problem, request.url.path)
+
+
+_HTTP_KINDS = {404: "not-found", 405: "method-not-allowed"}
 
 
 def _allowed_methods(request: Request) -> str:

@@ -19,12 +19,12 @@ from typing import Any, NoReturn, cast
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chassis.logs import configure_logging_from, get_logger
 from chassis.ops import PROXY_HEADERS, Lifecycle, QuietServer
 from chassis.ops import ops_server as ops_server  # where it was; a worker imports chassis.ops
 from chassis.security import Credentials
+from chassis.server_limits import BoundedHttpProtocol, HeadLimits, bounded_protocol
 from chassis.settings import ServiceSettings
 from chassis.tls import peer_identity
 from chassis.tracing import configure_tracing
@@ -32,8 +32,8 @@ from chassis.tracing import configure_tracing
 _log = get_logger("chassis.server")
 
 
-class _IdentityProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, plus the verified client identity in the ASGI scope.
+class _IdentityProtocol(BoundedHttpProtocol):
+    """uvicorn's HTTP protocol, bounded (`server_limits`), plus the client's verified identity.
 
     uvicorn does not put TLS details into the scope; the ASGI TLS extension
     (`scope["extensions"]["tls"]`) is where an app expects them. The identity is read once
@@ -65,13 +65,16 @@ class _AlertingTLS(asyncio.sslproto.SSLProtocol):
         super()._on_handshake_complete(handshake_exc)
 
 
-def _tls_protocol(context: ssl.SSLContext) -> Callable[..., asyncio.BaseProtocol]:
+def _tls_protocol(
+    context: ssl.SSLContext, limits: HeadLimits
+) -> Callable[..., asyncio.BaseProtocol]:
     """uvicorn's `http` protocol factory for a TLS port: our HTTP protocol behind our TLS
     layer (uvicorn would put its event loop's own in between, which drops the alerts)."""
+    http_protocol = bounded_protocol(limits, _IdentityProtocol)
 
     def protocol(**options: Any) -> asyncio.BaseProtocol:
         loop = asyncio.get_running_loop()
-        http = _IdentityProtocol(**options)
+        http = http_protocol(**options)
         return _AlertingTLS(loop, http, context, None, server_side=True)  # type: ignore[arg-type]
 
     return protocol
@@ -118,10 +121,12 @@ def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) ->
     service is the edge or behind a mesh. The app's lifespan is left to the caller, so the
     port opens only once its resources answer. `app` is the ASGI app (maybe wrapped)."""
     tls = api_tls(settings, credentials)
+    limits = head_limits(settings)
+    http = _tls_protocol(tls, limits) if tls else bounded_protocol(limits, BoundedHttpProtocol)
     return QuietServer(
         uvicorn.Config(
             app,
-            http=cast(Any, _tls_protocol(tls)) if tls else "httptools",
+            http=cast(Any, http),
             lifespan="off",
             log_config=None,
             access_log=False,
@@ -130,6 +135,14 @@ def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) ->
             server_header=False,
             proxy_headers=PROXY_HEADERS,
         )
+    )
+
+
+def head_limits(settings: ServiceSettings) -> HeadLimits:
+    return HeadLimits(
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
     )
 
 

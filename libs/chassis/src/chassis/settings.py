@@ -111,6 +111,48 @@ class ServiceSettings(BaseSettings):
         le=60,
         description="the Retry-After of a request refused for capacity (1 <= s <= 60)",
     )
+    # Request limits (chassis.limits, chassis.server_limits): why these numbers, in
+    # docs/architecture.md ("Request limits").
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        validation_alias="MAX_BODY_BYTES",
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="the largest request body taken, in bytes; a larger one is refused with "
+        "413 (1024..67108864)",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        validation_alias="MAX_JSON_DEPTH",
+        ge=2,
+        le=256,
+        description="how deep a JSON body may nest arrays and objects; deeper is refused with "
+        "400 before it is parsed (2..256)",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        validation_alias="MAX_HEADER_BYTES",
+        ge=1024,
+        le=1024 * 1024,
+        description="the most bytes of header names and values a request may carry; more is "
+        "refused with 431 (1024..1048576)",
+    )
+    max_headers: int = Field(
+        default=100,
+        validation_alias="MAX_HEADERS",
+        ge=10,
+        le=1000,
+        description="the most header fields a request may carry; more is refused with 431 "
+        "(10..1000)",
+    )
+    max_url_bytes: int = Field(
+        default=8 * 1024,
+        validation_alias="MAX_URL_BYTES",
+        ge=256,
+        le=1024 * 1024,
+        description="the longest request target (path and query) taken; longer is refused "
+        "with 414 (256..1048576)",
+    )
     edge: bool = Field(
         default=False,
         validation_alias="EDGE",

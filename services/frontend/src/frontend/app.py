@@ -1,6 +1,7 @@
 """Wiring: the chassis app with the shop's pages, pictures, static files and error pages."""
 
 from chassis import Cache, Credentials, ServiceClient, create_app, load_settings
+from chassis.limits import FORM
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
@@ -62,6 +63,7 @@ def build_app(settings: FrontendSettings) -> FastAPI:
         settings,
         credentials=credentials,
         accept_request_id=through_trusted_proxy(settings.proxy_networks),
+        body_types=(FORM,),  # its pages post forms; no route takes JSON
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(

@@ -15,6 +15,16 @@ class FrontendSettings(ServiceSettings, CacheSettings):
         validation_alias="EDGE",
         description="true: browsers call this service, so their x-deadline is ignored",
     )
+    # The shop's largest form (checkout: an address, an email, a card) is under 2 KiB;
+    # 16 KiB leaves room for long names and addresses and still refuses a flood at once.
+    max_body_bytes: int = Field(
+        default=16 * 1024,
+        validation_alias="MAX_BODY_BYTES",
+        ge=1024,
+        le=1024 * 1024,
+        description="the largest form post taken, in bytes; a larger one gets a 413 page "
+        "(1024..1048576)",
+    )
     catalog_url: HttpUrl = Field(
         validation_alias="CATALOG_URL",
         description="the catalog service's base URL, e.g. http://127.0.0.1:8001",

@@ -38,6 +38,13 @@ _PARAMETER_HINTS = {
 }
 
 
+# What the request limits (chassis.limits) refuse, said to a person.
+_REFUSED_POSTS = {
+    413: "That form submission is too large. Please shorten what you typed and retry.",
+    415: "That form submission isn't one we understand. Please go back and retry.",
+}
+
+
 def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
@@ -115,7 +122,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         message = "This address only shows a page; it does not take submissions."
         return _error_page(request, 405, "That didn't work", message, headers=exc.headers)
-    return _error_page(request, exc.status_code, "That didn't work", "Please go back and retry.")
+    message = _REFUSED_POSTS.get(exc.status_code, "Please go back and retry.")
+    return _error_page(request, exc.status_code, "That didn't work", message)
 
 
 async def _catalog_unavailable(request: Request, exc: Exception) -> Response:

@@ -205,15 +205,26 @@ async def refuse(scope: Scope, receive: Receive, send: Send, refusal: RequestRef
 
 
 def document_refusals(routes: Iterable[BaseRoute]) -> None:
-    """Add the limits' answers to the contract of every route that takes a body, unless
-    the route documents that status itself."""
-    answers = {
+    """Add the limits' answers to the contract of every route that can meet them, unless
+    the route documents that status itself: the body's to a route that takes one, the
+    server's 414 to a route whose path or query carries values (a caller chooses their
+    length), its 431 to a route that reads a header parameter."""
+    body = {
         400: documented("The JSON body nests deeper than the service takes"),
         413: documented("The request body is larger than the service takes"),
         415: documented("The request body is not of a type the route takes"),
     }
+    target = {414: documented("The request's path and query are longer than the service takes")}
+    head = {431: documented("The request's headers are larger than the service takes")}
     for route in routes:
-        if isinstance(route, APIRoute) and route.body_field is not None:
-            for status, answer in answers.items():
-                if status not in route.responses and str(status) not in route.responses:
-                    route.responses[status] = answer
+        if not isinstance(route, APIRoute):
+            continue
+        takes = route.dependant
+        answers = {
+            **(body if route.body_field is not None else {}),
+            **(target if takes.path_params or takes.query_params else {}),
+            **(head if takes.header_params else {}),
+        }
+        for status, answer in answers.items():
+            if status not in route.responses and str(status) not in route.responses:
+                route.responses[status] = answer

@@ -44,6 +44,7 @@ class Result:
     checkouts: int = 0
     orders: int = 0
     setup_failures: int = 0
+    setup_reasons: list[str] = field(default_factory=list)  # why, for the first few
     said: dict[str, int] = field(default_factory=dict)  # first answer -> count
     finally_said: dict[str, int] = field(default_factory=dict)  # last answer -> count
     by_card: dict[str, dict[str, int]] = field(default_factory=dict)  # card -> end -> count
@@ -146,6 +147,7 @@ def settle(up: UpProcess, database_url: str, say: Callable[[str], None]) -> list
 def summarize(result: Result, tally: Tally, orders: list[Order]) -> None:
     result.checkouts, result.orders = len(tally.checkouts), len(orders)
     result.setup_failures = len(tally.setup_failures)
+    result.setup_reasons = tally.setup_failures[:20]
     result.pressed_again = tally.pressed_again
     result.said = dict(Counter(str(c.first) for c in tally.checkouts))
     result.finally_said = dict(Counter(str(c.last) for c in tally.checkouts))

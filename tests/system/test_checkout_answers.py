@@ -19,20 +19,18 @@ confirmed order once the recovery has finished it.
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from mosaic.ports import free_port
 from mosaic_testing import (
     Forms,
     ServiceProcess,
     Shopper,
-    UpProcess,
-    process_environment,
     wait_until,
 )
+from mosaic_testing.checkout_shop import CheckoutShop as Shop
+from mosaic_testing.checkout_shop import checkout_shop
 
 # Normal mode only: it SIGKILLs the orders process alone.
 pytestmark = pytest.mark.system
@@ -42,29 +40,10 @@ LEASE_SECONDS = 10  # the crashing orders': then its order is the recovery's
 SAGA_SECONDS = 9
 
 
-@dataclass
-class Shop:
-    up: UpProcess
-    url: str
-    orders_env: dict[str, str]
-    frontend_env: dict[str, str]
-    payments_env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    home = tmp_path_factory.mktemp("checkout-lost-answer") / "home"
-    port = free_port()
-    with UpProcess(home, port) as up:
-        up.wait_ready(timeout=180)
-        processes = up.processes()
-        yield Shop(
-            up,
-            f"http://127.0.0.1:{port}",
-            process_environment(processes["orders.web.1"]["pid"]),
-            process_environment(processes["frontend.web.1"]["pid"]),
-            process_environment(processes["payments.web.1"]["pid"]),
-        )
+    with checkout_shop(tmp_path_factory.mktemp("checkout-lost-answer") / "home") as running:
+        yield running
 
 
 @pytest.mark.timeout(300)

@@ -14,13 +14,14 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from mosaic.ports import free_port
-from mosaic_testing import Forms, ServiceProcess, Shopper, UpProcess, process_environment
+from mosaic_testing import Forms, ServiceProcess, Shopper
+from mosaic_testing.checkout_shop import CheckoutShop as Shop
+from mosaic_testing.checkout_shop import checkout_shop
 
 pytestmark = pytest.mark.system
 
@@ -28,29 +29,10 @@ FLOOD = 48  # requests at once, against a bound of 4
 BOUND = 4
 
 
-@dataclass
-class Shop:
-    up: UpProcess
-    url: str
-    orders_env: dict[str, str]
-    frontend_env: dict[str, str]
-    payments_env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    home = tmp_path_factory.mktemp("overload") / "home"
-    port = free_port()
-    with UpProcess(home, port) as up:
-        up.wait_ready(timeout=180)
-        processes = up.processes()
-        yield Shop(
-            up,
-            f"http://127.0.0.1:{port}",
-            process_environment(processes["orders.web.1"]["pid"]),
-            process_environment(processes["frontend.web.1"]["pid"]),
-            process_environment(processes["payments.web.1"]["pid"]),
-        )
+    with checkout_shop(tmp_path_factory.mktemp("overload") / "home") as running:
+        yield running
 
 
 def metric(ops_port: int, name: str, **labels: str) -> float:

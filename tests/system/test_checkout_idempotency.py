@@ -122,6 +122,18 @@ def storm(send: Callable[[], httpx.Response]) -> list[httpx.Response]:
         return [future.result(timeout=180) for future in futures]
 
 
+def answered(answers: list[httpx.Response]) -> dict[str, int]:
+    """How many answers had each status and page title (or problem type): what a failed
+    assertion shows, so a stray 503 says which part of the shop was unavailable."""
+    seen: dict[str, int] = {}
+    for answer in answers:
+        title = re.search(r"<title>([^<]*)</title>", answer.text)
+        what = title[1] if title else answer.text[:120]
+        key = f"{answer.status_code} {what if answer.status_code != 303 else ''}".strip()
+        seen[key] = seen.get(key, 0) + 1
+    return seen
+
+
 def test_a_stormed_place_order_in_the_shop_makes_one_order_charge_shipment_and_email(
     shop: Shop,
 ) -> None:
@@ -142,7 +154,7 @@ def test_a_stormed_place_order_in_the_shop_makes_one_order_charge_shipment_and_e
 
         answers = storm(place)
 
-        assert {a.status_code for a in answers} == {303}, {a.status_code for a in answers}
+        assert {a.status_code for a in answers} == {303}, answered(answers)
         locations = {a.headers["location"] for a in answers}
         assert len(locations) == 1, locations
         [location] = locations

@@ -1,5 +1,10 @@
 """Valkey/Redis through redis-py's asyncio client (cache, sessions, locks).
 
+The pool blocks: a command that finds every connection busy waits up to
+`POOL_WAIT_SECONDS` for one, rather than failing at once ("Too many connections", what
+redis-py's default pool does). A storm of requests beyond the pool (fifty browsers posting
+one checkout) then queues for a moment instead of showing some shoppers "try again".
+
 Its pool's connections in use and idle are metrics, read from redis-py's pool when
 /metrics is read (its `_in_use_connections` and `_available_connections`: redis-py 8
 has no public count); a service's cache counts its hits and misses with `record`.
@@ -7,9 +12,12 @@ has no public count); a service's cache counts its hits and misses with `record`
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from chassis import metrics
+
+# As long as a command may take (`socket_timeout`): past it, Valkey is away, not busy.
+POOL_WAIT_SECONDS = 2
 
 
 class Cache:
@@ -43,13 +51,15 @@ class Cache:
 
     async def open(self) -> None:
         if self._client is None:
-            self._client = Redis.from_url(
+            pool = BlockingConnectionPool.from_url(
                 self.url,
                 max_connections=self.max_connections,
+                timeout=POOL_WAIT_SECONDS,
                 socket_connect_timeout=2,
                 socket_timeout=2,
                 health_check_interval=30,
             )
+            self._client = Redis.from_pool(pool)  # closes the pool with the client
             self._service = metrics.service.get()
             metrics.watch(self, self._count_connections, every=0)
 

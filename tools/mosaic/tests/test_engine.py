@@ -4,6 +4,7 @@ CLI without a Docker engine is common). The engines here are stand-in scripts.""
 from pathlib import Path
 
 import pytest
+from mosaic import engine
 from mosaic.engine import find_engine, project_containers_conf
 from mosaic.errors import MosaicError, UsageError
 
@@ -20,6 +21,7 @@ def stand_in(folder: Path, name: str, info_exit: int, says: str = "") -> None:
 def path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("CONTAINERS_CONF", raising=False)
+    monkeypatch.setattr(engine, "PODMAN_HELPERS", tmp_path / "no-helpers-here")
     return tmp_path
 
 
@@ -50,6 +52,8 @@ def test_podman_comes_first_and_gets_the_projects_containers_conf_with_runc(path
     assert find_engine("docker", ROOT).name == "docker"
     assert find_engine(None, ROOT).env == {}  # no runc here: podman's own configuration
     stand_in(path, "runc", 0)
+    for helper in ("netavark", "aardvark-dns"):
+        stand_in(path, helper, 0)
     conf = find_engine(None, ROOT).env["CONTAINERS_CONF"]
     assert conf == str(project_containers_conf(ROOT)) and Path(conf).is_file()
 
@@ -57,3 +61,16 @@ def test_podman_comes_first_and_gets_the_projects_containers_conf_with_runc(path
 def test_an_engine_not_named_is_a_usage_error(path: Path) -> None:
     with pytest.raises(UsageError):
         find_engine("rkt", ROOT)
+
+
+def test_podman_without_name_resolution_does_not_count(path: Path) -> None:
+    """Without netavark and aardvark-dns a compose network has no DNS: no container would
+    find `postgres`. Said at once, so `mosaic test` installs them, not after a build."""
+    stand_in(path, "podman", 0)
+    stand_in(path, "runc", 0)
+    stand_in(path, "netavark", 0)
+    with pytest.raises(MosaicError) as raised:
+        find_engine("podman", ROOT)
+    assert "aardvark-dns not installed: containers could not find each other" in (
+        raised.value.message
+    )

@@ -114,8 +114,21 @@ def _engine_env(name: str, root: Path | None) -> dict[str, str]:
     return {"CONTAINERS_CONF": str(project_containers_conf(root))}
 
 
+# Where Debian's netavark and aardvark-dns put their helpers (podman looks there first).
+PODMAN_HELPERS = Path("/usr/lib/podman")
+NAME_RESOLUTION = ("netavark", "aardvark-dns")  # our containers.conf's network backend
+
+
 def _probe(engine: Engine) -> str | None:
-    """None when the engine answers `info`, else the first line of why not."""
+    """None when the engine answers `info`, else the first line of why not. Podman under
+    our containers.conf also needs netavark and aardvark-dns: without them a compose
+    network has no DNS and no container finds `postgres` by name (CNI without its dnsname
+    plugin, what Debian's podman falls back to when installed without recommends)."""
+    if "CONTAINERS_CONF" in engine.env:
+        missing = [h for h in NAME_RESOLUTION
+                   if not (PODMAN_HELPERS / h).exists() and shutil.which(h) is None]  # fmt: skip
+        if missing:
+            return f"{' and '.join(missing)} not installed: containers could not find each other"
     try:
         done = engine.run("info", capture=True, check=False, timeout=PROBE_SECONDS)
     except subprocess.TimeoutExpired:
@@ -154,7 +167,8 @@ def run_streamed(
     return process.wait()
 
 
-APT_PACKAGES = ("podman", "runc", "mmdebstrap")  # mmdebstrap: `mosaic images build --make-base`
+# mmdebstrap: `mosaic images build --make-base`; netavark and aardvark-dns: names on networks
+APT_PACKAGES = ("podman", "runc", "netavark", "aardvark-dns", "mmdebstrap")
 
 
 def ensure_engine_here(say: Callable[[str], None]) -> str:
@@ -168,7 +182,7 @@ def ensure_engine_here(say: Callable[[str], None]) -> str:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         return f"container stage will be skipped: {missing} (and podman cannot be installed here)"
     say(f"no engine works ({missing}); installing {' '.join(APT_PACKAGES)} with apt-get")
-    install = ("apt-get", "install", "-y", *APT_PACKAGES)  # its recommends: netavark, aardvark-dns
+    install = ("apt-get", "install", "-y", *APT_PACKAGES)
     if run_apt_get(install) != 0 and (
         run_apt_get(("apt-get", "update")) != 0 or run_apt_get(install) != 0
     ):

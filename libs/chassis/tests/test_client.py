@@ -36,6 +36,7 @@ class Upstream:
     url: str = ""
     failures: int = 0
     fail_status: int = 503
+    fail_retry_after: str | None = None  # the failures' Retry-After, when set
     delay: float = 0.0
     calls: list[web.Request] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
@@ -50,7 +51,9 @@ class Upstream:
         if request.path == "/missing":
             return web.json_response({"detail": "no such thing"}, status=404)
         if count <= self.failures:
-            return web.json_response({"detail": "try later"}, status=self.fail_status)
+            asked = {"Retry-After": self.fail_retry_after} if self.fail_retry_after else None
+            failed = {"detail": "try later"}
+            return web.json_response(failed, status=self.fail_status, headers=asked)
         return web.json_response({"ok": True, "count": count})
 
 
@@ -126,6 +129,24 @@ async def test_post_with_idempotency_key_is_retried_with_the_same_key(
     response = await client.request("POST", "/v1/charges", json={"a": 1}, idempotency_key="k-1")
     assert response.status == 200
     assert [call.headers["Idempotency-Key"] for call in upstream.calls] == ["k-1", "k-1"]
+
+
+async def test_a_final_answer_is_not_retried_unless_it_asks_to_be(
+    client: ServiceClient, upstream: Upstream
+) -> None:
+    """`final_answers`: the callee's 503 is its answer (orders' cancelled checkout), not
+    sent again; a 503 with Retry-After (shed: nothing done) still is."""
+    upstream.failures = 1
+    answer = await client.request(
+        "POST", "/v1/orders", json={"a": 1}, idempotency_key="k-2", final_answers=True
+    )
+    assert answer.status == 503 and len(upstream.calls) == 1
+
+    upstream.fail_retry_after = "0"
+    again = await client.request(
+        "POST", "/v1/shed", json={"a": 1}, idempotency_key="k-3", final_answers=True
+    )
+    assert again.status == 200 and len(upstream.calls) == 3
 
 
 async def test_client_errors_are_not_retried(client: ServiceClient, upstream: Upstream) -> None:
@@ -303,3 +324,15 @@ async def test_a_client_given_a_transport_calls_through_it(credentials: Credenti
     [(method, path, headers)] = transport.sent
     assert (method, path) == ("GET", "/v1/x")
     assert headers["x-service-token"] and headers["x-deadline"]
+
+
+def test_uvloops_refusal_of_a_reused_descriptor_is_a_failure_to_reach_the_callee() -> None:
+    """Seen after resets under load: a connect that uvloop refuses is retried like a
+    refused connection, never a 500 (tests/system/test_hop_faults_under_load.py)."""
+    from chassis.client_transport import NetworkTransport
+
+    transport = NetworkTransport.__new__(NetworkTransport)  # failure_reason reads no state
+    uvloop_says = RuntimeError("File descriptor 32 is used by transport <TCPTransport>")
+    assert transport.failure_reason(uvloop_says) is not None
+    assert transport.failure_reason(RuntimeError("a bug of ours")) is None
+    assert transport.failure_reason(ValueError("transport")) is None

@@ -41,6 +41,7 @@ def test_an_honest_run_breaks_no_rule() -> None:
         checkout("d", GOOD, Said.MAY_BE_PLACED, Said.PLACED, page=OrderPage.CONFIRMED),
         checkout("e", GOOD, Said.MAY_BE_PLACED, Said.NOT_PLACED),  # died before the charge
         checkout("f", GOOD, Said.UNAVAILABLE),  # nothing placed: "unavailable" is the truth
+        checkout("g", DECLINED, Said.UNAVAILABLE),  # nor here: payments never saw the card
     ]  # fmt: skip
     orders = [confirmed("a"), cancelled("b", "card_declined"),
               cancelled("c", "processor_timeout"), confirmed("d"), cancelled("e")]  # fmt: skip

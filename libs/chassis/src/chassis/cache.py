@@ -12,12 +12,54 @@ has no public count); a service's cache counts its hits and misses with `record`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chassis import metrics
 
 # As long as a command may take (`socket_timeout`): past it, Valkey is away, not busy.
 POOL_WAIT_SECONDS = 2
+
+
+class _ClosedTransportIsConnectionError:
+    """A write to a connection the peer has reset raises RuntimeError ("the handler is
+    closed") under uvloop, where the standard loop raises an OSError that redis-py turns
+    into its ConnectionError; redis-py has dropped the connection by then, but passes the
+    RuntimeError on, so callers saw a 500 instead of "Valkey is away" and nothing retried.
+    Faults on the Valkey hops under load found it (tests/system/test_hop_faults_under_load.py).
+    As a ConnectionError it is retried on a new connection, like any reset."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        try:
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except RuntimeError as error:
+            raise RedisConnectionError(f"Error while writing to socket: {error}") from error
+
+
+class _Plain(_ClosedTransportIsConnectionError, Connection):
+    pass
+
+
+class _Tls(_ClosedTransportIsConnectionError, SSLConnection):
+    pass
+
+
+def reset_aware(client: Redis) -> Redis:
+    """`client` with its pool's connections raising ConnectionError on a write to a reset
+    connection (see `_ClosedTransportIsConnectionError`); a Unix socket's are left as they
+    are. Call before the first command."""
+    pool = client.connection_pool
+    chosen: dict[type[AbstractConnection], type[AbstractConnection]] = {
+        Connection: _Plain,
+        SSLConnection: _Tls,
+    }
+    pool.connection_class = chosen.get(pool.connection_class, pool.connection_class)
+    return client
 
 
 class Cache:
@@ -59,7 +101,7 @@ class Cache:
                 socket_timeout=2,
                 health_check_interval=30,
             )
-            self._client = Redis.from_pool(pool)  # closes the pool with the client
+            self._client = reset_aware(Redis.from_pool(pool))  # closes the pool with it
             self._service = metrics.service.get()
             metrics.watch(self, self._count_connections, every=0)
 

@@ -45,7 +45,7 @@ from chassis.client_errors import (
 )
 from chassis.client_guards import retry_wait, through_breaker
 from chassis.client_pool import release_shared_session, shared_session
-from chassis.client_response import Response
+from chassis.client_response import Response, retry_after
 from chassis.client_transport import NetworkTransport, Outgoing, Transport, query_of
 from chassis.errors import Problem
 from chassis.retry_budget import RetryBudget, budget_for
@@ -71,6 +71,12 @@ class _Call:
     deadline: float
     timeout: float | None
     retry: bool  # safe to repeat: decided once, in `request`
+    final_answers: bool = False  # a 502/503/504 without Retry-After is the callee's answer
+
+
+def _final(call: _Call, response: Response) -> bool:
+    """A 502/503/504 that is the callee's answer: asked for, and without Retry-After."""
+    return call.final_answers and retry_after(response) is None
 
 
 class ServiceClient:
@@ -165,8 +171,14 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        final_answers: bool = False,
     ) -> Response:
-        """Send one call; return the answer, or raise when the callee cannot be reached."""
+        """Send one call; return the answer, or raise when the callee cannot be reached.
+
+        `final_answers`: the callee's 502, 503 or 504 is its answer, not retried, unless it
+        carries `Retry-After` (shed, or its database away: nothing was done). For a call
+        whose failed answer leaves a record and frees its key for a new try (orders'
+        checkout cancelled before payment), where a retry would make a second record."""
         method = method.upper()
         retry = method in IDEMPOTENT_METHODS or idempotency_key is not None
         body = orjson.dumps(json) if json is not None else None
@@ -178,7 +190,7 @@ class ServiceClient:
 
         started = time.time()
         deadline = context.deadline.get() or started + (timeout or self.request_timeout)
-        call = _Call(method, path, params, body, extra, deadline, timeout, retry)
+        call = _Call(method, path, params, body, extra, deadline, timeout, retry, final_answers)
         self._budget.record_call()
         # The first attempt stays outside the retry machinery: building it on every call
         # cost ~200 µs of CPU and left reference cycles whose collection stalled every
@@ -284,7 +296,7 @@ class ServiceClient:
             if (reason := transport.failure_reason(error)) is None:
                 raise
             raise Retryable(reason) from None
-        if response.status in RETRYABLE_STATUSES:
+        if response.status in RETRYABLE_STATUSES and not _final(call, response):
             raise Retryable(f"answered {response.status}", response)
         return response
 

@@ -40,6 +40,13 @@ class Transport(Protocol):
         ...
 
 
+# uvloop, after connections were reset, may refuse a new socket whose file descriptor an
+# old, closing transport still holds ("File descriptor 32 is used by transport ..."): a
+# RuntimeError from the connect, nothing sent, so a failure to reach the callee like any
+# other. Faults on hops under load found it (tests/system/test_hop_faults_under_load.py).
+UVLOOP_TRANSPORT = "transport"
+
+
 class NetworkTransport:
     """Calls over the network through the process's shared aiohttp session."""
 
@@ -78,6 +85,8 @@ class NetworkTransport:
             return str(error)
         if isinstance(error, aiohttp.ClientError):
             return type(error).__name__
+        if isinstance(error, RuntimeError) and UVLOOP_TRANSPORT in str(error):
+            return f"connection failed ({error})"
         return None
 
 

@@ -47,6 +47,7 @@ from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
 from chassis import metrics, tracing
+from chassis.cache import reset_aware
 from chassis.logs import get_logger
 
 FIELD = "event"  # the stream entry's field with the JSON envelope
@@ -146,13 +147,15 @@ class BrokerUnavailable(Exception):
 
 
 def _client(url: str, read_timeout: float | None) -> Redis:
-    return Redis.from_url(
-        url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1),
-        socket_connect_timeout=2,
-        socket_timeout=read_timeout,
-        socket_keepalive=True,
-        health_check_interval=30,
-        retry=Retry(NoBackoff(), 0),  # our callers back off and retry themselves
+    return reset_aware(
+        Redis.from_url(
+            url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1),
+            socket_connect_timeout=2,
+            socket_timeout=read_timeout,
+            socket_keepalive=True,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 0),  # our callers back off and retry themselves
+        )
     )
 
 

@@ -267,6 +267,25 @@ async def test_a_declined_card_is_shown_at_the_card_number_and_the_cart_is_kept(
     assert "Cart (3)" in audit(html).plain_text
 
 
+async def test_a_declined_card_is_shown_even_while_cart_is_away(
+    shop: httpx.AsyncClient, orders, cart, audit
+):
+    """orders refused the card; cart then fails before the page's summary is read (its
+    Postgres restarting): the refusal with its reason, not "the cart is taking a short
+    break". Found by tests/system/test_backing_restarts_under_load.py."""
+    await add(shop, audit, quantity="2")
+
+    async def cart_goes() -> None:
+        cart.fail_with = 503
+
+    orders.meanwhile = cart_goes
+    response = await place(shop, audit, card_number=DECLINED)
+
+    assert response.status_code == 402
+    assert error_of(audit, response.text, "card_number").startswith("Error: Your card was declined")
+    assert "Your cart is kept, but it can't be shown just now" in audit(response.text).plain_text
+
+
 async def test_a_cart_over_the_payment_limit_says_what_to_do_before_any_card_is_typed(
     shop: httpx.AsyncClient, orders, cart, audit
 ):

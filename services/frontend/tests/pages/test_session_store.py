@@ -170,3 +170,26 @@ def logged_fields(line: str) -> dict[str, object]:
     found: dict[str, object] = dict(re.findall(r"(\w+)=('[^']*'|\S+)", line))
     event = re.match(r"\S+ \S+ \[\w+\s*\] (.+?)\s{2,}", line)
     return {**found, "event": event[1]} if event else found
+
+
+async def test_an_order_placed_as_valkey_is_lost_is_still_shown(
+    shop: httpx.AsyncClient, relay: Relay, orders, audit, capsys: pytest.CaptureFixture[str]
+):
+    """orders placed the order, then the session could not be saved: the shopper is sent
+    to the order all the same. "Try again" would hide an order that exists (and a second
+    "Place order" would need a session that is gone). Found by
+    tests/system/test_backing_restarts_under_load.py."""
+    from .test_cart import add
+    from .test_checkout import place
+
+    await add(shop, audit)
+    orders.meanwhile = relay.cut  # Valkey goes while orders is placing the order
+    capsys.readouterr()
+
+    response = await place(shop, audit)
+
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith("/orders/")
+    assert [o["status"] for o in orders.orders.values()] == ["confirmed"]
+    assert "session=" not in response.headers.get("set-cookie", "")  # nothing was kept
+    assert "session not saved; the answer goes out" in capsys.readouterr().out

@@ -5,6 +5,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,8 @@ class FakeOrders(StandIn):
     delay: float = 0.0  # seconds before a checkout answers
     limits: dict[str, int] = field(default_factory=dict)  # most one payment; else 99,999,999
     shop_down: bool = False  # checkouts are cancelled before payment, 503 shop-unavailable
+    # awaited before a checkout answers: what a test makes happen meanwhile (Valkey lost)
+    meanwhile: Callable[[], Awaitable[None]] | None = None
 
     def limit_message(self, currency: str) -> str:
         most = self.limits.get(currency)
@@ -96,6 +99,8 @@ class FakeOrders(StandIn):
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.meanwhile is not None:
+            await self.meanwhile()
         stored = self.answers.get((owner, key))
         if stored is not None:
             if stored[0] != fingerprint:

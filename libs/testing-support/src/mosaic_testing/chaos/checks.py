@@ -149,7 +149,9 @@ def told_wrong(checkout: Checkout, order: Order | None) -> list[tuple[str, str]]
     wrong: list[tuple[str, str]] = []
     ended = order.step if order else "none"
     if checkout.card != GOOD:
-        if Said.UNAVAILABLE in checkout.said:
+        # With no order, payments never saw the card: "the shop is unavailable" (Valkey
+        # restarting under the sessions, say) is then the truth, not a hidden refusal.
+        if Said.UNAVAILABLE in checkout.said and order is not None:
             wrong.append(("refusal-shown-as-unavailable", seen))
         elif order and order.refused and REASONS[checkout.card] not in checkout.reason_shown:
             wrong.append(("refusal-without-reason", f"{seen}; payments: {order.refused}"))

@@ -1,4 +1,5 @@
-"""Signals during the run, at fixed moments, each followed by the runner's restart.
+"""Signals during the run, at fixed moments, each followed by the runner's restart; or a
+`mosaic chaos` command (`Chaos`: a backing server restarted, a process paused).
 
 A SIGKILL is a power cut for one process: nothing it held in memory survives, and whatever
 it was doing (a checkout's saga, a charge, an outbox batch) is found again by the others or
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from signal import SIGKILL, Signals
 
-from mosaic_testing import UpProcess
+from mosaic_testing import UpProcess, mosaic
 
 RESTART_SECONDS = 60  # the runner restarts a dead process within a second or two
 
@@ -24,6 +25,21 @@ class Kill:
     process: str  # as `mosaic status` names it: orders.web.1, orders.relay.1, ...
     at: float  # fraction of the run's duration
     signal: Signals = SIGKILL
+
+
+@dataclass(frozen=True)
+class Chaos:
+    """`mosaic chaos ARGS` at a moment of the run. It is over when the command returns (a
+    restart returns once the server is back), or, with `over_when`, when the runner's
+    output says so (a pause's "chaos: SIGCONT to payments.web.1")."""
+
+    args: tuple[str, ...]
+    at: float  # fraction of the run's duration
+    over_when: str | None = None
+
+    @property
+    def process(self) -> str:
+        return " ".join(self.args)
 
 
 @dataclass
@@ -52,16 +68,21 @@ def rolling(processes: list[str], signals: tuple[Signals, ...]) -> list[Kill]:
 
 def kill_on_schedule(
     up: UpProcess,
-    kills: list[Kill],
+    kills: list[Kill | Chaos],
     *,
     t0: float,
     duration: float,
     done: list[Killed],
     say: Callable[[str], None],
 ) -> None:
-    """Signal each process at its moment; wait for the runner to restart it."""
+    """Signal each process at its moment; wait for the runner to restart it. Or run each
+    chaos command at its moment and wait until it is over."""
     for kill in kills:
         time.sleep(max(0.0, t0 + kill.at * duration - time.monotonic()))  # until its moment
+        if isinstance(kill, Chaos):
+            done.append(chaos_command(up, kill, t0))
+            say(f"chaos {kill.process} at {done[-1].at:.0f} s; over after {done[-1].back_after} s")
+            continue
         pid = ready(up, kill.process, None)[1]
         os.kill(pid, kill.signal)
         at = time.monotonic()
@@ -71,6 +92,26 @@ def kill_on_schedule(
         done.append(killed)
         say(f"{kill.signal.name} {kill.process} (pid {pid}) at {killed.at:.0f} s; "
             f"back after {killed.back_after} s")  # fmt: skip
+
+
+def chaos_command(up: UpProcess, chaos: Chaos, t0: float) -> Killed:
+    """Run `chaos`; when it was over (seconds after it began; None: not within
+    RESTART_SECONDS, or the command failed, its output then in `signal`)."""
+    began, lines = time.monotonic(), len(up.lines)
+    done = mosaic("chaos", *chaos.args, env=up.env, timeout=RESTART_SECONDS)
+    over: float | None = None
+    if done.returncode == 0:
+        over = time.monotonic()
+        if (wanted := chaos.over_when) is not None:
+            try:
+                up.wait_for_line(lambda line: wanted in line, RESTART_SECONDS, wanted,
+                                 after=lines)  # fmt: skip
+                over = time.monotonic()
+            except (AssertionError, TimeoutError):
+                over = None
+    said = "chaos" if done.returncode == 0 else f"chaos failed: {done.stderr.strip()[-300:]}"
+    return Killed(chaos.process, said, round(began - t0, 1), 0,
+                  None if over is None else round(over - began, 1))  # fmt: skip
 
 
 def restarted(up: UpProcess, name: str, pid: int) -> float | None:

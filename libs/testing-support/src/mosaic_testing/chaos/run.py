@@ -30,7 +30,7 @@ from mosaic_testing.chaos.checks import (
     read_ledgers,
     violations,
 )
-from mosaic_testing.chaos.kills import Kill, Killed, kill_on_schedule
+from mosaic_testing.chaos.kills import Chaos, Kill, Killed, kill_on_schedule
 from mosaic_testing.chaos.shoppers import Tally, read_order_page, shop_until
 
 SETTLE_SECONDS = 240  # bound on recovery and settling after the load
@@ -71,7 +71,7 @@ def run(
     *,
     duration: float,
     shoppers: int,
-    kills: list[Kill],
+    kills: list[Kill | Chaos],
     say: Callable[[str], None] = print,
     presses_again: bool = False,
     until_signalled: bool = False,
@@ -107,7 +107,7 @@ def run(
 
     settled = time.monotonic()
     database_url = process_environment(up.processes()["orders.web.1"]["pid"])["DATABASE_URL"]
-    orders = settle(up, database_url, say)
+    orders = settle(up, database_url, say, f"chaos-{name}-")
     with httpx.Client(base_url=url, timeout=30) as again:  # where each order page says now
         for checkout in tally.checkouts:
             if checkout.order_link:
@@ -118,12 +118,16 @@ def run(
     return result
 
 
-def settle(up: UpProcess, database_url: str, say: Callable[[str], None]) -> list[Order]:
-    """The orders once they have ended, the services agree on them, and their e-mails are
-    in (bounded: what is still wrong at SETTLE_SECONDS is reported as a violation)."""
+def settle(
+    up: UpProcess, database_url: str, say: Callable[[str], None], run_prefix: str
+) -> list[Order]:
+    """This run's orders (their e-mail addresses start with `run_prefix`: an earlier run
+    in the same shop is not this one's) once they have ended, the services agree on them,
+    and their e-mails are in (bounded: what is still wrong at SETTLE_SECONDS is reported as
+    a violation)."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        orders = orders_in(database_url)
+        orders = [o for o in orders_in(database_url) if o.email.startswith(run_prefix)]
         open_ = [o for o in orders if o.step not in ("confirmed", "cancelled")]
         try:
             read_ledgers(up, orders)

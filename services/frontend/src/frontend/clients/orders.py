@@ -195,6 +195,9 @@ class OrdersClient(ClientResource):
                 headers=owner.headers,
                 idempotency_key=key,
                 timeout=self.checkout_seconds,
+                # orders' 503 with the order it cancelled before payment frees the key:
+                # a retry here would place a second order for one "Place order".
+                final_answers=True,
             )
         except Problem as error:
             raise OrderMayBePlaced(type(error).__name__) from None

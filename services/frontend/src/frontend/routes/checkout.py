@@ -65,6 +65,10 @@ REUSED = (
 )
 SAVED_ADDRESS_GONE = "That saved address is no longer in your account: choose another."
 REFUSED = "Your order couldn't be placed. Please check your details and try again."
+CART_AWAY = (
+    "Your order was not placed (the reason is next to the field it concerns). Your cart is "
+    "kept, but it can't be shown just now: reload this page in a moment to see it."
+)
 COUNTED_ORDER_KEY = "cart_count_order"  # the last order whose units the count lost
 NOT_PLACED = (
     "No order was placed with this checkout, and nothing was charged. Your cart is kept: "
@@ -118,6 +122,8 @@ async def place_order(
         # none, nor has a guest).
         given_name=(page.viewer.user or {}).get("given_name") or None,
     )
+    # Whatever orders answers is the shopper's truth, even if the session is lost now.
+    session.answer_even_if_unsaved()
     try:
         placed = await orders.place(owner, key, body)
     except OrderRefused as refused:
@@ -220,8 +226,18 @@ async def _refused(
         where = error_key(refused.field, saved_address=checked.form.uses_saved_address)
         errors = {where: refused.message or REFUSED}
     status = refused.status if refused.status in {402, 409, 422, 503} else 422
+    try:
+        cart = await page.cart()
+    except CartUnavailable as away:
+        # orders' refusal is the shopper's answer, with its reason at its field, even while
+        # cart cannot be read for the summary ("the cart is taking a short break" would
+        # hide why the order was not placed).
+        _log.warning("cart unavailable for the refused checkout's summary", error=str(away))
+        errors.setdefault(FORM, CART_AWAY)
+        return await page.render(checked.form, errors, addresses=addresses, status=status,
+                                 card_cleared=True, without_cart=True)  # fmt: skip
     return await page.render(
-        checked.form, errors, addresses=addresses, status=status, card_cleared=True
+        checked.form, errors, cart=cart, addresses=addresses, status=status, card_cleared=True
     )
 
 

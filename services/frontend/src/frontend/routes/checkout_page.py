@@ -137,8 +137,11 @@ class CheckoutPage:
         status: int = 200,
         card_cleared: bool = False,
         fragment: bool = False,
+        without_cart: bool = False,
     ) -> Response:
-        if cart is None:
+        """The checkout form; `without_cart`: cart is away, so no summary is shown (and no
+        shipping options: they are quoted for the cart's items)."""
+        if cart is None and not without_cart:
             cart = await self.cart()
         if addresses is None:
             addresses = await self.saved_addresses()

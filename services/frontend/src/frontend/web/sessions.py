@@ -66,6 +66,9 @@ class Session:
         self.modified = False
         self.worth_storing = False  # set by a change that justifies storing a new session
         self.replaced_id: str | None = None  # the id to delete after `renew()`
+        # The response tells what another service did (an order placed): it goes out even
+        # when this session's changes cannot be saved (see `answer_even_if_unsaved`).
+        self.answer_matters_more = False
         # The token this visitor's forms carry, signed from their CSRF cookie by the middleware.
         self.csrf_token = ""
 
@@ -106,6 +109,15 @@ class Session:
         """Forget everything (at sign-out) under a new id; the old id ends with it."""
         self.data = {}
         self.renew()
+
+    def answer_even_if_unsaved(self) -> None:
+        """From here on the route's answer reports something done elsewhere that cannot be
+        taken back (orders placed or refused an order): if Valkey is lost before this
+        session is saved, the shopper still gets that answer, not "try again", which would
+        hide an order that exists. What the session changed meanwhile (the cart's count in
+        the header) is lost and catches up at the next change; nothing the answer says
+        depends on it."""
+        self.answer_matters_more = True
 
     def flash(self, message: str, kind: str = "info") -> None:
         self.note("flashes", [*self.get("flashes", []), [kind, message]])
@@ -261,6 +273,11 @@ class SessionMiddleware:
                 try:
                     await store.save(session)
                 except STORE_FAILURES as error:
+                    if session.answer_matters_more:
+                        _log.warning("session not saved; the answer goes out",
+                                     error=type(error).__name__, detail=str(error))  # fmt: skip
+                        await send(message)  # without the session's cookies: nothing kept
+                        return
                     replaced = True
                     await self._unavailable(scope, receive, send, error)
                     return

@@ -37,29 +37,57 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     os.environ["MOSAIC_PORT_SLICE"] = f"{_worker}/{max(_workers, _worker + 1)}"
 
-# Each starts the shop (`mosaic up`, or compose for the container stage): one at a time.
+# Each starts the shop (`mosaic up`, or compose for the container stage).
 SYSTEM_TESTS = ("tests/system/", "tests/browser/", "tests/containers/")
+# The longest files, longest first (measured 2026-12-07 on 2 cores: seconds of tests, shop
+# start included): each worker takes the next file when it is free, so a long file must
+# not be the last one handed out. The other system and browser files follow, then the rest.
+LONGEST_FIRST = (
+    "tests/system/test_upgrade.py",  # 410 s
+    "tests/system/test_names_across_releases.py",  # 340 s
+    "tests/system/test_hop_faults_under_load.py",
+    "tests/system/test_backing_restarts_under_load.py",
+    "tools/mosaic/tests/test_k8s_overlays.py",  # 290 s (checkov)
+    "tests/system/test_bench.py",  # 205 s
+    "tests/system/test_rolling_restarts.py",  # 200 s
+    "tests/system/test_checkout_crash_points.py",  # 160 s
+    "tests/system/test_checkout_idempotency.py",  # 115 s
+    "tests/browser/test_checkout.py",  # 100 s
+    "tests/system/test_chaos_faults.py",  # 95 s
+    "tests/system/test_request_limits.py",  # 85 s
+)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under `--dist loadscope`: a file's tests stay on one worker, and all system tests
-    share one scope, so they run one after another on one worker. (pytest-xdist 3.8's own
-    `--dist loadgroup` does the same with markers, but leaves them unread here.)"""
+    """Under `--dist loadscope`: a file's tests stay on one worker (a module's shop is
+    started once), files handed out in collection order (`--no-loadscope-reorder`, see
+    checks.py), which `pytest_collection_modifyitems` makes longest first.
+
+    Until 2026-12-07 every system test shared one scope, so they ran one after another on
+    one worker: 47 minutes of them on one worker while the other was idle after its 19 of
+    unit tests. Two shops at once on two cores is what CI's 45 minutes afford; each system
+    test bounds its waits for a shared machine rather than assuming a quiet one.
+    (pytest-xdist 3.8's own `--dist loadgroup` would group by markers, but leaves them
+    unread here.)"""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class OneShopAtATime(LoadScopeScheduling):
+    class ByFile(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::")[0]
-            return "system" if path.startswith(SYSTEM_TESTS) else path
+            return nodeid.split("::")[0]
 
-    return OneShopAtATime(config, log)
+    return ByFile(config, log)
+
+
+def _rank(item: pytest.Item) -> tuple[int, bool]:
+    path = item.nodeid.split("::")[0]
+    first = LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+    return first, not path.startswith(SYSTEM_TESTS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The longest scope first, while the other workers take the files.
-    items.sort(key=lambda item: not item.nodeid.startswith(SYSTEM_TESTS))
+    items.sort(key=_rank)  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session")

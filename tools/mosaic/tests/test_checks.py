@@ -74,6 +74,7 @@ def test_pytest_runs_on_a_worker_per_cpu_unless_told_otherwise(
     command = dict(checks._steps(arguments, static=False))["pytest"]
     assert isinstance(command, list)
     assert ("--dist=loadscope" in command) is parallel
+    assert ("--no-loadscope-reorder" in command) is parallel  # our order: the longest first
     if arguments:
         assert command[len(command) - len(arguments) :] == arguments  # passed on, last
 

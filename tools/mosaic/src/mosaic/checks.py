@@ -102,10 +102,13 @@ def _basetemp(pytest_args: Sequence[str], temp: Path | None, name: str) -> list[
 
 
 def _parallel(pytest_args: Sequence[str]) -> list[str]:
-    """pytest-xdist, one worker per CPU, one file per worker at a time and every system test
-    on one worker (see the root conftest.py); unless the arguments choose otherwise."""
+    """pytest-xdist, one worker per CPU, one file per worker at a time, handed out in the
+    order the root conftest.py sorts them (longest first; xdist would otherwise reorder by
+    the number of tests in a file); unless the arguments choose otherwise."""
     chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in pytest_args)
-    return [] if chosen else ["--numprocesses=logical", "--dist=loadscope"]
+    if chosen:
+        return []
+    return ["--numprocesses=logical", "--dist=loadscope", "--no-loadscope-reorder"]
 
 
 def _run(step: list[str] | Callable[[], None], root: Path) -> int:

@@ -48,9 +48,19 @@ def test_call_runs_compose_on_the_deployment_with_the_callers_stdin_and_stdout(
     assert done.returncode == 3, done.stderr
     seen = json.loads(done.stdout)
     assert seen["argv"] == [
-        "compose", "--file", str(ROOT / COMPOSE_FILE), "--project-name", "drill",
-        "run", "--rm", "provision", "mosaic", "admin", "backup",
-    ]  # fmt: skip
+        "compose",
+        "--file",
+        str(ROOT / COMPOSE_FILE),
+        "--project-name",
+        "drill",
+        "run",
+        "--no-deps",
+        "--rm",
+        "provision",
+        "mosaic",
+        "admin",
+        "backup",
+    ]  # fmt: skip  (the shop is up: its dependencies are not brought up again)
     assert seen["state"] == str(home / "compose")
     assert seen["tag"] == Revision.of(ROOT).tag
     assert seen["stdin"] == "id,name\n"

@@ -91,8 +91,15 @@ class ComposeDeployment:
     def call(self, args: list[str]) -> int:
         """A compose command of the operator's (`run --rm provision mosaic admin ...`,
         `stop`), on this deployment's file, project and environment; stdin and stdout are
-        the caller's (a file in, a CSV out). Its exit code."""
+        the caller's (a file in, a CSV out). Its exit code.
+
+        A one-off `run` gets `--no-deps`: the deployment is up, and podman-compose 1.6's
+        `run` otherwise brings the container's dependencies "up" with remove_orphans,
+        whose `down` stops and removes every container of the project (the whole shop),
+        then waits for ever (seen in tests/containers/test_compose_backup.py)."""
         argv = [*self.engine.compose(), "--file", str(self.file), "--project-name", self.project]
+        if args[:1] == ["run"] and "--no-deps" not in args:
+            args = ["run", "--no-deps", *args[1:]]
         env = self.environ(Ports())
         return subprocess.run([*argv, *args], env=env, cwd=self.root, check=False).returncode
 

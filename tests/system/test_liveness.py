@@ -29,7 +29,9 @@ def page_answers(url: str) -> bool:
 
 
 def test_a_paused_replica_is_killed_restarted_and_the_shop_serves(tmp_path: Path) -> None:
-    with UpProcess(tmp_path / "home", free_port(), "--scale", "catalog=2") as up:
+    defaults = f"{LIVENESS.period:g},{LIVENESS.timeout:g},{LIVENESS.failures}"  # not the tests'
+    with UpProcess(tmp_path / "home", free_port(), "--scale", "catalog=2",
+                   extra_env={"MOSAIC_LIVENESS": defaults}) as up:  # fmt: skip
         url = up.wait_ready(timeout=120)
         product = f"{url}/product/{PRODUCT_LINK.findall(httpx.get(url, timeout=10).text)[0]}"
         assert page_answers(product)

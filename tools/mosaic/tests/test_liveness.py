@@ -13,7 +13,14 @@ from collections.abc import Callable
 import pytest
 from mosaic.children import Command
 from mosaic.errors import MosaicError
-from mosaic.liveness import Misses, follow_readiness, until_silent, watch
+from mosaic.liveness import (
+    RUNNER_LATE_SECONDS,
+    Misses,
+    answered,
+    follow_readiness,
+    until_silent,
+    watch,
+)
 from mosaic.logs import LogStream
 from mosaic.probes import LIVENESS, READINESS, Probe, runner_liveness, runner_readiness
 from mosaic.supervisor import Identity, State, Supervised
@@ -45,6 +52,19 @@ def test_misses_act_on_consecutive_failures_only() -> None:
     assert not misses.record(False, sent_at=20)
     assert misses.record(False, sent_at=25)
     assert misses.since == 15
+
+
+async def test_a_probe_the_runner_itself_was_late_for_counts_neither_way() -> None:
+    """The runner's loop stalled (starved of CPU): its probe timed out late, which says
+    nothing about the process, so it is no miss (and no answer either)."""
+    times = iter([0.0, 0.2 + RUNNER_LATE_SECONDS])  # sent at 0, the timeout seen that late
+    late = await answered(answers(None), 0.2, clock=lambda: next(times))
+    assert late is None
+    on_time = iter([0.0, 0.25])
+    assert await answered(answers(None), 0.2, clock=lambda: next(on_time)) is False
+    assert await answered(answers(True), 0.2) is True
+    misses = Misses(Probe("/healthz", period=5, timeout=2, failures=1))
+    assert not misses.record(None, sent_at=0) and misses.count == 0
 
 
 async def test_a_silent_process_is_found_after_its_failures_in_a_row() -> None:

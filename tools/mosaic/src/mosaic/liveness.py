@@ -28,8 +28,11 @@ class Misses:
     count: int = 0
     since: float | None = None
 
-    def record(self, ok: bool, sent_at: float) -> bool:
-        """Count one answer; True once `probe.failures` have failed in a row."""
+    def record(self, ok: bool | None, sent_at: float) -> bool:
+        """Count one answer; True once `probe.failures` have failed in a row. None (the
+        runner itself was late, see `answered`) counts neither way."""
+        if ok is None:
+            return False
         if ok:
             self.count, self.since = 0, None
             return False
@@ -39,11 +42,23 @@ class Misses:
         return self.count >= self.probe.failures
 
 
-async def answered(check: Check, timeout: float) -> bool:
+# How much later than its timeout a probe may end before the lateness is the runner's own:
+# its event loop did not turn (a burst of work, starved of CPU), so the timer fired late and
+# the answer, perhaps waiting in the socket, was never read. Such a probe says nothing about
+# the process, and killing it for the runner's delay would be wrong.
+RUNNER_LATE_SECONDS = 1.0
+
+
+async def answered(
+    check: Check, timeout: float, clock: Callable[[], float] = time.monotonic
+) -> bool | None:
+    """True: it answered in time; False: it did not; None: the runner was too late itself
+    to tell (the timeout fired RUNNER_LATE_SECONDS or more after it was due)."""
+    began = clock()
     try:
         return await asyncio.wait_for(check(), timeout)
     except TimeoutError:
-        return False
+        return None if clock() - began >= timeout + RUNNER_LATE_SECONDS else False
 
 
 async def until_silent(
@@ -73,7 +88,7 @@ async def follow_readiness(
         sent = clock()
         ok = await answered(ready, readiness.timeout)
         failing = misses.record(ok, sent)
-        if ok != now_ready and (ok or failing):
+        if ok is not None and ok != now_ready and (ok or failing):
             now_ready = ok
             changed(ok)
         await asyncio.sleep(max(0.0, readiness.period - (clock() - sent)))

@@ -32,7 +32,7 @@ from mosaic_testing.chaos import Chaos, Result, run
 pytestmark = pytest.mark.system
 
 PASSWORD = "tidal lanterns over quiet harbours"
-DURATION = 60  # seconds of checkouts
+DURATION = 45  # seconds of checkouts (each restart and the pause inside it)
 SHOPPERS = 3
 RECOVERY_SECONDS = 10  # the longest a probed page may fail after a restart
 PROBE_EVERY = 0.25

@@ -35,7 +35,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.system
 
-STEP_SECONDS = 3
+STEP_SECONDS = 2
 LATENCY = ("latency", "--latency-ms", "200", "--jitter-ms", "100")
 RESET = ("reset", "--probability", "0.5")
 SHOPPERS = 3
@@ -170,7 +170,7 @@ def test_latency_and_resets_on_each_hop_under_load(shop: tuple[UpProcess, str]) 
         thread.start()
     try:
         # The baseline: the same load without faults, long enough for pools to fill.
-        warm = run(up, url, duration=15, shoppers=SHOPPERS, kills=[])
+        warm = run(up, url, duration=10, shoppers=SHOPPERS, kills=[])
         assert warm.violations == [], warm.as_json()
         baseline, before = fds(up), calls_and_retries(up)
         began = time.monotonic()

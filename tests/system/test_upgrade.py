@@ -27,6 +27,7 @@ import psutil
 import pytest
 from mosaic.ports import free_port
 from mosaic_testing import UpProcess, mosaic, process_environment, wait_until
+from mosaic_testing.load_runs import end
 
 pytestmark = pytest.mark.system
 
@@ -91,10 +92,7 @@ class Load:
         return found
 
     def kill(self) -> None:
-        for run in self.runs.values():
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+        end(self.runs.values())
 
 
 @contextmanager

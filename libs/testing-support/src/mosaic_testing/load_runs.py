@@ -5,6 +5,7 @@ measured window still open when the test's own checks were done."""
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -16,6 +17,19 @@ BROWSE_SIGN_UP_PROFILE = {
     "profile": ["--users", "2", "--rate", "2"],
     "sign_up": ["--users", "2", "--rate", "0.5"],
 }
+
+
+def end(runs: Iterable[subprocess.Popen[str]]) -> None:
+    """Kill those still running, wait for each, and close their pipes: a pipe left open
+    is a ResourceWarning when the object is collected, which pytest raises in whatever
+    test runs then (seen: an error in a test of Kubernetes overlays after a failed load)."""
+    for run in runs:
+        if run.poll() is None:
+            run.kill()
+        run.wait()
+        for pipe in (run.stdin, run.stdout, run.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 class LoadRuns:
@@ -71,10 +85,7 @@ class LoadRuns:
         return found
 
     def kill(self) -> None:
-        for run in self.runs.values():
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+        end(self.runs.values())
 
     def __exit__(
         self,

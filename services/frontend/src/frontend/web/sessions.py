@@ -14,6 +14,10 @@ session that exists or is being stored anyway, and otherwise dropped. The CSRF t
 no session data at all (frontend.web.csrf), so rendering a form stores nothing either.
 Measured with `mosaic up`: 10,000 cookie-less page views left Valkey's key count and
 memory as they were (tests/system/test_valkey_isolation.py proves it with fewer).
+
+Long because the session, its store and the middleware that loads it before a route and
+saves it as the answer starts are one rule: when a session is stored, and what a shopper
+is shown when it cannot be (the cookies they get follow from both).
 """
 
 from __future__ import annotations

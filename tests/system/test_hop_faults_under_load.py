@@ -29,7 +29,7 @@ import httpx
 import pytest
 from chassis import retry_budget
 from mosaic.ports import free_port
-from mosaic_testing import FAST_REDELIVERY, UpProcess, mosaic, wait_until
+from mosaic_testing import FAST_REDELIVERY, Shopper, UpProcess, mosaic, wait_until
 from mosaic_testing.chaos import Chaos, run
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -158,11 +158,8 @@ def test_latency_and_resets_on_each_hop_under_load(shop: tuple[UpProcess, str]) 
     assert listed.returncode == 0, listed.stderr
     hops = [h["hop"] for h in json.loads(listed.stdout)["hops"]]
     assert len(hops) >= 20, hops  # every caller's every callee, Postgres and Valkey included
-    products = [
-        line.split('"/product/')[1].split('"')[0]
-        for line in httpx.get(url, timeout=30).text.splitlines()
-        if '"/product/' in line
-    ][:4]
+    with Shopper(url) as visitor:
+        products = visitor.products()[:4]
     browsing = Browsing(url, products)
     browsers = [threading.Thread(target=browsing.browse, args=(i,), daemon=True)
                 for i in range(BROWSERS)]  # fmt: skip

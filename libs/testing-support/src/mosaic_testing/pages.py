@@ -146,9 +146,7 @@ class Shopper:
         return self.http.post(action, data={**self.open(path).form(action), **fields})
 
     def products(self) -> list[str]:
-        links = self.open("/").links
-        found = (h.removeprefix("/product/") for h in links if h.startswith("/product/"))
-        return list(dict.fromkeys(found))
+        return self.open("/").products()
 
     def add_to_cart(self, product: str, quantity: int = 1) -> None:
         added = self.submit(f"/product/{product}", "/cart/items", quantity=str(quantity))

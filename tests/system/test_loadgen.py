@@ -4,6 +4,7 @@ run completes with a result that has every field, and no action fails. No timing
 asserted: the figures are the bench's business."""
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -100,3 +101,34 @@ def test_a_shop_that_is_not_there_exits_1(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Is the shop running at that URL?" in done.stderr
     assert not out.exists()
+
+
+def test_sigusr1_ends_the_window_early_with_a_result(
+    shop: str, mailbox: str, tmp_path: Path
+) -> None:
+    """As a test runs load only for as long as an upgrade takes: a long duration asked for,
+    the window ended by SIGUSR1 once the measuring began; the result is written as usual."""
+    out = tmp_path / "result.json"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "loadgen", "run", "--host", shop, "--mailbox", mailbox,
+         "--flow", "checkout", "--users", "3", "--rate", "3", "--duration", "600",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            if json.loads(line)["requests"] >= 2:  # counted checkouts done: the window is on
+                break
+        run.send_signal(signal.SIGUSR1)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+        run.communicate()
+    assert run.returncode == 0, err
+
+    result = json.loads(out.read_text())
+    assert result["duration"] == 600
+    assert 0 < result["window"]["end"] - result["window"]["start"] < 60
+    assert result["errors"] == [] and result["total"]["failures"] == 0
+    assert result["flows"]["checkout"]["requests"] >= 2

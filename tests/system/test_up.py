@@ -58,16 +58,20 @@ def test_the_shop_runs_heals_stops_cleanly_and_keeps_its_data(tmp_path: Path) ->
         assert marker in httpx.get(product_page, timeout=10).text
 
         os.kill(catalog["pid"], signal.SIGKILL)
-        killed_at = time.monotonic()
 
-        def healed() -> bool:
-            now = up.processes()["catalog.web.1"]
-            return now["pid"] not in (None, catalog["pid"]) and now["state"] == "ready"
+        def replaced() -> bool:
+            return up.processes()["catalog.web.1"]["pid"] not in (None, catalog["pid"])
 
-        wait_until(healed, timeout=10, what="catalog.web.1 restarted and ready")
+        def ready() -> bool:
+            return bool(replaced() and up.processes()["catalog.web.1"]["state"] == "ready")
+
+        # The supervisor's part is the new process, started after its first backoff (0.5 s);
+        # how soon that process is ready is Python's start on this machine, which CI shares
+        # with another shop's tests (10.8 s there once, 3 s on a quiet machine).
+        wait_until(replaced, timeout=5, what="a new catalog.web.1 started")
+        wait_until(ready, timeout=30, what="the new catalog.web.1 ready")
         wait_until(lambda: serves(product_page), timeout=10, what="the product page again")
         assert serves(url + "/")
-        assert time.monotonic() - killed_at < 10
 
         pids = [p["pid"] for p in up.processes().values() if p["pid"] is not None]
         pids += [child.pid for pid in pids for child in psutil.Process(pid).children(True)]

@@ -2,7 +2,8 @@
 rate and time. Progress as JSON lines on stdout (one a second), the result as JSON in --out.
 
 Exit codes: 0 the run completed (even with failures), 2 bad arguments, 1 the shop could not
-be reached at all, 130 interrupted (Ctrl-C).
+be reached at all, 130 interrupted (Ctrl-C). SIGUSR1 ends the measured window early, with
+a result (driver.py).
 """
 
 import argparse
@@ -98,8 +99,10 @@ def parser() -> argparse.ArgumentParser:
         "action as soon as the last ended. With --rate: an open loop, RATE arrivals a second "
         "whatever the latency, at most USERS in flight (arrivals beyond are counted as "
         "dropped). Prints one JSON progress line a second on stdout; writes the result to "
-        "--out. Exit 0 when the run completed (even with failures), 2 for bad arguments, 1 "
-        "when the shop cannot be reached.",
+        "--out. SIGUSR1 ends the measured window early and the run finishes as if its "
+        "duration had passed (the result's window says how long it was); Ctrl-C stops it "
+        "without a result. Exit 0 when the run completed (even with failures), 2 for bad "
+        "arguments, 1 when the shop cannot be reached, 130 when interrupted.",
     )
     run.add_argument("--host", required=True, type=_host, metavar="URL",
                      help="the shop's base URL, e.g. http://127.0.0.1:8080")  # fmt: skip

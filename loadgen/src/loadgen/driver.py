@@ -8,6 +8,11 @@ goes to an idle user (one action in flight per user, so USERS bounds the actions
 flight), and when none is idle it is counted as dropped, never delayed. An action is
 measured when it starts inside the window; the run waits for the measured actions still in
 flight before it stops, so slow ones are not cut off.
+
+SIGUSR1 ends the measured window early (from then on, no action starts counted) and the
+run finishes as if its duration had passed: a caller that only needs load for as long as
+something else takes (an upgrade, a restart) asks for a generous duration and ends it then.
+The result's window says how long it really was.
 """
 
 import itertools
@@ -23,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import gevent  # type: ignore[import-untyped]
+import gevent.event  # type: ignore[import-untyped]
 from locust import User
 from locust.env import Environment
 
@@ -64,6 +70,7 @@ class Run:
         self.handed = 0  # open loop: arrivals given to a user that has not started them yet
         self.measuring = False  # actions starting now are counted
         self.stopping = False
+        self.window_ended = gevent.event.Event()  # SIGUSR1: the window ends now
         self.phase = "warmup"
         self.idle: deque[Shopper] = deque()
         self.late = 0
@@ -133,9 +140,11 @@ class Run:
             due = origin + k / rate
             self.arrivals = k + 1
             wait = due - time.perf_counter()
-            if wait > 0:
+            if wait > 0 and not counted:
                 gevent.sleep(wait)
-            elif counted and -wait > LATE_SECONDS:
+            elif wait > 0 and self.window_ended.wait(wait):
+                return  # the window was ended early: no more arrivals
+            if counted and -wait > LATE_SECONDS:
                 self.late += 1
             if self.idle:
                 user = self.idle.popleft()
@@ -204,8 +213,9 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
     here = gevent.getcurrent()
     for number in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(number, here.throw, KeyboardInterrupt)
-    started_at = datetime.now(UTC)
     run = Run(plan, output)
+    gevent.signal_handler(signal.SIGUSR1, run.window_ended.set)
+    started_at = datetime.now(UTC)
     environment = Environment(user_classes=list(user_classes(run)), host=plan.host)
     run.shop = discover(environment, plan.host)
     environment.events.request.add_listener(run.on_request)  # type: ignore[no-untyped-call]
@@ -226,7 +236,7 @@ def drive(plan: Plan, output: TextIO = sys.stdout) -> dict[str, Any]:
         window_start, begun = time.time(), time.perf_counter()
         if plan.rate is not None:
             run.pace(origin, plan.warmup + plan.duration, counted=True)
-        gevent.sleep(max(0.0, begun + plan.duration - time.perf_counter()))
+        run.window_ended.wait(max(0.0, begun + plan.duration - time.perf_counter()))
         run.measuring, run.stopping = False, True
         window_end, seconds = time.time(), time.perf_counter() - begun
         wait_until(lambda: run.in_flight == run.handed == 0, DRAIN_SECONDS)

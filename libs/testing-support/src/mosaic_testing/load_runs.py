@@ -1,14 +1,20 @@
 """The load generator run beside a system test, one process per flow (open loop), its
 result checked at the end: no failed request, nothing failed while setting up, and the
-measured window still open when the test's own checks were done."""
+measured window still open when the test's own checks were done. The window is asked long
+(`seconds` bounds it) and ended once the checks are done (loadgen's SIGUSR1), so a test
+waits for no load beyond its checks."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+AFTER_SECONDS = 2  # the load goes on this long after the checks, then its window ends
 
 # flow -> its loadgen arguments besides the shop's; each open loop (a fixed rate), so the
 # load stays the same whatever the test does meanwhile.
@@ -69,10 +75,15 @@ class LoadRuns:
         return self
 
     def finish(self, checks_done: float) -> dict[str, dict[str, Any]]:
-        """Each flow's result, once it ends; fails on any failed action or request."""
+        """Each flow's result, its window ended AFTER_SECONDS from now; fails on any failed
+        action or request."""
+        time.sleep(AFTER_SECONDS)
+        for run in self.runs.values():
+            if run.poll() is None:
+                run.send_signal(signal.SIGUSR1)
         found = {}
         for flow, run in self.runs.items():
-            _, err = run.communicate(timeout=self.seconds + 120)
+            _, err = run.communicate(timeout=120)
             assert run.returncode == 0, err
             result = json.loads(self.outs[flow].read_text())
             assert result["setup_errors"] == [], (flow, result["setup_errors"])

@@ -56,14 +56,6 @@ LONGEST_FIRST = (  # seconds alone on a quiet machine
     "tests/system/test_request_limits.py",  # 85 s
     "tools/mosaic/tests/test_k8s_overlays.py",  # 60 s (one checkov run for every render)
 )
-    "tests/system/test_bench.py",  # 205 s
-    "tests/system/test_rolling_restarts.py",  # 200 s
-    "tests/system/test_checkout_crash_points.py",  # 160 s
-    "tests/system/test_checkout_idempotency.py",  # 115 s
-    "tests/browser/test_checkout.py",  # 100 s
-    "tests/system/test_chaos_faults.py",  # 95 s
-    "tests/system/test_request_limits.py",  # 85 s
-)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

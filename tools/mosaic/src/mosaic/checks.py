@@ -29,6 +29,8 @@ from mosaic.prometheus_install import ensure_prometheus_here
 
 console = Console(stderr=True)
 
+# The whole run prints its slowest tests: where CI's 45 minutes go, seen in every run's log.
+SLOWEST = "--durations=30"
 CONTAINER_TESTS = "tests/containers"  # images and compose: a stage of its own, last
 SCAN_MODULE = "mosaic_testing.secret_scan"  # reviewed false positives: secrets-baseline.json
 
@@ -85,9 +87,12 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
         # The container stage after everything else: creating container networks while
         # Chromium runs makes it fail pages (ERR_NETWORK_CHANGED).
         tests += [
-            ("pytest", [pytest, *_parallel(()), *suite, f"--ignore={CONTAINER_TESTS}"]),
+            ("pytest", [pytest, *_parallel(()), *suite, SLOWEST, f"--ignore={CONTAINER_TESTS}"]),
             ("container engine for the container stage", _container_engine),
-            ("pytest: the container stage", [pytest, "--numprocesses=0", *stage, CONTAINER_TESTS]),
+            (
+                "pytest: the container stage",
+                [pytest, "--numprocesses=0", *stage, SLOWEST, CONTAINER_TESTS],
+            ),
         ]
     return [*static_steps, *tests] if static else tests
 

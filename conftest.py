@@ -12,13 +12,13 @@ service is provisioned (role, database, ACL user) on first use, exactly as `mosa
 for tests that set up or inspect across services.
 
 Under pytest-xdist (`mosaic test` runs `-n logical --dist loadscope`), the tests of one file
-stay on one worker (their module fixtures are set up once), and every system test, each of
-which starts the whole shop with `mosaic up`, runs on one worker, one after another and
-first, while the other workers take the rest: two shops at once on a 2-core machine would
-only make both slow.
+stay on one worker (their module fixtures are set up once), files handed out longest first
+(LONGEST_FIRST), then the other system and browser files, then the rest: two shops may run
+at once, one per worker (see `pytest_xdist_make_scheduler`).
 """
 
 import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +32,13 @@ pytest_plugins = ["chassis.testing.plugin"]
 # Each parallel worker chooses free ports from a slice of its own (`mosaic.ports.free_port`),
 # and so does every process it starts (they inherit the variable): one worker's shop never
 # chooses a port another worker's process chose a moment before and has not bound yet.
+# A run started in the background by a non-interactive shell (`./mosaic test &` in a script)
+# inherits SIGINT ignored, and so would every process the tests start: Python installs no
+# KeyboardInterrupt where SIGINT is ignored, so the tests of Ctrl-C (`mosaic logs --follow`,
+# `mosaic bench`) would fail for how the run was started (seen: two such tests timed out).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 if "PYTEST_XDIST_WORKER" in os.environ:
     _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw") or 0)
     _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))

@@ -6,9 +6,11 @@ charged twice, every shopper told the truth.
 
 Meanwhile a probe reads two pages every quarter second: the home page as a visitor
 (catalog, recommendations), and the cart as a signed-in shopper (the session in Valkey,
-cart's and accounts' data). The longest run of failed probes is how long the shop took to
-find a restarted server again by itself: at most RECOVERY_SECONDS. A signed-in session, its
-cart and the sign-in limiter's count live in Valkey, and must survive its restart.
+cart's and accounts' data). A run of failed probes lasts at most as long as the restart
+(the server's own stop and start: 2 s on a quiet machine, 16 s seen beside another shop's
+tests) plus RECOVERY_SECONDS, the time the shop may take to find the server again by
+itself. A signed-in session, its cart and the sign-in limiter's count live in Valkey, and
+must survive its restart.
 
 The shop runs with the liveness probe relaxed to 30 s (6 misses of 5 s) so that the pause
 lasts its 20 s: with the default numbers the runner kills a silent process after 12-17 s,
@@ -34,7 +36,7 @@ pytestmark = pytest.mark.system
 PASSWORD = "tidal lanterns over quiet harbours"
 DURATION = 45  # seconds of checkouts (each restart and the pause inside it)
 SHOPPERS = 3
-RECOVERY_SECONDS = 10  # the longest a probed page may fail after a restart
+RECOVERY_SECONDS = 10  # the longest a probed page may fail after a restart is over
 PROBE_EVERY = 0.25
 PAUSE_SECONDS = 20
 SIGNIN_LIMIT = 10  # accounts' default failed sign-ins per account and client
@@ -146,9 +148,12 @@ def test_postgres_then_valkey_restarted_under_load_lose_nothing(
                          presses_again=True)  # fmt: skip
         print(json.dumps({"probes": [home.summary(), cart.summary()]}))
         check_run(result)
+        away = max(k.back_after or 0.0 for k in result.kills)  # the longest restart
         for probe in (home, cart):
-            assert probe.answers and all(s <= RECOVERY_SECONDS for s in probe.outages()), (
-                probe.summary()
+            assert probe.answers, probe.summary()
+            assert all(s <= away + RECOVERY_SECONDS for s in probe.outages()), (
+                away,
+                probe.summary(),
             )
 
         # What lives in Valkey survived its restart: the session with its cart, and the

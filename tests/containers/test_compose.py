@@ -2,85 +2,28 @@
 `mosaic deploy compose up` (its own project, home and ports), shopped in a real browser,
 broken (a killed catalog), scaled (two catalogs), and removed without a trace.
 
-The tests of this module run in order, on one deployment.
+The tests of this module run in order, on the stage's one deployment (conftest.py), which
+tests/containers/test_compose_backup.py uses too before the last test here removes it.
 """
 
 import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from mosaic.deploy_compose import ComposeDeployment
 from mosaic.engine import Engine
-from mosaic.ports import free_port
 from mosaic_testing import wait_until
 from playwright.sync_api import Browser, expect
 
 from tests.browser.test_checkout import fill_in, place_order
 from tests.browser.test_journey import Visit, journey, main
+from tests.containers.compose_shop import Shop
 
-ROOT = Path(__file__).resolve().parents[2]
-UP_SECONDS = 900  # images are built by the `tag` fixture; this is the start itself
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
-
-
-@dataclass
-class Shop:
-    url: str
-    mailbox: str
-    project: str
-    home: Path
-    output: str  # what `up` printed
-    deployment: ComposeDeployment
-    down: bool = False
-
-    def mosaic(self, *args: str, timeout: float = UP_SECONDS) -> subprocess.CompletedProcess[str]:
-        """`mosaic deploy compose ARGS --project P` on this shop's home."""
-        return subprocess.run(
-            [sys.executable, "-m", "mosaic", "deploy", "compose", *args, "--project", self.project],
-            cwd=ROOT,
-            env={**os.environ, "MOSAIC_HOME": str(self.home)},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def mail(self) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.mailbox}/messages.json", timeout=10)
-        answer.raise_for_status()
-        messages: list[dict[str, Any]] = answer.json()["messages"]
-        return messages
-
-
-@pytest.fixture(scope="module")
-def shop(engine: Engine, tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    home = tmp_path_factory.mktemp("compose-home")
-    port, mail_port = free_port(), free_port()
-    project = f"mosaic-test-{uuid.uuid4().hex[:6]}"
-    deployment = ComposeDeployment(
-        ROOT, home, ROOT / "services", engine, lambda line: None, project
-    )
-    shop = Shop(
-        f"http://127.0.0.1:{port}", f"http://127.0.0.1:{mail_port}", project, home, "", deployment
-    )
-    try:
-        up = shop.mosaic("up", "--port", str(port), "--mail-port", str(mail_port))
-        shop.output = up.stdout + up.stderr
-        assert up.returncode == 0, f"mosaic deploy compose up failed:\n{shop.output[-6000:]}"
-        yield shop
-    finally:
-        if not shop.down:
-            shop.mosaic("down", timeout=300)
 
 
 def test_up_says_where_the_shop_and_its_mailbox_are(shop: Shop) -> None:

@@ -5,24 +5,20 @@ backup, every container stopped but the servers, the restore through the provisi
 container, the shop started again, and a second backup whose every table (rows and MD5)
 equals the first's.
 
-The tests of this module run in order, on one deployment of their own.
+The tests of this module run in order, on the stage's one deployment (conftest.py), after
+those of test_compose.py but its last, which removes it.
 """
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from mosaic_testing import wait_until
 
-from tests.containers import test_compose
-from tests.containers.test_compose import ROOT, Shop
-
-shop = test_compose.shop  # the fixture: a deployment of this module's own
+from tests.containers.compose_shop import Shop
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
 
@@ -38,16 +34,7 @@ MARKER = "CREATE TABLE drill_marker (id int)"  # made after the backup: a restor
 
 def call(shop: Shop, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """`./mosaic deploy compose call --project P ARGS` on the shop's home."""
-    return subprocess.run(
-        [sys.executable, "-m", "mosaic", "deploy", "compose", "call", "--project", shop.project,
-         *args],
-        cwd=ROOT,
-        env={**os.environ, "MOSAIC_HOME": str(shop.home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )  # fmt: skip
+    return shop.mosaic("call", *args, timeout=timeout)
 
 
 def backup_now(shop: Shop) -> str:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.system
 
 WEB = ("accounts", "cart", "catalog", "currency", "frontend", "orders", "payments",
        "recommendations", "shipping")  # fmt: skip
-DURATION = 100  # seconds of load at least: 24 signals, one every 4 s or once the last is back
+DURATION = 60  # seconds of load at least: 24 signals, one every 2.4 s or once the last is back
 SHOPPERS = 4
 
 

@@ -22,7 +22,7 @@ def committed(folder: Path) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yaml")):
         if path.name != "kustomization.yaml":
-            found += [d for d in yaml.safe_load_all(path.read_text()) if d]
+            found += [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if d]
     return found
 
 
@@ -44,7 +44,7 @@ def base_with(component: str, workdir: Path) -> list[dict[str, Any]]:
         [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    return [d for d in yaml.load_all(result.stdout, Loader=yaml.CSafeLoader) if d]
 
 
 def valid_for_the_api(document: dict[str, Any]) -> None:

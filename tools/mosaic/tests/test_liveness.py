@@ -23,7 +23,7 @@ from mosaic.liveness import (
 )
 from mosaic.logs import LogStream
 from mosaic.probes import LIVENESS, READINESS, Probe, runner_liveness, runner_readiness
-from mosaic.supervisor import Identity, State, Supervised
+from mosaic.supervisor import Identity, State, Supervised, cancelled
 
 FAST = Probe("/healthz", period=0.05, timeout=0.25, failures=3)
 
@@ -241,3 +241,35 @@ async def test_a_process_stopping_is_never_killed_for_silence() -> None:
     assert "killing it" not in out.getvalue()
     assert supervised.last_exit == -signal.SIGKILL  # the grace period's end, not the probe
     assert supervised.restarts == 0
+
+
+async def test_a_probe_that_lets_a_cancellation_pass_is_cancelled_again() -> None:
+    """What Python 3.11's wait_for can do (CPython gh-86296); a probe task that outlived
+    its cancellation kept `mosaic up` from stopping."""
+    swallowed = []
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(True)  # the first cancellation is lost
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancelled(task), 5)
+    assert task.cancelled() and swallowed == [True]
+
+
+async def test_a_check_answering_as_it_is_cancelled_does_not_lose_the_cancellation() -> None:
+    async def check() -> bool:
+        await asyncio.sleep(0.05)
+        return True
+
+    task = asyncio.create_task(answered(check, 1.0))
+    await asyncio.sleep(0.05)  # cancel about when the check completes
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

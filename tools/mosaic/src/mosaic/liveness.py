@@ -56,7 +56,12 @@ async def answered(
     to tell (the timeout fired RUNNER_LATE_SECONDS or more after it was due)."""
     began = clock()
     try:
-        return await asyncio.wait_for(check(), timeout)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that comes as the check completes (CPython gh-86296), and a probe that outlives
+        # its cancellation keeps the runner from stopping (seen: `mosaic up` stuck on
+        # SIGTERM after a process had just been restarted).
+        async with asyncio.timeout(timeout):
+            return await check()
     except TimeoutError:
         return None if clock() - began >= timeout + RUNNER_LATE_SECONDS else False
 

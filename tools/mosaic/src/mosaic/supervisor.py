@@ -22,6 +22,7 @@ from mosaic.probes import READINESS, Probe
 
 EX_CONFIG = 78  # the contract: a bad setting; restarting cannot help
 PROBE_INTERVAL = 0.1
+CANCEL_AGAIN_SECONDS = 0.5
 
 
 class State(enum.StrEnum):
@@ -184,7 +185,7 @@ class Supervised:
         signal_group(process.pid, signal.SIGKILL)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(pump, 2)
-        await asyncio.gather(probe, return_exceptions=True)
+        await cancelled(probe)
         self._process, self.pid = None, None
         return code
 
@@ -220,6 +221,17 @@ class Supervised:
     def _set(self, state: State) -> None:
         self.state = state
         self.on_change()
+
+
+async def cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it has ended, cancelling it again if it let a
+    cancellation pass (a library that catches CancelledError): a probe task that never
+    ends would keep `stop()` waiting for ever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_AGAIN_SECONDS)
+    if not task.cancelled():
+        task.exception()  # retrieved: a probe's own error is no reason to fail the stop
 
 
 def _ended(code: int | None) -> str:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from mosaic import images
@@ -21,9 +20,8 @@ from mosaic.errors import MosaicError
 from mosaic.ports import free_port
 
 from tests.browser.conftest import artifacts, browser  # noqa: F401 - fixtures used here too
-from tests.containers.compose_shop import Shop
+from tests.containers.compose_shop import ROOT, Shop
 
-ROOT = Path(__file__).resolve().parents[2]  # as compose_shop.ROOT
 BUILD_SECONDS = 1200  # a fresh machine: the base from Debian's packages, then 11 images
 REMOVAL_TEST = "test_down_removes_every_container_network_and_volume"
 

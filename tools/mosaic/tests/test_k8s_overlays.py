@@ -21,7 +21,7 @@ from mosaic.services import Service
 
 from tools.mosaic.tests import k8s_checks as checks
 from tools.mosaic.tests import k8s_commands
-from tools.mosaic.tests.k8s_render import KUBERNETES_VERSION
+from tools.mosaic.tests.k8s_render import KUBERNETES_VERSION, documents
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy/k8s"
@@ -123,12 +123,6 @@ def _build(render: Render, kubectl: str, folder: Path) -> Path:
     return output
 
 
-def documents_of(path: Path) -> list[dict[str, Any]]:
-    """A render's objects, parsed with libyaml: PyYAML's pure-Python parser took 0.3 s a
-    render, and each of the ~180 tests of this file reads one."""
-    return [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if d]
-
-
 @pytest.fixture
 def rendered(
     request: pytest.FixtureRequest,
@@ -141,7 +135,7 @@ def rendered(
     if render.id not in built:
         built[render.id] = _build(render, kubectl, tmp_path_factory.mktemp("render"))
     path = built[render.id]
-    return path, documents_of(path)
+    return path, documents(path.read_text())
 
 
 def test_the_renders_are_found_in_the_folders() -> None:
@@ -244,8 +238,8 @@ def checkov_results(
             built[render.id] = _build(render, kubectl, tmp_path_factory.mktemp("render"))
         file = folder / f"{render.id}.yaml"
         shutil.copyfile(built[render.id], file)
-        documents = documents_of(built[render.id])
-        groups[bool(checks.of(documents, "NetworkPolicy"))].append(file)
+        objects = documents(built[render.id].read_text())
+        groups[bool(checks.of(objects, "NetworkPolicy"))].append(file)
     results: dict[str, list[dict[str, Any]]] = {render.id: [] for render in RENDERS}
     for with_policies, files in groups.items():
         if not files:

@@ -17,13 +17,14 @@ from mosaic.liveness import (
     RUNNER_LATE_SECONDS,
     Misses,
     answered,
+    cancelled,
     follow_readiness,
     until_silent,
     watch,
 )
 from mosaic.logs import LogStream
 from mosaic.probes import LIVENESS, READINESS, Probe, runner_liveness, runner_readiness
-from mosaic.supervisor import Identity, State, Supervised, cancelled
+from mosaic.supervisor import Identity, State, Supervised
 
 FAST = Probe("/healthz", period=0.05, timeout=0.25, failures=3)
 

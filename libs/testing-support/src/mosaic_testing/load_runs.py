@@ -53,7 +53,6 @@ class LoadRuns:
         flows: dict[str, list[str]] | None = None,
     ) -> None:
         folder.mkdir(parents=True)
-        self.seconds = seconds
         self.outs: dict[str, Path] = {}
         self.runs: dict[str, subprocess.Popen[str]] = {}
         for number, (flow, arguments) in enumerate((flows or BROWSE_SIGN_UP_PROFILE).items()):

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mosaic.probes import Probe
 
@@ -47,6 +48,7 @@ class Misses:
 # the answer, perhaps waiting in the socket, was never read. Such a probe says nothing about
 # the process, and killing it for the runner's delay would be wrong.
 RUNNER_LATE_SECONDS = 1.0
+CANCEL_AGAIN_SECONDS = 0.5
 
 
 async def answered(
@@ -115,5 +117,15 @@ async def watch(
             return 0.0
         return await until_silent(alive, liveness)
     finally:
-        following.cancel()
-        await asyncio.gather(following, return_exceptions=True)
+        await cancelled(following)
+
+
+async def cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it has ended, cancelling it again if it let a
+    cancellation pass (a library that catches CancelledError): a probe task that never
+    ends would keep `stop()` waiting for ever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_AGAIN_SECONDS)
+    if not task.cancelled():
+        task.exception()  # retrieved: a probe's own error is no reason to fail the stop

@@ -16,13 +16,12 @@ import psutil
 
 from mosaic.children import Command, signal_group, spawn, terminate
 from mosaic.errors import MosaicError
-from mosaic.liveness import Check, answered, watch
+from mosaic.liveness import Check, answered, cancelled, watch
 from mosaic.logs import LINE_LIMIT, LogStream
 from mosaic.probes import READINESS, Probe
 
 EX_CONFIG = 78  # the contract: a bad setting; restarting cannot help
 PROBE_INTERVAL = 0.1
-CANCEL_AGAIN_SECONDS = 0.5
 
 
 class State(enum.StrEnum):
@@ -221,17 +220,6 @@ class Supervised:
     def _set(self, state: State) -> None:
         self.state = state
         self.on_change()
-
-
-async def cancelled(task: asyncio.Task[Any]) -> None:
-    """Cancel `task` and wait until it has ended, cancelling it again if it let a
-    cancellation pass (a library that catches CancelledError): a probe task that never
-    ends would keep `stop()` waiting for ever."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=CANCEL_AGAIN_SECONDS)
-    if not task.cancelled():
-        task.exception()  # retrieved: a probe's own error is no reason to fail the stop
 
 
 def _ended(code: int | None) -> str:

@@ -36,8 +36,10 @@ def bench(out: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # As from a terminal: Ctrl-C interrupts. An xdist worker ignores SIGINT, and a
-        # child inherits that, so Python would not turn it into KeyboardInterrupt.
+        # As from a terminal: Ctrl-C interrupts. A test run started as a shell's background
+        # job ignores SIGINT, and a child inherits that, so Python would not turn it into
+        # KeyboardInterrupt (the root conftest restores it in the run itself; this is for
+        # a run under a runner that keeps it ignored).
         preexec_fn=_interruptible,
     )
 

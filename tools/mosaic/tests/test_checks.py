@@ -143,3 +143,28 @@ def test_prometheus_is_installed_only_where_it_can_be_else_the_scrape_test_is_to
         tmp_path / "nowhere", apt_get=True, root=False, run=run, say=print
     )
     assert ran == [] and "will skip" in said
+
+
+def test_a_failed_run_keeps_its_logs_but_not_its_postgres_data(tmp_path: Path) -> None:
+    """A failed run's folder held ~7.5 GB, nearly all of it the shops' Postgres data."""
+    for shop in ("a", "b"):
+        data = tmp_path / "suite" / shop / "home" / ".mosaic" / "postgres"
+        (data / "global").mkdir(parents=True)
+        (data / "base" / "5").mkdir(parents=True)
+        (data / "PG_VERSION").write_text("18\n")
+        (data / "base" / "5" / "PG_VERSION").write_text("18\n")
+        (data / "pg_wal").mkdir()
+        (data / "pg_wal" / "000000010000000000000001").write_bytes(b"w" * 4096)
+        logs = tmp_path / "suite" / shop / "home" / ".mosaic" / "logs"
+        logs.mkdir(parents=True)
+        (logs / "catalog.log").write_text("a line\n")
+    lone = tmp_path / "suite" / "c" / "PG_VERSION"  # no global/: not a data directory
+    lone.parent.mkdir(parents=True)
+    lone.write_text("18\n")
+
+    freed = checks.drop_databases(tmp_path)
+
+    assert freed == 2 * (4096 + 3 + 3)
+    assert not list(tmp_path.rglob("pg_wal"))
+    assert sorted(p.parents[3].name for p in tmp_path.rglob("catalog.log")) == ["a", "b"]
+    assert lone.exists()

@@ -11,22 +11,15 @@ import time
 from pathlib import Path
 
 import matplotlib.image
-import psutil
 import pytest
 from mosaic.bench.results import missing_fields
 from mosaic_testing import wait_until
+from mosaic_testing.processes import gone
 
 pytestmark = pytest.mark.system
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HOME_LINE = re.compile(r"home (/\S+mosaic-bench-\S+?);")
-
-
-def gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
 
 
 def bench(out: Path, *args: str) -> subprocess.Popen[str]:

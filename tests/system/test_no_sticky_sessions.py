@@ -24,6 +24,7 @@ import psutil
 import pytest
 from mosaic.ports import free_port
 from mosaic_testing import Forms, UpProcess, verification_link, wait_until
+from mosaic_testing.processes import gone
 
 # Normal mode only: two frontend replicas, one killed, are separate processes by nature;
 # `mosaic up --in-process` runs each service once, in one process (and refuses --scale).
@@ -114,13 +115,6 @@ class Shopper:
     def submit(self, served: Served, action: str, **fields: str) -> Served:
         """Post the page's form (its hidden fields, CSRF token among them) on the other replica."""
         return self.next("POST", action, {**served.page.form(action), **fields})
-
-
-def gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
 
 
 def orphan_listeners(port: int) -> int:

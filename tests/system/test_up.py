@@ -13,19 +13,13 @@ import psutil
 import pytest
 from mosaic.ports import free_port
 from mosaic_testing import UpProcess, mosaic, serves, wait_until
+from mosaic_testing.processes import gone
 
 # Normal mode only: it kills and counts the processes of separate services; the in-process
 # mode's start and stop are covered by the system tests that run in both modes.
 pytestmark = pytest.mark.system
 
 PRODUCT_LINK = re.compile(r'href="/product/([a-z0-9]+(?:-[a-z0-9]+)*)"')
-
-
-def gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
 
 
 def test_the_shop_runs_heals_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:

@@ -20,24 +20,17 @@ from typing import Any
 
 import asyncpg
 import httpx
-import psutil
 import pytest
 from mosaic.ports import free_port
 from mosaic_testing import UpProcess, mosaic, process_environment, wait_until
 from mosaic_testing.load_runs import LoadRuns
+from mosaic_testing.processes import gone
 
 pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[2]
 SECOND_VERSION = "0.1.1+upgrade"
 LOAD_SECONDS = 600  # the longest a step may take; each load's window is ended after its step
-
-
-def gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
 
 
 def second_revision(folder: Path) -> tuple[Path, str]:

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import psutil
 import pytest
 from cryptography import x509
 from mosaic.backing import BackingServers
@@ -21,6 +20,7 @@ from mosaic.pki import Pki, client_ssl_context, spiffe_id
 from mosaic.plan import callee_scheme
 from mosaic.ports import free_port
 from mosaic_testing import UpProcess, mosaic, wait_until
+from mosaic_testing.processes import gone
 
 DEMO = Path(__file__).parent / "demo_services"
 
@@ -36,13 +36,6 @@ def get_json(url: str, home: Path | None = None) -> dict[str, Any]:
     response.raise_for_status()
     data: dict[str, Any] = response.json()
     return data
-
-
-def gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
 
 
 def up(home: Path, *args: str, **env: str) -> UpProcess:

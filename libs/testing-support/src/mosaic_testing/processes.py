@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+import psutil
 from mosaic.log_files import logs_folder
 from mosaic.log_reading import LogFilter, read_entries
 from mosaic.ports import free_port
@@ -41,6 +42,14 @@ def mosaic(
 # in both parametrize their module's shop with `params=MODES` and start it with
 # `UpProcess(home, port, *up_args(request.param))`.
 MODES = ("processes", "in-process")
+
+
+def gone(pid: int) -> bool:
+    """Whether process `pid` has ended (exited, or a zombie its parent has not reaped)."""
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
 
 
 def up_args(mode: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from mosaic_testing.chaos.answers import (
     OrderPage,
     Said,
 )
-from mosaic_testing.chaos.checks import Order, violations
+from mosaic_testing.chaos.checks import Order, count_emails, violations
 
 
 def checkout(email: str, card: str, *said: Said, page: OrderPage | None = None,
@@ -92,3 +92,20 @@ def test_two_orders_for_one_checkout_and_an_order_of_nobody_are_caught() -> None
     second.id = "o-a-2"
     assert rules(checkouts, [confirmed("a"), second, cancelled("z")]) == [
         "duplicate-order", "orphan-order"]  # fmt: skip
+
+
+def test_a_second_copy_of_one_message_is_one_e_mail_and_another_message_is_two() -> None:
+    def message(to: str, message_id: str) -> dict[str, object]:
+        return {"to": [f"Shopper <{to}>"], "message_id": message_id, "subject": "Your order"}
+
+    again, twice, once = confirmed("a@x.io"), confirmed("b@x.io"), confirmed("c@x.io")
+    none = cancelled("d@x.io")
+    mail = [message("a@x.io", "<e1@m>"), message("a@x.io", "<e1@m>"),  # sent again, same id
+            message("b@x.io", "<e2@m>"), message("b@x.io", "<e3@m>"),  # two messages
+            message("c@x.io", "<e4@m>"), message("cc@x.io", "<e5@m>")]  # fmt: skip
+    count_emails([again, twice, once, none], mail)
+    assert [(o.emails, o.copies) for o in (again, twice, once, none)] == [
+        (1, 1), (2, 0), (1, 0), (0, 0)]  # fmt: skip
+    checkouts = [checkout(o.email, GOOD, Said.PLACED, page=OrderPage.CONFIRMED)
+                 for o in (again, twice, once)]  # fmt: skip
+    assert [v.email for v in violations(checkouts, [again, twice, once])] == ["b@x.io"]

@@ -57,6 +57,15 @@ MAX_ATTEMPTS = 3
 TIMED_OUT = "timed out"
 CIRCUIT_OPEN = "circuit open"
 FIRST_BACKOFF = 0.05  # before the second attempt, plus up to as much again of jitter
+# A new connection's bound, its TLS handshake included (aiohttp's `connect`), never more
+# than the call's budget. Not 1 s: the callee does its side of the handshake in its event
+# loop, behind the requests it is serving, so a burst of new connections to a busy callee
+# waited 1-3 s there (50 checkouts at once on a shared CI machine), and each wait counted
+# as a failed attempt: the breaker opened on a callee that was only busy
+# (tests/system/test_checkout_idempotency.py, libs/chassis/tests/test_client_busy_callee.py).
+# 5 s is Envoy's default connect timeout for a cluster; a dead callee is refused at once
+# (no listener), so only a host that drops packets waits this long.
+CONNECT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +100,7 @@ class ServiceClient:
         service: str,
         base_url: str,
         *,
-        connect_timeout: float = 1.0,
+        connect_timeout: float = CONNECT_SECONDS,
         request_timeout: float = 5.0,
         credentials: Credentials | None = None,
         transport: Transport | None = None,

@@ -51,6 +51,7 @@ class Result:
     ended: dict[str, int] = field(default_factory=dict)  # order step -> count
     kills: list[Killed] = field(default_factory=list)
     pressed_again: int = 0  # requests a shopper sent once more after a failed connection
+    mail_copies: int = 0  # a message delivered again, same Message-ID (checks.count_emails)
     violations: list[Violation] = field(default_factory=list)
     # The checkouts that went other than "placed" or "refused" at once, as the shopper saw.
     eventful: list[dict[str, Any]] = field(default_factory=list)
@@ -162,6 +163,7 @@ def summarize(result: Result, tally: Tally, orders: list[Order]) -> None:
         by_card.setdefault(checkout.kind, Counter())[f"{checkout.last} / {end}"] += 1
     result.by_card = {card: dict(ends) for card, ends in by_card.items()}
     result.ended = dict(Counter(o.step for o in orders))
+    result.mail_copies = sum(o.copies for o in orders)
     result.eventful = [
         {"email": c.email, "card": c.kind, "at": c.started, "said": [str(s) for s in c.said],
          "order_page": [str(p) for p in c.order_page], "shown": c.reason_shown,

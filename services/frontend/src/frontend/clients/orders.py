@@ -200,7 +200,7 @@ class OrdersClient(ClientResource):
                 final_answers=True,
             )
         except Problem as error:
-            raise OrderMayBePlaced(type(error).__name__) from None
+            raise OrderMayBePlaced(f"{type(error).__name__}: {error}") from None
         finally:
             context.deadline.reset(deadline)
         if response.status in {201, 202}:

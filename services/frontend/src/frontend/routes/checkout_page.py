@@ -104,7 +104,9 @@ class CheckoutPage:
         try:
             answer = await self.viewer.call("GET", "/v1/users/me/addresses")
         except (NotSignedIn, AccountsRefused, Problem) as error:
-            _log.warning("saved addresses unavailable", error=type(error).__name__)
+            _log.warning(
+                "saved addresses unavailable", error=type(error).__name__, reason=str(error)
+            )
             return []
         items = answer.get("items", []) if isinstance(answer, dict) else []
         return [item for item in items if isinstance(item, dict) and item.get("id")]

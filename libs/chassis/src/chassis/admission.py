@@ -14,9 +14,18 @@ The outermost middleware of the API app (outside the request context): a refusal
 no span, no log line and no route match, only `mosaic_http_server_requests_shed`. Ops
 endpoints are on the ops port, another app; they are exempt here too, by path, for a
 platform that probes the API port (Cloud Run).
+
+Most refusals never reach the middleware: the HTTP protocol (`chassis.server_limits`)
+reads the same `Gate` once a request's head is parsed and, past the bound, writes the
+refusal in one write from the parser's callback: no ASGI task, no scope, no middleware.
+The middleware still counts every admitted request, and refuses what the protocol leaves
+to it (a request pipelined behind another, one expecting 100-continue, one closing its
+connection).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -36,16 +45,16 @@ BUSY_PAGE = """<!doctype html>
 Headers = list[tuple[bytes, bytes]]
 
 
-class AdmissionControl:
-    """At most `limit` HTTP requests in flight; the next ones get 503 + Retry-After."""
+class Gate:
+    """The process's count of requests in flight and its ready-made refusals: shared by the
+    middleware (which counts) and the HTTP protocol's early refusal (`server_limits`)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, retry_after: int, service: str) -> None:
-        self.app = app
+    def __init__(self, *, limit: int, retry_after: int, service: str) -> None:
         self.limit = limit
         self.in_flight = 0
         self.service = service
-        self._shed = metrics.http_server_shed.labels(service)
-        self._gauge = metrics.http_server_in_flight.labels(service)
+        self.shed = metrics.http_server_shed.labels(service)
+        self.gauge = metrics.http_server_in_flight.labels(service)
         problem = Problem(
             503,
             "overloaded",
@@ -55,28 +64,48 @@ class AdmissionControl:
         # Made once: a refusal must cost next to nothing. A browser (its Accept names
         # text/html: the shop's pages) gets a page in words rather than JSON.
         page = BUSY_PAGE.format(seconds=retry_after).encode()
-        self._refusals = {
+        self.refusals = {
             False: _refusal(orjson.dumps(problem.body()), PROBLEM_MEDIA_TYPE, retry_after),
             True: _refusal(page, "text/html; charset=utf-8", retry_after),
         }
+        # The same refusals as bytes on the wire, after the status line and uvicorn's
+        # default headers (its Date): what the protocol writes in one write.
+        self.wire = {
+            html: b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+            + b"\r\n"
+            + body
+            for html, (headers, body) in self.refusals.items()
+        }
+
+    def full(self) -> bool:
+        return self.in_flight >= self.limit
+
+
+class AdmissionControl:
+    """At most `gate.limit` HTTP requests in flight; the next ones get 503 + Retry-After."""
+
+    def __init__(self, app: ASGIApp, *, gate: Gate) -> None:
+        self.app = app
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
-            self._shed.inc()
-            headers, body = self._refusals[_wants_html(scope)]
+        gate = self.gate
+        if gate.in_flight >= gate.limit:
+            gate.shed.inc()
+            headers, body = gate.refusals[wants_html(scope["headers"])]
             await send({"type": "http.response.start", "status": 503, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        self.in_flight += 1
-        self._gauge.set(self.in_flight)
+        gate.in_flight += 1
+        gate.gauge.set(gate.in_flight)
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
-            self._gauge.set(self.in_flight)
+            gate.in_flight -= 1
+            gate.gauge.set(gate.in_flight)
 
 
 def _refusal(body: bytes, media_type: str, retry_after: int) -> tuple[Headers, bytes]:
@@ -89,8 +118,8 @@ def _refusal(body: bytes, media_type: str, retry_after: int) -> tuple[Headers, b
     return headers, body
 
 
-def _wants_html(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
+def wants_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
         if name == b"accept":
             return b"text/html" in value
     return False

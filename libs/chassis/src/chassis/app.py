@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
 from chassis import metrics
-from chassis.admission import AdmissionControl
+from chassis.admission import AdmissionControl, Gate
 from chassis.errors import install_problem_handlers
 from chassis.limits import JSON, BodyLimits, RequestLimits, document_refusals
 from chassis.middleware import ErrorBoundary, RequestContextMiddleware, RequestIdPolicy
@@ -130,13 +130,13 @@ def create_app(
         serve_contract(app, contract_url, readers=() if settings.edge else CONTRACT_READERS)
     if not settings.edge:
         require_policies(routes)
+    app.state.admission = Gate(
+        limit=settings.in_flight_limit,
+        retry_after=settings.shed_retry_after_seconds,
+        service=settings.service_name,
+    )
     app.user_middleware[:0] = [
-        Middleware(
-            AdmissionControl,
-            limit=settings.in_flight_limit,
-            retry_after=settings.shed_retry_after_seconds,
-            service=settings.service_name,
-        ),
+        Middleware(AdmissionControl, gate=app.state.admission),
         Middleware(
             RequestContextMiddleware,
             budget_ms=settings.request_budget_ms,

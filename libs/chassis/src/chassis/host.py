@@ -163,7 +163,7 @@ class _Web:
         self.hosted = Hosted(self.settings.service_name, asgi)
         self.resources: Resources = app.state.resources
         self.ops = ops_server(self.lifecycle, self.settings)
-        self.api = api_server(asgi, self.settings, app.state.credentials)
+        self.api = api_server(asgi, self.settings, app.state.credentials, app.state.admission)
         self.started = asyncio.Event()  # set once serving, or failed (then `ok` is False)
         self.close_now = asyncio.Event()
         self.ok = False

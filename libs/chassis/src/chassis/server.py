@@ -20,6 +20,7 @@ from typing import Any, NoReturn, cast
 import uvicorn
 from fastapi import FastAPI
 
+from chassis.admission import Gate
 from chassis.logs import configure_logging_from, get_logger
 from chassis.ops import PROXY_HEADERS, Lifecycle, QuietServer
 from chassis.ops import ops_server as ops_server  # where it was; a worker imports chassis.ops
@@ -66,11 +67,11 @@ class _AlertingTLS(asyncio.sslproto.SSLProtocol):
 
 
 def _tls_protocol(
-    context: ssl.SSLContext, limits: HeadLimits
+    context: ssl.SSLContext, limits: HeadLimits, gate: Gate | None
 ) -> Callable[..., asyncio.BaseProtocol]:
     """uvicorn's `http` protocol factory for a TLS port: our HTTP protocol behind our TLS
     layer (uvicorn would put its event loop's own in between, which drops the alerts)."""
-    http_protocol = bounded_protocol(limits, _IdentityProtocol)
+    http_protocol = bounded_protocol(limits, _IdentityProtocol, gate)
 
     def protocol(**options: Any) -> asyncio.BaseProtocol:
         loop = asyncio.get_running_loop()
@@ -116,13 +117,23 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def api_server(app: Any, settings: ServiceSettings, credentials: Credentials) -> uvicorn.Server:
+def api_server(
+    app: Any, settings: ServiceSettings, credentials: Credentials, gate: Gate | None = None
+) -> uvicorn.Server:
     """The server of the API port: mTLS with the client's identity in the scope unless the
     service is the edge or behind a mesh. The app's lifespan is left to the caller, so the
-    port opens only once its resources answer. `app` is the ASGI app (maybe wrapped)."""
+    port opens only once its resources answer. `app` is the ASGI app (maybe wrapped);
+    `gate` its admission control's (by default the app's own, `app.state.admission`), for
+    the protocol's early refusal."""
+    if gate is None:
+        gate = getattr(getattr(app, "state", None), "admission", None)
     tls = api_tls(settings, credentials)
     limits = head_limits(settings)
-    http = _tls_protocol(tls, limits) if tls else bounded_protocol(limits, BoundedHttpProtocol)
+    http = (
+        _tls_protocol(tls, limits, gate)
+        if tls
+        else bounded_protocol(limits, BoundedHttpProtocol, gate)
+    )
     return QuietServer(
         uvicorn.Config(
             app,

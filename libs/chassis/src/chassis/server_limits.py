@@ -1,11 +1,22 @@
 """The API port's HTTP protocol with bounds on the request head: its target (414), its
-header bytes and its header count (431).
+header bytes and its header count (431); and admission control's early refusal.
 
 Why here: uvicorn's httptools protocol keeps every header line it is sent (llhttp sets no
 limit; only uvicorn's h11 protocol has one, `h11_max_incomplete_event_size`), so a client
 could make a process hold megabytes per connection, and thousands of header fields, before
 any middleware sees the request. Counted as the parser reports each piece, the request is
 refused as soon as it passes a bound, with the status RFC 9110 and RFC 6585 name.
+
+Early refusal: past the process's bound of requests in flight (`chassis.admission.Gate`),
+a request whose head is complete is answered 503 from the parser's callback, in one
+write, and its body (if any) read and dropped; uvicorn never makes it a request cycle, an
+ASGI task or a scope. Measured on the frontend (bench/shed_cost.py), a refusal cost its
+core ~60-100 µs through the middleware; under three times the capacity two refusals come
+with every page, and each also queued a task in the event loop ahead of the pages'
+awaits. Only where the refusal is the request's whole answer, in order: not behind a
+pipelined request still being answered, not for 100-continue (the client waits to send
+its body), not on a connection the request closes (uvicorn's own path closes it), not
+for an exempt path. Those go to the middleware, which refuses them the usual way.
 """
 
 from __future__ import annotations
@@ -16,9 +27,28 @@ from dataclasses import dataclass
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from chassis.admission import EXEMPT_PATHS, Gate, wants_html
 from chassis.errors import PROBLEM_MEDIA_TYPE, TYPE_BASE
 
 LINGER_SECONDS = 2.0
+EXEMPT_TARGETS = frozenset(path.encode() for path in EXEMPT_PATHS)
+
+
+class _Refused:
+    """Where uvicorn keeps its request cycle, after an early refusal: a response already
+    complete, so that the request's body is read and dropped (uvicorn's own callbacks
+    skip a body once its response is complete) and the next request starts as usual."""
+
+    response_complete = True
+    disconnected = False
+
+    class message_event:  # noqa: N801 (uvicorn calls cycle.message_event.set())
+        @staticmethod
+        def set() -> None:
+            return None
+
+
+REFUSED = _Refused()
 
 
 @dataclass(frozen=True)
@@ -35,9 +65,11 @@ class _HeadTooLarge(Exception):
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing a request head over `limits`."""
+    """uvicorn's httptools protocol, refusing a request head over `limits`, and any request
+    past admission control's bound as soon as its head is read (the early refusal)."""
 
     limits = HeadLimits(max_url_bytes=8192, max_header_bytes=16384, max_headers=100)
+    gate: Gate | None = None  # admission control's count, for the early refusal
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -64,6 +96,32 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             detail = f"The request's header fields are over {limit} bytes."
             self._refuse(431, "headers-too-large", detail)
         super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        gate = self.gate
+        if gate is not None and gate.in_flight >= gate.limit and self._refusal_is_the_answer():
+            gate.shed.inc()
+            default = b"".join(
+                name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
+            )
+            self.transport.write(STATUS_LINE[503] + default + gate.wire[wants_html(self.headers)])
+            self.cycle = REFUSED  # type: ignore[assignment]
+            self.on_response_complete()  # keep-alive timer, as after any answer
+            return
+        # A refusal just before, in the same read, armed the keep-alive timer: this request
+        # is served, so the timer waits for its answer, as uvicorn's own reads do.
+        self._unset_keepalive_if_required()
+        super().on_headers_complete()
+
+    def _refusal_is_the_answer(self) -> bool:
+        cycle = self.cycle
+        return (
+            (cycle is None or cycle.response_complete)
+            and not self.expect_100_continue
+            and self.parser.should_keep_alive()
+            and not self.parser.should_upgrade()
+            and self.url.partition(b"?")[0] not in EXEMPT_TARGETS
+        )
 
     def _refuse(self, status: int, kind: str, detail: str) -> None:
         self._refusal = _HeadTooLarge(status, kind, detail)
@@ -107,6 +165,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().data_received(data)
 
 
-def bounded_protocol(limits: HeadLimits, base: type[BoundedHttpProtocol]) -> type:
-    """A subclass of `base` with these limits (uvicorn makes the protocol from a class)."""
-    return type(base.__name__, (base,), {"limits": limits})
+def bounded_protocol(
+    limits: HeadLimits, base: type[BoundedHttpProtocol], gate: Gate | None = None
+) -> type:
+    """A subclass of `base` with these limits and this admission gate (uvicorn makes the
+    protocol from a class)."""
+    return type(base.__name__, (base,), {"limits": limits, "gate": gate})

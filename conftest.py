@@ -45,7 +45,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ["MOSAIC_PORT_SLICE"] = f"{_worker}/{max(_workers, _worker + 1)}"
 
 # Each starts the shop (`mosaic up`, or compose for the container stage).
-SYSTEM_TESTS = ("tests/system/", "tests/browser/", "tests/containers/")
+SYSTEM_TESTS = ("tests/system/", "tests/browser/", "tests/quiet/", "tests/containers/")
 # The longest files, longest first (measured 2026-12-07 on 2 cores: seconds of tests, shop
 # start included): each worker takes the next file when it is free, so a long file must
 # not be the last one handed out. The other system and browser files follow, then the rest.

@@ -4,6 +4,8 @@ processes of the test's own started with the environment the runner gave its own
 
 - a frontend flooded past its bound (MAX_IN_FLIGHT) refuses the excess at once with 503,
   Retry-After and a problem+json body, serves the rest, and counts what it shed;
+- (three times a frontend's measured capacity: tests/quiet/test_overload_knee.py, a stage
+  of its own, as it measures that capacity)
 - payments down: orders' breaker for it opens, the checkout page says at once that
   checkout is unavailable and the cart is kept (not a 500, not "may have been placed"),
   the cart is intact; payments back, the breaker's probe closes it and the same cart is
@@ -43,6 +45,15 @@ def metric(ops_port: int, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def bounded_frontend(
+    shop: Shop, folder: Path, bound: int, *, retry_after: int, replica: str
+) -> ServiceProcess:
+    """A frontend of the test's own beside the shop's, serving at most `bound` at once."""
+    env = {**shop.frontend_env, "MAX_IN_FLIGHT": str(bound),
+           "SHED_RETRY_AFTER_SECONDS": str(retry_after), "MOSAIC_REPLICA": replica}  # fmt: skip
+    return ServiceProcess("frontend", env, folder / f"frontend-{replica}.log")
+
+
 async def flood(url: str, count: int) -> list[tuple[int, float, httpx.Headers, str]]:
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
@@ -59,12 +70,7 @@ async def flood(url: str, count: int) -> list[tuple[int, float, httpx.Headers, s
 def test_a_flooded_frontend_sheds_the_excess_at_once_with_503_and_retry_after(
     shop: Shop, tmp_path: Path
 ) -> None:
-    frontend = ServiceProcess(
-        "frontend",
-        {**shop.frontend_env, "MAX_IN_FLIGHT": str(BOUND), "SHED_RETRY_AFTER_SECONDS": "2",
-         "MOSAIC_REPLICA": "flooded"},
-        tmp_path / "frontend.log",
-    )  # fmt: skip
+    frontend = bounded_frontend(shop, tmp_path, BOUND, retry_after=2, replica="flooded")
     try:
         url = f"http://127.0.0.1:{frontend.port}"
         assert httpx.get(url, timeout=30).status_code == 200  # warm: the page works

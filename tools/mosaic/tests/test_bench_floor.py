@@ -74,6 +74,7 @@ def test_wrk_output_gives_rate_requests_and_percentiles_in_ms() -> None:
 def test_wrk_failures_count_non_2xx_answers_and_socket_errors() -> None:
     figures = parse_wrk(WRK_FAILING)
     assert figures["failures"] == 3693 + 2 + 5
+    assert (figures["non_2xx"], figures["socket_errors"]) == (3693, 7)
     assert figures["p95_ms"] == pytest.approx(10.598)
     assert figures["p50_ms"] is None  # not printed: not made up
 
@@ -95,6 +96,16 @@ def test_wrk_runs_with_32_connections_the_cookie_and_the_percentile_script() -> 
     assert argv[4:6] == ["-H", "Cookie: shopper=abc"]
     assert argv[-6:-4] == ["--timeout", "30s"]  # a slow page stays in the figures
     assert argv[-4:] == ["--latency", "-s", "/tmp/p.lua", "http://127.0.0.1:1/product/X"]
+
+
+def test_a_paced_run_pauses_each_connection_in_its_script() -> None:
+    assert "delay" not in WrkRun("http://127.0.0.1:1/", 1).script()
+    paced = WrkRun("http://127.0.0.1:1/", 1, delay_ms=212.6).script()
+    # An exponential pause of that mean (ms): -ln(U) * mean, U uniform in (0, 1].
+    assert paced.startswith(
+        "delay = function() return math.floor(-math.log(1 - math.random()) * 212.600 + 0.5) end\n"
+    )
+    assert "mosaic-percentile" in paced  # the percentiles still printed
 
 
 def test_missing_wrk_without_root_says_how_to_install_it() -> None:

@@ -85,12 +85,16 @@ def test_the_container_stage_runs_last_and_alone_when_no_tests_are_named() -> No
         "chromium for the browser tests",
         "prometheus for the rule and scrape tests",
         "pytest",
+        "pytest: the quiet stage",
         "container engine for the container stage",
         "pytest: the container stage",
     ]
-    main_run, container_run = steps[2][1], steps[4][1]
+    main_run, quiet_run, container_run = steps[2][1], steps[3][1], steps[5][1]
     assert isinstance(main_run, list) and isinstance(container_run, list)
+    assert isinstance(quiet_run, list)
     assert f"--ignore={checks.CONTAINER_TESTS}" in main_run
+    assert f"--ignore={checks.QUIET_TESTS}" in main_run
+    assert "--numprocesses=0" in quiet_run and quiet_run[-1] == checks.QUIET_TESTS
     # One process: never beside the browser tests, never two compose projects at once.
     assert "--numprocesses=0" in container_run and container_run[-1] == checks.CONTAINER_TESTS
     assert checks.SLOWEST in main_run and checks.SLOWEST in container_run  # seen in CI's log

@@ -2,9 +2,10 @@
 
 Static checks first (ruff, mypy, deptry, the contracts against their last release: seconds,
 and they explain themselves), then the browser the browser tests need (installed on a fresh
-machine), then pytest over every package, then the container stage (a container engine
-installed where it can be: podman, as root with apt-get). Each check is a separate process
-from the workspace's own environment.
+machine), then pytest over every package but two folders, in parallel; then the quiet stage
+(tests/quiet: tests that measure a capacity, one at a time with nothing beside them); then
+the container stage (a container engine installed where it can be: podman, as root with
+apt-get). Each check is a separate process from the workspace's own environment.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ console = Console(stderr=True)
 # The whole run prints its slowest tests: where CI's 45 minutes go, seen in every run's log.
 SLOWEST = "--durations=30"
 CONTAINER_TESTS = "tests/containers"  # images and compose: a stage of its own, last
+# Tests that measure a capacity and then load to a multiple of it: one at a time, with
+# nothing beside them (a capacity measured beside another shop's tests is not the next
+# second's). A stage of their own, before the container stage.
+QUIET_TESTS = "tests/quiet"
 SCAN_MODULE = "mosaic_testing.secret_scan"  # reviewed false positives: secrets-baseline.json
 
 # A step is a command to run in the workspace, or a function that raises MosaicError.
@@ -68,6 +73,7 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
     bin_dir = Path(sys.executable).parent
     pytest = str(bin_dir / "pytest")
     suite, stage = _basetemp(pytest_args, temp, "suite"), _basetemp(pytest_args, temp, "stage")
+    quiet = _basetemp(pytest_args, temp, "quiet")
     static_steps: list[Step] = [
         ("ruff lint", [str(bin_dir / "ruff"), "check", "--no-cache", "."]),
         ("ruff format", [str(bin_dir / "ruff"), "format", "--check", "--no-cache", "."]),
@@ -87,7 +93,18 @@ def _steps(pytest_args: Sequence[str], *, static: bool, temp: Path | None = None
         # The container stage after everything else: creating container networks while
         # Chromium runs makes it fail pages (ERR_NETWORK_CHANGED).
         tests += [
-            ("pytest", [pytest, *_parallel(()), *suite, SLOWEST, f"--ignore={CONTAINER_TESTS}"]),
+            (
+                "pytest",
+                [
+                    pytest,
+                    *_parallel(()),
+                    *suite,
+                    SLOWEST,
+                    f"--ignore={CONTAINER_TESTS}",
+                    f"--ignore={QUIET_TESTS}",
+                ],
+            ),
+            ("pytest: the quiet stage", [pytest, "--numprocesses=0", *quiet, QUIET_TESTS]),
             ("container engine for the container stage", _container_engine),
             (
                 "pytest: the container stage",

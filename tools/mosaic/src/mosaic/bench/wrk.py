@@ -5,7 +5,11 @@ A Python load generator needs about as much CPU per request as the pages it asks
 `mosaic bench` drives its 32 connections with wrk, written in C. wrk's `--latency` prints
 only p50, p75, p90 and p99: a small Lua `done()` adds p95 (microseconds, one line each).
 wrk 4 cannot pace its requests (an open loop needs wrk2): the half-rate phase stays with
-the load generator's open loop.
+the load generator's open loop. What it can do is pause each connection after every answer
+(`delay_ms`, its Lua `delay()`, a random pause of that mean): many connections that each
+pause offer about connections / (pause + answer time) requests a second, a rate that holds
+while answers are fast (refusals are), which is how the overload test offers a multiple of
+a capacity.
 """
 
 import os
@@ -49,6 +53,21 @@ class WrkRun:
     connections: int = 32
     threads: int = 2
     headers: Mapping[str, str] | None = None
+    delay_ms: float | None = None  # each connection's pause after an answer
+
+    def script(self) -> str:
+        """The Lua script: the percentiles, and the pause when there is one."""
+        if self.delay_ms is None:
+            return DONE_SCRIPT
+        # Exponential pauses of that mean, not a fixed one: connections refused together
+        # with a fixed pause all come back together, in waves that leave the server idle
+        # between them; independent exponential pauses make arrivals a Poisson stream, as
+        # many shoppers who do not know of each other make.
+        mean = f"{self.delay_ms:.3f}"
+        return (
+            f"delay = function() return math.floor(-math.log(1 - math.random()) * {mean} + 0.5)"
+            f" end\n{DONE_SCRIPT}"
+        )
 
     def argv(self, wrk: str, script: Path) -> list[str]:
         argv = [wrk, f"-t{self.threads}", f"-c{self.connections}", f"-d{self.seconds:g}s"]
@@ -65,17 +84,20 @@ def parse_wrk(text: str) -> dict[str, Any]:
     rate = _RATE.search(text)
     if found is None or rate is None:
         raise ValueError(f"not a wrk report:\n{text[-500:]}")
-    socket_errors = _ERRORS.search(text)
-    non_2xx = _NON_2XX.search(text)
-    failures = int(non_2xx.group(1)) if non_2xx else 0
-    failures += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    errors = _ERRORS.search(text)
+    answers = _NON_2XX.search(text)
+    non_2xx = int(answers.group(1)) if answers else 0
+    socket_errors = sum(int(n) for n in errors.groups()) if errors else 0
+    failures = non_2xx + socket_errors
     requests = int(found.group(1))
     # wrk prints percentiles of nothing as 0 after a run that completed no request
     percentiles = {float(p): int(us) / 1000 for p, us in _PERCENTILE.findall(text) if requests}
     return {
         "requests": requests,
         "seconds": float(found.group(2)) * _UNITS[found.group(3)] / 1000,
-        "failures": failures,
+        "failures": failures,  # answers other than 2xx/3xx, and socket errors:
+        "non_2xx": non_2xx,
+        "socket_errors": socket_errors,  # connect, read, write and timeout
         "error_rate": failures / requests if requests else 0.0,
         "rps": float(rate.group(1)),
         **{f"p{p}_ms": percentiles.get(float(p)) for p in PERCENTILES},
@@ -86,7 +108,7 @@ def run_wrk(run: WrkRun, wrk: str) -> tuple[dict[str, Any], str]:
     """Run wrk to its end; its figures and its output. MosaicError when it fails."""
     with tempfile.TemporaryDirectory(prefix="mosaic-wrk-") as folder:
         script = Path(folder) / "percentiles.lua"
-        script.write_text(DONE_SCRIPT)
+        script.write_text(run.script())
         done = subprocess.run(
             run.argv(wrk, script),
             capture_output=True,

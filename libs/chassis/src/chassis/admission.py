@@ -77,9 +77,6 @@ class Gate:
             for html, (headers, body) in self.refusals.items()
         }
 
-    def full(self) -> bool:
-        return self.in_flight >= self.limit
-
 
 class AdmissionControl:
     """At most `gate.limit` HTTP requests in flight; the next ones get 503 + Retry-After."""

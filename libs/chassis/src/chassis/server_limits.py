@@ -10,13 +10,14 @@ refused as soon as it passes a bound, with the status RFC 9110 and RFC 6585 name
 Early refusal: past the process's bound of requests in flight (`chassis.admission.Gate`),
 a request whose head is complete is answered 503 from the parser's callback, in one
 write, and its body (if any) read and dropped; uvicorn never makes it a request cycle, an
-ASGI task or a scope. Measured on the frontend (bench/shed_cost.py), a refusal cost its
-core ~60-100 µs through the middleware; under three times the capacity two refusals come
-with every page, and each also queued a task in the event loop ahead of the pages'
-awaits. Only where the refusal is the request's whole answer, in order: not behind a
-pipelined request still being answered, not for 100-continue (the client waits to send
-its body), not on a connection the request closes (uvicorn's own path closes it), not
-for an exempt path. Those go to the middleware, which refuses them the usual way.
+ASGI task or a scope. bench/shed_cost.py (a chassis server bounded at 1, wrk on another
+core): ~20 µs of the server's CPU per refusal against 36-49 through the middleware
+(docs/performance.md, "What a refusal costs"); under three times the capacity two
+refusals come with every page served. Only where the refusal is the request's whole
+answer, in order: not behind a pipelined request still being answered, not for
+100-continue (the client waits to send its body), not on a connection the request closes
+(uvicorn's own path closes it), not for an exempt path. Those go to the middleware,
+which refuses them the usual way.
 """
 
 from __future__ import annotations

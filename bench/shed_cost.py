@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from mosaic.bench.wrk import WrkRun, run_wrk
+from mosaic.bench.wrk import WrkRun, ensure_wrk, run_wrk
 from mosaic.ports import free_port
 
 MODES = ("early", "middleware")
@@ -37,7 +36,6 @@ MODES = ("early", "middleware")
 
 def serve(port: int, mode: str) -> None:
     """The server process: one held route, everything else refused past a bound of one."""
-    import uvicorn  # noqa: F401 (imported here: the driver does not need it)
     from chassis import ServiceSettings, create_app
     from chassis.security import Credentials
     from chassis.server import api_server, listening_socket, run_event_loop
@@ -132,9 +130,7 @@ def main() -> None:
     if args.serve:
         serve(args.port, args.serve)
         return
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        sys.exit("wrk is not installed: apt-get install -y wrk (mosaic bench installs it too)")
+    wrk = ensure_wrk(print)  # as `mosaic bench`: installed when root, else how to
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     for number in range(args.rounds):
         for mode in MODES:

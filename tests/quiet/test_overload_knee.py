@@ -32,7 +32,6 @@ the one asked.
 """
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ import httpx
 import psutil
 import pytest
 from mosaic.bench.wrk import WrkRun, ensure_wrk, run_wrk
+from mosaic.dashboard_metrics import CLIENT_REQUESTS, SERVER_REQUESTS, Samples, parse_samples
 from mosaic_testing import Shopper
 from mosaic_testing.checkout_shop import CheckoutShop as Shop
 
@@ -69,7 +69,6 @@ RECOVERY_SECONDS = 10
 MEMORY_GROWTH_MIB = 64  # what the overloaded process may add to its resident memory
 SCHEDULED_JOB = "orders.jobs"  # orders.recover's process: `python -m orders.jobs recover`
 JOB_EVERY_SECONDS = 30
-ANSWERED = re.compile(r"^mosaic_http_server_requests_total\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
 @contextmanager
@@ -120,31 +119,32 @@ def drained(ops_port: int) -> None:
         time.sleep(0.05)
 
 
+def scraped(ops_port: int) -> Samples:
+    """Every sample of the process's /metrics, parsed as the dashboard parses them."""
+    return parse_samples(httpx.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=10).text)
+
+
 def statuses(ops_port: int) -> dict[str, float]:
-    """The frontend's answers so far by status (its /metrics), over every route."""
-    text = httpx.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=10).text
+    """The frontend's answers so far by status, over every route."""
     found: dict[str, float] = {}
-    for labels, value in ANSWERED.findall(text):
-        status = re.search(r'status="(\d+)"', labels)
-        if status:
-            found[status[1]] = found.get(status[1], 0.0) + float(value)
+    for (name, labels), value in scraped(ops_port).items():
+        status = dict(labels).get("status")
+        if name == SERVER_REQUESTS and status:
+            found[status] = found.get(status, 0.0) + value
     return found
-
-
-CALLS = re.compile(r"^mosaic_http_client_requests_total\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
 def without_recommendations(ops_port: int) -> float:
     """At most how many pages were shown without recommendations: the frontend's calls to
     recommendations that did not answer at their first attempt (timed out, refused by the
     open breaker, failed); some of them a retry answered in time."""
-    text = httpx.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=10).text
     return sum(
-        float(value)
-        for labels, value in CALLS.findall(text)
-        if 'callee="recommendations"' in labels
-        and 'attempt="1"' in labels
-        and 'outcome="ok"' not in labels
+        value
+        for (name, labels), value in scraped(ops_port).items()
+        if name == CLIENT_REQUESTS
+        and (tagged := dict(labels))["callee"] == "recommendations"
+        and tagged["attempt"] == "1"
+        and tagged["outcome"] != "ok"
     )
 
 

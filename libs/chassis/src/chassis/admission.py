@@ -52,7 +52,6 @@ class Gate:
     def __init__(self, *, limit: int, retry_after: int, service: str) -> None:
         self.limit = limit
         self.in_flight = 0
-        self.service = service
         self.shed = metrics.http_server_shed.labels(service)
         self.gauge = metrics.http_server_in_flight.labels(service)
         problem = Problem(

@@ -95,7 +95,7 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return {
         "requests": requests,
         "seconds": float(found.group(2)) * _UNITS[found.group(3)] / 1000,
-        "failures": failures,  # answers other than 2xx/3xx, and socket errors:
+        "failures": failures,  # answers other than 2xx/3xx, and socket errors
         "non_2xx": non_2xx,
         "socket_errors": socket_errors,  # connect, read, write and timeout
         "error_rate": failures / requests if requests else 0.0,
